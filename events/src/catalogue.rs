@@ -1,0 +1,401 @@
+//! What a municipality offers and where: locations and services.
+//!
+//! Configuration is part of the log too (stream [`STREAM`]), so every past day can be
+//! evaluated against the catalogue that was valid then.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+use crate::event::{decode, encode, NewEvent, RecordedEvent};
+
+pub const STREAM: &str = "catalogue";
+pub const SCHEMA: i32 = 1;
+
+/// A text in the two UI languages; German is the office's language and always present.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct Text {
+    pub de: String,
+    pub en: String,
+}
+
+impl Text {
+    pub fn new(de: &str, en: &str) -> Self {
+        Text {
+            de: de.into(),
+            en: en.into(),
+        }
+    }
+
+    /// The text for a language code; falls back to German.
+    pub fn get(&self, lang: &str) -> &str {
+        if lang == "en" && !self.en.is_empty() {
+            &self.en
+        } else {
+            &self.de
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct Location {
+    /// Stable slug, used in URLs.
+    pub id: String,
+    pub name: Text,
+    pub address: String,
+    /// IANA time zone; all times shown and accepted at this location are local to it.
+    pub time_zone: String,
+    pub accessibility: Text,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct Service {
+    /// Stable slug, used in URLs.
+    pub id: String,
+    pub name: Text,
+    pub description: Text,
+    /// Locations that offer this service.
+    pub locations: Vec<String>,
+    pub duration_minutes: u32,
+    /// What to bring, one entry per document.
+    pub documents: Vec<Text>,
+    pub fee: Text,
+    pub bookable_online: bool,
+    pub walk_in: bool,
+    /// Letter(s) before walk-in ticket numbers, e.g. `A` in `A-017`.
+    pub ticket_prefix: String,
+    /// Where citizens can finish this service fully online instead of coming in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub online_elsewhere: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data")]
+pub enum CatalogueEvent {
+    LocationDefined(Location),
+    ServiceDefined(Service),
+    ServiceWithdrawn { id: String },
+}
+
+impl CatalogueEvent {
+    pub fn to_new_event(&self) -> NewEvent {
+        encode(STREAM, SCHEMA, self)
+    }
+}
+
+/// The catalogue as it stands after a sequence of events: a pure fold.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Catalogue {
+    pub locations: BTreeMap<String, Location>,
+    pub services: BTreeMap<String, Service>,
+}
+
+impl Catalogue {
+    pub fn apply(&mut self, event: &CatalogueEvent) {
+        match event {
+            CatalogueEvent::LocationDefined(l) => {
+                self.locations.insert(l.id.clone(), l.clone());
+            }
+            CatalogueEvent::ServiceDefined(s) => {
+                self.services.insert(s.id.clone(), s.clone());
+            }
+            CatalogueEvent::ServiceWithdrawn { id } => {
+                self.services.remove(id);
+            }
+        }
+    }
+
+    /// Folds a recorded event if it belongs to the catalogue; other streams are ignored.
+    pub fn apply_recorded(&mut self, event: &RecordedEvent) -> Result<(), crate::event::DecodeError> {
+        if event.stream == STREAM {
+            self.apply(&decode(event)?);
+        }
+        Ok(())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.locations.is_empty() && self.services.is_empty()
+    }
+
+    /// The events that would create this catalogue from nothing.
+    pub fn to_events(&self) -> Vec<CatalogueEvent> {
+        self.locations
+            .values()
+            .cloned()
+            .map(CatalogueEvent::LocationDefined)
+            .chain(self.services.values().cloned().map(CatalogueEvent::ServiceDefined))
+            .collect()
+    }
+}
+
+/// The demo municipality used by `schalter serve --demo`: a citizen office and a vehicle
+/// registration office with their most requested services and realistic durations.
+pub fn demo() -> Catalogue {
+    let mut c = Catalogue::default();
+    let buergerbuero = Location {
+        id: "buergerbuero".into(),
+        name: Text::new("Bürgerbüro im Rathaus", "Citizens' Office, Town Hall"),
+        address: "Rathausplatz 1, 67059 Ludwigshafen am Rhein".into(),
+        time_zone: "Europe/Berlin".into(),
+        accessibility: Text::new(
+            "Stufenloser Eingang, Aufzug, barrierefreies WC, Induktionsschleife an Schalter 1.",
+            "Step-free entrance, lift, accessible toilet, induction loop at counter 1.",
+        ),
+    };
+    let kfz = Location {
+        id: "kfz-zulassung".into(),
+        name: Text::new("Kfz-Zulassungsstelle", "Vehicle Registration Office"),
+        address: "Europaplatz 1, 67063 Ludwigshafen am Rhein".into(),
+        time_zone: "Europe/Berlin".into(),
+        accessibility: Text::new(
+            "Stufenloser Eingang, Behindertenparkplätze vor dem Haus.",
+            "Step-free entrance, disabled parking in front of the building.",
+        ),
+    };
+    let bb = || vec![buergerbuero.id.clone()];
+    let kz = || vec![kfz.id.clone()];
+    let id_docs = || {
+        vec![
+            Text::new("Bisheriger Ausweis oder Reisepass", "Current ID card or passport"),
+            Text::new("Ein biometrisches Passfoto", "One biometric passport photo"),
+        ]
+    };
+    let services = [
+        Service {
+            id: "personalausweis".into(),
+            name: Text::new("Personalausweis beantragen", "Apply for an ID card"),
+            description: Text::new(
+                "Neuer Personalausweis, auch bei Verlust oder Namensänderung.",
+                "New ID card, also after loss or a change of name.",
+            ),
+            locations: bb(),
+            duration_minutes: 20,
+            documents: id_docs(),
+            fee: Text::new("37,00 € (unter 24 Jahren 22,80 €)", "€37.00 (under 24: €22.80)"),
+            bookable_online: true,
+            walk_in: true,
+            ticket_prefix: "A".into(),
+            online_elsewhere: None,
+        },
+        Service {
+            id: "reisepass".into(),
+            name: Text::new("Reisepass beantragen", "Apply for a passport"),
+            description: Text::new(
+                "Reisepass für Erwachsene und Kinder; Expresspass möglich.",
+                "Passport for adults and children; express passport available.",
+            ),
+            locations: bb(),
+            duration_minutes: 20,
+            documents: id_docs(),
+            fee: Text::new("70,00 € (unter 24 Jahren 37,50 €)", "€70.00 (under 24: €37.50)"),
+            bookable_online: true,
+            walk_in: true,
+            ticket_prefix: "A".into(),
+            online_elsewhere: None,
+        },
+        Service {
+            id: "ausweis-abholung".into(),
+            name: Text::new("Ausweis oder Pass abholen", "Collect an ID card or passport"),
+            description: Text::new(
+                "Abholung, sobald Sie die Fertigstellungs-Mail erhalten haben.",
+                "Collection once you have received the ready-for-collection email.",
+            ),
+            locations: bb(),
+            duration_minutes: 5,
+            documents: vec![
+                Text::new("Abholschein", "Collection slip"),
+                Text::new("Bisheriges Dokument", "Previous document"),
+            ],
+            fee: Text::new("Keine Gebühr", "No fee"),
+            bookable_online: false,
+            walk_in: true,
+            ticket_prefix: "B".into(),
+            online_elsewhere: None,
+        },
+        Service {
+            id: "wohnsitz-anmeldung".into(),
+            name: Text::new("Wohnsitz anmelden oder ummelden", "Register or change your address"),
+            description: Text::new(
+                "Innerhalb von zwei Wochen nach dem Einzug.",
+                "Within two weeks of moving in.",
+            ),
+            locations: bb(),
+            duration_minutes: 15,
+            documents: vec![
+                Text::new("Personalausweis oder Reisepass", "ID card or passport"),
+                Text::new("Wohnungsgeberbestätigung", "Landlord's confirmation"),
+            ],
+            fee: Text::new("Keine Gebühr", "No fee"),
+            bookable_online: true,
+            walk_in: true,
+            ticket_prefix: "C".into(),
+            online_elsewhere: None,
+        },
+        Service {
+            id: "meldebescheinigung".into(),
+            name: Text::new("Meldebescheinigung", "Certificate of residence"),
+            description: Text::new(
+                "Bescheinigung über Ihre aktuelle Anschrift.",
+                "Certificate of your current address.",
+            ),
+            locations: bb(),
+            duration_minutes: 10,
+            documents: vec![Text::new("Personalausweis oder Reisepass", "ID card or passport")],
+            fee: Text::new("10,00 €", "€10.00"),
+            bookable_online: true,
+            walk_in: true,
+            ticket_prefix: "C".into(),
+            online_elsewhere: None,
+        },
+        Service {
+            id: "fuehrungszeugnis".into(),
+            name: Text::new("Führungszeugnis beantragen", "Police clearance certificate"),
+            description: Text::new(
+                "Wird vom Bundesamt für Justiz per Post zugestellt.",
+                "Sent by post by the Federal Office of Justice.",
+            ),
+            locations: bb(),
+            duration_minutes: 10,
+            documents: vec![Text::new("Personalausweis oder Reisepass", "ID card or passport")],
+            fee: Text::new("13,00 €", "€13.00"),
+            bookable_online: true,
+            walk_in: true,
+            ticket_prefix: "C".into(),
+            online_elsewhere: None,
+        },
+        Service {
+            id: "kfz-neuzulassung".into(),
+            name: Text::new("Fahrzeug neu zulassen", "Register a new vehicle"),
+            description: Text::new(
+                "Erstzulassung eines Neufahrzeugs oder Zulassung eines Gebrauchtwagens.",
+                "First registration of a new vehicle or registration of a used one.",
+            ),
+            locations: kz(),
+            duration_minutes: 30,
+            documents: vec![
+                Text::new("Personalausweis oder Reisepass", "ID card or passport"),
+                Text::new("Zulassungsbescheinigung Teil I und II", "Registration certificate parts I and II"),
+                Text::new("eVB-Nummer der Versicherung", "Insurance confirmation number (eVB)"),
+                Text::new("SEPA-Mandat für die Kfz-Steuer", "SEPA mandate for vehicle tax"),
+            ],
+            fee: Text::new("ab 30,00 € zuzüglich Kennzeichen", "from €30.00 plus number plates"),
+            bookable_online: true,
+            walk_in: true,
+            ticket_prefix: "K".into(),
+            online_elsewhere: None,
+        },
+        Service {
+            id: "kfz-umschreibung".into(),
+            name: Text::new("Fahrzeug umschreiben", "Re-register a vehicle"),
+            description: Text::new(
+                "Halterwechsel oder Umzug in den Zulassungsbezirk.",
+                "Change of keeper or move into the registration district.",
+            ),
+            locations: kz(),
+            duration_minutes: 20,
+            documents: vec![
+                Text::new("Personalausweis oder Reisepass", "ID card or passport"),
+                Text::new("Zulassungsbescheinigung Teil I und II", "Registration certificate parts I and II"),
+                Text::new("eVB-Nummer der Versicherung", "Insurance confirmation number (eVB)"),
+            ],
+            fee: Text::new("ab 27,00 €", "from €27.00"),
+            bookable_online: true,
+            walk_in: true,
+            ticket_prefix: "K".into(),
+            online_elsewhere: None,
+        },
+        Service {
+            id: "kfz-abmeldung".into(),
+            name: Text::new("Fahrzeug abmelden", "Deregister a vehicle"),
+            description: Text::new(
+                "Mit neuem Fahrzeugschein und freigelegtem Sicherheitscode geht das vollständig online (i-Kfz).",
+                "With a recent registration certificate and its uncovered security code this works fully online (i-Kfz).",
+            ),
+            locations: kz(),
+            duration_minutes: 10,
+            documents: vec![
+                Text::new("Zulassungsbescheinigung Teil I", "Registration certificate part I"),
+                Text::new("Beide Kennzeichen", "Both number plates"),
+            ],
+            fee: Text::new("ca. 12,00 €", "about €12.00"),
+            bookable_online: true,
+            walk_in: true,
+            ticket_prefix: "K".into(),
+            online_elsewhere: Some("https://www.kba.de/DE/Themen/ZentraleRegister/ZFZR/i-kfz/i-kfz_node.html".into()),
+        },
+        Service {
+            id: "wunschkennzeichen".into(),
+            name: Text::new("Wunschkennzeichen reservieren", "Reserve a personalised number plate"),
+            description: Text::new(
+                "Die Reservierung erfolgt online; zur Zulassung bringen Sie die Reservierungsbestätigung mit.",
+                "Reservation is online; bring the reservation confirmation to the registration.",
+            ),
+            locations: kz(),
+            duration_minutes: 5,
+            documents: vec![],
+            fee: Text::new("12,80 €", "€12.80"),
+            bookable_online: false,
+            walk_in: false,
+            ticket_prefix: "K".into(),
+            online_elsewhere: Some("https://www.ludwigshafen.de/wunschkennzeichen".into()),
+        },
+    ];
+    c.apply(&CatalogueEvent::LocationDefined(buergerbuero));
+    c.apply(&CatalogueEvent::LocationDefined(kfz));
+    for s in services {
+        c.apply(&CatalogueEvent::ServiceDefined(s));
+    }
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Metadata, RecordedEvent};
+
+    #[test]
+    fn demo_catalogue_round_trips_through_events() {
+        let demo = demo();
+        assert_eq!(demo.locations.len(), 2);
+        assert_eq!(demo.services.len(), 10);
+        let mut rebuilt = Catalogue::default();
+        for (i, e) in demo.to_events().iter().enumerate() {
+            let new = e.to_new_event();
+            let rec = RecordedEvent {
+                position: i as i64 + 1,
+                stream: new.stream,
+                version: i as i64 + 1,
+                event_type: new.event_type,
+                schema: new.schema,
+                data: new.data,
+                metadata: Metadata::default(),
+                recorded_at: chrono::Utc::now(),
+            };
+            rebuilt.apply_recorded(&rec).unwrap();
+        }
+        assert_eq!(rebuilt, demo);
+    }
+
+    #[test]
+    fn every_demo_service_is_offered_somewhere_that_exists() {
+        let demo = demo();
+        for s in demo.services.values() {
+            assert!(!s.locations.is_empty(), "{}", s.id);
+            for l in &s.locations {
+                assert!(demo.locations.contains_key(l), "{} at unknown {l}", s.id);
+            }
+        }
+    }
+
+    #[test]
+    fn withdrawn_service_disappears_and_text_falls_back_to_german() {
+        let mut c = demo();
+        c.apply(&CatalogueEvent::ServiceWithdrawn { id: "reisepass".into() });
+        assert!(!c.services.contains_key("reisepass"));
+        let t = Text { de: "Hallo".into(), en: String::new() };
+        assert_eq!(t.get("en"), "Hallo");
+        assert_eq!(Text::new("Hallo", "Hello").get("en"), "Hello");
+    }
+}

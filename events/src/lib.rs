@@ -1,0 +1,14 @@
+//! Schalter's domain: what happens in a citizen office, written down as events.
+//!
+//! Everything outside the `store` module is pure (no I/O, no clock) and compiles to
+//! `wasm32-unknown-unknown`, so the web app shares these types with the server.
+
+pub mod catalogue;
+pub mod event;
+pub mod feedback;
+pub mod projection;
+
+#[cfg(feature = "store")]
+pub mod store;
+
+pub use event::{decode, encode, Expectation, Metadata, NewEvent, RecordedEvent};

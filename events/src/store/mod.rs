@@ -1,0 +1,506 @@
+//! The event store: one trait, two sqlx backends, and the backend-independent parts
+//! (upcasting, subscriptions) written once on top.
+
+mod postgres;
+mod sqlite;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+use crate::event::{Expectation, Metadata, NewEvent, RecordedEvent};
+
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// One atomic write: all events land, or none do.
+#[derive(Debug, Clone, Default)]
+pub struct AppendRequest {
+    /// Idempotency key; a second append with the same key returns the first outcome.
+    pub command_id: Option<String>,
+    pub metadata: Metadata,
+    /// Beliefs about streams, checked under the write lock. Streams not listed: [`Expectation::Any`].
+    pub expectations: Vec<(String, Expectation)>,
+    pub events: Vec<NewEvent>,
+}
+
+impl AppendRequest {
+    pub fn new(events: Vec<NewEvent>) -> Self {
+        AppendRequest {
+            events,
+            ..Default::default()
+        }
+    }
+
+    pub fn expect(mut self, stream: impl Into<String>, expectation: Expectation) -> Self {
+        self.expectations.push((stream.into(), expectation));
+        self
+    }
+
+    pub fn command_id(mut self, id: impl Into<String>) -> Self {
+        let id = id.into();
+        self.metadata.command_id = Some(id.clone());
+        self.command_id = Some(id);
+        self
+    }
+
+    pub fn metadata(mut self, metadata: Metadata) -> Self {
+        let command_id = self.command_id.take().or(metadata.command_id.clone());
+        self.metadata = metadata;
+        self.metadata.command_id = command_id.clone();
+        self.command_id = command_id;
+        self
+    }
+
+    /// Every stream the append touches, each once, in a stable order.
+    fn streams(&self) -> Vec<String> {
+        let mut s: Vec<String> = self
+            .expectations
+            .iter()
+            .map(|(s, _)| s.clone())
+            .chain(self.events.iter().map(|e| e.stream.clone()))
+            .collect();
+        s.sort();
+        s.dedup();
+        s
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamVersion {
+    pub stream: String,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppendOutcome {
+    pub first_position: i64,
+    pub last_position: i64,
+    /// Each written stream's version after the append.
+    pub streams: Vec<StreamVersion>,
+    /// True when this is a repeated command and nothing was appended now.
+    #[serde(default)]
+    pub duplicate: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("stream {stream} is at version {actual}, but the writer expected {expected}")]
+    Conflict {
+        stream: String,
+        expected: Expectation,
+        actual: i64,
+    },
+    #[error("a concurrent write got there first")]
+    ConcurrentWrite,
+    #[error("an append needs at least one event")]
+    EmptyAppend,
+    #[error("unsupported database URL {0:?}: use sqlite://FILE or postgres://USER@HOST/DB")]
+    UnsupportedUrl(String),
+    #[error("cannot open the database {url}: {source}")]
+    Connect {
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migrating the database failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored event at position {position} is unreadable: {reason}")]
+    Corrupt { position: i64, reason: String },
+}
+
+impl StoreError {
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, StoreError::Conflict { .. } | StoreError::ConcurrentWrite)
+    }
+}
+
+/// A backend. Implementations only move rows; they know nothing about appointments.
+#[async_trait]
+pub trait EventStore: Send + Sync + 'static {
+    fn backend(&self) -> Backend;
+    /// Applies pending schema migrations; returns how many were applied.
+    async fn migrate(&self) -> Result<usize, StoreError>;
+    /// Atomic, conditional append; see [`AppendRequest`].
+    async fn append(&self, request: &AppendRequest) -> Result<AppendOutcome, StoreError>;
+    async fn command_outcome(&self, command_id: &str) -> Result<Option<AppendOutcome>, StoreError>;
+    /// Events of one stream with a version greater than `after_version`, in version order.
+    async fn read_stream(&self, stream: &str, after_version: i64) -> Result<Vec<RecordedEvent>, StoreError>;
+    /// Up to `limit` events with a position greater than `after`, in position order.
+    async fn read_all(&self, after: i64, limit: i64) -> Result<Vec<RecordedEvent>, StoreError>;
+    /// The last committed position (0 for an empty log).
+    async fn head(&self) -> Result<i64, StoreError>;
+    async fn checkpoint(&self, subscriber: &str) -> Result<i64, StoreError>;
+    async fn save_checkpoint(&self, subscriber: &str, position: i64) -> Result<(), StoreError>;
+    /// Carries the latest position known to be committed. A wake-up only, never the data.
+    fn wake_ups(&self) -> watch::Receiver<i64>;
+    async fn close(&self);
+}
+
+pub type UpcastFn = fn(serde_json::Value) -> serde_json::Value;
+
+/// Old schema versions are lifted step by step to the current one when read; stored events
+/// are never rewritten.
+#[derive(Default)]
+pub struct Upcasters {
+    steps: HashMap<(String, i32), UpcastFn>,
+}
+
+impl Upcasters {
+    /// Registers the step that turns `event_type` at `from_schema` into `from_schema + 1`.
+    pub fn register(mut self, event_type: &str, from_schema: i32, step: UpcastFn) -> Self {
+        self.steps.insert((event_type.to_owned(), from_schema), step);
+        self
+    }
+
+    pub fn upcast(&self, mut event: RecordedEvent) -> RecordedEvent {
+        while let Some(step) = self.steps.get(&(event.event_type.clone(), event.schema)) {
+            event.data = step(std::mem::take(&mut event.data));
+            event.schema += 1;
+        }
+        event
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// Pool size for PostgreSQL (SQLite always has one writer and a few readers).
+    pub max_connections: u32,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions { max_connections: 16 }
+    }
+}
+
+/// Shares one backend between handlers, projections and subscribers.
+#[derive(Clone)]
+pub struct Store {
+    backend: Arc<dyn EventStore>,
+    upcasters: Arc<Upcasters>,
+}
+
+impl Store {
+    /// Opens `sqlite://FILE` or `postgres://…` (nothing is migrated yet).
+    pub async fn connect(url: &str, options: ConnectOptions) -> Result<Store, StoreError> {
+        let backend: Arc<dyn EventStore> = if url.starts_with("sqlite:") {
+            Arc::new(SqliteStore::connect(url).await?)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Arc::new(PgStore::connect(url, options.max_connections).await?)
+        } else {
+            return Err(StoreError::UnsupportedUrl(redact(url)));
+        };
+        Ok(Store::from_backend(backend))
+    }
+
+    pub fn from_backend(backend: Arc<dyn EventStore>) -> Store {
+        Store {
+            backend,
+            upcasters: Arc::new(Upcasters::default()),
+        }
+    }
+
+    pub fn with_upcasters(mut self, upcasters: Upcasters) -> Store {
+        self.upcasters = Arc::new(upcasters);
+        self
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend.backend()
+    }
+
+    pub async fn migrate(&self) -> Result<usize, StoreError> {
+        self.backend.migrate().await
+    }
+
+    pub async fn append(&self, request: &AppendRequest) -> Result<AppendOutcome, StoreError> {
+        if request.events.is_empty() {
+            return Err(StoreError::EmptyAppend);
+        }
+        self.backend.append(request).await
+    }
+
+    pub async fn command_outcome(&self, command_id: &str) -> Result<Option<AppendOutcome>, StoreError> {
+        self.backend.command_outcome(command_id).await
+    }
+
+    pub async fn read_stream(&self, stream: &str, after_version: i64) -> Result<Vec<RecordedEvent>, StoreError> {
+        let events = self.backend.read_stream(stream, after_version).await?;
+        Ok(events.into_iter().map(|e| self.upcasters.upcast(e)).collect())
+    }
+
+    pub async fn read_all(&self, after: i64, limit: i64) -> Result<Vec<RecordedEvent>, StoreError> {
+        let events = self.backend.read_all(after, limit).await?;
+        Ok(events.into_iter().map(|e| self.upcasters.upcast(e)).collect())
+    }
+
+    pub async fn head(&self) -> Result<i64, StoreError> {
+        self.backend.head().await
+    }
+
+    pub async fn checkpoint(&self, subscriber: &str) -> Result<i64, StoreError> {
+        self.backend.checkpoint(subscriber).await
+    }
+
+    pub async fn save_checkpoint(&self, subscriber: &str, position: i64) -> Result<(), StoreError> {
+        self.backend.save_checkpoint(subscriber, position).await
+    }
+
+    pub fn wake_ups(&self) -> watch::Receiver<i64> {
+        self.backend.wake_ups()
+    }
+
+    /// A named subscriber, resuming after its stored checkpoint.
+    pub async fn subscribe(&self, subscriber: &str) -> Result<Subscription, StoreError> {
+        let position = self.checkpoint(subscriber).await?;
+        Ok(self.subscribe_from(Some(subscriber), position))
+    }
+
+    /// An anonymous (or named) subscriber starting after `position`.
+    pub fn subscribe_from(&self, subscriber: Option<&str>, position: i64) -> Subscription {
+        Subscription {
+            store: self.clone(),
+            name: subscriber.map(str::to_owned),
+            position,
+            buffer: VecDeque::new(),
+            wake: self.wake_ups(),
+            batch_size: 500,
+            poll: Duration::from_secs(2),
+        }
+    }
+
+    pub async fn close(&self) {
+        self.backend.close().await
+    }
+}
+
+/// Catch-up, then live: delivers every committed event once, in position order.
+pub struct Subscription {
+    store: Store,
+    name: Option<String>,
+    position: i64,
+    buffer: VecDeque<RecordedEvent>,
+    wake: watch::Receiver<i64>,
+    batch_size: i64,
+    /// Safety net should a wake-up be lost (e.g. a dropped LISTEN connection).
+    poll: Duration,
+}
+
+impl Subscription {
+    /// The position of the last event handed out.
+    pub fn position(&self) -> i64 {
+        self.position
+    }
+
+    pub async fn next(&mut self) -> Result<RecordedEvent, StoreError> {
+        if self.buffer.is_empty() {
+            let batch = self.next_batch().await?;
+            self.buffer.extend(batch);
+        }
+        let event = self.buffer.pop_front().expect("next_batch never returns empty");
+        self.position = event.position;
+        Ok(event)
+    }
+
+    /// Waits until at least one event after the current position exists and returns a batch.
+    /// Positions of a returned batch count as handed out.
+    pub async fn next_batch(&mut self) -> Result<Vec<RecordedEvent>, StoreError> {
+        if !self.buffer.is_empty() {
+            let batch: Vec<_> = self.buffer.drain(..).collect();
+            self.position = batch.last().map(|e| e.position).unwrap_or(self.position);
+            return Ok(batch);
+        }
+        loop {
+            // Mark the wake-up seen before reading, so a commit after the read still wakes us.
+            self.wake.borrow_and_update();
+            let batch = self.store.read_all(self.position, self.batch_size).await?;
+            if let Some(last) = batch.last() {
+                self.position = last.position;
+                return Ok(batch);
+            }
+            tokio::select! {
+                changed = self.wake.changed() => {
+                    if changed.is_err() {
+                        // The store is closing; fall back to polling until the caller stops.
+                        tokio::time::sleep(self.poll).await;
+                    }
+                }
+                _ = tokio::time::sleep(self.poll) => {}
+            }
+        }
+    }
+
+    /// Stores the current position as this subscriber's checkpoint.
+    pub async fn save_checkpoint(&self) -> Result<(), StoreError> {
+        match &self.name {
+            Some(name) => self.store.save_checkpoint(name, self.position).await,
+            None => Ok(()),
+        }
+    }
+}
+
+/// A URL fit for logs and error messages: the password is replaced.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.find(':') {
+                Some(colon) => format!("{}{}:***{}", &url[..scheme_end + 3], &userinfo[..colon], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Used by both backends for the `commands` table's `streams` column.
+fn streams_json(streams: &[StreamVersion]) -> String {
+    serde_json::to_string(streams).expect("stream versions serialise")
+}
+
+fn parse_streams(position: i64, json: &str) -> Result<Vec<StreamVersion>, StoreError> {
+    serde_json::from_str(json).map_err(|e| StoreError::Corrupt {
+        position,
+        reason: e.to_string(),
+    })
+}
+
+/// Checks every expectation against the stream versions read under the write lock and
+/// assigns versions and positions to the new events.
+fn plan_append(
+    request: &AppendRequest,
+    current: &HashMap<String, i64>,
+    head: i64,
+) -> Result<(Vec<PlannedEvent>, Vec<StreamVersion>), StoreError> {
+    for (stream, expected) in &request.expectations {
+        let actual = current.get(stream).copied().unwrap_or(0);
+        if !expected.holds_for(actual) {
+            return Err(StoreError::Conflict {
+                stream: stream.clone(),
+                expected: *expected,
+                actual,
+            });
+        }
+    }
+    let mut versions = current.clone();
+    let mut planned = Vec::with_capacity(request.events.len());
+    for (i, event) in request.events.iter().enumerate() {
+        let v = versions.entry(event.stream.clone()).or_insert(0);
+        *v += 1;
+        planned.push(PlannedEvent {
+            position: head + 1 + i as i64,
+            version: *v,
+        });
+    }
+    let mut written: Vec<StreamVersion> = request
+        .events
+        .iter()
+        .map(|e| e.stream.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .map(|stream| StreamVersion {
+            version: versions[&stream],
+            stream,
+        })
+        .collect();
+    written.sort_by(|a, b| a.stream.cmp(&b.stream));
+    Ok((planned, written))
+}
+
+struct PlannedEvent {
+    position: i64,
+    version: i64,
+}
+
+/// The unique index on (stream, version) is the last safety net behind the write lock.
+fn unique_to_conflict(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::ConcurrentWrite,
+        _ => StoreError::Database(e),
+    }
+}
+
+fn now() -> DateTime<Utc> {
+    Utc::now()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_hides_only_the_password() {
+        assert_eq!(redact("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact("sqlite://x.db"), "sqlite://x.db");
+    }
+
+    #[test]
+    fn upcasters_chain_until_current_schema() {
+        let up = Upcasters::default()
+            .register("Renamed", 1, |mut v| {
+                v["b"] = v["a"].take();
+                v
+            })
+            .register("Renamed", 2, |mut v| {
+                v["c"] = serde_json::json!(true);
+                v
+            });
+        let e = RecordedEvent {
+            position: 1,
+            stream: "s".into(),
+            version: 1,
+            event_type: "Renamed".into(),
+            schema: 1,
+            data: serde_json::json!({"a": 1}),
+            metadata: Metadata::default(),
+            recorded_at: Utc::now(),
+        };
+        let e = up.upcast(e);
+        assert_eq!(e.schema, 3);
+        assert_eq!(e.data, serde_json::json!({"a": null, "b": 1, "c": true}));
+    }
+
+    #[test]
+    fn plan_checks_every_expectation_and_numbers_streams_independently() {
+        let ev = |s: &str| NewEvent {
+            stream: s.into(),
+            event_type: "T".into(),
+            schema: 1,
+            data: serde_json::Value::Null,
+        };
+        let req = AppendRequest::new(vec![ev("a"), ev("b"), ev("a")])
+            .expect("a", Expectation::AtVersion(2))
+            .expect("b", Expectation::NoStream);
+        let current: HashMap<String, i64> = [("a".to_string(), 2)].into();
+        let (planned, written) = plan_append(&req, &current, 10).unwrap();
+        assert_eq!(planned.iter().map(|p| (p.position, p.version)).collect::<Vec<_>>(), vec![(11, 3), (12, 1), (13, 4)]);
+        assert_eq!(written, vec![StreamVersion { stream: "a".into(), version: 4 }, StreamVersion { stream: "b".into(), version: 1 }]);
+        let current: HashMap<String, i64> = [("a".to_string(), 2), ("b".to_string(), 1)].into();
+        assert!(matches!(plan_append(&req, &current, 10), Err(StoreError::Conflict { ref stream, actual: 1, .. }) if stream == "b"));
+    }
+}

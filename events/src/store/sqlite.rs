@@ -1,0 +1,240 @@
+//! Embedded backend: one file, WAL, a single writer connection using `BEGIN IMMEDIATE`,
+//! and a few reader connections that never block it.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::Row;
+use tokio::sync::watch;
+
+use super::{now, parse_streams, plan_append, redact, streams_json, unique_to_conflict, AppendOutcome, AppendRequest, Backend, EventStore, StoreError};
+use crate::event::{Metadata, RecordedEvent};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+    wake: watch::Sender<i64>,
+}
+
+impl SqliteStore {
+    pub async fn connect(url: &str) -> Result<SqliteStore, StoreError> {
+        let connect_err = |source| StoreError::Connect { url: redact(url), source };
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(connect_err)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: an acknowledged booking survives a power cut, not only a crash.
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await
+            .map_err(connect_err)?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(connect_err)?;
+        let (wake, _) = watch::channel(0);
+        Ok(SqliteStore { writer, reader, wake })
+    }
+}
+
+fn event_from_row(row: &SqliteRow) -> Result<RecordedEvent, StoreError> {
+    let position: i64 = row.try_get("position")?;
+    let corrupt = |reason: String| StoreError::Corrupt { position, reason };
+    let data: String = row.try_get("data")?;
+    let metadata: String = row.try_get("metadata")?;
+    Ok(RecordedEvent {
+        position,
+        stream: row.try_get("stream")?,
+        version: row.try_get("version")?,
+        event_type: row.try_get("event_type")?,
+        schema: row.try_get("schema")?,
+        data: serde_json::from_str(&data).map_err(|e| corrupt(e.to_string()))?,
+        metadata: serde_json::from_str::<Metadata>(&metadata).map_err(|e| corrupt(e.to_string()))?,
+        recorded_at: row.try_get::<DateTime<Utc>, _>("recorded_at")?,
+    })
+}
+
+const EVENT_COLUMNS: &str = "position, stream, version, event_type, schema, data, metadata, recorded_at";
+
+async fn command_outcome(
+    executor: impl sqlx::SqliteExecutor<'_>,
+    command_id: &str,
+) -> Result<Option<AppendOutcome>, StoreError> {
+    let row = sqlx::query("SELECT first_position, last_position, streams FROM commands WHERE command_id = ?")
+        .bind(command_id)
+        .fetch_optional(executor)
+        .await?;
+    row.map(|row| {
+        let first_position: i64 = row.try_get("first_position")?;
+        Ok(AppendOutcome {
+            first_position,
+            last_position: row.try_get("last_position")?,
+            streams: parse_streams(first_position, row.try_get("streams")?)?,
+            duplicate: true,
+        })
+    })
+    .transpose()
+}
+
+#[async_trait]
+impl EventStore for SqliteStore {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    async fn migrate(&self) -> Result<usize, StoreError> {
+        let before = applied_count(&self.writer).await;
+        MIGRATOR.run(&self.writer).await?;
+        let head = self.head().await?;
+        self.wake.send_replace(head);
+        Ok(applied_count(&self.writer).await.saturating_sub(before))
+    }
+
+    async fn append(&self, request: &AppendRequest) -> Result<AppendOutcome, StoreError> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        if let Some(id) = &request.command_id {
+            if let Some(outcome) = command_outcome(&mut *tx, id).await? {
+                return Ok(outcome);
+            }
+        }
+        let mut current = HashMap::new();
+        for stream in request.streams() {
+            let version: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM events WHERE stream = ?")
+                .bind(&stream)
+                .fetch_one(&mut *tx)
+                .await?;
+            current.insert(stream, version);
+        }
+        let head: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM events")
+            .fetch_one(&mut *tx)
+            .await?;
+        let (planned, written) = plan_append(request, &current, head)?;
+        let recorded_at = now();
+        let metadata = serde_json::to_string(&request.metadata).expect("metadata serialises");
+        for (event, plan) in request.events.iter().zip(&planned) {
+            sqlx::query(
+                "INSERT INTO events (position, stream, version, event_type, schema, data, metadata, recorded_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(plan.position)
+            .bind(&event.stream)
+            .bind(plan.version)
+            .bind(&event.event_type)
+            .bind(event.schema)
+            .bind(event.data.to_string())
+            .bind(&metadata)
+            .bind(recorded_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(unique_to_conflict)?;
+        }
+        let outcome = AppendOutcome {
+            first_position: planned[0].position,
+            last_position: planned[planned.len() - 1].position,
+            streams: written,
+            duplicate: false,
+        };
+        if let Some(id) = &request.command_id {
+            sqlx::query("INSERT INTO commands (command_id, first_position, last_position, streams, recorded_at) VALUES (?, ?, ?, ?, ?)")
+                .bind(id)
+                .bind(outcome.first_position)
+                .bind(outcome.last_position)
+                .bind(streams_json(&outcome.streams))
+                .bind(recorded_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(unique_to_conflict)?;
+        }
+        tx.commit().await?;
+        self.wake.send_if_modified(|p| {
+            let newer = outcome.last_position > *p;
+            if newer {
+                *p = outcome.last_position;
+            }
+            newer
+        });
+        Ok(outcome)
+    }
+
+    async fn command_outcome(&self, command_id: &str) -> Result<Option<AppendOutcome>, StoreError> {
+        command_outcome(&self.reader, command_id).await
+    }
+
+    async fn read_stream(&self, stream: &str, after_version: i64) -> Result<Vec<RecordedEvent>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE stream = ? AND version > ? ORDER BY version"
+        ))
+        .bind(stream)
+        .bind(after_version)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn read_all(&self, after: i64, limit: i64) -> Result<Vec<RecordedEvent>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?"
+        ))
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn head(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM events")
+            .fetch_one(&self.reader)
+            .await?)
+    }
+
+    async fn checkpoint(&self, subscriber: &str) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT position FROM checkpoints WHERE subscriber = ?")
+            .bind(subscriber)
+            .fetch_optional(&self.reader)
+            .await?
+            .unwrap_or(0))
+    }
+
+    async fn save_checkpoint(&self, subscriber: &str, position: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO checkpoints (subscriber, position, updated_at) VALUES (?, ?, ?) \
+             ON CONFLICT (subscriber) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at",
+        )
+        .bind(subscriber)
+        .bind(position)
+        .bind(now())
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    fn wake_ups(&self) -> watch::Receiver<i64> {
+        self.wake.subscribe()
+    }
+
+    async fn close(&self) {
+        self.writer.close().await;
+        self.reader.close().await;
+    }
+}
+
+async fn applied_count(pool: &SqlitePool) -> usize {
+    sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+        .fetch_one(pool)
+        .await
+        .map(|n| n as usize)
+        .unwrap_or(0)
+}
+
