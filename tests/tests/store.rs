@@ -1,0 +1,352 @@
+//! The event-store contract (DESIGN.md), checked unchanged against SQLite and PostgreSQL.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use schalter_events::store::{AppendRequest, Store, StoreError, Upcasters};
+use schalter_events::{Expectation, NewEvent};
+use schalter_tests::{on_both_backends, Kind, TestDb};
+use serde_json::json;
+
+fn event(stream: &str, n: i64) -> NewEvent {
+    NewEvent {
+        stream: stream.into(),
+        event_type: "Happened".into(),
+        schema: 1,
+        data: json!({ "n": n }),
+    }
+}
+
+async fn stream_len(store: &Store, stream: &str) -> usize {
+    store.read_stream(stream, 0).await.unwrap().len()
+}
+
+on_both_backends!(
+    racing_writers_one_wins,
+    failed_expectation_writes_nothing,
+    repeated_command_returns_first_outcome,
+    concurrent_writers_subscriber_sees_everything_once_in_order,
+    subscription_resumes_from_checkpoint,
+    old_schemas_are_upcast_on_read,
+    reads_by_stream_and_position,
+    empty_append_is_refused,
+);
+
+/// Two writers who both saw version 1 race to write version 2: exactly one wins.
+async fn racing_writers_one_wins(db: TestDb) {
+    let store = db.store().await;
+    for round in 0..40 {
+        let stream = format!("race-{round}");
+        store.append(&AppendRequest::new(vec![event(&stream, 0)])).await.unwrap();
+        let attempts = (0..2).map(|writer| {
+            let store = store.clone();
+            let stream = stream.clone();
+            tokio::spawn(async move {
+                store
+                    .append(&AppendRequest::new(vec![event(&stream, writer)]).expect(stream.clone(), Expectation::AtVersion(1)))
+                    .await
+            })
+        });
+        let results: Vec<_> = futures::future::join_all(attempts).await.into_iter().map(|r| r.unwrap()).collect();
+        let wins = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(wins, 1, "round {round}: {results:?}");
+        let loser = results.iter().find(|r| r.is_err()).unwrap().as_ref().unwrap_err();
+        assert!(
+            matches!(loser, StoreError::Conflict { actual: 2, expected: Expectation::AtVersion(1), .. }),
+            "{loser:?}"
+        );
+        let events = store.read_stream(&stream, 0).await.unwrap();
+        assert_eq!(events.len(), 2, "the loser's event must not be stored");
+        assert_eq!(events.iter().map(|e| e.version).collect::<Vec<_>>(), vec![1, 2]);
+    }
+}
+
+/// A multi-stream append is all or nothing.
+async fn failed_expectation_writes_nothing(db: TestDb) {
+    let store = db.store().await;
+    store.append(&AppendRequest::new(vec![event("b", 1)])).await.unwrap();
+    let head = store.head().await.unwrap();
+    let request = AppendRequest::new(vec![event("a", 1), event("b", 2), event("c", 3)])
+        .expect("a", Expectation::NoStream)
+        .expect("b", Expectation::NoStream) // wrong: b exists
+        .command_id("cmd-multi");
+    let err = store.append(&request).await.unwrap_err();
+    assert!(matches!(&err, StoreError::Conflict { stream, actual: 1, .. } if stream == "b"), "{err:?}");
+    assert_eq!(store.head().await.unwrap(), head);
+    assert_eq!(stream_len(&store, "a").await, 0);
+    assert_eq!(stream_len(&store, "b").await, 1);
+    assert_eq!(stream_len(&store, "c").await, 0);
+    assert_eq!(store.command_outcome("cmd-multi").await.unwrap(), None, "a failed command is not remembered");
+
+    // With the right beliefs the same three events land together.
+    let ok = store
+        .append(&AppendRequest::new(vec![event("a", 1), event("b", 2), event("c", 3)])
+            .expect("a", Expectation::NoStream)
+            .expect("b", Expectation::AtVersion(1)))
+        .await
+        .unwrap();
+    assert_eq!(ok.last_position - ok.first_position, 2);
+    assert_eq!((stream_len(&store, "a").await, stream_len(&store, "b").await, stream_len(&store, "c").await), (1, 2, 1));
+}
+
+async fn repeated_command_returns_first_outcome(db: TestDb) {
+    let store = db.store().await;
+    let request = AppendRequest::new(vec![event("booking-1", 1), event("slot-9", 1)]).command_id("key-123");
+    let first = store.append(&request).await.unwrap();
+    assert!(!first.duplicate);
+    let head = store.head().await.unwrap();
+    // Even with expectations that would now fail, the repeat returns the first outcome.
+    let again = store
+        .append(&request.clone().expect("booking-1", Expectation::NoStream))
+        .await
+        .unwrap();
+    assert!(again.duplicate);
+    assert_eq!((again.first_position, again.last_position, &again.streams), (first.first_position, first.last_position, &first.streams));
+    assert_eq!(store.head().await.unwrap(), head, "nothing appended by the repeat");
+    assert_eq!(store.command_outcome("key-123").await.unwrap().unwrap().last_position, first.last_position);
+    // Concurrent repeats of one new command: one append, all see the same outcome.
+    let request = AppendRequest::new(vec![event("booking-2", 1)]).command_id("key-456");
+    let outcomes = futures::future::join_all((0..8).map(|_| {
+        let store = store.clone();
+        let request = request.clone();
+        tokio::spawn(async move { store.append(&request).await.unwrap() })
+    }))
+    .await;
+    let outcomes: Vec<_> = outcomes.into_iter().map(Result::unwrap).collect();
+    assert_eq!(outcomes.iter().filter(|o| !o.duplicate).count(), 1);
+    assert!(outcomes.iter().all(|o| o.first_position == outcomes[0].first_position));
+    assert_eq!(stream_len(&store, "booking-2").await, 1);
+}
+
+/// The classic failure of a plain serial column: a transaction that took position 10 commits
+/// after one that took 11, and a reader already past 11 never sees 10. Eight writers and a live
+/// subscriber prove the store does not have it.
+async fn concurrent_writers_subscriber_sees_everything_once_in_order(db: TestDb) {
+    let store = db.store().await;
+    let writers = 8;
+    let per_writer: i64 = if db.kind == Kind::Postgres { 400 } else { 250 };
+    let total = writers as usize * per_writer as usize;
+
+    let mut subscription = store.subscribe_from(None, 0);
+    let reader = tokio::spawn(async move {
+        let mut seen = Vec::with_capacity(total);
+        while seen.len() < total {
+            let e = tokio::time::timeout(std::time::Duration::from_secs(60), subscription.next())
+                .await
+                .expect("subscriber stalled: an event was skipped or never woke it")
+                .unwrap();
+            seen.push(e.position);
+        }
+        seen
+    });
+
+    let acknowledged = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let tasks: Vec<_> = (0..writers)
+        .map(|w| {
+            let store = store.clone();
+            let acknowledged = acknowledged.clone();
+            tokio::spawn(async move {
+                for i in 0..per_writer {
+                    let stream = format!("writer-{w}-{}", i % 7);
+                    let outcome = store.append(&AppendRequest::new(vec![event(&stream, i)])).await.unwrap();
+                    acknowledged.lock().unwrap().push(outcome.first_position);
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let seen = reader.await.unwrap();
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "positions must arrive strictly increasing");
+    let seen_set: HashSet<i64> = seen.iter().copied().collect();
+    assert_eq!(seen_set.len(), total, "no event delivered twice");
+    let acked: HashSet<i64> = acknowledged.lock().unwrap().iter().copied().collect();
+    assert_eq!(acked, seen_set, "every acknowledged event delivered, nothing else");
+    // And the per-stream sequences are gap-free.
+    for w in 0..writers {
+        for s in 0..7 {
+            let events = store.read_stream(&format!("writer-{w}-{s}"), 0).await.unwrap();
+            assert!(events.iter().enumerate().all(|(i, e)| e.version == i as i64 + 1));
+        }
+    }
+}
+
+async fn subscription_resumes_from_checkpoint(db: TestDb) {
+    {
+        let store = db.store().await;
+        for n in 1..=10 {
+            store.append(&AppendRequest::new(vec![event("log", n)])).await.unwrap();
+        }
+        let mut sub = store.subscribe("mailer").await.unwrap();
+        for _ in 0..6 {
+            sub.next().await.unwrap();
+        }
+        sub.save_checkpoint().await.unwrap();
+        assert_eq!(store.checkpoint("mailer").await.unwrap(), 6);
+        store.close().await;
+    }
+    // A new process: connect again and carry on where the checkpoint says.
+    let store = db.store().await;
+    let mut sub = store.subscribe("mailer").await.unwrap();
+    let rest: Vec<i64> = {
+        let mut v = Vec::new();
+        for _ in 0..4 {
+            v.push(sub.next().await.unwrap().data["n"].as_i64().unwrap());
+        }
+        v
+    };
+    assert_eq!(rest, vec![7, 8, 9, 10]);
+    // Live: an event appended now arrives without polling delay mattering for correctness.
+    let waiter = tokio::spawn(async move { sub.next().await.unwrap().data["n"].as_i64().unwrap() });
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    store.append(&AppendRequest::new(vec![event("log", 11)])).await.unwrap();
+    let live = tokio::time::timeout(std::time::Duration::from_secs(5), waiter).await.unwrap().unwrap();
+    assert_eq!(live, 11);
+    assert_eq!(store.checkpoint("other").await.unwrap(), 0);
+}
+
+async fn old_schemas_are_upcast_on_read(db: TestDb) {
+    let store = db.store().await;
+    store
+        .append(&AppendRequest::new(vec![NewEvent {
+            stream: "s".into(),
+            event_type: "Renamed".into(),
+            schema: 1,
+            data: json!({ "fullname": "A" }),
+        }]))
+        .await
+        .unwrap();
+    let store = store.with_upcasters(Upcasters::default().register("Renamed", 1, |mut v| {
+        v["name"] = v["fullname"].take();
+        v.as_object_mut().unwrap().remove("fullname");
+        v
+    }));
+    let e = &store.read_stream("s", 0).await.unwrap()[0];
+    assert_eq!((e.schema, &e.data), (2, &json!({ "name": "A" })));
+    let e = &store.read_all(0, 10).await.unwrap()[0];
+    assert_eq!(e.schema, 2);
+}
+
+async fn reads_by_stream_and_position(db: TestDb) {
+    let store = db.store().await;
+    assert_eq!(store.head().await.unwrap(), 0);
+    for n in 0..25 {
+        let stream = if n % 2 == 0 { "even" } else { "odd" };
+        store
+            .append(&AppendRequest::new(vec![event(stream, n)]).metadata(schalter_events::Metadata {
+                actor: Some("staff:test".into()),
+                ..Default::default()
+            }))
+            .await
+            .unwrap();
+    }
+    let odd = store.read_stream("odd", 5).await.unwrap();
+    assert_eq!(odd.iter().map(|e| e.version).collect::<Vec<_>>(), (6..=12).collect::<Vec<_>>());
+    assert_eq!(odd[0].metadata.actor.as_deref(), Some("staff:test"));
+    let page = store.read_all(10, 5).await.unwrap();
+    assert_eq!(page.iter().map(|e| e.position).collect::<Vec<_>>(), vec![11, 12, 13, 14, 15]);
+    assert_eq!(store.head().await.unwrap(), 25);
+    assert!(store.read_all(25, 10).await.unwrap().is_empty());
+}
+
+async fn empty_append_is_refused(db: TestDb) {
+    let store = db.store().await;
+    assert!(matches!(store.append(&AppendRequest::new(vec![])).await, Err(StoreError::EmptyAppend)));
+}
+
+/// Random interleavings of appends with right and wrong beliefs, from two concurrent writers,
+/// never break the per-stream version sequence, and a refused append leaves no trace.
+mod interleavings {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Belief {
+        Any,
+        NoStream,
+        Exact(i64),
+        /// The writer reads the stream first and uses what it saw (may be stale by the append).
+        Observed,
+    }
+
+    #[derive(Debug, Clone)]
+    struct Op {
+        stream: usize,
+        belief: Belief,
+        events: usize,
+        second_stream: Option<usize>,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        (
+            0usize..3,
+            prop_oneof![Just(Belief::Any), Just(Belief::NoStream), (0i64..4).prop_map(Belief::Exact), Just(Belief::Observed)],
+            1usize..4,
+            proptest::option::of(0usize..3),
+        )
+            .prop_map(|(stream, belief, events, second_stream)| Op { stream, belief, events, second_stream })
+    }
+
+    async fn run(store: &Store, prefix: &str, ops: Vec<Op>) -> usize {
+        let mut written = 0;
+        for op in ops {
+            let stream = format!("{prefix}-{}", op.stream);
+            let expectation = match op.belief {
+                Belief::Any => Expectation::Any,
+                Belief::NoStream => Expectation::NoStream,
+                Belief::Exact(v) => Expectation::AtVersion(v),
+                Belief::Observed => Expectation::AtVersion(store.read_stream(&stream, 0).await.unwrap().len() as i64),
+            };
+            let mut events: Vec<NewEvent> = (0..op.events).map(|n| event(&stream, n as i64)).collect();
+            if let Some(s) = op.second_stream {
+                events.push(event(&format!("{prefix}-{s}"), 99));
+            }
+            let n = events.len();
+            match store.append(&AppendRequest::new(events).expect(stream, expectation)).await {
+                Ok(_) => written += n,
+                Err(e) => assert!(e.is_conflict(), "{e:?}"),
+            }
+        }
+        written
+    }
+
+    async fn check(kind: Kind, cases: Vec<(Vec<Op>, Vec<Op>)>) {
+        let Some(db) = TestDb::of(kind).await else { return };
+        let store = db.store().await;
+        for (case, (a, b)) in cases.into_iter().enumerate() {
+            let prefix = format!("case{case}");
+            let before = store.head().await.unwrap();
+            let (wa, wb) = tokio::join!(run(&store, &prefix, a), run(&store, &prefix, b));
+            let all = store.read_all(before, 10_000).await.unwrap();
+            assert_eq!(all.len(), wa + wb, "exactly the acknowledged events were stored");
+            let mut per_stream: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+            for e in &all {
+                per_stream.entry(e.stream.clone()).or_default().push(e.version);
+            }
+            for (stream, versions) in per_stream {
+                let expected: Vec<i64> = (1..=versions.len() as i64).collect();
+                assert_eq!(versions, expected, "{stream}");
+            }
+            assert!(all.windows(2).all(|w| w[0].position < w[1].position));
+        }
+    }
+
+    fn cases() -> impl Strategy<Value = Vec<(Vec<Op>, Vec<Op>)>> {
+        proptest::collection::vec((proptest::collection::vec(op(), 1..12), proptest::collection::vec(op(), 1..12)), 24..32)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 8, .. ProptestConfig::default() })]
+
+        #[test]
+        fn sqlite(cases in cases()) {
+            tokio::runtime::Runtime::new().unwrap().block_on(check(Kind::Sqlite, cases));
+        }
+
+        #[test]
+        fn postgres(cases in cases()) {
+            tokio::runtime::Runtime::new().unwrap().block_on(check(Kind::Postgres, cases));
+        }
+    }
+}
