@@ -7,6 +7,7 @@ pub mod catalogue;
 pub mod event;
 pub mod feedback;
 pub mod projection;
+pub mod staff;
 
 #[cfg(feature = "store")]
 pub mod store;

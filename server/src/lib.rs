@@ -1,0 +1,160 @@
+//! Schalter's server: HTTP API, the web app, background subscribers, and the CLI's commands.
+
+pub mod api;
+pub mod cli;
+pub mod error;
+pub mod state;
+pub mod telemetry;
+pub mod web;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use schalter_events::catalogue;
+use schalter_events::store::{AppendRequest, ConnectOptions, Store, StoreError};
+use schalter_events::{Expectation, Metadata};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower_http::compression::CompressionLayer;
+
+use crate::state::AppState;
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://schalter.db";
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database_url: String,
+    pub listen: String,
+    /// Seed the demo municipality into an empty store.
+    pub demo: bool,
+    pub max_connections: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            database_url: DEFAULT_DATABASE_URL.into(),
+            listen: DEFAULT_LISTEN.into(),
+            demo: false,
+            max_connections: 16,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(api::router())
+        .fallback(web::app)
+        .layer(axum::middleware::from_fn(telemetry::record_request))
+        .layer(DefaultBodyLimit::max(api::BODY_LIMIT))
+        .layer(CompressionLayer::new())
+        .with_state(state)
+}
+
+/// A running server. Dropping it does not stop it; call [`Server::shutdown`].
+pub struct Server {
+    pub addr: SocketAddr,
+    pub store: Store,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    /// Stops accepting, lets in-flight requests finish, ends long-lived streams.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        match tokio::time::timeout(Duration::from_secs(10), self.task).await {
+            Ok(Ok(Err(e))) => tracing::warn!(error = %e, "server ended with an error"),
+            Err(_) => tracing::warn!("server did not stop within 10 s"),
+            _ => {}
+        }
+        self.store.close().await;
+    }
+
+    /// Resolves when the server has stopped (after a shutdown signal).
+    pub async fn wait(self) {
+        let _ = self.task.await;
+        self.store.close().await;
+    }
+
+    pub fn stop_handle(&self) -> watch::Sender<bool> {
+        self.stop.clone()
+    }
+}
+
+pub async fn open_store(settings: &Settings) -> Result<Store, StoreError> {
+    let store = Store::connect(
+        &settings.database_url,
+        ConnectOptions {
+            max_connections: settings.max_connections,
+        },
+    )
+    .await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// Seeds the demo catalogue once: the append expects the catalogue stream not to exist, so
+/// two instances starting together cannot both seed it.
+pub async fn seed_demo(store: &Store) -> Result<bool, StoreError> {
+    if !store.read_stream(catalogue::STREAM, 0).await?.is_empty() {
+        return Ok(false);
+    }
+    let events = catalogue::demo().to_events().iter().map(|e| e.to_new_event()).collect();
+    let request = AppendRequest::new(events)
+        .expect(catalogue::STREAM, Expectation::NoStream)
+        .metadata(Metadata {
+            actor: Some("system:demo".into()),
+            requested_at: Some(chrono::Utc::now()),
+            ..Default::default()
+        });
+    match store.append(&request).await {
+        Ok(_) => Ok(true),
+        Err(e) if e.is_conflict() => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Opens the store, migrates, seeds (with `demo`), loads projections and starts serving.
+pub async fn start(settings: Settings) -> Result<Server, StartError> {
+    let store = open_store(&settings).await?;
+    if settings.demo && seed_demo(&store).await? {
+        tracing::info!("seeded the demo municipality");
+    }
+    let listener = TcpListener::bind(&settings.listen).await.map_err(|source| StartError::Listen {
+        addr: settings.listen.clone(),
+        source,
+    })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Listen {
+        addr: settings.listen.clone(),
+        source,
+    })?;
+    let (stop, stopped) = watch::channel(false);
+    let (state, position) = AppState::load(store.clone(), stopped.clone()).await?;
+    state.follow(position);
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let mut on_stop = stopped.clone();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = on_stop.wait_for(|s| *s).await;
+            })
+            .await
+    });
+    Ok(Server { addr, store, stop, task })
+}

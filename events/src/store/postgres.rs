@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgListener, PgPool, PgPoolOptions, PgRow};
 use sqlx::types::Json;
-use sqlx::Row;
+use sqlx::{Connection, Row};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -31,6 +31,9 @@ pub struct PgStore {
 impl PgStore {
     pub async fn connect(url: &str, max_connections: u32) -> Result<PgStore, StoreError> {
         let connect_err = |source| StoreError::Connect { url: redact(url), source };
+        // One direct attempt first: it fails fast with the real reason (refused, no such
+        // database, auth), where a pool would only report a timeout.
+        sqlx::PgConnection::connect(url).await.map_err(connect_err)?.close().await.ok();
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(std::time::Duration::from_secs(10))

@@ -1,0 +1,198 @@
+//! HTTP handlers. They translate requests into domain calls and results into responses;
+//! the rules live in `schalter-events`.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{FromRequest, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::Utc;
+use schalter_events::catalogue::{Location, Service, Text};
+use schalter_events::feedback;
+use schalter_events::store::AppendRequest;
+use schalter_events::Metadata;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+use crate::error::{ApiError, ErrorBody};
+use crate::state::AppState;
+
+/// Largest JSON body the API reads; bookings and queue commands are a few hundred bytes.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/health", get(health))
+        .route("/api/locations", get(locations))
+        .route("/api/services", get(services))
+        .route("/api/feedback", post(give_feedback))
+        .route("/api/openapi.json", get(openapi))
+        .route("/metrics", get(metrics))
+        .route("/api", get(api_not_found))
+        .route("/api/{*rest}", axum::routing::any(api_not_found))
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+}
+
+async fn api_not_found() -> ApiError {
+    ApiError::NotFound("there is no such API endpoint; see /api/openapi.json".into())
+}
+
+/// `axum::Json` with every rejection mapped to the API's error shape.
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let Json(value) = Json::<T>::from_request(req, state).await?;
+        Ok(ApiJson(value))
+    }
+}
+
+/// The client's idempotency key, if it sent one; a retried request with the same key returns
+/// the first outcome instead of acting twice.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value.to_str().ok().filter(|k| (8..=128).contains(&k.len()) && k.chars().all(|c| c.is_ascii_graphic()));
+    match key {
+        Some(k) => Ok(Some(k.to_owned())),
+        None => Err(ApiError::Invalid {
+            code: "invalid_idempotency_key",
+            message: "Idempotency-Key must be 8 to 128 visible ASCII characters".into(),
+            field: None,
+        }),
+    }
+}
+
+fn citizen_metadata(command_id: Option<String>) -> Metadata {
+    Metadata {
+        command_id,
+        actor: Some("citizen".into()),
+        requested_at: Some(Utc::now()),
+        ..Default::default()
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// `ok` when the event store answers.
+    status: &'static str,
+    /// `sqlite` or `postgres`.
+    store: &'static str,
+    version: &'static str,
+    /// Position of the last event in the log.
+    head: i64,
+}
+
+#[utoipa::path(get, path = "/api/health", tag = "operations",
+    responses((status = 200, body = Health), (status = 503, body = ErrorBody)))]
+async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
+    let head = state.store.head().await.map_err(|_| ApiError::StoreUnavailable)?;
+    Ok(Json(Health {
+        status: "ok",
+        store: state.store.backend().as_str(),
+        version: env!("CARGO_PKG_VERSION"),
+        head,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/locations", tag = "catalogue", responses((status = 200, body = [Location])))]
+async fn locations(State(state): State<AppState>) -> Json<Vec<Location>> {
+    Json(state.catalogue().locations.values().cloned().collect())
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ServiceFilter {
+    /// Only services offered at this location.
+    location: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/services", tag = "catalogue", params(ServiceFilter),
+    responses((status = 200, body = [Service]), (status = 404, body = ErrorBody)))]
+async fn services(State(state): State<AppState>, Query(filter): Query<ServiceFilter>) -> Result<Json<Vec<Service>>, ApiError> {
+    let catalogue = state.catalogue();
+    if let Some(l) = &filter.location {
+        if !catalogue.locations.contains_key(l) {
+            return Err(ApiError::NotFound(format!("there is no location {l:?}")));
+        }
+    }
+    Ok(Json(
+        catalogue
+            .services
+            .values()
+            .filter(|s| filter.location.as_ref().is_none_or(|l| s.locations.contains(l)))
+            .cloned()
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeedbackRequest {
+    /// 1 (bad) to 5 (very good).
+    rating: u8,
+    /// The service the visit was for, if the citizen says.
+    service: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FeedbackAccepted {
+    /// Thank-you text in both languages.
+    thanks: Text,
+}
+
+#[utoipa::path(post, path = "/api/feedback", tag = "citizens", request_body = FeedbackRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe retries")),
+    responses((status = 201, body = FeedbackAccepted), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn give_feedback(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<FeedbackRequest>,
+) -> Result<Response, ApiError> {
+    let command_id = idempotency_key(&headers)?;
+    let event = feedback::give(&state.catalogue(), body.rating, body.service.as_deref())?;
+    state
+        .store
+        .append(&AppendRequest::new(vec![event]).metadata(citizen_metadata(command_id)))
+        .await?;
+    let thanks = Text::new("Vielen Dank für Ihre Bewertung!", "Thank you for your rating!");
+    Ok((StatusCode::CREATED, Json(FeedbackAccepted { thanks })).into_response())
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Schalter API", description = "Appointments and queues for citizen offices. Errors are JSON: {\"error\": code, \"message\": text, \"field\": name}."),
+    paths(health, locations, services, give_feedback),
+    components(schemas(ErrorBody, Health, Location, Service, Text, FeedbackRequest, FeedbackAccepted)),
+    tags((name = "catalogue"), (name = "citizens"), (name = "operations"))
+)]
+pub struct ApiDoc;
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    if let Ok(head) = state.store.head().await {
+        metrics::gauge!("schalter_event_log_head").set(head as f64);
+    }
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        crate::telemetry::prometheus().render(),
+    )
+}
+
+/// Used by `rebuild-projections` and tests to show what the projections hold.
+pub fn catalogue_summary(state: &AppState) -> BTreeMap<&'static str, usize> {
+    let c = state.catalogue();
+    BTreeMap::from([("locations", c.locations.len()), ("services", c.services.len())])
+}

@@ -1,0 +1,132 @@
+//! The one HTTP error type. Every failure leaves the server as
+//! `{"error": "<stable_code>", "message": "<human text>", "field": …}` with the right status.
+
+use axum::extract::rejection::JsonRejection;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use schalter_events::feedback::FeedbackError;
+use schalter_events::store::StoreError;
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("this method is not allowed here")]
+    MethodNotAllowed,
+    #[error("the request body is not valid JSON: {0}")]
+    MalformedJson(String),
+    #[error("the request body does not have the expected fields and types: {0}")]
+    InvalidBody(String),
+    #[error("send the body as application/json")]
+    UnsupportedMediaType,
+    #[error("the request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("{message}")]
+    Invalid {
+        code: &'static str,
+        message: String,
+        field: Option<&'static str>,
+    },
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error("the event store is not reachable")]
+    StoreUnavailable,
+    #[error("internal error")]
+    Internal(String),
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// Stable, machine-readable code, e.g. `slot_taken`.
+    pub error: &'static str,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<&'static str>,
+}
+
+impl ApiError {
+    pub fn invalid(code: &'static str, field: Option<&'static str>, message: impl Into<String>) -> Self {
+        ApiError::Invalid {
+            code,
+            message: message.into(),
+            field,
+        }
+    }
+
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            ApiError::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
+            ApiError::InvalidBody(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
+            ApiError::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiError::Invalid { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
+            ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
+            ApiError::StoreUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable"),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        if let ApiError::Internal(detail) = &self {
+            // A 5xx is a bug: log it loudly, tell the client nothing internal.
+            tracing::error!(%detail, "internal error");
+        }
+        let field = match &self {
+            ApiError::Invalid { field, .. } => *field,
+            _ => None,
+        };
+        let body = ErrorBody {
+            error: code,
+            message: self.to_string(),
+            field,
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict { .. } | StoreError::ConcurrentWrite => ApiError::Conflict {
+                code: "concurrent_change",
+                message: "someone changed this at the same moment; please try again".into(),
+            },
+            StoreError::Connect { .. } => ApiError::StoreUnavailable,
+            StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed) => {
+                ApiError::StoreUnavailable
+            }
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::JsonDataError(e) => ApiError::InvalidBody(e.body_text()),
+            JsonRejection::JsonSyntaxError(e) => ApiError::MalformedJson(e.body_text()),
+            JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType,
+            JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                ApiError::PayloadTooLarge(crate::api::BODY_LIMIT)
+            }
+            other => ApiError::MalformedJson(other.body_text()),
+        }
+    }
+}
+
+impl From<FeedbackError> for ApiError {
+    fn from(e: FeedbackError) -> Self {
+        let (code, field) = match e {
+            FeedbackError::RatingOutOfRange => ("rating_out_of_range", "rating"),
+            FeedbackError::UnknownService => ("unknown_service", "service"),
+        };
+        ApiError::invalid(code, Some(field), e.to_string())
+    }
+}
