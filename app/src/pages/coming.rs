@@ -1,0 +1,63 @@
+//! Pages whose routes exist already and whose content arrives with their issues.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::i18n::t;
+
+#[component]
+fn Coming(title: &'static str) -> impl IntoView {
+    view! {
+        <section class="page narrow">
+            <h1>{t(title)}</h1>
+            <p>{t("coming")}</p>
+            <p><A href="/">{t("to_overview")}</A></p>
+        </section>
+    }
+}
+
+#[component]
+pub fn ManageBooking() -> impl IntoView {
+    view! { <Coming title="manage_title"/> }
+}
+
+#[component]
+pub fn Kiosk() -> impl IntoView {
+    view! { <Coming title="kiosk_title"/> }
+}
+
+#[component]
+pub fn Desk() -> impl IntoView {
+    view! { <Coming title="desk_title"/> }
+}
+
+#[component]
+pub fn Display() -> impl IntoView {
+    view! { <Coming title="display_title"/> }
+}
+
+#[component]
+pub fn TicketStatus() -> impl IntoView {
+    view! { <Coming title="ticket_title"/> }
+}
+
+#[component]
+pub fn Stats() -> impl IntoView {
+    view! { <Coming title="stats_title"/> }
+}
+
+#[component]
+pub fn Admin() -> impl IntoView {
+    view! { <Coming title="admin_title"/> }
+}
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    view! {
+        <section class="page narrow">
+            <h1>{t("not_found_title")}</h1>
+            <p>{t("not_found_text")}</p>
+            <p><A href="/">{t("to_overview")}</A></p>
+        </section>
+    }
+}
