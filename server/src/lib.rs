@@ -132,6 +132,8 @@ pub async fn seed_demo(store: &Store) -> Result<bool, StoreError> {
 
 /// Opens the store, migrates, seeds (with `demo`), loads projections and starts serving.
 pub async fn start(settings: Settings) -> Result<Server, StartError> {
+    // Before the first request, or its metrics go to the no-op recorder.
+    telemetry::prometheus();
     let store = open_store(&settings).await?;
     if settings.demo && seed_demo(&store).await? {
         tracing::info!("seeded the demo municipality");

@@ -1,2 +1,121 @@
-pub struct TestApp;
-pub async fn spawn_app() {}
+//! The real server: in-process on port 0 (`spawn_app`), or as the real binary in a child
+//! process for crash and CLI tests.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use schalter_server::{Server, Settings};
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::TestDb;
+
+pub struct TestApp {
+    pub url: String,
+    pub client: reqwest::Client,
+    pub db: TestDb,
+    server: Option<Server>,
+}
+
+/// Starts the whole server (store, migrations, projections, router) on a free port.
+pub async fn spawn_app(db: TestDb, demo: bool) -> TestApp {
+    let server = schalter_server::start(Settings {
+        database_url: db.url.clone(),
+        listen: "127.0.0.1:0".into(),
+        demo,
+        max_connections: 8,
+    })
+    .await
+    .expect("server starts");
+    TestApp {
+        url: format!("http://{}", server.addr),
+        client: reqwest::Client::new(),
+        db,
+        server: Some(server),
+    }
+}
+
+impl TestApp {
+    pub fn store(&self) -> &schalter_events::store::Store {
+        &self.server.as_ref().expect("running").store
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(format!("{}{path}", self.url)).send().await.expect("request sent")
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, Value) {
+        let r = self.get(path).await;
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
+        let r = self.client.post(format!("{}{path}", self.url)).json(body).send().await.expect("request sent");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn stop(mut self) -> TestDb {
+        if let Some(server) = self.server.take() {
+            server.shutdown().await;
+        }
+        self.db
+    }
+}
+
+/// The `schalter` binary next to the test executable (the test command builds it first).
+pub fn schalter_bin() -> PathBuf {
+    if let Ok(p) = std::env::var("SCHALTER_BIN") {
+        return p.into();
+    }
+    let exe = std::env::current_exe().expect("test executable path");
+    let candidate = exe.parent().and_then(|deps| deps.parent()).map(|dir| dir.join("schalter")).expect("target dir");
+    assert!(
+        candidate.exists(),
+        "{} is missing: run `cargo build -p schalter-server` first (scripts/test does)",
+        candidate.display()
+    );
+    candidate
+}
+
+/// A `schalter serve` child process.
+pub struct ServerProcess {
+    pub url: String,
+    pub child: Child,
+}
+
+impl ServerProcess {
+    pub async fn start(database_url: &str, extra: &[&str]) -> ServerProcess {
+        let mut child = Command::new(schalter_bin())
+            .args(["serve", "--listen", "127.0.0.1:0", "--database-url", database_url])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn schalter");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let url = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(line) = lines.next_line().await.expect("read stdout") {
+                if let Some(start) = line.find("http://") {
+                    let rest = &line[start..];
+                    return rest.split_whitespace().next().unwrap().trim_end_matches('/').to_owned();
+                }
+            }
+            panic!("schalter exited before printing its URL");
+        })
+        .await
+        .expect("schalter prints its URL within 30 s");
+        ServerProcess { url, child }
+    }
+
+    /// SIGKILL: no shutdown hooks, no flushing, like a power cut to the process.
+    pub async fn kill9(mut self) {
+        self.child.start_kill().expect("kill");
+        self.child.wait().await.expect("reaped");
+    }
+}

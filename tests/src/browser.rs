@@ -1,1 +1,97 @@
+//! Headless Chromium through chromedriver (fantoccini). One chromedriver per browser.
 
+use std::process::Stdio;
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder};
+use tokio::process::{Child, Command};
+
+pub struct Browser {
+    pub client: Client,
+    _driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+fn find(names: &[&str], env: &str) -> Option<String> {
+    if let Ok(p) = std::env::var(env) {
+        return Some(p);
+    }
+    let path = std::env::var("PATH").unwrap_or_default();
+    names.iter().find_map(|n| {
+        std::env::split_paths(&path)
+            .map(|d| d.join(n))
+            .find(|p| p.exists())
+            .map(|p| p.display().to_string())
+    })
+}
+
+impl Browser {
+    /// `None` (after printing why) when Chromium or chromedriver is missing outside CI.
+    pub async fn launch(width: u32, height: u32) -> Option<Browser> {
+        let Some(chromium) = find(&["chromium", "chromium-browser", "google-chrome"], "CHROME_BIN") else {
+            crate::missing("Chromium", "no chromium on PATH and CHROME_BIN unset");
+            return None;
+        };
+        let Some(driver) = find(&["chromedriver"], "CHROMEDRIVER") else {
+            crate::missing("chromedriver", "no chromedriver on PATH and CHROMEDRIVER unset");
+            return None;
+        };
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let driver = Command::new(driver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start chromedriver");
+        let profile = tempfile::tempdir().unwrap();
+        let caps = serde_json::json!({
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--disable-dev-shm-usage", format!("--window-size={width},{height}"),
+                    format!("--user-data-dir={}", profile.path().display()),
+                ]
+            }
+        });
+        let mut caps: serde_json::Map<String, serde_json::Value> = caps.as_object().unwrap().clone();
+        if width < 500 {
+            // Desktop windows cannot be narrower than ~500 px; emulate a phone instead.
+            caps["goog:chromeOptions"]["mobileEmulation"] =
+                serde_json::json!({ "deviceMetrics": { "width": width, "height": height, "pixelRatio": 1.0 } });
+        }
+        let mut last_err = None;
+        for _ in 0..50 {
+            match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new()).capabilities(caps.clone()).connect(&format!("http://127.0.0.1:{port}")).await {
+                Ok(client) => {
+                    return Some(Browser {
+                        client,
+                        _driver: driver,
+                        _profile: profile,
+                    })
+                }
+                Err(e) => {
+                    last_err = Some(e);
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+        panic!("chromedriver did not accept a session: {last_err:?}");
+    }
+
+    /// Saves a PNG under `target/screenshots/` for a person to look at.
+    pub async fn screenshot(&self, name: &str) -> std::path::PathBuf {
+        let png = self.client.screenshot().await.expect("screenshot");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, png).unwrap();
+        path
+    }
+
+    pub async fn close(self) {
+        let _ = self.client.close().await;
+    }
+}

@@ -1,0 +1,180 @@
+//! The public HTTP contract against the real router on port 0, on both backends.
+
+use schalter_tests::{on_both_backends, spawn_app, TestDb};
+use serde_json::json;
+
+on_both_backends!(
+    health_names_the_store,
+    catalogue_lists_demo_services,
+    feedback_is_stored_once_per_idempotency_key,
+    bad_input_gets_json_errors_and_stores_nothing,
+    unknown_api_routes_are_json_404,
+    openapi_and_metrics_are_served,
+    app_routes_fall_back_to_index,
+    shutdown_is_graceful,
+);
+
+async fn health_names_the_store(db: TestDb) {
+    let kind = db.kind;
+    let app = spawn_app(db, true).await;
+    let (status, body) = app.get_json("/api/health").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["store"], if kind == schalter_tests::Kind::Sqlite { "sqlite" } else { "postgres" });
+    assert_eq!(body["head"], 12, "demo seeds 2 locations and 10 services");
+    app.stop().await;
+}
+
+async fn catalogue_lists_demo_services(db: TestDb) {
+    let app = spawn_app(db, true).await;
+    let (_, locations) = app.get_json("/api/locations").await;
+    let ids: Vec<&str> = locations.as_array().unwrap().iter().map(|l| l["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, vec!["buergerbuero", "kfz-zulassung"]);
+    let (_, all) = app.get_json("/api/services").await;
+    assert_eq!(all.as_array().unwrap().len(), 10);
+    let (_, kfz) = app.get_json("/api/services?location=kfz-zulassung").await;
+    let kfz = kfz.as_array().unwrap();
+    assert_eq!(kfz.len(), 4);
+    assert!(kfz.iter().all(|s| s["locations"] == json!(["kfz-zulassung"])));
+    let plate = kfz.iter().find(|s| s["id"] == "wunschkennzeichen").unwrap();
+    assert_eq!(plate["bookable_online"], false);
+    assert!(plate["online_elsewhere"].as_str().unwrap().starts_with("https://"));
+    let (status, err) = app.get_json("/api/services?location=atlantis").await;
+    assert_eq!((status, err["error"].as_str()), (404, Some("not_found")));
+    // A second start on the same store does not seed twice.
+    let db = app.stop().await;
+    let app = spawn_app(db, true).await;
+    let (_, all) = app.get_json("/api/services").await;
+    assert_eq!(all.as_array().unwrap().len(), 10);
+    assert_eq!(app.store().head().await.unwrap(), 12);
+    app.stop().await;
+}
+
+async fn feedback_is_stored_once_per_idempotency_key(db: TestDb) {
+    let app = spawn_app(db, true).await;
+    let send = |key: &'static str| {
+        app.client
+            .post(format!("{}/api/feedback", app.url))
+            .header("Idempotency-Key", key)
+            .json(&json!({"rating": 5, "service": "reisepass"}))
+            .send()
+    };
+    let head = app.store().head().await.unwrap();
+    assert_eq!(send("retry-key-0001").await.unwrap().status(), 201);
+    assert_eq!(send("retry-key-0001").await.unwrap().status(), 201, "a retry is answered like the first");
+    assert_eq!(app.store().head().await.unwrap(), head + 1, "but stored once");
+    assert_eq!(send("retry-key-0002").await.unwrap().status(), 201);
+    assert_eq!(app.store().head().await.unwrap(), head + 2);
+    let events = app.store().read_stream("feedback", 0).await.unwrap();
+    assert_eq!(events[0].data, json!({"rating": 5, "service": "reisepass"}));
+    assert_eq!(events[0].metadata.actor.as_deref(), Some("citizen"));
+    assert_eq!(events[0].metadata.command_id.as_deref(), Some("retry-key-0001"));
+    app.stop().await;
+}
+
+async fn bad_input_gets_json_errors_and_stores_nothing(db: TestDb) {
+    let app = spawn_app(db, true).await;
+    let head = app.store().head().await.unwrap();
+    let raw = |body: Vec<u8>, content_type: &'static str| {
+        app.client
+            .post(format!("{}/api/feedback", app.url))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    let cases: Vec<(Vec<u8>, &str, u16, &str)> = vec![
+        (b"{\"rating\":".to_vec(), "application/json", 400, "malformed_json"),
+        (b"not json at all".to_vec(), "application/json", 400, "malformed_json"),
+        (b"{\"rating\":\"five\"}".to_vec(), "application/json", 422, "invalid_body"),
+        (b"{\"rating\":-1}".to_vec(), "application/json", 422, "invalid_body"),
+        (b"{}".to_vec(), "application/json", 422, "invalid_body"),
+        (b"{\"rating\":3,\"name\":\"Erika\"}".to_vec(), "application/json", 422, "invalid_body"),
+        (b"{\"rating\":0}".to_vec(), "application/json", 422, "rating_out_of_range"),
+        (b"{\"rating\":4,\"service\":\"mondflug\"}".to_vec(), "application/json", 422, "unknown_service"),
+        (b"{\"rating\":4}".to_vec(), "text/plain", 415, "unsupported_media_type"),
+        (vec![b' '; 70_000], "application/json", 413, "payload_too_large"),
+    ];
+    for (body, content_type, status, code) in cases {
+        let shown = String::from_utf8_lossy(&body[..body.len().min(40)]).into_owned();
+        let r = raw(body, content_type).await.unwrap();
+        assert_eq!(r.status().as_u16(), status, "{shown}");
+        assert_eq!(r.headers()["content-type"], "application/json", "{shown}");
+        let err: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(err["error"], code, "{shown}");
+        assert!(!err["message"].as_str().unwrap().is_empty());
+    }
+    let r = app
+        .client
+        .post(format!("{}/api/feedback", app.url))
+        .header("Idempotency-Key", "bad")
+        .json(&json!({"rating": 3}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert_eq!(app.store().head().await.unwrap(), head, "nothing stored by any bad request");
+    app.stop().await;
+}
+
+async fn unknown_api_routes_are_json_404(db: TestDb) {
+    let app = spawn_app(db, false).await;
+    for path in ["/api/nothing", "/api", "/api/bookings/x/y/z"] {
+        let (status, body) = app.get_json(path).await;
+        assert_eq!((status, body["error"].as_str()), (404, Some("not_found")), "{path}");
+    }
+    let r = app.client.delete(format!("{}/api/health", app.url)).send().await.unwrap();
+    assert_eq!(r.status(), 405);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "method_not_allowed");
+    app.stop().await;
+}
+
+async fn openapi_and_metrics_are_served(db: TestDb) {
+    let app = spawn_app(db, true).await;
+    let (status, doc) = app.get_json("/api/openapi.json").await;
+    assert_eq!(status, 200);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for path in ["/api/health", "/api/locations", "/api/services", "/api/feedback"] {
+        assert!(doc["paths"][path].is_object(), "{path} missing from OpenAPI");
+    }
+    app.get("/api/services").await;
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(metrics.contains("http_requests_total"), "{metrics}");
+    assert!(metrics.contains("route=\"/api/services\""));
+    assert!(metrics.contains("schalter_event_log_head"));
+    app.stop().await;
+}
+
+async fn app_routes_fall_back_to_index(db: TestDb) {
+    let app = spawn_app(db, false).await;
+    let index = app.get("/").await;
+    if index.status() == 503 {
+        schalter_tests::missing("the built web app (dist/)", "run trunk build --release first; scripts/test does");
+        return;
+    }
+    assert_eq!(index.status(), 200);
+    let html = index.text().await.unwrap();
+    assert!(html.contains("lang=de") || html.contains("lang=\"de\""), "{html}");
+    for route in ["/booking/ABCD", "/kiosk/buergerbuero", "/desk", "/display/buergerbuero", "/stats", "/admin"] {
+        let r = app.get(route).await;
+        assert_eq!(r.status(), 200, "{route}");
+        assert_eq!(r.text().await.unwrap(), html, "{route} serves the app");
+    }
+    let wasm_end = html.find(".wasm").expect("index names the wasm file") + ".wasm".len();
+    let wasm_name = &html[html[..wasm_end].rfind('/').unwrap() + 1..wasm_end];
+    let wasm = app.client.get(format!("{}/{wasm_name}", app.url)).header("accept-encoding", "gzip").send().await.unwrap();
+    assert_eq!(wasm.headers()["content-type"], "application/wasm");
+    assert_eq!(wasm.headers()["content-encoding"], "gzip");
+    assert_eq!(app.get("/missing-file.js").await.status(), 404);
+    app.stop().await;
+}
+
+async fn shutdown_is_graceful(db: TestDb) {
+    let app = spawn_app(db, false).await;
+    let url = app.url.clone();
+    assert_eq!(app.get("/api/health").await.status(), 200);
+    let started = std::time::Instant::now();
+    app.stop().await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert!(reqwest::get(format!("{url}/api/health")).await.is_err(), "no longer accepting");
+}

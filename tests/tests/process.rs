@@ -1,0 +1,104 @@
+//! The real binary: durability under kill -9, and clear errors for operators.
+
+use schalter_events::store::{ConnectOptions, Store};
+use schalter_tests::app::{schalter_bin, ServerProcess};
+use schalter_tests::{on_both_backends, TestDb};
+
+on_both_backends!(acknowledged_write_survives_kill_9);
+
+/// An acknowledged command is on disk: SIGKILL right after the 201, restart, it is there.
+async fn acknowledged_write_survives_kill_9(db: TestDb) {
+    let client = reqwest::Client::new();
+    for round in 0..3 {
+        let server = ServerProcess::start(&db.url, &["--demo"]).await;
+        let key = format!("kill-nine-{round}-0000");
+        let r = client
+            .post(format!("{}/api/feedback", server.url))
+            .header("Idempotency-Key", &key)
+            .json(&serde_json::json!({"rating": 4}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        server.kill9().await;
+        let store = Store::connect(&db.url, ConnectOptions::default()).await.unwrap();
+        let outcome = store.command_outcome(&key).await.unwrap();
+        assert!(outcome.is_some(), "round {round}: acknowledged feedback lost after kill -9");
+        assert_eq!(store.read_stream("feedback", 0).await.unwrap().len(), round + 1);
+        store.close().await;
+    }
+    // And the restarted server serves on from the same log.
+    let server = ServerProcess::start(&db.url, &["--demo"]).await;
+    let health: serde_json::Value = client.get(format!("{}/api/health", server.url)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(health["head"], 15, "12 demo events seeded once + 3 ratings");
+    server.kill9().await;
+}
+
+fn run(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(schalter_bin()).args(args).output().expect("run schalter")
+}
+
+#[test]
+fn bad_database_urls_give_one_line_errors_and_nonzero_exit() {
+    for url in ["mysql://localhost/x", "postgres://nobody@127.0.0.1:1/x", "sqlite:///nonexistent-dir/x/y.db"] {
+        let out = run(&["migrate", "--database-url", url]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{url}");
+        assert!(!stderr.contains("panicked"), "{url}: {stderr}");
+        let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "{url}: {stderr}");
+        assert!(lines[0].starts_with("schalter: "), "{stderr}");
+    }
+}
+
+#[test]
+fn help_lists_the_commands() {
+    let out = run(&["--help"]);
+    let help = String::from_utf8_lossy(&out.stdout);
+    for command in ["serve", "migrate", "user", "rebuild-projections"] {
+        assert!(help.contains(command), "{help}");
+    }
+}
+
+#[tokio::test]
+async fn user_add_hashes_the_password_and_refuses_duplicates() {
+    use std::io::Write;
+    let db = TestDb::sqlite().await;
+    let add = |name: &str, password: &str| {
+        let mut child = std::process::Command::new(schalter_bin())
+            .args(["user", "add", "--database-url", &db.url, "--username", name, "--role", "desk", "--password-stdin"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    assert!(add("anna", "correct horse battery").status.success());
+    let dup = add("anna", "another long password");
+    assert!(!dup.status.success());
+    assert!(String::from_utf8_lossy(&dup.stderr).contains("already exists"));
+    let short = add("bert", "short");
+    assert!(!short.status.success());
+    let store = db.store().await;
+    let events = store.read_stream("staff-anna", 0).await.unwrap();
+    assert_eq!(events.len(), 1);
+    let hash = events[0].data["password_hash"].as_str().unwrap();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    assert!(!serde_json::to_string(&events[0].data).unwrap().contains("correct horse"));
+    assert!(store.read_stream("staff-bert", 0).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn rebuild_projections_reports_what_it_folded() {
+    let db = TestDb::sqlite().await;
+    let store = db.store().await;
+    assert!(schalter_server::seed_demo(&store).await.unwrap());
+    store.close().await;
+    let out = run(&["rebuild-projections", "--database-url", &db.url]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("rebuilt from 12 events"), "{stdout}");
+    assert!(stdout.contains("2 locations, 10 services"), "{stdout}");
+}
