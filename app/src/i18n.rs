@@ -32,14 +32,21 @@ fn storage() -> Option<web_sys::Storage> {
 
 pub fn provide() {
     let saved = storage().and_then(|s| s.get_item(STORAGE_KEY).ok()?);
-    let lang = RwSignal::new(if saved.as_deref() == Some("en") { Lang::En } else { Lang::De });
+    let lang = RwSignal::new(if saved.as_deref() == Some("en") {
+        Lang::En
+    } else {
+        Lang::De
+    });
     provide_context(lang);
     Effect::new(move |_| {
         let l = lang.get();
         if let Some(s) = storage() {
             let _ = s.set_item(STORAGE_KEY, l.code());
         }
-        if let Some(html) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
+        if let Some(html) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.document_element())
+        {
             let _ = html.set_attribute("lang", l.code());
         }
         if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
@@ -60,14 +67,34 @@ pub fn t(key: &'static str) -> impl Fn() -> &'static str + Copy + Send + Sync + 
 
 /// (key, German, English). German is the office's language; English for visitors.
 const TEXTS: &[(&str, &str, &str)] = &[
-    ("page_title", "Termine und Wartemarken – Bürgerservice", "Appointments and tickets – Citizen services"),
+    (
+        "page_title",
+        "Termine und Wartemarken – Bürgerservice",
+        "Appointments and tickets – Citizen services",
+    ),
     ("brand", "Bürgerservice", "Citizen services"),
     ("skip_to_content", "Zum Inhalt springen", "Skip to content"),
-    ("footer_phone", "Ohne Internet: Termine auch telefonisch unter 115 oder ohne Termin mit Wartemarke vor Ort.", "No internet? Book by phone on 115, or come in and take a ticket."),
-    ("catalogue_title", "Was möchten Sie erledigen?", "What would you like to do?"),
-    ("catalogue_intro", "Wählen Sie eine Dienstleistung. Sie sehen, was Sie mitbringen müssen und was es kostet.", "Choose a service. You will see what to bring and what it costs."),
+    (
+        "footer_phone",
+        "Ohne Internet: Termine auch telefonisch unter 115 oder ohne Termin mit Wartemarke vor Ort.",
+        "No internet? Book by phone on 115, or come in and take a ticket.",
+    ),
+    (
+        "catalogue_title",
+        "Was möchten Sie erledigen?",
+        "What would you like to do?",
+    ),
+    (
+        "catalogue_intro",
+        "Wählen Sie eine Dienstleistung. Sie sehen, was Sie mitbringen müssen und was es kostet.",
+        "Choose a service. You will see what to bring and what it costs.",
+    ),
     ("loading", "Wird geladen …", "Loading …"),
-    ("load_failed", "Die Dienstleistungen konnten nicht geladen werden. Bitte versuchen Sie es gleich noch einmal.", "The services could not be loaded. Please try again in a moment."),
+    (
+        "load_failed",
+        "Die Dienstleistungen konnten nicht geladen werden. Bitte versuchen Sie es gleich noch einmal.",
+        "The services could not be loaded. Please try again in a moment.",
+    ),
     ("minutes", "Min.", "min"),
     ("duration", "Dauer", "Duration"),
     ("fee", "Gebühr", "Fee"),
@@ -75,9 +102,17 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("bookable_online", "Online buchbar", "Bookable online"),
     ("walk_in", "Auch ohne Termin", "Walk-in possible"),
     ("online_elsewhere", "Vollständig online erledigen", "Do it fully online"),
-    ("coming", "Diese Seite ist in Vorbereitung.", "This page is being prepared."),
+    (
+        "coming",
+        "Diese Seite ist in Vorbereitung.",
+        "This page is being prepared.",
+    ),
     ("not_found_title", "Seite nicht gefunden", "Page not found"),
-    ("not_found_text", "Diese Adresse gibt es nicht. Zur Übersicht der Dienstleistungen:", "This address does not exist. Back to the list of services:"),
+    (
+        "not_found_text",
+        "Diese Adresse gibt es nicht. Zur Übersicht der Dienstleistungen:",
+        "This address does not exist. Back to the list of services:",
+    ),
     ("to_overview", "Zur Übersicht", "To the overview"),
     ("manage_title", "Ihr Termin", "Your appointment"),
     ("kiosk_title", "Wartemarke ziehen", "Take a ticket"),

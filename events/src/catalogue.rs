@@ -394,7 +394,10 @@ mod tests {
         let mut c = demo();
         c.apply(&CatalogueEvent::ServiceWithdrawn { id: "reisepass".into() });
         assert!(!c.services.contains_key("reisepass"));
-        let t = Text { de: "Hallo".into(), en: String::new() };
+        let t = Text {
+            de: "Hallo".into(),
+            en: String::new(),
+        };
         assert_eq!(t.get("en"), "Hallo");
         assert_eq!(Text::new("Hallo", "Hello").get("en"), "Hello");
     }

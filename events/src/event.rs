@@ -152,7 +152,10 @@ mod tests {
         let e = encode("s-1", 1, &Sample::Opened { name: "A".into() });
         assert_eq!(e.event_type, "Opened");
         assert_eq!(e.data, serde_json::json!({"name": "A"}));
-        assert_eq!(decode::<Sample>(&recorded(e)).unwrap(), Sample::Opened { name: "A".into() });
+        assert_eq!(
+            decode::<Sample>(&recorded(e)).unwrap(),
+            Sample::Opened { name: "A".into() }
+        );
         let closed = encode("s-1", 1, &Sample::Closed);
         assert_eq!(closed.data, Value::Null);
         assert_eq!(decode::<Sample>(&recorded(closed)).unwrap(), Sample::Closed);

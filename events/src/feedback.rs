@@ -67,6 +67,9 @@ mod tests {
 
     #[test]
     fn unknown_service_is_refused() {
-        assert_eq!(give(&demo(), 3, Some("mondlandung")), Err(FeedbackError::UnknownService));
+        assert_eq!(
+            give(&demo(), 3, Some("mondlandung")),
+            Err(FeedbackError::UnknownService)
+        );
     }
 }

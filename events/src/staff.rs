@@ -66,7 +66,11 @@ pub fn check_password(password: &str) -> Result<(), StaffError> {
 }
 
 /// The event that creates an account and the expectation that it does not exist yet.
-pub fn create_account(username: &str, role: Role, password_hash: String) -> Result<(NewEvent, Expectation), StaffError> {
+pub fn create_account(
+    username: &str,
+    role: Role,
+    password_hash: String,
+) -> Result<(NewEvent, Expectation), StaffError> {
     let valid = (2..=40).contains(&username.len())
         && username
             .chars()
@@ -90,7 +94,11 @@ mod tests {
     fn usernames_are_restricted_to_a_safe_alphabet() {
         assert!(create_account("anna.meier", Role::Desk, "h".into()).is_ok());
         for bad in ["A", "Anna", "anna meier", "anna@x", &"a".repeat(41)] {
-            assert_eq!(create_account(bad, Role::Desk, "h".into()).unwrap_err(), StaffError::InvalidUsername, "{bad}");
+            assert_eq!(
+                create_account(bad, Role::Desk, "h".into()).unwrap_err(),
+                StaffError::InvalidUsername,
+                "{bad}"
+            );
         }
     }
 

@@ -61,7 +61,10 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(None);
     };
-    let key = value.to_str().ok().filter(|k| (8..=128).contains(&k.len()) && k.chars().all(|c| c.is_ascii_graphic()));
+    let key = value
+        .to_str()
+        .ok()
+        .filter(|k| (8..=128).contains(&k.len()) && k.chars().all(|c| c.is_ascii_graphic()));
     match key {
         Some(k) => Ok(Some(k.to_owned())),
         None => Err(ApiError::Invalid {
@@ -117,7 +120,10 @@ pub struct ServiceFilter {
 
 #[utoipa::path(get, path = "/api/services", tag = "catalogue", params(ServiceFilter),
     responses((status = 200, body = [Service]), (status = 404, body = ErrorBody)))]
-async fn services(State(state): State<AppState>, Query(filter): Query<ServiceFilter>) -> Result<Json<Vec<Service>>, ApiError> {
+async fn services(
+    State(state): State<AppState>,
+    Query(filter): Query<ServiceFilter>,
+) -> Result<Json<Vec<Service>>, ApiError> {
     let catalogue = state.catalogue();
     if let Some(l) = &filter.location {
         if !catalogue.locations.contains_key(l) {

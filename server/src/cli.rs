@@ -17,7 +17,11 @@ use schalter_events::Metadata;
 use crate::{open_store, start, Settings, StartError, DEFAULT_DATABASE_URL, DEFAULT_LISTEN};
 
 #[derive(Parser)]
-#[command(name = "schalter", version, about = "Appointments and queues for citizen offices (Bürgerbüro, Kfz-Zulassung)")]
+#[command(
+    name = "schalter",
+    version,
+    about = "Appointments and queues for citizen offices (Bürgerbüro, Kfz-Zulassung)"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -99,13 +103,15 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             listen,
             demo,
             max_connections,
-        } => serve(Settings {
-            database_url: db.database_url,
-            listen,
-            demo,
-            max_connections,
-        })
-        .await,
+        } => {
+            serve(Settings {
+                database_url: db.database_url,
+                listen,
+                demo,
+                max_connections,
+            })
+            .await
+        }
         Command::Migrate { db } => migrate(&db).await,
         Command::User {
             action: UserAction::Add { db, username, role, .. },
@@ -123,7 +129,11 @@ fn settings_for(db: &Database) -> Settings {
 }
 
 async fn serve(settings: Settings) -> Result<(), CliError> {
-    let backend = if settings.database_url.starts_with("sqlite:") { "SQLite" } else { "PostgreSQL" };
+    let backend = if settings.database_url.starts_with("sqlite:") {
+        "SQLite"
+    } else {
+        "PostgreSQL"
+    };
     let server = start(settings).await?;
     let shown = if server.addr.ip().is_unspecified() {
         format!("localhost:{}", server.addr.port())
@@ -145,7 +155,8 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
         tokio::select! {
             _ = ctrl_c => {},
             _ = term.recv() => {},
@@ -187,7 +198,8 @@ async fn add_user(db: &Database, username: &str, role: Role) -> Result<(), CliEr
         .hash_password(password.as_bytes(), &SaltString::generate(&mut OsRng))
         .map_err(|e| CliError::Usage(format!("cannot hash the password: {e}")))?
         .to_string();
-    let (event, expectation) = staff::create_account(username, role, hash).map_err(|e| CliError::Usage(e.to_string()))?;
+    let (event, expectation) =
+        staff::create_account(username, role, hash).map_err(|e| CliError::Usage(e.to_string()))?;
     let store = open_store(&settings_for(db)).await?;
     let request = AppendRequest::new(vec![event])
         .expect(staff::stream(username), expectation)

@@ -138,10 +138,12 @@ pub async fn start(settings: Settings) -> Result<Server, StartError> {
     if settings.demo && seed_demo(&store).await? {
         tracing::info!("seeded the demo municipality");
     }
-    let listener = TcpListener::bind(&settings.listen).await.map_err(|source| StartError::Listen {
-        addr: settings.listen.clone(),
-        source,
-    })?;
+    let listener = TcpListener::bind(&settings.listen)
+        .await
+        .map_err(|source| StartError::Listen {
+            addr: settings.listen.clone(),
+            source,
+        })?;
     let addr = listener.local_addr().map_err(|source| StartError::Listen {
         addr: settings.listen.clone(),
         source,
@@ -158,5 +160,10 @@ pub async fn start(settings: Settings) -> Result<Server, StartError> {
             })
             .await
     });
-    Ok(Server { addr, store, stop, task })
+    Ok(Server {
+        addr,
+        store,
+        stop,
+        task,
+    })
 }

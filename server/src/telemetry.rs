@@ -30,7 +30,8 @@ pub fn prometheus() -> &'static PrometheusHandle {
 
 pub fn init_logging() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("SCHALTER_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    let filter =
+        EnvFilter::try_from_env("SCHALTER_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
@@ -45,7 +46,13 @@ pub async fn record_request(request: Request, next: Next) -> Response {
         .extensions()
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| if request.uri().path().starts_with("/api/") { "/api/unknown".into() } else { "app".into() });
+        .unwrap_or_else(|| {
+            if request.uri().path().starts_with("/api/") {
+                "/api/unknown".into()
+            } else {
+                "app".into()
+            }
+        });
     let method = request.method().as_str().to_owned();
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();

@@ -15,7 +15,11 @@ pub async fn app(uri: Uri) -> Response {
     let path = uri.path().trim_start_matches('/');
     if let Some(file) = (!path.is_empty()).then(|| Dist::get(path)).flatten() {
         // Trunk puts a content hash in every asset name but index.html.
-        let cache = if path.ends_with(".html") { "no-cache" } else { "public, max-age=31536000, immutable" };
+        let cache = if path.ends_with(".html") {
+            "no-cache"
+        } else {
+            "public, max-age=31536000, immutable"
+        };
         return asset(file, path, cache);
     }
     let last_segment = path.rsplit('/').next().unwrap_or("");
@@ -38,7 +42,10 @@ fn asset(file: rust_embed::EmbeddedFile, path: &str, cache: &'static str) -> Res
     let mime = mime_for(path, &file);
     (
         [
-            (header::CONTENT_TYPE, HeaderValue::from_str(&mime).unwrap_or(HeaderValue::from_static("application/octet-stream"))),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_str(&mime).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+            ),
             (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
         ],
         file.data,

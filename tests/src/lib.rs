@@ -69,7 +69,9 @@ impl TestDb {
             .await
             .expect("create test database");
         let url = match admin.rfind('/') {
-            Some(i) if admin[..i].contains("://") && i > admin.find("://").unwrap() + 2 => format!("{}/{name}", &admin[..i]),
+            Some(i) if admin[..i].contains("://") && i > admin.find("://").unwrap() + 2 => {
+                format!("{}/{name}", &admin[..i])
+            }
             _ => format!("{admin}/{name}"),
         };
         Some(TestDb {
@@ -89,7 +91,9 @@ impl TestDb {
 
     /// A migrated store on this database.
     pub async fn store(&self) -> Store {
-        let store = Store::connect(&self.url, ConnectOptions::default()).await.expect("connect");
+        let store = Store::connect(&self.url, ConnectOptions::default())
+            .await
+            .expect("connect");
         store.migrate().await.expect("migrate");
         store
     }
@@ -106,7 +110,10 @@ impl Drop for TestDb {
             let admin = pg_admin_url();
             // Drop runs inside the test's runtime; a separate thread may block.
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()?;
                 rt.block_on(async {
                     let mut conn = sqlx::PgConnection::connect(&admin).await.ok()?;
                     sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))

@@ -20,7 +20,14 @@ async fn health_names_the_store(db: TestDb) {
     let (status, body) = app.get_json("/api/health").await;
     assert_eq!(status, 200);
     assert_eq!(body["status"], "ok");
-    assert_eq!(body["store"], if kind == schalter_tests::Kind::Sqlite { "sqlite" } else { "postgres" });
+    assert_eq!(
+        body["store"],
+        if kind == schalter_tests::Kind::Sqlite {
+            "sqlite"
+        } else {
+            "postgres"
+        }
+    );
     assert_eq!(body["head"], 12, "demo seeds 2 locations and 10 services");
     app.stop().await;
 }
@@ -28,7 +35,12 @@ async fn health_names_the_store(db: TestDb) {
 async fn catalogue_lists_demo_services(db: TestDb) {
     let app = spawn_app(db, true).await;
     let (_, locations) = app.get_json("/api/locations").await;
-    let ids: Vec<&str> = locations.as_array().unwrap().iter().map(|l| l["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = locations
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, vec!["buergerbuero", "kfz-zulassung"]);
     let (_, all) = app.get_json("/api/services").await;
     assert_eq!(all.as_array().unwrap().len(), 10);
@@ -61,7 +73,11 @@ async fn feedback_is_stored_once_per_idempotency_key(db: TestDb) {
     };
     let head = app.store().head().await.unwrap();
     assert_eq!(send("retry-key-0001").await.unwrap().status(), 201);
-    assert_eq!(send("retry-key-0001").await.unwrap().status(), 201, "a retry is answered like the first");
+    assert_eq!(
+        send("retry-key-0001").await.unwrap().status(),
+        201,
+        "a retry is answered like the first"
+    );
     assert_eq!(app.store().head().await.unwrap(), head + 1, "but stored once");
     assert_eq!(send("retry-key-0002").await.unwrap().status(), 201);
     assert_eq!(app.store().head().await.unwrap(), head + 2);
@@ -85,12 +101,32 @@ async fn bad_input_gets_json_errors_and_stores_nothing(db: TestDb) {
     let cases: Vec<(Vec<u8>, &str, u16, &str)> = vec![
         (b"{\"rating\":".to_vec(), "application/json", 400, "malformed_json"),
         (b"not json at all".to_vec(), "application/json", 400, "malformed_json"),
-        (b"{\"rating\":\"five\"}".to_vec(), "application/json", 422, "invalid_body"),
+        (
+            b"{\"rating\":\"five\"}".to_vec(),
+            "application/json",
+            422,
+            "invalid_body",
+        ),
         (b"{\"rating\":-1}".to_vec(), "application/json", 422, "invalid_body"),
         (b"{}".to_vec(), "application/json", 422, "invalid_body"),
-        (b"{\"rating\":3,\"name\":\"Erika\"}".to_vec(), "application/json", 422, "invalid_body"),
-        (b"{\"rating\":0}".to_vec(), "application/json", 422, "rating_out_of_range"),
-        (b"{\"rating\":4,\"service\":\"mondflug\"}".to_vec(), "application/json", 422, "unknown_service"),
+        (
+            b"{\"rating\":3,\"name\":\"Erika\"}".to_vec(),
+            "application/json",
+            422,
+            "invalid_body",
+        ),
+        (
+            b"{\"rating\":0}".to_vec(),
+            "application/json",
+            422,
+            "rating_out_of_range",
+        ),
+        (
+            b"{\"rating\":4,\"service\":\"mondflug\"}".to_vec(),
+            "application/json",
+            422,
+            "unknown_service",
+        ),
         (b"{\"rating\":4}".to_vec(), "text/plain", 415, "unsupported_media_type"),
         (vec![b' '; 70_000], "application/json", 413, "payload_too_large"),
     ];
@@ -112,7 +148,11 @@ async fn bad_input_gets_json_errors_and_stores_nothing(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(r.status(), 422);
-    assert_eq!(app.store().head().await.unwrap(), head, "nothing stored by any bad request");
+    assert_eq!(
+        app.store().head().await.unwrap(),
+        head,
+        "nothing stored by any bad request"
+    );
     app.stop().await;
 }
 
@@ -122,7 +162,12 @@ async fn unknown_api_routes_are_json_404(db: TestDb) {
         let (status, body) = app.get_json(path).await;
         assert_eq!((status, body["error"].as_str()), (404, Some("not_found")), "{path}");
     }
-    let r = app.client.delete(format!("{}/api/health", app.url)).send().await.unwrap();
+    let r = app
+        .client
+        .delete(format!("{}/api/health", app.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 405);
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["error"], "method_not_allowed");
@@ -149,20 +194,36 @@ async fn app_routes_fall_back_to_index(db: TestDb) {
     let app = spawn_app(db, false).await;
     let index = app.get("/").await;
     if index.status() == 503 {
-        schalter_tests::missing("the built web app (dist/)", "run trunk build --release first; scripts/test does");
+        schalter_tests::missing(
+            "the built web app (dist/)",
+            "run trunk build --release first; scripts/test does",
+        );
         return;
     }
     assert_eq!(index.status(), 200);
     let html = index.text().await.unwrap();
     assert!(html.contains("lang=de") || html.contains("lang=\"de\""), "{html}");
-    for route in ["/booking/ABCD", "/kiosk/buergerbuero", "/desk", "/display/buergerbuero", "/stats", "/admin"] {
+    for route in [
+        "/booking/ABCD",
+        "/kiosk/buergerbuero",
+        "/desk",
+        "/display/buergerbuero",
+        "/stats",
+        "/admin",
+    ] {
         let r = app.get(route).await;
         assert_eq!(r.status(), 200, "{route}");
         assert_eq!(r.text().await.unwrap(), html, "{route} serves the app");
     }
     let wasm_end = html.find(".wasm").expect("index names the wasm file") + ".wasm".len();
     let wasm_name = &html[html[..wasm_end].rfind('/').unwrap() + 1..wasm_end];
-    let wasm = app.client.get(format!("{}/{wasm_name}", app.url)).header("accept-encoding", "gzip").send().await.unwrap();
+    let wasm = app
+        .client
+        .get(format!("{}/{wasm_name}", app.url))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(wasm.headers()["content-type"], "application/wasm");
     assert_eq!(wasm.headers()["content-encoding"], "gzip");
     assert_eq!(app.get("/missing-file.js").await.status(), 404);
@@ -176,5 +237,8 @@ async fn shutdown_is_graceful(db: TestDb) {
     let started = std::time::Instant::now();
     app.stop().await;
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
-    assert!(reqwest::get(format!("{url}/api/health")).await.is_err(), "no longer accepting");
+    assert!(
+        reqwest::get(format!("{url}/api/health")).await.is_err(),
+        "no longer accepting"
+    );
 }

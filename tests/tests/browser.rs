@@ -10,11 +10,16 @@ use schalter_tests::{spawn_app, TestDb};
 async fn start_page_renders_the_service_catalogue_from_the_api() {
     let app = spawn_app(TestDb::sqlite().await, true).await;
     if app.get("/").await.status() == 503 {
-        schalter_tests::missing("the built web app (dist/)", "run trunk build --release first; scripts/test does");
+        schalter_tests::missing(
+            "the built web app (dist/)",
+            "run trunk build --release first; scripts/test does",
+        );
         return;
     }
     for (width, height) in [(360, 800), (1280, 900)] {
-        let Some(browser) = Browser::launch(width, height).await else { return };
+        let Some(browser) = Browser::launch(width, height).await else {
+            return;
+        };
         let c = &browser.client;
         c.goto(&app.url).await.unwrap();
         let cards = c
@@ -31,16 +36,39 @@ async fn start_page_renders_the_service_catalogue_from_the_api() {
         let body = c.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
         assert!(body.contains("Personalausweis beantragen"));
         assert!(body.contains("Kfz-Zulassungsstelle"));
-        assert_eq!(c.find(Locator::Css("html")).await.unwrap().attr("lang").await.unwrap().as_deref(), Some("de"));
+        assert_eq!(
+            c.find(Locator::Css("html"))
+                .await
+                .unwrap()
+                .attr("lang")
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("de")
+        );
         browser.screenshot(&format!("home-de-{width}")).await;
 
         // English switch: texts change, the choice is the page language too.
-        c.find(Locator::Css("button.lang-switch")).await.unwrap().click().await.unwrap();
+        c.find(Locator::Css("button.lang-switch"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
         let heading = c.find(Locator::Css("h1")).await.unwrap().text().await.unwrap();
         assert_eq!(heading, "What would you like to do?");
         let body = c.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
         assert!(body.contains("Apply for an ID card"), "{body}");
-        assert_eq!(c.find(Locator::Css("html")).await.unwrap().attr("lang").await.unwrap().as_deref(), Some("en"));
+        assert_eq!(
+            c.find(Locator::Css("html"))
+                .await
+                .unwrap()
+                .attr("lang")
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("en")
+        );
         browser.screenshot(&format!("home-en-{width}")).await;
         browser.close().await;
     }

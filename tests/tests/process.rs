@@ -23,24 +23,41 @@ async fn acknowledged_write_survives_kill_9(db: TestDb) {
         server.kill9().await;
         let store = Store::connect(&db.url, ConnectOptions::default()).await.unwrap();
         let outcome = store.command_outcome(&key).await.unwrap();
-        assert!(outcome.is_some(), "round {round}: acknowledged feedback lost after kill -9");
+        assert!(
+            outcome.is_some(),
+            "round {round}: acknowledged feedback lost after kill -9"
+        );
         assert_eq!(store.read_stream("feedback", 0).await.unwrap().len(), round + 1);
         store.close().await;
     }
     // And the restarted server serves on from the same log.
     let server = ServerProcess::start(&db.url, &["--demo"]).await;
-    let health: serde_json::Value = client.get(format!("{}/api/health", server.url)).send().await.unwrap().json().await.unwrap();
+    let health: serde_json::Value = client
+        .get(format!("{}/api/health", server.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(health["head"], 15, "12 demo events seeded once + 3 ratings");
     server.kill9().await;
 }
 
 fn run(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(schalter_bin()).args(args).output().expect("run schalter")
+    std::process::Command::new(schalter_bin())
+        .args(args)
+        .output()
+        .expect("run schalter")
 }
 
 #[test]
 fn bad_database_urls_give_one_line_errors_and_nonzero_exit() {
-    for url in ["mysql://localhost/x", "postgres://nobody@127.0.0.1:1/x", "sqlite:///nonexistent-dir/x/y.db"] {
+    for url in [
+        "mysql://localhost/x",
+        "postgres://nobody@127.0.0.1:1/x",
+        "sqlite:///nonexistent-dir/x/y.db",
+    ] {
         let out = run(&["migrate", "--database-url", url]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{url}");
@@ -66,13 +83,28 @@ async fn user_add_hashes_the_password_and_refuses_duplicates() {
     let db = TestDb::sqlite().await;
     let add = |name: &str, password: &str| {
         let mut child = std::process::Command::new(schalter_bin())
-            .args(["user", "add", "--database-url", &db.url, "--username", name, "--role", "desk", "--password-stdin"])
+            .args([
+                "user",
+                "add",
+                "--database-url",
+                &db.url,
+                "--username",
+                name,
+                "--role",
+                "desk",
+                "--password-stdin",
+            ])
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        child.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{password}\n").as_bytes())
+            .unwrap();
         child.wait_with_output().unwrap()
     };
     assert!(add("anna", "correct horse battery").status.success());
@@ -86,7 +118,9 @@ async fn user_add_hashes_the_password_and_refuses_duplicates() {
     assert_eq!(events.len(), 1);
     let hash = events[0].data["password_hash"].as_str().unwrap();
     assert!(hash.starts_with("$argon2id$"), "{hash}");
-    assert!(!serde_json::to_string(&events[0].data).unwrap().contains("correct horse"));
+    assert!(!serde_json::to_string(&events[0].data)
+        .unwrap()
+        .contains("correct horse"));
     assert!(store.read_stream("staff-bert", 0).await.unwrap().is_empty());
 }
 

@@ -37,22 +37,39 @@ async fn racing_writers_one_wins(db: TestDb) {
     let store = db.store().await;
     for round in 0..40 {
         let stream = format!("race-{round}");
-        store.append(&AppendRequest::new(vec![event(&stream, 0)])).await.unwrap();
+        store
+            .append(&AppendRequest::new(vec![event(&stream, 0)]))
+            .await
+            .unwrap();
         let attempts = (0..2).map(|writer| {
             let store = store.clone();
             let stream = stream.clone();
             tokio::spawn(async move {
                 store
-                    .append(&AppendRequest::new(vec![event(&stream, writer)]).expect(stream.clone(), Expectation::AtVersion(1)))
+                    .append(
+                        &AppendRequest::new(vec![event(&stream, writer)])
+                            .expect(stream.clone(), Expectation::AtVersion(1)),
+                    )
                     .await
             })
         });
-        let results: Vec<_> = futures::future::join_all(attempts).await.into_iter().map(|r| r.unwrap()).collect();
+        let results: Vec<_> = futures::future::join_all(attempts)
+            .await
+            .into_iter()
+            .map(|r| r.unwrap())
+            .collect();
         let wins = results.iter().filter(|r| r.is_ok()).count();
         assert_eq!(wins, 1, "round {round}: {results:?}");
         let loser = results.iter().find(|r| r.is_err()).unwrap().as_ref().unwrap_err();
         assert!(
-            matches!(loser, StoreError::Conflict { actual: 2, expected: Expectation::AtVersion(1), .. }),
+            matches!(
+                loser,
+                StoreError::Conflict {
+                    actual: 2,
+                    expected: Expectation::AtVersion(1),
+                    ..
+                }
+            ),
             "{loser:?}"
         );
         let events = store.read_stream(&stream, 0).await.unwrap();
@@ -71,22 +88,38 @@ async fn failed_expectation_writes_nothing(db: TestDb) {
         .expect("b", Expectation::NoStream) // wrong: b exists
         .command_id("cmd-multi");
     let err = store.append(&request).await.unwrap_err();
-    assert!(matches!(&err, StoreError::Conflict { stream, actual: 1, .. } if stream == "b"), "{err:?}");
+    assert!(
+        matches!(&err, StoreError::Conflict { stream, actual: 1, .. } if stream == "b"),
+        "{err:?}"
+    );
     assert_eq!(store.head().await.unwrap(), head);
     assert_eq!(stream_len(&store, "a").await, 0);
     assert_eq!(stream_len(&store, "b").await, 1);
     assert_eq!(stream_len(&store, "c").await, 0);
-    assert_eq!(store.command_outcome("cmd-multi").await.unwrap(), None, "a failed command is not remembered");
+    assert_eq!(
+        store.command_outcome("cmd-multi").await.unwrap(),
+        None,
+        "a failed command is not remembered"
+    );
 
     // With the right beliefs the same three events land together.
     let ok = store
-        .append(&AppendRequest::new(vec![event("a", 1), event("b", 2), event("c", 3)])
-            .expect("a", Expectation::NoStream)
-            .expect("b", Expectation::AtVersion(1)))
+        .append(
+            &AppendRequest::new(vec![event("a", 1), event("b", 2), event("c", 3)])
+                .expect("a", Expectation::NoStream)
+                .expect("b", Expectation::AtVersion(1)),
+        )
         .await
         .unwrap();
     assert_eq!(ok.last_position - ok.first_position, 2);
-    assert_eq!((stream_len(&store, "a").await, stream_len(&store, "b").await, stream_len(&store, "c").await), (1, 2, 1));
+    assert_eq!(
+        (
+            stream_len(&store, "a").await,
+            stream_len(&store, "b").await,
+            stream_len(&store, "c").await
+        ),
+        (1, 2, 1)
+    );
 }
 
 async fn repeated_command_returns_first_outcome(db: TestDb) {
@@ -101,9 +134,15 @@ async fn repeated_command_returns_first_outcome(db: TestDb) {
         .await
         .unwrap();
     assert!(again.duplicate);
-    assert_eq!((again.first_position, again.last_position, &again.streams), (first.first_position, first.last_position, &first.streams));
+    assert_eq!(
+        (again.first_position, again.last_position, &again.streams),
+        (first.first_position, first.last_position, &first.streams)
+    );
     assert_eq!(store.head().await.unwrap(), head, "nothing appended by the repeat");
-    assert_eq!(store.command_outcome("key-123").await.unwrap().unwrap().last_position, first.last_position);
+    assert_eq!(
+        store.command_outcome("key-123").await.unwrap().unwrap().last_position,
+        first.last_position
+    );
     // Concurrent repeats of one new command: one append, all see the same outcome.
     let request = AppendRequest::new(vec![event("booking-2", 1)]).command_id("key-456");
     let outcomes = futures::future::join_all((0..8).map(|_| {
@@ -148,7 +187,10 @@ async fn concurrent_writers_subscriber_sees_everything_once_in_order(db: TestDb)
             tokio::spawn(async move {
                 for i in 0..per_writer {
                     let stream = format!("writer-{w}-{}", i % 7);
-                    let outcome = store.append(&AppendRequest::new(vec![event(&stream, i)])).await.unwrap();
+                    let outcome = store
+                        .append(&AppendRequest::new(vec![event(&stream, i)]))
+                        .await
+                        .unwrap();
                     acknowledged.lock().unwrap().push(outcome.first_position);
                 }
             })
@@ -158,7 +200,10 @@ async fn concurrent_writers_subscriber_sees_everything_once_in_order(db: TestDb)
         t.await.unwrap();
     }
     let seen = reader.await.unwrap();
-    assert!(seen.windows(2).all(|w| w[0] < w[1]), "positions must arrive strictly increasing");
+    assert!(
+        seen.windows(2).all(|w| w[0] < w[1]),
+        "positions must arrive strictly increasing"
+    );
     let seen_set: HashSet<i64> = seen.iter().copied().collect();
     assert_eq!(seen_set.len(), total, "no event delivered twice");
     let acked: HashSet<i64> = acknowledged.lock().unwrap().iter().copied().collect();
@@ -201,7 +246,10 @@ async fn subscription_resumes_from_checkpoint(db: TestDb) {
     let waiter = tokio::spawn(async move { sub.next().await.unwrap().data["n"].as_i64().unwrap() });
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     store.append(&AppendRequest::new(vec![event("log", 11)])).await.unwrap();
-    let live = tokio::time::timeout(std::time::Duration::from_secs(5), waiter).await.unwrap().unwrap();
+    let live = tokio::time::timeout(std::time::Duration::from_secs(5), waiter)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(live, 11);
     assert_eq!(store.checkpoint("other").await.unwrap(), 0);
 }
@@ -234,25 +282,36 @@ async fn reads_by_stream_and_position(db: TestDb) {
     for n in 0..25 {
         let stream = if n % 2 == 0 { "even" } else { "odd" };
         store
-            .append(&AppendRequest::new(vec![event(stream, n)]).metadata(schalter_events::Metadata {
-                actor: Some("staff:test".into()),
-                ..Default::default()
-            }))
+            .append(
+                &AppendRequest::new(vec![event(stream, n)]).metadata(schalter_events::Metadata {
+                    actor: Some("staff:test".into()),
+                    ..Default::default()
+                }),
+            )
             .await
             .unwrap();
     }
     let odd = store.read_stream("odd", 5).await.unwrap();
-    assert_eq!(odd.iter().map(|e| e.version).collect::<Vec<_>>(), (6..=12).collect::<Vec<_>>());
+    assert_eq!(
+        odd.iter().map(|e| e.version).collect::<Vec<_>>(),
+        (6..=12).collect::<Vec<_>>()
+    );
     assert_eq!(odd[0].metadata.actor.as_deref(), Some("staff:test"));
     let page = store.read_all(10, 5).await.unwrap();
-    assert_eq!(page.iter().map(|e| e.position).collect::<Vec<_>>(), vec![11, 12, 13, 14, 15]);
+    assert_eq!(
+        page.iter().map(|e| e.position).collect::<Vec<_>>(),
+        vec![11, 12, 13, 14, 15]
+    );
     assert_eq!(store.head().await.unwrap(), 25);
     assert!(store.read_all(25, 10).await.unwrap().is_empty());
 }
 
 async fn empty_append_is_refused(db: TestDb) {
     let store = db.store().await;
-    assert!(matches!(store.append(&AppendRequest::new(vec![])).await, Err(StoreError::EmptyAppend)));
+    assert!(matches!(
+        store.append(&AppendRequest::new(vec![])).await,
+        Err(StoreError::EmptyAppend)
+    ));
 }
 
 /// Random interleavings of appends with right and wrong beliefs, from two concurrent writers,
@@ -281,11 +340,21 @@ mod interleavings {
     fn op() -> impl Strategy<Value = Op> {
         (
             0usize..3,
-            prop_oneof![Just(Belief::Any), Just(Belief::NoStream), (0i64..4).prop_map(Belief::Exact), Just(Belief::Observed)],
+            prop_oneof![
+                Just(Belief::Any),
+                Just(Belief::NoStream),
+                (0i64..4).prop_map(Belief::Exact),
+                Just(Belief::Observed)
+            ],
             1usize..4,
             proptest::option::of(0usize..3),
         )
-            .prop_map(|(stream, belief, events, second_stream)| Op { stream, belief, events, second_stream })
+            .prop_map(|(stream, belief, events, second_stream)| Op {
+                stream,
+                belief,
+                events,
+                second_stream,
+            })
     }
 
     async fn run(store: &Store, prefix: &str, ops: Vec<Op>) -> usize {
@@ -303,7 +372,10 @@ mod interleavings {
                 events.push(event(&format!("{prefix}-{s}"), 99));
             }
             let n = events.len();
-            match store.append(&AppendRequest::new(events).expect(stream, expectation)).await {
+            match store
+                .append(&AppendRequest::new(events).expect(stream, expectation))
+                .await
+            {
                 Ok(_) => written += n,
                 Err(e) => assert!(e.is_conflict(), "{e:?}"),
             }
@@ -333,7 +405,13 @@ mod interleavings {
     }
 
     fn cases() -> impl Strategy<Value = Vec<(Vec<Op>, Vec<Op>)>> {
-        proptest::collection::vec((proptest::collection::vec(op(), 1..12), proptest::collection::vec(op(), 1..12)), 24..32)
+        proptest::collection::vec(
+            (
+                proptest::collection::vec(op(), 1..12),
+                proptest::collection::vec(op(), 1..12),
+            ),
+            24..32,
+        )
     }
 
     proptest! {

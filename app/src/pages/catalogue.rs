@@ -33,7 +33,11 @@ fn Offices(locations: Vec<Location>, services: Vec<Service>) -> impl IntoView {
     locations
         .into_iter()
         .map(|location| {
-            let offered: Vec<Service> = services.iter().filter(|s| s.locations.contains(&location.id)).cloned().collect();
+            let offered: Vec<Service> = services
+                .iter()
+                .filter(|s| s.locations.contains(&location.id))
+                .cloned()
+                .collect();
             let heading_id = format!("office-{}", location.id);
             let labelled_by = heading_id.clone();
             let name = location.name.clone();
@@ -58,7 +62,9 @@ fn Offices(locations: Vec<Location>, services: Vec<Service>) -> impl IntoView {
 fn ServiceCard(service: Service) -> impl IntoView {
     let lang = use_lang();
     let s = StoredValue::new(service);
-    let text = move |f: fn(&Service) -> &schalter_events::catalogue::Text| s.with_value(|s| f(s).get(lang.get().code()).to_owned());
+    let text = move |f: fn(&Service) -> &schalter_events::catalogue::Text| {
+        s.with_value(|s| f(s).get(lang.get().code()).to_owned())
+    };
     let documents = move || {
         s.with_value(|s| s.documents.clone())
             .into_iter()
@@ -66,7 +72,13 @@ fn ServiceCard(service: Service) -> impl IntoView {
             .collect_view()
     };
     let (bookable, walk_in, elsewhere, minutes, has_documents) = s.with_value(|s| {
-        (s.bookable_online, s.walk_in, s.online_elsewhere.clone(), s.duration_minutes, !s.documents.is_empty())
+        (
+            s.bookable_online,
+            s.walk_in,
+            s.online_elsewhere.clone(),
+            s.duration_minutes,
+            !s.documents.is_empty(),
+        )
     });
     view! {
         <li class="service" data-service=s.with_value(|s| s.id.clone())>

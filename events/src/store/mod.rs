@@ -498,9 +498,26 @@ mod tests {
             .expect("b", Expectation::NoStream);
         let current: HashMap<String, i64> = [("a".to_string(), 2)].into();
         let (planned, written) = plan_append(&req, &current, 10).unwrap();
-        assert_eq!(planned.iter().map(|p| (p.position, p.version)).collect::<Vec<_>>(), vec![(11, 3), (12, 1), (13, 4)]);
-        assert_eq!(written, vec![StreamVersion { stream: "a".into(), version: 4 }, StreamVersion { stream: "b".into(), version: 1 }]);
+        assert_eq!(
+            planned.iter().map(|p| (p.position, p.version)).collect::<Vec<_>>(),
+            vec![(11, 3), (12, 1), (13, 4)]
+        );
+        assert_eq!(
+            written,
+            vec![
+                StreamVersion {
+                    stream: "a".into(),
+                    version: 4
+                },
+                StreamVersion {
+                    stream: "b".into(),
+                    version: 1
+                }
+            ]
+        );
         let current: HashMap<String, i64> = [("a".to_string(), 2), ("b".to_string(), 1)].into();
-        assert!(matches!(plan_append(&req, &current, 10), Err(StoreError::Conflict { ref stream, actual: 1, .. }) if stream == "b"));
+        assert!(
+            matches!(plan_append(&req, &current, 10), Err(StoreError::Conflict { ref stream, actual: 1, .. }) if stream == "b")
+        );
     }
 }

@@ -13,7 +13,10 @@ use sqlx::{Connection, Row};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::{now, parse_streams, plan_append, redact, streams_json, unique_to_conflict, AppendOutcome, AppendRequest, Backend, EventStore, StoreError};
+use super::{
+    now, parse_streams, plan_append, redact, streams_json, unique_to_conflict, AppendOutcome, AppendRequest, Backend,
+    EventStore, StoreError,
+};
 use crate::event::{Metadata, RecordedEvent};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -30,10 +33,18 @@ pub struct PgStore {
 
 impl PgStore {
     pub async fn connect(url: &str, max_connections: u32) -> Result<PgStore, StoreError> {
-        let connect_err = |source| StoreError::Connect { url: redact(url), source };
+        let connect_err = |source| StoreError::Connect {
+            url: redact(url),
+            source,
+        };
         // One direct attempt first: it fails fast with the real reason (refused, no such
         // database, auth), where a pool would only report a timeout.
-        sqlx::PgConnection::connect(url).await.map_err(connect_err)?.close().await.ok();
+        sqlx::PgConnection::connect(url)
+            .await
+            .map_err(connect_err)?
+            .close()
+            .await
+            .ok();
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(std::time::Duration::from_secs(10))
@@ -80,7 +91,10 @@ fn event_from_row(row: &PgRow) -> Result<RecordedEvent, StoreError> {
     let position: i64 = row.try_get("position")?;
     let Json(metadata) = row
         .try_get::<Json<Metadata>, _>("metadata")
-        .map_err(|e| StoreError::Corrupt { position, reason: e.to_string() })?;
+        .map_err(|e| StoreError::Corrupt {
+            position,
+            reason: e.to_string(),
+        })?;
     Ok(RecordedEvent {
         position,
         stream: row.try_get("stream")?,
@@ -97,10 +111,12 @@ async fn command_outcome(
     executor: impl sqlx::PgExecutor<'_>,
     command_id: &str,
 ) -> Result<Option<AppendOutcome>, StoreError> {
-    let row = sqlx::query("SELECT first_position, last_position, streams::text AS streams FROM commands WHERE command_id = $1")
-        .bind(command_id)
-        .fetch_optional(executor)
-        .await?;
+    let row = sqlx::query(
+        "SELECT first_position, last_position, streams::text AS streams FROM commands WHERE command_id = $1",
+    )
+    .bind(command_id)
+    .fetch_optional(executor)
+    .await?;
     row.map(|row| {
         let first_position: i64 = row.try_get("first_position")?;
         Ok(AppendOutcome {
@@ -238,17 +254,21 @@ impl EventStore for PgStore {
     }
 
     async fn head(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("SELECT COALESCE(MAX(position), 0)::BIGINT FROM events")
-            .fetch_one(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT COALESCE(MAX(position), 0)::BIGINT FROM events")
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 
     async fn checkpoint(&self, subscriber: &str) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("SELECT position FROM checkpoints WHERE subscriber = $1")
-            .bind(subscriber)
-            .fetch_optional(&self.pool)
-            .await?
-            .unwrap_or(0))
+        Ok(
+            sqlx::query_scalar("SELECT position FROM checkpoints WHERE subscriber = $1")
+                .bind(subscriber)
+                .fetch_optional(&self.pool)
+                .await?
+                .unwrap_or(0),
+        )
     }
 
     async fn save_checkpoint(&self, subscriber: &str, position: i64) -> Result<(), StoreError> {
@@ -287,4 +307,3 @@ async fn applied_count(pool: &PgPool) -> usize {
         .map(|n| n as usize)
         .unwrap_or(0)
 }
-

@@ -7,11 +7,16 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
 use sqlx::Row;
 use tokio::sync::watch;
 
-use super::{now, parse_streams, plan_append, redact, streams_json, unique_to_conflict, AppendOutcome, AppendRequest, Backend, EventStore, StoreError};
+use super::{
+    now, parse_streams, plan_append, redact, streams_json, unique_to_conflict, AppendOutcome, AppendRequest, Backend,
+    EventStore, StoreError,
+};
 use crate::event::{Metadata, RecordedEvent};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -24,7 +29,10 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     pub async fn connect(url: &str) -> Result<SqliteStore, StoreError> {
-        let connect_err = |source| StoreError::Connect { url: redact(url), source };
+        let connect_err = |source| StoreError::Connect {
+            url: redact(url),
+            source,
+        };
         let options = SqliteConnectOptions::from_str(url)
             .map_err(connect_err)?
             .create_if_missing(true)
@@ -200,11 +208,13 @@ impl EventStore for SqliteStore {
     }
 
     async fn checkpoint(&self, subscriber: &str) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("SELECT position FROM checkpoints WHERE subscriber = ?")
-            .bind(subscriber)
-            .fetch_optional(&self.reader)
-            .await?
-            .unwrap_or(0))
+        Ok(
+            sqlx::query_scalar("SELECT position FROM checkpoints WHERE subscriber = ?")
+                .bind(subscriber)
+                .fetch_optional(&self.reader)
+                .await?
+                .unwrap_or(0),
+        )
     }
 
     async fn save_checkpoint(&self, subscriber: &str, position: i64) -> Result<(), StoreError> {
@@ -237,4 +247,3 @@ async fn applied_count(pool: &SqlitePool) -> usize {
         .map(|n| n as usize)
         .unwrap_or(0)
 }
-
