@@ -45,7 +45,9 @@ async fn raw_inserts_sequential(kind: Kind, url: &str, n: usize) -> f64 {
                 .connect()
                 .await
                 .unwrap();
-            c.execute("CREATE TABLE raw (id INTEGER PRIMARY KEY, stream TEXT, data TEXT)").await.unwrap();
+            c.execute("CREATE TABLE raw (id INTEGER PRIMARY KEY, stream TEXT, data TEXT)")
+                .await
+                .unwrap();
             let t = Instant::now();
             for i in 0..n {
                 sqlx::query("INSERT INTO raw (stream, data) VALUES (?, ?)")
@@ -59,7 +61,9 @@ async fn raw_inserts_sequential(kind: Kind, url: &str, n: usize) -> f64 {
         }
         Kind::Postgres => {
             let mut c = sqlx::PgConnection::connect(url).await.unwrap();
-            c.execute("CREATE TABLE raw (id BIGSERIAL PRIMARY KEY, stream TEXT, data JSONB)").await.unwrap();
+            c.execute("CREATE TABLE raw (id BIGSERIAL PRIMARY KEY, stream TEXT, data JSONB)")
+                .await
+                .unwrap();
             let t = Instant::now();
             for i in 0..n {
                 sqlx::query("INSERT INTO raw (stream, data) VALUES ($1, $2::jsonb)")
@@ -117,7 +121,10 @@ async fn appends_concurrent(store: &Store) -> f64 {
             let store = store.clone();
             tokio::spawn(async move {
                 for i in 0..PER_WRITER {
-                    store.append(&AppendRequest::new(vec![event(w * PER_WRITER + i)])).await.unwrap();
+                    store
+                        .append(&AppendRequest::new(vec![event(w * PER_WRITER + i)]))
+                        .await
+                        .unwrap();
                 }
             })
         })
@@ -186,8 +193,16 @@ async fn main() {
             100.0 * ours / raw
         );
         let ours = appends_concurrent(&store).await;
-        let raw = if kind == Kind::Postgres { raw_inserts_concurrent(&db.url).await } else { raw };
-        let raw_label = if kind == Kind::Postgres { "1-row INSERT txns, 8 connections" } else { "1-row INSERT txns (single writer)" };
+        let raw = if kind == Kind::Postgres {
+            raw_inserts_concurrent(&db.url).await
+        } else {
+            raw
+        };
+        let raw_label = if kind == Kind::Postgres {
+            "1-row INSERT txns, 8 connections"
+        } else {
+            "1-row INSERT txns (single writer)"
+        };
         println!(
             "| {name} | single-event appends/s, {WRITERS} writers ({}) | {ours:.0} | {raw:.0} ({raw_label}) | {:.0} % |",
             WRITERS * PER_WRITER,

@@ -11,7 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::event::{Expectation, Metadata, NewEvent, RecordedEvent};
 
@@ -128,6 +128,8 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migrating the database failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("the event store could not write: {0}")]
+    Unavailable(String),
     #[error("stored event at position {position} is unreadable: {reason}")]
     Corrupt { position: i64, reason: String },
 }
@@ -144,8 +146,13 @@ pub trait EventStore: Send + Sync + 'static {
     fn backend(&self) -> Backend;
     /// Applies pending schema migrations; returns how many were applied.
     async fn migrate(&self) -> Result<usize, StoreError>;
-    /// Atomic, conditional append; see [`AppendRequest`].
-    async fn append(&self, request: &AppendRequest) -> Result<AppendOutcome, StoreError>;
+    /// Appends several independent requests in one transaction (group commit). Each request is
+    /// atomic and conditional on its own: a failed expectation fails only that request. The
+    /// outer error means the whole batch failed and nothing was written.
+    async fn append_batch(
+        &self,
+        requests: &[AppendRequest],
+    ) -> Result<Vec<Result<AppendOutcome, StoreError>>, StoreError>;
     async fn command_outcome(&self, command_id: &str) -> Result<Option<AppendOutcome>, StoreError>;
     /// Events of one stream with a version greater than `after_version`, in version order.
     async fn read_stream(&self, stream: &str, after_version: i64) -> Result<Vec<RecordedEvent>, StoreError>;
@@ -205,6 +212,43 @@ impl Default for ConnectOptions {
 pub struct Store {
     backend: Arc<dyn EventStore>,
     upcasters: Arc<Upcasters>,
+    appender: mpsc::Sender<AppendJob>,
+}
+
+struct AppendJob {
+    request: AppendRequest,
+    reply: oneshot::Sender<Result<AppendOutcome, StoreError>>,
+}
+
+/// Appends waiting while a batch is being written form the next batch, up to this many.
+const MAX_BATCH: usize = 256;
+
+/// Group commit: one writer per process takes every append that is waiting and writes them in
+/// one transaction, so one commit (one fsync, one lock hold) acknowledges many appends. Under no
+/// load a batch is a single append and nothing waits for company.
+fn spawn_appender(backend: Arc<dyn EventStore>) -> mpsc::Sender<AppendJob> {
+    let (sender, mut jobs) = mpsc::channel::<AppendJob>(4 * MAX_BATCH);
+    tokio::spawn(async move {
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
+            let (requests, replies): (Vec<_>, Vec<_>) = batch.drain(..).map(|j| (j.request, j.reply)).unzip();
+            match backend.append_batch(&requests).await {
+                Ok(results) => {
+                    for (reply, result) in replies.into_iter().zip(results) {
+                        let _ = reply.send(result);
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, appends = requests.len(), "a batch of appends failed");
+                    let message = e.to_string();
+                    for reply in replies {
+                        let _ = reply.send(Err(StoreError::Unavailable(message.clone())));
+                    }
+                }
+            }
+        }
+    });
+    sender
 }
 
 impl Store {
@@ -220,8 +264,10 @@ impl Store {
         Ok(Store::from_backend(backend))
     }
 
+    /// Must be called inside a Tokio runtime (it starts the appender task).
     pub fn from_backend(backend: Arc<dyn EventStore>) -> Store {
         Store {
+            appender: spawn_appender(backend.clone()),
             backend,
             upcasters: Arc::new(Upcasters::default()),
         }
@@ -244,7 +290,16 @@ impl Store {
         if request.events.is_empty() {
             return Err(StoreError::EmptyAppend);
         }
-        self.backend.append(request).await
+        let (reply, outcome) = oneshot::channel();
+        let stopped = || StoreError::Unavailable("the appender has stopped".into());
+        self.appender
+            .send(AppendJob {
+                request: request.clone(),
+                reply,
+            })
+            .await
+            .map_err(|_| stopped())?;
+        outcome.await.map_err(|_| stopped())?
     }
 
     pub async fn command_outcome(&self, command_id: &str) -> Result<Option<AppendOutcome>, StoreError> {
@@ -445,6 +500,17 @@ fn unique_to_conflict(e: sqlx::Error) -> StoreError {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::ConcurrentWrite,
         _ => StoreError::Database(e),
     }
+}
+
+/// Announces a newer committed position to in-process subscribers.
+fn advance(wake: &watch::Sender<i64>, position: i64) {
+    wake.send_if_modified(|p| {
+        let newer = position > *p;
+        if newer {
+            *p = position;
+        }
+        newer
+    });
 }
 
 fn now() -> DateTime<Utc> {

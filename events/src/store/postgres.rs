@@ -1,9 +1,8 @@
-//! Production backend. Appends are serialised by a transaction-scoped advisory lock: PostgreSQL
-//! releases it only after the commit is visible, so positions increase in commit order and a
+//! Production backend. Appends go through `schalter_append_batch` (migration 0002): one round
+//! trip and one commit per batch. It serialises appends by a transaction-scoped advisory lock,
+//! which PostgreSQL releases only after the commit is visible, so positions increase in commit order and a
 //! reader by position can never skip an event that commits late with a lower number (the
 //! classic failure of a plain `BIGSERIAL`).
-
-use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -14,15 +13,15 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::{
-    now, parse_streams, plan_append, redact, streams_json, unique_to_conflict, AppendOutcome, AppendRequest, Backend,
-    EventStore, StoreError,
+    advance, now, parse_streams, redact, unique_to_conflict, AppendOutcome, AppendRequest, Backend, EventStore,
+    StoreError,
 };
-use crate::event::{Metadata, RecordedEvent};
+use crate::event::{Expectation, Metadata, RecordedEvent};
+use serde::Deserialize;
+use serde_json::json;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
-/// Advisory lock key for appends ("SCHALT" in ASCII); advisory locks are per database.
-const APPEND_LOCK: i64 = 0x5343_4841_4c54;
 const CHANNEL: &str = "schalter_events";
 
 pub struct PgStore {
@@ -65,13 +64,7 @@ async fn forward_notifications(mut listener: PgListener, wake: watch::Sender<i64
         match listener.recv().await {
             Ok(n) => {
                 if let Ok(position) = n.payload().parse::<i64>() {
-                    wake.send_if_modified(|p| {
-                        let newer = position > *p;
-                        if newer {
-                            *p = position;
-                        }
-                        newer
-                    });
+                    advance(&wake, position);
                 }
             }
             Err(e) => {
@@ -83,6 +76,32 @@ async fn forward_notifications(mut listener: PgListener, wake: watch::Sender<i64
             }
         }
     }
+}
+
+/// One request as `schalter_append_batch` (migration 0002) reads it.
+fn request_json(request: &AppendRequest) -> serde_json::Value {
+    let expectations: Vec<serde_json::Value> = request
+        .expectations
+        .iter()
+        .map(|(stream, e)| match e {
+            Expectation::Any => json!({ "stream": stream, "kind": "any" }),
+            Expectation::NoStream => json!({ "stream": stream, "kind": "no_stream" }),
+            Expectation::AtVersion(v) => json!({ "stream": stream, "kind": "at", "version": v }),
+        })
+        .collect();
+    json!({
+        "command_id": request.command_id,
+        "metadata": request.metadata,
+        "expectations": expectations,
+        "events": request.events,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum BatchResult {
+    Ok(AppendOutcome),
+    Conflict { stream: String, actual: i64 },
 }
 
 const EVENT_COLUMNS: &str = "position, stream, version, event_type, schema, data, metadata, recorded_at";
@@ -143,88 +162,50 @@ impl EventStore for PgStore {
         Ok(applied_count(&self.pool).await.saturating_sub(before))
     }
 
-    async fn append(&self, request: &AppendRequest) -> Result<AppendOutcome, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(APPEND_LOCK)
-            .execute(&mut *tx)
-            .await?;
-        if let Some(id) = &request.command_id {
-            if let Some(outcome) = command_outcome(&mut *tx, id).await? {
-                return Ok(outcome);
-            }
-        }
-        let streams = request.streams();
-        let current: HashMap<String, i64> =
-            sqlx::query_as("SELECT stream, MAX(version) FROM events WHERE stream = ANY($1) GROUP BY stream")
-                .bind(&streams)
-                .fetch_all(&mut *tx)
-                .await?
-                .into_iter()
-                .collect();
-        let head: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0)::BIGINT FROM events")
-            .fetch_one(&mut *tx)
-            .await?;
-        let (planned, written) = plan_append(request, &current, head)?;
-        let recorded_at = now();
-        let metadata = serde_json::to_string(&request.metadata).expect("metadata serialises");
-        let n = request.events.len();
-        let positions: Vec<i64> = planned.iter().map(|p| p.position).collect();
-        let versions: Vec<i64> = planned.iter().map(|p| p.version).collect();
-        let stream_names: Vec<&str> = request.events.iter().map(|e| e.stream.as_str()).collect();
-        let types: Vec<&str> = request.events.iter().map(|e| e.event_type.as_str()).collect();
-        let schemas: Vec<i32> = request.events.iter().map(|e| e.schema).collect();
-        let data: Vec<String> = request.events.iter().map(|e| e.data.to_string()).collect();
-        sqlx::query(
-            "INSERT INTO events (position, stream, version, event_type, schema, data, metadata, recorded_at) \
-             SELECT p, s, v, t, sc, d::jsonb, $7::jsonb, $8 \
-             FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::int[], $6::text[]) AS x(p, s, v, t, sc, d)",
-        )
-        .bind(&positions)
-        .bind(&stream_names)
-        .bind(&versions)
-        .bind(&types)
-        .bind(&schemas)
-        .bind(&data)
-        .bind(&metadata)
-        .bind(recorded_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(unique_to_conflict)?;
-        let outcome = AppendOutcome {
-            first_position: positions[0],
-            last_position: positions[n - 1],
-            streams: written,
-            duplicate: false,
-        };
-        if let Some(id) = &request.command_id {
-            sqlx::query(
-                "INSERT INTO commands (command_id, first_position, last_position, streams, recorded_at) VALUES ($1, $2, $3, $4::jsonb, $5)",
-            )
-            .bind(id)
-            .bind(outcome.first_position)
-            .bind(outcome.last_position)
-            .bind(streams_json(&outcome.streams))
-            .bind(recorded_at)
-            .execute(&mut *tx)
+    async fn append_batch(
+        &self,
+        requests: &[AppendRequest],
+    ) -> Result<Vec<Result<AppendOutcome, StoreError>>, StoreError> {
+        let payload: Vec<serde_json::Value> = requests.iter().map(request_json).collect();
+        let Json(results): Json<Vec<BatchResult>> = sqlx::query_scalar("SELECT schalter_append_batch($1::jsonb, $2)")
+            .bind(Json(payload))
+            .bind(now())
+            .fetch_one(&self.pool)
             .await
             .map_err(unique_to_conflict)?;
+        if results.len() != requests.len() {
+            return Err(StoreError::Unavailable(format!(
+                "append function answered {} results for {} requests",
+                results.len(),
+                requests.len()
+            )));
         }
-        // Delivered on commit only; carries the position, never the data.
-        sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(CHANNEL)
-            .bind(outcome.last_position.to_string())
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        self.wake.send_if_modified(|p| {
-            let newer = outcome.last_position > *p;
-            if newer {
-                *p = outcome.last_position;
-            }
-            newer
-        });
-        Ok(outcome)
+        let outcomes: Vec<_> = results
+            .into_iter()
+            .zip(requests)
+            .map(|(result, request)| match result {
+                BatchResult::Ok(outcome) => Ok(outcome),
+                BatchResult::Conflict { stream, actual } => Err(StoreError::Conflict {
+                    expected: request
+                        .expectations
+                        .iter()
+                        .find(|(s, _)| *s == stream)
+                        .map(|(_, e)| *e)
+                        .unwrap_or(Expectation::Any),
+                    stream,
+                    actual,
+                }),
+            })
+            .collect();
+        if let Some(last) = outcomes
+            .iter()
+            .filter_map(|o| o.as_ref().ok())
+            .map(|o| o.last_position)
+            .max()
+        {
+            advance(&self.wake, last);
+        }
+        Ok(outcomes)
     }
 
     async fn command_outcome(&self, command_id: &str) -> Result<Option<AppendOutcome>, StoreError> {

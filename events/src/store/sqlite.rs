@@ -14,8 +14,8 @@ use sqlx::Row;
 use tokio::sync::watch;
 
 use super::{
-    now, parse_streams, plan_append, redact, streams_json, unique_to_conflict, AppendOutcome, AppendRequest, Backend,
-    EventStore, StoreError,
+    advance, now, parse_streams, plan_append, redact, streams_json, unique_to_conflict, AppendOutcome, AppendRequest,
+    Backend, EventStore, StoreError,
 };
 use crate::event::{Metadata, RecordedEvent};
 
@@ -109,70 +109,22 @@ impl EventStore for SqliteStore {
         Ok(applied_count(&self.writer).await.saturating_sub(before))
     }
 
-    async fn append(&self, request: &AppendRequest) -> Result<AppendOutcome, StoreError> {
+    async fn append_batch(
+        &self,
+        requests: &[AppendRequest],
+    ) -> Result<Vec<Result<AppendOutcome, StoreError>>, StoreError> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        if let Some(id) = &request.command_id {
-            if let Some(outcome) = command_outcome(&mut *tx, id).await? {
-                return Ok(outcome);
-            }
-        }
-        let mut current = HashMap::new();
-        for stream in request.streams() {
-            let version: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM events WHERE stream = ?")
-                .bind(&stream)
-                .fetch_one(&mut *tx)
-                .await?;
-            current.insert(stream, version);
-        }
-        let head: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM events")
+        let mut head: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM events")
             .fetch_one(&mut *tx)
             .await?;
-        let (planned, written) = plan_append(request, &current, head)?;
         let recorded_at = now();
-        let metadata = serde_json::to_string(&request.metadata).expect("metadata serialises");
-        for (event, plan) in request.events.iter().zip(&planned) {
-            sqlx::query(
-                "INSERT INTO events (position, stream, version, event_type, schema, data, metadata, recorded_at) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(plan.position)
-            .bind(&event.stream)
-            .bind(plan.version)
-            .bind(&event.event_type)
-            .bind(event.schema)
-            .bind(event.data.to_string())
-            .bind(&metadata)
-            .bind(recorded_at)
-            .execute(&mut *tx)
-            .await
-            .map_err(unique_to_conflict)?;
-        }
-        let outcome = AppendOutcome {
-            first_position: planned[0].position,
-            last_position: planned[planned.len() - 1].position,
-            streams: written,
-            duplicate: false,
-        };
-        if let Some(id) = &request.command_id {
-            sqlx::query("INSERT INTO commands (command_id, first_position, last_position, streams, recorded_at) VALUES (?, ?, ?, ?, ?)")
-                .bind(id)
-                .bind(outcome.first_position)
-                .bind(outcome.last_position)
-                .bind(streams_json(&outcome.streams))
-                .bind(recorded_at)
-                .execute(&mut *tx)
-                .await
-                .map_err(unique_to_conflict)?;
+        let mut results = Vec::with_capacity(requests.len());
+        for request in requests {
+            results.push(append_one(&mut tx, request, &mut head, recorded_at).await?);
         }
         tx.commit().await?;
-        self.wake.send_if_modified(|p| {
-            let newer = outcome.last_position > *p;
-            if newer {
-                *p = outcome.last_position;
-            }
-            newer
-        });
-        Ok(outcome)
+        advance(&self.wake, head);
+        Ok(results)
     }
 
     async fn command_outcome(&self, command_id: &str) -> Result<Option<AppendOutcome>, StoreError> {
@@ -238,6 +190,73 @@ impl EventStore for SqliteStore {
         self.writer.close().await;
         self.reader.close().await;
     }
+}
+
+/// One request inside the batch's transaction. The inner error is this request's conflict;
+/// the outer one fails the whole batch.
+async fn append_one(
+    tx: &mut sqlx::SqliteConnection,
+    request: &AppendRequest,
+    head: &mut i64,
+    recorded_at: DateTime<Utc>,
+) -> Result<Result<AppendOutcome, StoreError>, StoreError> {
+    if let Some(id) = &request.command_id {
+        if let Some(outcome) = command_outcome(&mut *tx, id).await? {
+            return Ok(Ok(outcome));
+        }
+    }
+    let mut current = HashMap::new();
+    for stream in request.streams() {
+        let version: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM events WHERE stream = ?")
+            .bind(&stream)
+            .fetch_one(&mut *tx)
+            .await?;
+        current.insert(stream, version);
+    }
+    let (planned, written) = match plan_append(request, &current, *head) {
+        Ok(plan) => plan,
+        Err(conflict) => return Ok(Err(conflict)),
+    };
+    let metadata = serde_json::to_string(&request.metadata).expect("metadata serialises");
+    for (event, plan) in request.events.iter().zip(&planned) {
+        sqlx::query(
+            "INSERT INTO events (position, stream, version, event_type, schema, data, metadata, recorded_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(plan.position)
+        .bind(&event.stream)
+        .bind(plan.version)
+        .bind(&event.event_type)
+        .bind(event.schema)
+        .bind(event.data.to_string())
+        .bind(&metadata)
+        .bind(recorded_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(unique_to_conflict)?;
+    }
+    let outcome = AppendOutcome {
+        first_position: planned[0].position,
+        last_position: planned[planned.len() - 1].position,
+        streams: written,
+        duplicate: false,
+    };
+    *head = outcome.last_position;
+    if let Some(id) = &request.command_id {
+        sqlx::query(
+            "INSERT INTO commands (command_id, first_position, last_position, streams, recorded_at) \
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(outcome.first_position)
+        .bind(outcome.last_position)
+        .bind(streams_json(&outcome.streams))
+        .bind(recorded_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(unique_to_conflict)?;
+    }
+    Ok(Ok(outcome))
 }
 
 async fn applied_count(pool: &SqlitePool) -> usize {
