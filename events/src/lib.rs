@@ -3,10 +3,12 @@
 //! Everything outside the `store` module is pure (no I/O, no clock) and compiles to
 //! `wasm32-unknown-unknown`, so the web app shares these types with the server.
 
+pub mod calendar;
 pub mod catalogue;
 pub mod event;
 pub mod feedback;
 pub mod projection;
+pub mod slots;
 pub mod staff;
 
 #[cfg(feature = "store")]

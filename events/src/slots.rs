@@ -1,0 +1,454 @@
+//! Slot arithmetic. A location's day is a grid of units in local time; a service needs k
+//! consecutive units; a booking takes one unit of capacity on each. Stored instants are UTC,
+//! and every conversion goes through the location's time zone, so DST days come out right.
+
+use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use crate::calendar::{holiday, Region};
+use crate::catalogue::Text;
+
+/// When a location is open and how much of that time citizens can book online.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Schedule {
+    /// IANA name, e.g. `Europe/Berlin`.
+    pub time_zone: String,
+    /// Length of one grid unit in minutes (e.g. 10 or 15).
+    pub unit_minutes: u32,
+    /// Whose public holidays close the office.
+    pub region: Region,
+    pub opening: Vec<OpeningPeriod>,
+    pub closures: Vec<Closure>,
+    /// How many days ahead citizens may book (today counts as day 0).
+    pub booking_window_days: u32,
+    /// Minimum notice before an appointment starts.
+    pub min_lead_minutes: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpeningPeriod {
+    /// ISO weekday: 1 = Monday … 7 = Sunday.
+    pub weekday: u8,
+    pub open: NaiveTime,
+    pub close: NaiveTime,
+    /// Counters serving appointments in this period: bookings per unit.
+    pub online_capacity: u32,
+}
+
+/// A day range (inclusive) on which the location is closed, e.g. staff training.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Closure {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub reason: Text,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unit {
+    pub start: DateTime<Utc>,
+    pub capacity: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slot {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// Bookings still possible: the smallest free capacity over the slot's units.
+    pub free: u32,
+}
+
+/// Why a requested start cannot be booked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SlotError {
+    #[error("the location's time zone {0:?} is unknown")]
+    UnknownTimeZone(String),
+    #[error("this time has already passed")]
+    InPast,
+    #[error("appointments must be booked at least {0} minutes ahead")]
+    TooSoon(u32),
+    #[error("appointments can be booked at most {0} days ahead")]
+    BeyondWindow(u32),
+    #[error("the office is closed on this day")]
+    Closed,
+    #[error("there is no appointment starting at this time")]
+    NotOnGrid,
+}
+
+impl Schedule {
+    pub fn tz(&self) -> Result<Tz, SlotError> {
+        self.time_zone
+            .parse()
+            .map_err(|_| SlotError::UnknownTimeZone(self.time_zone.clone()))
+    }
+
+    fn unit(&self) -> Duration {
+        Duration::minutes(i64::from(self.unit_minutes.max(1)))
+    }
+
+    pub fn is_closed(&self, date: NaiveDate) -> bool {
+        holiday(date, self.region).is_some() || self.closures.iter().any(|c| c.from <= date && date <= c.to)
+    }
+
+    /// The day's units in time order. A local time that does not exist (spring forward) has no
+    /// unit; one that exists twice (fall back) has two.
+    pub fn units(&self, date: NaiveDate) -> Result<Vec<Unit>, SlotError> {
+        let tz = self.tz()?;
+        if self.is_closed(date) {
+            return Ok(Vec::new());
+        }
+        let weekday = date.weekday().number_from_monday() as u8;
+        let mut units = Vec::new();
+        for period in self.opening.iter().filter(|p| p.weekday == weekday) {
+            let mut local = date.and_time(period.open);
+            let close = date.and_time(period.close);
+            while local + self.unit() <= close {
+                let starts = match tz.from_local_datetime(&local) {
+                    LocalResult::Single(t) => vec![t],
+                    LocalResult::Ambiguous(a, b) => vec![a, b],
+                    LocalResult::None => vec![],
+                };
+                units.extend(starts.into_iter().map(|t| Unit {
+                    start: t.with_timezone(&Utc),
+                    capacity: period.online_capacity,
+                }));
+                local += self.unit();
+            }
+        }
+        units.sort_by_key(|u| u.start);
+        units.dedup_by_key(|u| u.start);
+        Ok(units)
+    }
+
+    /// Whether `start` may still be booked at `now`: lead time and booking window.
+    pub fn check_timing(&self, start: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), SlotError> {
+        let tz = self.tz()?;
+        if start <= now {
+            return Err(SlotError::InPast);
+        }
+        if start < now + Duration::minutes(i64::from(self.min_lead_minutes)) {
+            return Err(SlotError::TooSoon(self.min_lead_minutes));
+        }
+        let today = now.with_timezone(&tz).date_naive();
+        let day = start.with_timezone(&tz).date_naive();
+        if (day - today).num_days() > i64::from(self.booking_window_days) {
+            return Err(SlotError::BeyondWindow(self.booking_window_days));
+        }
+        Ok(())
+    }
+
+    /// The `k` unit starts a booking at `start` would take, if `start` is a bookable slot start.
+    pub fn units_for(&self, start: DateTime<Utc>, k: u32, now: DateTime<Utc>) -> Result<Vec<DateTime<Utc>>, SlotError> {
+        self.check_timing(start, now)?;
+        let tz = self.tz()?;
+        let date = start.with_timezone(&tz).date_naive();
+        if self.is_closed(date) {
+            return Err(SlotError::Closed);
+        }
+        let units = self.units(date)?;
+        let i = units
+            .iter()
+            .position(|u| u.start == start)
+            .ok_or(SlotError::NotOnGrid)?;
+        let run = self.consecutive(&units[i..], k).ok_or(SlotError::NotOnGrid)?;
+        Ok(run.iter().map(|u| u.start).collect())
+    }
+
+    /// The first `k` units of `units` if they follow each other without a gap (a lunch break or
+    /// closing time ends a run).
+    fn consecutive<'a>(&self, units: &'a [Unit], k: u32) -> Option<&'a [Unit]> {
+        let k = k.max(1) as usize;
+        let run = units.get(..k)?;
+        run.windows(2)
+            .all(|w| w[1].start - w[0].start == self.unit())
+            .then_some(run)
+    }
+
+    /// Every slot of `date` for a service of `k` units, with free capacity given the bookings
+    /// already `taken` per unit start. Slots that are full are listed with `free: 0`.
+    pub fn slots(
+        &self,
+        date: NaiveDate,
+        k: u32,
+        taken: impl Fn(DateTime<Utc>) -> u32,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Slot>, SlotError> {
+        let units = self.units(date)?;
+        let mut slots = Vec::new();
+        for i in 0..units.len() {
+            let Some(run) = self.consecutive(&units[i..], k) else {
+                continue;
+            };
+            let start = run[0].start;
+            if self.check_timing(start, now).is_err() {
+                continue;
+            }
+            let free = run
+                .iter()
+                .map(|u| u.capacity.saturating_sub(taken(u.start)))
+                .min()
+                .unwrap_or(0);
+            slots.push(Slot {
+                start,
+                end: run[run.len() - 1].start + self.unit(),
+                free,
+            });
+        }
+        Ok(slots)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDateTime;
+
+    fn t(h: u32, m: u32) -> NaiveTime {
+        NaiveTime::from_hms_opt(h, m, 0).unwrap()
+    }
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    /// Open every day 01:00–04:00 (to cross the DST hour) and weekdays 08:00–12:00, 13:00–15:00.
+    fn schedule() -> Schedule {
+        let mut opening = Vec::new();
+        for weekday in 1..=7 {
+            opening.push(OpeningPeriod {
+                weekday,
+                open: t(1, 0),
+                close: t(4, 0),
+                online_capacity: 1,
+            });
+        }
+        for weekday in 1..=5 {
+            opening.push(OpeningPeriod {
+                weekday,
+                open: t(8, 0),
+                close: t(12, 0),
+                online_capacity: 2,
+            });
+            opening.push(OpeningPeriod {
+                weekday,
+                open: t(13, 0),
+                close: t(15, 0),
+                online_capacity: 2,
+            });
+        }
+        Schedule {
+            time_zone: "Europe/Berlin".into(),
+            unit_minutes: 15,
+            region: Region::RhinelandPalatinate,
+            opening,
+            closures: vec![Closure {
+                from: d(2026, 12, 7),
+                to: d(2026, 12, 8),
+                reason: Text::new("Schulung", "Training"),
+            }],
+            booking_window_days: 60,
+            min_lead_minutes: 120,
+        }
+    }
+
+    /// A clock ten days before `day`: inside the booking window, past the lead time.
+    fn before(day: NaiveDate) -> DateTime<Utc> {
+        (day - Duration::days(10)).and_time(t(0, 0)).and_utc()
+    }
+
+    fn local(s: &Schedule, u: &Unit) -> NaiveDateTime {
+        u.start.with_timezone(&s.tz().unwrap()).naive_local()
+    }
+
+    #[test]
+    fn spring_forward_has_no_units_in_the_missing_hour() {
+        // 29 March 2026: 02:00 CET jumps to 03:00 CEST.
+        let s = schedule();
+        let mut s = s.clone();
+        s.booking_window_days = 10_000;
+        let units = s.units(d(2026, 3, 29)).unwrap();
+        let night: Vec<_> = units.iter().filter(|u| local(&s, u).time() < t(4, 0)).collect();
+        // 01:00–02:00 (4 units) + 03:00–04:00 (4 units); 02:xx does not exist.
+        assert_eq!(night.len(), 8);
+        assert_eq!(night[0].start, utc("2026-03-29T00:00:00Z"));
+        assert_eq!(night[3].start, utc("2026-03-29T00:45:00Z"));
+        assert_eq!(
+            night[4].start,
+            utc("2026-03-29T01:00:00Z"),
+            "03:00 CEST follows 01:45 CET directly"
+        );
+        assert!(units.windows(2).all(|w| w[0].start < w[1].start), "no doubled instants");
+        // Sunday: no daytime hours, so nothing after 04:00.
+        assert!(units.iter().all(|u| local(&s, u).time() < t(4, 0)));
+    }
+
+    #[test]
+    fn fall_back_has_the_repeated_hour_twice_as_distinct_instants() {
+        // 25 October 2026: 03:00 CEST falls back to 02:00 CET.
+        let s = schedule();
+        let units = s.units(d(2026, 10, 25)).unwrap();
+        // 01:00–04:00 local is four real hours: 16 units.
+        assert_eq!(units.len(), 16);
+        assert_eq!(units[0].start, utc("2026-10-24T23:00:00Z"));
+        assert_eq!(units[4].start, utc("2026-10-25T00:00:00Z"), "02:00 CEST");
+        assert_eq!(
+            units[8].start,
+            utc("2026-10-25T01:00:00Z"),
+            "02:00 CET, the second time"
+        );
+        assert_eq!(units[15].start, utc("2026-10-25T02:45:00Z"), "03:45 CET");
+        assert!(units
+            .windows(2)
+            .all(|w| w[1].start - w[0].start == Duration::minutes(15)));
+    }
+
+    #[test]
+    fn weekday_hours_map_to_the_right_utc_on_both_sides_of_dst() {
+        let s = schedule();
+        // Friday before spring forward (CET, UTC+1) and Monday after (CEST, UTC+2).
+        let before = s.units(d(2026, 3, 27)).unwrap();
+        let after = s.units(d(2026, 3, 30)).unwrap();
+        let first_day = |units: &[Unit]| units.iter().find(|u| local(&s, u).time() == t(8, 0)).unwrap().start;
+        assert_eq!(first_day(&before), utc("2026-03-27T07:00:00Z"));
+        assert_eq!(first_day(&after), utc("2026-03-30T06:00:00Z"));
+        // 12 (night) + 16 (morning) + 8 (afternoon) units on an ordinary weekday.
+        assert_eq!(before.len(), 36);
+    }
+
+    #[test]
+    fn services_need_consecutive_units_and_breaks_end_a_run() {
+        let s = schedule();
+        let day = d(2026, 12, 2); // a Wednesday
+        let slots = s.slots(day, 3, |_| 0, before(day)).unwrap();
+        let tz = s.tz().unwrap();
+        let local_starts: Vec<NaiveTime> = slots.iter().map(|x| x.start.with_timezone(&tz).time()).collect();
+        assert!(
+            local_starts.contains(&t(11, 15)),
+            "11:15 + 45 min ends exactly at 12:00"
+        );
+        assert!(!local_starts.contains(&t(11, 30)), "would run into the lunch break");
+        assert!(local_starts.contains(&t(13, 0)));
+        assert!(!local_starts.contains(&t(14, 30)), "would run past closing");
+        let first = slots
+            .iter()
+            .find(|x| x.start.with_timezone(&tz).time() == t(8, 0))
+            .unwrap();
+        assert_eq!(first.end - first.start, Duration::minutes(45));
+        assert_eq!(first.free, 2);
+    }
+
+    #[test]
+    fn free_capacity_is_the_minimum_over_the_units() {
+        let s = schedule();
+        let day = d(2026, 12, 2);
+        let tz = s.tz().unwrap();
+        let at = |h, m| {
+            tz.from_local_datetime(&day.and_time(t(h, m)))
+                .unwrap()
+                .with_timezone(&Utc)
+        };
+        let busy = at(8, 15);
+        let slots = s
+            .slots(
+                day,
+                2,
+                |u| {
+                    if u == busy {
+                        2
+                    } else if u == at(8, 30) {
+                        1
+                    } else {
+                        0
+                    }
+                },
+                before(day),
+            )
+            .unwrap();
+        let free_at = |h, m| slots.iter().find(|x| x.start == at(h, m)).unwrap().free;
+        assert_eq!(free_at(8, 0), 0, "08:15 is full");
+        assert_eq!(free_at(8, 15), 0);
+        assert_eq!(free_at(8, 30), 1);
+        assert_eq!(free_at(8, 45), 2);
+    }
+
+    #[test]
+    fn holidays_and_closures_have_no_slots() {
+        let s = schedule();
+        assert!(
+            s.slots(d(2026, 12, 25), 1, |_| 0, before(d(2026, 12, 25)))
+                .unwrap()
+                .is_empty(),
+            "Christmas"
+        );
+        assert!(
+            s.slots(d(2026, 11, 1), 1, |_| 0, before(d(2026, 11, 1)))
+                .unwrap()
+                .is_empty(),
+            "All Saints (RLP)"
+        );
+        assert!(
+            s.slots(d(2026, 12, 7), 1, |_| 0, before(d(2026, 12, 7)))
+                .unwrap()
+                .is_empty(),
+            "training closure"
+        );
+        assert!(
+            s.slots(d(2026, 12, 8), 1, |_| 0, before(d(2026, 12, 8)))
+                .unwrap()
+                .is_empty(),
+            "closure is inclusive"
+        );
+        assert!(!s
+            .slots(d(2026, 12, 9), 1, |_| 0, before(d(2026, 12, 9)))
+            .unwrap()
+            .is_empty());
+        let mut hesse = s.clone();
+        hesse.region = Region::Hesse;
+        assert!(!hesse
+            .slots(d(2026, 11, 2), 1, |_| 0, before(d(2026, 11, 2)))
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn timing_rules_for_a_requested_start() {
+        let s = schedule();
+        let now = utc("2026-12-01T08:00:00Z"); // 09:00 in Berlin
+        let tz = s.tz().unwrap();
+        let at = |day: NaiveDate, h, m| {
+            tz.from_local_datetime(&day.and_time(t(h, m)))
+                .unwrap()
+                .with_timezone(&Utc)
+        };
+        let today = d(2026, 12, 1);
+        assert_eq!(s.units_for(at(today, 8, 30), 1, now), Err(SlotError::InPast));
+        assert_eq!(s.units_for(at(today, 10, 0), 1, now), Err(SlotError::TooSoon(120)));
+        assert_eq!(
+            s.units_for(at(today, 11, 0), 2, now).unwrap(),
+            vec![at(today, 11, 0), at(today, 11, 15)]
+        );
+        assert_eq!(s.units_for(at(today, 11, 5), 1, now), Err(SlotError::NotOnGrid));
+        assert_eq!(
+            s.units_for(at(today, 11, 45), 2, now),
+            Err(SlotError::NotOnGrid),
+            "runs into the break"
+        );
+        assert_eq!(s.units_for(at(d(2026, 12, 7), 9, 0), 1, now), Err(SlotError::Closed));
+        assert_eq!(
+            s.units_for(at(d(2027, 1, 29), 9, 0), 1, now).unwrap().len(),
+            1,
+            "day 59"
+        );
+        assert_eq!(
+            s.units_for(at(d(2027, 2, 1), 9, 0), 1, now),
+            Err(SlotError::BeyondWindow(60))
+        );
+        // Slots of today respect the lead time too.
+        let today_slots = s.slots(today, 1, |_| 0, now).unwrap();
+        assert_eq!(today_slots.first().unwrap().start, at(today, 11, 0));
+    }
+}
