@@ -6,7 +6,9 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+use crate::calendar::Region;
 use crate::event::{decode, encode, NewEvent, RecordedEvent};
+use crate::slots::{OpeningPeriod, Schedule};
 
 pub const STREAM: &str = "catalogue";
 pub const SCHEMA: i32 = 1;
@@ -76,7 +78,14 @@ pub struct Service {
 pub enum CatalogueEvent {
     LocationDefined(Location),
     ServiceDefined(Service),
-    ServiceWithdrawn { id: String },
+    ServiceWithdrawn {
+        id: String,
+    },
+    /// Opening hours, online capacity and booking rules of a location, replacing earlier ones.
+    ScheduleSet {
+        location: String,
+        schedule: Schedule,
+    },
 }
 
 impl CatalogueEvent {
@@ -90,6 +99,7 @@ impl CatalogueEvent {
 pub struct Catalogue {
     pub locations: BTreeMap<String, Location>,
     pub services: BTreeMap<String, Service>,
+    pub schedules: BTreeMap<String, Schedule>,
 }
 
 impl Catalogue {
@@ -103,6 +113,9 @@ impl Catalogue {
             }
             CatalogueEvent::ServiceWithdrawn { id } => {
                 self.services.remove(id);
+            }
+            CatalogueEvent::ScheduleSet { location, schedule } => {
+                self.schedules.insert(location.clone(), schedule.clone());
             }
         }
     }
@@ -126,6 +139,14 @@ impl Catalogue {
             .cloned()
             .map(CatalogueEvent::LocationDefined)
             .chain(self.services.values().cloned().map(CatalogueEvent::ServiceDefined))
+            .chain(
+                self.schedules
+                    .iter()
+                    .map(|(location, schedule)| CatalogueEvent::ScheduleSet {
+                        location: location.clone(),
+                        schedule: schedule.clone(),
+                    }),
+            )
             .collect()
     }
 }
@@ -342,6 +363,62 @@ pub fn demo() -> Catalogue {
             online_elsewhere: Some("https://www.ludwigshafen.de/wunschkennzeichen".into()),
         },
     ];
+    // (ISO weekday, opens (h, m), closes (h, m))
+    type Hours = (u8, (u32, u32), (u32, u32));
+    let hours = |periods: &[Hours], capacity| -> Vec<OpeningPeriod> {
+        periods
+            .iter()
+            .map(|&(weekday, (oh, om), (ch, cm))| OpeningPeriod {
+                weekday,
+                open: chrono::NaiveTime::from_hms_opt(oh, om, 0).expect("valid time"),
+                close: chrono::NaiveTime::from_hms_opt(ch, cm, 0).expect("valid time"),
+                online_capacity: capacity,
+            })
+            .collect()
+    };
+    let schedule = |opening| Schedule {
+        time_zone: "Europe/Berlin".into(),
+        unit_minutes: 10,
+        region: Region::RhinelandPalatinate,
+        opening,
+        closures: vec![],
+        booking_window_days: 60,
+        min_lead_minutes: 60,
+        max_active_per_email: 2,
+    };
+    // Long Wednesday afternoon for people who work; Friday mornings only.
+    let buergerbuero_hours = hours(
+        &[
+            (1, (8, 0), (12, 30)),
+            (1, (13, 30), (16, 0)),
+            (2, (8, 0), (12, 30)),
+            (3, (8, 0), (12, 30)),
+            (3, (13, 30), (18, 0)),
+            (4, (8, 0), (12, 30)),
+            (4, (13, 30), (16, 0)),
+            (5, (8, 0), (12, 0)),
+        ],
+        3,
+    );
+    let kfz_hours = hours(
+        &[
+            (1, (7, 30), (12, 30)),
+            (2, (7, 30), (12, 30)),
+            (3, (7, 30), (12, 30)),
+            (4, (7, 30), (12, 30)),
+            (4, (14, 0), (17, 30)),
+            (5, (7, 30), (12, 0)),
+        ],
+        4,
+    );
+    c.apply(&CatalogueEvent::ScheduleSet {
+        location: buergerbuero.id.clone(),
+        schedule: schedule(buergerbuero_hours),
+    });
+    c.apply(&CatalogueEvent::ScheduleSet {
+        location: kfz.id.clone(),
+        schedule: schedule(kfz_hours),
+    });
     c.apply(&CatalogueEvent::LocationDefined(buergerbuero));
     c.apply(&CatalogueEvent::LocationDefined(kfz));
     for s in services {
@@ -360,6 +437,7 @@ mod tests {
         let demo = demo();
         assert_eq!(demo.locations.len(), 2);
         assert_eq!(demo.services.len(), 10);
+        assert_eq!(demo.schedules.len(), 2);
         let mut rebuilt = Catalogue::default();
         for (i, e) in demo.to_events().iter().enumerate() {
             let new = e.to_new_event();

@@ -24,6 +24,8 @@ pub struct Schedule {
     pub booking_window_days: u32,
     /// Minimum notice before an appointment starts.
     pub min_lead_minutes: u32,
+    /// Active (future, not cancelled) appointments one email address may hold.
+    pub max_active_per_email: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -252,6 +254,7 @@ mod tests {
             }],
             booking_window_days: 60,
             min_lead_minutes: 120,
+            max_active_per_email: 2,
         }
     }
 

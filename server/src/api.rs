@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/locations", get(locations))
         .route("/api/services", get(services))
         .route("/api/feedback", post(give_feedback))
+        .merge(crate::bookings::router())
         .route("/api/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
         .route("/api", get(api_not_found))
@@ -55,9 +56,27 @@ where
     }
 }
 
+/// `axum::extract::Query` with rejections in the API's error shape.
+pub struct ApiQuery<T>(pub T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for ApiQuery<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(value)) => Ok(ApiQuery(value)),
+            Err(rejection) => Err(ApiError::invalid("invalid_query", None, rejection.body_text())),
+        }
+    }
+}
+
 /// The client's idempotency key, if it sent one; a retried request with the same key returns
 /// the first outcome instead of acting twice.
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(None);
     };
@@ -177,8 +196,11 @@ async fn give_feedback(
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Schalter API", description = "Appointments and queues for citizen offices. Errors are JSON: {\"error\": code, \"message\": text, \"field\": name}."),
-    paths(health, locations, services, give_feedback),
-    components(schemas(ErrorBody, Health, Location, Service, Text, FeedbackRequest, FeedbackAccepted)),
+    paths(health, locations, services, give_feedback, crate::bookings::availability, crate::bookings::book,
+        crate::bookings::view, crate::bookings::cancel, crate::bookings::reschedule, crate::bookings::calendar),
+    components(schemas(ErrorBody, Health, Location, Service, Text, FeedbackRequest, FeedbackAccepted,
+        crate::bookings::Availability, crate::bookings::SlotView, crate::bookings::BookingRequest,
+        crate::bookings::BookingView, crate::bookings::RescheduleRequest, schalter_events::booking::Status)),
     tags((name = "catalogue"), (name = "citizens"), (name = "operations"))
 )]
 pub struct ApiDoc;

@@ -1,6 +1,7 @@
 //! Schalter's server: HTTP API, the web app, background subscribers, and the CLI's commands.
 
 pub mod api;
+pub mod bookings;
 pub mod cli;
 pub mod error;
 pub mod state;

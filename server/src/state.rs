@@ -1,19 +1,71 @@
 //! Shared handles for handlers. Read models here are caches of projections of the log,
-//! rebuilt on start and kept current by a subscription; nothing authoritative lives in memory.
+//! rebuilt on start and kept current by a subscription; nothing authoritative lives in memory:
+//! decisions load their streams from the store.
 
-use std::sync::{Arc, RwLock};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::time::Duration;
 
+use chrono::{DateTime, NaiveDateTime, Utc};
+use schalter_events::booking::UnitEvent;
 use schalter_events::catalogue::Catalogue;
 use schalter_events::projection::Projection;
 use schalter_events::store::{Store, StoreError};
+use schalter_events::{decode, RecordedEvent};
 use tokio::sync::watch;
+
+/// Bookings holding each grid unit, per location: what availability is computed from.
+#[derive(Default)]
+pub struct Taken {
+    units: HashMap<String, HashMap<DateTime<Utc>, u32>>,
+}
+
+impl Taken {
+    pub fn at(&self, location: &str, unit: DateTime<Utc>) -> u32 {
+        self.units
+            .get(location)
+            .and_then(|l| l.get(&unit))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn apply(&mut self, event: &RecordedEvent) {
+        let Some(rest) = event.stream.strip_prefix("unit-") else {
+            return;
+        };
+        let Some((location, stamp)) = rest.rsplit_once('-') else {
+            return;
+        };
+        let Ok(unit) = NaiveDateTime::parse_from_str(stamp, "%Y%m%dT%H%MZ") else {
+            return;
+        };
+        let count = self
+            .units
+            .entry(location.to_owned())
+            .or_default()
+            .entry(unit.and_utc())
+            .or_insert(0);
+        match decode::<UnitEvent>(event) {
+            Ok(UnitEvent::UnitTaken { .. }) => *count += 1,
+            Ok(UnitEvent::UnitReleased { .. }) => *count = count.saturating_sub(1),
+            Err(e) => tracing::error!(error = %e, "availability projection skipped an unreadable event"),
+        }
+    }
+}
 
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
     catalogue: Arc<RwLock<Catalogue>>,
+    taken: Arc<RwLock<Taken>>,
+    /// Position up to which the projections above have applied the log.
+    applied: Arc<watch::Sender<i64>>,
     /// Flips to true when the server shuts down; long-lived responses (SSE) end on it.
     pub shutdown: watch::Receiver<bool>,
+}
+
+fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|e| e.into_inner())
 }
 
 impl AppState {
@@ -22,11 +74,13 @@ impl AppState {
         let state = AppState {
             store,
             catalogue: Arc::default(),
+            taken: Arc::default(),
+            applied: Arc::new(watch::channel(0).0),
             shutdown,
         };
         let mut position = 0;
         loop {
-            let batch = state.store.read_all(position, 1000).await?;
+            let batch = state.store.read_all(position, 2000).await?;
             let Some(last) = batch.last() else { break };
             position = last.position;
             state.apply(&batch);
@@ -34,17 +88,41 @@ impl AppState {
         Ok((state, position))
     }
 
-    pub fn catalogue(&self) -> std::sync::RwLockReadGuard<'_, Catalogue> {
-        self.catalogue.read().unwrap_or_else(|e| e.into_inner())
+    pub fn catalogue(&self) -> RwLockReadGuard<'_, Catalogue> {
+        read(&self.catalogue)
     }
 
-    pub fn apply(&self, events: &[schalter_events::RecordedEvent]) {
-        let mut catalogue = self.catalogue.write().unwrap_or_else(|e| e.into_inner());
-        for e in events {
-            if let Err(err) = Projection::apply(&mut *catalogue, e) {
-                tracing::error!(error = %err, "catalogue projection skipped an unreadable event");
+    pub fn taken(&self) -> RwLockReadGuard<'_, Taken> {
+        read(&self.taken)
+    }
+
+    pub fn apply(&self, events: &[RecordedEvent]) {
+        {
+            let mut catalogue = self.catalogue.write().unwrap_or_else(|e| e.into_inner());
+            let mut taken = self.taken.write().unwrap_or_else(|e| e.into_inner());
+            for e in events {
+                if let Err(err) = Projection::apply(&mut *catalogue, e) {
+                    tracing::error!(error = %err, "catalogue projection skipped an unreadable event");
+                }
+                taken.apply(e);
             }
         }
+        if let Some(last) = events.last() {
+            self.applied.send_if_modified(|p| {
+                let newer = last.position > *p;
+                if newer {
+                    *p = last.position;
+                }
+                newer
+            });
+        }
+    }
+
+    /// Read-your-writes: waits (briefly) until the projections include `position`, so a client
+    /// that just booked sees the slot as taken on its next request to this instance.
+    pub async fn caught_up(&self, position: i64) {
+        let mut applied = self.applied.subscribe();
+        let _ = tokio::time::timeout(Duration::from_secs(2), applied.wait_for(|p| *p >= position)).await;
     }
 
     /// Keeps the projections current, also with events appended by other server instances.
@@ -59,7 +137,7 @@ impl AppState {
                         Ok(batch) => state.apply(&batch),
                         Err(e) => {
                             tracing::warn!(error = %e, "projection follower could not read the log; retrying");
-                            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                            tokio::time::sleep(Duration::from_secs(1)).await;
                         }
                     },
                     _ = shutdown.changed() => break,

@@ -28,7 +28,7 @@ async fn health_names_the_store(db: TestDb) {
             "postgres"
         }
     );
-    assert_eq!(body["head"], 12, "demo seeds 2 locations and 10 services");
+    assert_eq!(body["head"], 14, "demo seeds 2 locations, 10 services, 2 schedules");
     app.stop().await;
 }
 
@@ -58,7 +58,7 @@ async fn catalogue_lists_demo_services(db: TestDb) {
     let app = spawn_app(db, true).await;
     let (_, all) = app.get_json("/api/services").await;
     assert_eq!(all.as_array().unwrap().len(), 10);
-    assert_eq!(app.store().head().await.unwrap(), 12);
+    assert_eq!(app.store().head().await.unwrap(), 14);
     app.stop().await;
 }
 

@@ -40,7 +40,7 @@ async fn acknowledged_write_survives_kill_9(db: TestDb) {
         .json()
         .await
         .unwrap();
-    assert_eq!(health["head"], 15, "12 demo events seeded once + 3 ratings");
+    assert_eq!(health["head"], 17, "14 demo events seeded once + 3 ratings");
     server.kill9().await;
 }
 
@@ -133,6 +133,6 @@ async fn rebuild_projections_reports_what_it_folded() {
     let out = run(&["rebuild-projections", "--database-url", &db.url]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("rebuilt from 12 events"), "{stdout}");
+    assert!(stdout.contains("rebuilt from 14 events"), "{stdout}");
     assert!(stdout.contains("2 locations, 10 services"), "{stdout}");
 }

@@ -1,0 +1,715 @@
+//! Appointments: placing, moving and cancelling, decided by pure functions over loaded state.
+//!
+//! Consistency without locks: every grid unit of a location has a capacity stream
+//! (`unit-<location>-<start>`) whose events count bookings taking and releasing it. A booking
+//! appends to the streams of all its units, each expected at the version it was decided on, so
+//! two citizens racing for the last place cannot both get it: one append fails as a whole and is
+//! decided again. The same holds for the per-email limit (`holder-<hash>`).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::catalogue::{Catalogue, Location, Service};
+use crate::event::{decode, encode, DecodeError, Expectation, NewEvent, RecordedEvent};
+use crate::slots::{Schedule, SlotError};
+
+pub const SCHEMA: i32 = 1;
+
+/// The booking's stream is named by a hash of its code, so the code itself (the citizen's key
+/// to the booking) is never stored.
+pub fn stream(code_hash: &str) -> String {
+    format!("booking-{code_hash}")
+}
+
+pub fn unit_stream(location: &str, start: DateTime<Utc>) -> String {
+    format!("unit-{location}-{}", start.format("%Y%m%dT%H%MZ"))
+}
+
+pub fn holder_stream(email_hash: &str) -> String {
+    format!("holder-{email_hash}")
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    pub name: String,
+    pub email: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub enum Channel {
+    Online,
+    Desk,
+    Kiosk,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data")]
+pub enum BookingEvent {
+    BookingPlaced {
+        location: String,
+        service: String,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        /// Grid units taken, in order; capacity is released from exactly these.
+        units: Vec<DateTime<Utc>>,
+        contact: Contact,
+        holder: String,
+        channel: Channel,
+    },
+    BookingRescheduled {
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        units: Vec<DateTime<Utc>>,
+    },
+    BookingCancelled {
+        /// Minutes between cancellation and the appointment: statistics on lead time.
+        lead_minutes: i64,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data")]
+pub enum UnitEvent {
+    UnitTaken { booking: String },
+    UnitReleased { booking: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data")]
+pub enum HolderEvent {
+    HolderBookingAdded { booking: String },
+    HolderBookingEnded { booking: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub enum Status {
+    Confirmed,
+    Cancelled,
+}
+
+/// A booking as its stream tells it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Booking {
+    pub version: i64,
+    pub location: String,
+    pub service: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub units: Vec<DateTime<Utc>>,
+    pub contact: Contact,
+    pub holder: String,
+    pub channel: Channel,
+    pub status: Status,
+}
+
+impl Booking {
+    /// Folds a booking stream; `None` for a stream without a placement.
+    pub fn fold(events: &[RecordedEvent]) -> Result<Option<Booking>, DecodeError> {
+        let mut booking: Option<Booking> = None;
+        for e in events {
+            let event: BookingEvent = decode(e)?;
+            match (event, booking.as_mut()) {
+                (
+                    BookingEvent::BookingPlaced {
+                        location,
+                        service,
+                        start,
+                        end,
+                        units,
+                        contact,
+                        holder,
+                        channel,
+                    },
+                    _,
+                ) => {
+                    booking = Some(Booking {
+                        version: e.version,
+                        location,
+                        service,
+                        start,
+                        end,
+                        units,
+                        contact,
+                        holder,
+                        channel,
+                        status: Status::Confirmed,
+                    })
+                }
+                (BookingEvent::BookingRescheduled { start, end, units }, Some(b)) => {
+                    b.start = start;
+                    b.end = end;
+                    b.units = units;
+                    b.version = e.version;
+                }
+                (BookingEvent::BookingCancelled { .. }, Some(b)) => {
+                    b.status = Status::Cancelled;
+                    b.version = e.version;
+                }
+                (_, None) => {}
+            }
+        }
+        Ok(booking)
+    }
+}
+
+/// How many bookings currently hold a unit (or an email's active bookings), and the version
+/// that count was read at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Counter {
+    pub stream: String,
+    pub version: i64,
+    pub count: u32,
+}
+
+impl Counter {
+    pub fn fold_unit(stream: String, events: &[RecordedEvent]) -> Result<Counter, DecodeError> {
+        let mut count: i64 = 0;
+        for e in events {
+            count += match decode::<UnitEvent>(e)? {
+                UnitEvent::UnitTaken { .. } => 1,
+                UnitEvent::UnitReleased { .. } => -1,
+            };
+        }
+        Ok(Counter {
+            version: events.last().map(|e| e.version).unwrap_or(0),
+            stream,
+            count: count.max(0) as u32,
+        })
+    }
+
+    pub fn fold_holder(stream: String, events: &[RecordedEvent]) -> Result<Counter, DecodeError> {
+        let mut count: i64 = 0;
+        for e in events {
+            count += match decode::<HolderEvent>(e)? {
+                HolderEvent::HolderBookingAdded { .. } => 1,
+                HolderEvent::HolderBookingEnded { .. } => -1,
+            };
+        }
+        Ok(Counter {
+            version: events.last().map(|e| e.version).unwrap_or(0),
+            stream,
+            count: count.max(0) as u32,
+        })
+    }
+
+    fn expectation(&self) -> (String, Expectation) {
+        (self.stream.clone(), Expectation::AtVersion(self.version))
+    }
+}
+
+/// What a command decided: events to append, each stream expected as it was read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub events: Vec<NewEvent>,
+    pub expectations: Vec<(String, Expectation)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum BookingError {
+    #[error("there is no location with this id")]
+    UnknownLocation,
+    #[error("there is no service with this id")]
+    UnknownService,
+    #[error("this service is not offered at this location")]
+    ServiceNotAtLocation,
+    #[error("this service cannot be booked online")]
+    NotBookableOnline,
+    #[error("this location takes no online bookings yet")]
+    NoSchedule,
+    #[error(transparent)]
+    Slot(#[from] SlotError),
+    #[error("this time has just been taken; please choose another")]
+    SlotTaken,
+    #[error("this email address already holds {0} active appointments, the most allowed")]
+    TooManyActiveBookings(u32),
+    #[error("there is no booking with this code")]
+    UnknownBooking,
+    #[error("this booking has been cancelled")]
+    AlreadyCancelled,
+    #[error("this appointment has already taken place")]
+    AlreadyPast,
+    #[error("{message}")]
+    InvalidContact { field: &'static str, message: &'static str },
+}
+
+/// Everything a booking needs from the catalogue, checked.
+pub struct Offer<'a> {
+    pub location: &'a Location,
+    pub service: &'a Service,
+    pub schedule: &'a Schedule,
+}
+
+impl<'a> Offer<'a> {
+    pub fn find(catalogue: &'a Catalogue, location: &str, service: &str) -> Result<Offer<'a>, BookingError> {
+        let location = catalogue.locations.get(location).ok_or(BookingError::UnknownLocation)?;
+        let service = catalogue.services.get(service).ok_or(BookingError::UnknownService)?;
+        if !service.locations.contains(&location.id) {
+            return Err(BookingError::ServiceNotAtLocation);
+        }
+        if !service.bookable_online {
+            return Err(BookingError::NotBookableOnline);
+        }
+        let schedule = catalogue.schedules.get(&location.id).ok_or(BookingError::NoSchedule)?;
+        Ok(Offer {
+            location,
+            service,
+            schedule,
+        })
+    }
+
+    /// Grid units the service needs (its duration rounded up to whole units).
+    pub fn units_needed(&self) -> u32 {
+        let unit = self.schedule.unit_minutes.max(1);
+        self.service.duration_minutes.div_ceil(unit).max(1)
+    }
+
+    /// The unit starts a booking at `start` would take, checked against the grid and timing.
+    pub fn units_for(&self, start: DateTime<Utc>, now: DateTime<Utc>) -> Result<Vec<DateTime<Utc>>, BookingError> {
+        Ok(self.schedule.units_for(start, self.units_needed(), now)?)
+    }
+
+    fn end(&self, units: &[DateTime<Utc>]) -> DateTime<Utc> {
+        units[units.len() - 1] + chrono::Duration::minutes(i64::from(self.schedule.unit_minutes))
+    }
+
+    fn capacity_at(&self, unit: DateTime<Utc>) -> u32 {
+        let tz = self.schedule.tz().ok();
+        tz.and_then(|tz| {
+            self.schedule
+                .units(unit.with_timezone(&tz).date_naive())
+                .ok()?
+                .into_iter()
+                .find(|u| u.start == unit)
+                .map(|u| u.capacity)
+        })
+        .unwrap_or(0)
+    }
+}
+
+fn invalid(field: &'static str, message: &'static str) -> BookingError {
+    BookingError::InvalidContact { field, message }
+}
+
+/// Normalised, validated contact details.
+pub fn check_contact(name: &str, email: &str, phone: Option<&str>) -> Result<Contact, BookingError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(invalid("name", "please enter your name"));
+    }
+    if name.chars().count() > 100 {
+        return Err(invalid("name", "the name may have at most 100 characters"));
+    }
+    let email = email.trim().to_lowercase();
+    let valid_email = email.len() <= 254
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        && match email.split_once('@') {
+            Some((local, domain)) => {
+                !local.is_empty()
+                    && !domain.contains('@')
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+            }
+            None => false,
+        };
+    if !valid_email {
+        return Err(invalid("email", "please enter a valid email address"));
+    }
+    let phone = phone.map(str::trim).filter(|p| !p.is_empty());
+    if let Some(p) = phone {
+        let ok = p.len() <= 30
+            && p.chars().filter(|c| c.is_ascii_digit()).count() >= 5
+            && p.chars().all(|c| c.is_ascii_digit() || " +-/()".contains(c));
+        if !ok {
+            return Err(invalid("phone", "please enter a valid phone number or leave it empty"));
+        }
+    }
+    Ok(Contact {
+        name: name.to_owned(),
+        email,
+        phone: phone.map(str::to_owned),
+    })
+}
+
+pub struct Place<'a> {
+    pub offer: &'a Offer<'a>,
+    pub code_hash: &'a str,
+    pub start: DateTime<Utc>,
+    pub units: Vec<DateTime<Utc>>,
+    pub contact: Contact,
+    pub holder: String,
+    pub channel: Channel,
+    /// Current counts of the units, in the order of `units`.
+    pub unit_counts: Vec<Counter>,
+    pub holder_count: Counter,
+    pub max_active_per_email: u32,
+}
+
+/// Places a booking if every unit has room and the email is under its limit.
+pub fn place(cmd: Place<'_>) -> Result<Decision, BookingError> {
+    if cmd.holder_count.count >= cmd.max_active_per_email {
+        return Err(BookingError::TooManyActiveBookings(cmd.max_active_per_email));
+    }
+    for (unit, counter) in cmd.units.iter().zip(&cmd.unit_counts) {
+        if counter.count >= cmd.offer.capacity_at(*unit) {
+            return Err(BookingError::SlotTaken);
+        }
+    }
+    let booking = stream(cmd.code_hash);
+    let mut events = vec![encode(
+        booking.clone(),
+        SCHEMA,
+        &BookingEvent::BookingPlaced {
+            location: cmd.offer.location.id.clone(),
+            service: cmd.offer.service.id.clone(),
+            start: cmd.start,
+            end: cmd.offer.end(&cmd.units),
+            units: cmd.units.clone(),
+            contact: cmd.contact,
+            holder: cmd.holder.clone(),
+            channel: cmd.channel,
+        },
+    )];
+    let mut expectations = vec![(booking.clone(), Expectation::NoStream)];
+    for counter in &cmd.unit_counts {
+        events.push(encode(
+            counter.stream.clone(),
+            SCHEMA,
+            &UnitEvent::UnitTaken {
+                booking: booking.clone(),
+            },
+        ));
+        expectations.push(counter.expectation());
+    }
+    events.push(encode(
+        cmd.holder_count.stream.clone(),
+        SCHEMA,
+        &HolderEvent::HolderBookingAdded {
+            booking: booking.clone(),
+        },
+    ));
+    expectations.push(cmd.holder_count.expectation());
+    Ok(Decision { events, expectations })
+}
+
+fn active(booking: &Booking, now: DateTime<Utc>) -> Result<(), BookingError> {
+    if booking.status == Status::Cancelled {
+        return Err(BookingError::AlreadyCancelled);
+    }
+    if booking.start <= now {
+        return Err(BookingError::AlreadyPast);
+    }
+    Ok(())
+}
+
+/// Cancels a future booking and frees its units at once.
+pub fn cancel(booking: &Booking, code_hash: &str, now: DateTime<Utc>) -> Result<Decision, BookingError> {
+    active(booking, now)?;
+    let stream_name = stream(code_hash);
+    let mut events = vec![encode(
+        stream_name.clone(),
+        SCHEMA,
+        &BookingEvent::BookingCancelled {
+            lead_minutes: (booking.start - now).num_minutes(),
+        },
+    )];
+    for unit in &booking.units {
+        events.push(encode(
+            unit_stream(&booking.location, *unit),
+            SCHEMA,
+            &UnitEvent::UnitReleased {
+                booking: stream_name.clone(),
+            },
+        ));
+    }
+    events.push(encode(
+        holder_stream(&booking.holder),
+        SCHEMA,
+        &HolderEvent::HolderBookingEnded {
+            booking: stream_name.clone(),
+        },
+    ));
+    Ok(Decision {
+        events,
+        expectations: vec![(stream_name, Expectation::AtVersion(booking.version))],
+    })
+}
+
+/// Moves a booking to `units` in one step: the new units are taken and the old ones freed, or
+/// nothing happens. Units in both the old and the new time stay taken.
+pub fn reschedule(
+    booking: &Booking,
+    code_hash: &str,
+    offer: &Offer<'_>,
+    start: DateTime<Utc>,
+    units: Vec<DateTime<Utc>>,
+    new_unit_counts: &[Counter],
+    now: DateTime<Utc>,
+) -> Result<Decision, BookingError> {
+    active(booking, now)?;
+    let stream_name = stream(code_hash);
+    let mut events = vec![encode(
+        stream_name.clone(),
+        SCHEMA,
+        &BookingEvent::BookingRescheduled {
+            start,
+            end: offer.end(&units),
+            units: units.clone(),
+        },
+    )];
+    let mut expectations = vec![(stream_name.clone(), Expectation::AtVersion(booking.version))];
+    for (unit, counter) in units.iter().zip(new_unit_counts) {
+        if booking.units.contains(unit) {
+            continue;
+        }
+        if counter.count >= offer.capacity_at(*unit) {
+            return Err(BookingError::SlotTaken);
+        }
+        events.push(encode(
+            counter.stream.clone(),
+            SCHEMA,
+            &UnitEvent::UnitTaken {
+                booking: stream_name.clone(),
+            },
+        ));
+        expectations.push(counter.expectation());
+    }
+    for unit in booking.units.iter().filter(|u| !units.contains(u)) {
+        events.push(encode(
+            unit_stream(&booking.location, *unit),
+            SCHEMA,
+            &UnitEvent::UnitReleased {
+                booking: stream_name.clone(),
+            },
+        ));
+    }
+    Ok(Decision { events, expectations })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalogue::demo;
+    use crate::event::Metadata;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn now() -> DateTime<Utc> {
+        utc("2026-11-25T10:00:00Z")
+    }
+
+    /// Wednesday 2 December 2026, 09:00 in Berlin.
+    fn start() -> DateTime<Utc> {
+        utc("2026-12-02T08:00:00Z")
+    }
+
+    fn counter(stream: &str, version: i64, count: u32) -> Counter {
+        Counter {
+            stream: stream.into(),
+            version,
+            count,
+        }
+    }
+
+    fn contact() -> Contact {
+        check_contact(" Erika Mustermann ", "Erika@Example.org", Some("+49 621 504-0")).unwrap()
+    }
+
+    fn placing<'a>(offer: &'a Offer<'a>, counts: Vec<u32>, holder: u32) -> Place<'a> {
+        let units = offer.units_for(start(), now()).unwrap();
+        Place {
+            offer,
+            code_hash: "abc",
+            start: start(),
+            unit_counts: units
+                .iter()
+                .zip(counts)
+                .map(|(u, n)| counter(&unit_stream("buergerbuero", *u), 4, n))
+                .collect(),
+            units,
+            contact: contact(),
+            holder: "h1".into(),
+            channel: Channel::Online,
+            holder_count: counter("holder-h1", 1, holder),
+            max_active_per_email: 2,
+        }
+    }
+
+    fn recorded(decision: &Decision) -> Vec<RecordedEvent> {
+        decision
+            .events
+            .iter()
+            .filter(|e| e.stream.starts_with("booking-"))
+            .enumerate()
+            .map(|(i, e)| RecordedEvent {
+                position: i as i64 + 1,
+                stream: e.stream.clone(),
+                version: i as i64 + 1,
+                event_type: e.event_type.clone(),
+                schema: e.schema,
+                data: e.data.clone(),
+                metadata: Metadata::default(),
+                recorded_at: now(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn contact_details_are_normalised_and_checked() {
+        let c = contact();
+        assert_eq!(
+            (c.name.as_str(), c.email.as_str()),
+            ("Erika Mustermann", "erika@example.org")
+        );
+        for (name, email, phone) in [
+            ("", "a@b.de", None),
+            ("A", "no-at-sign", None),
+            ("A", "a@nodot", None),
+            ("A", "a b@c.de", None),
+            ("A", "a@b.de", Some("call me")),
+            (&"x".repeat(101) as &str, "a@b.de", None),
+        ] {
+            assert!(
+                check_contact(name, email, phone).is_err(),
+                "{name:?} {email:?} {phone:?}"
+            );
+        }
+        assert_eq!(check_contact("A", "a@b.de", Some("  ")).unwrap().phone, None);
+    }
+
+    #[test]
+    fn an_id_card_needs_two_ten_minute_units() {
+        let catalogue = demo();
+        let offer = Offer::find(&catalogue, "buergerbuero", "personalausweis").unwrap();
+        assert_eq!(offer.units_needed(), 2);
+        assert_eq!(
+            offer.units_for(start(), now()).unwrap(),
+            vec![start(), utc("2026-12-02T08:10:00Z")]
+        );
+        assert!(matches!(
+            Offer::find(&catalogue, "kfz-zulassung", "personalausweis"),
+            Err(BookingError::ServiceNotAtLocation)
+        ));
+        assert!(matches!(
+            Offer::find(&catalogue, "kfz-zulassung", "wunschkennzeichen"),
+            Err(BookingError::NotBookableOnline)
+        ));
+        assert!(matches!(
+            Offer::find(&catalogue, "mond", "reisepass"),
+            Err(BookingError::UnknownLocation)
+        ));
+    }
+
+    #[test]
+    fn placing_takes_every_unit_and_expects_what_was_read() {
+        let catalogue = demo();
+        let offer = Offer::find(&catalogue, "buergerbuero", "personalausweis").unwrap();
+        let d = place(placing(&offer, vec![0, 2], 1)).unwrap();
+        let streams: Vec<&str> = d.events.iter().map(|e| e.stream.as_str()).collect();
+        assert_eq!(
+            streams,
+            vec![
+                "booking-abc",
+                "unit-buergerbuero-20261202T0800Z",
+                "unit-buergerbuero-20261202T0810Z",
+                "holder-h1"
+            ]
+        );
+        assert!(d.expectations.contains(&("booking-abc".into(), Expectation::NoStream)));
+        assert!(d
+            .expectations
+            .contains(&("unit-buergerbuero-20261202T0810Z".into(), Expectation::AtVersion(4))));
+        assert!(d
+            .expectations
+            .contains(&("holder-h1".into(), Expectation::AtVersion(1))));
+        let booking = Booking::fold(&recorded(&d)).unwrap().unwrap();
+        assert_eq!((booking.start, booking.end), (start(), utc("2026-12-02T08:20:00Z")));
+        assert_eq!(booking.status, Status::Confirmed);
+    }
+
+    #[test]
+    fn a_full_unit_or_a_full_email_refuses() {
+        let catalogue = demo();
+        let offer = Offer::find(&catalogue, "buergerbuero", "personalausweis").unwrap();
+        assert_eq!(
+            place(placing(&offer, vec![0, 3], 0)).unwrap_err(),
+            BookingError::SlotTaken
+        );
+        assert_eq!(
+            place(placing(&offer, vec![0, 0], 2)).unwrap_err(),
+            BookingError::TooManyActiveBookings(2)
+        );
+    }
+
+    #[test]
+    fn cancelling_frees_the_units_once() {
+        let catalogue = demo();
+        let offer = Offer::find(&catalogue, "buergerbuero", "personalausweis").unwrap();
+        let placed = place(placing(&offer, vec![0, 0], 0)).unwrap();
+        let booking = Booking::fold(&recorded(&placed)).unwrap().unwrap();
+        let d = cancel(&booking, "abc", now()).unwrap();
+        let released = d.events.iter().filter(|e| e.event_type == "UnitReleased").count();
+        assert_eq!(released, 2);
+        assert_eq!(d.expectations, vec![("booking-abc".into(), Expectation::AtVersion(1))]);
+        let mut events = recorded(&placed);
+        events.extend(recorded(&d).into_iter().map(|mut e| {
+            e.version = 2;
+            e
+        }));
+        let cancelled = Booking::fold(&events).unwrap().unwrap();
+        assert_eq!(cancelled.status, Status::Cancelled);
+        assert_eq!(
+            cancel(&cancelled, "abc", now()).unwrap_err(),
+            BookingError::AlreadyCancelled
+        );
+        assert_eq!(
+            cancel(&booking, "abc", utc("2026-12-02T08:05:00Z")).unwrap_err(),
+            BookingError::AlreadyPast
+        );
+    }
+
+    #[test]
+    fn rescheduling_by_one_unit_keeps_the_shared_unit() {
+        let catalogue = demo();
+        let offer = Offer::find(&catalogue, "buergerbuero", "personalausweis").unwrap();
+        let booking = Booking::fold(&recorded(&place(placing(&offer, vec![0, 0], 0)).unwrap()))
+            .unwrap()
+            .unwrap();
+        let new_start = utc("2026-12-02T08:10:00Z");
+        let units = offer.units_for(new_start, now()).unwrap();
+        let counts: Vec<Counter> = units
+            .iter()
+            .map(|u| counter(&unit_stream("buergerbuero", *u), 1, 1))
+            .collect();
+        let d = reschedule(&booking, "abc", &offer, new_start, units, &counts, now()).unwrap();
+        let summary: Vec<(&str, &str)> = d
+            .events
+            .iter()
+            .map(|e| (e.event_type.as_str(), e.stream.as_str()))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                ("BookingRescheduled", "booking-abc"),
+                ("UnitTaken", "unit-buergerbuero-20261202T0820Z"),
+                ("UnitReleased", "unit-buergerbuero-20261202T0800Z"),
+            ]
+        );
+        // The target is full: nothing moves.
+        let full: Vec<Counter> = counts.iter().map(|c| Counter { count: 3, ..c.clone() }).collect();
+        let units = offer.units_for(new_start, now()).unwrap();
+        assert_eq!(
+            reschedule(&booking, "abc", &offer, new_start, units, &full, now()).unwrap_err(),
+            BookingError::SlotTaken
+        );
+    }
+}

@@ -1,0 +1,595 @@
+//! Citizens' appointments over HTTP: availability, book, view, cancel, reschedule, calendar.
+//! Handlers parse, call the pure rules in `schalter_events::booking`, append, and retry the
+//! decision when a concurrent booking changed a stream in between.
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono_tz::Tz;
+use schalter_events::booking::{self, Booking, BookingError, Channel, Counter, Decision, Offer, Place, Status};
+use schalter_events::catalogue::Text;
+use schalter_events::slots::SlotError;
+use schalter_events::store::{AppendOutcome, AppendRequest, StoreError};
+use schalter_events::Metadata;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::api::{idempotency_key, ApiJson, ApiQuery};
+use crate::error::{ApiError, ErrorBody};
+use crate::state::AppState;
+
+/// A decision is retried this often when another booking changed one of its streams first.
+const MAX_ATTEMPTS: usize = 50;
+const MAX_DAYS: u32 = 62;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/availability", get(availability))
+        .route("/api/bookings", post(book))
+        .route("/api/bookings/{code}", get(view).delete(cancel))
+        .route("/api/bookings/{code}/reschedule", post(reschedule))
+        .route("/api/bookings/{code}/calendar.ics", get(calendar))
+}
+
+impl From<BookingError> for ApiError {
+    fn from(e: BookingError) -> Self {
+        let message = e.to_string();
+        let (code, field) = match &e {
+            BookingError::UnknownLocation => ("unknown_location", Some("location")),
+            BookingError::UnknownService => ("unknown_service", Some("service")),
+            BookingError::ServiceNotAtLocation => ("service_not_at_location", Some("service")),
+            BookingError::NotBookableOnline => ("not_bookable_online", Some("service")),
+            BookingError::NoSchedule => ("no_online_booking", Some("location")),
+            BookingError::Slot(SlotError::InPast) => ("in_past", Some("start")),
+            BookingError::Slot(SlotError::TooSoon(_)) => ("too_soon", Some("start")),
+            BookingError::Slot(SlotError::BeyondWindow(_)) => ("beyond_window", Some("start")),
+            BookingError::Slot(SlotError::Closed) => ("closed", Some("start")),
+            BookingError::Slot(SlotError::NotOnGrid) => ("not_on_grid", Some("start")),
+            BookingError::Slot(SlotError::UnknownTimeZone(_)) => return ApiError::Internal(message),
+            BookingError::InvalidContact { field, .. } => ("invalid_contact", Some(*field)),
+            BookingError::SlotTaken => {
+                return ApiError::Conflict {
+                    code: "slot_taken",
+                    message,
+                }
+            }
+            BookingError::TooManyActiveBookings(_) => {
+                return ApiError::Conflict {
+                    code: "too_many_bookings",
+                    message,
+                }
+            }
+            BookingError::AlreadyCancelled => {
+                return ApiError::Conflict {
+                    code: "already_cancelled",
+                    message,
+                }
+            }
+            BookingError::AlreadyPast => {
+                return ApiError::Conflict {
+                    code: "already_past",
+                    message,
+                }
+            }
+            BookingError::UnknownBooking => return ApiError::NotFound(message),
+        };
+        ApiError::invalid(code, field, message)
+    }
+}
+
+// ---- codes ---------------------------------------------------------------------------------
+
+const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// 80 random bits in Crockford base32, grouped for reading aloud: `K7QM-3XZP-9RTA-WB2C`.
+fn new_code() -> String {
+    let random = uuid::Uuid::new_v4().into_bytes();
+    // The first 10 bytes of a v4 UUID are random except for 4 version bits in byte 6.
+    let mut bits: u128 = 0;
+    for (i, b) in random.iter().enumerate().take(11) {
+        let b = if i == 6 { b & 0x0f | (random[15] << 4) } else { *b };
+        bits = (bits << 8) | u128::from(b);
+    }
+    let mut code = String::with_capacity(19);
+    for i in 0..16 {
+        if i > 0 && i % 4 == 0 {
+            code.push('-');
+        }
+        code.push(ALPHABET[((bits >> (5 * i)) & 31) as usize] as char);
+    }
+    code
+}
+
+/// Case, dashes, spaces and the look-alikes O/I/L do not matter when a code is typed in.
+fn normalise_code(code: &str) -> Option<String> {
+    let c: String = code
+        .chars()
+        .filter(|c| !matches!(c, '-' | ' '))
+        .map(|c| match c.to_ascii_uppercase() {
+            'O' => '0',
+            'I' | 'L' => '1',
+            c => c,
+        })
+        .collect();
+    (c.len() == 16 && c.bytes().all(|b| ALPHABET.contains(&b))).then_some(c)
+}
+
+fn hash(purpose: &str, value: &str) -> String {
+    let digest = Sha256::new()
+        .chain_update(purpose)
+        .chain_update(b":")
+        .chain_update(value)
+        .finalize();
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn code_hash(code: &str) -> Option<String> {
+    normalise_code(code).map(|c| hash("booking-code", &c))
+}
+
+fn holder_hash(email: &str) -> String {
+    hash("holder", email)
+}
+
+// ---- reading -------------------------------------------------------------------------------
+
+async fn counter(state: &AppState, stream: String, unit: bool) -> Result<Counter, ApiError> {
+    let events = state.store.read_stream(&stream, 0).await?;
+    let counter = if unit {
+        Counter::fold_unit(stream, &events)
+    } else {
+        Counter::fold_holder(stream, &events)
+    };
+    counter.map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+async fn unit_counters(state: &AppState, location: &str, units: &[DateTime<Utc>]) -> Result<Vec<Counter>, ApiError> {
+    let mut counters = Vec::with_capacity(units.len());
+    for unit in units {
+        counters.push(counter(state, booking::unit_stream(location, *unit), true).await?);
+    }
+    Ok(counters)
+}
+
+async fn load_booking(state: &AppState, code: &str) -> Result<(String, Booking), ApiError> {
+    let hash = code_hash(code).ok_or(BookingError::UnknownBooking)?;
+    let events = state.store.read_stream(&booking::stream(&hash), 0).await?;
+    let booking = Booking::fold(&events)
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .ok_or(BookingError::UnknownBooking)?;
+    Ok((hash, booking))
+}
+
+/// Appends a decision; `false` when a concurrent change made it stale and it must be decided
+/// again.
+async fn append(state: &AppState, decision: Decision, command_id: Option<String>) -> Result<bool, ApiError> {
+    let mut request = AppendRequest::new(decision.events).metadata(Metadata {
+        command_id,
+        actor: Some("citizen".into()),
+        requested_at: Some(Utc::now()),
+        ..Default::default()
+    });
+    request.expectations = decision.expectations;
+    match state.store.append(&request).await {
+        Ok(outcome) => {
+            state.caught_up(outcome.last_position).await;
+            Ok(true)
+        }
+        Err(StoreError::Conflict { .. } | StoreError::ConcurrentWrite) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn busy() -> ApiError {
+    ApiError::Conflict {
+        code: "concurrent_change",
+        message: "many people are booking right now; please try again".into(),
+    }
+}
+
+// ---- views ---------------------------------------------------------------------------------
+
+fn local(t: DateTime<Utc>, tz: Tz) -> DateTime<FixedOffset> {
+    t.with_timezone(&tz).fixed_offset()
+}
+
+fn tz_of(state: &AppState, location: &str) -> Tz {
+    state
+        .catalogue()
+        .locations
+        .get(location)
+        .and_then(|l| l.time_zone.parse().ok())
+        .unwrap_or(chrono_tz::Europe::Berlin)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SlotView {
+    /// Local time with offset, e.g. `2026-12-02T09:00:00+01:00`.
+    #[schema(value_type = String)]
+    start: DateTime<FixedOffset>,
+    #[schema(value_type = String)]
+    end: DateTime<FixedOffset>,
+    /// Appointments still free at this time.
+    free: u32,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Availability {
+    location: String,
+    service: String,
+    duration_minutes: u32,
+    slots: Vec<SlotView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BookingView {
+    /// The citizen's key to this booking; only in the answer that created it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<String>,
+    status: Status,
+    location: String,
+    location_name: Text,
+    address: String,
+    service: String,
+    service_name: Text,
+    documents: Vec<Text>,
+    fee: Text,
+    #[schema(value_type = String)]
+    start: DateTime<FixedOffset>,
+    #[schema(value_type = String)]
+    end: DateTime<FixedOffset>,
+    name: String,
+    email: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phone: Option<String>,
+}
+
+fn view_of(state: &AppState, booking: &Booking, code: Option<String>) -> BookingView {
+    let catalogue = state.catalogue();
+    let tz = tz_of(state, &booking.location);
+    let location = catalogue.locations.get(&booking.location);
+    let service = catalogue.services.get(&booking.service);
+    BookingView {
+        code,
+        status: booking.status,
+        location: booking.location.clone(),
+        location_name: location.map(|l| l.name.clone()).unwrap_or_default(),
+        address: location.map(|l| l.address.clone()).unwrap_or_default(),
+        service: booking.service.clone(),
+        service_name: service.map(|s| s.name.clone()).unwrap_or_default(),
+        documents: service.map(|s| s.documents.clone()).unwrap_or_default(),
+        fee: service.map(|s| s.fee.clone()).unwrap_or_default(),
+        start: local(booking.start, tz),
+        end: local(booking.end, tz),
+        name: booking.contact.name.clone(),
+        email: booking.contact.email.clone(),
+        phone: booking.contact.phone.clone(),
+    }
+}
+
+// ---- handlers ------------------------------------------------------------------------------
+
+#[derive(Deserialize, IntoParams)]
+pub struct AvailabilityQuery {
+    location: String,
+    service: String,
+    /// First day (local date, `YYYY-MM-DD`); default today.
+    from: Option<NaiveDate>,
+    /// Number of days, 1 to 62; default 14.
+    days: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/api/availability", tag = "citizens", params(AvailabilityQuery),
+    responses((status = 200, body = Availability), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn availability(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<AvailabilityQuery>,
+) -> Result<Json<Availability>, ApiError> {
+    let days = q.days.unwrap_or(14);
+    if !(1..=MAX_DAYS).contains(&days) {
+        return Err(ApiError::invalid(
+            "invalid_days",
+            Some("days"),
+            format!("days must be 1 to {MAX_DAYS}"),
+        ));
+    }
+    let now = Utc::now();
+    let catalogue = state.catalogue();
+    let offer = Offer::find(&catalogue, &q.location, &q.service)?;
+    let tz = offer.schedule.tz().map_err(|e| ApiError::Internal(e.to_string()))?;
+    let from = q.from.unwrap_or_else(|| now.with_timezone(&tz).date_naive());
+    let k = offer.units_needed();
+    let taken = state.taken();
+    let mut slots = Vec::new();
+    for day in from.iter_days().take(days as usize) {
+        let day_slots = offer
+            .schedule
+            .slots(day, k, |unit| taken.at(&q.location, unit), now)
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        slots.extend(day_slots.into_iter().map(|s| SlotView {
+            start: local(s.start, tz),
+            end: local(s.end, tz),
+            free: s.free,
+        }));
+    }
+    Ok(Json(Availability {
+        location: q.location.clone(),
+        service: q.service.clone(),
+        duration_minutes: offer.service.duration_minutes,
+        slots,
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BookingRequest {
+    location: String,
+    service: String,
+    /// A slot start from `/api/availability`, RFC 3339 with offset.
+    #[schema(value_type = String)]
+    start: DateTime<FixedOffset>,
+    name: String,
+    email: String,
+    phone: Option<String>,
+    /// The citizen has read the privacy notice.
+    privacy_accepted: bool,
+}
+
+#[utoipa::path(post, path = "/api/bookings", tag = "citizens", request_body = BookingRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe retries")),
+    responses((status = 201, body = BookingView), (status = 200, description = "A repeated request: the booking, without its code", body = BookingView),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn book(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<BookingRequest>,
+) -> Result<Response, ApiError> {
+    let command_id = idempotency_key(&headers)?;
+    if let Some(id) = &command_id {
+        if let Some(outcome) = state.store.command_outcome(id).await? {
+            return repeated_booking(&state, &outcome).await;
+        }
+    }
+    if !req.privacy_accepted {
+        return Err(ApiError::invalid(
+            "consent_required",
+            Some("privacy_accepted"),
+            "please confirm that you have read the privacy notice",
+        ));
+    }
+    let contact = booking::check_contact(&req.name, &req.email, req.phone.as_deref())?;
+    let start = req.start.with_timezone(&Utc);
+    let code = new_code();
+    let hash = code_hash(&code).expect("generated codes are valid");
+    let holder = holder_hash(&contact.email);
+    for _ in 0..MAX_ATTEMPTS {
+        let now = Utc::now();
+        let (units, max_active) = {
+            let catalogue = state.catalogue();
+            let offer = Offer::find(&catalogue, &req.location, &req.service)?;
+            (offer.units_for(start, now)?, offer.schedule.max_active_per_email)
+        };
+        let unit_counts = unit_counters(&state, &req.location, &units).await?;
+        let holder_count = counter(&state, booking::holder_stream(&holder), false).await?;
+        let decision = {
+            let catalogue = state.catalogue();
+            let offer = Offer::find(&catalogue, &req.location, &req.service)?;
+            booking::place(Place {
+                offer: &offer,
+                code_hash: &hash,
+                start,
+                units,
+                contact: contact.clone(),
+                holder: holder.clone(),
+                channel: Channel::Online,
+                unit_counts,
+                holder_count,
+                max_active_per_email: max_active,
+            })?
+        };
+        if append(&state, decision, command_id.clone()).await? {
+            let (_, booking) = load_booking(&state, &code).await?;
+            let view = view_of(&state, &booking, Some(code));
+            return Ok((StatusCode::CREATED, Json(view)).into_response());
+        }
+    }
+    Err(busy())
+}
+
+/// The code is not stored (only its hash), so a repeat cannot return it; the confirmation
+/// email carries it.
+async fn repeated_booking(state: &AppState, outcome: &AppendOutcome) -> Result<Response, ApiError> {
+    let stream = outcome
+        .streams
+        .iter()
+        .find(|s| s.stream.starts_with("booking-"))
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "idempotency_key_reused",
+                None,
+                "this Idempotency-Key was used for another request",
+            )
+        })?;
+    let events = state.store.read_stream(&stream.stream, 0).await?;
+    let booking = Booking::fold(&events)
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .ok_or(BookingError::UnknownBooking)?;
+    Ok((StatusCode::OK, Json(view_of(state, &booking, None))).into_response())
+}
+
+#[utoipa::path(get, path = "/api/bookings/{code}", tag = "citizens", params(("code" = String, Path)),
+    responses((status = 200, body = BookingView), (status = 404, body = ErrorBody)))]
+pub async fn view(State(state): State<AppState>, Path(code): Path<String>) -> Result<Json<BookingView>, ApiError> {
+    let (_, booking) = load_booking(&state, &code).await?;
+    Ok(Json(view_of(&state, &booking, None)))
+}
+
+#[utoipa::path(delete, path = "/api/bookings/{code}", tag = "citizens", params(("code" = String, Path)),
+    responses((status = 200, body = BookingView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+) -> Result<Json<BookingView>, ApiError> {
+    let command_id = idempotency_key(&headers)?;
+    for _ in 0..MAX_ATTEMPTS {
+        let (hash, booking) = load_booking(&state, &code).await?;
+        let decision = booking::cancel(&booking, &hash, Utc::now())?;
+        if append(&state, decision, command_id.clone()).await? {
+            let (_, booking) = load_booking(&state, &code).await?;
+            return Ok(Json(view_of(&state, &booking, None)));
+        }
+    }
+    Err(busy())
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RescheduleRequest {
+    #[schema(value_type = String)]
+    start: DateTime<FixedOffset>,
+}
+
+#[utoipa::path(post, path = "/api/bookings/{code}/reschedule", tag = "citizens", params(("code" = String, Path)),
+    request_body = RescheduleRequest,
+    responses((status = 200, body = BookingView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn reschedule(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+    ApiJson(req): ApiJson<RescheduleRequest>,
+) -> Result<Json<BookingView>, ApiError> {
+    let command_id = idempotency_key(&headers)?;
+    let start = req.start.with_timezone(&Utc);
+    for _ in 0..MAX_ATTEMPTS {
+        let now = Utc::now();
+        let (hash, booking) = load_booking(&state, &code).await?;
+        let units = {
+            let catalogue = state.catalogue();
+            let offer = Offer::find(&catalogue, &booking.location, &booking.service)?;
+            offer.units_for(start, now)?
+        };
+        let counts = unit_counters(&state, &booking.location, &units).await?;
+        let decision = {
+            let catalogue = state.catalogue();
+            let offer = Offer::find(&catalogue, &booking.location, &booking.service)?;
+            booking::reschedule(&booking, &hash, &offer, start, units, &counts, now)?
+        };
+        if append(&state, decision, command_id.clone()).await? {
+            let (_, booking) = load_booking(&state, &code).await?;
+            return Ok(Json(view_of(&state, &booking, None)));
+        }
+    }
+    Err(busy())
+}
+
+/// RFC 5545 text: escape, then fold lines at 75 octets.
+fn ics_text(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace(';', "\\;")
+        .replace(',', "\\,")
+        .replace('\n', "\\n")
+}
+
+fn fold(line: &str) -> String {
+    let mut out = String::new();
+    let mut len = 0;
+    for c in line.chars() {
+        if len + c.len_utf8() > 75 {
+            out.push_str("\r\n ");
+            len = 1;
+        }
+        out.push(c);
+        len += c.len_utf8();
+    }
+    out.push_str("\r\n");
+    out
+}
+
+#[utoipa::path(get, path = "/api/bookings/{code}/calendar.ics", tag = "citizens", params(("code" = String, Path)),
+    responses((status = 200, content_type = "text/calendar", body = String), (status = 404, body = ErrorBody)))]
+pub async fn calendar(State(state): State<AppState>, Path(code): Path<String>) -> Result<Response, ApiError> {
+    let (hash, booking) = load_booking(&state, &code).await?;
+    let view = view_of(&state, &booking, None);
+    let stamp = |t: DateTime<Utc>| t.format("%Y%m%dT%H%M%SZ").to_string();
+    let documents: Vec<&str> = view.documents.iter().map(|d| d.de.as_str()).collect();
+    let description = format!(
+        "Bitte mitbringen: {}\nGebühr: {}\nTermin verwalten: /booking/{}",
+        if documents.is_empty() {
+            "–".to_owned()
+        } else {
+            documents.join(", ")
+        },
+        view.fee.de,
+        normalise_code(&code).unwrap_or_default()
+    );
+    let status = if booking.status == Status::Cancelled {
+        "CANCELLED"
+    } else {
+        "CONFIRMED"
+    };
+    let lines = [
+        "BEGIN:VCALENDAR".to_owned(),
+        "VERSION:2.0".to_owned(),
+        "PRODID:-//Schalter//Termine//DE".to_owned(),
+        "CALSCALE:GREGORIAN".to_owned(),
+        "METHOD:PUBLISH".to_owned(),
+        "BEGIN:VEVENT".to_owned(),
+        format!("UID:{hash}@schalter"),
+        format!("DTSTAMP:{}", stamp(Utc::now())),
+        format!("DTSTART:{}", stamp(booking.start)),
+        format!("DTEND:{}", stamp(booking.end)),
+        format!(
+            "SUMMARY:{}",
+            ics_text(&format!("{} – {}", view.service_name.de, view.location_name.de))
+        ),
+        format!("LOCATION:{}", ics_text(&view.address)),
+        format!("DESCRIPTION:{}", ics_text(&description)),
+        format!("STATUS:{status}"),
+        "BEGIN:VALARM".to_owned(),
+        "ACTION:DISPLAY".to_owned(),
+        "TRIGGER:-PT2H".to_owned(),
+        format!("DESCRIPTION:{}", ics_text(&view.service_name.de)),
+        "END:VALARM".to_owned(),
+        "END:VEVENT".to_owned(),
+        "END:VCALENDAR".to_owned(),
+    ];
+    let body: String = lines.iter().map(|l| fold(l)).collect();
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/calendar; charset=utf-8"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"termin.ics\""),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_have_80_bits_and_survive_sloppy_typing() {
+        let a = new_code();
+        assert_eq!(a.len(), 19);
+        assert_eq!(normalise_code(&a).unwrap().len(), 16);
+        assert_ne!(a, new_code());
+        let sloppy = a.to_lowercase().replace('-', " ").replace('0', "o").replace('1', "l");
+        assert_eq!(normalise_code(&sloppy), normalise_code(&a));
+        assert_eq!(normalise_code("too-short"), None);
+        assert_eq!(normalise_code("UUUU-UUUU-UUUU-UUUU"), None, "U is not in the alphabet");
+    }
+
+    #[test]
+    fn ics_lines_are_escaped_and_folded() {
+        assert_eq!(ics_text("a,b;c\nd"), "a\\,b\\;c\\nd");
+        let folded = fold(&"x".repeat(160));
+        assert!(folded.split("\r\n").all(|l| l.len() <= 75));
+        assert_eq!(folded.replace("\r\n ", "").trim_end(), "x".repeat(160));
+    }
+}

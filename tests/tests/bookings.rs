@@ -1,0 +1,350 @@
+//! Booking, moving and cancelling over HTTP, on both backends, including the races that must
+//! never over-book a counter.
+
+use std::collections::HashMap;
+
+use chrono::{Duration, Utc};
+use schalter_tests::{on_both_backends, spawn_app, TestApp, TestDb};
+use serde_json::{json, Value};
+
+on_both_backends!(
+    book_view_calendar_cancel,
+    two_hundred_citizens_race_for_one_slot,
+    reschedule_racing_a_booking_never_overbooks,
+    one_email_holds_at_most_two_bookings,
+    bad_booking_input_is_refused_and_stores_nothing,
+);
+
+const LOCATION: &str = "buergerbuero";
+const SERVICE: &str = "personalausweis";
+
+/// Free places per slot start, from the public availability endpoint.
+async fn availability(app: &TestApp, from: &str, days: u32) -> Vec<(String, i64)> {
+    let (status, body) = app
+        .get_json(&format!(
+            "/api/availability?location={LOCATION}&service={SERVICE}&from={from}&days={days}"
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["start"].as_str().unwrap().to_owned(), s["free"].as_i64().unwrap()))
+        .collect()
+}
+
+/// Slots a week from now, so lead time and "today" never interfere.
+async fn future_slots(app: &TestApp) -> (String, Vec<(String, i64)>) {
+    let from = (Utc::now() + Duration::days(7)).date_naive().to_string();
+    let slots = availability(app, &from, 14).await;
+    assert!(
+        slots.len() > 50,
+        "a fortnight of office hours has many slots: {}",
+        slots.len()
+    );
+    (from, slots)
+}
+
+async fn free_at(app: &TestApp, from: &str, start: &str) -> i64 {
+    availability(app, from, 14)
+        .await
+        .into_iter()
+        .find(|(s, _)| s == start)
+        .expect("slot listed")
+        .1
+}
+
+fn request(start: &str, email: &str) -> Value {
+    json!({
+        "location": LOCATION, "service": SERVICE, "start": start,
+        "name": "Erika Mustermann", "email": email, "phone": "+49 621 504-0", "privacy_accepted": true
+    })
+}
+
+async fn book(app: &TestApp, start: &str, email: &str) -> (u16, Value) {
+    app.post_json("/api/bookings", &request(start, email)).await
+}
+
+async fn book_view_calendar_cancel(db: TestDb) {
+    let app = spawn_app(db, true).await;
+    let (from, slots) = future_slots(&app).await;
+    let (start, free) = slots[0].clone();
+    assert_eq!(free, 3, "the demo office serves 3 appointments at a time");
+
+    let (status, booked) = book(&app, &start, "erika@example.org").await;
+    assert_eq!(status, 201, "{booked}");
+    let code = booked["code"].as_str().unwrap().to_owned();
+    assert_eq!(code.len(), 19);
+    assert_eq!(booked["status"], "confirmed");
+    assert_eq!(booked["start"], start.as_str());
+    assert_eq!(free_at(&app, &from, &start).await, 2, "taken at once");
+
+    let (status, view) = app.get_json(&format!("/api/bookings/{code}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(view["name"], "Erika Mustermann");
+    assert!(view.get("code").is_none(), "the code is only in the creating answer");
+    let (status, view) = app
+        .get_json(&format!("/api/bookings/{}", code.to_lowercase().replace('-', "")))
+        .await;
+    assert_eq!(
+        (status, view["status"].as_str()),
+        (200, Some("confirmed")),
+        "codes are forgiving when typed"
+    );
+
+    let ics = app.get(&format!("/api/bookings/{code}/calendar.ics")).await;
+    assert_eq!(ics.headers()["content-type"], "text/calendar; charset=utf-8");
+    let ics = ics.text().await.unwrap();
+    let utc_start = chrono::DateTime::parse_from_rfc3339(&start)
+        .unwrap()
+        .with_timezone(&Utc);
+    assert!(
+        ics.contains(&format!("DTSTART:{}", utc_start.format("%Y%m%dT%H%M%SZ"))),
+        "{ics}"
+    );
+    assert!(ics.contains(&format!(
+        "DTEND:{}",
+        (utc_start + Duration::minutes(20)).format("%Y%m%dT%H%M%SZ")
+    )));
+    assert!(ics.starts_with("BEGIN:VCALENDAR\r\n") && ics.ends_with("END:VCALENDAR\r\n"));
+    assert!(ics.lines().all(|l| l.len() <= 75));
+
+    let r = app
+        .client
+        .delete(format!("{}/api/bookings/{code}", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["status"], "cancelled");
+    assert_eq!(
+        free_at(&app, &from, &start).await,
+        3,
+        "cancel frees the slot immediately"
+    );
+    let r = app
+        .client
+        .delete(format!("{}/api/bookings/{code}", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "already_cancelled");
+    let (status, err) = app.get_json("/api/bookings/0000-0000-0000-0000").await;
+    assert_eq!((status, err["error"].as_str()), (404, Some("not_found")));
+    app.stop().await;
+}
+
+async fn two_hundred_citizens_race_for_one_slot(db: TestDb) {
+    let app = spawn_app(db, true).await;
+    let (from, slots) = future_slots(&app).await;
+    let start = slots[10].0.clone();
+    let attempts = (0..200).map(|i| {
+        let client = app.client.clone();
+        let url = format!("{}/api/bookings", app.url);
+        let body = request(&start, &format!("citizen{i}@example.org"));
+        tokio::spawn(async move {
+            let r = client.post(url).json(&body).send().await.unwrap();
+            let status = r.status().as_u16();
+            (status, r.json::<Value>().await.unwrap())
+        })
+    });
+    let results: Vec<(u16, Value)> = futures::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let mut by_status: HashMap<u16, usize> = HashMap::new();
+    for (status, _) in &results {
+        *by_status.entry(*status).or_default() += 1;
+    }
+    assert_eq!(by_status.get(&201), Some(&3), "{by_status:?}");
+    assert_eq!(by_status.get(&409), Some(&197), "{by_status:?}");
+    assert!(results
+        .iter()
+        .filter(|(s, _)| *s == 409)
+        .all(|(_, b)| b["error"] == "slot_taken"));
+    assert_eq!(free_at(&app, &from, &start).await, 0);
+    app.stop().await;
+}
+
+async fn reschedule_racing_a_booking_never_overbooks(db: TestDb) {
+    let app = spawn_app(db, true).await;
+    let (from, slots) = future_slots(&app).await;
+    for round in 0..5 {
+        let target = slots[20 + 3 * round].0.clone();
+        let elsewhere = slots[40 + 3 * round].0.clone();
+        for i in 0..2 {
+            assert_eq!(
+                book(&app, &target, &format!("filler{round}-{i}@example.org")).await.0,
+                201
+            );
+        }
+        let (_, mover) = book(&app, &elsewhere, &format!("mover{round}@example.org")).await;
+        let code = mover["code"].as_str().unwrap().to_owned();
+        let (move_path, move_body) = (format!("/api/bookings/{code}/reschedule"), json!({ "start": target }));
+        let move_it = app.post_json(&move_path, &move_body);
+        let newcomer_email = format!("newcomer{round}@example.org");
+        let newcomer = book(&app, &target, &newcomer_email);
+        let ((moved, _), (booked, _)) = tokio::join!(move_it, newcomer);
+        let winners = [moved == 200, booked == 201].iter().filter(|w| **w).count();
+        assert_eq!(
+            winners, 1,
+            "round {round}: exactly one gets the last place ({moved}, {booked})"
+        );
+        assert!(
+            moved == 409 || booked == 409,
+            "the other is refused: ({moved}, {booked})"
+        );
+        assert_eq!(free_at(&app, &from, &target).await, 0);
+        let expected_elsewhere = if moved == 200 { 3 } else { 2 };
+        assert_eq!(
+            free_at(&app, &from, &elsewhere).await,
+            expected_elsewhere,
+            "old slot freed only if moved"
+        );
+    }
+    app.stop().await;
+}
+
+async fn one_email_holds_at_most_two_bookings(db: TestDb) {
+    let app = spawn_app(db, true).await;
+    let (_, slots) = future_slots(&app).await;
+    assert_eq!(book(&app, &slots[0].0, "busy@example.org").await.0, 201);
+    let (_, second) = book(&app, &slots[5].0, "Busy@Example.org").await;
+    let (status, err) = book(&app, &slots[9].0, "busy@example.org").await;
+    assert_eq!((status, err["error"].as_str()), (409, Some("too_many_bookings")));
+    // Cancelling one makes room again.
+    let code = second["code"].as_str().unwrap();
+    app.client
+        .delete(format!("{}/api/bookings/{code}", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(book(&app, &slots[9].0, "busy@example.org").await.0, 201);
+    app.stop().await;
+}
+
+async fn bad_booking_input_is_refused_and_stores_nothing(db: TestDb) {
+    let app = spawn_app(db, true).await;
+    let (_, slots) = future_slots(&app).await;
+    let start = chrono::DateTime::parse_from_rfc3339(&slots[0].0).unwrap();
+    // Close the office on the day of slot 0 (configuration is events too) and wait until the
+    // projection shows it.
+    let closed_day = start.date_naive();
+    let mut schedule = schalter_events::catalogue::demo().schedules[LOCATION].clone();
+    schedule.closures.push(schalter_events::slots::Closure {
+        from: closed_day,
+        to: closed_day,
+        reason: schalter_events::catalogue::Text::new("Personalversammlung", "Staff meeting"),
+    });
+    let event = schalter_events::catalogue::CatalogueEvent::ScheduleSet {
+        location: LOCATION.into(),
+        schedule,
+    };
+    app.store()
+        .append(&schalter_events::store::AppendRequest::new(vec![event.to_new_event()]))
+        .await
+        .unwrap();
+    for _ in 0..100 {
+        if !availability(&app, &closed_day.to_string(), 1).await.is_empty() {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+    assert!(availability(&app, &closed_day.to_string(), 1).await.is_empty());
+    let head = app.store().head().await.unwrap();
+    let good = request(
+        &slots[slots
+            .iter()
+            .position(|(s, _)| !s.starts_with(&closed_day.to_string()))
+            .unwrap()]
+        .0,
+        "a@example.org",
+    );
+    let with = |key: &str, value: Value| {
+        let mut body = good.clone();
+        body[key] = value;
+        body
+    };
+    let next_day = chrono::DateTime::parse_from_rfc3339(good["start"].as_str().unwrap()).unwrap();
+    let cases = vec![
+        (with("location", json!("atlantis")), 422, "unknown_location"),
+        (with("service", json!("mondflug")), 422, "unknown_service"),
+        (
+            with("service", json!("kfz-neuzulassung")),
+            422,
+            "service_not_at_location",
+        ),
+        (with("service", json!("ausweis-abholung")), 422, "not_bookable_online"),
+        (
+            with("start", json!((next_day + Duration::minutes(3)).to_rfc3339())),
+            422,
+            "not_on_grid",
+        ),
+        (
+            with("start", json!((Utc::now() - Duration::days(1)).to_rfc3339())),
+            422,
+            "in_past",
+        ),
+        (
+            with("start", json!((next_day + Duration::days(90)).to_rfc3339())),
+            422,
+            "beyond_window",
+        ),
+        (with("start", json!(start.to_rfc3339())), 422, "closed"),
+        (with("start", json!("2026-13-45T99:00:00+01:00")), 422, "invalid_body"),
+        (with("start", json!("tomorrow at nine")), 422, "invalid_body"),
+        (with("email", json!("not-an-email")), 422, "invalid_contact"),
+        (with("name", json!("   ")), 422, "invalid_contact"),
+        (with("name", json!("x".repeat(500))), 422, "invalid_contact"),
+        (with("phone", json!("call me maybe")), 422, "invalid_contact"),
+        (with("privacy_accepted", json!(false)), 422, "consent_required"),
+        (with("name", json!(42)), 422, "invalid_body"),
+        (with("extra", json!("field")), 422, "invalid_body"),
+    ];
+    for (body, status, code) in cases {
+        let (got, err) = app.post_json("/api/bookings", &body).await;
+        assert_eq!((got, err["error"].as_str()), (status, Some(code)), "{body}");
+    }
+    let r = app
+        .client
+        .post(format!("{}/api/bookings", app.url))
+        .header("content-type", "application/json")
+        .body("{\"location\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = app
+        .client
+        .post(format!("{}/api/bookings", app.url))
+        .json(&json!({"name": "x".repeat(70_000)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    for query in [
+        "location=atlantis&service=reisepass",
+        "location=buergerbuero&service=reisepass&days=100",
+        "location=buergerbuero&service=reisepass&from=yesterday",
+        "service=reisepass",
+    ] {
+        let (status, err) = app.get_json(&format!("/api/availability?{query}")).await;
+        assert_eq!(status, 422, "{query}: {err}");
+        assert!(err["error"].is_string());
+    }
+    let (status, _) = app
+        .post_json(
+            "/api/bookings/AAAA-BBBB-CCCC-DDDD/reschedule",
+            &json!({"start": slots[1].0}),
+        )
+        .await;
+    assert_eq!(status, 404);
+    assert_eq!(
+        app.store().head().await.unwrap(),
+        head,
+        "nothing stored by any refused request"
+    );
+    app.stop().await;
+}
