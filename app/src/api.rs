@@ -25,8 +25,29 @@ fn from_js(e: JsValue) -> ApiError {
 }
 
 pub async fn get<T: DeserializeOwned>(url: &str) -> Result<T, ApiError> {
+    request("GET", url, None).await
+}
+
+pub async fn post<T: DeserializeOwned>(url: &str, body: &serde_json::Value) -> Result<T, ApiError> {
+    request("POST", url, Some(body.to_string())).await
+}
+
+pub async fn delete<T: DeserializeOwned>(url: &str) -> Result<T, ApiError> {
+    request("DELETE", url, None).await
+}
+
+async fn request<T: DeserializeOwned>(method: &str, url: &str, body: Option<String>) -> Result<T, ApiError> {
     let window = web_sys::window().ok_or_else(|| from_js(JsValue::from_str("no window")))?;
-    let response: web_sys::Response = JsFuture::from(window.fetch_with_str(url))
+    let init = web_sys::RequestInit::new();
+    init.set_method(method);
+    if let Some(body) = body {
+        let headers = web_sys::Headers::new().map_err(from_js)?;
+        headers.set("content-type", "application/json").map_err(from_js)?;
+        init.set_headers(&headers);
+        init.set_body(&JsValue::from_str(&body));
+    }
+    let request = web_sys::Request::new_with_str_and_init(url, &init).map_err(from_js)?;
+    let response: web_sys::Response = JsFuture::from(window.fetch_with_request(&request))
         .await
         .map_err(from_js)?
         .dyn_into()

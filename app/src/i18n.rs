@@ -121,7 +121,125 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("ticket_title", "Ihre Wartemarke", "Your ticket"),
     ("stats_title", "Auswertung", "Statistics"),
     ("admin_title", "Verwaltung", "Administration"),
+    ("book_button", "Termin buchen", "Book an appointment"),
+    ("step", "Schritt", "Step"),
+    ("of", "von", "of"),
+    ("back", "Zurück", "Back"),
+    ("choose_location", "Wo möchten Sie hingehen?", "Where would you like to go?"),
+    ("choose_day", "Wählen Sie einen Tag", "Choose a day"),
+    ("choose_time", "Wählen Sie eine Uhrzeit", "Choose a time"),
+    ("your_details", "Ihre Angaben", "Your details"),
+    ("no_days", "In den nächsten Wochen sind keine Termine frei. Sie können ohne Termin mit Wartemarke kommen.", "There are no free appointments in the coming weeks. You can come in without one and take a ticket."),
+    ("times_free", "Zeiten frei", "times free"),
+    ("name", "Vor- und Nachname", "First and last name"),
+    ("email", "E-Mail-Adresse", "Email address"),
+    ("email_hint", "Hierhin schicken wir die Bestätigung und eine Erinnerung.", "We send the confirmation and a reminder here."),
+    ("phone", "Telefon (freiwillig)", "Phone (optional)"),
+    ("phone_hint", "Für Rückfragen, falls der Termin ausfallen muss.", "In case we have to reach you about the appointment."),
+    ("consent", "Ich habe die Datenschutzhinweise gelesen. Meine Angaben werden nur für diesen Termin verwendet und danach gelöscht.", "I have read the privacy notice. My details are used only for this appointment and deleted afterwards."),
+    ("privacy_link", "Datenschutzhinweise", "Privacy notice"),
+    ("confirm_booking", "Termin verbindlich buchen", "Book this appointment"),
+    ("booking", "Wird gebucht …", "Booking …"),
+    ("summary", "Ihr Termin", "Your appointment"),
+    ("booked_title", "Ihr Termin ist gebucht", "Your appointment is booked"),
+    ("booked_text", "Bitte notieren Sie Ihren Buchungscode. Mit ihm können Sie den Termin ändern, absagen und sich vor Ort anmelden.", "Please note your booking code. You need it to change or cancel the appointment and to check in at the office."),
+    ("booking_code", "Buchungscode", "Booking code"),
+    ("qr_alt", "QR-Code mit Ihrem Buchungscode zum Anmelden am Automaten", "QR code with your booking code for checking in at the kiosk"),
+    ("add_to_calendar", "In den Kalender eintragen", "Add to calendar"),
+    ("manage_link", "Link zu diesem Termin", "Link to this appointment"),
+    ("status", "Status", "Status"),
+    ("status_confirmed", "Gebucht", "Booked"),
+    ("status_cancelled", "Abgesagt", "Cancelled"),
+    ("when", "Wann", "When"),
+    ("where", "Wo", "Where"),
+    ("reschedule", "Termin verschieben", "Change the time"),
+    ("reschedule_done", "Ihr Termin wurde verschoben.", "Your appointment has been moved."),
+    ("cancel", "Termin absagen", "Cancel the appointment"),
+    ("cancel_confirm", "Wirklich absagen? Der Termin wird sofort für andere frei.", "Really cancel? The time becomes free for others at once."),
+    ("cancel_yes", "Ja, absagen", "Yes, cancel"),
+    ("cancel_no", "Nein, behalten", "No, keep it"),
+    ("cancelled_text", "Dieser Termin ist abgesagt.", "This appointment has been cancelled."),
+    ("not_found_booking", "Zu diesem Code gibt es keinen Termin. Bitte prüfen Sie die Eingabe.", "There is no appointment with this code. Please check it."),
+    ("error_prefix", "Das hat nicht geklappt:", "That did not work:"),
+    ("err_slot_taken", "Diese Zeit wurde gerade vergeben. Bitte wählen Sie eine andere.", "This time has just been taken. Please choose another."),
+    ("err_too_many_bookings", "Mit dieser E-Mail-Adresse sind schon zwei Termine gebucht. Sagen Sie einen ab, um einen neuen zu buchen.", "This email address already holds two appointments. Cancel one to book another."),
+    ("err_invalid_contact", "Bitte prüfen Sie Ihre Angaben.", "Please check your details."),
+    ("err_consent_required", "Bitte bestätigen Sie die Datenschutzhinweise.", "Please confirm the privacy notice."),
+    ("err_too_soon", "Diese Zeit ist zu kurzfristig. Bitte wählen Sie eine spätere.", "This time is too soon. Please choose a later one."),
+    ("err_in_past", "Diese Zeit ist schon vorbei.", "This time has passed."),
+    ("err_already_cancelled", "Dieser Termin ist bereits abgesagt.", "This appointment is already cancelled."),
+    ("err_already_past", "Dieser Termin hat schon stattgefunden.", "This appointment has already taken place."),
+    ("err_other", "Bitte versuchen Sie es gleich noch einmal.", "Please try again in a moment."),
+    ("weekdays", "Mo,Di,Mi,Do,Fr,Sa,So", "Mon,Tue,Wed,Thu,Fri,Sat,Sun"),
+    ("weekdays_long", "Montag,Dienstag,Mittwoch,Donnerstag,Freitag,Samstag,Sonntag", "Monday,Tuesday,Wednesday,Thursday,Friday,Saturday,Sunday"),
+    ("months", "Januar,Februar,März,April,Mai,Juni,Juli,August,September,Oktober,November,Dezember", "January,February,March,April,May,June,July,August,September,October,November,December"),
+    ("oclock", "Uhr", ""),
 ];
+
+/// The UI text for an API error code, in the current language.
+pub fn error_text(lang: Lang, code: &str) -> &'static str {
+    TEXTS
+        .iter()
+        .find(|(k, _, _)| k.strip_prefix("err_") == Some(code))
+        .map(|(_, de, en)| if lang == Lang::De { *de } else { *en })
+        .unwrap_or_else(|| text(lang, "err_other"))
+}
+
+/// A `YYYY-MM-DD` date as (year, month 1–12, day, weekday 0 = Monday). Hand-written: chrono's
+/// parser would cost the phone tens of kilobytes of WebAssembly.
+fn ymd(date: &str) -> Option<(i32, usize, u32, usize)> {
+    let mut parts = date.get(..10)?.split('-');
+    let y: i32 = parts.next()?.parse().ok()?;
+    let m: usize = parts.next()?.parse().ok()?;
+    let d: u32 = parts.next()?.parse().ok()?;
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    // Sakamoto's method; 0 = Sunday.
+    const T: [i32; 12] = [0, 3, 2, 5, 0, 3, 5, 1, 4, 6, 2, 4];
+    let yy = if m < 3 { y - 1 } else { y };
+    let sunday_based = (yy + yy / 4 - yy / 100 + yy / 400 + T[m - 1] + d as i32).rem_euclid(7) as usize;
+    Some((y, m, d, (sunday_based + 6) % 7))
+}
+
+fn nth(list: &'static str, i: usize) -> &'static str {
+    list.split(',').nth(i).unwrap_or("")
+}
+
+/// `2026-12-02` → "Mittwoch, 2. Dezember 2026" / "Wednesday, 2 December 2026".
+pub fn long_date(lang: Lang, date: &str) -> String {
+    let Some((y, m, d, wd)) = ymd(date) else {
+        return date.to_owned();
+    };
+    let weekday = nth(text(lang, "weekdays_long"), wd);
+    let month = nth(text(lang, "months"), m - 1);
+    match lang {
+        Lang::De => format!("{weekday}, {d}. {month} {y}"),
+        Lang::En => format!("{weekday}, {d} {month} {y}"),
+    }
+}
+
+/// `2026-12-02` → ("Mi", "2.12.") / ("Wed", "2 Dec").
+pub fn short_date(lang: Lang, date: &str) -> (String, String) {
+    let Some((_, m, d, wd)) = ymd(date) else {
+        return (String::new(), date.to_owned());
+    };
+    let month = nth(text(lang, "months"), m - 1);
+    let day = match lang {
+        Lang::De => format!("{d}.{m}."),
+        Lang::En => format!("{d} {}", month.get(..3).unwrap_or(month)),
+    };
+    (nth(text(lang, "weekdays"), wd).to_owned(), day)
+}
+
+/// "2026-12-02T09:00:00+01:00" → "09:00 Uhr" / "09:00".
+pub fn clock(lang: Lang, start: &str) -> String {
+    let hm = start.get(11..16).unwrap_or(start);
+    match text(lang, "oclock") {
+        "" => hm.to_owned(),
+        suffix => format!("{hm} {suffix}"),
+    }
+}
 
 pub fn text(lang: Lang, key: &str) -> &'static str {
     match TEXTS.iter().find(|(k, _, _)| *k == key) {
@@ -143,10 +261,35 @@ mod tests {
     #[test]
     fn every_text_exists_once_in_both_languages() {
         for (i, (key, de, en)) in TEXTS.iter().enumerate() {
-            assert!(!de.is_empty() && !en.is_empty(), "{key}");
+            assert!(!de.is_empty() && (!en.is_empty() || *key == "oclock"), "{key}");
             assert!(TEXTS[i + 1..].iter().all(|(k, _, _)| k != key), "{key} twice");
         }
         assert_eq!(text(Lang::En, "brand"), "Citizen services");
         assert_eq!(text(Lang::De, "brand"), "Bürgerservice");
+    }
+
+    #[test]
+    fn dates_and_times_read_naturally() {
+        assert_eq!(long_date(Lang::De, "2026-12-02"), "Mittwoch, 2. Dezember 2026");
+        assert_eq!(long_date(Lang::En, "2026-12-02"), "Wednesday, 2 December 2026");
+        assert_eq!(short_date(Lang::De, "2026-12-02"), ("Mi".into(), "2.12.".into()));
+        assert_eq!(short_date(Lang::En, "2026-12-02"), ("Wed".into(), "2 Dec".into()));
+        assert_eq!(
+            short_date(Lang::De, "2026-03-29").0,
+            "So",
+            "a Sunday in March (DST day)"
+        );
+        assert_eq!(short_date(Lang::De, "2024-02-29").0, "Do", "leap day");
+        assert_eq!(short_date(Lang::De, "2027-01-01").0, "Fr");
+        assert_eq!(clock(Lang::De, "2026-12-02T09:00:00+01:00"), "09:00 Uhr");
+        assert_eq!(clock(Lang::En, "2026-12-02T09:00:00+01:00"), "09:00");
+        assert_eq!(
+            error_text(Lang::En, "slot_taken"),
+            "This time has just been taken. Please choose another."
+        );
+        assert_eq!(
+            error_text(Lang::De, "something_new"),
+            "Bitte versuchen Sie es gleich noch einmal."
+        );
     }
 }

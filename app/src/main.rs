@@ -24,7 +24,7 @@ fn App() -> impl IntoView {
             <Header/>
             <main id="main" tabindex="-1">
                 <Routes fallback=pages::NotFound>
-                    <Route path=path!("/") view=pages::Catalogue/>
+                    <Route path=path!("/") view=pages::Home/>
                     <Route path=path!("/booking/:code") view=pages::ManageBooking/>
                     <Route path=path!("/kiosk/:location") view=pages::Kiosk/>
                     <Route path=path!("/desk") view=pages::Desk/>

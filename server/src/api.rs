@@ -197,7 +197,7 @@ async fn give_feedback(
 #[openapi(
     info(title = "Schalter API", description = "Appointments and queues for citizen offices. Errors are JSON: {\"error\": code, \"message\": text, \"field\": name}."),
     paths(health, locations, services, give_feedback, crate::bookings::availability, crate::bookings::book,
-        crate::bookings::view, crate::bookings::cancel, crate::bookings::reschedule, crate::bookings::calendar),
+        crate::bookings::view, crate::bookings::cancel, crate::bookings::reschedule, crate::bookings::calendar, crate::bookings::qr),
     components(schemas(ErrorBody, Health, Location, Service, Text, FeedbackRequest, FeedbackAccepted,
         crate::bookings::Availability, crate::bookings::SlotView, crate::bookings::BookingRequest,
         crate::bookings::BookingView, crate::bookings::RescheduleRequest, schalter_events::booking::Status)),

@@ -33,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/bookings/{code}", get(view).delete(cancel))
         .route("/api/bookings/{code}/reschedule", post(reschedule))
         .route("/api/bookings/{code}/calendar.ics", get(calendar))
+        .route("/api/bookings/{code}/qr.svg", get(qr))
 }
 
 impl From<BookingError> for ApiError {
@@ -485,6 +486,28 @@ pub async fn reschedule(
         }
     }
     Err(busy())
+}
+
+/// The booking code as a QR code, for checking in at the kiosk's scanner.
+#[utoipa::path(get, path = "/api/bookings/{code}/qr.svg", tag = "citizens", params(("code" = String, Path)),
+    responses((status = 200, content_type = "image/svg+xml", body = String), (status = 404, body = ErrorBody)))]
+pub async fn qr(State(state): State<AppState>, Path(code): Path<String>) -> Result<Response, ApiError> {
+    load_booking(&state, &code).await?;
+    let normalised = normalise_code(&code).ok_or(BookingError::UnknownBooking)?;
+    let svg = qrcode::QrCode::new(normalised.as_bytes())
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(148, 148)
+        .quiet_zone(true)
+        .build();
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "private, max-age=86400"),
+        ],
+        svg,
+    )
+        .into_response())
 }
 
 /// RFC 5545 text: escape, then fold lines at 75 octets.

@@ -99,6 +99,38 @@ impl Browser {
         path
     }
 
+    /// Runs axe-core (WCAG 2.1 A/AA rules) on the current page and returns the serious and
+    /// critical violations as "rule: help (n nodes)". Missing axe-core is a failure in CI.
+    pub async fn accessibility_violations(&self) -> Option<Vec<String>> {
+        let path = std::env::var("AXE_JS").unwrap_or_else(|_| {
+            format!(
+                "{}/.cache/schalter-tools/npm/node_modules/axe-core/axe.min.js",
+                std::env::var("HOME").unwrap_or_default()
+            )
+        });
+        let Ok(source) = std::fs::read_to_string(&path) else {
+            crate::missing(
+                "axe-core",
+                &format!("{path} not found; scripts/setup --for-tests installs it"),
+            );
+            return None;
+        };
+        self.client.execute(&source, vec![]).await.expect("inject axe-core");
+        let result = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
+                    .then(r => done(r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+                        .map(v => v.id + ': ' + v.help + ' (' + v.nodes.length + ' nodes: ' + v.nodes.map(n => n.target.join(' ')).slice(0, 3).join(', ') + ')')))
+                    .catch(e => done(['axe failed: ' + e]));",
+                vec![],
+            )
+            .await
+            .expect("run axe-core");
+        Some(serde_json::from_value(result).expect("a list of strings"))
+    }
+
     pub async fn close(self) {
         let _ = self.client.close().await;
     }

@@ -3,8 +3,24 @@
 use leptos::prelude::*;
 use schalter_events::catalogue::{Location, Service};
 
+use leptos_router::components::A;
+use leptos_router::hooks::use_query_map;
+
+use super::book::BookingFlow;
 use crate::api;
 use crate::i18n::{t, use_lang};
+
+/// `/`: the catalogue, or the booking flow once a service is chosen.
+#[component]
+pub fn Home() -> impl IntoView {
+    let query = use_query_map();
+    let booking = move || query.read().get("service").is_some();
+    view! {
+        <Show when=booking fallback=|| view! { <Catalogue/> }>
+            <BookingFlow/>
+        </Show>
+    }
+}
 
 #[component]
 pub fn Catalogue() -> impl IntoView {
@@ -97,6 +113,9 @@ fn ServiceCard(service: Service) -> impl IntoView {
                     <summary>{t("documents")}</summary>
                     <ul class="documents">{documents}</ul>
                 </details>
+            })}
+            {bookable.then(|| view! {
+                <p class="book"><A href=format!("/?service={}", s.with_value(|s| s.id.clone())) attr:class="button primary">{t("book_button")}</A></p>
             })}
             {elsewhere.map(|url| view! {
                 <p><a class="external" href=url rel="noopener">{t("online_elsewhere")}</a></p>

@@ -17,11 +17,6 @@ fn Coming(title: &'static str) -> impl IntoView {
 }
 
 #[component]
-pub fn ManageBooking() -> impl IntoView {
-    view! { <Coming title="manage_title"/> }
-}
-
-#[component]
 pub fn Kiosk() -> impl IntoView {
     view! { <Coming title="kiosk_title"/> }
 }

@@ -1,5 +1,8 @@
+mod book;
 mod catalogue;
 mod coming;
+mod manage;
 
-pub use catalogue::Catalogue;
-pub use coming::{Admin, Desk, Display, Kiosk, ManageBooking, NotFound, Stats, TicketStatus};
+pub use catalogue::Home;
+pub use coming::{Admin, Desk, Display, Kiosk, NotFound, Stats, TicketStatus};
+pub use manage::ManageBooking;

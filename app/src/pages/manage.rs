@@ -1,0 +1,213 @@
+//! `/booking/:code`: the citizen's appointment: confirmation right after booking, then the
+//! place to look it up, add it to a calendar, move it or cancel it.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::{use_params_map, use_query_map};
+use schalter_events::catalogue::Text;
+use serde::Deserialize;
+
+use super::book::{availability_url, Availability, DayGrid, TimeGrid};
+use crate::api;
+use crate::i18n::{clock, error_text, long_date, t, use_lang};
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct BookingView {
+    pub status: String,
+    pub location: String,
+    pub location_name: Text,
+    pub address: String,
+    pub service: String,
+    pub service_name: Text,
+    pub documents: Vec<Text>,
+    pub fee: Text,
+    pub start: String,
+    pub name: String,
+}
+
+#[component]
+pub fn ManageBooking() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let code = move || params.read().get("code").unwrap_or_default();
+    let is_new = move || query.read().get("neu").is_some();
+    let refresh = RwSignal::new(0u32);
+    // Owned here: the booking below is rebuilt after every change and must not lose the notice.
+    let message = RwSignal::new(None::<&'static str>);
+    let booking = LocalResource::new(move || {
+        refresh.track();
+        let code = code();
+        async move { api::get::<BookingView>(&format!("/api/bookings/{code}")).await }
+    });
+    view! {
+        <section class="page manage">
+            <Suspense fallback=move || view! { <p class="loading" role="status">{t("loading")}</p> }>
+                {move || booking.get().map(|result| match result {
+                    Ok(b) => view! { <Booking booking=b code=code() is_new=is_new() refresh message/> }.into_any(),
+                    Err(e) if e.code == "not_found" => view! {
+                        <h1>{t("manage_title")}</h1>
+                        <p class="error" role="alert">{t("not_found_booking")}</p>
+                    }.into_any(),
+                    Err(_) => view! { <p class="error" role="alert">{t("load_failed")}</p> }.into_any(),
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+fn Booking(
+    booking: BookingView,
+    code: String,
+    is_new: bool,
+    refresh: RwSignal<u32>,
+    message: RwSignal<Option<&'static str>>,
+) -> impl IntoView {
+    let lang = use_lang();
+    let confirmed = booking.status == "confirmed";
+    let error = RwSignal::new(None::<String>);
+    let rescheduling = RwSignal::new(false);
+    let confirming_cancel = RwSignal::new(false);
+    let b = StoredValue::new(booking);
+    let text = move |f: fn(&BookingView) -> &Text| b.with_value(|b| f(b).get(lang.get().code()).to_owned());
+    let day = b.with_value(|b| b.start.get(..10).unwrap_or_default().to_owned());
+    let start = b.with_value(|b| b.start.clone());
+    let ics = format!("/api/bookings/{code}/calendar.ics");
+    let qr = format!("/api/bookings/{code}/qr.svg");
+    let origin = web_sys::window()
+        .and_then(|w| w.location().origin().ok())
+        .unwrap_or_default();
+    let manage_url = format!("{origin}/booking/{code}");
+    let cancel_code = code.clone();
+    let cancel = move |_| {
+        let code = cancel_code.clone();
+        spawn_local(async move {
+            match api::delete::<serde_json::Value>(&format!("/api/bookings/{code}")).await {
+                Ok(_) => refresh.update(|n| *n += 1),
+                Err(e) => error.set(Some(e.code)),
+            }
+        });
+    };
+    let documents = move || {
+        b.with_value(|b| b.documents.clone())
+            .into_iter()
+            .map(|d| view! { <li>{move || d.get(lang.get().code()).to_owned()}</li> })
+            .collect_view()
+    };
+    view! {
+        {(is_new && confirmed).then(|| view! {
+            <div class="booked" role="status">
+                <h1>{t("booked_title")}</h1>
+                <p>{t("booked_text")}</p>
+                <div class="code-box">
+                    <div>
+                        <p class="code-label">{t("booking_code")}</p>
+                        <p class="code" data-testid="booking-code">{code.clone()}</p>
+                    </div>
+                    <img class="qr" src=qr alt=t("qr_alt") width="148" height="148"/>
+                </div>
+            </div>
+        })}
+        {(!is_new || !confirmed).then(|| view! { <h1>{t("manage_title")}</h1> })}
+        {move || message.get().map(|key| view! { <p class="notice" role="status">{t(key)}</p> })}
+        {move || error.get().map(|code| view! { <p class="error" role="alert">{error_text(lang.get(), &code)}</p> })}
+        <dl class="booking-facts">
+            <div><dt>{t("status")}</dt><dd data-testid="status">{if confirmed { t("status_confirmed") } else { t("status_cancelled") }}</dd></div>
+            <div><dt>{t("summary")}</dt><dd>{move || text(|b| &b.service_name)}</dd></div>
+            <div><dt>{t("when")}</dt><dd data-testid="when">{move || long_date(lang.get(), &day)}", "{move || clock(lang.get(), &start)}</dd></div>
+            <div><dt>{t("where")}</dt><dd>{move || text(|b| &b.location_name)}<br/>{b.with_value(|b| b.address.clone())}</dd></div>
+            <div><dt>{t("fee")}</dt><dd>{move || text(|b| &b.fee)}</dd></div>
+        </dl>
+        {b.with_value(|b| !b.documents.is_empty()).then(|| view! {
+            <h2 class="h3">{t("documents")}</h2>
+            <ul class="documents">{documents}</ul>
+        })}
+        {(!confirmed).then(|| view! { <p class="notice">{t("cancelled_text")}</p> })}
+        {confirmed.then(|| view! {
+            <div class="actions">
+                <a class="button" href=ics download="termin.ics">{t("add_to_calendar")}</a>
+                <button type="button" class="button" aria-expanded=move || rescheduling.get().to_string()
+                    on:click=move |_| rescheduling.update(|r| *r = !*r)>{t("reschedule")}</button>
+                <button type="button" class="button danger" on:click=move |_| confirming_cancel.set(true)>{t("cancel")}</button>
+            </div>
+            <Show when=move || confirming_cancel.get()>
+                <div class="confirm" role="alertdialog" aria-labelledby="cancel-q">
+                    <p id="cancel-q">{t("cancel_confirm")}</p>
+                    <button type="button" class="button danger" on:click=cancel.clone()>{t("cancel_yes")}</button>
+                    <button type="button" class="button" on:click=move |_| confirming_cancel.set(false)>{t("cancel_no")}</button>
+                </div>
+            </Show>
+            <Show when=move || rescheduling.get()>
+                <Reschedule booking=b.get_value() code=code.clone() refresh message error/>
+            </Show>
+        })}
+        <p class="manage-link">{t("manage_link")}": "<a href=manage_url.clone()>{manage_url.clone()}</a></p>
+    }
+}
+
+#[component]
+fn Reschedule(
+    booking: BookingView,
+    code: String,
+    refresh: RwSignal<u32>,
+    message: RwSignal<Option<&'static str>>,
+    error: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let lang = use_lang();
+    let url = availability_url(&booking.location, &booking.service);
+    let availability = LocalResource::new(move || {
+        let url = url.clone();
+        async move { api::get::<Availability>(&url).await }
+    });
+    let day = RwSignal::new(None::<String>);
+    let code = StoredValue::new(code);
+    // Choices are in-page here: the hash carries the pick, a click handler acts on it.
+    let move_to = move |start: String| {
+        let code = code.get_value();
+        spawn_local(async move {
+            let body = serde_json::json!({ "start": start });
+            match api::post::<serde_json::Value>(&format!("/api/bookings/{code}/reschedule"), &body).await {
+                Ok(_) => {
+                    message.set(Some("reschedule_done"));
+                    error.set(None);
+                    refresh.update(|n| *n += 1);
+                }
+                Err(e) => error.set(Some(e.code)),
+            }
+        });
+    };
+    let on_click = move |ev: leptos::ev::MouseEvent| {
+        let Some(target) = ev.target() else { return };
+        let Ok(el) = wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(target) else {
+            return;
+        };
+        let Ok(Some(link)) = el.closest("a") else { return };
+        ev.prevent_default();
+        if let Some(d) = link.get_attribute("data-day") {
+            day.set(Some(d));
+        } else if let Some(start) = link.get_attribute("data-start") {
+            move_to(start);
+        }
+    };
+    view! {
+        <section class="reschedule" aria-labelledby="reschedule-h" on:click=on_click>
+            <h2 id="reschedule-h">{t("reschedule")}</h2>
+            <Suspense fallback=move || view! { <p class="loading" role="status">{t("loading")}</p> }>
+                {move || availability.get().map(|result| match result {
+                    Ok(a) => match day.get() {
+                        None => view! { <DayGrid slots=a.slots pick=|d: String| format!("#{d}")/> }.into_any(),
+                        Some(d) => {
+                            let heading = d.clone();
+                            view! {
+                                <p class="chosen-day">{move || long_date(lang.get(), &heading)}</p>
+                                <TimeGrid slots=a.slots day=d pick=|s: String| format!("#{s}")/>
+                                <button type="button" class="back link" on:click=move |_| day.set(None)>{t("back")}</button>
+                            }.into_any()
+                        }
+                    },
+                    Err(_) => view! { <p class="error" role="alert">{t("load_failed")}</p> }.into_any(),
+                })}
+            </Suspense>
+        </section>
+    }
+}

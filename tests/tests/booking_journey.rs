@@ -1,0 +1,167 @@
+//! A citizen books, reschedules and cancels through the real app in Chromium, on a phone and on
+//! a desktop; every page passes axe-core without serious or critical violations.
+
+use std::time::Duration;
+
+use fantoccini::{Client, Locator};
+use schalter_tests::browser::Browser;
+use schalter_tests::{spawn_app, TestApp, TestDb};
+use serde_json::Value;
+
+async fn wait(c: &Client, css: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css} did not appear: {e}"))
+}
+
+async fn click(c: &Client, css: &str) {
+    wait(c, css)
+        .await
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click {css}: {e}"));
+}
+
+async fn check_a11y(browser: &Browser, page: &str) {
+    if let Some(violations) = browser.accessibility_violations().await {
+        assert!(violations.is_empty(), "{page}: {violations:#?}");
+    }
+}
+
+async fn free_at(app: &TestApp, start: &str) -> i64 {
+    let day = &start[..10];
+    let (_, a) = app
+        .get_json(&format!(
+            "/api/availability?location=buergerbuero&service=personalausweis&from={day}&days=1"
+        ))
+        .await;
+    a["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["start"] == start)
+        .map(|s| s["free"].as_i64().unwrap())
+        .unwrap()
+}
+
+async fn journey(app: &TestApp, browser: &Browser, width: u32) {
+    let c = &browser.client;
+    let shot = |name: &str| format!("booking-{name}-{width}");
+    c.goto(&app.url).await.unwrap();
+    click(c, "li[data-service=personalausweis] a.button").await;
+
+    // One office offers it: straight to the days.
+    wait(c, "a.day").await;
+    check_a11y(browser, "choose day").await;
+    browser.screenshot(&shot("1-day")).await;
+    let days = c.find_all(Locator::Css("a.day")).await.unwrap();
+    // A day a week ahead: never today, whose early slots the lead time may hide.
+    days[days.len().min(6) - 1].click().await.unwrap();
+
+    wait(c, "a.time").await;
+    check_a11y(browser, "choose time").await;
+    browser.screenshot(&shot("2-time")).await;
+    let time = c.find(Locator::Css("a.time")).await.unwrap();
+    let start = time.attr("data-start").await.unwrap().unwrap();
+    let free_before = free_at(app, &start).await;
+    time.click().await.unwrap();
+
+    wait(c, "form.details").await;
+    check_a11y(browser, "details").await;
+    c.find(Locator::Css("#name"))
+        .await
+        .unwrap()
+        .send_keys("Erika Mustermann")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#email"))
+        .await
+        .unwrap()
+        .send_keys(&format!("erika{width}@example.org"))
+        .await
+        .unwrap();
+    // Submitting without consent is refused with a clear message, nothing booked.
+    click(c, "button.primary").await;
+    let alert = wait(c, "form.details .error p").await.text().await.unwrap();
+    assert!(alert.contains("Datenschutzhinweise"), "{alert}");
+    assert_eq!(free_at(app, &start).await, free_before);
+    click(c, "#consent").await;
+    browser.screenshot(&shot("3-details")).await;
+    click(c, "button.primary").await;
+
+    let code = wait(c, "[data-testid=booking-code]").await.text().await.unwrap();
+    assert_eq!(code.len(), 19, "{code}");
+    check_a11y(browser, "confirmation").await;
+    browser.screenshot(&shot("4-booked")).await;
+    let (status, booking) = app.get_json(&format!("/api/bookings/{code}")).await;
+    assert_eq!((status, booking["status"].as_str()), (200, Some("confirmed")));
+    assert_eq!(booking["start"], start.as_str());
+    assert_eq!(free_at(app, &start).await, free_before - 1);
+    let calendar = c
+        .find(Locator::Css("a[download]"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(app.get(&calendar).await.text().await.unwrap().contains("BEGIN:VEVENT"));
+
+    // Open the manage link as one would from the email, then move the appointment.
+    c.goto(&format!("{}/booking/{code}", app.url)).await.unwrap();
+    wait(c, "[data-testid=when]").await;
+    check_a11y(browser, "manage").await;
+    click(c, ".actions button:nth-of-type(1)").await;
+    let days = {
+        wait(c, ".reschedule a.day").await;
+        c.find_all(Locator::Css(".reschedule a.day")).await.unwrap()
+    };
+    days[days.len().min(8) - 1].click().await.unwrap();
+    let new_time = wait(c, ".reschedule a.time").await;
+    let new_start = new_time.attr("data-start").await.unwrap().unwrap();
+    check_a11y(browser, "reschedule").await;
+    new_time.click().await.unwrap();
+    wait(c, "p.notice[role=status]").await;
+    let (_, moved) = app.get_json(&format!("/api/bookings/{code}")).await;
+    assert_eq!(moved["start"], new_start.as_str());
+    assert_eq!(free_at(app, &start).await, free_before, "the old time is free again");
+    browser.screenshot(&shot("5-moved")).await;
+
+    // Cancel, confirming the question first.
+    click(c, ".actions button.danger").await;
+    click(c, ".confirm button.danger").await;
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath(
+            "//dd[@data-testid='status' and (text()='Abgesagt' or text()='Cancelled')]",
+        ))
+        .await
+        .expect("status shows cancelled");
+    let (_, cancelled) = app.get_json(&format!("/api/bookings/{code}")).await;
+    assert_eq!(cancelled["status"], "cancelled");
+    check_a11y(browser, "cancelled").await;
+    browser.screenshot(&shot("6-cancelled")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn citizen_books_reschedules_and_cancels_in_the_browser() {
+    let app = spawn_app(TestDb::sqlite().await, true).await;
+    if app.get("/").await.status() == 503 {
+        schalter_tests::missing(
+            "the built web app (dist/)",
+            "run trunk build --release first; scripts/test does",
+        );
+        return;
+    }
+    for (width, height) in [(360, 800), (1280, 900)] {
+        let Some(browser) = Browser::launch(width, height).await else {
+            return;
+        };
+        journey(&app, &browser, width).await;
+        browser.close().await;
+    }
+    let _: Value = app.get_json("/api/health").await.1;
+    app.stop().await;
+}
