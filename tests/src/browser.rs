@@ -14,7 +14,7 @@ pub struct Browser {
 
 fn find(names: &[&str], env: &str) -> Option<String> {
     if let Ok(p) = std::env::var(env) {
-        return Some(p);
+        return std::path::Path::new(&p).exists().then_some(p);
     }
     let path = std::env::var("PATH").unwrap_or_default();
     names.iter().find_map(|n| {
