@@ -1,0 +1,191 @@
+//! Booking throughput and latency over real HTTP with 200 concurrent clients, against the
+//! server built with the release profile, beside the raw insert rate of the same database in
+//! the same run; then availability latency for a 60-day window. Prints Markdown rows.
+//!
+//!     cargo bench -p schalter-tests --bench booking
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use schalter_tests::{spawn_app, Kind, TestDb};
+use serde_json::{json, Value};
+use sqlx::{Connection, Executor};
+
+const CLIENTS: usize = 200;
+const SERVICE: &str = "meldebescheinigung"; // one 10-minute unit: slots do not share units
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i].as_secs_f64() * 1000.0
+}
+
+/// Raw: single-row INSERT transactions from 16 connections (SQLite: its one writer).
+async fn raw_insert_rate(kind: Kind, url: &str) -> f64 {
+    let n_per = 300;
+    let conns = if kind == Kind::Postgres { 16 } else { 1 };
+    let setup = "CREATE TABLE IF NOT EXISTS raw_bench (id BIGINT, data TEXT)";
+    match kind {
+        Kind::Postgres => sqlx::PgConnection::connect(url)
+            .await
+            .unwrap()
+            .execute(setup)
+            .await
+            .map(|_| ()),
+        Kind::Sqlite => sqlx::SqliteConnection::connect(url)
+            .await
+            .unwrap()
+            .execute(setup)
+            .await
+            .map(|_| ()),
+    }
+    .unwrap();
+    let t = Instant::now();
+    let tasks: Vec<_> = (0..conns)
+        .map(|c| {
+            let url = url.to_owned();
+            tokio::spawn(async move {
+                match kind {
+                    Kind::Postgres => {
+                        let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+                        for i in 0..n_per {
+                            sqlx::query("INSERT INTO raw_bench VALUES ($1, $2)")
+                                .bind((c * n_per + i) as i64)
+                                .bind("x".repeat(200))
+                                .execute(&mut conn)
+                                .await
+                                .unwrap();
+                        }
+                    }
+                    Kind::Sqlite => {
+                        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+                        conn.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL")
+                            .await
+                            .unwrap();
+                        for i in 0..n_per {
+                            sqlx::query("INSERT INTO raw_bench VALUES (?, ?)")
+                                .bind((c * n_per + i) as i64)
+                                .bind("x".repeat(200))
+                                .execute(&mut conn)
+                                .await
+                                .unwrap();
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    (conns * n_per) as f64 / t.elapsed().as_secs_f64()
+}
+
+async fn run(kind: Kind) {
+    let Some(db) = TestDb::of(kind).await else { return };
+    let name = if kind == Kind::Sqlite { "SQLite" } else { "PostgreSQL" };
+    let url = db.url.clone();
+    let app = spawn_app(db, true).await;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(CLIENTS)
+        .build()
+        .unwrap();
+    let from = (Utc::now() + chrono::Duration::days(1)).date_naive();
+    let availability: Value = client
+        .get(format!(
+            "{}/api/availability?location=buergerbuero&service={SERVICE}&from={from}&days=60",
+            app.url
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // Every free place once: a slot with 3 places appears 3 times.
+    let mut places: Vec<String> = Vec::new();
+    for s in availability["slots"].as_array().unwrap() {
+        for _ in 0..s["free"].as_u64().unwrap() {
+            places.push(s["start"].as_str().unwrap().to_owned());
+        }
+    }
+    let total = places.len();
+    let queue = Arc::new(Mutex::new(places));
+    let latencies = Arc::new(Mutex::new(Vec::with_capacity(total)));
+    let statuses = Arc::new(Mutex::new(std::collections::BTreeMap::<u16, usize>::new()));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..CLIENTS)
+        .map(|w| {
+            let (client, queue, latencies, statuses) =
+                (client.clone(), queue.clone(), latencies.clone(), statuses.clone());
+            let url = format!("{}/api/bookings", app.url);
+            tokio::spawn(async move {
+                let mut n = 0;
+                loop {
+                    let Some(start) = queue.lock().unwrap().pop() else {
+                        break;
+                    };
+                    n += 1;
+                    let body = json!({
+                        "location": "buergerbuero", "service": SERVICE, "start": start,
+                        "name": "Bench Mark", "email": format!("c{w}-{n}@example.org"), "privacy_accepted": true
+                    });
+                    let t = Instant::now();
+                    let status = client.post(&url).json(&body).send().await.unwrap().status().as_u16();
+                    latencies.lock().unwrap().push(t.elapsed());
+                    *statuses.lock().unwrap().entry(status).or_default() += 1;
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.await.unwrap();
+    }
+    let elapsed = started.elapsed();
+    let statuses = statuses.lock().unwrap().clone();
+    let ok = statuses.get(&201).copied().unwrap_or(0);
+    let mut lat = latencies.lock().unwrap().clone();
+    lat.sort();
+    let raw = raw_insert_rate(kind, &url).await;
+    println!(
+        "| {name} | {CLIENTS} clients, {total} free places | {ok} booked, statuses {statuses:?} | {:.0} bookings/s | {:.1} ms | {:.1} ms | {raw:.0} 1-row INSERT txns/s | {:.0} % |",
+        ok as f64 / elapsed.as_secs_f64(),
+        percentile(&lat, 0.5),
+        percentile(&lat, 0.99),
+        100.0 * ok as f64 / elapsed.as_secs_f64() / raw
+    );
+
+    // Availability for 60 days, now that thousands of units are taken.
+    let mut lat = Vec::new();
+    let q = format!(
+        "{}/api/availability?location=buergerbuero&service=personalausweis&from={from}&days=60",
+        app.url
+    );
+    for _ in 0..500 {
+        let t = Instant::now();
+        let r = client.get(&q).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        r.bytes().await.unwrap();
+        lat.push(t.elapsed());
+    }
+    lat.sort();
+    eprintln!(
+        "{name}: availability 60 days, 500 sequential requests: p50 {:.2} ms, p99 {:.2} ms",
+        percentile(&lat, 0.5),
+        percentile(&lat, 0.99)
+    );
+    println!(
+        "| {name} | availability, 60 days (500 requests) | | | {:.2} ms | {:.2} ms | | |",
+        percentile(&lat, 0.5),
+        percentile(&lat, 0.99)
+    );
+    app.stop().await;
+}
+
+#[tokio::main]
+async fn main() {
+    println!("| backend | load | outcome | throughput | p50 | p99 | raw database | bookings / raw |");
+    println!("|---|---|---|---:|---:|---:|---:|---:|");
+    run(Kind::Sqlite).await;
+    run(Kind::Postgres).await;
+}
