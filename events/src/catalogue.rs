@@ -480,3 +480,180 @@ mod tests {
         assert_eq!(Text::new("Hallo", "Hello").get("en"), "Hello");
     }
 }
+
+/// The catalogue as an operator edits it: one TOML file (`schalter import-config`), also what
+/// `schalter export-config` prints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    #[serde(default)]
+    pub location: Vec<LocationConfig>,
+    #[serde(default)]
+    pub service: Vec<Service>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LocationConfig {
+    #[serde(flatten)]
+    pub location: Location,
+    /// Opening hours and booking rules; without them the location takes no online bookings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<Schedule>,
+}
+
+impl ConfigFile {
+    pub fn from_catalogue(c: &Catalogue) -> ConfigFile {
+        ConfigFile {
+            location: c
+                .locations
+                .values()
+                .map(|l| LocationConfig {
+                    location: l.clone(),
+                    schedule: c.schedules.get(&l.id).cloned(),
+                })
+                .collect(),
+            service: c.services.values().cloned().collect(),
+        }
+    }
+
+    /// The catalogue this file describes, or every problem found in it.
+    pub fn to_catalogue(&self) -> Result<Catalogue, Vec<String>> {
+        let mut c = Catalogue::default();
+        let mut problems = Vec::new();
+        let slug = |id: &str| {
+            !id.is_empty()
+                && id.len() <= 60
+                && id
+                    .chars()
+                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
+        };
+        for lc in &self.location {
+            let l = &lc.location;
+            if !slug(&l.id) {
+                problems.push(format!(
+                    "location id {:?}: use lower-case letters, digits and '-'",
+                    l.id
+                ));
+            }
+            if c.locations.contains_key(&l.id) {
+                problems.push(format!("location {:?} is defined twice", l.id));
+            }
+            if l.time_zone.parse::<chrono_tz::Tz>().is_err() {
+                problems.push(format!("location {:?}: unknown time zone {:?}", l.id, l.time_zone));
+            }
+            if let Some(s) = &lc.schedule {
+                problems.extend(s.problems().into_iter().map(|p| format!("location {:?}: {p}", l.id)));
+                if s.time_zone != l.time_zone {
+                    problems.push(format!(
+                        "location {:?}: the schedule's time zone differs from the location's",
+                        l.id
+                    ));
+                }
+                c.schedules.insert(l.id.clone(), s.clone());
+            }
+            c.locations.insert(l.id.clone(), l.clone());
+        }
+        for s in &self.service {
+            if !slug(&s.id) {
+                problems.push(format!("service id {:?}: use lower-case letters, digits and '-'", s.id));
+            }
+            if c.services.contains_key(&s.id) {
+                problems.push(format!("service {:?} is defined twice", s.id));
+            }
+            if s.name.de.trim().is_empty() {
+                problems.push(format!("service {:?} needs a German name", s.id));
+            }
+            if !(1..=480).contains(&s.duration_minutes) {
+                problems.push(format!("service {:?}: duration must be 1 to 480 minutes", s.id));
+            }
+            for l in &s.locations {
+                if !c.locations.contains_key(l) {
+                    problems.push(format!("service {:?} names unknown location {l:?}", s.id));
+                }
+            }
+            c.services.insert(s.id.clone(), s.clone());
+        }
+        if problems.is_empty() {
+            Ok(c)
+        } else {
+            Err(problems)
+        }
+    }
+}
+
+impl Catalogue {
+    /// The events that turn this catalogue into `target`: only what differs, so importing the
+    /// same file twice records nothing the second time.
+    pub fn changes_to(&self, target: &Catalogue, withdraw_missing: bool) -> Vec<CatalogueEvent> {
+        let mut events = Vec::new();
+        for (id, l) in &target.locations {
+            if self.locations.get(id) != Some(l) {
+                events.push(CatalogueEvent::LocationDefined(l.clone()));
+            }
+        }
+        for (id, s) in &target.schedules {
+            if self.schedules.get(id) != Some(s) {
+                events.push(CatalogueEvent::ScheduleSet {
+                    location: id.clone(),
+                    schedule: s.clone(),
+                });
+            }
+        }
+        for (id, s) in &target.services {
+            if self.services.get(id) != Some(s) {
+                events.push(CatalogueEvent::ServiceDefined(s.clone()));
+            }
+        }
+        if withdraw_missing {
+            for id in self.services.keys().filter(|id| !target.services.contains_key(*id)) {
+                events.push(CatalogueEvent::ServiceWithdrawn { id: id.clone() });
+            }
+        }
+        events
+    }
+}
+
+#[cfg(test)]
+mod config_tests {
+    use super::*;
+
+    #[test]
+    fn demo_survives_the_file_format_and_a_second_import_changes_nothing() {
+        let demo = demo();
+        let file = ConfigFile::from_catalogue(&demo);
+        let back = file.to_catalogue().unwrap();
+        assert_eq!(back, demo);
+        assert_eq!(Catalogue::default().changes_to(&demo, false).len(), 14);
+        assert!(demo.changes_to(&back, true).is_empty());
+    }
+
+    #[test]
+    fn changes_are_only_the_differences() {
+        let before = demo();
+        let mut after = before.clone();
+        after.services.get_mut("reisepass").unwrap().duration_minutes = 25;
+        after.services.remove("fuehrungszeugnis");
+        after.schedules.get_mut("buergerbuero").unwrap().min_lead_minutes = 120;
+        let changes = before.changes_to(&after, true);
+        assert_eq!(changes.len(), 3, "{changes:?}");
+        assert!(matches!(&changes[0], CatalogueEvent::ScheduleSet { location, .. } if location == "buergerbuero"));
+        assert!(matches!(&changes[1], CatalogueEvent::ServiceDefined(s) if s.id == "reisepass"));
+        assert!(matches!(&changes[2], CatalogueEvent::ServiceWithdrawn { id } if id == "fuehrungszeugnis"));
+        assert_eq!(
+            before.changes_to(&after, false).len(),
+            2,
+            "nothing withdrawn without asking"
+        );
+    }
+
+    #[test]
+    fn a_broken_file_lists_every_problem() {
+        let mut file = ConfigFile::from_catalogue(&demo());
+        file.location[0].location.time_zone = "Mars/Olympus".into();
+        file.service[0].locations.push("atlantis".into());
+        file.service[1].duration_minutes = 0;
+        file.service[2].id = "Bad Id".into();
+        let problems = file.to_catalogue().unwrap_err();
+        assert_eq!(problems.len(), 5, "{problems:#?}");
+    }
+}

@@ -8,11 +8,11 @@ use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHasher, SaltString};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use schalter_events::catalogue::Catalogue;
+use schalter_events::catalogue::{Catalogue, CatalogueEvent, ConfigFile};
 use schalter_events::projection::{FeedbackTally, Projection};
 use schalter_events::staff::{self, Role};
 use schalter_events::store::{AppendRequest, StoreError};
-use schalter_events::Metadata;
+use schalter_events::{Expectation, Metadata};
 
 use crate::{open_store, start, Settings, StartError, DEFAULT_DATABASE_URL, DEFAULT_LISTEN};
 
@@ -65,6 +65,25 @@ pub enum Command {
         #[command(flatten)]
         db: Database,
     },
+    /// Import locations, opening hours and services from a TOML file (see `export-config`).
+    /// Only differences are recorded; importing the same file twice changes nothing.
+    ImportConfig {
+        #[command(flatten)]
+        db: Database,
+        /// The TOML file.
+        file: std::path::PathBuf,
+        /// Withdraw services that the file no longer lists.
+        #[arg(long)]
+        withdraw_missing: bool,
+        /// Show what would change without recording it.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Print the current catalogue as a TOML file for `import-config`.
+    ExportConfig {
+        #[command(flatten)]
+        db: Database,
+    },
 }
 
 #[derive(Subcommand)]
@@ -94,6 +113,10 @@ pub enum CliError {
     Usage(String),
     #[error("a user named {0:?} already exists")]
     UserExists(String),
+    #[error("{file}: {problems}")]
+    Config { file: String, problems: String },
+    #[error("the catalogue was changed while importing; run the import again")]
+    ConcurrentChange,
 }
 
 pub async fn run(cli: Cli) -> Result<(), CliError> {
@@ -117,6 +140,13 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             action: UserAction::Add { db, username, role, .. },
         } => add_user(&db, &username, role).await,
         Command::RebuildProjections { db } => rebuild_projections(&db).await,
+        Command::ImportConfig {
+            db,
+            file,
+            withdraw_missing,
+            dry_run,
+        } => import_config(&db, &file, withdraw_missing, dry_run).await,
+        Command::ExportConfig { db } => export_config(&db).await,
     }
 }
 
@@ -218,6 +248,86 @@ async fn add_user(db: &Database, username: &str, role: Role) -> Result<(), CliEr
         Err(e) if e.is_conflict() => Err(CliError::UserExists(username.to_owned())),
         Err(e) => Err(e.into()),
     }
+}
+
+async fn current_catalogue(store: &schalter_events::store::Store) -> Result<(Catalogue, i64), CliError> {
+    let events = store.read_stream(schalter_events::catalogue::STREAM, 0).await?;
+    let mut catalogue = Catalogue::default();
+    for e in &events {
+        catalogue
+            .apply_recorded(e)
+            .map_err(|err| CliError::Usage(format!("the stored catalogue is unreadable: {err}")))?;
+    }
+    Ok((catalogue, events.last().map(|e| e.version).unwrap_or(0)))
+}
+
+async fn import_config(
+    db: &Database,
+    file: &std::path::Path,
+    withdraw_missing: bool,
+    dry_run: bool,
+) -> Result<(), CliError> {
+    let shown = file.display().to_string();
+    let config_error = |problems: String| CliError::Config {
+        file: shown.clone(),
+        problems,
+    };
+    let text = std::fs::read_to_string(file).map_err(|e| config_error(e.to_string()))?;
+    let parsed: ConfigFile = toml::from_str(&text).map_err(|e| config_error(e.to_string().replace('\n', " ")))?;
+    let target = parsed.to_catalogue().map_err(|p| config_error(p.join("; ")))?;
+    let store = open_store(&settings_for(db)).await?;
+    let (current, version) = current_catalogue(&store).await?;
+    let changes = current.changes_to(&target, withdraw_missing);
+    for change in &changes {
+        let (kind, id) = match change {
+            CatalogueEvent::LocationDefined(l) => ("location", l.id.as_str()),
+            CatalogueEvent::ServiceDefined(s) => ("service", s.id.as_str()),
+            CatalogueEvent::ServiceWithdrawn { id } => ("withdraw service", id.as_str()),
+            CatalogueEvent::ScheduleSet { location, .. } => ("schedule", location.as_str()),
+        };
+        println!("{}{kind} {id}", if dry_run { "would change: " } else { "changed: " });
+    }
+    if changes.is_empty() || dry_run {
+        println!(
+            "{} change(s){}",
+            changes.len(),
+            if dry_run { ", nothing recorded (dry run)" } else { "" }
+        );
+        store.close().await;
+        return Ok(());
+    }
+    let expectation = if version == 0 {
+        Expectation::NoStream
+    } else {
+        Expectation::AtVersion(version)
+    };
+    let request = AppendRequest::new(changes.iter().map(CatalogueEvent::to_new_event).collect())
+        .expect(schalter_events::catalogue::STREAM, expectation)
+        .metadata(Metadata {
+            actor: Some("system:import-config".into()),
+            requested_at: Some(chrono::Utc::now()),
+            ..Default::default()
+        });
+    let result = store.append(&request).await;
+    store.close().await;
+    match result {
+        Ok(_) => {
+            println!("{} change(s) recorded", changes.len());
+            Ok(())
+        }
+        Err(e) if e.is_conflict() => Err(CliError::ConcurrentChange),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn export_config(db: &Database) -> Result<(), CliError> {
+    let store = open_store(&settings_for(db)).await?;
+    let (catalogue, _) = current_catalogue(&store).await?;
+    store.close().await;
+    let text = toml::to_string_pretty(&ConfigFile::from_catalogue(&catalogue))
+        .map_err(|e| CliError::Usage(format!("cannot write the catalogue as TOML: {e}")))?;
+    print!("{text}");
+    Ok(())
 }
 
 async fn rebuild_projections(db: &Database) -> Result<(), CliError> {

@@ -136,3 +136,36 @@ async fn rebuild_projections_reports_what_it_folded() {
     assert!(stdout.contains("rebuilt from 14 events"), "{stdout}");
     assert!(stdout.contains("2 locations, 10 services"), "{stdout}");
 }
+
+#[tokio::test]
+async fn config_file_round_trips_and_a_second_import_changes_nothing() {
+    let db = TestDb::sqlite().await;
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/config-example.toml");
+    let out = run(&["import-config", "--database-url", &db.url, example]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("14 change(s) recorded"));
+    let again = run(&["import-config", "--database-url", &db.url, example]);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("0 change(s)"));
+    // What is stored is exactly the demo, and exports back to the same file.
+    let store = db.store().await;
+    let mut catalogue = schalter_events::catalogue::Catalogue::default();
+    for e in store.read_stream("catalogue", 0).await.unwrap() {
+        catalogue.apply_recorded(&e).unwrap();
+    }
+    assert_eq!(catalogue, schalter_events::catalogue::demo());
+    let exported = run(&["export-config", "--database-url", &db.url]);
+    let file = std::fs::read_to_string(example).unwrap();
+    assert!(file.ends_with(&*String::from_utf8_lossy(&exported.stdout)));
+
+    let broken = db.sqlite_path().unwrap().with_file_name("broken.toml");
+    std::fs::write(&broken, file.replace("Europe/Berlin", "Mars/Olympus")).unwrap();
+    let out = run(&["import-config", "--database-url", &db.url, broken.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("Mars/Olympus"), "{stderr}");
+    std::fs::write(&broken, "this is = not [toml").unwrap();
+    let out = run(&["import-config", "--database-url", &db.url, broken.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1);
+}
