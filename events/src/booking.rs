@@ -159,6 +159,38 @@ impl Booking {
     }
 }
 
+impl Booking {
+    /// The booking a placing decision creates, without reading it back from the store.
+    pub fn from_placement(decision: &Decision) -> Option<Booking> {
+        let first = decision.events.first()?;
+        let value = serde_json::json!({ "type": first.event_type, "data": first.data });
+        match serde_json::from_value(value).ok()? {
+            BookingEvent::BookingPlaced {
+                location,
+                service,
+                start,
+                end,
+                units,
+                contact,
+                holder,
+                channel,
+            } => Some(Booking {
+                version: 1,
+                location,
+                service,
+                start,
+                end,
+                units,
+                contact,
+                holder,
+                channel,
+                status: Status::Confirmed,
+            }),
+            _ => None,
+        }
+    }
+}
+
 /// How many bookings currently hold a unit (or an email's active bookings), and the version
 /// that count was read at.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -633,6 +665,7 @@ mod tests {
             .contains(&("holder-h1".into(), Expectation::AtVersion(1))));
         let booking = Booking::fold(&recorded(&d)).unwrap().unwrap();
         assert_eq!((booking.start, booking.end), (start(), utc("2026-12-02T08:20:00Z")));
+        assert_eq!(Booking::from_placement(&d).as_ref(), Some(&booking));
         assert_eq!(booking.status, Status::Confirmed);
     }
 

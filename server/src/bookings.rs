@@ -149,11 +149,12 @@ async fn counter(state: &AppState, stream: String, unit: bool) -> Result<Counter
 }
 
 async fn unit_counters(state: &AppState, location: &str, units: &[DateTime<Utc>]) -> Result<Vec<Counter>, ApiError> {
-    let mut counters = Vec::with_capacity(units.len());
-    for unit in units {
-        counters.push(counter(state, booking::unit_stream(location, *unit), true).await?);
-    }
-    Ok(counters)
+    futures::future::try_join_all(
+        units
+            .iter()
+            .map(|unit| counter(state, booking::unit_stream(location, *unit), true)),
+    )
+    .await
 }
 
 async fn load_booking(state: &AppState, code: &str) -> Result<(String, Booking), ApiError> {
@@ -374,8 +375,10 @@ pub async fn book(
             let offer = Offer::find(&catalogue, &req.location, &req.service)?;
             (offer.units_for(start, now)?, offer.schedule.max_active_per_email)
         };
-        let unit_counts = unit_counters(&state, &req.location, &units).await?;
-        let holder_count = counter(&state, booking::holder_stream(&holder), false).await?;
+        let (unit_counts, holder_count) = tokio::try_join!(
+            unit_counters(&state, &req.location, &units),
+            counter(&state, booking::holder_stream(&holder), false)
+        )?;
         let decision = {
             let catalogue = state.catalogue();
             let offer = Offer::find(&catalogue, &req.location, &req.service)?;
@@ -392,9 +395,10 @@ pub async fn book(
                 max_active_per_email: max_active,
             })?
         };
+        let placed = Booking::from_placement(&decision)
+            .ok_or_else(|| ApiError::Internal("placing without a placement".into()))?;
         if append(&state, decision, command_id.clone()).await? {
-            let (_, booking) = load_booking(&state, &code).await?;
-            let view = view_of(&state, &booking, Some(code));
+            let view = view_of(&state, &placed, Some(code));
             return Ok((StatusCode::CREATED, Json(view)).into_response());
         }
     }
