@@ -165,3 +165,86 @@ async fn citizen_books_reschedules_and_cancels_in_the_browser() {
     let _: Value = app.get_json("/api/health").await.1;
     app.stop().await;
 }
+
+/// Presses Tab until the focused element matches `css`, proving it is reachable by keyboard.
+async fn tab_to(c: &Client, css: &str) {
+    for _ in 0..250 {
+        let matches = c
+            .execute(
+                "return !!document.activeElement && document.activeElement.matches(arguments[0]);",
+                vec![css.into()],
+            )
+            .await
+            .unwrap();
+        if matches == Value::Bool(true) {
+            return;
+        }
+        c.active_element()
+            .await
+            .unwrap()
+            .send_keys(&fantoccini::key::Key::Tab.to_string())
+            .await
+            .unwrap();
+    }
+    panic!("{css} cannot be reached with the Tab key");
+}
+
+async fn press(c: &Client, key: fantoccini::key::Key) {
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys(&key.to_string())
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn citizen_books_with_the_keyboard_only() {
+    use fantoccini::key::Key;
+    let app = spawn_app(TestDb::sqlite().await, true).await;
+    if app.get("/").await.status() == 503 {
+        schalter_tests::missing(
+            "the built web app (dist/)",
+            "run trunk build --release first; scripts/test does",
+        );
+        return;
+    }
+    let Some(browser) = Browser::launch(1280, 900).await else {
+        return;
+    };
+    let c = &browser.client;
+    c.goto(&app.url).await.unwrap();
+    wait(c, "li.service").await;
+    tab_to(c, "li[data-service=meldebescheinigung] a.button").await;
+    press(c, Key::Enter).await;
+    wait(c, "a.day").await;
+    tab_to(c, "a.day").await;
+    press(c, Key::Enter).await;
+    wait(c, "a.time").await;
+    tab_to(c, "a.time").await;
+    press(c, Key::Enter).await;
+    wait(c, "form.details").await;
+    tab_to(c, "#name").await;
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys("Karl Tastatur")
+        .await
+        .unwrap();
+    tab_to(c, "#email").await;
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys("karl@example.org")
+        .await
+        .unwrap();
+    tab_to(c, "#consent").await;
+    press(c, Key::Space).await;
+    tab_to(c, "button.primary").await;
+    press(c, Key::Enter).await;
+    let code = wait(c, "[data-testid=booking-code]").await.text().await.unwrap();
+    let (status, booking) = app.get_json(&format!("/api/bookings/{code}")).await;
+    assert_eq!((status, booking["name"].as_str()), (200, Some("Karl Tastatur")));
+    browser.close().await;
+    app.stop().await;
+}
