@@ -202,27 +202,28 @@ pub struct Counter {
 
 impl Counter {
     pub fn fold_unit(stream: String, events: &[RecordedEvent]) -> Result<Counter, DecodeError> {
-        let mut count: i64 = 0;
-        for e in events {
-            count += match decode::<UnitEvent>(e)? {
-                UnitEvent::UnitTaken { .. } => 1,
-                UnitEvent::UnitReleased { .. } => -1,
-            };
-        }
-        Ok(Counter {
-            version: events.last().map(|e| e.version).unwrap_or(0),
-            stream,
-            count: count.max(0) as u32,
+        Counter::fold(stream, events, |e: UnitEvent| match e {
+            UnitEvent::UnitTaken { .. } => 1,
+            UnitEvent::UnitReleased { .. } => -1,
         })
     }
 
     pub fn fold_holder(stream: String, events: &[RecordedEvent]) -> Result<Counter, DecodeError> {
+        Counter::fold(stream, events, |e: HolderEvent| match e {
+            HolderEvent::HolderBookingAdded { .. } => 1,
+            HolderEvent::HolderBookingEnded { .. } => -1,
+        })
+    }
+
+    /// Sums each event's `delta` (+1 taken, −1 released) over a counter stream.
+    fn fold<E: serde::de::DeserializeOwned>(
+        stream: String,
+        events: &[RecordedEvent],
+        delta: impl Fn(E) -> i64,
+    ) -> Result<Counter, DecodeError> {
         let mut count: i64 = 0;
         for e in events {
-            count += match decode::<HolderEvent>(e)? {
-                HolderEvent::HolderBookingAdded { .. } => 1,
-                HolderEvent::HolderBookingEnded { .. } => -1,
-            };
+            count += delta(decode(e)?);
         }
         Ok(Counter {
             version: events.last().map(|e| e.version).unwrap_or(0),

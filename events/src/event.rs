@@ -47,6 +47,17 @@ pub struct Metadata {
     pub requested_at: Option<DateTime<Utc>>,
 }
 
+impl Metadata {
+    /// Metadata for a command by `actor` received at `requested_at`.
+    pub fn by(actor: &str, requested_at: DateTime<Utc>) -> Metadata {
+        Metadata {
+            actor: Some(actor.to_owned()),
+            requested_at: Some(requested_at),
+            ..Default::default()
+        }
+    }
+}
+
 /// What the writer believes about a stream; the append fails as a whole if any belief is wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Expectation {

@@ -97,9 +97,7 @@ pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> 
 fn citizen_metadata(command_id: Option<String>) -> Metadata {
     Metadata {
         command_id,
-        actor: Some("citizen".into()),
-        requested_at: Some(Utc::now()),
-        ..Default::default()
+        ..Metadata::by("citizen", Utc::now())
     }
 }
 

@@ -171,9 +171,7 @@ async fn load_booking(state: &AppState, code: &str) -> Result<(String, Booking),
 async fn append(state: &AppState, decision: Decision, command_id: Option<String>) -> Result<bool, ApiError> {
     let mut request = AppendRequest::new(decision.events).metadata(Metadata {
         command_id,
-        actor: Some("citizen".into()),
-        requested_at: Some(Utc::now()),
-        ..Default::default()
+        ..Metadata::by("citizen", Utc::now())
     });
     request.expectations = decision.expectations;
     match state.store.append(&request).await {

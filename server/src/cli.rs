@@ -233,11 +233,7 @@ async fn add_user(db: &Database, username: &str, role: Role) -> Result<(), CliEr
     let store = open_store(&settings_for(db)).await?;
     let request = AppendRequest::new(vec![event])
         .expect(staff::stream(username), expectation)
-        .metadata(Metadata {
-            actor: Some("system:cli".into()),
-            requested_at: Some(chrono::Utc::now()),
-            ..Default::default()
-        });
+        .metadata(Metadata::by("system:cli", chrono::Utc::now()));
     let result = store.append(&request).await;
     store.close().await;
     match result {
@@ -303,11 +299,7 @@ async fn import_config(
     };
     let request = AppendRequest::new(changes.iter().map(CatalogueEvent::to_new_event).collect())
         .expect(schalter_events::catalogue::STREAM, expectation)
-        .metadata(Metadata {
-            actor: Some("system:import-config".into()),
-            requested_at: Some(chrono::Utc::now()),
-            ..Default::default()
-        });
+        .metadata(Metadata::by("system:import-config", chrono::Utc::now()));
     let result = store.append(&request).await;
     store.close().await;
     match result {

@@ -119,11 +119,7 @@ pub async fn seed_demo(store: &Store) -> Result<bool, StoreError> {
     let events = catalogue::demo().to_events().iter().map(|e| e.to_new_event()).collect();
     let request = AppendRequest::new(events)
         .expect(catalogue::STREAM, Expectation::NoStream)
-        .metadata(Metadata {
-            actor: Some("system:demo".into()),
-            requested_at: Some(chrono::Utc::now()),
-            ..Default::default()
-        });
+        .metadata(Metadata::by("system:demo", chrono::Utc::now()));
     match store.append(&request).await {
         Ok(_) => Ok(true),
         Err(e) if e.is_conflict() => Ok(false),

@@ -8,22 +8,6 @@ use schalter_tests::browser::Browser;
 use schalter_tests::{spawn_app, TestApp, TestDb};
 use serde_json::Value;
 
-async fn wait(c: &Client, css: &str) -> fantoccini::elements::Element {
-    c.wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css} did not appear: {e}"))
-}
-
-async fn click(c: &Client, css: &str) {
-    wait(c, css)
-        .await
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("click {css}: {e}"));
-}
-
 async fn check_a11y(browser: &Browser, page: &str) {
     if let Some(violations) = browser.accessibility_violations().await {
         assert!(violations.is_empty(), "{page}: {violations:#?}");
@@ -50,17 +34,17 @@ async fn journey(app: &TestApp, browser: &Browser, width: u32) {
     let c = &browser.client;
     let shot = |name: &str| format!("booking-{name}-{width}");
     c.goto(&app.url).await.unwrap();
-    click(c, "li[data-service=personalausweis] a.button").await;
+    browser.click("li[data-service=personalausweis] a.button").await;
 
     // One office offers it: straight to the days.
-    wait(c, "a.day").await;
+    browser.wait("a.day").await;
     check_a11y(browser, "choose day").await;
     browser.screenshot(&shot("1-day")).await;
     let days = c.find_all(Locator::Css("a.day")).await.unwrap();
     // A day a week ahead: never today, whose early slots the lead time may hide.
     days[days.len().min(6) - 1].click().await.unwrap();
 
-    wait(c, "a.time").await;
+    browser.wait("a.time").await;
     check_a11y(browser, "choose time").await;
     browser.screenshot(&shot("2-time")).await;
     let time = c.find(Locator::Css("a.time")).await.unwrap();
@@ -68,7 +52,7 @@ async fn journey(app: &TestApp, browser: &Browser, width: u32) {
     let free_before = free_at(app, &start).await;
     time.click().await.unwrap();
 
-    wait(c, "form.details").await;
+    browser.wait("form.details").await;
     check_a11y(browser, "details").await;
     c.find(Locator::Css("#name"))
         .await
@@ -83,15 +67,15 @@ async fn journey(app: &TestApp, browser: &Browser, width: u32) {
         .await
         .unwrap();
     // Submitting without consent is refused with a clear message, nothing booked.
-    click(c, "button.primary").await;
-    let alert = wait(c, "form.details .error p").await.text().await.unwrap();
+    browser.click("button.primary").await;
+    let alert = browser.wait("form.details .error p").await.text().await.unwrap();
     assert!(alert.contains("Datenschutzhinweise"), "{alert}");
     assert_eq!(free_at(app, &start).await, free_before);
-    click(c, "#consent").await;
+    browser.click("#consent").await;
     browser.screenshot(&shot("3-details")).await;
-    click(c, "button.primary").await;
+    browser.click("button.primary").await;
 
-    let code = wait(c, "[data-testid=booking-code]").await.text().await.unwrap();
+    let code = browser.wait("[data-testid=booking-code]").await.text().await.unwrap();
     assert_eq!(code.len(), 19, "{code}");
     check_a11y(browser, "confirmation").await;
     browser.screenshot(&shot("4-booked")).await;
@@ -111,27 +95,27 @@ async fn journey(app: &TestApp, browser: &Browser, width: u32) {
 
     // Open the manage link as one would from the email, then move the appointment.
     c.goto(&format!("{}/booking/{code}", app.url)).await.unwrap();
-    wait(c, "[data-testid=when]").await;
+    browser.wait("[data-testid=when]").await;
     check_a11y(browser, "manage").await;
-    click(c, ".actions button:nth-of-type(1)").await;
+    browser.click(".actions button:nth-of-type(1)").await;
     let days = {
-        wait(c, ".reschedule a.day").await;
+        browser.wait(".reschedule a.day").await;
         c.find_all(Locator::Css(".reschedule a.day")).await.unwrap()
     };
     days[days.len().min(8) - 1].click().await.unwrap();
-    let new_time = wait(c, ".reschedule a.time").await;
+    let new_time = browser.wait(".reschedule a.time").await;
     let new_start = new_time.attr("data-start").await.unwrap().unwrap();
     check_a11y(browser, "reschedule").await;
     new_time.click().await.unwrap();
-    wait(c, "p.notice[role=status]").await;
+    browser.wait("p.notice[role=status]").await;
     let (_, moved) = app.get_json(&format!("/api/bookings/{code}")).await;
     assert_eq!(moved["start"], new_start.as_str());
     assert_eq!(free_at(app, &start).await, free_before, "the old time is free again");
     browser.screenshot(&shot("5-moved")).await;
 
     // Cancel, confirming the question first.
-    click(c, ".actions button.danger").await;
-    click(c, ".confirm button.danger").await;
+    browser.click(".actions button.danger").await;
+    browser.click(".confirm button.danger").await;
     c.wait()
         .at_most(Duration::from_secs(10))
         .for_element(Locator::XPath(
@@ -214,16 +198,16 @@ async fn citizen_books_with_the_keyboard_only() {
     };
     let c = &browser.client;
     c.goto(&app.url).await.unwrap();
-    wait(c, "li.service").await;
+    browser.wait("li.service").await;
     tab_to(c, "li[data-service=meldebescheinigung] a.button").await;
     press(c, Key::Enter).await;
-    wait(c, "a.day").await;
+    browser.wait("a.day").await;
     tab_to(c, "a.day").await;
     press(c, Key::Enter).await;
-    wait(c, "a.time").await;
+    browser.wait("a.time").await;
     tab_to(c, "a.time").await;
     press(c, Key::Enter).await;
-    wait(c, "form.details").await;
+    browser.wait("form.details").await;
     tab_to(c, "#name").await;
     c.active_element()
         .await
@@ -242,7 +226,7 @@ async fn citizen_books_with_the_keyboard_only() {
     press(c, Key::Space).await;
     tab_to(c, "button.primary").await;
     press(c, Key::Enter).await;
-    let code = wait(c, "[data-testid=booking-code]").await.text().await.unwrap();
+    let code = browser.wait("[data-testid=booking-code]").await.text().await.unwrap();
     let (status, booking) = app.get_json(&format!("/api/bookings/{code}")).await;
     assert_eq!((status, booking["name"].as_str()), (200, Some("Karl Tastatur")));
     browser.close().await;

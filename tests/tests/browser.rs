@@ -1,7 +1,5 @@
 //! Journeys in real headless Chromium against the real server.
 
-use std::time::Duration;
-
 use fantoccini::Locator;
 use schalter_tests::browser::Browser;
 use schalter_tests::{spawn_app, TestDb};
@@ -22,13 +20,7 @@ async fn start_page_renders_the_service_catalogue_from_the_api() {
         };
         let c = &browser.client;
         c.goto(&app.url).await.unwrap();
-        let cards = c
-            .wait()
-            .at_most(Duration::from_secs(20))
-            .for_element(Locator::Css("[data-testid=services] li.service"))
-            .await
-            .expect("the WASM app renders service cards");
-        drop(cards);
+        browser.wait("[data-testid=services] li.service").await;
         let cards = c.find_all(Locator::Css("li.service")).await.unwrap();
         assert_eq!(cards.len(), 10, "every service from /api/services is shown");
         let heading = c.find(Locator::Css("h1")).await.unwrap().text().await.unwrap();
