@@ -113,3 +113,250 @@ mod tests {
         assert!(check_password("long enough!").is_ok());
     }
 }
+
+/// Sessions and devices: who may act, recorded as events for the audit trail.
+pub mod access {
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Serialize};
+
+    use super::Role;
+    use crate::event::{decode, encode, DecodeError, Expectation, NewEvent, RecordedEvent};
+
+    pub const SCHEMA: i32 = 1;
+
+    pub fn session_stream(token_hash: &str) -> String {
+        format!("session-{token_hash}")
+    }
+
+    pub fn device_stream(id: &str) -> String {
+        format!("device-{id}")
+    }
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum DeviceRole {
+        /// Touch kiosk in the hall: issues tickets, checks in appointments.
+        Kiosk,
+        /// Hall screen: reads the call stream, nothing else.
+        Display,
+    }
+
+    impl std::str::FromStr for DeviceRole {
+        type Err = String;
+        fn from_str(s: &str) -> Result<Self, Self::Err> {
+            match s {
+                "kiosk" => Ok(DeviceRole::Kiosk),
+                "display" => Ok(DeviceRole::Display),
+                _ => Err(format!("unknown device role {s:?}: use kiosk or display")),
+            }
+        }
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(tag = "type", content = "data")]
+    pub enum AccessEvent {
+        SessionStarted {
+            username: String,
+            role: Role,
+            expires_at: DateTime<Utc>,
+        },
+        SessionEnded,
+        DeviceRegistered {
+            id: String,
+            location: String,
+            role: DeviceRole,
+            /// Only a hash: the token itself is shown once, when the device is added.
+            token_hash: String,
+        },
+        DeviceRevoked,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Session {
+        pub username: String,
+        pub role: Role,
+        pub expires_at: DateTime<Utc>,
+        pub version: i64,
+    }
+
+    /// A session that exists, has not ended and has not expired at `now`.
+    pub fn active_session(events: &[RecordedEvent], now: DateTime<Utc>) -> Result<Option<Session>, DecodeError> {
+        let mut session = None;
+        for e in events {
+            match decode::<AccessEvent>(e)? {
+                AccessEvent::SessionStarted {
+                    username,
+                    role,
+                    expires_at,
+                } => {
+                    session = Some(Session {
+                        username,
+                        role,
+                        expires_at,
+                        version: e.version,
+                    })
+                }
+                AccessEvent::SessionEnded => session = None,
+                _ => {}
+            }
+        }
+        Ok(session.filter(|s| s.expires_at > now))
+    }
+
+    pub fn start_session(
+        token_hash: &str,
+        username: &str,
+        role: Role,
+        expires_at: DateTime<Utc>,
+    ) -> (NewEvent, Expectation) {
+        let event = AccessEvent::SessionStarted {
+            username: username.to_owned(),
+            role,
+            expires_at,
+        };
+        (
+            encode(session_stream(token_hash), SCHEMA, &event),
+            Expectation::NoStream,
+        )
+    }
+
+    pub fn end_session(token_hash: &str) -> NewEvent {
+        encode(session_stream(token_hash), SCHEMA, &AccessEvent::SessionEnded)
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Device {
+        pub id: String,
+        pub location: String,
+        pub role: DeviceRole,
+        pub token_hash: String,
+        pub revoked: bool,
+    }
+
+    pub fn fold_device(events: &[RecordedEvent]) -> Result<Option<Device>, DecodeError> {
+        let mut device = None;
+        for e in events {
+            match decode::<AccessEvent>(e)? {
+                AccessEvent::DeviceRegistered {
+                    id,
+                    location,
+                    role,
+                    token_hash,
+                } => {
+                    device = Some(Device {
+                        id,
+                        location,
+                        role,
+                        token_hash,
+                        revoked: false,
+                    })
+                }
+                AccessEvent::DeviceRevoked => {
+                    if let Some(d) = device.as_mut() {
+                        d.revoked = true;
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(device)
+    }
+
+    pub fn register_device(id: &str, location: &str, role: DeviceRole, token_hash: &str) -> (NewEvent, Expectation) {
+        let event = AccessEvent::DeviceRegistered {
+            id: id.to_owned(),
+            location: location.to_owned(),
+            role,
+            token_hash: token_hash.to_owned(),
+        };
+        (encode(device_stream(id), SCHEMA, &event), Expectation::NoStream)
+    }
+
+    pub fn revoke_device(id: &str) -> NewEvent {
+        encode(device_stream(id), SCHEMA, &AccessEvent::DeviceRevoked)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use crate::event::Metadata;
+
+        fn recorded(events: Vec<NewEvent>) -> Vec<RecordedEvent> {
+            events
+                .into_iter()
+                .enumerate()
+                .map(|(i, e)| RecordedEvent {
+                    position: i as i64 + 1,
+                    stream: e.stream,
+                    version: i as i64 + 1,
+                    event_type: e.event_type,
+                    schema: e.schema,
+                    data: e.data,
+                    metadata: Metadata::default(),
+                    recorded_at: Utc::now(),
+                })
+                .collect()
+        }
+
+        fn at(s: &str) -> DateTime<Utc> {
+            DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+        }
+
+        #[test]
+        fn sessions_end_by_logout_or_expiry() {
+            let (start, expectation) = start_session("h", "anna", Role::Desk, at("2026-12-01T18:00:00Z"));
+            assert_eq!(expectation, Expectation::NoStream);
+            let events = recorded(vec![start.clone()]);
+            let s = active_session(&events, at("2026-12-01T09:00:00Z")).unwrap().unwrap();
+            assert_eq!((s.username.as_str(), s.role), ("anna", Role::Desk));
+            assert_eq!(
+                active_session(&events, at("2026-12-01T18:00:00Z")).unwrap(),
+                None,
+                "expired"
+            );
+            let ended = recorded(vec![start, end_session("h")]);
+            assert_eq!(
+                active_session(&ended, at("2026-12-01T09:00:00Z")).unwrap(),
+                None,
+                "logged out"
+            );
+        }
+
+        #[test]
+        fn revoked_devices_stay_known_but_revoked() {
+            let (reg, _) = register_device("k1", "buergerbuero", DeviceRole::Kiosk, "th");
+            let d = fold_device(&recorded(vec![reg.clone()])).unwrap().unwrap();
+            assert!(!d.revoked);
+            assert_eq!(d.role, DeviceRole::Kiosk);
+            let d = fold_device(&recorded(vec![reg, revoke_device("k1")])).unwrap().unwrap();
+            assert!(d.revoked);
+            assert_eq!("display".parse::<DeviceRole>(), Ok(DeviceRole::Display));
+            assert!("tv".parse::<DeviceRole>().is_err());
+        }
+    }
+}
+
+/// An account as its stream tells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub username: String,
+    pub role: Role,
+    pub password_hash: String,
+}
+
+pub fn fold_account(events: &[crate::event::RecordedEvent]) -> Result<Option<Account>, crate::event::DecodeError> {
+    let mut account = None;
+    for e in events {
+        let StaffEvent::AccountCreated {
+            username,
+            role,
+            password_hash,
+        } = crate::event::decode(e)?;
+        account = Some(Account {
+            username,
+            role,
+            password_hash,
+        });
+    }
+    Ok(account)
+}

@@ -29,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/services", get(services))
         .route("/api/feedback", post(give_feedback))
         .merge(crate::bookings::router())
+        .merge(crate::auth::router())
         .route("/api/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
         .route("/api", get(api_not_found))
@@ -195,11 +196,13 @@ async fn give_feedback(
 #[openapi(
     info(title = "Schalter API", description = "Appointments and queues for citizen offices. Errors are JSON: {\"error\": code, \"message\": text, \"field\": name}."),
     paths(health, locations, services, give_feedback, crate::bookings::availability, crate::bookings::book,
-        crate::bookings::view, crate::bookings::cancel, crate::bookings::reschedule, crate::bookings::calendar, crate::bookings::qr),
+        crate::bookings::view, crate::bookings::cancel, crate::bookings::reschedule, crate::bookings::calendar, crate::bookings::qr,
+        crate::auth::login, crate::auth::logout, crate::auth::me, crate::auth::device_me),
     components(schemas(ErrorBody, Health, Location, Service, Text, FeedbackRequest, FeedbackAccepted,
         crate::bookings::Availability, crate::bookings::SlotView, crate::bookings::BookingRequest,
-        crate::bookings::BookingView, crate::bookings::RescheduleRequest, schalter_events::booking::Status)),
-    tags((name = "catalogue"), (name = "citizens"), (name = "operations"))
+        crate::bookings::BookingView, crate::bookings::RescheduleRequest, schalter_events::booking::Status,
+        crate::auth::LoginRequest, crate::auth::Me, crate::auth::DeviceMe)),
+    tags((name = "catalogue"), (name = "citizens"), (name = "staff"), (name = "operations"))
 )]
 pub struct ApiDoc;
 

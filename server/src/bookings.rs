@@ -2,6 +2,7 @@
 //! Handlers parse, call the pure rules in `schalter_events::booking`, append, and retry the
 //! decision when a concurrent booking changed a stream in between.
 
+use crate::secrets::hash;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -15,7 +16,6 @@ use schalter_events::slots::SlotError;
 use schalter_events::store::{AppendOutcome, AppendRequest, StoreError};
 use schalter_events::Metadata;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::{idempotency_key, ApiJson, ApiQuery};
@@ -117,15 +117,6 @@ fn normalise_code(code: &str) -> Option<String> {
         })
         .collect();
     (c.len() == 16 && c.bytes().all(|b| ALPHABET.contains(&b))).then_some(c)
-}
-
-fn hash(purpose: &str, value: &str) -> String {
-    let digest = Sha256::new()
-        .chain_update(purpose)
-        .chain_update(b":")
-        .chain_update(value)
-        .finalize();
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn code_hash(code: &str) -> Option<String> {

@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use schalter_events::catalogue::{Catalogue, CatalogueEvent, ConfigFile};
 use schalter_events::projection::{FeedbackTally, Projection};
+use schalter_events::staff::access::{self, DeviceRole};
 use schalter_events::staff::{self, Role};
 use schalter_events::store::{AppendRequest, StoreError};
 use schalter_events::{Expectation, Metadata};
@@ -60,6 +61,11 @@ pub enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
+    /// Kiosks and hall screens.
+    Device {
+        #[command(subcommand)]
+        action: DeviceAction,
+    },
     /// Replay the whole event log through every projection and report what they hold.
     RebuildProjections {
         #[command(flatten)]
@@ -103,6 +109,29 @@ pub enum UserAction {
     },
 }
 
+#[derive(Subcommand)]
+pub enum DeviceAction {
+    /// Register a kiosk or hall screen; prints its token (shown only now) alone on the last line.
+    Add {
+        #[command(flatten)]
+        db: Database,
+        /// Location id, e.g. buergerbuero
+        #[arg(long)]
+        location: String,
+        /// kiosk or display
+        #[arg(long)]
+        role: DeviceRole,
+    },
+    /// Revoke a device's token at once, e.g. when a kiosk is stolen or replaced.
+    Revoke {
+        #[command(flatten)]
+        db: Database,
+        /// The device id printed by `device add`.
+        #[arg(long)]
+        id: String,
+    },
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
     #[error(transparent)]
@@ -139,6 +168,12 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::User {
             action: UserAction::Add { db, username, role, .. },
         } => add_user(&db, &username, role).await,
+        Command::Device {
+            action: DeviceAction::Add { db, location, role },
+        } => add_device(&db, &location, role).await,
+        Command::Device {
+            action: DeviceAction::Revoke { db, id },
+        } => revoke_device(&db, &id).await,
         Command::RebuildProjections { db } => rebuild_projections(&db).await,
         Command::ImportConfig {
             db,
@@ -244,6 +279,53 @@ async fn add_user(db: &Database, username: &str, role: Role) -> Result<(), CliEr
         Err(e) if e.is_conflict() => Err(CliError::UserExists(username.to_owned())),
         Err(e) => Err(e.into()),
     }
+}
+
+async fn add_device(db: &Database, location: &str, role: DeviceRole) -> Result<(), CliError> {
+    let store = open_store(&settings_for(db)).await?;
+    let (catalogue, _) = current_catalogue(&store).await?;
+    if !catalogue.locations.contains_key(location) {
+        store.close().await;
+        return Err(CliError::Usage(format!("there is no location {location:?}")));
+    }
+    let prefix = match role {
+        DeviceRole::Kiosk => "kiosk",
+        DeviceRole::Display => "display",
+    };
+    let id = format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+    let token = format!("{id}.{}", crate::secrets::new_token());
+    let (event, expectation) = access::register_device(&id, location, role, &crate::auth::device_token_hash(&token));
+    let request = AppendRequest::new(vec![event])
+        .expect(access::device_stream(&id), expectation)
+        .metadata(Metadata::by("system:cli", chrono::Utc::now()));
+    let result = store.append(&request).await;
+    store.close().await;
+    result?;
+    println!("added {prefix} {id} at {location}; its token, shown only now:");
+    println!("{token}");
+    Ok(())
+}
+
+async fn revoke_device(db: &Database, id: &str) -> Result<(), CliError> {
+    let store = open_store(&settings_for(db)).await?;
+    let events = store.read_stream(&access::device_stream(id), 0).await?;
+    let known = access::fold_device(&events).map_err(|e| CliError::Usage(e.to_string()))?;
+    let result = match known {
+        None => Err(CliError::Usage(format!("there is no device {id:?}"))),
+        Some(d) if d.revoked => Ok(println!("{id} was already revoked")),
+        Some(_) => {
+            let request = AppendRequest::new(vec![access::revoke_device(id)])
+                .expect(access::device_stream(id), Expectation::AtVersion(events.len() as i64))
+                .metadata(Metadata::by("system:cli", chrono::Utc::now()));
+            store
+                .append(&request)
+                .await
+                .map(|_| println!("revoked {id}"))
+                .map_err(CliError::from)
+        }
+    };
+    store.close().await;
+    result
 }
 
 async fn current_catalogue(store: &schalter_events::store::Store) -> Result<(Catalogue, i64), CliError> {

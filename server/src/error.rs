@@ -15,6 +15,10 @@ pub enum ApiError {
     NotFound(String),
     #[error("this method is not allowed here")]
     MethodNotAllowed,
+    #[error("{message}")]
+    Unauthorized { code: &'static str, message: &'static str },
+    #[error("your role may not do this")]
+    Forbidden,
     #[error("the request body is not valid JSON: {0}")]
     MalformedJson(String),
     #[error("the request body does not have the expected fields and types: {0}")]
@@ -59,6 +63,8 @@ impl ApiError {
         match self {
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            ApiError::Unauthorized { code, .. } => (StatusCode::UNAUTHORIZED, code),
+            ApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
             ApiError::InvalidBody(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
             ApiError::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),

@@ -1,9 +1,11 @@
 //! Schalter's server: HTTP API, the web app, background subscribers, and the CLI's commands.
 
 pub mod api;
+pub mod auth;
 pub mod bookings;
 pub mod cli;
 pub mod error;
+pub mod secrets;
 pub mod state;
 pub mod telemetry;
 pub mod web;

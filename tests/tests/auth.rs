@@ -1,0 +1,214 @@
+//! Staff sign-in and device tokens, on both backends; accounts and devices are made with the
+//! real `schalter` CLI, as an operator would.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use schalter_tests::app::schalter_bin;
+use schalter_tests::{on_both_backends, spawn_app, TestApp, TestDb};
+use serde_json::{json, Value};
+
+on_both_backends!(staff_sign_in_and_out, device_tokens_and_revocation);
+
+fn add_user(db_url: &str, name: &str, role: &str, password: &str) {
+    let mut child = Command::new(schalter_bin())
+        .args([
+            "user",
+            "add",
+            "--database-url",
+            db_url,
+            "--username",
+            name,
+            "--role",
+            role,
+            "--password-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{password}\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn cli(args: &[&str]) -> String {
+    let out = Command::new(schalter_bin()).args(args).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+async fn login(app: &TestApp, username: &str, password: &str) -> (u16, Option<String>, Value) {
+    let r = app
+        .client
+        .post(format!("{}/api/auth/login", app.url))
+        .json(&json!({"username": username, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let cookie = r.headers().get("set-cookie").map(|c| c.to_str().unwrap().to_owned());
+    (status, cookie, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn me(app: &TestApp, cookie: Option<&str>) -> (u16, Value) {
+    let mut r = app.client.get(format!("{}/api/auth/me", app.url));
+    if let Some(c) = cookie {
+        r = r.header("cookie", c);
+    }
+    let r = r.send().await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+async fn staff_sign_in_and_out(db: TestDb) {
+    let app = spawn_app(db, true).await;
+    add_user(&app.db.url, "clerk", "desk", "counter-one-2026");
+
+    for (user, password) in [
+        ("clerk", "wrong password"),
+        ("nobody", "counter-one-2026"),
+        ("clerk", ""),
+    ] {
+        let (status, cookie, err) = login(&app, user, password).await;
+        assert_eq!(
+            (status, err["error"].as_str()),
+            (401, Some("invalid_credentials")),
+            "{user}"
+        );
+        assert!(cookie.is_none());
+    }
+    let (status, _) = app.post_json("/api/auth/login", &json!({"username": "clerk"})).await;
+    assert_eq!(status, 422);
+
+    let (status, cookie, who) = login(&app, "clerk", "counter-one-2026").await;
+    assert_eq!(status, 200);
+    assert_eq!(who, json!({"username": "clerk", "role": "desk"}));
+    let set_cookie = cookie.unwrap();
+    assert!(
+        set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"),
+        "{set_cookie}"
+    );
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+    assert_eq!(
+        me(&app, Some(&cookie)).await,
+        (200, json!({"username": "clerk", "role": "desk"}))
+    );
+    let (status, err) = me(&app, None).await;
+    assert_eq!((status, err["error"].as_str()), (401, Some("not_signed_in")));
+    assert_eq!(me(&app, Some("schalter_session=forged")).await.0, 401);
+
+    // The sign-in is on the audit trail with its actor.
+    let sessions: Vec<_> = app
+        .store()
+        .read_all(0, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.stream.starts_with("session-"))
+        .collect();
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(sessions[0].metadata.actor.as_deref(), Some("staff:clerk"));
+    assert!(
+        !sessions[0]
+            .stream
+            .contains(cookie.trim_start_matches("schalter_session=")),
+        "token stored only hashed"
+    );
+
+    let r = app
+        .client
+        .post(format!("{}/api/auth/logout", app.url))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(me(&app, Some(&cookie)).await.0, 401, "signed out");
+    app.stop().await;
+}
+
+async fn device_tokens_and_revocation(db: TestDb) {
+    let app = spawn_app(db, true).await;
+    let url = app.db.url.clone();
+    let token_of = |out: &str| out.lines().last().unwrap().trim().to_owned();
+    let kiosk = token_of(&cli(&[
+        "device",
+        "add",
+        "--database-url",
+        &url,
+        "--location",
+        "buergerbuero",
+        "--role",
+        "kiosk",
+    ]));
+    let display = token_of(&cli(&[
+        "device",
+        "add",
+        "--database-url",
+        &url,
+        "--location",
+        "kfz-zulassung",
+        "--role",
+        "display",
+    ]));
+    let device_me = |header: Option<String>, query: Option<String>| {
+        let mut r = app.client.get(format!(
+            "{}/api/devices/me{}",
+            app.url,
+            query.map(|t| format!("?token={t}")).unwrap_or_default()
+        ));
+        if let Some(h) = header {
+            r = r.header("authorization", h);
+        }
+        async move {
+            let r = r.send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (status, who) = device_me(Some(format!("Bearer {kiosk}")), None).await;
+    assert_eq!(
+        (status, who["role"].as_str(), who["location"].as_str()),
+        (200, Some("kiosk"), Some("buergerbuero"))
+    );
+    let (status, who) = device_me(None, Some(display.clone())).await;
+    assert_eq!(
+        (status, who["role"].as_str()),
+        (200, Some("display")),
+        "EventSource-style ?token="
+    );
+    let (id, secret) = kiosk.split_once('.').unwrap();
+    let forged = format!("{id}.{}", secret.chars().rev().collect::<String>());
+    assert_eq!(device_me(Some(format!("Bearer {forged}")), None).await.0, 401);
+    let (status, err) = device_me(None, None).await;
+    assert_eq!((status, err["error"].as_str()), (401, Some("device_token_required")));
+    // A device token is not a staff session.
+    let r = app
+        .client
+        .get(format!("{}/api/auth/me", app.url))
+        .header("authorization", format!("Bearer {display}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+
+    let out = cli(&["device", "revoke", "--database-url", &url, "--id", id]);
+    assert!(out.contains("revoked"), "{out}");
+    let (status, err) = device_me(Some(format!("Bearer {kiosk}")), None).await;
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (401, Some("invalid_token")),
+        "a revoked token stops working"
+    );
+    assert_eq!(
+        device_me(None, Some(display)).await.0,
+        200,
+        "other devices are unaffected"
+    );
+    app.stop().await;
+}
