@@ -312,7 +312,10 @@ async fn revoke_device(db: &Database, id: &str) -> Result<(), CliError> {
     let known = access::fold_device(&events).map_err(|e| CliError::Usage(e.to_string()))?;
     let result = match known {
         None => Err(CliError::Usage(format!("there is no device {id:?}"))),
-        Some(d) if d.revoked => Ok(println!("{id} was already revoked")),
+        Some(d) if d.revoked => {
+            println!("{id} was already revoked");
+            Ok(())
+        }
         Some(_) => {
             let request = AppendRequest::new(vec![access::revoke_device(id)])
                 .expect(access::device_stream(id), Expectation::AtVersion(events.len() as i64))
