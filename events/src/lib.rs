@@ -9,6 +9,7 @@ pub mod catalogue;
 pub mod event;
 pub mod feedback;
 pub mod projection;
+pub mod queue;
 pub mod slots;
 pub mod staff;
 

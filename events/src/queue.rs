@@ -1,0 +1,437 @@
+//! The day's queue at a location: walk-in tickets, checked-in appointments, calling, serving.
+//!
+//! Streams (see docs/decisions.md):
+//! - `numbers-<location>-<YYYYMMDD>-<prefix>`: one `TicketIssued` per ticket, appended without
+//!   expectation. The ticket's number IS the stream version the store assigns, so numbers are
+//!   unique and gap-free per prefix and day without any retry, however many kiosks print at once.
+//! - `ticket-<location>-<YYYYMMDD>-<prefix><number>`: the ticket's life after issue (called,
+//!   started, finished, …), each step expected at the version it was decided on, so two counters
+//!   can never call the same ticket.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::event::{encode, Expectation, NewEvent};
+
+pub const SCHEMA: i32 = 1;
+
+pub fn numbers_stream(location: &str, day: NaiveDate, prefix: &str) -> String {
+    format!("numbers-{location}-{}-{prefix}", day.format("%Y%m%d"))
+}
+
+pub fn ticket_stream(location: &str, day: NaiveDate, label: &str) -> String {
+    format!("ticket-{location}-{}-{label}", day.format("%Y%m%d"))
+}
+
+/// `A-017`: what the hall screen shows and the clerk calls out.
+pub fn label(prefix: &str, number: i64) -> String {
+    format!("{prefix}-{number:03}")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    WalkIn,
+    Appointment,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data")]
+pub enum NumberEvent {
+    TicketIssued {
+        service: String,
+        kind: Kind,
+        /// The appointment's start, for checked-in bookings.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        slot_start: Option<DateTime<Utc>>,
+        /// Hash of the ticket's status token (the `/ticket/:token` page).
+        token_hash: String,
+        issued_at: DateTime<Utc>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data")]
+pub enum TicketEvent {
+    TicketCalled {
+        counter: String,
+        at: DateTime<Utc>,
+    },
+    TicketRecalled {
+        at: DateTime<Utc>,
+    },
+    ServiceStarted {
+        at: DateTime<Utc>,
+    },
+    ServiceFinished {
+        at: DateTime<Utc>,
+    },
+    TicketNoShow {
+        at: DateTime<Utc>,
+    },
+    /// Set aside (e.g. a missing document); waits again from `at`.
+    TicketParked {
+        at: DateTime<Utc>,
+    },
+    /// Another service or counter group; keeps its place in the queue.
+    TicketTransferred {
+        service: String,
+        at: DateTime<Utc>,
+    },
+}
+
+pub fn issue(
+    location: &str,
+    day: NaiveDate,
+    prefix: &str,
+    service: &str,
+    kind: Kind,
+    slot_start: Option<DateTime<Utc>>,
+    token_hash: &str,
+    now: DateTime<Utc>,
+) -> (NewEvent, Expectation) {
+    let event = NumberEvent::TicketIssued {
+        service: service.to_owned(),
+        kind,
+        slot_start,
+        token_hash: token_hash.to_owned(),
+        issued_at: now,
+    };
+    (
+        encode(numbers_stream(location, day, prefix), SCHEMA, &event),
+        Expectation::Any,
+    )
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum State {
+    Waiting,
+    Called,
+    InService,
+    Finished,
+    NoShow,
+}
+
+/// One ticket as the queue projection knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ticket {
+    pub label: String,
+    pub service: String,
+    pub kind: Kind,
+    pub slot_start: Option<DateTime<Utc>>,
+    /// When it (last) joined the waiting line: issue time, or the time it was parked.
+    pub waiting_since: DateTime<Utc>,
+    pub state: State,
+    pub counter: Option<String>,
+    /// Version of the ticket's own stream (0 before it was first called).
+    pub version: i64,
+}
+
+impl Ticket {
+    pub fn issued(label: String, event: &NumberEvent) -> Ticket {
+        let NumberEvent::TicketIssued {
+            service,
+            kind,
+            slot_start,
+            issued_at,
+            ..
+        } = event;
+        Ticket {
+            label,
+            service: service.clone(),
+            kind: *kind,
+            slot_start: *slot_start,
+            waiting_since: *issued_at,
+            state: State::Waiting,
+            counter: None,
+            version: 0,
+        }
+    }
+
+    pub fn apply(&mut self, event: &TicketEvent, version: i64) {
+        self.version = version;
+        match event {
+            TicketEvent::TicketCalled { counter, .. } => {
+                self.state = State::Called;
+                self.counter = Some(counter.clone());
+            }
+            TicketEvent::TicketRecalled { .. } => self.state = State::Called,
+            TicketEvent::ServiceStarted { .. } => self.state = State::InService,
+            TicketEvent::ServiceFinished { .. } => self.state = State::Finished,
+            TicketEvent::TicketNoShow { .. } => self.state = State::NoShow,
+            TicketEvent::TicketParked { at } => {
+                self.state = State::Waiting;
+                self.counter = None;
+                self.waiting_since = *at;
+            }
+            TicketEvent::TicketTransferred { service, .. } => {
+                self.state = State::Waiting;
+                self.counter = None;
+                self.service = service.clone();
+            }
+        }
+    }
+}
+
+/// The call policy, deterministic and in this order:
+/// 1. due work, earliest due first: checked-in appointments whose slot has started (due at the
+///    slot start) and walk-ins waiting longer than `max_wait` (due at arrival + `max_wait`);
+/// 2. other walk-ins, by arrival;
+/// 3. appointments that arrived early, by slot start.
+///
+/// Only tickets for services the counter handles count. Ties keep the label order, so every
+/// instance computes the same answer.
+pub fn next_ticket<'a>(
+    waiting: impl IntoIterator<Item = &'a Ticket>,
+    counter_services: &[String],
+    now: DateTime<Utc>,
+    max_wait: Duration,
+) -> Option<&'a Ticket> {
+    let mut candidates: Vec<(u8, DateTime<Utc>, &Ticket)> = waiting
+        .into_iter()
+        .filter(|t| t.state == State::Waiting && counter_services.contains(&t.service))
+        .map(|t| match (t.kind, t.slot_start) {
+            (Kind::Appointment, Some(slot)) if slot <= now => (0, slot, t),
+            (Kind::Appointment, Some(slot)) => (2, slot, t),
+            (Kind::Appointment, None) => (1, t.waiting_since, t),
+            (Kind::WalkIn, _) if now - t.waiting_since >= max_wait => (0, t.waiting_since + max_wait, t),
+            (Kind::WalkIn, _) => (1, t.waiting_since, t),
+        })
+        .collect();
+    candidates.sort_by(|a, b| (a.0, a.1, &a.2.label).cmp(&(b.0, b.1, &b.2.label)));
+    candidates.first().map(|c| c.2)
+}
+
+/// The event that calls `ticket` to `counter`, expected at the version it was chosen at.
+pub fn call(
+    location: &str,
+    day: NaiveDate,
+    ticket: &Ticket,
+    counter: &str,
+    now: DateTime<Utc>,
+) -> (NewEvent, Expectation) {
+    let expectation = if ticket.version == 0 {
+        Expectation::NoStream
+    } else {
+        Expectation::AtVersion(ticket.version)
+    };
+    let event = TicketEvent::TicketCalled {
+        counter: counter.to_owned(),
+        at: now,
+    };
+    (
+        encode(ticket_stream(location, day, &ticket.label), SCHEMA, &event),
+        expectation,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(hm: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(&format!("2026-12-02T{hm}:00Z"))
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn walk_in(label: &str, service: &str, since: &str) -> Ticket {
+        Ticket {
+            label: label.into(),
+            service: service.into(),
+            kind: Kind::WalkIn,
+            slot_start: None,
+            waiting_since: at(since),
+            state: State::Waiting,
+            counter: None,
+            version: 0,
+        }
+    }
+
+    fn appointment(label: &str, service: &str, slot: &str, arrived: &str) -> Ticket {
+        Ticket {
+            kind: Kind::Appointment,
+            slot_start: Some(at(slot)),
+            ..walk_in(label, service, arrived)
+        }
+    }
+
+    fn services(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// (situation, tickets, counter services, now, expected label)
+    type Case<'a> = (&'a str, Vec<Ticket>, &'a Vec<String>, &'a str, Option<&'a str>);
+
+    #[test]
+    fn call_policy_table() {
+        let max_wait = Duration::minutes(45);
+        let ausweis = services(&["ausweis"]);
+        let both = services(&["ausweis", "meldung"]);
+        let cases: Vec<Case> = vec![
+            ("empty queue", vec![], &both, "09:00", None),
+            (
+                "walk-ins by arrival",
+                vec![
+                    walk_in("A-002", "ausweis", "08:10"),
+                    walk_in("A-001", "ausweis", "08:05"),
+                ],
+                &both,
+                "08:20",
+                Some("A-001"),
+            ),
+            (
+                "a due appointment goes before earlier walk-ins",
+                vec![
+                    walk_in("A-001", "ausweis", "08:05"),
+                    appointment("T-001", "ausweis", "08:30", "08:25"),
+                ],
+                &both,
+                "08:31",
+                Some("T-001"),
+            ),
+            (
+                "an early appointment waits for walk-ins",
+                vec![
+                    walk_in("A-001", "ausweis", "08:05"),
+                    appointment("T-001", "ausweis", "09:00", "08:25"),
+                ],
+                &both,
+                "08:31",
+                Some("A-001"),
+            ),
+            (
+                "an early appointment is called when nobody else waits",
+                vec![appointment("T-001", "ausweis", "09:00", "08:25")],
+                &both,
+                "08:31",
+                Some("T-001"),
+            ),
+            (
+                "due appointments by slot time, not arrival",
+                vec![
+                    appointment("T-002", "ausweis", "08:30", "08:00"),
+                    appointment("T-001", "ausweis", "08:20", "08:15"),
+                ],
+                &both,
+                "08:40",
+                Some("T-001"),
+            ),
+            (
+                "a walk-in past the maximum wait counts as due from arrival + max wait",
+                vec![
+                    walk_in("A-001", "ausweis", "08:00"),
+                    appointment("T-001", "ausweis", "08:50", "08:40"),
+                ],
+                &both,
+                "08:55",
+                Some("A-001"), // due 08:45 < slot 08:50
+            ),
+            (
+                "…but an appointment due earlier still goes first",
+                vec![
+                    walk_in("A-001", "ausweis", "08:00"),
+                    appointment("T-001", "ausweis", "08:40", "08:30"),
+                ],
+                &both,
+                "08:55",
+                Some("T-001"), // slot 08:40 < due 08:45
+            ),
+            (
+                "skills: a counter only calls services it handles",
+                vec![
+                    walk_in("C-001", "meldung", "08:00"),
+                    walk_in("A-001", "ausweis", "08:10"),
+                ],
+                &ausweis,
+                "08:20",
+                Some("A-001"),
+            ),
+            (
+                "nothing this counter can serve",
+                vec![walk_in("C-001", "meldung", "08:00")],
+                &ausweis,
+                "08:20",
+                None,
+            ),
+            (
+                "tickets already called are not called again",
+                vec![
+                    Ticket {
+                        state: State::Called,
+                        ..walk_in("A-001", "ausweis", "08:00")
+                    },
+                    walk_in("A-002", "ausweis", "08:05"),
+                ],
+                &both,
+                "08:20",
+                Some("A-002"),
+            ),
+            (
+                "equal times: label order decides, the same on every server",
+                vec![
+                    walk_in("A-002", "ausweis", "08:00"),
+                    walk_in("A-001", "ausweis", "08:00"),
+                ],
+                &both,
+                "08:20",
+                Some("A-001"),
+            ),
+        ];
+        for (situation, tickets, counter, now, expected) in cases {
+            let got = next_ticket(&tickets, counter, at(now), max_wait).map(|t| t.label.as_str());
+            assert_eq!(got, expected, "{situation}");
+        }
+    }
+
+    #[test]
+    fn parking_rejoins_the_line_and_transfer_keeps_the_place() {
+        let mut t = walk_in("A-001", "ausweis", "08:00");
+        t.apply(
+            &TicketEvent::TicketCalled {
+                counter: "3".into(),
+                at: at("08:10"),
+            },
+            1,
+        );
+        assert_eq!((t.state, t.counter.as_deref()), (State::Called, Some("3")));
+        t.apply(&TicketEvent::TicketParked { at: at("08:15") }, 2);
+        assert_eq!((t.state, t.waiting_since, t.version), (State::Waiting, at("08:15"), 2));
+        t.apply(
+            &TicketEvent::TicketTransferred {
+                service: "meldung".into(),
+                at: at("08:20"),
+            },
+            3,
+        );
+        assert_eq!(
+            (t.state, t.service.as_str(), t.waiting_since),
+            (State::Waiting, "meldung", at("08:15"))
+        );
+        let (event, expectation) = call("buergerbuero", at("08:00").date_naive(), &t, "4", at("08:30"));
+        assert_eq!(expectation, Expectation::AtVersion(3));
+        assert_eq!(event.stream, "ticket-buergerbuero-20261202-A-001");
+    }
+
+    #[test]
+    fn numbers_come_from_the_stream_version() {
+        let day = at("08:00").date_naive();
+        let (event, expectation) = issue(
+            "kfz-zulassung",
+            day,
+            "K",
+            "kfz-umschreibung",
+            Kind::WalkIn,
+            None,
+            "h",
+            at("08:00"),
+        );
+        assert_eq!(event.stream, "numbers-kfz-zulassung-20261202-K");
+        assert_eq!(expectation, Expectation::Any, "the store's version is the number");
+        assert_eq!(label("K", 7), "K-007");
+        assert_eq!(label("K", 1234), "K-1234");
+        let fresh = walk_in("A-001", "ausweis", "08:00");
+        assert_eq!(call("x", day, &fresh, "1", at("08:01")).1, Expectation::NoStream);
+    }
+}
