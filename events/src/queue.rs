@@ -80,25 +80,11 @@ pub enum TicketEvent {
     },
 }
 
-pub fn issue(
-    location: &str,
-    day: NaiveDate,
-    prefix: &str,
-    service: &str,
-    kind: Kind,
-    slot_start: Option<DateTime<Utc>>,
-    token_hash: &str,
-    now: DateTime<Utc>,
-) -> (NewEvent, Expectation) {
-    let event = NumberEvent::TicketIssued {
-        service: service.to_owned(),
-        kind,
-        slot_start,
-        token_hash: token_hash.to_owned(),
-        issued_at: now,
-    };
+/// Issues a ticket with `prefix` at `location` on `day`; its number is the version the store
+/// assigns to the event.
+pub fn issue(location: &str, day: NaiveDate, prefix: &str, ticket: &NumberEvent) -> (NewEvent, Expectation) {
     (
-        encode(numbers_stream(location, day, prefix), SCHEMA, &event),
+        encode(numbers_stream(location, day, prefix), SCHEMA, ticket),
         Expectation::Any,
     )
 }
@@ -417,16 +403,14 @@ mod tests {
     #[test]
     fn numbers_come_from_the_stream_version() {
         let day = at("08:00").date_naive();
-        let (event, expectation) = issue(
-            "kfz-zulassung",
-            day,
-            "K",
-            "kfz-umschreibung",
-            Kind::WalkIn,
-            None,
-            "h",
-            at("08:00"),
-        );
+        let ticket = NumberEvent::TicketIssued {
+            service: "kfz-umschreibung".into(),
+            kind: Kind::WalkIn,
+            slot_start: None,
+            token_hash: "h".into(),
+            issued_at: at("08:00"),
+        };
+        let (event, expectation) = issue("kfz-zulassung", day, "K", &ticket);
         assert_eq!(event.stream, "numbers-kfz-zulassung-20261202-K");
         assert_eq!(expectation, Expectation::Any, "the store's version is the number");
         assert_eq!(label("K", 7), "K-007");
