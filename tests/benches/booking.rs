@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use schalter_tests::{spawn_app, Kind, TestDb};
+use schalter_tests::app::spawn_app_with;
+use schalter_tests::{Kind, TestDb};
 use serde_json::{json, Value};
 use sqlx::{Connection, Executor};
 
@@ -121,7 +122,11 @@ async fn run(kind: Kind) {
     let Some(db) = TestDb::of(kind).await else { return };
     let name = if kind == Kind::Sqlite { "SQLite" } else { "PostgreSQL" };
     let url = db.url.clone();
-    let app = spawn_app(db, true).await;
+    let pool: u32 = std::env::var("BENCH_POOL")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(16);
+    let app = spawn_app_with(db, true, pool).await;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(CLIENTS)
         .build()

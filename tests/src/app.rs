@@ -21,11 +21,17 @@ pub struct TestApp {
 
 /// Starts the whole server (store, migrations, projections, router) on a free port.
 pub async fn spawn_app(db: TestDb, demo: bool) -> TestApp {
+    // Tests run many servers at once against one PostgreSQL: keep each pool small.
+    spawn_app_with(db, demo, 8).await
+}
+
+/// As [`spawn_app`], with the production pool size or another (benchmarks).
+pub async fn spawn_app_with(db: TestDb, demo: bool, max_connections: u32) -> TestApp {
     let server = schalter_server::start(Settings {
         database_url: db.url.clone(),
         listen: "127.0.0.1:0".into(),
         demo,
-        max_connections: 8,
+        max_connections,
     })
     .await
     .expect("server starts");
