@@ -30,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/feedback", post(give_feedback))
         .merge(crate::bookings::router())
         .merge(crate::auth::router())
+        .merge(crate::queue_api::router())
         .route("/api/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
         .route("/api", get(api_not_found))
@@ -197,12 +198,14 @@ async fn give_feedback(
     info(title = "Schalter API", description = "Appointments and queues for citizen offices. Errors are JSON: {\"error\": code, \"message\": text, \"field\": name}."),
     paths(health, locations, services, give_feedback, crate::bookings::availability, crate::bookings::book,
         crate::bookings::view, crate::bookings::cancel, crate::bookings::reschedule, crate::bookings::calendar, crate::bookings::qr,
-        crate::auth::login, crate::auth::logout, crate::auth::me, crate::auth::device_me),
+        crate::auth::login, crate::auth::logout, crate::auth::me, crate::auth::device_me,
+        crate::queue_api::issue_ticket),
     components(schemas(ErrorBody, Health, Location, Service, Text, FeedbackRequest, FeedbackAccepted,
         crate::bookings::Availability, crate::bookings::SlotView, crate::bookings::BookingRequest,
         crate::bookings::BookingView, crate::bookings::RescheduleRequest, schalter_events::booking::Status,
-        crate::auth::LoginRequest, crate::auth::Me, crate::auth::DeviceMe)),
-    tags((name = "catalogue"), (name = "citizens"), (name = "staff"), (name = "operations"))
+        crate::auth::LoginRequest, crate::auth::Me, crate::auth::DeviceMe,
+        crate::queue_api::TicketRequest, crate::queue_api::TicketIssued)),
+    tags((name = "catalogue"), (name = "citizens"), (name = "staff"), (name = "queue"), (name = "operations"))
 )]
 pub struct ApiDoc;
 

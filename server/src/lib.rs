@@ -5,6 +5,7 @@ pub mod auth;
 pub mod bookings;
 pub mod cli;
 pub mod error;
+pub mod queue_api;
 pub mod secrets;
 pub mod state;
 pub mod telemetry;

@@ -139,3 +139,62 @@ impl ServerProcess {
         self.child.wait().await.expect("reaped");
     }
 }
+
+/// Runs `schalter ARGS` to completion and returns stdout; fails the test if it fails.
+pub fn cli(args: &[&str]) -> String {
+    let out = std::process::Command::new(schalter_bin())
+        .args(args)
+        .output()
+        .expect("run schalter");
+    assert!(
+        out.status.success(),
+        "schalter {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `schalter user add`, the password through standard input as an operator would.
+pub fn add_user(database_url: &str, name: &str, role: &str, password: &str) {
+    use std::io::Write;
+    let mut child = std::process::Command::new(schalter_bin())
+        .args([
+            "user",
+            "add",
+            "--database-url",
+            database_url,
+            "--username",
+            name,
+            "--role",
+            role,
+            "--password-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn schalter");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{password}\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// `schalter device add`; returns the token (the last line of its output).
+pub fn add_device(database_url: &str, location: &str, role: &str) -> String {
+    let out = cli(&[
+        "device",
+        "add",
+        "--database-url",
+        database_url,
+        "--location",
+        location,
+        "--role",
+        role,
+    ]);
+    out.lines().last().expect("a token line").trim().to_owned()
+}

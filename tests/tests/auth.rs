@@ -1,48 +1,11 @@
 //! Staff sign-in and device tokens, on both backends; accounts and devices are made with the
 //! real `schalter` CLI, as an operator would.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
-use schalter_tests::app::schalter_bin;
+use schalter_tests::app::{add_device, add_user, cli};
 use schalter_tests::{on_both_backends, spawn_app, TestApp, TestDb};
 use serde_json::{json, Value};
 
 on_both_backends!(staff_sign_in_and_out, device_tokens_and_revocation);
-
-fn add_user(db_url: &str, name: &str, role: &str, password: &str) {
-    let mut child = Command::new(schalter_bin())
-        .args([
-            "user",
-            "add",
-            "--database-url",
-            db_url,
-            "--username",
-            name,
-            "--role",
-            role,
-            "--password-stdin",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{password}\n").as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-}
-
-fn cli(args: &[&str]) -> String {
-    let out = Command::new(schalter_bin()).args(args).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 async fn login(app: &TestApp, username: &str, password: &str) -> (u16, Option<String>, Value) {
     let r = app

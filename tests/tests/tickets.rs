@@ -1,0 +1,160 @@
+//! Walk-in tickets: numbers never issued twice, whoever prints them at once; only kiosks of the
+//! location and desk staff may issue them.
+
+use std::collections::HashSet;
+
+use schalter_tests::app::{add_device, add_user};
+use schalter_tests::{on_both_backends, spawn_app, TestDb};
+use serde_json::{json, Value};
+
+on_both_backends!(
+    thousand_concurrent_kiosk_tickets_get_distinct_numbers,
+    who_may_issue_tickets
+);
+
+async fn thousand_concurrent_kiosk_tickets_get_distinct_numbers(db: TestDb) {
+    let app = spawn_app(db, true).await;
+    let kiosk = add_device(&app.db.url, "buergerbuero", "kiosk");
+    let requests = (0..1000).map(|i| {
+        let client = app.client.clone();
+        let url = format!("{}/api/locations/buergerbuero/tickets", app.url);
+        let auth = format!("Bearer {kiosk}");
+        // Two prefixes interleaved: A (ID card) and C (registration of address).
+        let service = if i % 4 == 0 {
+            "wohnsitz-anmeldung"
+        } else {
+            "personalausweis"
+        };
+        tokio::spawn(async move {
+            let r = client
+                .post(url)
+                .header("authorization", auth)
+                .json(&json!({"service": service}))
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        })
+    });
+    let results: Vec<(u16, Value)> = futures::future::join_all(requests)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert!(
+        results.iter().all(|(s, _)| *s == 201),
+        "{:?}",
+        results.iter().find(|(s, _)| *s != 201)
+    );
+    let numbers: Vec<&str> = results.iter().map(|(_, t)| t["number"].as_str().unwrap()).collect();
+    let distinct: HashSet<&&str> = numbers.iter().collect();
+    assert_eq!(distinct.len(), 1000, "no number issued twice");
+    let expected: HashSet<String> = (1..=750)
+        .map(|n| format!("A-{n:03}"))
+        .chain((1..=250).map(|n| format!("C-{n:03}")))
+        .collect();
+    assert_eq!(
+        numbers.iter().map(|n| n.to_string()).collect::<HashSet<_>>(),
+        expected,
+        "gap-free per prefix"
+    );
+    let tokens: HashSet<&str> = results.iter().map(|(_, t)| t["token"].as_str().unwrap()).collect();
+    assert_eq!(tokens.len(), 1000);
+    app.stop().await;
+}
+
+async fn who_may_issue_tickets(db: TestDb) {
+    let app = spawn_app(db, true).await;
+    let url = app.db.url.clone();
+    let kiosk = add_device(&url, "buergerbuero", "kiosk");
+    let display = add_device(&url, "buergerbuero", "display");
+    let other_kiosk = add_device(&url, "kfz-zulassung", "kiosk");
+    add_user(&url, "clerk", "desk", "counter-one-2026");
+    add_user(&url, "boss", "manager", "statistics-2026");
+    let issue = |location: &str, auth: Option<(&str, String)>, body: Value| {
+        let mut r = app
+            .client
+            .post(format!("{}/api/locations/{location}/tickets", app.url))
+            .json(&body);
+        if let Some((name, value)) = auth {
+            r = r.header(name, value);
+        }
+        async move {
+            let r = r.send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let ausweis = json!({"service": "personalausweis"});
+    let bearer = |t: &str| Some(("authorization", format!("Bearer {t}")));
+    assert_eq!(issue("buergerbuero", None, ausweis.clone()).await.0, 401);
+    let (status, err) = issue("buergerbuero", bearer(&display), ausweis.clone()).await;
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (403, Some("forbidden")),
+        "a display cannot issue tickets"
+    );
+    assert_eq!(
+        issue("buergerbuero", bearer(&other_kiosk), ausweis.clone()).await.0,
+        403,
+        "only its own location"
+    );
+    let (status, ticket) = issue("buergerbuero", bearer(&kiosk), ausweis.clone()).await;
+    assert_eq!((status, ticket["number"].as_str()), (201, Some("A-001")));
+
+    let login = |user: &str, password: &str| {
+        let r = app
+            .client
+            .post(format!("{}/api/auth/login", app.url))
+            .json(&json!({"username": user, "password": password}));
+        async move {
+            let r = r.send().await.unwrap();
+            r.headers()["set-cookie"]
+                .to_str()
+                .unwrap()
+                .split(';')
+                .next()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let clerk = login("clerk", "counter-one-2026").await;
+    let (status, ticket) = issue("buergerbuero", Some(("cookie", clerk.clone())), ausweis.clone()).await;
+    assert_eq!(
+        (status, ticket["number"].as_str()),
+        (201, Some("A-002")),
+        "the desk issues for people at the counter"
+    );
+    let boss = login("boss", "statistics-2026").await;
+    assert_eq!(
+        issue("buergerbuero", Some(("cookie", boss)), ausweis.clone()).await.0,
+        403,
+        "managers do not run the queue"
+    );
+
+    let head = app.store().head().await.unwrap();
+    for (location, body, status, code) in [
+        (
+            "buergerbuero",
+            json!({"service": "kfz-neuzulassung"}),
+            422,
+            "unknown_service",
+        ),
+        (
+            "kfz-zulassung",
+            json!({"service": "wunschkennzeichen"}),
+            422,
+            "no_walk_in",
+        ),
+        ("atlantis", json!({"service": "personalausweis"}), 404, "not_found"),
+        ("buergerbuero", json!({"service": 7}), 422, "invalid_body"),
+    ] {
+        let (got, err) = issue(location, Some(("cookie", clerk.clone())), body.clone()).await;
+        assert_eq!((got, err["error"].as_str()), (status, Some(code)), "{location} {body}");
+    }
+    assert_eq!(
+        app.store().head().await.unwrap(),
+        head,
+        "refused requests store nothing"
+    );
+    app.stop().await;
+}
