@@ -99,27 +99,8 @@ async fn staff_sign_in_and_out(db: TestDb) {
 async fn device_tokens_and_revocation(db: TestDb) {
     let app = spawn_app(db, true).await;
     let url = app.db.url.clone();
-    let token_of = |out: &str| out.lines().last().unwrap().trim().to_owned();
-    let kiosk = token_of(&cli(&[
-        "device",
-        "add",
-        "--database-url",
-        &url,
-        "--location",
-        "buergerbuero",
-        "--role",
-        "kiosk",
-    ]));
-    let display = token_of(&cli(&[
-        "device",
-        "add",
-        "--database-url",
-        &url,
-        "--location",
-        "kfz-zulassung",
-        "--role",
-        "display",
-    ]));
+    let kiosk = add_device(&url, "buergerbuero", "kiosk");
+    let display = add_device(&url, "kfz-zulassung", "display");
     let device_me = |header: Option<String>, query: Option<String>| {
         let mut r = app.client.get(format!(
             "{}/api/devices/me{}",
