@@ -73,6 +73,18 @@ pub struct Service {
     pub online_elsewhere: Option<String>,
 }
 
+/// A counter (Schalter) where staff serve; it calls only the services it handles.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct Counter {
+    /// Stable slug, e.g. `buergerbuero-3`.
+    pub id: String,
+    pub location: String,
+    /// What the hall screen shows, e.g. `3` or `Schalter 3`.
+    pub name: String,
+    pub services: Vec<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "data")]
 pub enum CatalogueEvent {
@@ -86,6 +98,7 @@ pub enum CatalogueEvent {
         location: String,
         schedule: Schedule,
     },
+    CounterDefined(Counter),
 }
 
 impl CatalogueEvent {
@@ -100,6 +113,7 @@ pub struct Catalogue {
     pub locations: BTreeMap<String, Location>,
     pub services: BTreeMap<String, Service>,
     pub schedules: BTreeMap<String, Schedule>,
+    pub counters: BTreeMap<String, Counter>,
 }
 
 impl Catalogue {
@@ -116,6 +130,9 @@ impl Catalogue {
             }
             CatalogueEvent::ScheduleSet { location, schedule } => {
                 self.schedules.insert(location.clone(), schedule.clone());
+            }
+            CatalogueEvent::CounterDefined(counter) => {
+                self.counters.insert(counter.id.clone(), counter.clone());
             }
         }
     }
@@ -147,6 +164,7 @@ impl Catalogue {
                         schedule: schedule.clone(),
                     }),
             )
+            .chain(self.counters.values().cloned().map(CatalogueEvent::CounterDefined))
             .collect()
     }
 }
@@ -419,6 +437,38 @@ pub fn demo() -> Catalogue {
         location: kfz.id.clone(),
         schedule: schedule(kfz_hours),
     });
+    let counter = |location: &str, n: u32, services: &[&str]| Counter {
+        id: format!("{location}-{n}"),
+        location: location.to_owned(),
+        name: n.to_string(),
+        services: services.iter().map(|s| s.to_string()).collect(),
+    };
+    let all_buergerbuero = [
+        "personalausweis",
+        "reisepass",
+        "ausweis-abholung",
+        "wohnsitz-anmeldung",
+        "meldebescheinigung",
+        "fuehrungszeugnis",
+    ];
+    let all_kfz = [
+        "kfz-neuzulassung",
+        "kfz-umschreibung",
+        "kfz-abmeldung",
+        "wunschkennzeichen",
+    ];
+    let mut counters = vec![];
+    for n in 1..=3 {
+        counters.push(counter(&buergerbuero.id, n, &all_buergerbuero));
+    }
+    // Counter 4 only hands out finished documents: short visits, never stuck behind a passport.
+    counters.push(counter(&buergerbuero.id, 4, &["ausweis-abholung"]));
+    for n in 1..=4 {
+        counters.push(counter(&kfz.id, n, &all_kfz));
+    }
+    for c2 in counters {
+        c.apply(&CatalogueEvent::CounterDefined(c2));
+    }
     c.apply(&CatalogueEvent::LocationDefined(buergerbuero));
     c.apply(&CatalogueEvent::LocationDefined(kfz));
     for s in services {
@@ -438,6 +488,7 @@ mod tests {
         assert_eq!(demo.locations.len(), 2);
         assert_eq!(demo.services.len(), 10);
         assert_eq!(demo.schedules.len(), 2);
+        assert_eq!(demo.counters.len(), 8);
         let mut rebuilt = Catalogue::default();
         for (i, e) in demo.to_events().iter().enumerate() {
             let new = e.to_new_event();
@@ -490,6 +541,8 @@ pub struct ConfigFile {
     pub location: Vec<LocationConfig>,
     #[serde(default)]
     pub service: Vec<Service>,
+    #[serde(default)]
+    pub counter: Vec<Counter>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -513,6 +566,7 @@ impl ConfigFile {
                 })
                 .collect(),
             service: c.services.values().cloned().collect(),
+            counter: c.counters.values().cloned().collect(),
         }
     }
 
@@ -573,6 +627,36 @@ impl ConfigFile {
             }
             c.services.insert(s.id.clone(), s.clone());
         }
+        for counter in &self.counter {
+            if !slug(&counter.id) {
+                problems.push(format!(
+                    "counter id {:?}: use lower-case letters, digits and '-'",
+                    counter.id
+                ));
+            }
+            if c.counters.contains_key(&counter.id) {
+                problems.push(format!("counter {:?} is defined twice", counter.id));
+            }
+            if !c.locations.contains_key(&counter.location) {
+                problems.push(format!(
+                    "counter {:?} names unknown location {:?}",
+                    counter.id, counter.location
+                ));
+            }
+            for s in &counter.services {
+                if !c
+                    .services
+                    .get(s)
+                    .is_some_and(|s| s.locations.contains(&counter.location))
+                {
+                    problems.push(format!(
+                        "counter {:?}: service {s:?} is not offered at its location",
+                        counter.id
+                    ));
+                }
+            }
+            c.counters.insert(counter.id.clone(), counter.clone());
+        }
         if problems.is_empty() {
             Ok(c)
         } else {
@@ -604,6 +688,11 @@ impl Catalogue {
                 events.push(CatalogueEvent::ServiceDefined(s.clone()));
             }
         }
+        for (id, counter) in &target.counters {
+            if self.counters.get(id) != Some(counter) {
+                events.push(CatalogueEvent::CounterDefined(counter.clone()));
+            }
+        }
         if withdraw_missing {
             for id in self.services.keys().filter(|id| !target.services.contains_key(*id)) {
                 events.push(CatalogueEvent::ServiceWithdrawn { id: id.clone() });
@@ -623,7 +712,7 @@ mod config_tests {
         let file = ConfigFile::from_catalogue(&demo);
         let back = file.to_catalogue().unwrap();
         assert_eq!(back, demo);
-        assert_eq!(Catalogue::default().changes_to(&demo, false).len(), 14);
+        assert_eq!(Catalogue::default().changes_to(&demo, false).len(), 22);
         assert!(demo.changes_to(&back, true).is_empty());
     }
 
@@ -654,6 +743,7 @@ mod config_tests {
         file.service[1].duration_minutes = 0;
         file.service[2].id = "Bad Id".into();
         let problems = file.to_catalogue().unwrap_err();
-        assert_eq!(problems.len(), 5, "{problems:#?}");
+        // 5 broken entries, and the 4 Kfz counters that now name a service that is gone.
+        assert_eq!(problems.len(), 9, "{problems:#?}");
     }
 }

@@ -365,6 +365,7 @@ async fn import_config(
             CatalogueEvent::ServiceDefined(s) => ("service", s.id.as_str()),
             CatalogueEvent::ServiceWithdrawn { id } => ("withdraw service", id.as_str()),
             CatalogueEvent::ScheduleSet { location, .. } => ("schedule", location.as_str()),
+            CatalogueEvent::CounterDefined(c) => ("counter", c.id.as_str()),
         };
         println!("{}{kind} {id}", if dry_run { "would change: " } else { "changed: " });
     }

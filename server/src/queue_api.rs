@@ -22,8 +22,14 @@ use crate::error::{ApiError, ErrorBody};
 use crate::secrets::{hash, new_token};
 use crate::state::AppState;
 
+/// A walk-in waiting longer than this counts as due, like an appointment whose time has come.
+const MAX_WAIT_MINUTES: i64 = 45;
+const MAX_ATTEMPTS: usize = 50;
+
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/locations/{id}/tickets", post(issue_ticket))
+    Router::new()
+        .route("/api/locations/{id}/tickets", post(issue_ticket))
+        .route("/api/counters/{id}/call-next", post(call_next))
 }
 
 /// Who may issue tickets: a kiosk (of its own location) or signed-in desk staff.
@@ -138,6 +144,8 @@ pub async fn issue_ticket(
         .expect(stream.clone(), expectation)
         .metadata(Metadata::by(&issuer.actor(), now));
     let outcome = state.store.append(&request).await?;
+    // The next call-next on this instance must already see the new ticket.
+    state.caught_up(outcome.last_position).await;
     let number = outcome
         .streams
         .iter()
@@ -152,4 +160,134 @@ pub async fn issue_ticket(
         issued_at: now.with_timezone(&tz).fixed_offset(),
     };
     Ok((StatusCode::CREATED, Json(issued)).into_response())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CalledTicket {
+    number: String,
+    service: String,
+    /// The counter's display name, as the hall screen shows it.
+    counter: String,
+    #[schema(value_type = String, example = "walkin")]
+    kind: Kind,
+}
+
+fn called_view(ticket: &queue::Ticket, counter: &str) -> CalledTicket {
+    CalledTicket {
+        number: ticket.label.clone(),
+        service: ticket.service.clone(),
+        counter: counter.to_owned(),
+        kind: ticket.kind,
+    }
+}
+
+/// Calls the next ticket by the call policy to this counter; 204 when nobody waits for it.
+#[utoipa::path(post, path = "/api/counters/{id}/call-next", tag = "queue", params(("id" = String, Path),
+        ("Idempotency-Key" = Option<String>, Header, description = "A repeated call returns the same ticket")),
+    responses((status = 200, body = CalledTicket), (status = 204), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn call_next(
+    State(state): State<AppState>,
+    Path(counter_id): Path<String>,
+    headers: axum::http::HeaderMap,
+    user: StaffUser,
+) -> Result<Response, ApiError> {
+    user.require(&[Role::Desk, Role::Admin])?;
+    let command_id = crate::api::idempotency_key(&headers)?;
+    let (counter, tz) = {
+        let catalogue = state.catalogue();
+        let counter = catalogue
+            .counters
+            .get(&counter_id)
+            .cloned()
+            .ok_or_else(|| ApiError::NotFound(format!("there is no counter {counter_id:?}")))?;
+        let tz: Tz = catalogue
+            .locations
+            .get(&counter.location)
+            .and_then(|l| l.time_zone.parse().ok())
+            .unwrap_or(chrono_tz::Europe::Berlin);
+        (counter, tz)
+    };
+    // A repeated request (same key) answers with the ticket it called the first time.
+    if let Some(id) = &command_id {
+        if let Some(outcome) = state.store.command_outcome(id).await? {
+            state.caught_up(outcome.last_position).await;
+            return repeated_call(&state, &outcome, &counter.name);
+        }
+    }
+    for _ in 0..MAX_ATTEMPTS {
+        let now = Utc::now();
+        let day = now.with_timezone(&tz).date_naive();
+        let tickets = state.queues().tickets(&counter.location, day);
+        let Some(next) = queue::next_ticket(
+            &tickets,
+            &counter.services,
+            now,
+            chrono::Duration::minutes(MAX_WAIT_MINUTES),
+        ) else {
+            return Ok(StatusCode::NO_CONTENT.into_response());
+        };
+        let (event, expectation) = queue::call(&counter.location, day, next, &counter.id, now);
+        let mut request = AppendRequest::new(vec![event.clone()])
+            .expect(event.stream.clone(), expectation)
+            .metadata(Metadata {
+                command_id: command_id.clone(),
+                ..Metadata::by(&user.actor(), now)
+            });
+        request.command_id = command_id.clone();
+        match state.store.append(&request).await {
+            Ok(outcome) => {
+                state.caught_up(outcome.last_position).await;
+                return Ok(Json(called_view(next, &counter.name)).into_response());
+            }
+            // Another counter called it first: wait until this instance has seen everything
+            // committed so far, then decide again.
+            Err(e) if e.is_conflict() => {
+                let head = state.store.head().await?;
+                state.caught_up(head).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::Conflict {
+        code: "concurrent_change",
+        message: "the queue is changing fast; please call again".into(),
+    })
+}
+
+fn repeated_call(
+    state: &AppState,
+    outcome: &schalter_events::store::AppendOutcome,
+    counter: &str,
+) -> Result<Response, ApiError> {
+    let stream = outcome
+        .streams
+        .iter()
+        .find(|s| s.stream.starts_with("ticket-"))
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "idempotency_key_reused",
+                None,
+                "this Idempotency-Key was used for another request",
+            )
+        })?;
+    // ticket-<location>-<YYYYMMDD>-<prefix>-<number>
+    let mut parts = stream.stream.trim_start_matches("ticket-").rsplitn(4, '-');
+    let (Some(number), Some(prefix), Some(day), Some(location)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(ApiError::Internal(format!(
+            "unexpected ticket stream {}",
+            stream.stream
+        )));
+    };
+    let day = chrono::NaiveDate::parse_from_str(day, "%Y%m%d").map_err(|e| ApiError::Internal(e.to_string()))?;
+    let label = format!("{prefix}-{number}");
+    let ticket = state
+        .queues()
+        .tickets(location, day)
+        .into_iter()
+        .find(|t| t.label == label)
+        .ok_or_else(|| ApiError::Internal(format!("ticket {label} not in the queue projection")))?;
+    Ok(Json(called_view(&ticket, counter)).into_response())
 }

@@ -11,7 +11,7 @@ use schalter_events::booking::UnitEvent;
 use schalter_events::catalogue::Catalogue;
 use schalter_events::projection::Projection;
 use schalter_events::store::{Store, StoreError};
-use schalter_events::{decode, RecordedEvent};
+use schalter_events::{decode, queue, RecordedEvent};
 use tokio::sync::watch;
 
 /// Bookings holding each grid unit, per location: what availability is computed from.
@@ -53,11 +53,72 @@ impl Taken {
     }
 }
 
+/// Today's (and recent days') tickets per location, as the queue streams tell them.
+#[derive(Default)]
+pub struct Queues {
+    days: HashMap<(String, chrono::NaiveDate), std::collections::BTreeMap<String, queue::Ticket>>,
+}
+
+impl Queues {
+    pub fn tickets(&self, location: &str, day: chrono::NaiveDate) -> Vec<queue::Ticket> {
+        self.days
+            .get(&(location.to_owned(), day))
+            .map(|d| d.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    fn apply(&mut self, event: &RecordedEvent) {
+        let parse_day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y%m%d").ok();
+        if let Some(rest) = event.stream.strip_prefix("numbers-") {
+            // numbers-<location>-<YYYYMMDD>-<prefix>
+            let mut parts = rest.rsplitn(3, '-');
+            let (Some(prefix), Some(day), Some(location)) =
+                (parts.next(), parts.next().and_then(parse_day), parts.next())
+            else {
+                return;
+            };
+            match decode::<queue::NumberEvent>(event) {
+                Ok(issued) => {
+                    let label = queue::label(prefix, event.version);
+                    let ticket = queue::Ticket::issued(label.clone(), &issued);
+                    self.days
+                        .entry((location.to_owned(), day))
+                        .or_default()
+                        .insert(label, ticket);
+                }
+                Err(e) => tracing::error!(error = %e, "queue projection skipped an unreadable event"),
+            }
+        } else if let Some(rest) = event.stream.strip_prefix("ticket-") {
+            // ticket-<location>-<YYYYMMDD>-<prefix>-<number>
+            let mut parts = rest.rsplitn(4, '-');
+            let (Some(number), Some(prefix), Some(day), Some(location)) = (
+                parts.next(),
+                parts.next(),
+                parts.next().and_then(parse_day),
+                parts.next(),
+            ) else {
+                return;
+            };
+            let label = format!("{prefix}-{number}");
+            let ticket = self
+                .days
+                .get_mut(&(location.to_owned(), day))
+                .and_then(|d| d.get_mut(&label));
+            match (ticket, decode::<queue::TicketEvent>(event)) {
+                (Some(ticket), Ok(e)) => ticket.apply(&e, event.version),
+                (None, _) => tracing::error!(stream = %event.stream, "queue event for an unknown ticket"),
+                (_, Err(e)) => tracing::error!(error = %e, "queue projection skipped an unreadable event"),
+            }
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
     catalogue: Arc<RwLock<Catalogue>>,
     taken: Arc<RwLock<Taken>>,
+    queues: Arc<RwLock<Queues>>,
     /// Position up to which the projections above have applied the log.
     applied: Arc<watch::Sender<i64>>,
     /// Flips to true when the server shuts down; long-lived responses (SSE) end on it.
@@ -75,6 +136,7 @@ impl AppState {
             store,
             catalogue: Arc::default(),
             taken: Arc::default(),
+            queues: Arc::default(),
             applied: Arc::new(watch::channel(0).0),
             shutdown,
         };
@@ -96,15 +158,21 @@ impl AppState {
         read(&self.taken)
     }
 
+    pub fn queues(&self) -> RwLockReadGuard<'_, Queues> {
+        read(&self.queues)
+    }
+
     pub fn apply(&self, events: &[RecordedEvent]) {
         {
             let mut catalogue = self.catalogue.write().unwrap_or_else(|e| e.into_inner());
             let mut taken = self.taken.write().unwrap_or_else(|e| e.into_inner());
+            let mut queues = self.queues.write().unwrap_or_else(|e| e.into_inner());
             for e in events {
                 if let Err(err) = Projection::apply(&mut *catalogue, e) {
                     tracing::error!(error = %err, "catalogue projection skipped an unreadable event");
                 }
                 taken.apply(e);
+                queues.apply(e);
             }
         }
         if let Some(last) = events.last() {

@@ -28,7 +28,10 @@ async fn health_names_the_store(db: TestDb) {
             "postgres"
         }
     );
-    assert_eq!(body["head"], 14, "demo seeds 2 locations, 10 services, 2 schedules");
+    assert_eq!(
+        body["head"], 22,
+        "demo seeds 2 locations, 10 services, 2 schedules, 8 counters"
+    );
     app.stop().await;
 }
 
@@ -58,7 +61,7 @@ async fn catalogue_lists_demo_services(db: TestDb) {
     let app = spawn_app(db, true).await;
     let (_, all) = app.get_json("/api/services").await;
     assert_eq!(all.as_array().unwrap().len(), 10);
-    assert_eq!(app.store().head().await.unwrap(), 14);
+    assert_eq!(app.store().head().await.unwrap(), 22);
     app.stop().await;
 }
 

@@ -1,0 +1,151 @@
+//! Calling the next ticket: two counters calling at the same moment never get the same ticket,
+//! a repeated call (same Idempotency-Key) returns the same ticket, counters call only what they
+//! serve.
+
+use std::collections::HashSet;
+
+use schalter_tests::app::{add_device, add_user};
+use schalter_tests::{on_both_backends, spawn_app, TestApp, TestDb};
+use serde_json::{json, Value};
+
+on_both_backends!(
+    two_counters_calling_at_once_never_share_a_ticket,
+    call_next_is_idempotent_and_respects_skills
+);
+
+async fn sign_in(app: &TestApp, user: &str, password: &str) -> String {
+    let r = app
+        .client
+        .post(format!("{}/api/auth/login", app.url))
+        .json(&json!({"username": user, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+async fn issue(app: &TestApp, kiosk: &str, service: &str) -> String {
+    let r = app
+        .client
+        .post(format!("{}/api/locations/buergerbuero/tickets", app.url))
+        .header("authorization", format!("Bearer {kiosk}"))
+        .json(&json!({"service": service}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    r.json::<Value>().await.unwrap()["number"].as_str().unwrap().to_owned()
+}
+
+async fn call_next(app: &TestApp, cookie: &str, counter: &str, key: Option<&str>) -> (u16, Value) {
+    let mut r = app
+        .client
+        .post(format!("{}/api/counters/{counter}/call-next", app.url))
+        .header("cookie", cookie);
+    if let Some(k) = key {
+        r = r.header("idempotency-key", k);
+    }
+    let r = r.send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn setup(db: TestDb) -> (TestApp, String, String, String) {
+    let app = spawn_app(db, true).await;
+    let kiosk = add_device(&app.db.url, "buergerbuero", "kiosk");
+    add_user(&app.db.url, "anna", "desk", "counter-one-2026");
+    add_user(&app.db.url, "bert", "desk", "counter-two-2026");
+    let anna = sign_in(&app, "anna", "counter-one-2026").await;
+    let bert = sign_in(&app, "bert", "counter-two-2026").await;
+    (app, kiosk, anna, bert)
+}
+
+async fn two_counters_calling_at_once_never_share_a_ticket(db: TestDb) {
+    let (app, kiosk, anna, bert) = setup(db).await;
+    let mut issued = HashSet::new();
+    let mut called = HashSet::new();
+    for round in 0..500 {
+        issued.insert(issue(&app, &kiosk, "personalausweis").await);
+        let (one, two) = tokio::join!(
+            call_next(&app, &anna, "buergerbuero-1", None),
+            call_next(&app, &bert, "buergerbuero-2", None)
+        );
+        let mut statuses = [one.0, two.0];
+        statuses.sort();
+        assert_eq!(
+            statuses,
+            [200, 204],
+            "round {round}: one counter gets the ticket, the other nobody"
+        );
+        let winner = if one.0 == 200 { one.1 } else { two.1 };
+        assert!(
+            called.insert(winner["number"].as_str().unwrap().to_owned()),
+            "round {round}: called twice"
+        );
+    }
+    assert_eq!(called, issued, "every ticket called exactly once");
+    // With two waiting, both counters get one each, different ones.
+    for _ in 0..50 {
+        issue(&app, &kiosk, "personalausweis").await;
+        issue(&app, &kiosk, "reisepass").await;
+        let (one, two) = tokio::join!(
+            call_next(&app, &anna, "buergerbuero-1", None),
+            call_next(&app, &bert, "buergerbuero-2", None)
+        );
+        assert_eq!((one.0, two.0), (200, 200));
+        assert_ne!(one.1["number"], two.1["number"]);
+    }
+    app.stop().await;
+}
+
+async fn call_next_is_idempotent_and_respects_skills(db: TestDb) {
+    let (app, kiosk, anna, _) = setup(db).await;
+    let first = issue(&app, &kiosk, "personalausweis").await;
+    let second = issue(&app, &kiosk, "personalausweis").await;
+    let (status, called) = call_next(&app, &anna, "buergerbuero-1", Some("call-key-000001")).await;
+    assert_eq!(
+        (status, called["number"].as_str(), called["counter"].as_str()),
+        (200, Some(first.as_str()), Some("1"))
+    );
+    let (status, again) = call_next(&app, &anna, "buergerbuero-1", Some("call-key-000001")).await;
+    assert_eq!(
+        (status, again["number"].as_str()),
+        (200, Some(first.as_str())),
+        "the retry returns the same ticket"
+    );
+    let (_, next) = call_next(&app, &anna, "buergerbuero-1", None).await;
+    assert_eq!(
+        next["number"].as_str(),
+        Some(second.as_str()),
+        "the retry did not consume another ticket"
+    );
+
+    // Counter 4 only hands out documents: it does not call an ID-card application.
+    issue(&app, &kiosk, "personalausweis").await;
+    assert_eq!(call_next(&app, &anna, "buergerbuero-4", None).await.0, 204);
+    let pickup = issue(&app, &kiosk, "ausweis-abholung").await;
+    let (_, called) = call_next(&app, &anna, "buergerbuero-4", None).await;
+    assert_eq!(called["number"].as_str(), Some(pickup.as_str()));
+
+    // Roles: a manager and a kiosk cannot call; unknown counters are 404.
+    add_user(&app.db.url, "boss", "manager", "statistics-2026");
+    let boss = sign_in(&app, "boss", "statistics-2026").await;
+    assert_eq!(call_next(&app, &boss, "buergerbuero-1", None).await.0, 403);
+    let r = app
+        .client
+        .post(format!("{}/api/counters/buergerbuero-1/call-next", app.url))
+        .header("authorization", format!("Bearer {kiosk}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401, "a device is not signed-in staff");
+    assert_eq!(call_next(&app, &anna, "mond-1", None).await.0, 404);
+    app.stop().await;
+}
