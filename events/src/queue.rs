@@ -212,9 +212,162 @@ pub fn call(
     )
 }
 
+/// What a clerk can do with a ticket after calling it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    Recall,
+    Start,
+    Finish,
+    NoShow,
+    Park,
+    Transfer,
+}
+
+impl std::str::FromStr for Action {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "recall" => Action::Recall,
+            "start" => Action::Start,
+            "finish" => Action::Finish,
+            "no-show" => Action::NoShow,
+            "park" => Action::Park,
+            "transfer" => Action::Transfer,
+            _ => return Err(()),
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueueError {
+    #[error("a ticket that is {state:?} cannot be given {action:?}")]
+    NotAllowed { action: Action, state: State },
+    #[error("say which service the ticket moves to")]
+    TransferNeedsService,
+    #[error("the ticket is already for this service")]
+    TransferToSameService,
+}
+
+/// The event for `action` on `ticket`, if its state allows it, expected at the version seen.
+/// `to_service` (transfer only) must already be checked to be offered at the location.
+pub fn act(
+    location: &str,
+    day: NaiveDate,
+    ticket: &Ticket,
+    action: Action,
+    to_service: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(NewEvent, Expectation), QueueError> {
+    use State::*;
+    let allowed = match action {
+        Action::Recall | Action::Start | Action::NoShow => ticket.state == Called,
+        Action::Finish | Action::Park => matches!(ticket.state, Called | InService),
+        Action::Transfer => matches!(ticket.state, Waiting | Called | InService),
+    };
+    if !allowed {
+        return Err(QueueError::NotAllowed {
+            action,
+            state: ticket.state,
+        });
+    }
+    let event = match action {
+        Action::Recall => TicketEvent::TicketRecalled { at: now },
+        Action::Start => TicketEvent::ServiceStarted { at: now },
+        Action::Finish => TicketEvent::ServiceFinished { at: now },
+        Action::NoShow => TicketEvent::TicketNoShow { at: now },
+        Action::Park => TicketEvent::TicketParked { at: now },
+        Action::Transfer => {
+            let service = to_service.ok_or(QueueError::TransferNeedsService)?;
+            if service == ticket.service {
+                return Err(QueueError::TransferToSameService);
+            }
+            TicketEvent::TicketTransferred {
+                service: service.to_owned(),
+                at: now,
+            }
+        }
+    };
+    let expectation = if ticket.version == 0 {
+        Expectation::NoStream
+    } else {
+        Expectation::AtVersion(ticket.version)
+    };
+    Ok((
+        encode(ticket_stream(location, day, &ticket.label), SCHEMA, &event),
+        expectation,
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn actions_follow_the_ticket_lifecycle() {
+        use Action::{Finish, Park, Recall, Start, Transfer};
+        use State::{Called, Finished, InService, Waiting};
+        // (state, action, allowed)
+        let table = [
+            (Waiting, Recall, false),
+            (Waiting, Start, false),
+            (Waiting, Finish, false),
+            (Waiting, Action::NoShow, false),
+            (Waiting, Park, false),
+            (Waiting, Transfer, true),
+            (Called, Recall, true),
+            (Called, Start, true),
+            (Called, Finish, true),
+            (Called, Action::NoShow, true),
+            (Called, Park, true),
+            (Called, Transfer, true),
+            (InService, Recall, false),
+            (InService, Start, false),
+            (InService, Finish, true),
+            (InService, Action::NoShow, false),
+            (InService, Park, true),
+            (InService, Transfer, true),
+            (Finished, Finish, false),
+            (Finished, Transfer, false),
+            (State::NoShow, Start, false),
+            (State::NoShow, Park, false),
+        ];
+        for (state, action, allowed) in table {
+            let ticket = Ticket {
+                state,
+                version: 2,
+                ..walk_in("A-001", "ausweis", "08:00")
+            };
+            let result = act(
+                "x",
+                at("08:00").date_naive(),
+                &ticket,
+                action,
+                Some("meldung"),
+                at("08:30"),
+            );
+            assert_eq!(result.is_ok(), allowed, "{state:?} + {action:?}");
+            if let Ok((_, expectation)) = result {
+                assert_eq!(expectation, Expectation::AtVersion(2));
+            }
+        }
+        let called = Ticket {
+            state: Called,
+            version: 1,
+            ..walk_in("A-001", "ausweis", "08:00")
+        };
+        let day = at("08:00").date_naive();
+        assert_eq!(
+            act("x", day, &called, Transfer, None, at("08:30")),
+            Err(QueueError::TransferNeedsService)
+        );
+        assert_eq!(
+            act("x", day, &called, Transfer, Some("ausweis"), at("08:30")),
+            Err(QueueError::TransferToSameService)
+        );
+        assert_eq!("no-show".parse::<Action>(), Ok(Action::NoShow));
+        assert!("teleport".parse::<Action>().is_err());
+    }
 
     fn at(hm: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(&format!("2026-12-02T{hm}:00Z"))

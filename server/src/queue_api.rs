@@ -30,6 +30,19 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/locations/{id}/tickets", post(issue_ticket))
         .route("/api/counters/{id}/call-next", post(call_next))
+        .route("/api/tickets/{id}/{action}", post(ticket_action))
+}
+
+/// A ticket's public id: `<location>-<YYYYMMDD>-<label>`, e.g. `buergerbuero-20261202-A-001`.
+fn ticket_id(location: &str, day: chrono::NaiveDate, label: &str) -> String {
+    format!("{location}-{}-{label}", day.format("%Y%m%d"))
+}
+
+fn parse_ticket_id(id: &str) -> Option<(String, chrono::NaiveDate, String)> {
+    let mut parts = id.rsplitn(4, '-');
+    let (number, prefix, day, location) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let day = chrono::NaiveDate::parse_from_str(day, "%Y%m%d").ok()?;
+    Some((location.to_owned(), day, format!("{prefix}-{number}")))
 }
 
 /// Who may issue tickets: a kiosk (of its own location) or signed-in desk staff.
@@ -73,6 +86,8 @@ pub struct TicketRequest {
 
 #[derive(Serialize, ToSchema)]
 pub struct TicketIssued {
+    /// For the desk's actions: `POST /api/tickets/{id}/{action}`.
+    id: String,
     /// What the hall screen will call, e.g. `A-017`.
     number: String,
     /// Secret for the ticket's status page `/ticket/{token}`.
@@ -153,6 +168,7 @@ pub async fn issue_ticket(
         .map(|s| s.version)
         .ok_or_else(|| ApiError::Internal("the ticket's number is missing from the append outcome".into()))?;
     let issued = TicketIssued {
+        id: ticket_id(&location_id, day, &queue::label(&prefix, number)),
         number: queue::label(&prefix, number),
         token,
         location: location_id,
@@ -164,16 +180,21 @@ pub async fn issue_ticket(
 
 #[derive(Serialize, ToSchema)]
 pub struct CalledTicket {
+    id: String,
     number: String,
     service: String,
     /// The counter's display name, as the hall screen shows it.
     counter: String,
     #[schema(value_type = String, example = "walkin")]
     kind: Kind,
+    #[schema(value_type = String, example = "called")]
+    state: queue::State,
 }
 
-fn called_view(ticket: &queue::Ticket, counter: &str) -> CalledTicket {
+fn called_view(location: &str, day: chrono::NaiveDate, ticket: &queue::Ticket, counter: &str) -> CalledTicket {
     CalledTicket {
+        id: ticket_id(location, day, &ticket.label),
+        state: ticket.state,
         number: ticket.label.clone(),
         service: ticket.service.clone(),
         counter: counter.to_owned(),
@@ -238,7 +259,9 @@ pub async fn call_next(
         match state.store.append(&request).await {
             Ok(outcome) => {
                 state.caught_up(outcome.last_position).await;
-                return Ok(Json(called_view(next, &counter.name)).into_response());
+                let mut view = called_view(&counter.location, day, next, &counter.name);
+                view.state = queue::State::Called;
+                return Ok(Json(view).into_response());
             }
             // Another counter called it first: wait until this instance has seen everything
             // committed so far, then decide again.
@@ -289,5 +312,94 @@ fn repeated_call(
         .into_iter()
         .find(|t| t.label == label)
         .ok_or_else(|| ApiError::Internal(format!("ticket {label} not in the queue projection")))?;
-    Ok(Json(called_view(&ticket, counter)).into_response())
+    let mut view = called_view(location, day, &ticket, counter);
+    view.state = queue::State::Called;
+    Ok(Json(view).into_response())
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ActionRequest {
+    /// For `transfer`: the service the ticket moves to (it keeps its place in the line).
+    service: Option<String>,
+}
+
+impl From<queue::QueueError> for ApiError {
+    fn from(e: queue::QueueError) -> Self {
+        match e {
+            queue::QueueError::NotAllowed { .. } => ApiError::Conflict {
+                code: "not_allowed_now",
+                message: e.to_string(),
+            },
+            queue::QueueError::TransferNeedsService | queue::QueueError::TransferToSameService => {
+                ApiError::invalid("invalid_transfer", Some("service"), e.to_string())
+            }
+        }
+    }
+}
+
+/// recall, start, finish, no-show, park or transfer a ticket.
+#[utoipa::path(post, path = "/api/tickets/{id}/{action}", tag = "queue",
+    params(("id" = String, Path), ("action" = String, Path, description = "recall | start | finish | no-show | park | transfer")),
+    request_body = ActionRequest,
+    responses((status = 200, body = CalledTicket), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn ticket_action(
+    State(state): State<AppState>,
+    Path((id, action)): Path<(String, String)>,
+    user: StaffUser,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    user.require(&[Role::Desk, Role::Admin])?;
+    let action: queue::Action = action
+        .parse()
+        .map_err(|_| ApiError::NotFound(format!("there is no ticket action {action:?}")))?;
+    let not_found = || ApiError::NotFound(format!("there is no ticket {id:?}"));
+    let (location, day, label) = parse_ticket_id(&id).ok_or_else(not_found)?;
+    // Only a transfer needs a body; the others may send none.
+    let to_service = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        serde_json::from_slice::<ActionRequest>(&body)
+            .map_err(|e| match e.classify() {
+                serde_json::error::Category::Data => ApiError::InvalidBody(e.to_string()),
+                _ => ApiError::MalformedJson(e.to_string()),
+            })?
+            .service
+    };
+    if let Some(service) = &to_service {
+        let offered = state
+            .catalogue()
+            .services
+            .get(service)
+            .is_some_and(|s| s.locations.contains(&location));
+        if !offered {
+            return Err(ApiError::invalid(
+                "unknown_service",
+                Some("service"),
+                "this location does not offer this service",
+            ));
+        }
+    }
+    let ticket = state
+        .queues()
+        .tickets(&location, day)
+        .into_iter()
+        .find(|t| t.label == label)
+        .ok_or_else(not_found)?;
+    let now = Utc::now();
+    let (event, expectation) = queue::act(&location, day, &ticket, action, to_service.as_deref(), now)?;
+    let request = AppendRequest::new(vec![event.clone()])
+        .expect(event.stream.clone(), expectation)
+        .metadata(Metadata::by(&user.actor(), now));
+    let outcome = state.store.append(&request).await?;
+    state.caught_up(outcome.last_position).await;
+    let ticket = state
+        .queues()
+        .tickets(&location, day)
+        .into_iter()
+        .find(|t| t.label == label)
+        .ok_or_else(not_found)?;
+    let counter = ticket.counter.clone().unwrap_or_default();
+    Ok(Json(called_view(&location, day, &ticket, &counter)).into_response())
 }

@@ -149,3 +149,111 @@ async fn call_next_is_idempotent_and_respects_skills(db: TestDb) {
     assert_eq!(call_next(&app, &anna, "mond-1", None).await.0, 404);
     app.stop().await;
 }
+
+on_both_backends!(a_clerks_day_with_a_ticket);
+
+async fn act(app: &TestApp, cookie: &str, id: &str, action: &str, body: Option<Value>) -> (u16, Value) {
+    let mut r = app
+        .client
+        .post(format!("{}/api/tickets/{id}/{action}", app.url))
+        .header("cookie", cookie);
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    let r = r.send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn a_clerks_day_with_a_ticket(db: TestDb) {
+    let (app, kiosk, anna, _) = setup(db).await;
+    let first = issue(&app, &kiosk, "personalausweis").await;
+    let second = issue(&app, &kiosk, "personalausweis").await;
+    let (_, called) = call_next(&app, &anna, "buergerbuero-1", None).await;
+    assert_eq!(called["number"].as_str(), Some(first.as_str()));
+    let id = called["id"].as_str().unwrap().to_owned();
+
+    assert_eq!(act(&app, &anna, &id, "recall", None).await.1["state"], "called");
+    // Not there yet: park it; it waits again at the back of the line.
+    assert_eq!(act(&app, &anna, &id, "park", None).await.1["state"], "waiting");
+    let (_, next) = call_next(&app, &anna, "buergerbuero-1", None).await;
+    assert_eq!(
+        next["number"].as_str(),
+        Some(second.as_str()),
+        "the parked ticket queues behind"
+    );
+    let (_, back) = call_next(&app, &anna, "buergerbuero-1", None).await;
+    assert_eq!(back["number"].as_str(), Some(first.as_str()));
+
+    let (status, started) = act(&app, &anna, &id, "start", None).await;
+    assert_eq!((status, started["state"].as_str()), (200, Some("in-service")));
+    let (status, err) = act(&app, &anna, &id, "no-show", None).await;
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (409, Some("not_allowed_now")),
+        "in service is not a no-show"
+    );
+    // Wrong service chosen at the kiosk: transfer to the passport queue, keeping the place.
+    let (status, err) = act(
+        &app,
+        &anna,
+        &id,
+        "transfer",
+        Some(json!({"service": "kfz-neuzulassung"})),
+    )
+    .await;
+    assert_eq!((status, err["error"].as_str()), (422, Some("unknown_service")));
+    let (status, err) = act(&app, &anna, &id, "transfer", None).await;
+    assert_eq!((status, err["error"].as_str()), (422, Some("invalid_transfer")));
+    let (status, moved) = act(&app, &anna, &id, "transfer", Some(json!({"service": "reisepass"}))).await;
+    assert_eq!(
+        (status, moved["service"].as_str(), moved["state"].as_str()),
+        (200, Some("reisepass"), Some("waiting"))
+    );
+    let (_, again) = call_next(&app, &anna, "buergerbuero-2", None).await;
+    assert_eq!(again["number"].as_str(), Some(first.as_str()));
+    act(&app, &anna, &id, "start", None).await;
+    assert_eq!(act(&app, &anna, &id, "finish", None).await.1["state"], "finished");
+    assert_eq!(act(&app, &anna, &id, "finish", None).await.0, 409, "finished once");
+
+    // The second ticket: called but nobody came.
+    let second_id = next["id"].as_str().unwrap();
+    assert_eq!(act(&app, &anna, second_id, "no-show", None).await.1["state"], "no-show");
+
+    // Bad requests.
+    assert_eq!(act(&app, &anna, &id, "teleport", None).await.0, 404);
+    assert_eq!(
+        act(&app, &anna, "buergerbuero-20000101-A-001", "start", None).await.0,
+        404
+    );
+    assert_eq!(act(&app, &anna, "nonsense", "start", None).await.0, 404);
+    let r = app
+        .client
+        .post(format!("{}/api/tickets/{id}/transfer", app.url))
+        .header("cookie", &anna)
+        .body("{\"service\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = app
+        .client
+        .post(format!("{}/api/tickets/{id}/start", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+
+    // Every step is on the audit trail with the clerk as actor.
+    let actors: HashSet<Option<String>> = app
+        .store()
+        .read_all(0, 10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.stream.starts_with("ticket-"))
+        .map(|e| e.metadata.actor)
+        .collect();
+    assert_eq!(actors, HashSet::from([Some("staff:anna".to_owned())]));
+    app.stop().await;
+}
