@@ -70,6 +70,8 @@ pub enum BookingEvent {
         /// Minutes between cancellation and the appointment: statistics on lead time.
         lead_minutes: i64,
     },
+    /// The citizen arrived and got a ticket; from now on the queue takes over.
+    BookingCheckedIn { at: DateTime<Utc>, ticket: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,6 +94,8 @@ pub enum HolderEvent {
 pub enum Status {
     Confirmed,
     Cancelled,
+    #[serde(rename = "checked-in")]
+    CheckedIn,
 }
 
 /// A booking as its stream tells it.
@@ -150,6 +154,10 @@ impl Booking {
                 }
                 (BookingEvent::BookingCancelled { .. }, Some(b)) => {
                     b.status = Status::Cancelled;
+                    b.version = e.version;
+                }
+                (BookingEvent::BookingCheckedIn { .. }, Some(b)) => {
+                    b.status = Status::CheckedIn;
                     b.version = e.version;
                 }
                 (_, None) => {}
@@ -268,6 +276,14 @@ pub enum BookingError {
     AlreadyCancelled,
     #[error("this appointment has already taken place")]
     AlreadyPast,
+    #[error("you are already checked in")]
+    AlreadyCheckedIn,
+    #[error("this appointment is at another location")]
+    OtherLocation,
+    #[error("check-in opens {0} minutes before the appointment")]
+    TooEarly(i64),
+    #[error("the appointment started more than {0} minutes ago; please take a ticket")]
+    TooLate(i64),
     #[error("{message}")]
     InvalidContact { field: &'static str, message: &'static str },
 }
@@ -433,8 +449,10 @@ pub fn place(cmd: Place<'_>) -> Result<Decision, BookingError> {
 }
 
 fn active(booking: &Booking, now: DateTime<Utc>) -> Result<(), BookingError> {
-    if booking.status == Status::Cancelled {
-        return Err(BookingError::AlreadyCancelled);
+    match booking.status {
+        Status::Cancelled => return Err(BookingError::AlreadyCancelled),
+        Status::CheckedIn => return Err(BookingError::AlreadyCheckedIn),
+        Status::Confirmed => {}
     }
     if booking.start <= now {
         return Err(BookingError::AlreadyPast);
@@ -472,6 +490,53 @@ pub fn cancel(booking: &Booking, code_hash: &str, now: DateTime<Utc>) -> Result<
     Ok(Decision {
         events,
         expectations: vec![(stream_name, Expectation::AtVersion(booking.version))],
+    })
+}
+
+/// Check-in opens this long before the appointment…
+pub const CHECK_IN_EARLY_MINUTES: i64 = 60;
+/// …and closes this long after its start (later arrivals take a walk-in ticket).
+pub const CHECK_IN_LATE_MINUTES: i64 = 15;
+
+/// Checks a booking in at `location`: the booking is marked and an appointment ticket issued,
+/// in one append. `ticket_stream` and `ticket` come from `queue::issue`.
+pub fn check_in(
+    booking: &Booking,
+    code_hash: &str,
+    location: &str,
+    ticket: (NewEvent, Expectation),
+    now: DateTime<Utc>,
+) -> Result<Decision, BookingError> {
+    match booking.status {
+        Status::Cancelled => return Err(BookingError::AlreadyCancelled),
+        Status::CheckedIn => return Err(BookingError::AlreadyCheckedIn),
+        Status::Confirmed => {}
+    }
+    if booking.location != location {
+        return Err(BookingError::OtherLocation);
+    }
+    if now < booking.start - chrono::Duration::minutes(CHECK_IN_EARLY_MINUTES) {
+        return Err(BookingError::TooEarly(CHECK_IN_EARLY_MINUTES));
+    }
+    if now > booking.start + chrono::Duration::minutes(CHECK_IN_LATE_MINUTES) {
+        return Err(BookingError::TooLate(CHECK_IN_LATE_MINUTES));
+    }
+    let stream_name = stream(code_hash);
+    let (ticket_event, ticket_expectation) = ticket;
+    let checked_in = encode(
+        stream_name.clone(),
+        SCHEMA,
+        &BookingEvent::BookingCheckedIn {
+            at: now,
+            ticket: ticket_event.stream.clone(),
+        },
+    );
+    Ok(Decision {
+        expectations: vec![
+            (stream_name, Expectation::AtVersion(booking.version)),
+            (ticket_event.stream.clone(), ticket_expectation),
+        ],
+        events: vec![checked_in, ticket_event],
     })
 }
 
@@ -708,6 +773,53 @@ mod tests {
         assert_eq!(
             cancel(&booking, "abc", utc("2026-12-02T08:05:00Z")).unwrap_err(),
             BookingError::AlreadyPast
+        );
+    }
+
+    #[test]
+    fn check_in_window_and_once_only() {
+        let catalogue = demo();
+        let offer = Offer::find(&catalogue, "buergerbuero", "personalausweis").unwrap();
+        let booking = Booking::fold(&recorded(&place(placing(&offer, vec![0, 0], 0)).unwrap()))
+            .unwrap()
+            .unwrap();
+        let ticket = || {
+            (
+                NewEvent {
+                    stream: "numbers-buergerbuero-20261202-T".into(),
+                    event_type: "TicketIssued".into(),
+                    schema: 1,
+                    data: serde_json::Value::Null,
+                },
+                Expectation::Any,
+            )
+        };
+        // Appointment at 08:00 UTC.
+        let check = |at: &str| check_in(&booking, "abc", "buergerbuero", ticket(), utc(at));
+        assert_eq!(check("2026-12-02T06:59:00Z").unwrap_err(), BookingError::TooEarly(60));
+        assert!(check("2026-12-02T07:00:00Z").is_ok());
+        assert!(check("2026-12-02T08:15:00Z").is_ok());
+        assert_eq!(check("2026-12-02T08:16:00Z").unwrap_err(), BookingError::TooLate(15));
+        assert_eq!(
+            check_in(&booking, "abc", "kfz-zulassung", ticket(), utc("2026-12-02T07:30:00Z")).unwrap_err(),
+            BookingError::OtherLocation
+        );
+        let d = check("2026-12-02T07:30:00Z").unwrap();
+        assert_eq!(d.expectations[0], ("booking-abc".into(), Expectation::AtVersion(1)));
+        let mut events = recorded(&place(placing(&offer, vec![0, 0], 0)).unwrap());
+        events.extend(recorded(&d).into_iter().map(|mut e| {
+            e.version = 2;
+            e
+        }));
+        let checked = Booking::fold(&events).unwrap().unwrap();
+        assert_eq!(checked.status, Status::CheckedIn);
+        assert_eq!(
+            check_in(&checked, "abc", "buergerbuero", ticket(), utc("2026-12-02T07:40:00Z")).unwrap_err(),
+            BookingError::AlreadyCheckedIn
+        );
+        assert_eq!(
+            cancel(&checked, "abc", utc("2026-12-02T07:40:00Z")).unwrap_err(),
+            BookingError::AlreadyCheckedIn
         );
     }
 

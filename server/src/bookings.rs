@@ -76,6 +76,25 @@ impl From<BookingError> for ApiError {
                     message,
                 }
             }
+            BookingError::AlreadyCheckedIn => {
+                return ApiError::Conflict {
+                    code: "already_checked_in",
+                    message,
+                }
+            }
+            BookingError::TooEarly(_) => {
+                return ApiError::Conflict {
+                    code: "too_early",
+                    message,
+                }
+            }
+            BookingError::TooLate(_) => {
+                return ApiError::Conflict {
+                    code: "too_late",
+                    message,
+                }
+            }
+            BookingError::OtherLocation => ("other_location", Some("code")),
             BookingError::UnknownBooking => return ApiError::NotFound(message),
         };
         ApiError::invalid(code, field, message)
@@ -119,7 +138,7 @@ fn normalise_code(code: &str) -> Option<String> {
     (c.len() == 16 && c.bytes().all(|b| ALPHABET.contains(&b))).then_some(c)
 }
 
-fn code_hash(code: &str) -> Option<String> {
+pub fn code_hash(code: &str) -> Option<String> {
     normalise_code(code).map(|c| hash("booking-code", &c))
 }
 
@@ -148,7 +167,7 @@ async fn unit_counters(state: &AppState, location: &str, units: &[DateTime<Utc>]
     .await
 }
 
-async fn load_booking(state: &AppState, code: &str) -> Result<(String, Booking), ApiError> {
+pub(crate) async fn load_booking(state: &AppState, code: &str) -> Result<(String, Booking), ApiError> {
     let hash = code_hash(code).ok_or(BookingError::UnknownBooking)?;
     let events = state.store.read_stream(&booking::stream(&hash), 0).await?;
     let booking = Booking::fold(&events)

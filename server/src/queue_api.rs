@@ -31,7 +31,11 @@ pub fn router() -> Router<AppState> {
         .route("/api/locations/{id}/tickets", post(issue_ticket))
         .route("/api/counters/{id}/call-next", post(call_next))
         .route("/api/tickets/{id}/{action}", post(ticket_action))
+        .route("/api/locations/{id}/check-in", post(check_in))
 }
+
+/// Appointment tickets share one prefix, so the hall sees who came with an appointment.
+const APPOINTMENT_PREFIX: &str = "T";
 
 /// A ticket's public id: `<location>-<YYYYMMDD>-<label>`, e.g. `buergerbuero-20261202-A-001`.
 fn ticket_id(location: &str, day: chrono::NaiveDate, label: &str) -> String {
@@ -176,6 +180,92 @@ pub async fn issue_ticket(
         issued_at: now.with_timezone(&tz).fixed_offset(),
     };
     Ok((StatusCode::CREATED, Json(issued)).into_response())
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckInRequest {
+    /// The booking code, typed or scanned from the QR code.
+    code: String,
+}
+
+/// Checks an appointment in: the booking is marked and an appointment ticket issued together.
+#[utoipa::path(post, path = "/api/locations/{id}/check-in", tag = "queue", params(("id" = String, Path)),
+    request_body = CheckInRequest,
+    responses((status = 201, body = TicketIssued), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn check_in(
+    State(state): State<AppState>,
+    Path(location_id): Path<String>,
+    issuer: Issuer,
+    ApiJson(req): ApiJson<CheckInRequest>,
+) -> Result<Response, ApiError> {
+    if let Issuer::Kiosk { location, .. } = &issuer {
+        if *location != location_id {
+            return Err(ApiError::Forbidden);
+        }
+    }
+    let tz: Tz = state
+        .catalogue()
+        .locations
+        .get(&location_id)
+        .ok_or_else(|| ApiError::NotFound(format!("there is no location {location_id:?}")))?
+        .time_zone
+        .parse()
+        .map_err(|_| ApiError::Internal("bad time zone".into()))?;
+    for _ in 0..3 {
+        let (code_hash, booking) = crate::bookings::load_booking(&state, &req.code).await?;
+        let now = Utc::now();
+        let day = now.with_timezone(&tz).date_naive();
+        let token = new_token();
+        let ticket = NumberEvent::TicketIssued {
+            service: booking.service.clone(),
+            kind: Kind::Appointment,
+            slot_start: Some(booking.start),
+            token_hash: hash("ticket", &token),
+            issued_at: now,
+        };
+        let numbers = queue::numbers_stream(&location_id, day, APPOINTMENT_PREFIX);
+        let decision = schalter_events::booking::check_in(
+            &booking,
+            &code_hash,
+            &location_id,
+            queue::issue(&location_id, day, APPOINTMENT_PREFIX, &ticket),
+            now,
+        )?;
+        let mut request = AppendRequest::new(decision.events).metadata(Metadata::by(&issuer.actor(), now));
+        request.expectations = decision.expectations;
+        match state.store.append(&request).await {
+            Ok(outcome) => {
+                state.caught_up(outcome.last_position).await;
+                let number = outcome
+                    .streams
+                    .iter()
+                    .find(|s| s.stream == numbers)
+                    .map(|s| s.version)
+                    .ok_or_else(|| {
+                        ApiError::Internal("the ticket's number is missing from the append outcome".into())
+                    })?;
+                let label = queue::label(APPOINTMENT_PREFIX, number);
+                let issued = TicketIssued {
+                    id: ticket_id(&location_id, day, &label),
+                    number: label,
+                    token,
+                    location: location_id,
+                    service: booking.service,
+                    issued_at: now.with_timezone(&tz).fixed_offset(),
+                };
+                return Ok((StatusCode::CREATED, Json(issued)).into_response());
+            }
+            // Checked in (or changed) at the same moment elsewhere: decide again on fresh state.
+            Err(e) if e.is_conflict() => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::Conflict {
+        code: "concurrent_change",
+        message: "this booking is changing right now; please try again".into(),
+    })
 }
 
 #[derive(Serialize, ToSchema)]

@@ -1,0 +1,186 @@
+//! Checking in an appointment at the kiosk: one ticket per booking, within the time window, at
+//! its own location; due appointments are called before walk-ins.
+
+use chrono::{Duration, Utc};
+use schalter_events::booking::{BookingEvent, Channel, Contact};
+use schalter_events::store::AppendRequest;
+use schalter_events::{encode, Expectation};
+use schalter_tests::app::{add_device, add_user};
+use schalter_tests::{on_both_backends, spawn_app, TestApp, TestDb};
+use serde_json::{json, Value};
+
+on_both_backends!(appointments_check_in_once_and_go_first_when_due);
+
+/// A booking starting `minutes_from_now` (the API's lead time forbids such near bookings, so the
+/// test records it as the booking rules would).
+async fn booking_at(app: &TestApp, code: &str, minutes_from_now: i64) {
+    let hash = schalter_server::bookings::code_hash(code).unwrap();
+    let start = Utc::now() + Duration::minutes(minutes_from_now);
+    let event = BookingEvent::BookingPlaced {
+        location: "buergerbuero".into(),
+        service: "personalausweis".into(),
+        start,
+        end: start + Duration::minutes(20),
+        units: vec![start, start + Duration::minutes(10)],
+        contact: Contact {
+            name: "Erika Mustermann".into(),
+            email: "erika@example.org".into(),
+            phone: None,
+        },
+        holder: "test".into(),
+        channel: Channel::Online,
+    };
+    let stream = schalter_events::booking::stream(&hash);
+    app.store()
+        .append(&AppendRequest::new(vec![encode(stream.clone(), 1, &event)]).expect(stream, Expectation::NoStream))
+        .await
+        .unwrap();
+}
+
+async fn post(app: &TestApp, path: &str, auth: (&str, String), body: Value) -> (u16, Value) {
+    let r = app
+        .client
+        .post(format!("{}{path}", app.url))
+        .header(auth.0, auth.1)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn appointments_check_in_once_and_go_first_when_due(db: TestDb) {
+    let app = spawn_app(db, true).await;
+    let kiosk = (
+        "authorization",
+        format!("Bearer {}", add_device(&app.db.url, "buergerbuero", "kiosk")),
+    );
+    let kfz_kiosk = (
+        "authorization",
+        format!("Bearer {}", add_device(&app.db.url, "kfz-zulassung", "kiosk")),
+    );
+    add_user(&app.db.url, "anna", "desk", "counter-one-2026");
+    let r = app
+        .client
+        .post(format!("{}/api/auth/login", app.url))
+        .json(&json!({"username": "anna", "password": "counter-one-2026"}))
+        .send()
+        .await
+        .unwrap();
+    let anna = (
+        "cookie",
+        r.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned(),
+    );
+
+    booking_at(&app, "AAAA-BBBB-CCCC-DDDD", 10).await; // early, inside the window
+    booking_at(&app, "EEEE-FFFF-GGGG-HHHH", -5).await; // due now
+    booking_at(&app, "JJJJ-KKKK-MMMM-NNNN", 120).await; // too early
+    booking_at(&app, "PPPP-QQQQ-RRRR-SSSS", -30).await; // too late
+    let check_in = |code: &str| json!({ "code": code });
+
+    // A walk-in arrives first.
+    let (status, walk_in) = post(
+        &app,
+        "/api/locations/buergerbuero/tickets",
+        kiosk.clone(),
+        json!({"service": "personalausweis"}),
+    )
+    .await;
+    assert_eq!(status, 201);
+
+    let (status, early) = post(
+        &app,
+        "/api/locations/buergerbuero/check-in",
+        kiosk.clone(),
+        check_in("aaaa bbbb cccc dddd"),
+    )
+    .await;
+    assert_eq!((status, early["number"].as_str()), (201, Some("T-001")), "{early}");
+    let (status, err) = post(
+        &app,
+        "/api/locations/buergerbuero/check-in",
+        kiosk.clone(),
+        check_in("AAAA-BBBB-CCCC-DDDD"),
+    )
+    .await;
+    assert_eq!((status, err["error"].as_str()), (409, Some("already_checked_in")));
+    let (_, booking) = app.get_json("/api/bookings/AAAA-BBBB-CCCC-DDDD").await;
+    assert_eq!(booking["status"], "checked-in");
+    let r = app
+        .client
+        .delete(format!("{}/api/bookings/AAAA-BBBB-CCCC-DDDD", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409, "a checked-in booking is no longer cancelled online");
+
+    let (status, due) = post(
+        &app,
+        "/api/locations/buergerbuero/check-in",
+        anna.clone(),
+        check_in("EEEE-FFFF-GGGG-HHHH"),
+    )
+    .await;
+    assert_eq!(
+        (status, due["number"].as_str()),
+        (201, Some("T-002")),
+        "the desk can check in too"
+    );
+
+    for (code, auth, status, error) in [
+        ("JJJJ-KKKK-MMMM-NNNN", kiosk.clone(), 409, "too_early"),
+        ("PPPP-QQQQ-RRRR-SSSS", kiosk.clone(), 409, "too_late"),
+        ("0000-0000-0000-0000", kiosk.clone(), 404, "not_found"),
+    ] {
+        let (got, err) = post(&app, "/api/locations/buergerbuero/check-in", auth, check_in(code)).await;
+        assert_eq!((got, err["error"].as_str()), (status, Some(error)), "{code}");
+    }
+    let (status, err) = post(
+        &app,
+        "/api/locations/kfz-zulassung/check-in",
+        kfz_kiosk.clone(),
+        check_in("JJJJ-KKKK-MMMM-NNNN"),
+    )
+    .await;
+    assert_eq!((status, err["error"].as_str()), (422, Some("other_location")));
+    assert_eq!(
+        post(
+            &app,
+            "/api/locations/buergerbuero/check-in",
+            kfz_kiosk,
+            check_in("JJJJ-KKKK-MMMM-NNNN")
+        )
+        .await
+        .0,
+        403
+    );
+
+    // Call order: the due appointment, then the walk-in, then the early appointment.
+    let mut order = vec![];
+    for _ in 0..3 {
+        let (_, called) = post(
+            &app,
+            "/api/counters/buergerbuero-1/call-next",
+            anna.clone(),
+            json!(null),
+        )
+        .await;
+        order.push(called["number"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(
+        order,
+        vec![
+            "T-002".to_owned(),
+            walk_in["number"].as_str().unwrap().to_owned(),
+            "T-001".to_owned()
+        ]
+    );
+    app.stop().await;
+}
