@@ -56,6 +56,14 @@ pub enum Issuer {
 }
 
 impl Issuer {
+    /// A kiosk serves only its own location; staff serve any.
+    fn may_act_at(&self, location_id: &str) -> Result<(), ApiError> {
+        match self {
+            Issuer::Kiosk { location, .. } if location != location_id => Err(ApiError::Forbidden),
+            _ => Ok(()),
+        }
+    }
+
     fn actor(&self) -> String {
         match self {
             Issuer::Kiosk { id, .. } => format!("device:{id}"),
@@ -102,6 +110,38 @@ pub struct TicketIssued {
     issued_at: DateTime<FixedOffset>,
 }
 
+impl TicketIssued {
+    /// The answer for a ticket whose number is the version `numbers` reached in `outcome`.
+    #[allow(clippy::too_many_arguments)]
+    fn from_append(
+        outcome: &schalter_events::store::AppendOutcome,
+        numbers: &str,
+        prefix: &str,
+        location: &str,
+        day: chrono::NaiveDate,
+        token: String,
+        service: String,
+        now: DateTime<Utc>,
+        tz: Tz,
+    ) -> Result<TicketIssued, ApiError> {
+        let number = outcome
+            .streams
+            .iter()
+            .find(|s| s.stream == numbers)
+            .map(|s| s.version)
+            .ok_or_else(|| ApiError::Internal("the ticket's number is missing from the append outcome".into()))?;
+        let label = queue::label(prefix, number);
+        Ok(TicketIssued {
+            id: ticket_id(location, day, &label),
+            number: label,
+            token,
+            location: location.to_owned(),
+            service,
+            issued_at: now.with_timezone(&tz).fixed_offset(),
+        })
+    }
+}
+
 #[utoipa::path(post, path = "/api/locations/{id}/tickets", tag = "queue", params(("id" = String, Path)),
     request_body = TicketRequest,
     responses((status = 201, body = TicketIssued), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -112,11 +152,7 @@ pub async fn issue_ticket(
     issuer: Issuer,
     ApiJson(req): ApiJson<TicketRequest>,
 ) -> Result<Response, ApiError> {
-    if let Issuer::Kiosk { location, .. } = &issuer {
-        if *location != location_id {
-            return Err(ApiError::Forbidden);
-        }
-    }
+    issuer.may_act_at(&location_id)?;
     let now = Utc::now();
     let (tz, prefix) = {
         let catalogue = state.catalogue();
@@ -165,20 +201,17 @@ pub async fn issue_ticket(
     let outcome = state.store.append(&request).await?;
     // The next call-next on this instance must already see the new ticket.
     state.caught_up(outcome.last_position).await;
-    let number = outcome
-        .streams
-        .iter()
-        .find(|s| s.stream == stream)
-        .map(|s| s.version)
-        .ok_or_else(|| ApiError::Internal("the ticket's number is missing from the append outcome".into()))?;
-    let issued = TicketIssued {
-        id: ticket_id(&location_id, day, &queue::label(&prefix, number)),
-        number: queue::label(&prefix, number),
+    let issued = TicketIssued::from_append(
+        &outcome,
+        &stream,
+        &prefix,
+        &location_id,
+        day,
         token,
-        location: location_id,
-        service: req.service,
-        issued_at: now.with_timezone(&tz).fixed_offset(),
-    };
+        req.service,
+        now,
+        tz,
+    )?;
     Ok((StatusCode::CREATED, Json(issued)).into_response())
 }
 
@@ -200,11 +233,7 @@ pub async fn check_in(
     issuer: Issuer,
     ApiJson(req): ApiJson<CheckInRequest>,
 ) -> Result<Response, ApiError> {
-    if let Issuer::Kiosk { location, .. } = &issuer {
-        if *location != location_id {
-            return Err(ApiError::Forbidden);
-        }
-    }
+    issuer.may_act_at(&location_id)?;
     let tz: Tz = state
         .catalogue()
         .locations
@@ -238,23 +267,17 @@ pub async fn check_in(
         match state.store.append(&request).await {
             Ok(outcome) => {
                 state.caught_up(outcome.last_position).await;
-                let number = outcome
-                    .streams
-                    .iter()
-                    .find(|s| s.stream == numbers)
-                    .map(|s| s.version)
-                    .ok_or_else(|| {
-                        ApiError::Internal("the ticket's number is missing from the append outcome".into())
-                    })?;
-                let label = queue::label(APPOINTMENT_PREFIX, number);
-                let issued = TicketIssued {
-                    id: ticket_id(&location_id, day, &label),
-                    number: label,
+                let issued = TicketIssued::from_append(
+                    &outcome,
+                    &numbers,
+                    APPOINTMENT_PREFIX,
+                    &location_id,
+                    day,
                     token,
-                    location: location_id,
-                    service: booking.service,
-                    issued_at: now.with_timezone(&tz).fixed_offset(),
-                };
+                    booking.service,
+                    now,
+                    tz,
+                )?;
                 return Ok((StatusCode::CREATED, Json(issued)).into_response());
             }
             // Checked in (or changed) at the same moment elsewhere: decide again on fresh state.

@@ -74,6 +74,25 @@ impl TestApp {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// Signs staff in through the API and returns the `Cookie` header value.
+    pub async fn sign_in(&self, username: &str, password: &str) -> String {
+        let r = self
+            .client
+            .post(format!("{}/api/auth/login", self.url))
+            .json(&serde_json::json!({"username": username, "password": password}))
+            .send()
+            .await
+            .expect("request sent");
+        assert_eq!(r.status(), 200, "sign-in of {username}");
+        r.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned()
+    }
+
     pub async fn stop(mut self) -> TestDb {
         if let Some(server) = self.server.take() {
             server.shutdown().await;

@@ -13,24 +13,6 @@ on_both_backends!(
     call_next_is_idempotent_and_respects_skills
 );
 
-async fn sign_in(app: &TestApp, user: &str, password: &str) -> String {
-    let r = app
-        .client
-        .post(format!("{}/api/auth/login", app.url))
-        .json(&json!({"username": user, "password": password}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    r.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned()
-}
-
 async fn issue(app: &TestApp, kiosk: &str, service: &str) -> String {
     let r = app
         .client
@@ -62,8 +44,8 @@ async fn setup(db: TestDb) -> (TestApp, String, String, String) {
     let kiosk = add_device(&app.db.url, "buergerbuero", "kiosk");
     add_user(&app.db.url, "anna", "desk", "counter-one-2026");
     add_user(&app.db.url, "bert", "desk", "counter-two-2026");
-    let anna = sign_in(&app, "anna", "counter-one-2026").await;
-    let bert = sign_in(&app, "bert", "counter-two-2026").await;
+    let anna = app.sign_in("anna", "counter-one-2026").await;
+    let bert = app.sign_in("bert", "counter-two-2026").await;
     (app, kiosk, anna, bert)
 }
 
@@ -136,7 +118,7 @@ async fn call_next_is_idempotent_and_respects_skills(db: TestDb) {
 
     // Roles: a manager and a kiosk cannot call; unknown counters are 404.
     add_user(&app.db.url, "boss", "manager", "statistics-2026");
-    let boss = sign_in(&app, "boss", "statistics-2026").await;
+    let boss = app.sign_in("boss", "statistics-2026").await;
     assert_eq!(call_next(&app, &boss, "buergerbuero-1", None).await.0, 403);
     let r = app
         .client

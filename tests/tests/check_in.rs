@@ -61,23 +61,7 @@ async fn appointments_check_in_once_and_go_first_when_due(db: TestDb) {
         format!("Bearer {}", add_device(&app.db.url, "kfz-zulassung", "kiosk")),
     );
     add_user(&app.db.url, "anna", "desk", "counter-one-2026");
-    let r = app
-        .client
-        .post(format!("{}/api/auth/login", app.url))
-        .json(&json!({"username": "anna", "password": "counter-one-2026"}))
-        .send()
-        .await
-        .unwrap();
-    let anna = (
-        "cookie",
-        r.headers()["set-cookie"]
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned(),
-    );
+    let anna = ("cookie", app.sign_in("anna", "counter-one-2026").await);
 
     booking_at(&app, "AAAA-BBBB-CCCC-DDDD", 10).await; // early, inside the window
     booking_at(&app, "EEEE-FFFF-GGGG-HHHH", -5).await; // due now

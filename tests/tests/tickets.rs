@@ -101,30 +101,14 @@ async fn who_may_issue_tickets(db: TestDb) {
     let (status, ticket) = issue("buergerbuero", bearer(&kiosk), ausweis.clone()).await;
     assert_eq!((status, ticket["number"].as_str()), (201, Some("A-001")));
 
-    let login = |user: &str, password: &str| {
-        let r = app
-            .client
-            .post(format!("{}/api/auth/login", app.url))
-            .json(&json!({"username": user, "password": password}));
-        async move {
-            let r = r.send().await.unwrap();
-            r.headers()["set-cookie"]
-                .to_str()
-                .unwrap()
-                .split(';')
-                .next()
-                .unwrap()
-                .to_owned()
-        }
-    };
-    let clerk = login("clerk", "counter-one-2026").await;
+    let clerk = app.sign_in("clerk", "counter-one-2026").await;
     let (status, ticket) = issue("buergerbuero", Some(("cookie", clerk.clone())), ausweis.clone()).await;
     assert_eq!(
         (status, ticket["number"].as_str()),
         (201, Some("A-002")),
         "the desk issues for people at the counter"
     );
-    let boss = login("boss", "statistics-2026").await;
+    let boss = app.sign_in("boss", "statistics-2026").await;
     assert_eq!(
         issue("buergerbuero", Some(("cookie", boss)), ausweis.clone()).await.0,
         403,
