@@ -174,9 +174,19 @@ pub fn next_ticket<'a>(
     now: DateTime<Utc>,
     max_wait: Duration,
 ) -> Option<&'a Ticket> {
-    let mut candidates: Vec<(u8, DateTime<Utc>, &Ticket)> = waiting
+    call_order(waiting, counter_services, now, max_wait).into_iter().next()
+}
+
+/// Waiting tickets for `services` in the order the call policy would call them.
+pub fn call_order<'a>(
+    tickets: impl IntoIterator<Item = &'a Ticket>,
+    services: &[String],
+    now: DateTime<Utc>,
+    max_wait: Duration,
+) -> Vec<&'a Ticket> {
+    let mut candidates: Vec<(u8, DateTime<Utc>, &Ticket)> = tickets
         .into_iter()
-        .filter(|t| t.state == State::Waiting && counter_services.contains(&t.service))
+        .filter(|t| t.state == State::Waiting && services.contains(&t.service))
         .map(|t| match (t.kind, t.slot_start) {
             (Kind::Appointment, Some(slot)) if slot <= now => (0, slot, t),
             (Kind::Appointment, Some(slot)) => (2, slot, t),
@@ -186,7 +196,24 @@ pub fn next_ticket<'a>(
         })
         .collect();
     candidates.sort_by(|a, b| (a.0, a.1, &a.2.label).cmp(&(b.0, b.1, &b.2.label)));
-    candidates.first().map(|c| c.2)
+    candidates.into_iter().map(|c| c.2).collect()
+}
+
+/// How many tickets for the same service will be called before `label` (None once it is no
+/// longer waiting).
+pub fn ahead_of(tickets: &[Ticket], label: &str, now: DateTime<Utc>, max_wait: Duration) -> Option<usize> {
+    let ticket = tickets.iter().find(|t| t.label == label)?;
+    call_order(tickets, std::slice::from_ref(&ticket.service), now, max_wait)
+        .iter()
+        .position(|t| t.label == label)
+}
+
+/// Expected wait as a range in minutes, never a promise: people ahead times the service's
+/// duration, shared by the counters that serve it, from 75 % to 150 %, in steps of 5 minutes.
+pub fn wait_estimate(ahead: usize, service_minutes: u32, counters: usize) -> (u32, u32) {
+    let expected = ahead as f64 * f64::from(service_minutes) / counters.max(1) as f64;
+    let round5 = |m: f64| ((m / 5.0).round() * 5.0) as u32;
+    (round5(expected * 0.75), round5(expected * 1.5).max(5))
 }
 
 /// The event that calls `ticket` to `counter`, expected at the version it was chosen at.
@@ -302,6 +329,33 @@ pub fn act(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn position_and_estimate() {
+        let tickets = vec![
+            walk_in("A-001", "ausweis", "08:00"),
+            walk_in("A-002", "ausweis", "08:05"),
+            walk_in("C-001", "meldung", "08:01"),
+            appointment("T-001", "ausweis", "08:10", "08:08"),
+            walk_in("A-003", "ausweis", "08:09"),
+        ];
+        let wait = Duration::minutes(45);
+        assert_eq!(
+            ahead_of(&tickets, "A-001", at("08:12"), wait),
+            Some(1),
+            "the due appointment goes first"
+        );
+        assert_eq!(ahead_of(&tickets, "A-003", at("08:12"), wait), Some(3));
+        assert_eq!(
+            ahead_of(&tickets, "C-001", at("08:12"), wait),
+            Some(0),
+            "other services do not count"
+        );
+        assert_eq!(ahead_of(&tickets, "X-001", at("08:12"), wait), None);
+        assert_eq!(wait_estimate(0, 20, 3), (0, 5));
+        assert_eq!(wait_estimate(6, 20, 3), (30, 60));
+        assert_eq!(wait_estimate(3, 10, 0), (25, 45), "no counter open: counted as one");
+    }
 
     #[test]
     fn actions_follow_the_ticket_lifecycle() {

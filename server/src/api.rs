@@ -200,12 +200,13 @@ async fn give_feedback(
         crate::bookings::view, crate::bookings::cancel, crate::bookings::reschedule, crate::bookings::calendar, crate::bookings::qr,
         crate::auth::login, crate::auth::logout, crate::auth::me, crate::auth::device_me,
         crate::queue_api::issue_ticket, crate::queue_api::call_next, crate::queue_api::ticket_action,
-        crate::queue_api::check_in),
+        crate::queue_api::check_in, crate::queue_api::ticket_status),
     components(schemas(ErrorBody, Health, Location, Service, Text, FeedbackRequest, FeedbackAccepted,
         crate::bookings::Availability, crate::bookings::SlotView, crate::bookings::BookingRequest,
         crate::bookings::BookingView, crate::bookings::RescheduleRequest, schalter_events::booking::Status,
         crate::auth::LoginRequest, crate::auth::Me, crate::auth::DeviceMe,
-        crate::queue_api::TicketRequest, crate::queue_api::TicketIssued, crate::queue_api::CalledTicket, crate::queue_api::ActionRequest, crate::queue_api::CheckInRequest)),
+        crate::queue_api::TicketRequest, crate::queue_api::TicketIssued, crate::queue_api::CalledTicket, crate::queue_api::ActionRequest, crate::queue_api::CheckInRequest,
+        crate::queue_api::TicketStatus)),
     tags((name = "catalogue"), (name = "citizens"), (name = "staff"), (name = "queue"), (name = "operations"))
 )]
 pub struct ApiDoc;

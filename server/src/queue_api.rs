@@ -32,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/counters/{id}/call-next", post(call_next))
         .route("/api/tickets/{id}/{action}", post(ticket_action))
         .route("/api/locations/{id}/check-in", post(check_in))
+        .route("/api/tickets/status/{token}", axum::routing::get(ticket_status))
 }
 
 /// Appointment tickets share one prefix, so the hall sees who came with an appointment.
@@ -515,4 +516,74 @@ pub async fn ticket_action(
         .ok_or_else(not_found)?;
     let counter = ticket.counter.clone().unwrap_or_default();
     Ok(Json(called_view(&location, day, &ticket, &counter)).into_response())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TicketStatus {
+    number: String,
+    service: String,
+    #[schema(value_type = String, example = "waiting")]
+    state: queue::State,
+    /// People who will be called before this ticket (while it waits).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ahead: Option<usize>,
+    /// Expected wait in minutes as `[from, to]`: a range, never a promise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    estimate_minutes: Option<[u32; 2]>,
+    /// The counter to go to, once called.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    counter: Option<String>,
+}
+
+/// A ticket's position and expected wait, for its holder (the token is on the printed ticket).
+#[utoipa::path(get, path = "/api/tickets/status/{token}", tag = "queue", params(("token" = String, Path)),
+    responses((status = 200, body = TicketStatus), (status = 404, body = ErrorBody)))]
+pub async fn ticket_status(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Json<TicketStatus>, ApiError> {
+    let not_found = || ApiError::NotFound("there is no ticket with this token".into());
+    let (location, day, label) = state
+        .queues()
+        .by_token(&hash("ticket", &token))
+        .cloned()
+        .ok_or_else(not_found)?;
+    let tickets = state.queues().tickets(&location, day);
+    let ticket = tickets.iter().find(|t| t.label == label).ok_or_else(not_found)?;
+    let now = Utc::now();
+    let ahead = queue::ahead_of(&tickets, &label, now, chrono::Duration::minutes(MAX_WAIT_MINUTES));
+    let catalogue = state.catalogue();
+    let estimate = ahead.map(|n| {
+        let minutes = catalogue
+            .services
+            .get(&ticket.service)
+            .map(|s| s.duration_minutes)
+            .unwrap_or(15);
+        let serving = catalogue
+            .counters
+            .values()
+            .filter(|c| c.location == location && c.services.contains(&ticket.service))
+            .count();
+        let (from, to) = queue::wait_estimate(n, minutes, serving);
+        [from, to]
+    });
+    let counter = ticket
+        .counter
+        .as_ref()
+        .filter(|_| matches!(ticket.state, queue::State::Called | queue::State::InService))
+        .map(|id| {
+            catalogue
+                .counters
+                .get(id)
+                .map(|c| c.name.clone())
+                .unwrap_or_else(|| id.clone())
+        });
+    Ok(Json(TicketStatus {
+        number: ticket.label.clone(),
+        service: ticket.service.clone(),
+        state: ticket.state,
+        ahead,
+        estimate_minutes: estimate,
+        counter,
+    }))
 }

@@ -57,9 +57,15 @@ impl Taken {
 #[derive(Default)]
 pub struct Queues {
     days: HashMap<(String, chrono::NaiveDate), std::collections::BTreeMap<String, queue::Ticket>>,
+    /// Status-page token hash → (location, day, label).
+    by_token: HashMap<String, (String, chrono::NaiveDate, String)>,
 }
 
 impl Queues {
+    pub fn by_token(&self, token_hash: &str) -> Option<&(String, chrono::NaiveDate, String)> {
+        self.by_token.get(token_hash)
+    }
+
     pub fn tickets(&self, location: &str, day: chrono::NaiveDate) -> Vec<queue::Ticket> {
         self.days
             .get(&(location.to_owned(), day))
@@ -80,6 +86,9 @@ impl Queues {
             match decode::<queue::NumberEvent>(event) {
                 Ok(issued) => {
                     let label = queue::label(prefix, event.version);
+                    let queue::NumberEvent::TicketIssued { token_hash, .. } = &issued;
+                    self.by_token
+                        .insert(token_hash.clone(), (location.to_owned(), day, label.clone()));
                     let ticket = queue::Ticket::issued(label.clone(), &issued);
                     self.days
                         .entry((location.to_owned(), day))

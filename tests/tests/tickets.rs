@@ -142,3 +142,49 @@ async fn who_may_issue_tickets(db: TestDb) {
     );
     app.stop().await;
 }
+
+on_both_backends!(ticket_status_shows_position_estimate_and_counter);
+
+async fn ticket_status_shows_position_estimate_and_counter(db: TestDb) {
+    let app = spawn_app(db, true).await;
+    let kiosk = add_device(&app.db.url, "buergerbuero", "kiosk");
+    add_user(&app.db.url, "anna", "desk", "counter-one-2026");
+    let mut tokens = vec![];
+    for _ in 0..3 {
+        let r = app
+            .client
+            .post(format!("{}/api/locations/buergerbuero/tickets", app.url))
+            .header("authorization", format!("Bearer {kiosk}"))
+            .json(&json!({"service": "personalausweis"}))
+            .send()
+            .await
+            .unwrap();
+        tokens.push(r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned());
+    }
+    let (status, third) = app.get_json(&format!("/api/tickets/status/{}", tokens[2])).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        third,
+        // 2 ahead × 20 min ÷ 3 counters ≈ 13 min, shown as 10–20.
+        json!({"number": "A-003", "service": "personalausweis", "state": "waiting", "ahead": 2, "estimate_minutes": [10, 20]})
+    );
+    let anna = app.sign_in("anna", "counter-one-2026").await;
+    let r = app
+        .client
+        .post(format!("{}/api/counters/buergerbuero-2/call-next", app.url))
+        .header("cookie", anna)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let (_, first) = app.get_json(&format!("/api/tickets/status/{}", tokens[0])).await;
+    assert_eq!(
+        first,
+        json!({"number": "A-001", "service": "personalausweis", "state": "called", "counter": "2"})
+    );
+    let (_, third) = app.get_json(&format!("/api/tickets/status/{}", tokens[2])).await;
+    assert_eq!(third["ahead"], 1);
+    let (status, err) = app.get_json("/api/tickets/status/not-a-token").await;
+    assert_eq!((status, err["error"].as_str()), (404, Some("not_found")));
+    app.stop().await;
+}
