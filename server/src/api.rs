@@ -1,8 +1,6 @@
 //! HTTP handlers. They translate requests into domain calls and results into responses;
 //! the rules live in `schalter-events`.
 
-use std::collections::BTreeMap;
-
 use axum::extract::{FromRequest, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -223,10 +221,4 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         crate::telemetry::prometheus().render(),
     )
-}
-
-/// Used by `rebuild-projections` and tests to show what the projections hold.
-pub fn catalogue_summary(state: &AppState) -> BTreeMap<&'static str, usize> {
-    let c = state.catalogue();
-    BTreeMap::from([("locations", c.locations.len()), ("services", c.services.len())])
 }
