@@ -642,6 +642,13 @@ mod tests {
         }
     }
 
+    /// The booking that placing at `start()` with empty units creates.
+    fn placed(offer: &Offer<'_>) -> Booking {
+        Booking::fold(&recorded(&place(placing(offer, vec![0, 0], 0)).unwrap()))
+            .unwrap()
+            .unwrap()
+    }
+
     fn recorded(decision: &Decision) -> Vec<RecordedEvent> {
         decision
             .events
@@ -780,9 +787,7 @@ mod tests {
     fn check_in_window_and_once_only() {
         let catalogue = demo();
         let offer = Offer::find(&catalogue, "buergerbuero", "personalausweis").unwrap();
-        let booking = Booking::fold(&recorded(&place(placing(&offer, vec![0, 0], 0)).unwrap()))
-            .unwrap()
-            .unwrap();
+        let booking = placed(&offer);
         let ticket = || {
             (
                 NewEvent {
@@ -827,9 +832,7 @@ mod tests {
     fn rescheduling_by_one_unit_keeps_the_shared_unit() {
         let catalogue = demo();
         let offer = Offer::find(&catalogue, "buergerbuero", "personalausweis").unwrap();
-        let booking = Booking::fold(&recorded(&place(placing(&offer, vec![0, 0], 0)).unwrap()))
-            .unwrap()
-            .unwrap();
+        let booking = placed(&offer);
         let new_start = utc("2026-12-02T08:10:00Z");
         let units = offer.units_for(new_start, now()).unwrap();
         let counts: Vec<Counter> = units

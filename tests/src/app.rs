@@ -101,6 +101,20 @@ impl TestApp {
     }
 }
 
+/// [`spawn_app`] for browser tests: `None` (after saying why) when the web app is not built.
+pub async fn spawn_app_with_ui(db: TestDb, demo: bool) -> Option<TestApp> {
+    let app = spawn_app(db, demo).await;
+    if app.get("/").await.status() == 503 {
+        crate::missing(
+            "the built web app (dist/)",
+            "run trunk build --release first; scripts/test does",
+        );
+        app.stop().await;
+        return None;
+    }
+    Some(app)
+}
+
 /// The `schalter` binary next to the test executable (the test command builds it first).
 pub fn schalter_bin() -> PathBuf {
     if let Ok(p) = std::env::var("SCHALTER_BIN") {

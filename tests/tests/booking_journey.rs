@@ -4,8 +4,9 @@
 use std::time::Duration;
 
 use fantoccini::{Client, Locator};
+use schalter_tests::app::spawn_app_with_ui;
 use schalter_tests::browser::Browser;
-use schalter_tests::{spawn_app, TestApp, TestDb};
+use schalter_tests::{TestApp, TestDb};
 use serde_json::Value;
 
 async fn check_a11y(browser: &Browser, page: &str) {
@@ -131,14 +132,9 @@ async fn journey(app: &TestApp, browser: &Browser, width: u32) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn citizen_books_reschedules_and_cancels_in_the_browser() {
-    let app = spawn_app(TestDb::sqlite().await, true).await;
-    if app.get("/").await.status() == 503 {
-        schalter_tests::missing(
-            "the built web app (dist/)",
-            "run trunk build --release first; scripts/test does",
-        );
+    let Some(app) = spawn_app_with_ui(TestDb::sqlite().await, true).await else {
         return;
-    }
+    };
     for (width, height) in [(360, 800), (1280, 900)] {
         let Some(browser) = Browser::launch(width, height).await else {
             return;
@@ -185,14 +181,9 @@ async fn press(c: &Client, key: fantoccini::key::Key) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn citizen_books_with_the_keyboard_only() {
     use fantoccini::key::Key;
-    let app = spawn_app(TestDb::sqlite().await, true).await;
-    if app.get("/").await.status() == 503 {
-        schalter_tests::missing(
-            "the built web app (dist/)",
-            "run trunk build --release first; scripts/test does",
-        );
+    let Some(app) = spawn_app_with_ui(TestDb::sqlite().await, true).await else {
         return;
-    }
+    };
     let Some(browser) = Browser::launch(1280, 900).await else {
         return;
     };

@@ -1,19 +1,15 @@
 //! Journeys in real headless Chromium against the real server.
 
 use fantoccini::Locator;
+use schalter_tests::app::spawn_app_with_ui;
 use schalter_tests::browser::Browser;
-use schalter_tests::{spawn_app, TestDb};
+use schalter_tests::TestDb;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn start_page_renders_the_service_catalogue_from_the_api() {
-    let app = spawn_app(TestDb::sqlite().await, true).await;
-    if app.get("/").await.status() == 503 {
-        schalter_tests::missing(
-            "the built web app (dist/)",
-            "run trunk build --release first; scripts/test does",
-        );
+    let Some(app) = spawn_app_with_ui(TestDb::sqlite().await, true).await else {
         return;
-    }
+    };
     for (width, height) in [(360, 800), (1280, 900)] {
         let Some(browser) = Browser::launch(width, height).await else {
             return;
