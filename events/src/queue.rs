@@ -110,6 +110,8 @@ pub struct Ticket {
     pub waiting_since: DateTime<Utc>,
     pub state: State,
     pub counter: Option<String>,
+    /// When service began: the start, or the call if the clerk skipped "start".
+    pub serving_since: Option<DateTime<Utc>>,
     /// Version of the ticket's own stream (0 before it was first called).
     pub version: i64,
 }
@@ -131,20 +133,31 @@ impl Ticket {
             waiting_since: *issued_at,
             state: State::Waiting,
             counter: None,
+            serving_since: None,
             version: 0,
         }
     }
 
-    pub fn apply(&mut self, event: &TicketEvent, version: i64) {
+    /// Applies one step of the ticket's life; returns the minutes it was served for when the
+    /// step finishes it (what the waiting-time estimate learns from).
+    pub fn apply(&mut self, event: &TicketEvent, version: i64) -> Option<u32> {
         self.version = version;
         match event {
-            TicketEvent::TicketCalled { counter, .. } => {
+            TicketEvent::TicketCalled { counter, at } => {
                 self.state = State::Called;
                 self.counter = Some(counter.clone());
+                self.serving_since = Some(*at);
             }
             TicketEvent::TicketRecalled { .. } => self.state = State::Called,
-            TicketEvent::ServiceStarted { .. } => self.state = State::InService,
-            TicketEvent::ServiceFinished { .. } => self.state = State::Finished,
+            TicketEvent::ServiceStarted { at } => {
+                self.state = State::InService;
+                self.serving_since = Some(*at);
+            }
+            TicketEvent::ServiceFinished { at } => {
+                self.state = State::Finished;
+                let since = self.serving_since?;
+                return Some(((*at - since).num_seconds().max(0) as f64 / 60.0).round() as u32);
+            }
             TicketEvent::TicketNoShow { .. } => self.state = State::NoShow,
             TicketEvent::TicketParked { at } => {
                 self.state = State::Waiting;
@@ -157,7 +170,51 @@ impl Ticket {
                 self.service = service.clone();
             }
         }
+        None
     }
+}
+
+/// How long a service takes at the desk, for estimates: the median of the recent measured
+/// durations once there are enough of them to mean something, else the planned duration.
+pub fn typical_service_minutes(recent: &[u32], planned: u32) -> u32 {
+    const ENOUGH: usize = 3;
+    if recent.len() < ENOUGH {
+        return planned;
+    }
+    let mut sorted = recent.to_vec();
+    sorted.sort_unstable();
+    sorted[sorted.len() / 2].max(1)
+}
+
+/// A counter's own stream: opened and closed by the clerk working there.
+pub fn counter_stream(counter: &str) -> String {
+    format!("counter-{counter}")
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data")]
+pub enum CounterEvent {
+    CounterOpened { at: DateTime<Utc> },
+    CounterClosed { at: DateTime<Utc> },
+}
+
+/// Whether a counter is open at `now`: opened today (local day of `now`) and not closed since.
+/// A counter left open in the evening is closed the next morning without anyone recording it.
+pub fn counter_open<Tz: chrono::TimeZone>(opened_at: Option<DateTime<Utc>>, now: DateTime<Utc>, tz: &Tz) -> bool {
+    opened_at.is_some_and(|at| at.with_timezone(tz).date_naive() == now.with_timezone(tz).date_naive())
+}
+
+/// The event that opens (`open = true`) or closes a counter, or nothing if it already is.
+pub fn open_or_close(counter: &str, is_open: bool, open: bool, now: DateTime<Utc>) -> Option<NewEvent> {
+    if is_open == open {
+        return None;
+    }
+    let event = if open {
+        CounterEvent::CounterOpened { at: now }
+    } else {
+        CounterEvent::CounterClosed { at: now }
+    };
+    Some(encode(counter_stream(counter), SCHEMA, &event))
 }
 
 /// The call policy, deterministic and in this order:
@@ -438,6 +495,7 @@ mod tests {
             waiting_since: at(since),
             state: State::Waiting,
             counter: None,
+            serving_since: None,
             version: 0,
         }
     }
@@ -624,5 +682,50 @@ mod tests {
         assert_eq!(label("K", 1234), "K-1234");
         let fresh = walk_in("A-001", "ausweis", "08:00");
         assert_eq!(call("x", day, &fresh, "1", at("08:01")).1, Expectation::NoStream);
+    }
+
+    #[test]
+    fn service_minutes_are_learned_from_finished_tickets() {
+        let mut ticket = walk_in("A-001", "ausweis", "08:00");
+        let called = TicketEvent::TicketCalled {
+            counter: "c1".into(),
+            at: at("08:10"),
+        };
+        assert_eq!(ticket.apply(&called, 1), None);
+        assert_eq!(ticket.apply(&TicketEvent::ServiceStarted { at: at("08:12") }, 2), None);
+        assert_eq!(
+            ticket.apply(&TicketEvent::ServiceFinished { at: at("08:30") }, 3),
+            Some(18),
+            "from the start, not the call"
+        );
+        let mut skipped_start = walk_in("A-002", "ausweis", "08:00");
+        skipped_start.apply(&called, 1);
+        assert_eq!(
+            skipped_start.apply(&TicketEvent::ServiceFinished { at: at("08:21") }, 2),
+            Some(11),
+            "from the call when nobody pressed start"
+        );
+        assert_eq!(typical_service_minutes(&[], 20), 20, "nothing measured: planned");
+        assert_eq!(typical_service_minutes(&[5, 40], 20), 20, "two are not enough");
+        assert_eq!(typical_service_minutes(&[30, 8, 12], 20), 12, "median");
+        assert_eq!(typical_service_minutes(&[0, 0, 0], 20), 1, "never zero");
+    }
+
+    #[test]
+    fn counters_open_for_the_day() {
+        let berlin = chrono_tz::Europe::Berlin;
+        // 22:30 UTC on 2 Dec is 23:30 in Berlin, still the same local day.
+        assert!(counter_open(Some(at("07:00")), at("22:30"), &berlin));
+        assert!(!counter_open(Some(at("07:00")), at("23:30"), &berlin), "next local day");
+        assert!(!counter_open(None, at("08:00"), &berlin));
+        assert!(open_or_close("c1", false, false, at("08:00")).is_none());
+        assert!(open_or_close("c1", true, true, at("08:00")).is_none());
+        let opened = open_or_close("c1", false, true, at("08:00")).unwrap();
+        assert_eq!(opened.stream, "counter-c1");
+        assert_eq!(opened.event_type, "CounterOpened");
+        assert_eq!(
+            open_or_close("c1", true, false, at("08:00")).unwrap().event_type,
+            "CounterClosed"
+        );
     }
 }

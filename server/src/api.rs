@@ -29,6 +29,9 @@ pub fn router() -> Router<AppState> {
         .merge(crate::bookings::router())
         .merge(crate::auth::router())
         .merge(crate::queue_api::router())
+        .merge(crate::desk::router())
+        .merge(crate::display::router())
+        .merge(crate::admin::router())
         .route("/api/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
         .route("/api", get(api_not_found))
@@ -198,13 +201,17 @@ async fn give_feedback(
         crate::bookings::view, crate::bookings::cancel, crate::bookings::reschedule, crate::bookings::calendar, crate::bookings::qr,
         crate::auth::login, crate::auth::logout, crate::auth::me, crate::auth::device_me,
         crate::queue_api::issue_ticket, crate::queue_api::call_next, crate::queue_api::ticket_action,
-        crate::queue_api::check_in, crate::queue_api::ticket_status),
+        crate::queue_api::check_in, crate::queue_api::ticket_status,
+        crate::desk::counters, crate::desk::open_or_close, crate::desk::waiting_line, crate::display::stream,
+        crate::admin::list_users, crate::admin::add_user, crate::admin::list_devices, crate::admin::add_device,
+        crate::admin::revoke_device),
     components(schemas(ErrorBody, Health, Location, Service, Text, FeedbackRequest, FeedbackAccepted,
         crate::bookings::Availability, crate::bookings::SlotView, crate::bookings::BookingRequest,
         crate::bookings::BookingView, crate::bookings::RescheduleRequest, schalter_events::booking::Status,
         crate::auth::LoginRequest, crate::auth::Me, crate::auth::DeviceMe,
         crate::queue_api::TicketRequest, crate::queue_api::TicketIssued, crate::queue_api::CalledTicket, crate::queue_api::ActionRequest, crate::queue_api::CheckInRequest,
-        crate::queue_api::TicketStatus)),
+        crate::queue_api::TicketStatus, crate::desk::CounterView, crate::desk::WaitingTicket, crate::desk::WaitingLine,
+        crate::admin::UserView, crate::admin::NewUser, crate::admin::DeviceView, crate::admin::NewDevice, crate::admin::DeviceAdded)),
     tags((name = "catalogue"), (name = "citizens"), (name = "staff"), (name = "queue"), (name = "operations"))
 )]
 pub struct ApiDoc;

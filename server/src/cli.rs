@@ -4,17 +4,16 @@
 use std::io::{BufRead, IsTerminal};
 use std::time::{Duration, Instant};
 
-use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHasher, SaltString};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use schalter_events::catalogue::{Catalogue, CatalogueEvent, ConfigFile};
 use schalter_events::projection::{FeedbackTally, Projection};
-use schalter_events::staff::access::{self, DeviceRole};
-use schalter_events::staff::{self, Role};
+use schalter_events::staff::access::DeviceRole;
+use schalter_events::staff::Role;
 use schalter_events::store::{AppendRequest, StoreError};
 use schalter_events::{Expectation, Metadata};
 
+use crate::admin::AccountError;
 use crate::{open_store, start, Settings, StartError, DEFAULT_DATABASE_URL, DEFAULT_LISTEN};
 
 #[derive(Parser)]
@@ -148,6 +147,16 @@ pub enum CliError {
     ConcurrentChange,
 }
 
+impl From<AccountError> for CliError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::UserExists(name) => CliError::UserExists(name),
+            AccountError::Store(s) => CliError::Store(s),
+            other => CliError::Usage(other.to_string()),
+        }
+    }
+}
+
 pub async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Serve {
@@ -258,77 +267,38 @@ async fn add_user(db: &Database, username: &str, role: Role) -> Result<(), CliEr
         .read_line(&mut password)
         .map_err(|e| CliError::Usage(format!("cannot read the password from standard input: {e}")))?;
     let password = password.trim_end_matches(['\n', '\r']);
-    staff::check_password(password).map_err(|e| CliError::Usage(e.to_string()))?;
-    let hash = argon2::Argon2::default()
-        .hash_password(password.as_bytes(), &SaltString::generate(&mut OsRng))
-        .map_err(|e| CliError::Usage(format!("cannot hash the password: {e}")))?
-        .to_string();
-    let (event, expectation) =
-        staff::create_account(username, role, hash).map_err(|e| CliError::Usage(e.to_string()))?;
     let store = open_store(&settings_for(db)).await?;
-    let request = AppendRequest::new(vec![event])
-        .expect(staff::stream(username), expectation)
-        .metadata(Metadata::by("system:cli", chrono::Utc::now()));
-    let result = store.append(&request).await;
+    let result = crate::admin::create_user(&store, username, role, password, "system:cli").await;
     store.close().await;
-    match result {
-        Ok(_) => {
-            println!("added {role:?} account {username:?}");
-            Ok(())
-        }
-        Err(e) if e.is_conflict() => Err(CliError::UserExists(username.to_owned())),
-        Err(e) => Err(e.into()),
-    }
+    result?;
+    println!("added {role:?} account {username:?}");
+    Ok(())
 }
 
 async fn add_device(db: &Database, location: &str, role: DeviceRole) -> Result<(), CliError> {
     let store = open_store(&settings_for(db)).await?;
     let (catalogue, _) = current_catalogue(&store).await?;
-    if !catalogue.locations.contains_key(location) {
-        store.close().await;
-        return Err(CliError::Usage(format!("there is no location {location:?}")));
-    }
-    let prefix = match role {
-        DeviceRole::Kiosk => "kiosk",
-        DeviceRole::Display => "display",
+    let result = if catalogue.locations.contains_key(location) {
+        crate::admin::create_device(&store, location, role, "system:cli").await
+    } else {
+        Err(AccountError::UnknownLocation(location.to_owned()))
     };
-    let id = format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
-    let token = format!("{id}.{}", crate::secrets::new_token());
-    let (event, expectation) = access::register_device(&id, location, role, &crate::auth::device_token_hash(&token));
-    let request = AppendRequest::new(vec![event])
-        .expect(access::device_stream(&id), expectation)
-        .metadata(Metadata::by("system:cli", chrono::Utc::now()));
-    let result = store.append(&request).await;
     store.close().await;
-    result?;
-    println!("added {prefix} {id} at {location}; its token, shown only now:");
+    let (id, token, _) = result?;
+    println!("added {id} at {location}; its token, shown only now:");
     println!("{token}");
     Ok(())
 }
 
 async fn revoke_device(db: &Database, id: &str) -> Result<(), CliError> {
     let store = open_store(&settings_for(db)).await?;
-    let events = store.read_stream(&access::device_stream(id), 0).await?;
-    let known = access::fold_device(&events).map_err(|e| CliError::Usage(e.to_string()))?;
-    let result = match known {
-        None => Err(CliError::Usage(format!("there is no device {id:?}"))),
-        Some(d) if d.revoked => {
-            println!("{id} was already revoked");
-            Ok(())
-        }
-        Some(_) => {
-            let request = AppendRequest::new(vec![access::revoke_device(id)])
-                .expect(access::device_stream(id), Expectation::AtVersion(events.len() as i64))
-                .metadata(Metadata::by("system:cli", chrono::Utc::now()));
-            store
-                .append(&request)
-                .await
-                .map(|_| println!("revoked {id}"))
-                .map_err(CliError::from)
-        }
-    };
+    let result = crate::admin::revoke(&store, id, "system:cli").await;
     store.close().await;
-    result
+    match result? {
+        (true, _) => println!("revoked {id}"),
+        (false, _) => println!("{id} was already revoked"),
+    }
+    Ok(())
 }
 
 async fn current_catalogue(store: &schalter_events::store::Store) -> Result<(Catalogue, i64), CliError> {

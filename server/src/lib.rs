@@ -1,9 +1,12 @@
 //! Schalter's server: HTTP API, the web app, background subscribers, and the CLI's commands.
 
+pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod bookings;
 pub mod cli;
+pub mod desk;
+pub mod display;
 pub mod error;
 pub mod queue_api;
 pub mod secrets;

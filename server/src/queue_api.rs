@@ -23,7 +23,7 @@ use crate::secrets::{hash, new_token};
 use crate::state::AppState;
 
 /// A walk-in waiting longer than this counts as due, like an appointment whose time has come.
-const MAX_WAIT_MINUTES: i64 = 45;
+pub const MAX_WAIT_MINUTES: i64 = 45;
 const MAX_ATTEMPTS: usize = 50;
 
 pub fn router() -> Router<AppState> {
@@ -39,7 +39,7 @@ pub fn router() -> Router<AppState> {
 const APPOINTMENT_PREFIX: &str = "T";
 
 /// A ticket's public id: `<location>-<YYYYMMDD>-<label>`, e.g. `buergerbuero-20261202-A-001`.
-fn ticket_id(location: &str, day: chrono::NaiveDate, label: &str) -> String {
+pub fn ticket_id(location: &str, day: chrono::NaiveDate, label: &str) -> String {
     format!("{location}-{}-{label}", day.format("%Y%m%d"))
 }
 
@@ -303,10 +303,21 @@ pub struct CalledTicket {
     kind: Kind,
     #[schema(value_type = String, example = "called")]
     state: queue::State,
+    /// The appointment time, for checked-in bookings: what the clerk prepares for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    appointment: Option<DateTime<FixedOffset>>,
 }
 
-fn called_view(location: &str, day: chrono::NaiveDate, ticket: &queue::Ticket, counter: &str) -> CalledTicket {
+pub fn called_view(
+    location: &str,
+    day: chrono::NaiveDate,
+    ticket: &queue::Ticket,
+    counter: &str,
+    tz: Tz,
+) -> CalledTicket {
     CalledTicket {
+        appointment: ticket.slot_start.map(|s| s.with_timezone(&tz).fixed_offset()),
         id: ticket_id(location, day, &ticket.label),
         state: ticket.state,
         number: ticket.label.clone(),
@@ -347,8 +358,14 @@ pub async fn call_next(
     if let Some(id) = &command_id {
         if let Some(outcome) = state.store.command_outcome(id).await? {
             state.caught_up(outcome.last_position).await;
-            return repeated_call(&state, &outcome, &counter.name);
+            return repeated_call(&state, &outcome, &counter.name, tz);
         }
+    }
+    if !crate::desk::is_open(&state, &counter.id, Utc::now(), tz) {
+        return Err(ApiError::Conflict {
+            code: "counter_closed",
+            message: "open the counter before calling tickets to it".into(),
+        });
     }
     for _ in 0..MAX_ATTEMPTS {
         let now = Utc::now();
@@ -373,7 +390,7 @@ pub async fn call_next(
         match state.store.append(&request).await {
             Ok(outcome) => {
                 state.caught_up(outcome.last_position).await;
-                let mut view = called_view(&counter.location, day, next, &counter.name);
+                let mut view = called_view(&counter.location, day, next, &counter.name, tz);
                 view.state = queue::State::Called;
                 return Ok(Json(view).into_response());
             }
@@ -396,6 +413,7 @@ fn repeated_call(
     state: &AppState,
     outcome: &schalter_events::store::AppendOutcome,
     counter: &str,
+    tz: Tz,
 ) -> Result<Response, ApiError> {
     let stream = outcome
         .streams
@@ -426,7 +444,7 @@ fn repeated_call(
         .into_iter()
         .find(|t| t.label == label)
         .ok_or_else(|| ApiError::Internal(format!("ticket {label} not in the queue projection")))?;
-    let mut view = called_view(location, day, &ticket, counter);
+    let mut view = called_view(location, day, &ticket, counter, tz);
     view.state = queue::State::Called;
     Ok(Json(view).into_response())
 }
@@ -514,8 +532,13 @@ pub async fn ticket_action(
         .into_iter()
         .find(|t| t.label == label)
         .ok_or_else(not_found)?;
-    let counter = ticket.counter.clone().unwrap_or_default();
-    Ok(Json(called_view(&location, day, &ticket, &counter)).into_response())
+    let counter = ticket
+        .counter
+        .as_ref()
+        .and_then(|id| state.catalogue().counters.get(id).map(|c| c.name.clone()))
+        .unwrap_or_default();
+    let tz = crate::desk::location_tz(&state, &location)?;
+    Ok(Json(called_view(&location, day, &ticket, &counter, tz)).into_response())
 }
 
 #[derive(Serialize, ToSchema)]
@@ -552,21 +575,9 @@ pub async fn ticket_status(
     let ticket = tickets.iter().find(|t| t.label == label).ok_or_else(not_found)?;
     let now = Utc::now();
     let ahead = queue::ahead_of(&tickets, &label, now, chrono::Duration::minutes(MAX_WAIT_MINUTES));
+    let tz = crate::desk::location_tz(&state, &location)?;
+    let estimate = ahead.map(|n| crate::desk::wait_range(&state, &location, &ticket.service, n, now, tz));
     let catalogue = state.catalogue();
-    let estimate = ahead.map(|n| {
-        let minutes = catalogue
-            .services
-            .get(&ticket.service)
-            .map(|s| s.duration_minutes)
-            .unwrap_or(15);
-        let serving = catalogue
-            .counters
-            .values()
-            .filter(|c| c.location == location && c.services.contains(&ticket.service))
-            .count();
-        let (from, to) = queue::wait_estimate(n, minutes, serving);
-        [from, to]
-    });
     let counter = ticket
         .counter
         .as_ref()

@@ -11,7 +11,7 @@ use schalter_events::booking::UnitEvent;
 use schalter_events::catalogue::Catalogue;
 use schalter_events::projection::Projection;
 use schalter_events::store::{Store, StoreError};
-use schalter_events::{decode, queue, RecordedEvent};
+use schalter_events::{decode, queue, staff, RecordedEvent};
 use tokio::sync::watch;
 
 /// Bookings holding each grid unit, per location: what availability is computed from.
@@ -53,15 +53,62 @@ impl Taken {
     }
 }
 
+/// A call as the hall screen shows it: number and counter, nothing about the person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    /// Log position of the call: the SSE event id a display resumes from.
+    pub position: i64,
+    pub number: String,
+    pub counter: String,
+    pub at: DateTime<Utc>,
+    pub recall: bool,
+}
+
+/// How many measured service durations the estimate remembers per service.
+const RECENT_DURATIONS: usize = 20;
+
 /// Today's (and recent days') tickets per location, as the queue streams tell them.
 #[derive(Default)]
 pub struct Queues {
     days: HashMap<(String, chrono::NaiveDate), std::collections::BTreeMap<String, queue::Ticket>>,
     /// Status-page token hash → (location, day, label).
     by_token: HashMap<String, (String, chrono::NaiveDate, String)>,
+    /// Calls per location and day, in log order.
+    calls: HashMap<(String, chrono::NaiveDate), Vec<Call>>,
+    /// Recent service durations in minutes per (location, service), newest last.
+    durations: HashMap<(String, String), std::collections::VecDeque<u32>>,
+    /// When each counter was last opened (None once closed).
+    opened: HashMap<String, DateTime<Utc>>,
 }
 
 impl Queues {
+    pub fn calls_since(&self, location: &str, day: chrono::NaiveDate, after: i64) -> Vec<Call> {
+        self.calls
+            .get(&(location.to_owned(), day))
+            .map(|c| c.iter().filter(|c| c.position > after).cloned().collect())
+            .unwrap_or_default()
+    }
+
+    pub fn latest_calls(&self, location: &str, day: chrono::NaiveDate, n: usize) -> Vec<Call> {
+        self.calls
+            .get(&(location.to_owned(), day))
+            .map(|c| c.iter().rev().take(n).cloned().collect())
+            .unwrap_or_default()
+    }
+
+    pub fn typical_minutes(&self, location: &str, service: &str, planned: u32) -> u32 {
+        let recent = self
+            .durations
+            .get(&(location.to_owned(), service.to_owned()))
+            .map(|d| d.iter().copied().collect::<Vec<_>>())
+            .unwrap_or_default();
+        queue::typical_service_minutes(&recent, planned)
+    }
+
+    pub fn opened_at(&self, counter: &str) -> Option<DateTime<Utc>> {
+        self.opened.get(counter).copied()
+    }
+
     pub fn by_token(&self, token_hash: &str) -> Option<&(String, chrono::NaiveDate, String)> {
         self.by_token.get(token_hash)
     }
@@ -114,9 +161,90 @@ impl Queues {
                 .get_mut(&(location.to_owned(), day))
                 .and_then(|d| d.get_mut(&label));
             match (ticket, decode::<queue::TicketEvent>(event)) {
-                (Some(ticket), Ok(e)) => ticket.apply(&e, event.version),
+                (Some(ticket), Ok(e)) => {
+                    let served = ticket.apply(&e, event.version);
+                    let call = match &e {
+                        queue::TicketEvent::TicketCalled { at, .. } => Some((*at, false)),
+                        queue::TicketEvent::TicketRecalled { at } => Some((*at, true)),
+                        _ => None,
+                    };
+                    if let (Some((at, recall)), Some(counter)) = (call, &ticket.counter) {
+                        self.calls.entry((location.to_owned(), day)).or_default().push(Call {
+                            position: event.position,
+                            number: label.clone(),
+                            counter: counter.clone(),
+                            at,
+                            recall,
+                        });
+                    }
+                    if let Some(minutes) = served {
+                        let recent = self
+                            .durations
+                            .entry((location.to_owned(), ticket.service.clone()))
+                            .or_default();
+                        recent.push_back(minutes);
+                        if recent.len() > RECENT_DURATIONS {
+                            recent.pop_front();
+                        }
+                    }
+                }
                 (None, _) => tracing::error!(stream = %event.stream, "queue event for an unknown ticket"),
                 (_, Err(e)) => tracing::error!(error = %e, "queue projection skipped an unreadable event"),
+            }
+        } else if let Some(counter) = event.stream.strip_prefix("counter-") {
+            match decode::<queue::CounterEvent>(event) {
+                Ok(queue::CounterEvent::CounterOpened { at }) => {
+                    self.opened.insert(counter.to_owned(), at);
+                }
+                Ok(queue::CounterEvent::CounterClosed { .. }) => {
+                    self.opened.remove(counter);
+                }
+                Err(e) => tracing::error!(error = %e, "counter projection skipped an unreadable event"),
+            }
+        }
+    }
+}
+
+/// Staff accounts and devices, for the admin pages (authorisation itself reads the streams).
+#[derive(Default)]
+pub struct Directory {
+    pub accounts: std::collections::BTreeMap<String, staff::Role>,
+    pub devices: std::collections::BTreeMap<String, staff::access::Device>,
+}
+
+impl Directory {
+    fn apply(&mut self, event: &RecordedEvent) {
+        if event.stream.starts_with("staff-") {
+            match decode::<staff::StaffEvent>(event) {
+                Ok(staff::StaffEvent::AccountCreated { username, role, .. }) => {
+                    self.accounts.insert(username, role);
+                }
+                Err(e) => tracing::error!(error = %e, "directory skipped an unreadable event"),
+            }
+        } else if let Some(id) = event.stream.strip_prefix("device-") {
+            match decode::<staff::access::AccessEvent>(event) {
+                Ok(staff::access::AccessEvent::DeviceRegistered {
+                    id,
+                    location,
+                    role,
+                    token_hash,
+                }) => {
+                    let device = staff::access::Device {
+                        id: id.clone(),
+                        location,
+                        role,
+                        token_hash,
+                        revoked: false,
+                    };
+                    self.devices.insert(id, device);
+                }
+                Ok(staff::access::AccessEvent::DeviceRevoked) => {
+                    if let Some(d) = self.devices.get_mut(id) {
+                        d.revoked = true;
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "directory skipped an unreadable event"),
             }
         }
     }
@@ -128,6 +256,7 @@ pub struct AppState {
     catalogue: Arc<RwLock<Catalogue>>,
     taken: Arc<RwLock<Taken>>,
     queues: Arc<RwLock<Queues>>,
+    directory: Arc<RwLock<Directory>>,
     /// Position up to which the projections above have applied the log.
     applied: Arc<watch::Sender<i64>>,
     /// Flips to true when the server shuts down; long-lived responses (SSE) end on it.
@@ -146,6 +275,7 @@ impl AppState {
             catalogue: Arc::default(),
             taken: Arc::default(),
             queues: Arc::default(),
+            directory: Arc::default(),
             applied: Arc::new(watch::channel(0).0),
             shutdown,
         };
@@ -171,8 +301,18 @@ impl AppState {
         read(&self.queues)
     }
 
+    pub fn directory(&self) -> RwLockReadGuard<'_, Directory> {
+        read(&self.directory)
+    }
+
+    /// Wakes whenever the projections have applied more of the log (SSE streams wait on it).
+    pub fn changes(&self) -> watch::Receiver<i64> {
+        self.applied.subscribe()
+    }
+
     pub fn apply(&self, events: &[RecordedEvent]) {
         {
+            let mut directory = self.directory.write().unwrap_or_else(|e| e.into_inner());
             let mut catalogue = self.catalogue.write().unwrap_or_else(|e| e.into_inner());
             let mut taken = self.taken.write().unwrap_or_else(|e| e.into_inner());
             let mut queues = self.queues.write().unwrap_or_else(|e| e.into_inner());
@@ -182,6 +322,7 @@ impl AppState {
                 }
                 taken.apply(e);
                 queues.apply(e);
+                directory.apply(e);
             }
         }
         if let Some(last) = events.last() {

@@ -93,6 +93,45 @@ impl TestApp {
             .to_owned()
     }
 
+    /// A booking at the Bürgerbüro starting `minutes_from_now`, recorded as the booking rules
+    /// would (the API's lead time forbids bookings this near, and check-in needs them).
+    pub async fn booking_near_now(&self, code: &str, minutes_from_now: i64, name: &str, email: &str) {
+        use schalter_events::booking::{BookingEvent, Channel, Contact};
+        let hash = schalter_server::bookings::code_hash(code).expect("a well-formed code");
+        let start = chrono::Utc::now() + chrono::Duration::minutes(minutes_from_now);
+        let event = BookingEvent::BookingPlaced {
+            location: "buergerbuero".into(),
+            service: "personalausweis".into(),
+            start,
+            end: start + chrono::Duration::minutes(20),
+            units: vec![start, start + chrono::Duration::minutes(10)],
+            contact: Contact {
+                name: name.into(),
+                email: email.into(),
+                phone: None,
+            },
+            holder: "test".into(),
+            channel: Channel::Online,
+        };
+        let stream = schalter_events::booking::stream(&hash);
+        let request =
+            schalter_events::store::AppendRequest::new(vec![schalter_events::encode(stream.clone(), 1, &event)])
+                .expect(stream, schalter_events::Expectation::NoStream);
+        self.store().append(&request).await.expect("booking recorded");
+    }
+
+    /// Opens a counter as the signed-in clerk (`cookie`), so it may call tickets.
+    pub async fn open_counter(&self, cookie: &str, counter: &str) {
+        let r = self
+            .client
+            .post(format!("{}/api/counters/{counter}/open", self.url))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .expect("request sent");
+        assert_eq!(r.status(), 200, "opening {counter}");
+    }
+
     pub async fn stop(mut self) -> TestDb {
         if let Some(server) = self.server.take() {
             server.shutdown().await;

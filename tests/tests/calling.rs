@@ -46,6 +46,8 @@ async fn setup(db: TestDb) -> (TestApp, String, String, String) {
     add_user(&app.db.url, "bert", "desk", "counter-two-2026");
     let anna = app.sign_in("anna", "counter-one-2026").await;
     let bert = app.sign_in("bert", "counter-two-2026").await;
+    app.open_counter(&anna, "buergerbuero-1").await;
+    app.open_counter(&bert, "buergerbuero-2").await;
     (app, kiosk, anna, bert)
 }
 
@@ -109,6 +111,10 @@ async fn call_next_is_idempotent_and_respects_skills(db: TestDb) {
         "the retry did not consume another ticket"
     );
 
+    // A closed counter calls nobody.
+    let (status, err) = call_next(&app, &anna, "buergerbuero-4", None).await;
+    assert_eq!((status, err["error"].as_str()), (409, Some("counter_closed")));
+    app.open_counter(&anna, "buergerbuero-4").await;
     // Counter 4 only hands out documents: it does not call an ID-card application.
     issue(&app, &kiosk, "personalausweis").await;
     assert_eq!(call_next(&app, &anna, "buergerbuero-4", None).await.0, 204);

@@ -1,40 +1,15 @@
 //! Checking in an appointment at the kiosk: one ticket per booking, within the time window, at
 //! its own location; due appointments are called before walk-ins.
 
-use chrono::{Duration, Utc};
-use schalter_events::booking::{BookingEvent, Channel, Contact};
-use schalter_events::store::AppendRequest;
-use schalter_events::{encode, Expectation};
 use schalter_tests::app::{add_device, add_user};
 use schalter_tests::{on_both_backends, spawn_app, TestApp, TestDb};
 use serde_json::{json, Value};
 
 on_both_backends!(appointments_check_in_once_and_go_first_when_due);
 
-/// A booking starting `minutes_from_now` (the API's lead time forbids such near bookings, so the
-/// test records it as the booking rules would).
 async fn booking_at(app: &TestApp, code: &str, minutes_from_now: i64) {
-    let hash = schalter_server::bookings::code_hash(code).unwrap();
-    let start = Utc::now() + Duration::minutes(minutes_from_now);
-    let event = BookingEvent::BookingPlaced {
-        location: "buergerbuero".into(),
-        service: "personalausweis".into(),
-        start,
-        end: start + Duration::minutes(20),
-        units: vec![start, start + Duration::minutes(10)],
-        contact: Contact {
-            name: "Erika Mustermann".into(),
-            email: "erika@example.org".into(),
-            phone: None,
-        },
-        holder: "test".into(),
-        channel: Channel::Online,
-    };
-    let stream = schalter_events::booking::stream(&hash);
-    app.store()
-        .append(&AppendRequest::new(vec![encode(stream.clone(), 1, &event)]).expect(stream, Expectation::NoStream))
-        .await
-        .unwrap();
+    app.booking_near_now(code, minutes_from_now, "Erika Mustermann", "erika@example.org")
+        .await;
 }
 
 async fn post(app: &TestApp, path: &str, auth: (&str, String), body: Value) -> (u16, Value) {
@@ -62,6 +37,7 @@ async fn appointments_check_in_once_and_go_first_when_due(db: TestDb) {
     );
     add_user(&app.db.url, "anna", "desk", "counter-one-2026");
     let anna = ("cookie", app.sign_in("anna", "counter-one-2026").await);
+    app.open_counter(&anna.1, "buergerbuero-1").await;
 
     booking_at(&app, "AAAA-BBBB-CCCC-DDDD", 10).await; // early, inside the window
     booking_at(&app, "EEEE-FFFF-GGGG-HHHH", -5).await; // due now

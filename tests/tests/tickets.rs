@@ -169,6 +169,7 @@ async fn ticket_status_shows_position_estimate_and_counter(db: TestDb) {
         json!({"number": "A-003", "service": "personalausweis", "state": "waiting", "ahead": 2, "estimate_minutes": [10, 20]})
     );
     let anna = app.sign_in("anna", "counter-one-2026").await;
+    app.open_counter(&anna, "buergerbuero-2").await;
     let r = app
         .client
         .post(format!("{}/api/counters/buergerbuero-2/call-next", app.url))

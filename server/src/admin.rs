@@ -1,0 +1,264 @@
+//! Accounts and devices: created and revoked by an admin through the API or by an operator
+//! through the CLI, the same functions either way.
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::SaltString;
+use argon2::PasswordHasher;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use schalter_events::staff::access::{self, DeviceRole};
+use schalter_events::staff::{self, Role, StaffError};
+use schalter_events::store::{AppendRequest, Store, StoreError};
+use schalter_events::{Expectation, Metadata};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::api::ApiJson;
+use crate::auth::StaffUser;
+use crate::error::{ApiError, ErrorBody};
+use crate::state::AppState;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error(transparent)]
+    Invalid(#[from] StaffError),
+    #[error("there is already an account {0:?}")]
+    UserExists(String),
+    #[error("there is no location {0:?}")]
+    UnknownLocation(String),
+    #[error("there is no device {0:?}")]
+    UnknownDevice(String),
+    #[error("cannot hash the password: {0}")]
+    Hash(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<AccountError> for ApiError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::Invalid(StaffError::InvalidUsername) => {
+                ApiError::invalid("invalid_username", Some("username"), e.to_string())
+            }
+            AccountError::Invalid(StaffError::UnknownRole(_)) => {
+                ApiError::invalid("unknown_role", Some("role"), e.to_string())
+            }
+            AccountError::Invalid(StaffError::PasswordTooShort) => {
+                ApiError::invalid("password_too_short", Some("password"), e.to_string())
+            }
+            AccountError::UserExists(_) => ApiError::Conflict {
+                code: "user_exists",
+                message: e.to_string(),
+            },
+            AccountError::UnknownLocation(_) => ApiError::invalid("unknown_location", Some("location"), e.to_string()),
+            AccountError::UnknownDevice(_) => ApiError::NotFound(e.to_string()),
+            AccountError::Hash(m) => ApiError::Internal(m),
+            AccountError::Store(s) => s.into(),
+        }
+    }
+}
+
+/// Creates an account; the password is kept only as an argon2id hash.
+pub async fn create_user(
+    store: &Store,
+    username: &str,
+    role: Role,
+    password: &str,
+    actor: &str,
+) -> Result<(), AccountError> {
+    staff::check_password(password)?;
+    let hash = argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &SaltString::generate(&mut OsRng))
+        .map_err(|e| AccountError::Hash(e.to_string()))?
+        .to_string();
+    let (event, expectation) = staff::create_account(username, role, hash)?;
+    let request = AppendRequest::new(vec![event])
+        .expect(staff::stream(username), expectation)
+        .metadata(Metadata::by(actor, chrono::Utc::now()));
+    match store.append(&request).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_conflict() => Err(AccountError::UserExists(username.to_owned())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Registers a kiosk or hall screen and returns its id and token (shown once, stored hashed).
+/// The caller checks that the location exists.
+pub async fn create_device(
+    store: &Store,
+    location: &str,
+    role: DeviceRole,
+    actor: &str,
+) -> Result<(String, String, i64), AccountError> {
+    let prefix = match role {
+        DeviceRole::Kiosk => "kiosk",
+        DeviceRole::Display => "display",
+    };
+    let id = format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+    let token = format!("{id}.{}", crate::secrets::new_token());
+    let (event, expectation) = access::register_device(&id, location, role, &crate::auth::device_token_hash(&token));
+    let request = AppendRequest::new(vec![event])
+        .expect(access::device_stream(&id), expectation)
+        .metadata(Metadata::by(actor, chrono::Utc::now()));
+    let outcome = store.append(&request).await?;
+    Ok((id, token, outcome.last_position))
+}
+
+/// Revokes a device's token; returns false if it was already revoked.
+pub async fn revoke(store: &Store, id: &str, actor: &str) -> Result<(bool, i64), AccountError> {
+    let events = store.read_stream(&access::device_stream(id), 0).await?;
+    let known = access::fold_device(&events).map_err(|e| AccountError::Hash(e.to_string()))?;
+    match known {
+        None => Err(AccountError::UnknownDevice(id.to_owned())),
+        Some(d) if d.revoked => Ok((false, 0)),
+        Some(_) => {
+            let request = AppendRequest::new(vec![access::revoke_device(id)])
+                .expect(access::device_stream(id), Expectation::AtVersion(events.len() as i64))
+                .metadata(Metadata::by(actor, chrono::Utc::now()));
+            let outcome = store.append(&request).await?;
+            Ok((true, outcome.last_position))
+        }
+    }
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/admin/users", get(list_users).post(add_user))
+        .route("/api/admin/devices", get(list_devices).post(add_device))
+        .route("/api/admin/devices/{id}/revoke", post(revoke_device))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UserView {
+    username: String,
+    #[schema(value_type = String, example = "desk")]
+    role: Role,
+}
+
+/// All staff accounts and their roles (never password hashes).
+#[utoipa::path(get, path = "/api/admin/users", tag = "staff",
+    responses((status = 200, body = [UserView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn list_users(State(state): State<AppState>, user: StaffUser) -> Result<Json<Vec<UserView>>, ApiError> {
+    user.require(&[Role::Admin])?;
+    let users = state
+        .directory()
+        .accounts
+        .iter()
+        .map(|(username, role)| UserView {
+            username: username.clone(),
+            role: *role,
+        })
+        .collect();
+    Ok(Json(users))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    username: String,
+    /// admin, desk or manager
+    role: String,
+    /// At least 10 characters.
+    password: String,
+}
+
+#[utoipa::path(post, path = "/api/admin/users", tag = "staff", request_body = NewUser,
+    responses((status = 201, body = UserView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn add_user(
+    State(state): State<AppState>,
+    user: StaffUser,
+    ApiJson(req): ApiJson<NewUser>,
+) -> Result<(StatusCode, Json<UserView>), ApiError> {
+    user.require(&[Role::Admin])?;
+    let role: Role = req.role.parse().map_err(AccountError::from)?;
+    create_user(&state.store, &req.username, role, &req.password, &user.actor()).await?;
+    let head = state.store.head().await?;
+    state.caught_up(head).await;
+    Ok((
+        StatusCode::CREATED,
+        Json(UserView {
+            username: req.username,
+            role,
+        }),
+    ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DeviceView {
+    id: String,
+    location: String,
+    #[schema(value_type = String, example = "display")]
+    role: DeviceRole,
+    revoked: bool,
+}
+
+#[utoipa::path(get, path = "/api/admin/devices", tag = "staff",
+    responses((status = 200, body = [DeviceView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn list_devices(State(state): State<AppState>, user: StaffUser) -> Result<Json<Vec<DeviceView>>, ApiError> {
+    user.require(&[Role::Admin])?;
+    let devices = state
+        .directory()
+        .devices
+        .values()
+        .map(|d| DeviceView {
+            id: d.id.clone(),
+            location: d.location.clone(),
+            role: d.role,
+            revoked: d.revoked,
+        })
+        .collect();
+    Ok(Json(devices))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewDevice {
+    location: String,
+    /// kiosk or display
+    role: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DeviceAdded {
+    id: String,
+    /// Shown only now; the server keeps a hash. Open `/kiosk/{location}?token=…` or
+    /// `/display/{location}?token=…` with it once on the device.
+    token: String,
+}
+
+#[utoipa::path(post, path = "/api/admin/devices", tag = "staff", request_body = NewDevice,
+    responses((status = 201, body = DeviceAdded), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn add_device(
+    State(state): State<AppState>,
+    user: StaffUser,
+    ApiJson(req): ApiJson<NewDevice>,
+) -> Result<(StatusCode, Json<DeviceAdded>), ApiError> {
+    user.require(&[Role::Admin])?;
+    let role: DeviceRole = req
+        .role
+        .parse()
+        .map_err(|m: String| ApiError::invalid("unknown_role", Some("role"), m))?;
+    if !state.catalogue().locations.contains_key(&req.location) {
+        return Err(AccountError::UnknownLocation(req.location).into());
+    }
+    let (id, token, position) = create_device(&state.store, &req.location, role, &user.actor()).await?;
+    state.caught_up(position).await;
+    Ok((StatusCode::CREATED, Json(DeviceAdded { id, token })))
+}
+
+#[utoipa::path(post, path = "/api/admin/devices/{id}/revoke", tag = "staff", params(("id" = String, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn revoke_device(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    user: StaffUser,
+) -> Result<StatusCode, ApiError> {
+    user.require(&[Role::Admin])?;
+    let (_, position) = revoke(&state.store, &id, &user.actor()).await?;
+    state.caught_up(position).await;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,250 @@
+//! What the front desk sees and sets besides calling: counters (open/closed, who is at each),
+//! the waiting line in call order, and the waiting-time estimate shared with the hall screen
+//! and the ticket status page.
+
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, FixedOffset, Utc};
+use chrono_tz::Tz;
+use schalter_events::catalogue::Counter;
+use schalter_events::queue::{self, Kind};
+use schalter_events::staff::Role;
+use schalter_events::store::AppendRequest;
+use schalter_events::Metadata;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::auth::StaffUser;
+use crate::error::{ApiError, ErrorBody};
+use crate::queue_api::{called_view, CalledTicket, MAX_WAIT_MINUTES};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/locations/{id}/counters", get(counters))
+        .route("/api/locations/{id}/queue", get(waiting_line))
+        .route("/api/counters/{id}/{change}", post(open_or_close))
+}
+
+/// The location's time zone; 404 for an unknown location.
+pub fn location_tz(state: &AppState, location: &str) -> Result<Tz, ApiError> {
+    let catalogue = state.catalogue();
+    let place = catalogue
+        .locations
+        .get(location)
+        .ok_or_else(|| ApiError::NotFound(format!("there is no location {location:?}")))?;
+    place
+        .time_zone
+        .parse()
+        .map_err(|_| ApiError::Internal(format!("bad time zone for {location}")))
+}
+
+/// Expected wait in minutes for someone with `ahead` people before them in `service`'s line:
+/// the measured typical service time, shared by the open counters that serve it (by all that
+/// could, before any is open, so the morning's first estimate is not infinite).
+pub fn wait_range(
+    state: &AppState,
+    location: &str,
+    service: &str,
+    ahead: usize,
+    now: DateTime<Utc>,
+    tz: Tz,
+) -> [u32; 2] {
+    let (planned, serving): (u32, Vec<String>) = {
+        let catalogue = state.catalogue();
+        let planned = catalogue
+            .services
+            .get(service)
+            .map(|s| s.duration_minutes)
+            .unwrap_or(15);
+        let serving = catalogue
+            .counters
+            .values()
+            .filter(|c| c.location == location && c.services.iter().any(|s| s == service))
+            .map(|c| c.id.clone())
+            .collect();
+        (planned, serving)
+    };
+    let queues = state.queues();
+    let minutes = queues.typical_minutes(location, service, planned);
+    let open = serving
+        .iter()
+        .filter(|id| queue::counter_open(queues.opened_at(id), now, &tz))
+        .count();
+    let counters = if open > 0 { open } else { serving.len() };
+    let (from, to) = queue::wait_estimate(ahead, minutes, counters);
+    [from, to]
+}
+
+pub fn is_open(state: &AppState, counter: &str, now: DateTime<Utc>, tz: Tz) -> bool {
+    queue::counter_open(state.queues().opened_at(counter), now, &tz)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CounterView {
+    id: String,
+    /// What the hall screen shows, e.g. `3`.
+    name: String,
+    services: Vec<String>,
+    open: bool,
+    /// The ticket being called or served here now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    current: Option<CalledTicket>,
+}
+
+fn counter_view(state: &AppState, counter: &Counter, now: DateTime<Utc>, tz: Tz) -> CounterView {
+    let day = now.with_timezone(&tz).date_naive();
+    let current = state
+        .queues()
+        .tickets(&counter.location, day)
+        .into_iter()
+        .find(|t| {
+            t.counter.as_deref() == Some(counter.id.as_str())
+                && matches!(t.state, queue::State::Called | queue::State::InService)
+        })
+        .map(|t| called_view(&counter.location, day, &t, &counter.name, tz));
+    CounterView {
+        id: counter.id.clone(),
+        name: counter.name.clone(),
+        services: counter.services.clone(),
+        open: is_open(state, &counter.id, now, tz),
+        current,
+    }
+}
+
+/// The location's counters with their services, open state and current ticket.
+#[utoipa::path(get, path = "/api/locations/{id}/counters", tag = "queue", params(("id" = String, Path)),
+    responses((status = 200, body = [CounterView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn counters(
+    State(state): State<AppState>,
+    Path(location): Path<String>,
+    user: StaffUser,
+) -> Result<Json<Vec<CounterView>>, ApiError> {
+    user.require(&[Role::Desk, Role::Admin])?;
+    let tz = location_tz(&state, &location)?;
+    let mut list: Vec<Counter> = state
+        .catalogue()
+        .counters
+        .values()
+        .filter(|c| c.location == location)
+        .cloned()
+        .collect();
+    list.sort_by(|a, b| a.id.cmp(&b.id));
+    let now = Utc::now();
+    Ok(Json(list.iter().map(|c| counter_view(&state, c, now, tz)).collect()))
+}
+
+/// Opens or closes a counter (`open` | `close`); only open counters call tickets and count for
+/// the waiting-time estimate. Repeating it changes nothing.
+#[utoipa::path(post, path = "/api/counters/{id}/{change}", tag = "queue",
+    params(("id" = String, Path), ("change" = String, Path, description = "open | close")),
+    responses((status = 200, body = CounterView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn open_or_close(
+    State(state): State<AppState>,
+    Path((id, change)): Path<(String, String)>,
+    user: StaffUser,
+) -> Result<Json<CounterView>, ApiError> {
+    user.require(&[Role::Desk, Role::Admin])?;
+    let open = match change.as_str() {
+        "open" => true,
+        "close" => false,
+        _ => return Err(ApiError::NotFound(format!("there is no counter command {change:?}"))),
+    };
+    let counter = state
+        .catalogue()
+        .counters
+        .get(&id)
+        .cloned()
+        .ok_or_else(|| ApiError::NotFound(format!("there is no counter {id:?}")))?;
+    let tz = location_tz(&state, &counter.location)?;
+    let now = Utc::now();
+    if let Some(event) = queue::open_or_close(&id, is_open(&state, &id, now, tz), open, now) {
+        // Opening and closing race harmlessly (the last one wins), so no expectation.
+        let request = AppendRequest::new(vec![event]).metadata(Metadata::by(&user.actor(), now));
+        let outcome = state.store.append(&request).await?;
+        state.caught_up(outcome.last_position).await;
+    }
+    Ok(Json(counter_view(&state, &counter, now, tz)))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WaitingTicket {
+    id: String,
+    number: String,
+    service: String,
+    #[schema(value_type = String, example = "walkin")]
+    kind: Kind,
+    /// Minutes since it joined the line (issue, check-in, or parking).
+    waiting_minutes: i64,
+    /// The appointment time, for checked-in bookings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    appointment: Option<DateTime<FixedOffset>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WaitingLine {
+    /// In the order the call policy will call them (across all services).
+    waiting: Vec<WaitingTicket>,
+    /// Called or being served now.
+    active: Vec<CalledTicket>,
+    finished: usize,
+    no_shows: usize,
+}
+
+/// Today's line at a location for the desk: only what the clerk needs, no names.
+#[utoipa::path(get, path = "/api/locations/{id}/queue", tag = "queue", params(("id" = String, Path)),
+    responses((status = 200, body = WaitingLine), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn waiting_line(
+    State(state): State<AppState>,
+    Path(location): Path<String>,
+    user: StaffUser,
+) -> Result<Json<WaitingLine>, ApiError> {
+    user.require(&[Role::Desk, Role::Admin])?;
+    let tz = location_tz(&state, &location)?;
+    let now = Utc::now();
+    let day = now.with_timezone(&tz).date_naive();
+    let tickets = state.queues().tickets(&location, day);
+    let services: Vec<String> = tickets.iter().map(|t| t.service.clone()).collect();
+    let waiting = queue::call_order(&tickets, &services, now, chrono::Duration::minutes(MAX_WAIT_MINUTES))
+        .into_iter()
+        .map(|t| WaitingTicket {
+            id: crate::queue_api::ticket_id(&location, day, &t.label),
+            number: t.label.clone(),
+            service: t.service.clone(),
+            kind: t.kind,
+            waiting_minutes: (now - t.waiting_since).num_minutes().max(0),
+            appointment: t.slot_start.map(|s| s.with_timezone(&tz).fixed_offset()),
+        })
+        .collect();
+    let names: std::collections::HashMap<String, String> = state
+        .catalogue()
+        .counters
+        .values()
+        .map(|c| (c.id.clone(), c.name.clone()))
+        .collect();
+    let active = tickets
+        .iter()
+        .filter(|t| matches!(t.state, queue::State::Called | queue::State::InService))
+        .map(|t| {
+            let counter = t
+                .counter
+                .as_ref()
+                .and_then(|c| names.get(c))
+                .cloned()
+                .unwrap_or_default();
+            called_view(&location, day, t, &counter, tz)
+        })
+        .collect();
+    let count = |s: queue::State| tickets.iter().filter(|t| t.state == s).count();
+    Ok(Json(WaitingLine {
+        waiting,
+        active,
+        finished: count(queue::State::Finished),
+        no_shows: count(queue::State::NoShow),
+    }))
+}
