@@ -169,3 +169,77 @@ async fn config_file_round_trips_and_a_second_import_changes_nothing() {
     assert!(!out.status.success());
     assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1);
 }
+
+/// Scale-out: a call made through one server reaches a hall screen fed by another server on the
+/// same PostgreSQL within a second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_call_on_one_server_reaches_a_screen_on_another_within_a_second() {
+    use schalter_tests::app::{add_device, add_user};
+    use schalter_tests::sse::SseStream;
+    let Some(db) = TestDb::postgres().await else { return };
+    let a = ServerProcess::start(&db.url, &["--demo"]).await;
+    let b = ServerProcess::start(&db.url, &[]).await;
+    let display = add_device(&db.url, "buergerbuero", "display");
+    let kiosk = add_device(&db.url, "buergerbuero", "kiosk");
+    add_user(&db.url, "anna", "desk", "counter-one-2026");
+    let client = reqwest::Client::new();
+    let login = client
+        .post(format!("{}/api/auth/login", a.url))
+        .json(&serde_json::json!({"username": "anna", "password": "counter-one-2026"}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = login.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let opened = client
+        .post(format!("{}/api/counters/buergerbuero-1/open", a.url))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(opened.status(), 200);
+    let mut feed = SseStream::open(client.get(format!(
+        "{}/api/locations/buergerbuero/display/stream?token={display}",
+        b.url
+    )))
+    .await;
+    assert_eq!(
+        feed.next(std::time::Duration::from_secs(5)).await.unwrap().event,
+        "snapshot"
+    );
+    let mut slowest = std::time::Duration::ZERO;
+    for _ in 0..5 {
+        let issued = client
+            .post(format!("{}/api/locations/buergerbuero/tickets", a.url))
+            .header("authorization", format!("Bearer {kiosk}"))
+            .json(&serde_json::json!({"service": "meldebescheinigung"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(issued.status(), 201);
+        let called: serde_json::Value = client
+            .post(format!("{}/api/counters/buergerbuero-1/call-next", a.url))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let acknowledged = std::time::Instant::now();
+        let call = feed
+            .next_named("call", std::time::Duration::from_secs(1))
+            .await
+            .expect("the call reached the other server's screen within 1 s");
+        slowest = slowest.max(acknowledged.elapsed());
+        assert_eq!(call.json()["number"], called["number"]);
+    }
+    eprintln!("slowest call → other server's screen: {slowest:?}");
+    a.kill9().await;
+    b.kill9().await;
+}
