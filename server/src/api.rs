@@ -201,7 +201,7 @@ async fn give_feedback(
         crate::bookings::view, crate::bookings::cancel, crate::bookings::reschedule, crate::bookings::calendar, crate::bookings::qr,
         crate::auth::login, crate::auth::logout, crate::auth::me, crate::auth::device_me,
         crate::queue_api::issue_ticket, crate::queue_api::call_next, crate::queue_api::ticket_action,
-        crate::queue_api::check_in, crate::queue_api::ticket_status,
+        crate::queue_api::check_in, crate::queue_api::ticket_status, crate::queue_api::ticket_qr,
         crate::desk::counters, crate::desk::open_or_close, crate::desk::waiting_line, crate::display::stream,
         crate::admin::list_users, crate::admin::add_user, crate::admin::list_devices, crate::admin::add_device,
         crate::admin::revoke_device),

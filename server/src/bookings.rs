@@ -507,7 +507,12 @@ pub async fn reschedule(
 pub async fn qr(State(state): State<AppState>, Path(code): Path<String>) -> Result<Response, ApiError> {
     load_booking(&state, &code).await?;
     let normalised = normalise_code(&code).ok_or(BookingError::UnknownBooking)?;
-    let svg = qrcode::QrCode::new(normalised.as_bytes())
+    qr_svg(&normalised)
+}
+
+/// `text` as a QR code in SVG, sized for print and screens.
+pub fn qr_svg(text: &str) -> Result<Response, ApiError> {
+    let svg = qrcode::QrCode::new(text.as_bytes())
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .render::<qrcode::render::svg::Color<'_>>()
         .min_dimensions(148, 148)

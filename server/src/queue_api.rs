@@ -33,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/tickets/{id}/{action}", post(ticket_action))
         .route("/api/locations/{id}/check-in", post(check_in))
         .route("/api/tickets/status/{token}", axum::routing::get(ticket_status))
+        .route("/api/tickets/status/{token}/qr.svg", axum::routing::get(ticket_qr))
 }
 
 /// Appointment tickets share one prefix, so the hall sees who came with an appointment.
@@ -597,4 +598,28 @@ pub async fn ticket_status(
         estimate_minutes: estimate,
         counter,
     }))
+}
+
+/// The ticket's status page address as a QR code, printed on the kiosk ticket so its holder can
+/// follow the line on a phone.
+#[utoipa::path(get, path = "/api/tickets/status/{token}/qr.svg", tag = "queue", params(("token" = String, Path)),
+    responses((status = 200, content_type = "image/svg+xml", body = String), (status = 404, body = ErrorBody)))]
+pub async fn ticket_qr(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, ApiError> {
+    if state.queues().by_token(&hash("ticket", &token)).is_none() {
+        return Err(ApiError::NotFound("there is no ticket with this token".into()));
+    }
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let scheme = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .filter(|p| *p == "https")
+        .unwrap_or("http");
+    crate::bookings::qr_svg(&format!("{scheme}://{host}/ticket/{token}"))
 }

@@ -17,26 +17,6 @@ fn Coming(title: &'static str) -> impl IntoView {
 }
 
 #[component]
-pub fn Kiosk() -> impl IntoView {
-    view! { <Coming title="kiosk_title"/> }
-}
-
-#[component]
-pub fn Desk() -> impl IntoView {
-    view! { <Coming title="desk_title"/> }
-}
-
-#[component]
-pub fn Display() -> impl IntoView {
-    view! { <Coming title="display_title"/> }
-}
-
-#[component]
-pub fn TicketStatus() -> impl IntoView {
-    view! { <Coming title="ticket_title"/> }
-}
-
-#[component]
 pub fn Stats() -> impl IntoView {
     view! { <Coming title="stats_title"/> }
 }

@@ -1,8 +1,16 @@
 mod book;
 mod catalogue;
 mod coming;
+mod desk;
+mod display;
+mod kiosk;
 mod manage;
+mod ticket;
 
 pub use catalogue::Home;
-pub use coming::{Admin, Desk, Display, Kiosk, NotFound, Stats, TicketStatus};
+pub use coming::{Admin, NotFound, Stats};
+pub use desk::Desk;
+pub use display::Display;
+pub use kiosk::Kiosk;
 pub use manage::ManageBooking;
+pub use ticket::TicketStatus;

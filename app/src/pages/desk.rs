@@ -1,0 +1,471 @@
+//! `/desk`: the counter workstation. Sign in, pick the counter, open it, call the next ticket
+//! and work through it with buttons or one-key shortcuts; the line beside it shows who waits
+//! for what and how long, never names.
+
+use std::time::Duration;
+
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use schalter_events::catalogue::{Location, Service};
+use serde::Deserialize;
+
+use crate::api;
+use crate::i18n::{clock, error_text, t, text, use_lang};
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+struct Me {
+    username: String,
+    role: String,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+struct CalledTicket {
+    id: String,
+    number: String,
+    service: String,
+    counter: String,
+    kind: String,
+    state: String,
+    appointment: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+struct CounterView {
+    id: String,
+    name: String,
+    services: Vec<String>,
+    open: bool,
+    current: Option<CalledTicket>,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+struct WaitingTicket {
+    number: String,
+    service: String,
+    kind: String,
+    waiting_minutes: i64,
+    appointment: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+struct WaitingLine {
+    waiting: Vec<WaitingTicket>,
+    active: Vec<CalledTicket>,
+    finished: usize,
+    no_shows: usize,
+}
+
+/// The line changes while nobody at this desk acts; look again this often.
+const REFRESH: Duration = Duration::from_secs(5);
+
+fn remembered(key: &str) -> Option<String> {
+    web_sys::window()?.local_storage().ok()??.get_item(key).ok()?
+}
+
+fn remember(key: &str, value: &str) {
+    if let Some(s) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+        let _ = s.set_item(key, value);
+    }
+}
+
+#[component]
+pub fn Desk() -> impl IntoView {
+    let signed_in = RwSignal::new(0u32);
+    let me = LocalResource::new(move || {
+        signed_in.track();
+        async move { api::get::<Me>("/api/auth/me").await }
+    });
+    view! {
+        <section class="page desk" aria-labelledby="desk-h">
+            <Suspense fallback=move || view! { <p class="loading" role="status">{t("loading")}</p> }>
+                {move || me.get().map(|r| match r {
+                    Ok(me) => view! { <Workstation me signed_in/> }.into_any(),
+                    Err(_) => view! { <Login signed_in/> }.into_any(),
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+fn Login(signed_in: RwSignal<u32>) -> impl IntoView {
+    let lang = use_lang();
+    let (username, password) = (RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let error = RwSignal::new(None::<String>);
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let body = serde_json::json!({ "username": username.get_untracked(), "password": password.get_untracked() });
+        spawn_local(async move {
+            match api::post::<Me>("/api/auth/login", &body).await {
+                Ok(_) => signed_in.update(|n| *n += 1),
+                Err(e) => error.set(Some(e.code)),
+            }
+        });
+    };
+    view! {
+        <h1 id="desk-h">{t("desk_title")}</h1>
+        <form class="login" on:submit=submit>
+            <label for="username">{t("username")}</label>
+            <input id="username" name="username" autocomplete="username" required=true
+                on:input=move |ev| username.set(event_target_value(&ev))/>
+            <label for="password">{t("password")}</label>
+            <input id="password" name="password" type="password" autocomplete="current-password" required=true
+                on:input=move |ev| password.set(event_target_value(&ev))/>
+            {move || error.get().map(|c| view! { <p class="error" role="alert">{move || error_text(lang.get(), &c)}</p> })}
+            <button type="submit" class="button primary">{t("sign_in")}</button>
+        </form>
+    }
+}
+
+#[component]
+fn Workstation(me: Me, signed_in: RwSignal<u32>) -> impl IntoView {
+    let lang = use_lang();
+    let location = RwSignal::new(remembered("schalter.desk.location"));
+    let counter = RwSignal::new(remembered("schalter.desk.counter"));
+    let tick = RwSignal::new(0u32);
+    let message = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    if let Ok(handle) = set_interval_with_handle(move || tick.update(|n| *n += 1), REFRESH) {
+        on_cleanup(move || handle.clear());
+    }
+    let locations = LocalResource::new(|| async { api::get::<Vec<Location>>("/api/locations").await });
+    let services = LocalResource::new(|| async { api::get::<Vec<Service>>("/api/services").await });
+    let counters = LocalResource::new(move || {
+        tick.track();
+        let location = location.get();
+        async move {
+            match location {
+                Some(l) => api::get::<Vec<CounterView>>(&format!("/api/locations/{l}/counters")).await,
+                None => Ok(vec![]),
+            }
+        }
+    });
+    let line = LocalResource::new(move || {
+        tick.track();
+        let location = location.get();
+        async move {
+            match location {
+                Some(l) => api::get::<WaitingLine>(&format!("/api/locations/{l}/queue"))
+                    .await
+                    .map(Some),
+                None => Ok(None),
+            }
+        }
+    });
+    let service_name = move |id: &str| -> String {
+        services
+            .get()
+            .and_then(|r| r.ok())
+            .and_then(|all| all.into_iter().find(|s| s.id == id))
+            .map(|s| s.name.get(lang.get().code()).to_owned())
+            .unwrap_or_else(|| id.to_owned())
+    };
+    let here = Memo::new(move |_| {
+        let chosen = counter.get()?;
+        counters.get()?.ok()?.into_iter().find(|c| c.id == chosen)
+    });
+    let current = Memo::new(move |_| here.get().and_then(|c| c.current));
+    let transfer_to = RwSignal::new(String::new());
+
+    // Every action: one request, then a fresh look at counters and line.
+    let run = move |url: String, body: Option<serde_json::Value>, done: &'static str| {
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        spawn_local(async move {
+            let result = api::send(&url, body.as_ref()).await;
+            busy.set(false);
+            match result {
+                Ok(answer) => {
+                    error.set(None);
+                    let number = answer
+                        .as_ref()
+                        .and_then(|a| a.get("number"))
+                        .and_then(|n| n.as_str())
+                        .map(str::to_owned);
+                    let l = lang.get_untracked();
+                    message.set(Some(match (done, number) {
+                        ("called", None) => text(l, "desk_nobody_waiting").to_owned(),
+                        (_, Some(n)) => format!("{n}: {}", text(l, done)),
+                        (_, None) => text(l, done).to_owned(),
+                    }));
+                }
+                Err(e) => {
+                    message.set(None);
+                    error.set(Some(e.code));
+                }
+            }
+            tick.update(|n| *n += 1);
+        });
+    };
+    let counter_command = move |command: &'static str| {
+        if let Some(c) = counter.get_untracked() {
+            let done = match command {
+                "call-next" => "called",
+                "open" => "desk_opened",
+                _ => "desk_closed",
+            };
+            run(format!("/api/counters/{c}/{command}"), None, done);
+        }
+    };
+    let act = move |action: &'static str| {
+        let Some(ticket) = current.get_untracked() else { return };
+        let body = (action == "transfer").then(|| serde_json::json!({ "service": transfer_to.get_untracked() }));
+        if action == "transfer" && transfer_to.get_untracked().is_empty() {
+            error.set(Some("invalid_transfer".into()));
+            return;
+        }
+        run(
+            format!("/api/tickets/{}/{action}", ticket.id),
+            body,
+            action_done(action),
+        );
+    };
+
+    // One-key shortcuts, except while typing in a field.
+    let keys = window_event_listener(leptos::ev::keydown, move |ev| {
+        if ev.ctrl_key() || ev.alt_key() || ev.meta_key() {
+            return;
+        }
+        let typing = ev
+            .target()
+            .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
+            .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "SELECT" | "TEXTAREA"));
+        if typing {
+            return;
+        }
+        let key = ev.key().to_lowercase();
+        let handled = match key.as_str() {
+            "n" => {
+                counter_command("call-next");
+                true
+            }
+            "r" => {
+                act("recall");
+                true
+            }
+            "s" => {
+                act("start");
+                true
+            }
+            "f" => {
+                act("finish");
+                true
+            }
+            "x" => {
+                act("no-show");
+                true
+            }
+            "p" => {
+                act("park");
+                true
+            }
+            _ => false,
+        };
+        if handled {
+            ev.prevent_default();
+        }
+    });
+    on_cleanup(move || keys.remove());
+
+    let logout = move |_| {
+        spawn_local(async move {
+            let _ = api::send("/api/auth/logout", None).await;
+            signed_in.update(|n| *n += 1);
+        });
+    };
+    let location_options = move || {
+        locations
+            .get()
+            .and_then(|r| r.ok())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|l| {
+                let selected = location.get().as_deref() == Some(l.id.as_str());
+                view! { <option value=l.id.clone() selected=selected>{l.name.get(lang.get().code()).to_owned()}</option> }
+            })
+            .collect_view()
+    };
+    let counter_options = move || {
+        counters
+            .get()
+            .and_then(|r| r.ok())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| {
+                let selected = counter.get().as_deref() == Some(c.id.as_str());
+                let label = format!("{} {}", text(lang.get(), "display_counter"), c.name);
+                view! { <option value=c.id.clone() selected=selected>{label}</option> }
+            })
+            .collect_view()
+    };
+    let waiting_rows = move || {
+        let Some(Ok(Some(line))) = line.get() else {
+            return view! { <tr><td colspan="4">{t("loading")}</td></tr> }.into_any();
+        };
+        if line.waiting.is_empty() {
+            return view! { <tr><td colspan="4">{t("desk_nobody_waiting")}</td></tr> }.into_any();
+        }
+        line.waiting
+            .into_iter()
+            .map(|w| {
+                let appointment = w
+                    .appointment
+                    .as_deref()
+                    .map(|a| clock(lang.get(), a))
+                    .unwrap_or_else(|| text(lang.get(), "desk_walk_in").to_owned());
+                view! {
+                    <tr>
+                        <th scope="row">{w.number}</th>
+                        <td>{service_name(&w.service)}</td>
+                        <td>{format!("{} {}", w.waiting_minutes, text(lang.get(), "minutes"))}</td>
+                        <td>{appointment}</td>
+                    </tr>
+                }
+            })
+            .collect_view()
+            .into_any()
+    };
+    let summary = move || match line.get() {
+        Some(Ok(Some(l))) => format!(
+            "{} {} · {} {} · {} {}",
+            l.waiting.len(),
+            text(lang.get(), "display_waiting"),
+            l.finished,
+            text(lang.get(), "desk_served"),
+            l.no_shows,
+            text(lang.get(), "desk_no_shows")
+        ),
+        _ => String::new(),
+    };
+    let transfer_options = move || {
+        let here = location.get().unwrap_or_default();
+        services
+            .get()
+            .and_then(|r| r.ok())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|s| s.locations.contains(&here))
+            .map(|s| view! { <option value=s.id.clone()>{s.name.get(lang.get().code()).to_owned()}</option> })
+            .collect_view()
+    };
+
+    view! {
+        <div class="desk-bar">
+            <h1 id="desk-h">{t("desk_title")}</h1>
+            <p class="desk-user">{format!("{} ({})", me.username, me.role)}</p>
+            <button type="button" class="button" on:click=logout>{t("sign_out")}</button>
+        </div>
+        <div class="desk-pick">
+            <label>
+                <span>{t("desk_location")}</span>
+                <select on:change=move |ev| {
+                    let v = event_target_value(&ev);
+                    remember("schalter.desk.location", &v);
+                    location.set(Some(v));
+                    counter.set(None);
+                }>
+                    <option value="" disabled=true selected=move || location.get().is_none()>{t("desk_choose")}</option>
+                    {location_options}
+                </select>
+            </label>
+            <label>
+                <span>{t("display_counter")}</span>
+                <select data-testid="counter-select" on:change=move |ev| {
+                    let v = event_target_value(&ev);
+                    remember("schalter.desk.counter", &v);
+                    counter.set(Some(v));
+                }>
+                    <option value="" disabled=true selected=move || counter.get().is_none()>{t("desk_choose")}</option>
+                    {counter_options}
+                </select>
+            </label>
+        </div>
+        <div class="desk-status" role="status" aria-live="polite" data-testid="desk-message">
+            {move || message.get()}
+        </div>
+        {move || error.get().map(|c| view! { <p class="error" role="alert">{move || error_text(lang.get(), &c)}</p> })}
+        <div class="desk-grid">
+            <section class="desk-counter" aria-labelledby="counter-h">
+                <h2 id="counter-h">{move || here.get().map(|c| format!("{} {}", text(lang.get(), "display_counter"), c.name)).unwrap_or_else(|| text(lang.get(), "desk_no_counter").to_owned())}</h2>
+                {move || here.get().map(|c| {
+                    if c.open {
+                        view! {
+                            <p class="counter-state open">{t("desk_is_open")}</p>
+                            <button type="button" class="button" on:click=move |_| counter_command("close")>{t("desk_close")}</button>
+                        }.into_any()
+                    } else {
+                        view! {
+                            <p class="counter-state">{t("desk_is_closed")}</p>
+                            <button type="button" class="button primary" on:click=move |_| counter_command("open")>{t("desk_open")}</button>
+                        }.into_any()
+                    }
+                })}
+                {move || here.get().filter(|c| c.open).map(|_| view! {
+                    <button type="button" class="button primary desk-call" disabled=move || busy.get()
+                        on:click=move |_| counter_command("call-next")>
+                        {t("desk_call_next")}<kbd>"N"</kbd>
+                    </button>
+                })}
+                {move || current.get().map(|c| {
+                    let kind = match c.appointment.as_deref() {
+                        Some(a) => format!("{} {}", text(lang.get(), "desk_appointment_at"), clock(lang.get(), a)),
+                        None => text(lang.get(), "desk_walk_in").to_owned(),
+                    };
+                    let called = c.state == "called";
+                    view! {
+                        <div class="desk-current" data-testid="current-ticket">
+                            <p class="current-number">{c.number.clone()}</p>
+                            <p class="current-service">{service_name(&c.service)}</p>
+                            <p>{kind}" · "{move || text(lang.get(), if called { "desk_state_called" } else { "desk_state_serving" })}</p>
+                            <div class="desk-actions">
+                                {called.then(|| view! {
+                                    <button type="button" class="button" on:click=move |_| act("recall")>{t("desk_recall")}<kbd>"R"</kbd></button>
+                                    <button type="button" class="button" on:click=move |_| act("start")>{t("desk_start")}<kbd>"S"</kbd></button>
+                                    <button type="button" class="button danger" on:click=move |_| act("no-show")>{t("desk_no_show")}<kbd>"X"</kbd></button>
+                                })}
+                                <button type="button" class="button primary" on:click=move |_| act("finish")>{t("desk_finish")}<kbd>"F"</kbd></button>
+                                <button type="button" class="button" on:click=move |_| act("park")>{t("desk_park")}<kbd>"P"</kbd></button>
+                            </div>
+                            <div class="desk-transfer">
+                                <label for="transfer">{t("desk_transfer_to")}</label>
+                                <select id="transfer" on:change=move |ev| transfer_to.set(event_target_value(&ev))>
+                                    <option value="" selected=true>{t("desk_choose")}</option>
+                                    {transfer_options}
+                                </select>
+                                <button type="button" class="button" on:click=move |_| act("transfer")>{t("desk_transfer")}</button>
+                            </div>
+                        </div>
+                    }
+                })}
+            </section>
+            <section class="desk-line" aria-labelledby="line-h">
+                <h2 id="line-h">{t("desk_line")}</h2>
+                <p class="desk-summary">{summary}</p>
+                <table>
+                    <thead><tr>
+                        <th scope="col">{t("display_number")}</th>
+                        <th scope="col">{t("desk_service")}</th>
+                        <th scope="col">{t("desk_waiting_for")}</th>
+                        <th scope="col">{t("desk_appointment")}</th>
+                    </tr></thead>
+                    <tbody>{waiting_rows}</tbody>
+                </table>
+            </section>
+        </div>
+    }
+}
+
+fn action_done(action: &str) -> &'static str {
+    match action {
+        "recall" => "desk_done_recall",
+        "start" => "desk_done_start",
+        "finish" => "desk_done_finish",
+        "no-show" => "desk_done_no_show",
+        "park" => "desk_done_park",
+        _ => "desk_done_transfer",
+    }
+}

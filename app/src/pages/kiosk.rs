@@ -1,0 +1,216 @@
+//! `/kiosk/:location`: the touch kiosk in the hall. Big targets, two questions at most, a
+//! ticket number shown large, a print view for the receipt printer and a QR code to follow the
+//! line on a phone. A hand scanner that reads the booking's QR code types the code into the
+//! code field like a keyboard, so checking in needs no camera.
+
+use std::time::Duration;
+
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::use_params_map;
+use schalter_events::catalogue::{Service, Text};
+use serde::Deserialize;
+
+use crate::api;
+use crate::i18n::{error_text, t, use_lang};
+
+#[derive(Clone, Debug, Deserialize)]
+struct Issued {
+    number: String,
+    token: String,
+    service: String,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Start,
+    Code,
+    Services,
+    Ticket,
+}
+
+/// After a ticket, the kiosk returns to the start on its own for the next person.
+const RESET_AFTER: Duration = Duration::from_secs(45);
+
+#[component]
+pub fn Kiosk() -> impl IntoView {
+    let params = use_params_map();
+    let location = move || params.read().get("location").unwrap_or_default();
+    let token = StoredValue::new(api::device_token("kiosk"));
+    view! {
+        <section class="kiosk" aria-labelledby="kiosk-h">
+            {move || match token.get_value() {
+                Some(token) => view! { <KioskFlow location=location() token/> }.into_any(),
+                None => view! {
+                    <h1 id="kiosk-h">{t("kiosk_title")}</h1>
+                    <p class="error" role="alert">{t("device_not_set_up")}</p>
+                }.into_any(),
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn KioskFlow(location: String, token: String) -> impl IntoView {
+    let lang = use_lang();
+    let step = RwSignal::new(Step::Start);
+    let issued = RwSignal::new(None::<Issued>);
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let code = RwSignal::new(String::new());
+    let (location, token) = (StoredValue::new(location), StoredValue::new(token));
+    let services = LocalResource::new(move || async move {
+        let here = location.get_value();
+        api::get::<Vec<Service>>("/api/services").await.map(|all| {
+            all.into_iter()
+                .filter(|s| s.walk_in && s.locations.contains(&here))
+                .collect::<Vec<_>>()
+        })
+    });
+    let service_name = move |id: &str| -> String {
+        services
+            .get()
+            .and_then(|r| r.ok())
+            .and_then(|all| all.into_iter().find(|s| s.id == id))
+            .map(|s| s.name.get(lang.get().code()).to_owned())
+            .unwrap_or_default()
+    };
+    let reset = move || {
+        step.set(Step::Start);
+        issued.set(None);
+        error.set(None);
+        code.set(String::new());
+    };
+    let submit = move |url: String, body: serde_json::Value| {
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            let result = api::post_as::<Issued>(&url, &body, &token.get_value()).await;
+            busy.set(false);
+            match result {
+                Ok(ticket) => {
+                    issued.set(Some(ticket));
+                    step.set(Step::Ticket);
+                    let shown = issued.get_untracked().map(|t| t.token);
+                    set_timeout(
+                        move || {
+                            // Only if nobody started over in the meantime.
+                            if issued.get_untracked().map(|t| t.token) == shown {
+                                reset();
+                            }
+                        },
+                        RESET_AFTER,
+                    );
+                }
+                Err(e) => error.set(Some(e.code)),
+            }
+        });
+    };
+    let take = move |service: String| {
+        submit(
+            format!("/api/locations/{}/tickets", location.get_value()),
+            serde_json::json!({ "service": service }),
+        )
+    };
+    let check_in = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        submit(
+            format!("/api/locations/{}/check-in", location.get_value()),
+            serde_json::json!({ "code": code.get_untracked().trim() }),
+        )
+    };
+    let error_view = move || {
+        error.get().map(|c| {
+            let key = if c == "not_found" {
+                "err_unknown_code".to_owned()
+            } else {
+                c
+            };
+            view! { <p class="error kiosk-error" role="alert">{move || error_text(lang.get(), &key)}</p> }
+        })
+    };
+    view! {
+        {move || match step.get() {
+            Step::Start => view! {
+                <h1 id="kiosk-h">{t("kiosk_welcome")}</h1>
+                <div class="kiosk-choices">
+                    <button type="button" class="kiosk-button" on:click=move |_| step.set(Step::Code)>
+                        <span class="kiosk-button-title">{t("kiosk_have_appointment")}</span>
+                        <span class="kiosk-button-hint">{t("kiosk_have_appointment_hint")}</span>
+                    </button>
+                    <button type="button" class="kiosk-button" on:click=move |_| step.set(Step::Services)>
+                        <span class="kiosk-button-title">{t("kiosk_no_appointment")}</span>
+                        <span class="kiosk-button-hint">{t("kiosk_no_appointment_hint")}</span>
+                    </button>
+                </div>
+            }.into_any(),
+            Step::Code => view! {
+                <h1 id="kiosk-h">{t("kiosk_have_appointment")}</h1>
+                <form class="kiosk-code" on:submit=check_in>
+                    <label for="kiosk-code-input">{t("kiosk_code_label")}</label>
+                    <input id="kiosk-code-input" name="code" autocomplete="off" autocapitalize="characters"
+                        spellcheck="false" autofocus=true prop:value=move || code.get()
+                        on:input=move |ev| code.set(event_target_value(&ev))/>
+                    {error_view}
+                    <div class="kiosk-row">
+                        <button type="button" class="kiosk-secondary" on:click=move |_| reset()>{t("back")}</button>
+                        <button type="submit" class="kiosk-primary" disabled=move || busy.get()>{t("kiosk_check_in")}</button>
+                    </div>
+                </form>
+            }.into_any(),
+            Step::Services => view! {
+                <h1 id="kiosk-h">{t("kiosk_pick_service")}</h1>
+                {error_view}
+                <Suspense fallback=move || view! { <p class="loading" role="status">{t("loading")}</p> }>
+                    {move || services.get().map(|r| match r {
+                        Ok(list) => view! {
+                            <div class="kiosk-services">
+                                {list.into_iter().map(|s| {
+                                    let id = s.id.clone();
+                                    let name: Text = s.name.clone();
+                                    view! {
+                                        <button type="button" class="kiosk-button" disabled=move || busy.get()
+                                            on:click=move |_| take(id.clone())>
+                                            <span class="kiosk-button-title">{move || name.get(lang.get().code()).to_owned()}</span>
+                                        </button>
+                                    }
+                                }).collect_view()}
+                            </div>
+                        }.into_any(),
+                        Err(_) => view! { <p class="error" role="alert">{t("load_failed")}</p> }.into_any(),
+                    })}
+                </Suspense>
+                <button type="button" class="kiosk-secondary" on:click=move |_| reset()>{t("back")}</button>
+            }.into_any(),
+            Step::Ticket => {
+                let ticket = issued.get_untracked();
+                let number = ticket.as_ref().map(|t| t.number.clone()).unwrap_or_default();
+                let service = ticket.as_ref().map(|t| t.service.clone()).unwrap_or_default();
+                let token = ticket.map(|t| t.token).unwrap_or_default();
+                let qr = format!("/api/tickets/status/{token}/qr.svg");
+                view! {
+                    <div class="kiosk-ticket" role="status">
+                        <h1 id="kiosk-h">{t("kiosk_your_number")}</h1>
+                        <p class="ticket-number" data-testid="ticket-number">{number}</p>
+                        <p class="ticket-service">{move || service_name(&service)}</p>
+                        <p>{t("kiosk_wait_for_call")}</p>
+                        <figure class="ticket-qr">
+                            <img src=qr alt=t("kiosk_qr_alt") width="148" height="148"/>
+                            <figcaption>{t("kiosk_qr_caption")}</figcaption>
+                        </figure>
+                    </div>
+                    <div class="kiosk-row no-print">
+                        <button type="button" class="kiosk-secondary" on:click=move |_| {
+                            if let Some(w) = web_sys::window() { let _ = w.print(); }
+                        }>{t("kiosk_print")}</button>
+                        <button type="button" class="kiosk-primary" on:click=move |_| reset()>{t("kiosk_done")}</button>
+                    </div>
+                }.into_any()
+            }
+        }}
+    }
+}

@@ -1,0 +1,79 @@
+//! `/ticket/:token`: a walk-in's place in the line on their phone, refreshed every few seconds,
+//! so they can sit down, step out, and come back in time.
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+use serde::Deserialize;
+
+use crate::api;
+use crate::i18n::{t, text, use_lang};
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+struct Status {
+    number: String,
+    state: String,
+    ahead: Option<usize>,
+    estimate_minutes: Option<[u32; 2]>,
+    counter: Option<String>,
+}
+
+const REFRESH: Duration = Duration::from_secs(10);
+
+#[component]
+pub fn TicketStatus() -> impl IntoView {
+    let params = use_params_map();
+    let lang = use_lang();
+    let tick = RwSignal::new(0u32);
+    if let Ok(handle) = set_interval_with_handle(move || tick.update(|n| *n += 1), REFRESH) {
+        on_cleanup(move || handle.clear());
+    }
+    let status = LocalResource::new(move || {
+        tick.track();
+        let token = params.read().get("token").unwrap_or_default();
+        async move { api::get::<Status>(&format!("/api/tickets/status/{token}")).await }
+    });
+    // Keep showing the last answer while the next one loads, so the page never flickers.
+    let last = RwSignal::new(None::<Result<Status, api::ApiError>>);
+    Effect::new(move |_| {
+        if let Some(s) = status.get() {
+            last.set(Some(s));
+        }
+    });
+    view! {
+        <section class="page narrow ticket-status">
+            <h1>{t("ticket_title")}</h1>
+            {move || match last.get() {
+                None => view! { <p class="loading" role="status">{t("loading")}</p> }.into_any(),
+                Some(Err(e)) if e.code == "not_found" => view! {
+                    <p class="error" role="alert">{t("ticket_unknown")}</p>
+                }.into_any(),
+                Some(Err(_)) => view! { <p class="error" role="alert">{t("ticket_offline")}</p> }.into_any(),
+                Some(Ok(s)) => {
+                    let l = lang.get();
+                    let line = match (s.state.as_str(), &s.counter) {
+                        ("called", Some(c)) | ("in-service", Some(c)) => format!("{} {c}", text(l, "ticket_go_to")),
+                        ("finished", _) => text(l, "ticket_finished").to_owned(),
+                        ("no-show", _) => text(l, "ticket_missed").to_owned(),
+                        _ => match (s.ahead, s.estimate_minutes) {
+                            (Some(0), _) => text(l, "ticket_next").to_owned(),
+                            (Some(n), Some([from, to])) => format!(
+                                "{} {n} · {} {from}–{to} {}",
+                                text(l, "ticket_ahead"), text(l, "ticket_about"), text(l, "minutes")
+                            ),
+                            _ => text(l, "ticket_waiting").to_owned(),
+                        },
+                    };
+                    let called = matches!(s.state.as_str(), "called" | "in-service");
+                    view! {
+                        <p class="ticket-number" data-testid="ticket-number">{s.number}</p>
+                        <p class=if called { "ticket-line called" } else { "ticket-line" } role="status" aria-live="polite"
+                            data-testid="ticket-line">{line}</p>
+                        <p class="hint">{t("ticket_hint")}</p>
+                    }.into_any()
+                }
+            }}
+        </section>
+    }
+}

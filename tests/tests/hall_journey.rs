@@ -1,0 +1,181 @@
+//! The town hall's morning in three real Chromium windows: a clerk signs in at the desk, the
+//! kiosk issues a walk-in ticket and checks in a booked citizen, the clerk calls the next
+//! ticket, the hall screen shows its number at the counter, the clerk finishes. axe-core finds
+//! no serious or critical violation on kiosk, desk, display and ticket status pages.
+
+use std::time::Duration;
+
+use fantoccini::Locator;
+use schalter_tests::app::{add_device, add_user, spawn_app_with_ui};
+use schalter_tests::browser::Browser;
+use schalter_tests::TestDb;
+
+const NAME: &str = "Zacharias Quellenbrunner-Oyelaran";
+const EMAIL: &str = "zq-xylophon-4471@example.org";
+const CODE: &str = "QQQQ-RRRR-SSSS-TTTT";
+
+async fn check_a11y(browser: &Browser, page: &str) {
+    if let Some(violations) = browser.accessibility_violations().await {
+        assert!(violations.is_empty(), "{page}: {violations:#?}");
+    }
+}
+
+/// The text of `css` once it equals `expected` (the pages update live), or a failure.
+async fn wait_text(browser: &Browser, css: &str, expected: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    let mut last = String::new();
+    while tokio::time::Instant::now() < deadline {
+        if let Ok(el) = browser.client.find(Locator::Css(css)).await {
+            last = el.text().await.unwrap_or_default();
+            if last.trim() == expected {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{css} shows {last:?}, expected {expected:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn clerk_kiosk_and_hall_screen_work_together() {
+    let Some(app) = spawn_app_with_ui(TestDb::sqlite().await, true).await else {
+        return;
+    };
+    let kiosk_token = add_device(&app.db.url, "buergerbuero", "kiosk");
+    let display_token = add_device(&app.db.url, "buergerbuero", "display");
+    add_user(&app.db.url, "anna", "desk", "counter-one-2026");
+    // Booked for five minutes ago: due, so it is called before the walk-in.
+    app.booking_near_now(CODE, -5, NAME, EMAIL).await;
+    let Some(desk) = Browser::launch(1280, 900).await else {
+        return;
+    };
+    let Some(kiosk) = Browser::launch(1024, 900).await else {
+        return;
+    };
+    let Some(screen) = Browser::launch(1280, 720).await else {
+        return;
+    };
+
+    // The clerk signs in, picks the office and counter, opens it.
+    desk.client.goto(&format!("{}/desk", app.url)).await.unwrap();
+    desk.wait("form.login").await;
+    check_a11y(&desk, "desk sign-in").await;
+    desk.wait("#username").await.send_keys("anna").await.unwrap();
+    desk.wait("#password")
+        .await
+        .send_keys("counter-one-2026")
+        .await
+        .unwrap();
+    desk.click("form.login button[type=submit]").await;
+    desk.wait(".desk-pick select")
+        .await
+        .select_by_value("buergerbuero")
+        .await
+        .unwrap();
+    desk.wait("[data-testid=counter-select] option[value=buergerbuero-1]")
+        .await;
+    desk.wait("[data-testid=counter-select]")
+        .await
+        .select_by_value("buergerbuero-1")
+        .await
+        .unwrap();
+    desk.click(".desk-counter button.primary").await;
+    desk.wait(".desk-call").await;
+    check_a11y(&desk, "desk, counter open").await;
+    desk.screenshot("desk-1-open").await;
+
+    // The hall screen connects.
+    screen
+        .client
+        .goto(&format!("{}/display/buergerbuero?token={display_token}", app.url))
+        .await
+        .unwrap();
+    wait_text(&screen, "#display-h", "Bürgerbüro im Rathaus").await;
+    let address = screen.client.current_url().await.unwrap();
+    assert!(
+        !address.as_str().contains("token"),
+        "the token leaves the address bar: {address}"
+    );
+    check_a11y(&screen, "display").await;
+
+    // A walk-in takes a ticket at the kiosk.
+    kiosk
+        .client
+        .goto(&format!("{}/kiosk/buergerbuero?token={kiosk_token}", app.url))
+        .await
+        .unwrap();
+    kiosk.wait(".kiosk-choices").await;
+    check_a11y(&kiosk, "kiosk start").await;
+    kiosk.screenshot("kiosk-1-start").await;
+    let choices = kiosk
+        .client
+        .find_all(Locator::Css(".kiosk-choices .kiosk-button"))
+        .await
+        .unwrap();
+    choices[1].click().await.unwrap();
+    kiosk.wait(".kiosk-services .kiosk-button").await;
+    check_a11y(&kiosk, "kiosk services").await;
+    kiosk.screenshot("kiosk-2-services").await;
+    kiosk.click(".kiosk-services .kiosk-button").await;
+    let walk_in = kiosk.wait("[data-testid=ticket-number]").await.text().await.unwrap();
+    assert!(walk_in.ends_with("-001"), "{walk_in}");
+    let qr = kiosk.wait(".ticket-qr img").await.attr("src").await.unwrap().unwrap();
+    let ticket_token = qr
+        .trim_start_matches("/api/tickets/status/")
+        .trim_end_matches("/qr.svg")
+        .to_owned();
+    check_a11y(&kiosk, "kiosk ticket").await;
+    kiosk.screenshot("kiosk-3-ticket").await;
+    kiosk.click(".kiosk-primary").await;
+
+    // The booked citizen checks in with the code.
+    let choices = kiosk
+        .client
+        .find_all(Locator::Css(".kiosk-choices .kiosk-button"))
+        .await
+        .unwrap();
+    choices[0].click().await.unwrap();
+    kiosk.wait("#kiosk-code-input").await.send_keys(CODE).await.unwrap();
+    check_a11y(&kiosk, "kiosk code").await;
+    kiosk.click(".kiosk-code button[type=submit]").await;
+    wait_text(&kiosk, "[data-testid=ticket-number]", "T-001").await;
+    kiosk.screenshot("kiosk-4-checked-in").await;
+
+    // The clerk calls: the due appointment comes first; the screen shows it at counter 1.
+    desk.click(".desk-call").await;
+    wait_text(&desk, ".current-number", "T-001").await;
+    wait_text(&screen, "[data-testid=latest-number]", "T-001").await;
+    wait_text(&screen, "[data-testid=latest-counter]", "1").await;
+    screen.screenshot("display-1-called").await;
+    let shown = screen.client.source().await.unwrap();
+    for secret in [NAME, "Quellenbrunner", EMAIL, CODE] {
+        assert!(!shown.contains(secret), "the hall screen shows {secret:?}");
+    }
+    check_a11y(&desk, "desk, ticket called").await;
+    desk.screenshot("desk-2-called").await;
+
+    // The walk-in follows the line on a phone: one ahead of them is done, they are next.
+    kiosk
+        .client
+        .goto(&format!("{}/ticket/{ticket_token}", app.url))
+        .await
+        .unwrap();
+    wait_text(&kiosk, "[data-testid=ticket-number]", &walk_in).await;
+    check_a11y(&kiosk, "ticket status").await;
+    kiosk.screenshot("ticket-1-waiting").await;
+
+    // Finished; the next call brings the walk-in to the screen.
+    desk.click(".desk-actions button.primary").await;
+    desk.wait(".desk-call").await;
+    desk.click(".desk-call").await;
+    wait_text(&desk, ".current-number", &walk_in).await;
+    wait_text(&screen, "[data-testid=latest-number]", &walk_in).await;
+    screen.screenshot("display-2-next").await;
+    let (_, status) = app.get_json(&format!("/api/tickets/status/{ticket_token}")).await;
+    assert_eq!(status["state"], "called");
+
+    desk.close().await;
+    kiosk.close().await;
+    screen.close().await;
+    app.stop().await;
+}
