@@ -404,7 +404,8 @@ fn Workstation(me: Me, signed_in: RwSignal<u32>) -> impl IntoView {
                         }.into_any()
                     }
                 })}
-                {move || here.get().filter(|c| c.open).map(|_| view! {
+                // One person at a time: the next call comes after finishing, parking or a no-show.
+                {move || here.get().filter(|c| c.open && c.current.is_none()).map(|_| view! {
                     <button type="button" class="button primary desk-call" disabled=move || busy.get()
                         on:click=move |_| counter_command("call-next")>
                         {t("desk_call_next")}<kbd>"N"</kbd>

@@ -136,6 +136,10 @@ fn KioskFlow(location: String, token: String) -> impl IntoView {
     view! {
         {move || match step.get() {
             Step::Start => view! {
+                <button type="button" class="kiosk-lang" lang=move || lang.get().other().code()
+                    on:click=move |_| lang.update(|l| *l = l.other())>
+                    {move || if lang.get() == crate::i18n::Lang::De { "English" } else { "Deutsch" }}
+                </button>
                 <h1 id="kiosk-h">{t("kiosk_welcome")}</h1>
                 <div class="kiosk-choices">
                     <button type="button" class="kiosk-button" on:click=move |_| step.set(Step::Code)>
