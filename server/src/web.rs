@@ -1,5 +1,6 @@
-//! Serves the built web app. Debug builds read `dist/` from disk on every request; release
-//! builds embed it, so one binary is the whole deployment.
+//! Serves the built web app: the citizens' bundle (`dist/`) and the staff's (`dist-staff/`,
+//! under `/staff/`). Debug builds read them from disk on every request; release builds embed
+//! them, so one binary is the whole deployment.
 
 use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -10,17 +11,32 @@ use rust_embed::RustEmbed;
 #[allow_missing = true]
 struct Dist;
 
+#[derive(RustEmbed)]
+#[folder = "../dist-staff"]
+#[allow_missing = true]
+struct StaffDist;
+
+/// Pages of the staff's bundle: office devices and back-office screens.
+const STAFF_PAGES: [&str; 5] = ["kiosk", "desk", "display", "stats", "admin"];
+
 /// App routes have no file extension; anything else that is not a file is a real 404.
 pub async fn app(uri: Uri) -> Response {
     let path = uri.path().trim_start_matches('/');
-    if let Some(file) = (!path.is_empty()).then(|| Dist::get(path)).flatten() {
-        // Trunk puts a content hash in every asset name but index.html.
-        let cache = if path.ends_with(".html") {
-            "no-cache"
-        } else {
-            "public, max-age=31536000, immutable"
+    if let Some(rest) = path.strip_prefix("staff/") {
+        return match StaffDist::get(rest) {
+            Some(file) => asset(file, rest, cache_for(rest)),
+            None => (StatusCode::NOT_FOUND, "not found").into_response(),
         };
-        return asset(file, path, cache);
+    }
+    let first_segment = path.split('/').next().unwrap_or("");
+    if STAFF_PAGES.contains(&first_segment) && !path.rsplit('/').next().unwrap_or("").contains('.') {
+        return match StaffDist::get("index.html") {
+            Some(index) => asset(index, "index.html", "no-cache"),
+            None => not_built(),
+        };
+    }
+    if let Some(file) = (!path.is_empty()).then(|| Dist::get(path)).flatten() {
+        return asset(file, path, cache_for(path));
     }
     let last_segment = path.rsplit('/').next().unwrap_or("");
     if last_segment.contains('.') {
@@ -28,14 +44,27 @@ pub async fn app(uri: Uri) -> Response {
     }
     match Dist::get("index.html") {
         Some(index) => asset(index, "index.html", "no-cache"),
-        None => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            "<!doctype html><title>Schalter</title><p>The web app has not been built. Run <code>scripts/run</code>, \
-             or <code>trunk build</code> in <code>app/</code>.</p>",
-        )
-            .into_response(),
+        None => not_built(),
     }
+}
+
+/// Trunk puts a content hash in every asset name but index.html.
+fn cache_for(path: &str) -> &'static str {
+    if path.ends_with(".html") {
+        "no-cache"
+    } else {
+        "public, max-age=31536000, immutable"
+    }
+}
+
+fn not_built() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        "<!doctype html><title>Schalter</title><p>The web app has not been built. Run <code>scripts/run</code>, \
+         or <code>scripts/build-app</code>.</p>",
+    )
+        .into_response()
 }
 
 fn asset(file: rust_embed::EmbeddedFile, path: &str, cache: &'static str) -> Response {

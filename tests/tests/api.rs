@@ -206,18 +206,27 @@ async fn app_routes_fall_back_to_index(db: TestDb) {
     assert_eq!(index.status(), 200);
     let html = index.text().await.unwrap();
     assert!(html.contains("lang=de") || html.contains("lang=\"de\""), "{html}");
-    for route in [
-        "/booking/ABCD",
-        "/kiosk/buergerbuero",
-        "/desk",
-        "/display/buergerbuero",
-        "/stats",
-        "/admin",
-    ] {
+    // Citizens' pages come from the citizens' bundle; office pages from the staff's bundle, so
+    // a phone never downloads the desk or the hall screen.
+    for route in ["/booking/ABCD", "/ticket/some-token", "/no-such-page"] {
         let r = app.get(route).await;
         assert_eq!(r.status(), 200, "{route}");
-        assert_eq!(r.text().await.unwrap(), html, "{route} serves the app");
+        assert_eq!(r.text().await.unwrap(), html, "{route} serves the citizens' app");
     }
+    assert!(!html.contains("/staff/"), "{html}");
+    let staff = app.get("/desk").await.text().await.unwrap();
+    assert!(staff.contains("/staff/schalter-staff"), "{staff}");
+    for route in ["/kiosk/buergerbuero", "/display/buergerbuero", "/stats", "/admin"] {
+        let r = app.get(route).await;
+        assert_eq!(r.status(), 200, "{route}");
+        assert_eq!(r.text().await.unwrap(), staff, "{route} serves the staff's app");
+    }
+    let staff_wasm_end = staff.find(".wasm").expect("names the wasm file") + ".wasm".len();
+    let staff_wasm = &staff[staff[..staff_wasm_end].rfind("/staff/").unwrap()..staff_wasm_end];
+    let r = app.get(staff_wasm).await;
+    assert_eq!(r.status(), 200, "{staff_wasm}");
+    assert_eq!(r.headers()["content-type"], "application/wasm");
+    assert_eq!(app.get("/staff/missing.js").await.status(), 404);
     let wasm_end = html.find(".wasm").expect("index names the wasm file") + ".wasm".len();
     let wasm_name = &html[html[..wasm_end].rfind('/').unwrap() + 1..wasm_end];
     let wasm = app

@@ -402,3 +402,59 @@ async fn desk_sees_counters_the_line_and_learned_estimates(db: TestDb) {
     );
     app.stop().await;
 }
+
+on_both_backends!(every_staff_endpoint_checks_sign_in_and_role);
+
+/// Each staff endpoint: 401 without a session, 403 for a role that may not use it.
+async fn every_staff_endpoint_checks_sign_in_and_role(db: TestDb) {
+    let app = spawn_app(db, true).await;
+    add_user(&app.db.url, "boss", "manager", "statistics-2026");
+    add_user(&app.db.url, "anna", "desk", "counter-one-2026");
+    let boss = app.sign_in("boss", "statistics-2026").await;
+    let anna = app.sign_in("anna", "counter-one-2026").await;
+    let ticket = "buergerbuero-20261202-A-001";
+    let desk_endpoints = [
+        ("POST", "/api/counters/buergerbuero-1/call-next".to_owned()),
+        ("POST", "/api/counters/buergerbuero-1/open".to_owned()),
+        ("POST", "/api/counters/buergerbuero-1/close".to_owned()),
+        ("GET", "/api/locations/buergerbuero/counters".to_owned()),
+        ("GET", "/api/locations/buergerbuero/queue".to_owned()),
+        ("GET", "/api/locations/buergerbuero/display/stream".to_owned()),
+        ("POST", "/api/locations/buergerbuero/tickets".to_owned()),
+        ("POST", "/api/locations/buergerbuero/check-in".to_owned()),
+        ("POST", format!("/api/tickets/{ticket}/finish")),
+        ("POST", format!("/api/tickets/{ticket}/recall")),
+    ];
+    let admin_endpoints = [
+        ("GET", "/api/admin/users".to_owned()),
+        ("POST", "/api/admin/users".to_owned()),
+        ("GET", "/api/admin/devices".to_owned()),
+        ("POST", "/api/admin/devices".to_owned()),
+        ("POST", "/api/admin/devices/display-x/revoke".to_owned()),
+    ];
+    let send = |method: &str, path: &str, cookie: Option<&str>| {
+        let url = format!("{}{path}", app.url);
+        let mut r = if method == "GET" {
+            app.client.get(url)
+        } else {
+            app.client.post(url).json(&json!({}))
+        };
+        if let Some(c) = cookie {
+            r = r.header("cookie", c);
+        }
+        r.send()
+    };
+    for (method, path) in desk_endpoints.iter().chain(admin_endpoints.iter()) {
+        let r = send(method, path, None).await.unwrap();
+        assert_eq!(r.status(), 401, "{method} {path} without a session");
+        let body: Value = r.json().await.unwrap();
+        assert!(body["error"].is_string(), "{method} {path}: JSON error");
+        let r = send(method, path, Some(&boss)).await.unwrap();
+        assert_eq!(r.status(), 403, "{method} {path} as manager");
+    }
+    for (method, path) in &admin_endpoints {
+        let r = send(method, path, Some(&anna)).await.unwrap();
+        assert_eq!(r.status(), 403, "{method} {path} as desk");
+    }
+    app.stop().await;
+}

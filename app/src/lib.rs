@@ -1,0 +1,63 @@
+//! Schalter's web app: every page citizens, staff, kiosks and hall screens see. Two bundles
+//! share this library: the citizens' (`schalter-app`: booking, manage, ticket status), which
+//! phones download, and the staff's (`schalter-staff`: kiosk, desk, display, statistics,
+//! admin), so a phone never loads the office's screens.
+
+pub mod api;
+pub mod i18n;
+pub mod pages;
+
+use leptos::prelude::*;
+use leptos_router::components::{Router, A};
+
+use crate::i18n::{use_lang, Lang};
+
+/// Header, skip link, main landmark and footer around one bundle's routes.
+#[component]
+pub fn Shell(children: Children) -> impl IntoView {
+    i18n::provide();
+    view! {
+        <Router>
+            <a class="skip-link" href="#main">{i18n::t("skip_to_content")}</a>
+            <Header/>
+            <main id="main" tabindex="-1">
+                {children()}
+            </main>
+            <Footer/>
+        </Router>
+    }
+}
+
+#[component]
+fn Header() -> impl IntoView {
+    let lang = use_lang();
+    let other = move || match lang.get() {
+        Lang::De => ("English", "en"),
+        Lang::En => ("Deutsch", "de"),
+    };
+    view! {
+        <header class="site-header">
+            <A href="/" attr:class="brand">
+                <span class="brand-mark" aria-hidden="true">"S"</span>
+                <span class="brand-text">{i18n::t("brand")}</span>
+            </A>
+            <button
+                type="button"
+                class="lang-switch"
+                lang=move || other().1
+                on:click=move |_| lang.update(|l| *l = l.other())
+            >
+                {move || other().0}
+            </button>
+        </header>
+    }
+}
+
+#[component]
+fn Footer() -> impl IntoView {
+    view! {
+        <footer class="site-footer">
+            <p>{i18n::t("footer_phone")}</p>
+        </footer>
+    }
+}
