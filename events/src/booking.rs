@@ -38,6 +38,24 @@ pub struct Contact {
     pub phone: Option<String>,
 }
 
+/// Personal data as the log keeps it: sealed with the booking's own data key, which the server
+/// keeps outside the log and erases when the retention ends (the ciphertext then stays
+/// unreadable for ever). Bookings recorded before the vault carry the contact in plain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Personal {
+    Sealed(Sealed),
+    Plain(Contact),
+}
+
+/// XChaCha20-Poly1305 ciphertext of the personal data, base64, with the id of its data key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sealed {
+    pub key: String,
+    pub nonce: String,
+    pub data: String,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
@@ -57,7 +75,7 @@ pub enum BookingEvent {
         end: DateTime<Utc>,
         /// Grid units taken, in order; capacity is released from exactly these.
         units: Vec<DateTime<Utc>>,
-        contact: Contact,
+        contact: Personal,
         holder: String,
         channel: Channel,
     },
@@ -72,6 +90,16 @@ pub enum BookingEvent {
     },
     /// The citizen arrived and got a ticket; from now on the queue takes over.
     BookingCheckedIn { at: DateTime<Utc>, ticket: String },
+    /// The booking's data key was destroyed (retention over, or the citizen asked): its
+    /// personal data can no longer be read. Everything else about the booking stays.
+    PersonalDataErased { at: DateTime<Utc>, reason: ErasureReason },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErasureReason {
+    Retention,
+    Request,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,10 +135,11 @@ pub struct Booking {
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
     pub units: Vec<DateTime<Utc>>,
-    pub contact: Contact,
+    pub contact: Personal,
     pub holder: String,
     pub channel: Channel,
     pub status: Status,
+    pub erased: bool,
 }
 
 impl Booking {
@@ -118,52 +147,63 @@ impl Booking {
     pub fn fold(events: &[RecordedEvent]) -> Result<Option<Booking>, DecodeError> {
         let mut booking: Option<Booking> = None;
         for e in events {
-            let event: BookingEvent = decode(e)?;
-            match (event, booking.as_mut()) {
-                (
-                    BookingEvent::BookingPlaced {
-                        location,
-                        service,
-                        start,
-                        end,
-                        units,
-                        contact,
-                        holder,
-                        channel,
-                    },
-                    _,
-                ) => {
-                    booking = Some(Booking {
-                        version: e.version,
-                        location,
-                        service,
-                        start,
-                        end,
-                        units,
-                        contact,
-                        holder,
-                        channel,
-                        status: Status::Confirmed,
-                    })
-                }
-                (BookingEvent::BookingRescheduled { start, end, units }, Some(b)) => {
-                    b.start = start;
-                    b.end = end;
-                    b.units = units;
-                    b.version = e.version;
-                }
-                (BookingEvent::BookingCancelled { .. }, Some(b)) => {
-                    b.status = Status::Cancelled;
-                    b.version = e.version;
-                }
-                (BookingEvent::BookingCheckedIn { .. }, Some(b)) => {
-                    b.status = Status::CheckedIn;
-                    b.version = e.version;
-                }
-                (_, None) => {}
-            }
+            Booking::apply(&mut booking, e)?;
         }
         Ok(booking)
+    }
+
+    /// Applies the next event of a booking's stream (for readers that go through the whole log).
+    pub fn apply(booking: &mut Option<Booking>, e: &RecordedEvent) -> Result<(), DecodeError> {
+        let event: BookingEvent = decode(e)?;
+        match (event, booking.as_mut()) {
+            (
+                BookingEvent::BookingPlaced {
+                    location,
+                    service,
+                    start,
+                    end,
+                    units,
+                    contact,
+                    holder,
+                    channel,
+                },
+                _,
+            ) => {
+                *booking = Some(Booking {
+                    version: e.version,
+                    location,
+                    service,
+                    start,
+                    end,
+                    units,
+                    contact,
+                    holder,
+                    channel,
+                    status: Status::Confirmed,
+                    erased: false,
+                })
+            }
+            (BookingEvent::BookingRescheduled { start, end, units }, Some(b)) => {
+                b.start = start;
+                b.end = end;
+                b.units = units;
+                b.version = e.version;
+            }
+            (BookingEvent::BookingCancelled { .. }, Some(b)) => {
+                b.status = Status::Cancelled;
+                b.version = e.version;
+            }
+            (BookingEvent::BookingCheckedIn { .. }, Some(b)) => {
+                b.status = Status::CheckedIn;
+                b.version = e.version;
+            }
+            (BookingEvent::PersonalDataErased { .. }, Some(b)) => {
+                b.erased = true;
+                b.version = e.version;
+            }
+            (_, None) => {}
+        }
+        Ok(())
     }
 }
 
@@ -193,6 +233,7 @@ impl Booking {
                 holder,
                 channel,
                 status: Status::Confirmed,
+                erased: false,
             }),
             _ => None,
         }
@@ -387,12 +428,30 @@ pub fn check_contact(name: &str, email: &str, phone: Option<&str>) -> Result<Con
     })
 }
 
+/// The event that records the erasure of a booking's personal data (its data key is destroyed
+/// outside the log first), expected at the version seen; `None` when it already happened.
+pub fn erase_personal_data(
+    booking: &Booking,
+    code_hash: &str,
+    reason: ErasureReason,
+    now: DateTime<Utc>,
+) -> Option<(NewEvent, Expectation)> {
+    if booking.erased {
+        return None;
+    }
+    let event = BookingEvent::PersonalDataErased { at: now, reason };
+    Some((
+        encode(stream(code_hash), SCHEMA, &event),
+        Expectation::AtVersion(booking.version),
+    ))
+}
+
 pub struct Place<'a> {
     pub offer: &'a Offer<'a>,
     pub code_hash: &'a str,
     pub start: DateTime<Utc>,
     pub units: Vec<DateTime<Utc>>,
-    pub contact: Contact,
+    pub contact: Personal,
     pub holder: String,
     pub channel: Channel,
     /// Current counts of the units, in the order of `units`.
@@ -634,7 +693,7 @@ mod tests {
                 .map(|(u, n)| counter(&unit_stream("buergerbuero", *u), 4, n))
                 .collect(),
             units,
-            contact: contact(),
+            contact: Personal::Plain(contact()),
             holder: "h1".into(),
             channel: Channel::Online,
             holder_count: counter("holder-h1", 1, holder),

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::api::ApiJson;
-use crate::auth::StaffUser;
+use crate::auth::{AdminUser, StaffUser};
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
 
@@ -169,10 +169,9 @@ pub struct NewUser {
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn add_user(
     State(state): State<AppState>,
-    user: StaffUser,
+    AdminUser(user): AdminUser,
     ApiJson(req): ApiJson<NewUser>,
 ) -> Result<(StatusCode, Json<UserView>), ApiError> {
-    user.require(&[Role::Admin])?;
     let role: Role = req.role.parse().map_err(AccountError::from)?;
     create_user(&state.store, &req.username, role, &req.password, &user.actor()).await?;
     let head = state.store.head().await?;
@@ -234,10 +233,9 @@ pub struct DeviceAdded {
         (status = 422, body = ErrorBody)))]
 pub async fn add_device(
     State(state): State<AppState>,
-    user: StaffUser,
+    AdminUser(user): AdminUser,
     ApiJson(req): ApiJson<NewDevice>,
 ) -> Result<(StatusCode, Json<DeviceAdded>), ApiError> {
-    user.require(&[Role::Admin])?;
     let role: DeviceRole = req
         .role
         .parse()

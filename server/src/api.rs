@@ -198,7 +198,7 @@ async fn give_feedback(
 #[openapi(
     info(title = "Schalter API", description = "Appointments and queues for citizen offices. Errors are JSON: {\"error\": code, \"message\": text, \"field\": name}."),
     paths(health, locations, services, give_feedback, crate::bookings::availability, crate::bookings::book,
-        crate::bookings::view, crate::bookings::cancel, crate::bookings::reschedule, crate::bookings::calendar, crate::bookings::qr,
+        crate::bookings::view, crate::bookings::cancel, crate::bookings::reschedule, crate::bookings::calendar, crate::bookings::qr, crate::bookings::erase_personal_data,
         crate::auth::login, crate::auth::logout, crate::auth::me, crate::auth::device_me,
         crate::queue_api::issue_ticket, crate::queue_api::call_next, crate::queue_api::ticket_action,
         crate::queue_api::check_in, crate::queue_api::ticket_status, crate::queue_api::ticket_qr,

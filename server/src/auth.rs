@@ -102,6 +102,19 @@ impl FromRequestParts<AppState> for StaffUser {
     }
 }
 
+/// A signed-in admin, checked before the request body is read (403 before 422).
+pub struct AdminUser(pub StaffUser);
+
+impl FromRequestParts<AppState> for AdminUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let user = StaffUser::from_request_parts(parts, state).await?;
+        user.require(&[Role::Admin])?;
+        Ok(AdminUser(user))
+    }
+}
+
 fn invalid_token() -> ApiError {
     ApiError::Unauthorized {
         code: "invalid_token",

@@ -21,6 +21,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::api::{idempotency_key, ApiJson, ApiQuery};
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
+use crate::vault::{PersonalData, VaultError};
 
 /// A decision is retried this often when another booking changed one of its streams first.
 const MAX_ATTEMPTS: usize = 50;
@@ -34,6 +35,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/bookings/{code}/reschedule", post(reschedule))
         .route("/api/bookings/{code}/calendar.ics", get(calendar))
         .route("/api/bookings/{code}/qr.svg", get(qr))
+        .route(
+            "/api/bookings/{code}/personal-data",
+            axum::routing::delete(erase_personal_data),
+        )
 }
 
 impl From<BookingError> for ApiError {
@@ -142,8 +147,17 @@ pub fn code_hash(code: &str) -> Option<String> {
     normalise_code(code).map(|c| hash("booking-code", &c))
 }
 
-fn holder_hash(email: &str) -> String {
-    hash("holder", email)
+/// Keyed with the vault's secret: the holder streams name no email that could be guessed.
+fn holder_hash(state: &AppState, email: &str) -> String {
+    state.vault.keyed_hash("holder", email)
+}
+
+/// The booking's personal data, `None` once erased.
+async fn personal_of(state: &AppState, booking: &Booking) -> Result<Option<PersonalData>, ApiError> {
+    if booking.erased {
+        return Ok(None);
+    }
+    Ok(state.vault.open(&booking.contact).await?)
 }
 
 // ---- reading -------------------------------------------------------------------------------
@@ -253,13 +267,16 @@ pub struct BookingView {
     start: DateTime<FixedOffset>,
     #[schema(value_type = String)]
     end: DateTime<FixedOffset>,
+    /// Empty once the personal data is erased.
     name: String,
     email: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     phone: Option<String>,
+    /// True once the data key is destroyed (retention over, or at the citizen's request).
+    personal_data_erased: bool,
 }
 
-fn view_of(state: &AppState, booking: &Booking, code: Option<String>) -> BookingView {
+fn view_of(state: &AppState, booking: &Booking, code: Option<String>, personal: Option<&PersonalData>) -> BookingView {
     let catalogue = state.catalogue();
     let tz = tz_of(&catalogue, &booking.location);
     let location = catalogue.locations.get(&booking.location);
@@ -276,9 +293,10 @@ fn view_of(state: &AppState, booking: &Booking, code: Option<String>) -> Booking
         fee: service.map(|s| s.fee.clone()).unwrap_or_default(),
         start: local(booking.start, tz),
         end: local(booking.end, tz),
-        name: booking.contact.name.clone(),
-        email: booking.contact.email.clone(),
-        phone: booking.contact.phone.clone(),
+        name: personal.map(|p| p.name.clone()).unwrap_or_default(),
+        email: personal.map(|p| p.email.clone()).unwrap_or_default(),
+        phone: personal.and_then(|p| p.phone.clone()),
+        personal_data_erased: personal.is_none(),
     }
 }
 
@@ -376,7 +394,14 @@ pub async fn book(
     let start = req.start.with_timezone(&Utc);
     let code = new_code();
     let hash = code_hash(&code).expect("generated codes are valid");
-    let holder = holder_hash(&contact.email);
+    let holder = holder_hash(&state, &contact.email);
+    let personal = PersonalData {
+        name: contact.name.clone(),
+        email: contact.email.clone(),
+        phone: contact.phone.clone(),
+        code: Some(code.clone()),
+    };
+    let sealed = state.vault.seal(&personal).await?;
     for _ in 0..MAX_ATTEMPTS {
         let now = Utc::now();
         let (units, max_active) = {
@@ -396,7 +421,7 @@ pub async fn book(
                 code_hash: &hash,
                 start,
                 units,
-                contact: contact.clone(),
+                contact: sealed.clone(),
                 holder: holder.clone(),
                 channel: Channel::Online,
                 unit_counts,
@@ -407,7 +432,7 @@ pub async fn book(
         let placed = Booking::from_placement(&decision)
             .ok_or_else(|| ApiError::Internal("placing without a placement".into()))?;
         if append(&state, decision, command_id.clone()).await? {
-            let view = view_of(&state, &placed, Some(code));
+            let view = view_of(&state, &placed, Some(code), Some(&personal));
             return Ok((StatusCode::CREATED, Json(view)).into_response());
         }
     }
@@ -432,14 +457,16 @@ async fn repeated_booking(state: &AppState, outcome: &AppendOutcome) -> Result<R
     let booking = Booking::fold(&events)
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .ok_or(BookingError::UnknownBooking)?;
-    Ok((StatusCode::OK, Json(view_of(state, &booking, None))).into_response())
+    let personal = personal_of(state, &booking).await?;
+    Ok((StatusCode::OK, Json(view_of(state, &booking, None, personal.as_ref()))).into_response())
 }
 
 #[utoipa::path(get, path = "/api/bookings/{code}", tag = "citizens", params(("code" = String, Path)),
     responses((status = 200, body = BookingView), (status = 404, body = ErrorBody)))]
 pub async fn view(State(state): State<AppState>, Path(code): Path<String>) -> Result<Json<BookingView>, ApiError> {
     let (_, booking) = load_booking(&state, &code).await?;
-    Ok(Json(view_of(&state, &booking, None)))
+    let personal = personal_of(&state, &booking).await?;
+    Ok(Json(view_of(&state, &booking, None, personal.as_ref())))
 }
 
 #[utoipa::path(delete, path = "/api/bookings/{code}", tag = "citizens", params(("code" = String, Path)),
@@ -455,7 +482,8 @@ pub async fn cancel(
         let decision = booking::cancel(&booking, &hash, Utc::now())?;
         if append(&state, decision, command_id.clone()).await? {
             let (_, booking) = load_booking(&state, &code).await?;
-            return Ok(Json(view_of(&state, &booking, None)));
+            let personal = personal_of(&state, &booking).await?;
+            return Ok(Json(view_of(&state, &booking, None, personal.as_ref())));
         }
     }
     Err(busy())
@@ -495,7 +523,8 @@ pub async fn reschedule(
         };
         if append(&state, decision, command_id.clone()).await? {
             let (_, booking) = load_booking(&state, &code).await?;
-            return Ok(Json(view_of(&state, &booking, None)));
+            let personal = personal_of(&state, &booking).await?;
+            return Ok(Json(view_of(&state, &booking, None, personal.as_ref())));
         }
     }
     Err(busy())
@@ -555,7 +584,7 @@ fn fold(line: &str) -> String {
     responses((status = 200, content_type = "text/calendar", body = String), (status = 404, body = ErrorBody)))]
 pub async fn calendar(State(state): State<AppState>, Path(code): Path<String>) -> Result<Response, ApiError> {
     let (hash, booking) = load_booking(&state, &code).await?;
-    let view = view_of(&state, &booking, None);
+    let view = view_of(&state, &booking, None, None);
     let stamp = |t: DateTime<Utc>| t.format("%Y%m%dT%H%M%SZ").to_string();
     let documents: Vec<&str> = view.documents.iter().map(|d| d.de.as_str()).collect();
     let description = format!(
@@ -633,4 +662,45 @@ mod tests {
         assert!(folded.split("\r\n").all(|l| l.len() <= 75));
         assert_eq!(folded.replace("\r\n ", "").trim_end(), "x".repeat(160));
     }
+}
+
+impl From<VaultError> for ApiError {
+    fn from(e: VaultError) -> Self {
+        match e {
+            VaultError::Store(s) => s.into(),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+/// Erases the booking's personal data now, at the citizen's request (GDPR art. 17). An upcoming
+/// appointment must be cancelled first: the office needs to know who is coming.
+#[utoipa::path(delete, path = "/api/bookings/{code}/personal-data", tag = "citizens", params(("code" = String, Path)),
+    responses((status = 200, body = BookingView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn erase_personal_data(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+) -> Result<Json<BookingView>, ApiError> {
+    let (hash, booking) = load_booking(&state, &code).await?;
+    if booking.status == Status::Confirmed && booking.end > Utc::now() {
+        return Err(ApiError::Conflict {
+            code: "booking_active",
+            message: "cancel the appointment first, then ask again".into(),
+        });
+    }
+    crate::retention::erase(
+        &state.store,
+        &state.vault,
+        &booking,
+        &hash,
+        booking::ErasureReason::Request,
+        "citizen",
+    )
+    .await
+    .map_err(|e| match e {
+        crate::retention::PurgeError::Store(s) => ApiError::from(s),
+        other => ApiError::Internal(other.to_string()),
+    })?;
+    let (_, booking) = load_booking(&state, &code).await?;
+    Ok(Json(view_of(&state, &booking, None, None)))
 }

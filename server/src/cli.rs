@@ -34,6 +34,21 @@ pub struct Database {
     pub database_url: String,
 }
 
+/// Where the personal-data master key comes from. The key itself only from the environment
+/// (`SCHALTER_MASTER_KEY`, 64 hex characters), never as an argument that `ps` would show.
+#[derive(Args, Clone)]
+pub struct Keys {
+    /// File holding the master key (64 hex characters).
+    #[arg(long, env = "SCHALTER_MASTER_KEY_FILE")]
+    pub master_key_file: Option<std::path::PathBuf>,
+}
+
+impl Keys {
+    fn master_key(&self) -> Option<String> {
+        std::env::var("SCHALTER_MASTER_KEY").ok().filter(|k| !k.is_empty())
+    }
+}
+
 #[derive(Subcommand)]
 pub enum Command {
     /// Run the web server (API, web app, hall displays).
@@ -49,6 +64,21 @@ pub enum Command {
         /// Database connections per server process (PostgreSQL).
         #[arg(long, env = "SCHALTER_MAX_CONNECTIONS", default_value_t = 16)]
         max_connections: u32,
+        #[command(flatten)]
+        keys: Keys,
+        /// Days after an appointment until its personal data is erased (checked daily).
+        #[arg(long, env = "SCHALTER_RETENTION_DAYS", default_value_t = crate::retention::DEFAULT_RETENTION_DAYS)]
+        retention_days: u32,
+    },
+    /// Erase the personal data of bookings whose appointment is older than the retention
+    /// period (the server also does this daily). The event log stays complete.
+    Purge {
+        #[command(flatten)]
+        db: Database,
+        #[command(flatten)]
+        keys: Keys,
+        #[arg(long, env = "SCHALTER_RETENTION_DAYS", default_value_t = crate::retention::DEFAULT_RETENTION_DAYS)]
+        retention_days: u32,
     },
     /// Create or upgrade the database schema, then exit.
     Migrate {
@@ -164,15 +194,25 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             listen,
             demo,
             max_connections,
+            keys,
+            retention_days,
         } => {
             serve(Settings {
                 database_url: db.database_url,
                 listen,
                 demo,
                 max_connections,
+                master_key: keys.master_key(),
+                master_key_file: keys.master_key_file,
+                retention_days,
             })
             .await
         }
+        Command::Purge {
+            db,
+            keys,
+            retention_days,
+        } => purge(&db, &keys, retention_days).await,
         Command::Migrate { db } => migrate(&db).await,
         Command::User {
             action: UserAction::Add { db, username, role, .. },
@@ -298,6 +338,23 @@ async fn revoke_device(db: &Database, id: &str) -> Result<(), CliError> {
         (true, _) => println!("revoked {id}"),
         (false, _) => println!("{id} was already revoked"),
     }
+    Ok(())
+}
+
+async fn purge(db: &Database, keys: &Keys, retention_days: u32) -> Result<(), CliError> {
+    let master = crate::vault::master_key(
+        keys.master_key().as_deref(),
+        keys.master_key_file.as_deref(),
+        &db.database_url,
+    )
+    .map_err(|e| CliError::Usage(e.to_string()))?;
+    let store = open_store(&settings_for(db)).await?;
+    let vault = crate::vault::Vault::new(master, store.clone());
+    let cutoff = chrono::Utc::now() - chrono::Duration::days(i64::from(retention_days));
+    let result = crate::retention::purge(&store, &vault, cutoff).await;
+    store.close().await;
+    let erased = result.map_err(|e| CliError::Usage(e.to_string()))?;
+    println!("erased the personal data of {erased} booking(s) that ended more than {retention_days} days ago");
     Ok(())
 }
 

@@ -9,9 +9,11 @@ pub mod desk;
 pub mod display;
 pub mod error;
 pub mod queue_api;
+pub mod retention;
 pub mod secrets;
 pub mod state;
 pub mod telemetry;
+pub mod vault;
 pub mod web;
 
 use std::net::SocketAddr;
@@ -38,6 +40,12 @@ pub struct Settings {
     /// Seed the demo municipality into an empty store.
     pub demo: bool,
     pub max_connections: u32,
+    /// The personal-data master key, 64 hex characters (`SCHALTER_MASTER_KEY`).
+    pub master_key: Option<String>,
+    /// A file holding the master key (`SCHALTER_MASTER_KEY_FILE`).
+    pub master_key_file: Option<std::path::PathBuf>,
+    /// Days after the appointment until its personal data is erased.
+    pub retention_days: u32,
 }
 
 impl Default for Settings {
@@ -47,6 +55,9 @@ impl Default for Settings {
             listen: DEFAULT_LISTEN.into(),
             demo: false,
             max_connections: 16,
+            master_key: None,
+            master_key_file: None,
+            retention_days: retention::DEFAULT_RETENTION_DAYS,
         }
     }
 }
@@ -55,6 +66,8 @@ impl Default for Settings {
 pub enum StartError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Vault(#[from] vault::VaultError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: String,
@@ -152,7 +165,14 @@ pub async fn start(settings: Settings) -> Result<Server, StartError> {
         source,
     })?;
     let (stop, stopped) = watch::channel(false);
-    let (state, position) = AppState::load(store.clone(), stopped.clone()).await?;
+    let master = vault::master_key(
+        settings.master_key.as_deref(),
+        settings.master_key_file.as_deref(),
+        &settings.database_url,
+    )?;
+    let vault = vault::Vault::new(master, store.clone());
+    retention::schedule(store.clone(), vault.clone(), settings.retention_days, stopped.clone());
+    let (state, position) = AppState::load(store.clone(), vault, stopped.clone()).await?;
     state.follow(position);
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let mut on_stop = stopped.clone();

@@ -253,6 +253,7 @@ impl Directory {
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    pub vault: crate::vault::Vault,
     catalogue: Arc<RwLock<Catalogue>>,
     taken: Arc<RwLock<Taken>>,
     queues: Arc<RwLock<Queues>>,
@@ -269,9 +270,14 @@ fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
 
 impl AppState {
     /// Folds the whole log into the in-memory projections and returns the position reached.
-    pub async fn load(store: Store, shutdown: watch::Receiver<bool>) -> Result<(AppState, i64), StoreError> {
+    pub async fn load(
+        store: Store,
+        vault: crate::vault::Vault,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<(AppState, i64), StoreError> {
         let state = AppState {
             store,
+            vault,
             catalogue: Arc::default(),
             taken: Arc::default(),
             queues: Arc::default(),

@@ -12,6 +12,9 @@ use tokio::process::{Child, Command};
 
 use crate::TestDb;
 
+/// The master key every test server and CLI run shares (tests only).
+pub const TEST_MASTER_KEY: &str = "5c4a1e7d0b9f3a2c6e8d1f4b7a0c3e5d9b2f6a8c1e4d7b0a3c5e8f1d4b7a9c2e";
+
 pub struct TestApp {
     pub url: String,
     pub client: reqwest::Client,
@@ -32,6 +35,8 @@ pub async fn spawn_app_with(db: TestDb, demo: bool, max_connections: u32) -> Tes
         listen: "127.0.0.1:0".into(),
         demo,
         max_connections,
+        master_key: Some(TEST_MASTER_KEY.into()),
+        ..Settings::default()
     })
     .await
     .expect("server starts");
@@ -93,10 +98,20 @@ impl TestApp {
             .to_owned()
     }
 
+    /// The vault as the test servers have it, for tests that read or erase sealed data.
+    pub fn vault(&self) -> schalter_server::vault::Vault {
+        let key: [u8; 32] = (0..32)
+            .map(|i| u8::from_str_radix(&TEST_MASTER_KEY[2 * i..2 * i + 2], 16).unwrap())
+            .collect::<Vec<_>>()
+            .try_into()
+            .unwrap();
+        schalter_server::vault::Vault::new(key, self.store().clone())
+    }
+
     /// A booking at the Bürgerbüro starting `minutes_from_now`, recorded as the booking rules
     /// would (the API's lead time forbids bookings this near, and check-in needs them).
     pub async fn booking_near_now(&self, code: &str, minutes_from_now: i64, name: &str, email: &str) {
-        use schalter_events::booking::{BookingEvent, Channel, Contact};
+        use schalter_events::booking::{BookingEvent, Channel};
         let hash = schalter_server::bookings::code_hash(code).expect("a well-formed code");
         let start = chrono::Utc::now() + chrono::Duration::minutes(minutes_from_now);
         let event = BookingEvent::BookingPlaced {
@@ -105,11 +120,16 @@ impl TestApp {
             start,
             end: start + chrono::Duration::minutes(20),
             units: vec![start, start + chrono::Duration::minutes(10)],
-            contact: Contact {
-                name: name.into(),
-                email: email.into(),
-                phone: None,
-            },
+            contact: self
+                .vault()
+                .seal(&schalter_server::vault::PersonalData {
+                    name: name.into(),
+                    email: email.into(),
+                    phone: None,
+                    code: Some(code.into()),
+                })
+                .await
+                .expect("sealed"),
             holder: "test".into(),
             channel: Channel::Online,
         };
@@ -184,6 +204,7 @@ impl ServerProcess {
         let mut child = Command::new(schalter_bin())
             .args(["serve", "--listen", "127.0.0.1:0", "--database-url", database_url])
             .args(extra)
+            .env("SCHALTER_MASTER_KEY", TEST_MASTER_KEY)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
@@ -216,6 +237,7 @@ impl ServerProcess {
 pub fn cli(args: &[&str]) -> String {
     let out = std::process::Command::new(schalter_bin())
         .args(args)
+        .env("SCHALTER_MASTER_KEY", TEST_MASTER_KEY)
         .output()
         .expect("run schalter");
     assert!(

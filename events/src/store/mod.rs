@@ -162,6 +162,12 @@ pub trait EventStore: Send + Sync + 'static {
     async fn head(&self) -> Result<i64, StoreError>;
     async fn checkpoint(&self, subscriber: &str) -> Result<i64, StoreError>;
     async fn save_checkpoint(&self, subscriber: &str, position: i64) -> Result<(), StoreError>;
+    /// Keeps a wrapped data key of the personal-data vault (outside the log, erasable).
+    async fn put_data_key(&self, id: &str, wrapped: &[u8]) -> Result<(), StoreError>;
+    /// The wrapped key, or `None` if it is unknown or was erased.
+    async fn data_key(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Overwrites the key for good; erasing twice is not an error.
+    async fn erase_data_key(&self, id: &str) -> Result<(), StoreError>;
     /// Carries the latest position known to be committed. A wake-up only, never the data.
     fn wake_ups(&self) -> watch::Receiver<i64>;
     async fn close(&self);
@@ -330,6 +336,18 @@ impl Store {
 
     pub fn wake_ups(&self) -> watch::Receiver<i64> {
         self.backend.wake_ups()
+    }
+
+    pub async fn put_data_key(&self, id: &str, wrapped: &[u8]) -> Result<(), StoreError> {
+        self.backend.put_data_key(id, wrapped).await
+    }
+
+    pub async fn data_key(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.backend.data_key(id).await
+    }
+
+    pub async fn erase_data_key(&self, id: &str) -> Result<(), StoreError> {
+        self.backend.erase_data_key(id).await
     }
 
     /// A named subscriber, resuming after its stored checkpoint.

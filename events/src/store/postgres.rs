@@ -265,6 +265,35 @@ impl EventStore for PgStore {
         Ok(())
     }
 
+    async fn put_data_key(&self, id: &str, wrapped: &[u8]) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO data_keys (id, wrapped, created_at) VALUES ($1, $2, $3)")
+            .bind(id)
+            .bind(wrapped)
+            .bind(now())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn data_key(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(
+            sqlx::query_scalar::<_, Option<Vec<u8>>>("SELECT wrapped FROM data_keys WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?
+                .flatten(),
+        )
+    }
+
+    async fn erase_data_key(&self, id: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE data_keys SET wrapped = NULL, erased_at = $1 WHERE id = $2")
+            .bind(now())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     fn wake_ups(&self) -> watch::Receiver<i64> {
         self.wake.subscribe()
     }

@@ -182,6 +182,38 @@ impl EventStore for SqliteStore {
         Ok(())
     }
 
+    async fn put_data_key(&self, id: &str, wrapped: &[u8]) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO data_keys (id, wrapped, created_at) VALUES (?, ?, ?)")
+            .bind(id)
+            .bind(wrapped)
+            .bind(now())
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn data_key(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(
+            sqlx::query_scalar::<_, Option<Vec<u8>>>("SELECT wrapped FROM data_keys WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&self.reader)
+                .await?
+                .flatten(),
+        )
+    }
+
+    async fn erase_data_key(&self, id: &str) -> Result<(), StoreError> {
+        let mut conn = self.writer.acquire().await?;
+        // Freed pages are zeroed, so the key's bytes do not linger in the file.
+        sqlx::query("PRAGMA secure_delete = ON").execute(&mut *conn).await?;
+        sqlx::query("UPDATE data_keys SET wrapped = NULL, erased_at = ? WHERE id = ?")
+            .bind(now())
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+
     fn wake_ups(&self) -> watch::Receiver<i64> {
         self.wake.subscribe()
     }

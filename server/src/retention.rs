@@ -1,0 +1,104 @@
+//! Erasing personal data on time: after the retention period (default 30 days after the
+//! appointment) a booking's data key is destroyed and `PersonalDataErased` recorded. Runs daily
+//! in every server and on demand with `schalter purge`; running twice, or on two servers at
+//! once, erases nothing twice.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use schalter_events::booking::{self, Booking, ErasureReason};
+use schalter_events::store::{AppendRequest, Store, StoreError};
+use schalter_events::Metadata;
+
+use crate::vault::{Vault, VaultError};
+
+pub const DEFAULT_RETENTION_DAYS: u32 = 30;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PurgeError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+    #[error("the log holds an unreadable booking event: {0}")]
+    Decode(String),
+}
+
+/// Erases the personal data of every booking that ended before `cutoff`; returns how many.
+pub async fn purge(store: &Store, vault: &Vault, cutoff: DateTime<Utc>) -> Result<usize, PurgeError> {
+    let mut bookings: HashMap<String, Option<Booking>> = HashMap::new();
+    let mut position = 0;
+    loop {
+        let batch = store.read_all(position, 2000).await?;
+        let Some(last) = batch.last() else { break };
+        position = last.position;
+        for e in batch.iter().filter(|e| e.stream.starts_with("booking-")) {
+            let entry = bookings.entry(e.stream.clone()).or_default();
+            Booking::apply(entry, e).map_err(|err| PurgeError::Decode(err.to_string()))?;
+        }
+    }
+    let mut erased = 0;
+    for (stream, booking) in bookings {
+        let Some(booking) = booking.filter(|b| !b.erased && b.end < cutoff) else {
+            continue;
+        };
+        let code_hash = stream.trim_start_matches("booking-");
+        if erase(
+            store,
+            vault,
+            &booking,
+            code_hash,
+            ErasureReason::Retention,
+            "system:retention",
+        )
+        .await?
+        {
+            erased += 1;
+        }
+    }
+    Ok(erased)
+}
+
+/// Destroys one booking's data key, then records it; false if another run got there first.
+pub async fn erase(
+    store: &Store,
+    vault: &Vault,
+    booking: &Booking,
+    code_hash: &str,
+    reason: ErasureReason,
+    actor: &str,
+) -> Result<bool, PurgeError> {
+    let now = Utc::now();
+    let Some((event, expectation)) = booking::erase_personal_data(booking, code_hash, reason, now) else {
+        return Ok(false);
+    };
+    vault.erase(&booking.contact).await?;
+    let request = AppendRequest::new(vec![event.clone()])
+        .expect(event.stream.clone(), expectation)
+        .metadata(Metadata::by(actor, now));
+    match store.append(&request).await {
+        Ok(_) => Ok(true),
+        // The key is gone either way; the other writer recorded (or will record) the erasure.
+        Err(e) if e.is_conflict() => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The daily run inside the server, first a minute after start.
+pub fn schedule(store: Store, vault: Vault, retention_days: u32, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    tokio::spawn(async move {
+        let mut wait = std::time::Duration::from_secs(60);
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = shutdown.changed() => return,
+            }
+            let cutoff = Utc::now() - chrono::Duration::days(i64::from(retention_days));
+            match purge(&store, &vault, cutoff).await {
+                Ok(n) => tracing::info!(erased = n, retention_days, "retention run finished"),
+                Err(e) => tracing::error!(error = %e, "retention run failed; trying again tomorrow"),
+            }
+            wait = std::time::Duration::from_secs(24 * 3600);
+        }
+    });
+}
