@@ -19,6 +19,8 @@ pub enum ApiError {
     Unauthorized { code: &'static str, message: &'static str },
     #[error("your role may not do this")]
     Forbidden,
+    #[error("this request came from another site; staff actions only work from Schalter's own pages")]
+    CrossSite,
     #[error("the request body is not valid JSON: {0}")]
     MalformedJson(String),
     #[error("the request body does not have the expected fields and types: {0}")]
@@ -65,6 +67,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::Unauthorized { code, .. } => (StatusCode::UNAUTHORIZED, code),
             ApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::CrossSite => (StatusCode::FORBIDDEN, "cross_site_request"),
             ApiError::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
             ApiError::InvalidBody(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
             ApiError::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),

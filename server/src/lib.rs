@@ -11,6 +11,7 @@ pub mod error;
 pub mod queue_api;
 pub mod retention;
 pub mod secrets;
+pub mod security;
 pub mod state;
 pub mod telemetry;
 pub mod vault;
@@ -80,6 +81,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api::router())
         .fallback(web::app)
+        .layer(axum::middleware::from_fn(security::headers))
         .layer(axum::middleware::from_fn(telemetry::record_request))
         .layer(DefaultBodyLimit::max(api::BODY_LIMIT))
         .layer(CompressionLayer::new())

@@ -69,6 +69,41 @@ fn not_built() -> Response {
 
 fn asset(file: rust_embed::EmbeddedFile, path: &str, cache: &'static str) -> Response {
     let mime = mime_for(path, &file);
+    if path.ends_with("index.html") {
+        let policy = app_policy(&file.data);
+        let mut response = asset_response(file, mime, cache);
+        if let Ok(value) = HeaderValue::from_str(&policy) {
+            response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, value);
+        }
+        return response;
+    }
+    asset_response(file, mime, cache)
+}
+
+/// The app's Content-Security-Policy: its own files only, WebAssembly allowed, and Trunk's one
+/// inline start-up script admitted by its hash (nothing else inline runs).
+pub fn app_policy(index_html: &[u8]) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let html = String::from_utf8_lossy(index_html);
+    let hashes: Vec<String> = html
+        .split("<script type=module>")
+        .skip(1)
+        .chain(html.split("<script type=\"module\">").skip(1))
+        .filter_map(|rest| rest.split("</script>").next())
+        .map(|body| {
+            let digest = sha2::Sha256::digest(body.as_bytes());
+            format!("'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(digest))
+        })
+        .collect();
+    format!(
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' {}; style-src 'self'; img-src 'self' data:; \
+         connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        hashes.join(" ")
+    )
+}
+
+fn asset_response(file: rust_embed::EmbeddedFile, mime: String, cache: &'static str) -> Response {
     (
         [
             (
