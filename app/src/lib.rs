@@ -58,6 +58,7 @@ fn Footer() -> impl IntoView {
     view! {
         <footer class="site-footer">
             <p>{i18n::t("footer_phone")}</p>
+            <p><a href="/datenschutz">{i18n::t("privacy_link")}</a></p>
         </footer>
     }
 }

@@ -14,6 +14,7 @@ fn main() {
                     <Route path=path!("/") view=pages::Home/>
                     <Route path=path!("/booking/:code") view=pages::ManageBooking/>
                     <Route path=path!("/ticket/:token") view=pages::TicketStatus/>
+                    <Route path=path!("/datenschutz") view=pages::Privacy/>
                 </Routes>
             </Shell>
         }

@@ -128,6 +128,20 @@ async fn journey(app: &TestApp, browser: &Browser, width: u32) {
     assert_eq!(cancelled["status"], "cancelled");
     check_a11y(browser, "cancelled").await;
     browser.screenshot(&shot("6-cancelled")).await;
+
+    // Erase the details now instead of in 30 days.
+    browser.click(".erase button.danger").await;
+    browser.wait("[data-testid=erased]").await;
+    let (_, erased) = app.get_json(&format!("/api/bookings/{code}")).await;
+    assert_eq!((erased["personal_data_erased"].as_bool(), erased["name"].as_str()), (Some(true), Some("")));
+    check_a11y(browser, "erased").await;
+    browser.screenshot(&shot("7-erased")).await;
+
+    // The privacy notice the citizen agreed to.
+    c.goto(&format!("{}/datenschutz", app.url)).await.unwrap();
+    browser.wait(".privacy h2").await;
+    check_a11y(browser, "privacy notice").await;
+    browser.screenshot(&shot("8-privacy")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

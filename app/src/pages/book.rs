@@ -325,7 +325,7 @@ fn Details(service: Service, location: Location, day: String, time: String) -> i
                         consent.set(event_target_checked(&ev));
                         error.set(None);
                     }/>
-                <label for="consent">{t("consent")}</label>
+                <label for="consent">{t("consent")}" "<a href="/datenschutz" target="_blank">{t("privacy_link")}</a></label>
             </div>
             <div role="alert" class="error">
                 {move || error.get().map(|(code, _)| view! { <p>{error_text(lang.get(), &code)}</p> })}

@@ -23,6 +23,8 @@ pub struct BookingView {
     pub fee: Text,
     pub start: String,
     pub name: String,
+    #[serde(default)]
+    pub personal_data_erased: bool,
 }
 
 #[component]
@@ -79,11 +81,16 @@ fn Booking(
         .unwrap_or_default();
     let manage_url = format!("{origin}/booking/{code}");
     let cancel_code = code.clone();
+    let erase_code = code.clone();
     let cancel = move |_| {
         let code = cancel_code.clone();
         spawn_local(async move {
             match api::delete::<serde_json::Value>(&format!("/api/bookings/{code}")).await {
-                Ok(_) => refresh.update(|n| *n += 1),
+                Ok(_) => {
+                    // The earlier "moved" notice no longer describes the booking.
+                    message.set(None);
+                    refresh.update(|n| *n += 1)
+                }
                 Err(e) => error.set(Some(e.code)),
             }
         });
@@ -123,6 +130,25 @@ fn Booking(
             <ul class="documents">{documents}</ul>
         })}
         {(!confirmed).then(|| view! { <p class="notice">{t("cancelled_text")}</p> })}
+        {b.with_value(|b| b.personal_data_erased).then(|| view! { <p class="notice" data-testid="erased">{t("data_erased")}</p> })}
+        {b.with_value(|b| b.status == "cancelled" && !b.personal_data_erased).then(|| {
+            let code = erase_code.clone();
+            view! {
+                <div class="erase">
+                    <p>{t("erase_data_hint")}</p>
+                    <button type="button" class="button danger" on:click=move |_| {
+                        let code = code.clone();
+                        spawn_local(async move {
+                            let url = format!("/api/bookings/{code}/personal-data");
+                            match api::delete::<serde_json::Value>(&url).await {
+                                Ok(_) => refresh.update(|n| *n += 1),
+                                Err(e) => error.set(Some(e.code)),
+                            }
+                        });
+                    }>{t("erase_data")}</button>
+                </div>
+            }
+        })}
         {confirmed.then(|| view! {
             <div class="actions">
                 <a class="button" href=ics download="termin.ics">{t("add_to_calendar")}</a>

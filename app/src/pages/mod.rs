@@ -5,6 +5,7 @@ mod desk;
 mod display;
 mod kiosk;
 mod manage;
+mod privacy;
 mod ticket;
 
 pub use catalogue::Home;
@@ -13,4 +14,5 @@ pub use desk::Desk;
 pub use display::Display;
 pub use kiosk::Kiosk;
 pub use manage::ManageBooking;
+pub use privacy::Privacy;
 pub use ticket::TicketStatus;
