@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod catalogue;
 pub mod event;
 pub mod feedback;
+pub mod outbox;
 pub mod projection;
 pub mod queue;
 pub mod slots;

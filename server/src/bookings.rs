@@ -584,18 +584,30 @@ fn fold(line: &str) -> String {
     responses((status = 200, content_type = "text/calendar", body = String), (status = 404, body = ErrorBody)))]
 pub async fn calendar(State(state): State<AppState>, Path(code): Path<String>) -> Result<Response, ApiError> {
     let (hash, booking) = load_booking(&state, &code).await?;
-    let view = view_of(&state, &booking, None, None);
+    let manage = format!("/booking/{}", normalise_code(&code).unwrap_or_default());
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/calendar; charset=utf-8"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"termin.ics\""),
+        ],
+        ics(&state, &booking, &hash, &manage),
+    )
+        .into_response())
+}
+
+/// The appointment as an iCalendar file (UTC times, so no time-zone table is needed).
+pub fn ics(state: &AppState, booking: &Booking, code_hash: &str, manage_link: &str) -> String {
+    let view = view_of(state, booking, None, None);
     let stamp = |t: DateTime<Utc>| t.format("%Y%m%dT%H%M%SZ").to_string();
     let documents: Vec<&str> = view.documents.iter().map(|d| d.de.as_str()).collect();
     let description = format!(
-        "Bitte mitbringen: {}\nGebühr: {}\nTermin verwalten: /booking/{}",
+        "Bitte mitbringen: {}\nGebühr: {}\nTermin verwalten: {manage_link}",
         if documents.is_empty() {
             "–".to_owned()
         } else {
             documents.join(", ")
         },
         view.fee.de,
-        normalise_code(&code).unwrap_or_default()
     );
     let status = if booking.status == Status::Cancelled {
         "CANCELLED"
@@ -609,7 +621,7 @@ pub async fn calendar(State(state): State<AppState>, Path(code): Path<String>) -
         "CALSCALE:GREGORIAN".to_owned(),
         "METHOD:PUBLISH".to_owned(),
         "BEGIN:VEVENT".to_owned(),
-        format!("UID:{hash}@schalter"),
+        format!("UID:{code_hash}@schalter"),
         format!("DTSTAMP:{}", stamp(Utc::now())),
         format!("DTSTART:{}", stamp(booking.start)),
         format!("DTEND:{}", stamp(booking.end)),
@@ -628,15 +640,7 @@ pub async fn calendar(State(state): State<AppState>, Path(code): Path<String>) -
         "END:VEVENT".to_owned(),
         "END:VCALENDAR".to_owned(),
     ];
-    let body: String = lines.iter().map(|l| fold(l)).collect();
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/calendar; charset=utf-8"),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"termin.ics\""),
-        ],
-        body,
-    )
-        .into_response())
+    lines.iter().map(|l| fold(l)).collect()
 }
 
 #[cfg(test)]

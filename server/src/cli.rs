@@ -49,6 +49,42 @@ impl Keys {
     }
 }
 
+/// Email to citizens. Credentials belong in the URL from the environment, not on the command line.
+#[derive(Args, Clone)]
+pub struct Mail {
+    /// smtp://HOST:PORT (plain, for a local relay), smtp://HOST:587?tls=required (STARTTLS),
+    /// smtps://USER:PASSWORD@HOST (TLS); unset: no emails
+    #[arg(long, env = "SCHALTER_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    #[arg(
+        long,
+        env = "SCHALTER_MAIL_FROM",
+        default_value = "Bürgerservice <noreply@localhost>"
+    )]
+    pub mail_from: String,
+    /// Address citizens reach Schalter at, for the links in messages (default: the listen address).
+    #[arg(long, env = "SCHALTER_PUBLIC_URL", default_value = "")]
+    pub public_url: String,
+    /// Hours before the appointment the reminder goes out.
+    #[arg(long, env = "SCHALTER_REMINDER_HOURS", default_value_t = 24)]
+    pub reminder_hours: u32,
+    /// Seconds a server may take to send a message before another one tries.
+    #[arg(long, env = "SCHALTER_OUTBOX_LEASE_SECONDS", default_value_t = 120)]
+    pub outbox_lease_seconds: i64,
+}
+
+impl Mail {
+    fn settings(self) -> Option<crate::outbox::MailSettings> {
+        Some(crate::outbox::MailSettings {
+            smtp_url: self.smtp_url.filter(|u| !u.is_empty())?,
+            from: self.mail_from,
+            public_url: self.public_url,
+            reminder_hours: self.reminder_hours,
+            lease: chrono::Duration::seconds(self.outbox_lease_seconds.max(1)),
+        })
+    }
+}
+
 #[derive(Subcommand)]
 pub enum Command {
     /// Run the web server (API, web app, hall displays).
@@ -69,6 +105,8 @@ pub enum Command {
         /// Days after an appointment until its personal data is erased (checked daily).
         #[arg(long, env = "SCHALTER_RETENTION_DAYS", default_value_t = crate::retention::DEFAULT_RETENTION_DAYS)]
         retention_days: u32,
+        #[command(flatten)]
+        mail: Mail,
     },
     /// Erase the personal data of bookings whose appointment is older than the retention
     /// period (the server also does this daily). The event log stays complete.
@@ -196,6 +234,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             max_connections,
             keys,
             retention_days,
+            mail,
         } => {
             serve(Settings {
                 database_url: db.database_url,
@@ -205,6 +244,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 master_key: keys.master_key(),
                 master_key_file: keys.master_key_file,
                 retention_days,
+                mail: mail.settings(),
             })
             .await
         }

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod desk;
 pub mod display;
 pub mod error;
+pub mod outbox;
 pub mod queue_api;
 pub mod retention;
 pub mod secrets;
@@ -47,6 +48,8 @@ pub struct Settings {
     pub master_key_file: Option<std::path::PathBuf>,
     /// Days after the appointment until its personal data is erased.
     pub retention_days: u32,
+    /// Email to citizens; `None` sends nothing (messages wait until it is configured).
+    pub mail: Option<outbox::MailSettings>,
 }
 
 impl Default for Settings {
@@ -59,6 +62,7 @@ impl Default for Settings {
             master_key: None,
             master_key_file: None,
             retention_days: retention::DEFAULT_RETENTION_DAYS,
+            mail: None,
         }
     }
 }
@@ -69,6 +73,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Vault(#[from] vault::VaultError),
+    #[error("the SMTP settings are not usable: {0}")]
+    Mail(String),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: String,
@@ -176,6 +182,15 @@ pub async fn start(settings: Settings) -> Result<Server, StartError> {
     retention::schedule(store.clone(), vault.clone(), settings.retention_days, stopped.clone());
     let (state, position) = AppState::load(store.clone(), vault, stopped.clone()).await?;
     state.follow(position);
+    match settings.mail.clone() {
+        Some(mut mail) => {
+            if mail.public_url.is_empty() {
+                mail.public_url = format!("http://{addr}");
+            }
+            outbox::spawn(state.clone(), mail).map_err(|e| StartError::Mail(e.to_string()))?;
+        }
+        None => tracing::info!("no SMTP server configured (SCHALTER_SMTP_URL): citizens get no emails"),
+    }
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let mut on_stop = stopped.clone();
     let task = tokio::spawn(async move {

@@ -28,14 +28,36 @@ pub async fn spawn_app(db: TestDb, demo: bool) -> TestApp {
     spawn_app_with(db, demo, 8).await
 }
 
+/// As [`spawn_app`], sending citizens' email to `smtp_url` (links point at `http://schalter.test`).
+pub async fn spawn_app_mailing(db: TestDb, smtp_url: &str) -> TestApp {
+    let mail = schalter_server::outbox::MailSettings {
+        smtp_url: smtp_url.to_owned(),
+        from: "Bürgerservice <noreply@schalter.test>".into(),
+        public_url: "http://schalter.test".into(),
+        reminder_hours: 24,
+        lease: chrono::Duration::seconds(2),
+    };
+    spawn(db, true, 8, Some(mail)).await
+}
+
 /// As [`spawn_app`], with the production pool size or another (benchmarks).
 pub async fn spawn_app_with(db: TestDb, demo: bool, max_connections: u32) -> TestApp {
+    spawn(db, demo, max_connections, None).await
+}
+
+async fn spawn(
+    db: TestDb,
+    demo: bool,
+    max_connections: u32,
+    mail: Option<schalter_server::outbox::MailSettings>,
+) -> TestApp {
     let server = schalter_server::start(Settings {
         database_url: db.url.clone(),
         listen: "127.0.0.1:0".into(),
         demo,
         max_connections,
         master_key: Some(TEST_MASTER_KEY.into()),
+        mail,
         ..Settings::default()
     })
     .await

@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod browser;
+pub mod smtp;
 pub mod sse;
 
 use schalter_events::store::{ConnectOptions, Store};

@@ -133,7 +133,10 @@ async fn journey(app: &TestApp, browser: &Browser, width: u32) {
     browser.click(".erase button.danger").await;
     browser.wait("[data-testid=erased]").await;
     let (_, erased) = app.get_json(&format!("/api/bookings/{code}")).await;
-    assert_eq!((erased["personal_data_erased"].as_bool(), erased["name"].as_str()), (Some(true), Some("")));
+    assert_eq!(
+        (erased["personal_data_erased"].as_bool(), erased["name"].as_str()),
+        (Some(true), Some(""))
+    );
     check_a11y(browser, "erased").await;
     browser.screenshot(&shot("7-erased")).await;
 

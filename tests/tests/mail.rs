@@ -1,0 +1,206 @@
+//! Citizens' email through a real SMTP conversation with a local sink: one message per step,
+//! also when the server dies mid-send or two servers share the work.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use schalter_tests::app::{spawn_app_mailing, ServerProcess};
+use schalter_tests::smtp::{black_hole, decoded, SmtpSink};
+use schalter_tests::{on_both_backends, TestApp, TestDb};
+use serde_json::{json, Value};
+
+on_both_backends!(citizens_get_one_message_per_step);
+
+/// The free places `days_ahead` days from now for the ID card at the citizen office.
+async fn free_starts(base: &str, days_ahead: i64) -> Vec<String> {
+    let from = (Utc::now() + chrono::Duration::days(days_ahead)).date_naive();
+    let availability: Value = reqwest::get(format!(
+        "{base}/api/availability?location=buergerbuero&service=personalausweis&from={from}&days=10"
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    availability["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["free"].as_u64().unwrap() > 0)
+        .map(|s| s["start"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn book(base: &str, start: &str, email: &str) -> Value {
+    let r = reqwest::Client::new()
+        .post(format!("{base}/api/bookings"))
+        .json(
+            &json!({"location": "buergerbuero", "service": "personalausweis", "start": start,
+                      "name": "Henrike Postmeister", "email": email, "privacy_accepted": true}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    r.json().await.unwrap()
+}
+
+fn message_id(raw: &str) -> String {
+    raw.lines()
+        .find_map(|l| {
+            l.strip_prefix("Message-ID: ")
+                .or_else(|| l.strip_prefix("Message-Id: "))
+        })
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
+}
+
+async fn citizens_get_one_message_per_step(db: TestDb) {
+    let sink = SmtpSink::start().await;
+    let app: TestApp = spawn_app_mailing(db, &sink.url).await;
+    let starts = free_starts(&app.url, 3).await;
+    let booked = book(&app.url, &starts[0], "henrike@example.org").await;
+    let code = booked["code"].as_str().unwrap();
+
+    let first = sink.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(first.len(), 1, "one confirmation");
+    let text = decoded(&first[0]);
+    assert!(message_id(&first[0]).starts_with("<confirm-"), "{}", first[0]);
+    assert!(text.contains("To: henrike@example.org"), "{text}");
+    assert!(text.contains(&format!("http://schalter.test/booking/{code}")), "{text}");
+    assert!(text.contains("Guten Tag Henrike Postmeister"), "{text}");
+    assert!(text.contains("Content-Type: text/calendar"), "{text}");
+    let ics = text
+        .split("BEGIN:VCALENDAR")
+        .nth(1)
+        .expect("the calendar file is attached");
+    assert!(ics.contains("BEGIN:VEVENT") && ics.contains("END:VCALENDAR"), "{ics}");
+    let start_utc = chrono::DateTime::parse_from_rfc3339(&starts[0])
+        .unwrap()
+        .with_timezone(&Utc);
+    assert!(
+        ics.contains(&format!("DTSTART:{}", start_utc.format("%Y%m%dT%H%M%SZ"))),
+        "{ics}"
+    );
+
+    let (status, _) = app
+        .post_json(
+            &format!("/api/bookings/{code}/reschedule"),
+            &json!({"start": starts[3]}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let r = app
+        .client
+        .delete(format!("{}/api/bookings/{code}", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let all = sink.wait_for(3, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let all_after = sink.messages();
+    assert_eq!(
+        all_after.len(),
+        3,
+        "confirmation, change, cancellation, nothing twice: {all:#?}"
+    );
+    let ids: Vec<String> = all_after.iter().map(|m| message_id(m)).collect();
+    assert!(
+        ids[1].starts_with("<change-") && ids[2].starts_with("<cancel-"),
+        "{ids:?}"
+    );
+    assert!(
+        !decoded(&all_after[2]).contains("BEGIN:VCALENDAR"),
+        "no calendar for a cancellation"
+    );
+
+    // An appointment within the reminder period: confirmation and reminder at once.
+    app.booking_near_now("WWWW-XXXX-YYYY-ZZZZ", 90, "Ida Erinnerung", "ida@example.org")
+        .await;
+    let all = sink.wait_for(5, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let ida: Vec<String> = sink
+        .messages()
+        .iter()
+        .filter(|m| m.contains("ida@example.org"))
+        .map(|m| message_id(m))
+        .collect();
+    assert_eq!(ida.len(), 2, "{all:#?}");
+    assert!(ida.iter().any(|id| id.starts_with("<remind-")), "{ida:?}");
+    app.stop().await;
+}
+
+/// The server dies after claiming the confirmation, while the mail server hangs; restarted
+/// against a working mail server, it sends the confirmation exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_confirmation_survives_a_kill_mid_send() {
+    let db = TestDb::sqlite().await;
+    let (hanging, _hole) = black_hole().await;
+    let args = |url: &str| {
+        vec![
+            "--demo".to_owned(),
+            "--smtp-url".into(),
+            url.into(),
+            "--outbox-lease-seconds".into(),
+            "2".into(),
+        ]
+    };
+    let first = ServerProcess::start(&db.url, &args(&hanging).iter().map(String::as_str).collect::<Vec<_>>()).await;
+    let starts = free_starts(&first.url, 3).await;
+    book(&first.url, &starts[0], "kill@example.org").await;
+    let store = schalter_events::store::Store::connect(&db.url, Default::default())
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let events = store.read_all(0, 10_000).await.unwrap();
+        if events.iter().any(|e| e.event_type == "DeliveryStarted") {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the sender never claimed the message"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    first.kill9().await;
+
+    let sink = SmtpSink::start().await;
+    let second = ServerProcess::start(&db.url, &args(&sink.url).iter().map(String::as_str).collect::<Vec<_>>()).await;
+    let got = sink.wait_for(1, Duration::from_secs(20)).await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(sink.messages().len(), 1, "sent once, not again after the lease");
+    assert!(message_id(&sink.messages()[0]).starts_with("<confirm-"));
+    let events = store.read_all(0, 10_000).await.unwrap();
+    let sent = events.iter().filter(|e| e.event_type == "MessageSent").count();
+    assert_eq!(sent, 1);
+    store.close().await;
+    second.kill9().await;
+}
+
+/// Two servers on one PostgreSQL share the sending: every confirmation exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_servers_send_each_message_once() {
+    let Some(db) = TestDb::postgres().await else { return };
+    let sink = SmtpSink::start().await;
+    let args = ["--demo", "--smtp-url", sink.url.as_str(), "--outbox-lease-seconds", "2"];
+    let a = ServerProcess::start(&db.url, &args).await;
+    let b = ServerProcess::start(&db.url, &args).await;
+    let starts = free_starts(&a.url, 3).await;
+    for (i, start) in starts.iter().take(12).enumerate() {
+        let server = if i % 2 == 0 { &a.url } else { &b.url };
+        book(server, start, &format!("twin{i}@example.org")).await;
+    }
+    sink.wait_for(12, Duration::from_secs(20)).await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let messages = sink.messages();
+    let mut ids: Vec<String> = messages.iter().map(|m| message_id(m)).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!((messages.len(), ids.len()), (12, 12), "{ids:?}");
+    a.kill9().await;
+    b.kill9().await;
+}
