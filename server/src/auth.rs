@@ -196,11 +196,16 @@ fn invalid_credentials() -> ApiError {
 pub async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
+    crate::abuse::ClientIp(ip): crate::abuse::ClientIp,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
     if req.username.len() > 40 || req.password.len() > 1024 {
         return Err(invalid_credentials());
     }
+    // Password guessing: a handful of tries per account and address, then a pause.
+    state
+        .abuse
+        .check(&format!("login:{ip}:{}", req.username), crate::abuse::LOGIN_PER_ACCOUNT)?;
     let events = state.store.read_stream(&staff::stream(&req.username), 0).await?;
     let account = staff::fold_account(&events).map_err(|e| ApiError::Internal(e.to_string()))?;
     let stored = account.as_ref().map(|a| a.password_hash.clone());

@@ -18,6 +18,7 @@ use schalter_events::Metadata;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::abuse::{self, ClientIp};
 use crate::api::{idempotency_key, ApiJson, ApiQuery};
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
@@ -316,8 +317,12 @@ pub struct AvailabilityQuery {
     responses((status = 200, body = Availability), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn availability(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiQuery(q): ApiQuery<AvailabilityQuery>,
 ) -> Result<Json<Availability>, ApiError> {
+    state
+        .abuse
+        .check(&format!("availability-ip:{ip}"), abuse::AVAILABILITY_PER_IP)?;
     let days = q.days.unwrap_or(14);
     if !(1..=MAX_DAYS).contains(&days) {
         return Err(ApiError::invalid(
@@ -375,6 +380,7 @@ pub struct BookingRequest {
 pub async fn book(
     State(state): State<AppState>,
     headers: HeaderMap,
+    ClientIp(ip): ClientIp,
     ApiJson(req): ApiJson<BookingRequest>,
 ) -> Result<Response, ApiError> {
     let command_id = idempotency_key(&headers)?;
@@ -395,6 +401,11 @@ pub async fn book(
     let code = new_code();
     let hash = code_hash(&code).expect("generated codes are valid");
     let holder = holder_hash(&state, &contact.email);
+    state.abuse.check(&format!("book-ip:{ip}"), abuse::BOOK_PER_IP)?;
+    state
+        .abuse
+        .check(&format!("book-email:{holder}"), abuse::BOOK_PER_EMAIL)?;
+    state.abuse.may_book(start, &[holder.clone(), ip.to_string()])?;
     let personal = PersonalData {
         name: contact.name.clone(),
         email: contact.email.clone(),
@@ -474,13 +485,18 @@ pub async fn view(State(state): State<AppState>, Path(code): Path<String>) -> Re
 pub async fn cancel(
     State(state): State<AppState>,
     headers: HeaderMap,
+    ClientIp(ip): ClientIp,
     Path(code): Path<String>,
 ) -> Result<Json<BookingView>, ApiError> {
     let command_id = idempotency_key(&headers)?;
+    state.abuse.check(&format!("change-ip:{ip}"), abuse::CHANGE_PER_IP)?;
     for _ in 0..MAX_ATTEMPTS {
         let (hash, booking) = load_booking(&state, &code).await?;
         let decision = booking::cancel(&booking, &hash, Utc::now())?;
         if append(&state, decision, command_id.clone()).await? {
+            state
+                .abuse
+                .cancelled(booking.start, &[booking.holder.clone(), ip.to_string()]);
             let (_, booking) = load_booking(&state, &code).await?;
             let personal = personal_of(&state, &booking).await?;
             return Ok(Json(view_of(&state, &booking, None, personal.as_ref())));
@@ -502,14 +518,17 @@ pub struct RescheduleRequest {
 pub async fn reschedule(
     State(state): State<AppState>,
     headers: HeaderMap,
+    ClientIp(ip): ClientIp,
     Path(code): Path<String>,
     ApiJson(req): ApiJson<RescheduleRequest>,
 ) -> Result<Json<BookingView>, ApiError> {
     let command_id = idempotency_key(&headers)?;
+    state.abuse.check(&format!("change-ip:{ip}"), abuse::CHANGE_PER_IP)?;
     let start = req.start.with_timezone(&Utc);
     for _ in 0..MAX_ATTEMPTS {
         let now = Utc::now();
         let (hash, booking) = load_booking(&state, &code).await?;
+        state.abuse.may_book(start, &[booking.holder.clone(), ip.to_string()])?;
         let units = {
             let catalogue = state.catalogue();
             let offer = Offer::find(&catalogue, &booking.location, &booking.service)?;

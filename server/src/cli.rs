@@ -107,6 +107,9 @@ pub enum Command {
         retention_days: u32,
         #[command(flatten)]
         mail: Mail,
+        /// `off` switches rate limits and cooling-off off (load tests, trusted networks).
+        #[arg(long, env = "SCHALTER_ABUSE_PROTECTION", default_value = "on")]
+        abuse_protection: String,
     },
     /// Erase the personal data of bookings whose appointment is older than the retention
     /// period (the server also does this daily). The event log stays complete.
@@ -235,6 +238,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             keys,
             retention_days,
             mail,
+            abuse_protection,
         } => {
             serve(Settings {
                 database_url: db.database_url,
@@ -245,6 +249,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 master_key_file: keys.master_key_file,
                 retention_days,
                 mail: mail.settings(),
+                abuse_protection: abuse_protection != "off",
             })
             .await
         }

@@ -1,5 +1,6 @@
 //! Schalter's server: HTTP API, the web app, background subscribers, and the CLI's commands.
 
+pub mod abuse;
 pub mod admin;
 pub mod api;
 pub mod auth;
@@ -50,6 +51,8 @@ pub struct Settings {
     pub retention_days: u32,
     /// Email to citizens; `None` sends nothing (messages wait until it is configured).
     pub mail: Option<outbox::MailSettings>,
+    /// Rate limits and cooling-off (`SCHALTER_ABUSE_PROTECTION=off` turns them off).
+    pub abuse_protection: bool,
 }
 
 impl Default for Settings {
@@ -63,6 +66,7 @@ impl Default for Settings {
             master_key_file: None,
             retention_days: retention::DEFAULT_RETENTION_DAYS,
             mail: None,
+            abuse_protection: true,
         }
     }
 }
@@ -180,7 +184,11 @@ pub async fn start(settings: Settings) -> Result<Server, StartError> {
     )?;
     let vault = vault::Vault::new(master, store.clone());
     retention::schedule(store.clone(), vault.clone(), settings.retention_days, stopped.clone());
-    let (state, position) = AppState::load(store.clone(), vault, stopped.clone()).await?;
+    let (mut state, position) = AppState::load(store.clone(), vault, stopped.clone()).await?;
+    state.abuse = std::sync::Arc::new(abuse::Abuse::new(settings.abuse_protection));
+    if !settings.abuse_protection {
+        tracing::warn!("abuse protection is off (SCHALTER_ABUSE_PROTECTION=off): no rate limits");
+    }
     state.follow(position);
     match settings.mail.clone() {
         Some(mut mail) => {

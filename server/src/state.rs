@@ -254,6 +254,7 @@ impl Directory {
 pub struct AppState {
     pub store: Store,
     pub vault: crate::vault::Vault,
+    pub abuse: Arc<crate::abuse::Abuse>,
     catalogue: Arc<RwLock<Catalogue>>,
     taken: Arc<RwLock<Taken>>,
     queues: Arc<RwLock<Queues>>,
@@ -278,6 +279,7 @@ impl AppState {
         let state = AppState {
             store,
             vault,
+            abuse: Arc::new(crate::abuse::Abuse::new(true)),
             catalogue: Arc::default(),
             taken: Arc::default(),
             queues: Arc::default(),

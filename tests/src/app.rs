@@ -37,19 +37,27 @@ pub async fn spawn_app_mailing(db: TestDb, smtp_url: &str) -> TestApp {
         reminder_hours: 24,
         lease: chrono::Duration::seconds(2),
     };
-    spawn(db, true, 8, Some(mail)).await
+    spawn(db, true, 8, Some(mail), false).await
+}
+
+/// As [`spawn_app`] with the rate limits and cooling-off a real installation has.
+pub async fn spawn_app_protected(db: TestDb) -> TestApp {
+    spawn(db, true, 8, None, true).await
 }
 
 /// As [`spawn_app`], with the production pool size or another (benchmarks).
 pub async fn spawn_app_with(db: TestDb, demo: bool, max_connections: u32) -> TestApp {
-    spawn(db, demo, max_connections, None).await
+    spawn(db, demo, max_connections, None, false).await
 }
 
+/// Tests make hundreds of requests from one address: abuse protection is off unless a test
+/// is about it (or about what a citizen in a browser sees).
 async fn spawn(
     db: TestDb,
     demo: bool,
     max_connections: u32,
     mail: Option<schalter_server::outbox::MailSettings>,
+    abuse_protection: bool,
 ) -> TestApp {
     let server = schalter_server::start(Settings {
         database_url: db.url.clone(),
@@ -58,6 +66,7 @@ async fn spawn(
         max_connections,
         master_key: Some(TEST_MASTER_KEY.into()),
         mail,
+        abuse_protection,
         ..Settings::default()
     })
     .await
@@ -184,7 +193,8 @@ impl TestApp {
 
 /// [`spawn_app`] for browser tests: `None` (after saying why) when the web app is not built.
 pub async fn spawn_app_with_ui(db: TestDb, demo: bool) -> Option<TestApp> {
-    let app = spawn_app(db, demo).await;
+    // Citizens in a browser must not notice the protection: the journeys run with it on.
+    let app = spawn(db, demo, 8, None, true).await;
     if app.get("/").await.status() == 503 {
         crate::missing(
             "the built web app (dist/)",
@@ -227,6 +237,7 @@ impl ServerProcess {
             .args(["serve", "--listen", "127.0.0.1:0", "--database-url", database_url])
             .args(extra)
             .env("SCHALTER_MASTER_KEY", TEST_MASTER_KEY)
+            .env("SCHALTER_ABUSE_PROTECTION", "off")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)

@@ -1,0 +1,143 @@
+//! Keeping bots and slot traders from the appointments citizens need: request limits per client
+//! address and per email, and a cooling-off after a cancellation so the same client cannot
+//! cancel and re-grab a slot to hold it. On by default; `SCHALTER_ABUSE_PROTECTION=off` turns it
+//! off for load tests and trusted networks. Limits are per server process.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use chrono::{DateTime, Utc};
+
+use crate::error::ApiError;
+
+/// A limit: at most `count` requests per `window`.
+#[derive(Debug, Clone, Copy)]
+pub struct Limit {
+    pub count: u32,
+    pub window: Duration,
+}
+
+const fn per(count: u32, seconds: u64) -> Limit {
+    Limit {
+        count,
+        window: Duration::from_secs(seconds),
+    }
+}
+
+/// Bookings from one address: a family or a clerk booking for others stays far below this.
+pub const BOOK_PER_IP: Limit = per(20, 3600);
+/// Booking attempts for one email address.
+pub const BOOK_PER_EMAIL: Limit = per(6, 3600);
+pub const CHANGE_PER_IP: Limit = per(30, 3600);
+pub const AVAILABILITY_PER_IP: Limit = per(300, 60);
+pub const LOGIN_PER_ACCOUNT: Limit = per(10, 900);
+/// A cancelled slot stays out of reach of whoever cancelled it for this long.
+pub const COOLING_OFF: Duration = Duration::from_secs(15 * 60);
+
+pub struct Abuse {
+    enabled: bool,
+    windows: Mutex<HashMap<String, (Instant, u32)>>,
+    cooling: Mutex<HashMap<(DateTime<Utc>, String), Instant>>,
+}
+
+impl Abuse {
+    pub fn new(enabled: bool) -> Abuse {
+        Abuse {
+            enabled,
+            windows: Mutex::default(),
+            cooling: Mutex::default(),
+        }
+    }
+
+    /// Counts one request for `key`; 429 with the seconds to wait once over the limit.
+    pub fn check(&self, key: &str, limit: Limit) -> Result<(), ApiError> {
+        if !self.enabled {
+            return Ok(());
+        }
+        let now = Instant::now();
+        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        if windows.len() > 50_000 {
+            windows.retain(|_, (start, _)| now.duration_since(*start) < Duration::from_secs(3600));
+        }
+        let (start, count) = windows.entry(key.to_owned()).or_insert((now, 0));
+        if now.duration_since(*start) >= limit.window {
+            *start = now;
+            *count = 0;
+        }
+        if *count >= limit.count {
+            let retry_after = limit.window.saturating_sub(now.duration_since(*start)).as_secs().max(1);
+            return Err(ApiError::RateLimited { retry_after });
+        }
+        *count += 1;
+        Ok(())
+    }
+
+    /// Remembers who cancelled the slot at `start`.
+    pub fn cancelled(&self, start: DateTime<Utc>, who: &[String]) {
+        if !self.enabled {
+            return;
+        }
+        let now = Instant::now();
+        let mut cooling = self.cooling.lock().unwrap_or_else(|e| e.into_inner());
+        cooling.retain(|_, at| now.duration_since(*at) < COOLING_OFF);
+        for w in who {
+            cooling.insert((start, w.clone()), now);
+        }
+    }
+
+    /// 409 `cooling_off` if one of `who` cancelled the slot at `start` a moment ago.
+    pub fn may_book(&self, start: DateTime<Utc>, who: &[String]) -> Result<(), ApiError> {
+        if !self.enabled {
+            return Ok(());
+        }
+        let now = Instant::now();
+        let cooling = self.cooling.lock().unwrap_or_else(|e| e.into_inner());
+        let recent = who.iter().any(|w| {
+            cooling
+                .get(&(start, w.clone()))
+                .is_some_and(|at| now.duration_since(*at) < COOLING_OFF)
+        });
+        if recent {
+            return Err(ApiError::Conflict {
+                code: "cooling_off",
+                message: "this time was just cancelled from here; it is open to others first, please choose another"
+                    .into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The client's address: the peer, or behind a reverse proxy on this host or network the
+/// address the proxy appended to `X-Forwarded-For`.
+pub struct ClientIp(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+            .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        let local_proxy = match peer {
+            IpAddr::V4(v4) => v4.is_loopback() || v4.is_private(),
+            IpAddr::V6(v6) => v6.is_loopback(),
+        };
+        let forwarded = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|v| v.trim().parse::<IpAddr>().ok());
+        Ok(ClientIp(match (local_proxy, forwarded) {
+            (true, Some(ip)) => ip,
+            _ => peer,
+        }))
+    }
+}

@@ -1,0 +1,116 @@
+//! Rate limits and cooling-off: clear 429s with Retry-After for bots and slot traders, nothing
+//! a citizen booking for the family would meet. (The browser journeys book with all of it on.)
+
+use chrono::Utc;
+use schalter_tests::app::{add_user, spawn_app_protected};
+use schalter_tests::{TestApp, TestDb};
+use serde_json::{json, Value};
+
+async fn free_starts(app: &TestApp) -> Vec<String> {
+    let from = (Utc::now() + chrono::Duration::days(2)).date_naive();
+    let (_, a) = app
+        .get_json(&format!(
+            "/api/availability?location=buergerbuero&service=meldebescheinigung&from={from}&days=20"
+        ))
+        .await;
+    a["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["free"].as_u64().unwrap() > 0)
+        .map(|s| s["start"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn book(app: &TestApp, ip: &str, start: &str, email: &str) -> (u16, Value, Option<String>) {
+    let r = app
+        .client
+        .post(format!("{}/api/bookings", app.url))
+        .header("x-forwarded-for", ip)
+        .json(
+            &json!({"location": "buergerbuero", "service": "meldebescheinigung", "start": start,
+                      "name": "Karl Klick", "email": email, "privacy_accepted": true}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let retry = r.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
+    (status, r.json().await.unwrap_or(Value::Null), retry)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_per_address_and_email_with_retry_after() {
+    let app = spawn_app_protected(TestDb::sqlite().await).await;
+    let starts = free_starts(&app).await;
+    // One address: 20 bookings an hour, then a clear 429.
+    for i in 0..20 {
+        let (status, body, _) = book(&app, "203.0.113.7", &starts[i], &format!("bot{i}@example.org")).await;
+        assert_eq!(status, 201, "{i}: {body}");
+    }
+    let (status, body, retry) = book(&app, "203.0.113.7", &starts[20], "bot20@example.org").await;
+    assert_eq!((status, body["error"].as_str()), (429, Some("rate_limited")));
+    let retry: u64 = retry.expect("Retry-After").parse().unwrap();
+    assert!((3000..=3600).contains(&retry), "{retry}");
+    let (status, _, _) = book(&app, "198.51.100.9", &starts[21], "someone@example.org").await;
+    assert_eq!(status, 201, "other addresses are not affected");
+
+    // One email, from many addresses: 2 active bookings, then refusals, then a 429.
+    let mut statuses = vec![];
+    for i in 0..7 {
+        let ip = format!("192.0.2.{}", 10 + i);
+        statuses.push(book(&app, &ip, &starts[30 + i], "trader@example.org").await.0);
+    }
+    assert_eq!(statuses, [201, 201, 409, 409, 409, 409, 429]);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_slot_is_not_grabbed_back_at_once() {
+    let app = spawn_app_protected(TestDb::sqlite().await).await;
+    let starts = free_starts(&app).await;
+    let (_, booked, _) = book(&app, "203.0.113.50", &starts[0], "holder@example.org").await;
+    let code = booked["code"].as_str().unwrap();
+    let r = app
+        .client
+        .delete(format!("{}/api/bookings/{code}", app.url))
+        .header("x-forwarded-for", "203.0.113.50")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let (status, body, _) = book(&app, "203.0.113.51", &starts[0], "holder@example.org").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("cooling_off")),
+        "same email"
+    );
+    let (status, body, _) = book(&app, "203.0.113.50", &starts[0], "friend@example.org").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("cooling_off")),
+        "same address"
+    );
+    let (status, _, _) = book(&app, "198.51.100.20", &starts[0], "next.citizen@example.org").await;
+    assert_eq!(status, 201, "free for everyone else");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_guessing_is_slowed_down() {
+    let app = spawn_app_protected(TestDb::sqlite().await).await;
+    add_user(&app.db.url, "anna", "desk", "counter-one-2026");
+    let login = |password: &'static str| {
+        app.client
+            .post(format!("{}/api/auth/login", app.url))
+            .json(&json!({"username": "anna", "password": password}))
+            .send()
+    };
+    for _ in 0..10 {
+        assert_eq!(login("guess-guess-guess").await.unwrap().status(), 401);
+    }
+    let r = login("counter-one-2026").await.unwrap();
+    assert_eq!(r.status(), 429, "even the right password waits now");
+    assert!(r.headers().contains_key("retry-after"));
+    app.stop().await;
+}
