@@ -44,8 +44,8 @@ async fn limits_per_address_and_email_with_retry_after() {
     let app = spawn_app_protected(TestDb::sqlite().await).await;
     let starts = free_starts(&app).await;
     // One address: 20 bookings an hour, then a clear 429.
-    for i in 0..20 {
-        let (status, body, _) = book(&app, "203.0.113.7", &starts[i], &format!("bot{i}@example.org")).await;
+    for (i, start) in starts.iter().take(20).enumerate() {
+        let (status, body, _) = book(&app, "203.0.113.7", start, &format!("bot{i}@example.org")).await;
         assert_eq!(status, 201, "{i}: {body}");
     }
     let (status, body, retry) = book(&app, "203.0.113.7", &starts[20], "bot20@example.org").await;
