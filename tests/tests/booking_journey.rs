@@ -103,7 +103,10 @@ async fn journey(app: &TestApp, browser: &Browser, width: u32) {
         browser.wait(".reschedule a.day").await;
         c.find_all(Locator::Css(".reschedule a.day")).await.unwrap()
     };
-    days[days.len().min(8) - 1].click().await.unwrap();
+    // Each journey moves to its own day: the phone journey cancels its new time later, and
+    // that time then stays out of this address's reach for a while (cooling-off).
+    let pick = if width < 500 { 8 } else { 9 };
+    days[days.len().min(pick) - 1].click().await.unwrap();
     let new_time = browser.wait(".reschedule a.time").await;
     let new_start = new_time.attr("data-start").await.unwrap().unwrap();
     check_a11y(browser, "reschedule").await;
