@@ -128,6 +128,17 @@ pub fn router() -> Router<AppState> {
         .route("/api/admin/users", get(list_users).post(add_user))
         .route("/api/admin/devices", get(list_devices).post(add_device))
         .route("/api/admin/devices/{id}/revoke", post(revoke_device))
+        .route("/api/admin/messages", get(message_problems))
+}
+
+/// Messages to citizens that failed, are overdue or expired unsent (no personal data).
+#[utoipa::path(get, path = "/api/admin/messages", tag = "staff",
+    responses((status = 200, body = crate::state::MessageProblems), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn message_problems(
+    State(state): State<AppState>,
+    AdminUser(_): AdminUser,
+) -> Json<crate::state::MessageProblems> {
+    Json(state.message_problems.read().unwrap_or_else(|e| e.into_inner()).clone())
 }
 
 #[derive(Serialize, ToSchema)]

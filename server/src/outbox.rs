@@ -16,7 +16,7 @@ use schalter_events::outbox::{self, Delivery, Kind};
 use schalter_events::store::AppendRequest;
 use schalter_events::{decode, Metadata, RecordedEvent};
 
-use crate::state::AppState;
+use crate::state::{AppState, MessageProblem, MessageProblems};
 
 #[derive(Debug, Clone)]
 pub struct MailSettings {
@@ -139,6 +139,40 @@ impl Outbox {
             .count();
         metrics::gauge!("schalter_messages_overdue").set(overdue as f64);
     }
+
+    /// What an admin should look at, without any personal data.
+    fn problems(&self, now: DateTime<Utc>, expired: &[MessageProblem]) -> MessageProblems {
+        let problem = |id: &String, p: &Pending| {
+            let d = self.deliveries.get(id).cloned().unwrap_or_default();
+            MessageProblem {
+                id: id.clone(),
+                kind: kind_name(p.kind).into(),
+                due: p.due,
+                attempts: d.attempts,
+                given_up: d.given_up,
+                last_error: d.last_error.as_deref().map(without_addresses),
+            }
+        };
+        MessageProblems {
+            failing: self
+                .pending
+                .iter()
+                .filter(|(id, _)| {
+                    self.deliveries
+                        .get(*id)
+                        .is_some_and(|d| d.last_error.is_some() && !d.sent)
+                })
+                .map(|(id, p)| problem(id, p))
+                .collect(),
+            overdue: self
+                .pending
+                .iter()
+                .filter(|(_, p)| p.due + Duration::minutes(OVERDUE_MINUTES) < now)
+                .map(|(id, p)| problem(id, p))
+                .collect(),
+            expired: expired.to_vec(),
+        }
+    }
 }
 
 /// Starts the sender; it first reads the whole log, then follows it.
@@ -183,6 +217,7 @@ async fn run(
     let mut subscription = state.store.subscribe_from(None, position);
     let mut shutdown = state.shutdown.clone();
     let mut tick = tokio::time::interval(StdDuration::from_secs(1));
+    let mut expired: Vec<MessageProblem> = Vec::new();
     loop {
         tokio::select! {
             batch = subscription.next_batch() => match batch {
@@ -196,7 +231,22 @@ async fn run(
             },
             _ = tick.tick() => {
                 let now = Utc::now();
+                for (id, p) in outbox.pending.iter().filter(|(id, p)| {
+                    p.expires < now && !outbox.deliveries.get(*id).is_some_and(|d| d.sent || d.given_up)
+                }) {
+                    expired.push(MessageProblem {
+                        id: id.clone(),
+                        kind: kind_name(p.kind).into(),
+                        due: p.due,
+                        attempts: outbox.deliveries.get(id).map(|d| d.attempts).unwrap_or(0),
+                        given_up: false,
+                        last_error: None,
+                    });
+                }
+                let keep = expired.len().saturating_sub(100);
+                expired.drain(..keep);
                 outbox.prune(now);
+                *state.message_problems.write().unwrap_or_else(|e| e.into_inner()) = outbox.problems(now, &expired);
                 // In the order things happened: a change notice before the cancellation after it.
                 let mut due: Vec<(DateTime<Utc>, String)> = outbox
                     .pending
@@ -403,4 +453,13 @@ fn compose(
 
 fn booking_hash(stream: &str) -> &str {
     stream.trim_start_matches("booking-")
+}
+
+/// Mail servers quote addresses in their errors; admins need the reason, not the address.
+fn without_addresses(error: &str) -> String {
+    error
+        .split_whitespace()
+        .map(|w| if w.contains('@') { "<address>" } else { w })
+        .collect::<Vec<_>>()
+        .join(" ")
 }

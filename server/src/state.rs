@@ -250,6 +250,30 @@ impl Directory {
     }
 }
 
+/// Messages that need an admin's eye: failing, given up, overdue, or expired unsent.
+#[derive(Default, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct MessageProblems {
+    /// Sending failed at least once and the message is not sent (yet).
+    pub failing: Vec<MessageProblem>,
+    /// Due more than 10 minutes ago and not sent (the sender may be stuck or unconfigured).
+    pub overdue: Vec<MessageProblem>,
+    /// Its moment passed unsent (e.g. a confirmation more than a day late).
+    pub expired: Vec<MessageProblem>,
+}
+
+#[derive(Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct MessageProblem {
+    pub id: String,
+    pub kind: String,
+    #[schema(value_type = String)]
+    pub due: DateTime<Utc>,
+    pub attempts: u32,
+    pub given_up: bool,
+    /// The mail server's last answer, with addresses removed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
@@ -259,6 +283,8 @@ pub struct AppState {
     taken: Arc<RwLock<Taken>>,
     queues: Arc<RwLock<Queues>>,
     directory: Arc<RwLock<Directory>>,
+    /// Kept current by the message sender (empty when no mail server is configured).
+    pub message_problems: Arc<RwLock<MessageProblems>>,
     /// Position up to which the projections above have applied the log.
     applied: Arc<watch::Sender<i64>>,
     /// Flips to true when the server shuts down; long-lived responses (SSE) end on it.
@@ -284,6 +310,7 @@ impl AppState {
             taken: Arc::default(),
             queues: Arc::default(),
             directory: Arc::default(),
+            message_problems: Arc::default(),
             applied: Arc::new(watch::channel(0).0),
             shutdown,
         };

@@ -204,3 +204,40 @@ async fn two_servers_send_each_message_once() {
     a.kill9().await;
     b.kill9().await;
 }
+
+/// A mail server that refuses: the admin sees the failing message (no address in it), and it
+/// is tried again later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_are_visible_to_admins() {
+    let app = spawn_app_mailing(TestDb::sqlite().await, "smtp://127.0.0.1:1").await;
+    schalter_tests::app::add_user(&app.db.url, "root", "admin", "administrator-2026");
+    let root = app.sign_in("root", "administrator-2026").await;
+    let starts = free_starts(&app.url, 3).await;
+    book(&app.url, &starts[0], "unlucky@example.org").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let problems = loop {
+        let r = app
+            .client
+            .get(format!("{}/api/admin/messages", app.url))
+            .header("cookie", &root)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let problems: Value = r.json().await.unwrap();
+        if !problems["failing"].as_array().unwrap().is_empty() {
+            break problems;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no failure reported: {problems}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let failing = &problems["failing"][0];
+    assert_eq!(failing["kind"], "confirmation");
+    assert_eq!(failing["attempts"], 1);
+    assert_eq!(failing["given_up"], false);
+    assert!(!problems.to_string().contains("unlucky"), "{problems}");
+    app.stop().await;
+}
