@@ -129,6 +129,64 @@ pub fn router() -> Router<AppState> {
         .route("/api/admin/devices", get(list_devices).post(add_device))
         .route("/api/admin/devices/{id}/revoke", post(revoke_device))
         .route("/api/admin/messages", get(message_problems))
+        .route("/api/admin/bookings/{code}/export", get(export_booking))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BookingExport {
+    /// The personal data as stored (decrypted), or `null` once erased.
+    #[schema(value_type = Object)]
+    personal_data: Option<serde_json::Value>,
+    /// Every recorded step of the booking, oldest first, with who did it and when.
+    #[schema(value_type = Vec<Object>)]
+    history: Vec<serde_json::Value>,
+}
+
+/// Everything held about one booking, for a citizen's access request (GDPR art. 15): the
+/// citizen gives the office the booking code; an admin exports it.
+#[utoipa::path(get, path = "/api/admin/bookings/{code}/export", tag = "staff", params(("code" = String, Path)),
+    responses((status = 200, body = BookingExport), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn export_booking(
+    State(state): State<AppState>,
+    AdminUser(_): AdminUser,
+    Path(code): Path<String>,
+) -> Result<Json<BookingExport>, ApiError> {
+    let (hash, booking) = crate::bookings::load_booking(&state, &code).await?;
+    let personal = if booking.erased {
+        None
+    } else {
+        state
+            .vault
+            .open(&booking.contact)
+            .await?
+            .map(|p| serde_json::to_value(p).unwrap_or_default())
+    };
+    let events = state
+        .store
+        .read_stream(&schalter_events::booking::stream(&hash), 0)
+        .await?;
+    let history = events
+        .iter()
+        .map(|e| {
+            let mut data = e.data.clone();
+            // The sealed form says nothing; the decrypted data is above.
+            if let Some(d) = data.as_object_mut() {
+                d.remove("contact");
+                d.remove("holder");
+            }
+            serde_json::json!({
+                "step": e.event_type,
+                "recorded_at": e.recorded_at,
+                "by": e.metadata.actor,
+                "data": data,
+            })
+        })
+        .collect();
+    Ok(Json(BookingExport {
+        personal_data: personal,
+        history,
+    }))
 }
 
 /// Messages to citizens that failed, are overdue or expired unsent (no personal data).

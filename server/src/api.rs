@@ -204,14 +204,14 @@ async fn give_feedback(
         crate::queue_api::check_in, crate::queue_api::ticket_status, crate::queue_api::ticket_qr,
         crate::desk::counters, crate::desk::open_or_close, crate::desk::waiting_line, crate::display::stream,
         crate::admin::list_users, crate::admin::add_user, crate::admin::list_devices, crate::admin::add_device,
-        crate::admin::revoke_device, crate::admin::message_problems),
+        crate::admin::revoke_device, crate::admin::message_problems, crate::admin::export_booking),
     components(schemas(ErrorBody, Health, Location, Service, Text, FeedbackRequest, FeedbackAccepted,
         crate::bookings::Availability, crate::bookings::SlotView, crate::bookings::BookingRequest,
         crate::bookings::BookingView, crate::bookings::RescheduleRequest, schalter_events::booking::Status,
         crate::auth::LoginRequest, crate::auth::Me, crate::auth::DeviceMe,
         crate::queue_api::TicketRequest, crate::queue_api::TicketIssued, crate::queue_api::CalledTicket, crate::queue_api::ActionRequest, crate::queue_api::CheckInRequest,
         crate::queue_api::TicketStatus, crate::desk::CounterView, crate::desk::WaitingTicket, crate::desk::WaitingLine,
-        crate::admin::UserView, crate::admin::NewUser, crate::admin::DeviceView, crate::admin::NewDevice, crate::admin::DeviceAdded, crate::state::MessageProblems, crate::state::MessageProblem)),
+        crate::admin::UserView, crate::admin::NewUser, crate::admin::DeviceView, crate::admin::NewDevice, crate::admin::DeviceAdded, crate::state::MessageProblems, crate::state::MessageProblem, crate::admin::BookingExport)),
     tags((name = "catalogue"), (name = "citizens"), (name = "staff"), (name = "queue"), (name = "operations"))
 )]
 pub struct ApiDoc;

@@ -199,3 +199,51 @@ async fn retention_and_requests_erase_personal_data_and_keep_the_log(db: TestDb)
     assert!(out.contains("erased the personal data of 0 booking(s)"), "{out}");
     app.stop().await;
 }
+
+on_both_backends!(an_admin_exports_what_is_held_about_a_booking);
+
+/// GDPR art. 15: everything about one booking, for the citizen who asks with its code.
+async fn an_admin_exports_what_is_held_about_a_booking(db: TestDb) {
+    let app = spawn_app(db, true).await;
+    schalter_tests::app::add_user(&app.db.url, "root", "admin", "administrator-2026");
+    schalter_tests::app::add_user(&app.db.url, "anna", "desk", "counter-one-2026");
+    let root = app.sign_in("root", "administrator-2026").await;
+    let anna = app.sign_in("anna", "counter-one-2026").await;
+    let booked = book(&app, NAME, EMAIL, PHONE, 0).await;
+    let code = booked["code"].as_str().unwrap();
+    let export = |cookie: String| {
+        app.client
+            .get(format!("{}/api/admin/bookings/{code}/export", app.url))
+            .header("cookie", cookie)
+            .send()
+    };
+    assert_eq!(export(anna).await.unwrap().status(), 403);
+    let r = export(root.clone()).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let data: Value = r.json().await.unwrap();
+    assert_eq!(data["personal_data"]["name"], NAME);
+    assert_eq!(data["personal_data"]["email"], EMAIL);
+    assert_eq!(data["history"][0]["step"], "BookingPlaced");
+    assert_eq!(data["history"][0]["by"], "citizen");
+    assert!(data["history"][0]["data"].get("contact").is_none());
+    app.client
+        .delete(format!("{}/api/bookings/{code}", app.url))
+        .send()
+        .await
+        .unwrap();
+    app.client
+        .delete(format!("{}/api/bookings/{code}/personal-data", app.url))
+        .send()
+        .await
+        .unwrap();
+    let data: Value = export(root).await.unwrap().json().await.unwrap();
+    assert_eq!(data["personal_data"], Value::Null);
+    let steps: Vec<&str> = data["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, ["BookingPlaced", "BookingCancelled", "PersonalDataErased"]);
+    app.stop().await;
+}
