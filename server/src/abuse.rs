@@ -42,6 +42,7 @@ pub struct Abuse {
     enabled: bool,
     windows: Mutex<HashMap<String, (Instant, u32)>>,
     cooling: Mutex<HashMap<(DateTime<Utc>, String), Instant>>,
+    spent: Mutex<HashMap<String, Instant>>,
 }
 
 impl Abuse {
@@ -50,6 +51,7 @@ impl Abuse {
             enabled,
             windows: Mutex::default(),
             cooling: Mutex::default(),
+            spent: Mutex::default(),
         }
     }
 
@@ -139,5 +141,118 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
             (true, Some(ip)) => ip,
             _ => peer,
         }))
+    }
+}
+
+/// Proof of work on booking: the browser spends a fraction of a second hashing, invisibly; a
+/// script booking thousands of slots spends that for every one. No third party, no puzzle.
+pub mod work {
+    use chrono::{DateTime, Duration, Utc};
+    use sha2::{Digest, Sha256};
+
+    /// Leading zero bits required: about 65,000 hashes, 0.05–0.3 s in a phone's browser.
+    pub const DIFFICULTY: u32 = 16;
+    pub const VALID_FOR: Duration = Duration::minutes(10);
+
+    #[derive(Debug, PartialEq, Eq)]
+    pub enum ProofError {
+        Malformed,
+        Expired,
+        TooLittleWork,
+    }
+
+    /// `<unix seconds>.<random>.<mac>`: the server keeps no state until the proof comes back.
+    pub fn challenge(now: DateTime<Utc>, random: &str, mac: impl Fn(&str) -> String) -> String {
+        let body = format!("{}.{random}", now.timestamp());
+        format!("{body}.{}", mac(&body))
+    }
+
+    pub fn leading_zero_bits(challenge: &str, nonce: u64) -> u32 {
+        let digest = Sha256::digest(format!("{challenge}:{nonce}").as_bytes());
+        let mut bits = 0;
+        for byte in digest {
+            if byte == 0 {
+                bits += 8;
+            } else {
+                bits += byte.leading_zeros();
+                break;
+            }
+        }
+        bits
+    }
+
+    pub fn verify(
+        challenge: &str,
+        nonce: u64,
+        now: DateTime<Utc>,
+        mac: impl Fn(&str) -> String,
+    ) -> Result<DateTime<Utc>, ProofError> {
+        let (body, tag) = challenge.rsplit_once('.').ok_or(ProofError::Malformed)?;
+        if mac(body) != tag {
+            return Err(ProofError::Malformed);
+        }
+        let issued = body
+            .split('.')
+            .next()
+            .and_then(|s| s.parse::<i64>().ok())
+            .and_then(|s| DateTime::from_timestamp(s, 0))
+            .ok_or(ProofError::Malformed)?;
+        if now - issued > VALID_FOR || issued > now + Duration::minutes(1) {
+            return Err(ProofError::Expired);
+        }
+        if leading_zero_bits(challenge, nonce) < DIFFICULTY {
+            return Err(ProofError::TooLittleWork);
+        }
+        Ok(issued)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        fn mac(body: &str) -> String {
+            format!("m{}", body.len())
+        }
+
+        #[test]
+        fn proofs_are_checked_for_origin_age_and_work() {
+            let now = DateTime::parse_from_rfc3339("2026-12-01T08:00:00Z")
+                .unwrap()
+                .with_timezone(&Utc);
+            let c = challenge(now, "abc", mac);
+            let nonce = (0..).find(|n| leading_zero_bits(&c, *n) >= DIFFICULTY).unwrap();
+            assert!(verify(&c, nonce, now + Duration::minutes(9), mac).is_ok());
+            assert_eq!(
+                verify(&c, nonce, now + Duration::minutes(11), mac),
+                Err(ProofError::Expired)
+            );
+            let lazy = (0..).find(|n| leading_zero_bits(&c, *n) < 4).unwrap();
+            assert_eq!(verify(&c, lazy, now, mac), Err(ProofError::TooLittleWork));
+            assert_eq!(
+                verify(&c.replace("abc", "abd"), nonce, now, |_| "x".into()),
+                Err(ProofError::Malformed)
+            );
+            assert_eq!(verify("garbage", 1, now, mac), Err(ProofError::Malformed));
+        }
+    }
+}
+
+impl Abuse {
+    /// A proof may be used once.
+    pub fn spend_proof(&self, challenge: &str) -> Result<(), ApiError> {
+        let now = Instant::now();
+        let mut spent = self.spent.lock().unwrap_or_else(|e| e.into_inner());
+        spent.retain(|_, at| now.duration_since(*at) < Duration::from_secs(15 * 60));
+        if spent.insert(challenge.to_owned(), now).is_some() {
+            return Err(ApiError::Conflict {
+                code: "proof_used",
+                message: "this proof was already used; ask for a new challenge".into(),
+            });
+        }
+        Ok(())
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.enabled
     }
 }

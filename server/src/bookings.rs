@@ -32,6 +32,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/availability", get(availability))
         .route("/api/bookings", post(book))
+        .route("/api/bookings/challenge", get(challenge))
         .route("/api/bookings/{code}", get(view).delete(cancel))
         .route("/api/bookings/{code}/reschedule", post(reschedule))
         .route("/api/bookings/{code}/calendar.ics", get(calendar))
@@ -371,6 +372,66 @@ pub struct BookingRequest {
     phone: Option<String>,
     /// The citizen has read the privacy notice.
     privacy_accepted: bool,
+    /// Answer to `GET /api/bookings/challenge` (required unless abuse protection is off).
+    proof: Option<Proof>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Proof {
+    challenge: String,
+    /// A number such that SHA-256(`challenge:nonce`) starts with `difficulty` zero bits.
+    nonce: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Challenge {
+    challenge: String,
+    difficulty: u32,
+}
+
+/// A proof-of-work challenge for one booking: the app solves it in the background.
+#[utoipa::path(get, path = "/api/bookings/challenge", tag = "citizens",
+    responses((status = 200, body = Challenge)))]
+pub async fn challenge(State(state): State<AppState>) -> Json<Challenge> {
+    let random = crate::secrets::new_token();
+    let vault = state.vault.clone();
+    Json(Challenge {
+        challenge: abuse::work::challenge(Utc::now(), &random[..16.min(random.len())], |b| {
+            vault.keyed_hash("pow", b)[..32].to_owned()
+        }),
+        difficulty: abuse::work::DIFFICULTY,
+    })
+}
+
+fn check_proof(state: &AppState, proof: Option<&Proof>) -> Result<(), ApiError> {
+    if !state.abuse.enabled() {
+        return Ok(());
+    }
+    let proof = proof.ok_or_else(|| {
+        ApiError::invalid(
+            "proof_required",
+            Some("proof"),
+            "ask GET /api/bookings/challenge and send the proof with the booking",
+        )
+    })?;
+    let vault = state.vault.clone();
+    abuse::work::verify(&proof.challenge, proof.nonce, Utc::now(), |b| {
+        vault.keyed_hash("pow", b)[..32].to_owned()
+    })
+    .map_err(|e| match e {
+        abuse::work::ProofError::Expired => ApiError::invalid(
+            "proof_expired",
+            Some("proof"),
+            "the challenge is too old; ask for a new one",
+        ),
+        _ => ApiError::invalid(
+            "invalid_proof",
+            Some("proof"),
+            "the proof does not solve a challenge of this server",
+        ),
+    })?;
+    state.abuse.spend_proof(&proof.challenge)
 }
 
 #[utoipa::path(post, path = "/api/bookings", tag = "citizens", request_body = BookingRequest,
@@ -402,6 +463,7 @@ pub async fn book(
     let hash = code_hash(&code).expect("generated codes are valid");
     let holder = holder_hash(&state, &contact.email);
     state.abuse.check(&format!("book-ip:{ip}"), abuse::BOOK_PER_IP)?;
+    check_proof(&state, req.proof.as_ref())?;
     state
         .abuse
         .check(&format!("book-email:{holder}"), abuse::BOOK_PER_EMAIL)?;

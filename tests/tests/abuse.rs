@@ -22,15 +22,51 @@ async fn free_starts(app: &TestApp) -> Vec<String> {
         .collect()
 }
 
+/// Solves a proof-of-work challenge as the app does.
+async fn proof(app: &TestApp) -> Value {
+    use sha2::{Digest, Sha256};
+    let (_, c) = app.get_json("/api/bookings/challenge").await;
+    let challenge = c["challenge"].as_str().unwrap().to_owned();
+    let difficulty = c["difficulty"].as_u64().unwrap() as u32;
+    let zero_bits = |nonce: u64| {
+        let digest = Sha256::digest(format!("{challenge}:{nonce}").as_bytes());
+        let mut bits = 0;
+        for byte in digest {
+            if byte == 0 {
+                bits += 8;
+            } else {
+                bits += byte.leading_zeros();
+                break;
+            }
+        }
+        bits
+    };
+    let nonce = (0u64..).find(|n| zero_bits(*n) >= difficulty).unwrap();
+    json!({"challenge": challenge, "nonce": nonce})
+}
+
 async fn book(app: &TestApp, ip: &str, start: &str, email: &str) -> (u16, Value, Option<String>) {
+    let proof = proof(app).await;
+    post_booking(app, ip, start, email, Some(proof)).await
+}
+
+async fn post_booking(
+    app: &TestApp,
+    ip: &str,
+    start: &str,
+    email: &str,
+    proof: Option<Value>,
+) -> (u16, Value, Option<String>) {
+    let mut body = json!({"location": "buergerbuero", "service": "meldebescheinigung", "start": start,
+                          "name": "Karl Klick", "email": email, "privacy_accepted": true});
+    if let Some(p) = proof {
+        body["proof"] = p;
+    }
     let r = app
         .client
         .post(format!("{}/api/bookings", app.url))
         .header("x-forwarded-for", ip)
-        .json(
-            &json!({"location": "buergerbuero", "service": "meldebescheinigung", "start": start,
-                      "name": "Karl Klick", "email": email, "privacy_accepted": true}),
-        )
+        .json(&body)
         .send()
         .await
         .unwrap();
@@ -112,5 +148,28 @@ async fn password_guessing_is_slowed_down() {
     let r = login("counter-one-2026").await.unwrap();
     assert_eq!(r.status(), 429, "even the right password waits now");
     assert!(r.headers().contains_key("retry-after"));
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn booking_needs_a_fresh_proof_of_work() {
+    let app = spawn_app_protected(TestDb::sqlite().await).await;
+    let starts = free_starts(&app).await;
+    let (status, body, _) = post_booking(&app, "203.0.113.80", &starts[0], "a@example.org", None).await;
+    assert_eq!((status, body["error"].as_str()), (422, Some("proof_required")));
+    let forged = json!({"challenge": "1790000000.abcdef.0123456789abcdef0123456789abcdef", "nonce": 1});
+    let (status, body, _) = post_booking(&app, "203.0.113.80", &starts[0], "a@example.org", Some(forged)).await;
+    assert_eq!((status, body["error"].as_str()), (422, Some("invalid_proof")));
+    let good = proof(&app).await;
+    let (status, _, _) = post_booking(&app, "203.0.113.80", &starts[1], "b@example.org", Some(good.clone())).await;
+    assert_eq!(status, 201);
+    let (status, body, _) = post_booking(&app, "203.0.113.80", &starts[2], "c@example.org", Some(good)).await;
+    assert_eq!((status, body["error"].as_str()), (409, Some("proof_used")));
+    let (status, body, _) = post_booking(&app, "203.0.113.80", &starts[2], "c@example.org", Some(json!("x"))).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (422, Some("invalid_body")),
+        "a proof of the wrong type"
+    );
     app.stop().await;
 }

@@ -271,7 +271,7 @@ fn Details(service: Service, location: Location, day: String, time: String) -> i
         }
         sending.set(true);
         error.set(None);
-        let body = serde_json::json!({
+        let mut body = serde_json::json!({
             "location": lid, "service": sid, "start": start,
             "name": name.get_untracked(), "email": email.get_untracked(),
             "phone": Some(phone.get_untracked()).filter(|p| !p.trim().is_empty()),
@@ -279,7 +279,14 @@ fn Details(service: Service, location: Location, day: String, time: String) -> i
         });
         let navigate = navigate.clone();
         spawn_local(async move {
-            match api::post::<serde_json::Value>("/api/bookings", &body).await {
+            let booked = match api::booking_proof().await {
+                Ok(proof) => {
+                    body["proof"] = proof;
+                    api::post::<serde_json::Value>("/api/bookings", &body).await
+                }
+                Err(e) => Err(e),
+            };
+            match booked {
                 Ok(booked) => {
                     let code = booked["code"].as_str().unwrap_or_default().to_owned();
                     navigate(&format!("/booking/{code}?neu=1"), Default::default());
