@@ -127,21 +127,7 @@ struct Challenge {
 /// Solves the server's proof-of-work challenge for a booking (a fraction of a second of
 /// hashing; the citizen sees nothing of it).
 pub async fn booking_proof() -> Result<serde_json::Value, ApiError> {
-    use sha2::{Digest, Sha256};
     let c: Challenge = get("/api/bookings/challenge").await?;
-    let zero_bits = |nonce: u64| {
-        let digest = Sha256::digest(format!("{}:{nonce}", c.challenge).as_bytes());
-        let mut bits = 0;
-        for byte in digest {
-            if byte == 0 {
-                bits += 8;
-            } else {
-                bits += byte.leading_zeros();
-                break;
-            }
-        }
-        bits
-    };
-    let nonce = (0u64..).find(|n| zero_bits(*n) >= c.difficulty).unwrap_or(0);
+    let nonce = schalter_events::work::solve(&c.challenge, c.difficulty);
     Ok(serde_json::json!({ "challenge": c.challenge, "nonce": nonce }))
 }

@@ -148,7 +148,6 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
 /// script booking thousands of slots spends that for every one. No third party, no puzzle.
 pub mod work {
     use chrono::{DateTime, Duration, Utc};
-    use sha2::{Digest, Sha256};
 
     /// Leading zero bits required: about 65,000 hashes, 0.05–0.3 s in a phone's browser.
     pub const DIFFICULTY: u32 = 16;
@@ -167,19 +166,7 @@ pub mod work {
         format!("{body}.{}", mac(&body))
     }
 
-    pub fn leading_zero_bits(challenge: &str, nonce: u64) -> u32 {
-        let digest = Sha256::digest(format!("{challenge}:{nonce}").as_bytes());
-        let mut bits = 0;
-        for byte in digest {
-            if byte == 0 {
-                bits += 8;
-            } else {
-                bits += byte.leading_zeros();
-                break;
-            }
-        }
-        bits
-    }
+    pub use schalter_events::work::leading_zero_bits;
 
     pub fn verify(
         challenge: &str,

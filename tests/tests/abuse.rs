@@ -24,24 +24,9 @@ async fn free_starts(app: &TestApp) -> Vec<String> {
 
 /// Solves a proof-of-work challenge as the app does.
 async fn proof(app: &TestApp) -> Value {
-    use sha2::{Digest, Sha256};
     let (_, c) = app.get_json("/api/bookings/challenge").await;
     let challenge = c["challenge"].as_str().unwrap().to_owned();
-    let difficulty = c["difficulty"].as_u64().unwrap() as u32;
-    let zero_bits = |nonce: u64| {
-        let digest = Sha256::digest(format!("{challenge}:{nonce}").as_bytes());
-        let mut bits = 0;
-        for byte in digest {
-            if byte == 0 {
-                bits += 8;
-            } else {
-                bits += byte.leading_zeros();
-                break;
-            }
-        }
-        bits
-    };
-    let nonce = (0u64..).find(|n| zero_bits(*n) >= difficulty).unwrap();
+    let nonce = schalter_events::work::solve(&challenge, c["difficulty"].as_u64().unwrap() as u32);
     json!({"challenge": challenge, "nonce": nonce})
 }
 
