@@ -211,32 +211,10 @@ impl Booking {
     /// The booking a placing decision creates, without reading it back from the store.
     pub fn from_placement(decision: &Decision) -> Option<Booking> {
         let first = decision.events.first()?;
-        let value = serde_json::json!({ "type": first.event_type, "data": first.data });
-        match serde_json::from_value(value).ok()? {
-            BookingEvent::BookingPlaced {
-                location,
-                service,
-                start,
-                end,
-                units,
-                contact,
-                holder,
-                channel,
-            } => Some(Booking {
-                version: 1,
-                location,
-                service,
-                start,
-                end,
-                units,
-                contact,
-                holder,
-                channel,
-                status: Status::Confirmed,
-                erased: false,
-            }),
-            _ => None,
-        }
+        let mut booking = None;
+        // A placement is version 1 of its stream; folding reads neither position nor time.
+        Booking::apply(&mut booking, &first.recorded(1, 1, DateTime::UNIX_EPOCH)).ok()?;
+        booking
     }
 }
 
@@ -654,7 +632,6 @@ pub fn reschedule(
 mod tests {
     use super::*;
     use crate::catalogue::demo;
-    use crate::event::Metadata;
 
     fn utc(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -714,16 +691,7 @@ mod tests {
             .iter()
             .filter(|e| e.stream.starts_with("booking-"))
             .enumerate()
-            .map(|(i, e)| RecordedEvent {
-                position: i as i64 + 1,
-                stream: e.stream.clone(),
-                version: i as i64 + 1,
-                event_type: e.event_type.clone(),
-                schema: e.schema,
-                data: e.data.clone(),
-                metadata: Metadata::default(),
-                recorded_at: now(),
-            })
+            .map(|(i, e)| e.recorded(i as i64 + 1, i as i64 + 1, now()))
             .collect()
     }
 

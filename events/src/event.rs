@@ -14,6 +14,23 @@ pub struct NewEvent {
     pub data: Value,
 }
 
+impl NewEvent {
+    /// The event as the store would hand it back at `position`/`version`: for deciding on
+    /// state just decided (no read-back) and for tests.
+    pub fn recorded(&self, position: i64, version: i64, at: DateTime<Utc>) -> RecordedEvent {
+        RecordedEvent {
+            position,
+            stream: self.stream.clone(),
+            version,
+            event_type: self.event_type.clone(),
+            schema: self.schema,
+            data: self.data.clone(),
+            metadata: Metadata::default(),
+            recorded_at: at,
+        }
+    }
+}
+
 /// An event as stored: immutable once written.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecordedEvent {

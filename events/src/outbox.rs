@@ -150,22 +150,12 @@ pub fn reminder_due<Tz: TimeZone>(start: DateTime<Utc>, hours: u32, tz: &Tz) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::Metadata;
 
     fn recorded(events: &[NewEvent]) -> Vec<RecordedEvent> {
         events
             .iter()
             .enumerate()
-            .map(|(i, e)| RecordedEvent {
-                position: i as i64 + 1,
-                stream: e.stream.clone(),
-                version: i as i64 + 1,
-                event_type: e.event_type.clone(),
-                schema: e.schema,
-                data: e.data.clone(),
-                metadata: Metadata::default(),
-                recorded_at: Utc::now(),
-            })
+            .map(|(i, e)| e.recorded(i as i64 + 1, i as i64 + 1, Utc::now()))
             .collect()
     }
 

@@ -20,7 +20,21 @@ pub fn numbers_stream(location: &str, day: NaiveDate, prefix: &str) -> String {
 }
 
 pub fn ticket_stream(location: &str, day: NaiveDate, label: &str) -> String {
-    format!("ticket-{location}-{}-{label}", day.format("%Y%m%d"))
+    format!("ticket-{}", ticket_id(location, day, label))
+}
+
+/// A ticket's public id: `<location>-<YYYYMMDD>-<label>`, e.g. `buergerbuero-20261202-A-001`;
+/// its stream is `ticket-<id>`.
+pub fn ticket_id(location: &str, day: NaiveDate, label: &str) -> String {
+    format!("{location}-{}-{label}", day.format("%Y%m%d"))
+}
+
+/// The inverse of [`ticket_id`]: (location, day, label).
+pub fn parse_ticket_id(id: &str) -> Option<(String, NaiveDate, String)> {
+    let mut parts = id.rsplitn(4, '-');
+    let (number, prefix, day, location) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let day = NaiveDate::parse_from_str(day, "%Y%m%d").ok()?;
+    Some((location.to_owned(), day, format!("{prefix}-{number}")))
 }
 
 /// `A-017`: what the hall screen shows and the clerk calls out.

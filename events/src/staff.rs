@@ -279,22 +279,12 @@ pub mod access {
     #[cfg(test)]
     mod tests {
         use super::*;
-        use crate::event::Metadata;
 
         fn recorded(events: Vec<NewEvent>) -> Vec<RecordedEvent> {
             events
-                .into_iter()
+                .iter()
                 .enumerate()
-                .map(|(i, e)| RecordedEvent {
-                    position: i as i64 + 1,
-                    stream: e.stream,
-                    version: i as i64 + 1,
-                    event_type: e.event_type,
-                    schema: e.schema,
-                    data: e.data,
-                    metadata: Metadata::default(),
-                    recorded_at: Utc::now(),
-                })
+                .map(|(i, e)| e.recorded(i as i64 + 1, i as i64 + 1, Utc::now()))
                 .collect()
         }
 

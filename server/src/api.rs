@@ -77,6 +77,26 @@ where
     }
 }
 
+/// The stream starting with `prefix` that the first request with this Idempotency-Key wrote;
+/// 422 when the key was used for another kind of request.
+pub fn repeated_stream<'a>(
+    outcome: &'a schalter_events::store::AppendOutcome,
+    prefix: &str,
+) -> Result<&'a str, ApiError> {
+    outcome
+        .streams
+        .iter()
+        .map(|s| s.stream.as_str())
+        .find(|s| s.starts_with(prefix))
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "idempotency_key_reused",
+                None,
+                "this Idempotency-Key was used for another request",
+            )
+        })
+}
+
 /// The client's idempotency key, if it sent one; a retried request with the same key returns
 /// the first outcome instead of acting twice.
 pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {

@@ -515,18 +515,8 @@ pub async fn book(
 /// The code is not stored (only its hash), so a repeat cannot return it; the confirmation
 /// email carries it.
 async fn repeated_booking(state: &AppState, outcome: &AppendOutcome) -> Result<Response, ApiError> {
-    let stream = outcome
-        .streams
-        .iter()
-        .find(|s| s.stream.starts_with("booking-"))
-        .ok_or_else(|| {
-            ApiError::invalid(
-                "idempotency_key_reused",
-                None,
-                "this Idempotency-Key was used for another request",
-            )
-        })?;
-    let events = state.store.read_stream(&stream.stream, 0).await?;
+    let stream = crate::api::repeated_stream(outcome, "booking-")?;
+    let events = state.store.read_stream(stream, 0).await?;
     let booking = Booking::fold(&events)
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .ok_or(BookingError::UnknownBooking)?;

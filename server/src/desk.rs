@@ -213,7 +213,7 @@ pub async fn waiting_line(
     let waiting = queue::call_order(&tickets, &services, now, chrono::Duration::minutes(MAX_WAIT_MINUTES))
         .into_iter()
         .map(|t| WaitingTicket {
-            id: crate::queue_api::ticket_id(&location, day, &t.label),
+            id: queue::ticket_id(&location, day, &t.label),
             number: t.label.clone(),
             service: t.service.clone(),
             kind: t.kind,

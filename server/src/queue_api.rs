@@ -39,18 +39,6 @@ pub fn router() -> Router<AppState> {
 /// Appointment tickets share one prefix, so the hall sees who came with an appointment.
 const APPOINTMENT_PREFIX: &str = "T";
 
-/// A ticket's public id: `<location>-<YYYYMMDD>-<label>`, e.g. `buergerbuero-20261202-A-001`.
-pub fn ticket_id(location: &str, day: chrono::NaiveDate, label: &str) -> String {
-    format!("{location}-{}-{label}", day.format("%Y%m%d"))
-}
-
-fn parse_ticket_id(id: &str) -> Option<(String, chrono::NaiveDate, String)> {
-    let mut parts = id.rsplitn(4, '-');
-    let (number, prefix, day, location) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-    let day = chrono::NaiveDate::parse_from_str(day, "%Y%m%d").ok()?;
-    Some((location.to_owned(), day, format!("{prefix}-{number}")))
-}
-
 /// Who may issue tickets: a kiosk (of its own location) or signed-in desk staff.
 pub enum Issuer {
     Kiosk { id: String, location: String },
@@ -134,7 +122,7 @@ impl TicketIssued {
             .ok_or_else(|| ApiError::Internal("the ticket's number is missing from the append outcome".into()))?;
         let label = queue::label(prefix, number);
         Ok(TicketIssued {
-            id: ticket_id(location, day, &label),
+            id: queue::ticket_id(location, day, &label),
             number: label,
             token,
             location: location.to_owned(),
@@ -156,12 +144,9 @@ pub async fn issue_ticket(
 ) -> Result<Response, ApiError> {
     issuer.may_act_at(&location_id)?;
     let now = Utc::now();
-    let (tz, prefix) = {
+    let tz = crate::desk::location_tz(&state, &location_id)?;
+    let prefix = {
         let catalogue = state.catalogue();
-        let location = catalogue
-            .locations
-            .get(&location_id)
-            .ok_or_else(|| ApiError::NotFound(format!("there is no location {location_id:?}")))?;
         let service = catalogue
             .services
             .get(&req.service)
@@ -180,11 +165,7 @@ pub async fn issue_ticket(
                 "this service needs an appointment or is done online",
             ));
         }
-        let tz: Tz = location
-            .time_zone
-            .parse()
-            .map_err(|_| ApiError::Internal("bad time zone".into()))?;
-        (tz, service.ticket_prefix.clone())
+        service.ticket_prefix.clone()
     };
     let day = now.with_timezone(&tz).date_naive();
     let token = new_token();
@@ -236,14 +217,7 @@ pub async fn check_in(
     ApiJson(req): ApiJson<CheckInRequest>,
 ) -> Result<Response, ApiError> {
     issuer.may_act_at(&location_id)?;
-    let tz: Tz = state
-        .catalogue()
-        .locations
-        .get(&location_id)
-        .ok_or_else(|| ApiError::NotFound(format!("there is no location {location_id:?}")))?
-        .time_zone
-        .parse()
-        .map_err(|_| ApiError::Internal("bad time zone".into()))?;
+    let tz = crate::desk::location_tz(&state, &location_id)?;
     for _ in 0..3 {
         let (code_hash, booking) = crate::bookings::load_booking(&state, &req.code).await?;
         let now = Utc::now();
@@ -319,7 +293,7 @@ pub fn called_view(
 ) -> CalledTicket {
     CalledTicket {
         appointment: ticket.slot_start.map(|s| s.with_timezone(&tz).fixed_offset()),
-        id: ticket_id(location, day, &ticket.label),
+        id: queue::ticket_id(location, day, &ticket.label),
         state: ticket.state,
         number: ticket.label.clone(),
         service: ticket.service.clone(),
@@ -416,29 +390,10 @@ fn repeated_call(
     counter: &str,
     tz: Tz,
 ) -> Result<Response, ApiError> {
-    let stream = outcome
-        .streams
-        .iter()
-        .find(|s| s.stream.starts_with("ticket-"))
-        .ok_or_else(|| {
-            ApiError::invalid(
-                "idempotency_key_reused",
-                None,
-                "this Idempotency-Key was used for another request",
-            )
-        })?;
-    // ticket-<location>-<YYYYMMDD>-<prefix>-<number>
-    let mut parts = stream.stream.trim_start_matches("ticket-").rsplitn(4, '-');
-    let (Some(number), Some(prefix), Some(day), Some(location)) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(ApiError::Internal(format!(
-            "unexpected ticket stream {}",
-            stream.stream
-        )));
-    };
-    let day = chrono::NaiveDate::parse_from_str(day, "%Y%m%d").map_err(|e| ApiError::Internal(e.to_string()))?;
-    let label = format!("{prefix}-{number}");
+    let stream = crate::api::repeated_stream(outcome, "ticket-")?;
+    let (location, day, label) = queue::parse_ticket_id(stream.trim_start_matches("ticket-"))
+        .ok_or_else(|| ApiError::Internal(format!("unexpected ticket stream {stream}")))?;
+    let location = location.as_str();
     let ticket = state
         .queues()
         .tickets(location, day)
@@ -488,7 +443,7 @@ pub async fn ticket_action(
         .parse()
         .map_err(|_| ApiError::NotFound(format!("there is no ticket action {action:?}")))?;
     let not_found = || ApiError::NotFound(format!("there is no ticket {id:?}"));
-    let (location, day, label) = parse_ticket_id(&id).ok_or_else(not_found)?;
+    let (location, day, label) = queue::parse_ticket_id(&id).ok_or_else(not_found)?;
     // Only a transfer needs a body; the others may send none.
     let to_service = if body.iter().all(u8::is_ascii_whitespace) {
         None

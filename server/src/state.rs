@@ -145,17 +145,10 @@ impl Queues {
                 Err(e) => tracing::error!(error = %e, "queue projection skipped an unreadable event"),
             }
         } else if let Some(rest) = event.stream.strip_prefix("ticket-") {
-            // ticket-<location>-<YYYYMMDD>-<prefix>-<number>
-            let mut parts = rest.rsplitn(4, '-');
-            let (Some(number), Some(prefix), Some(day), Some(location)) = (
-                parts.next(),
-                parts.next(),
-                parts.next().and_then(parse_day),
-                parts.next(),
-            ) else {
+            let Some((location, day, label)) = queue::parse_ticket_id(rest) else {
                 return;
             };
-            let label = format!("{prefix}-{number}");
+            let location = location.as_str();
             let ticket = self
                 .days
                 .get_mut(&(location.to_owned(), day))
