@@ -5,21 +5,16 @@
 //!     cargo bench -p schalter-tests --bench booking
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::Utc;
 use schalter_tests::app::spawn_app_with;
-use schalter_tests::{Kind, TestDb};
+use schalter_tests::{percentile_ms, Kind, TestDb};
 use serde_json::{json, Value};
 use sqlx::{Connection, Executor};
 
 const CLIENTS: usize = 200;
 const SERVICE: &str = "meldebescheinigung"; // one 10-minute unit: slots do not share units
-
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i].as_secs_f64() * 1000.0
-}
 
 /// Raw: single-row INSERT transactions from 16 connections (SQLite: its one writer).
 async fn raw_insert_rate(kind: Kind, url: &str) -> f64 {
@@ -195,8 +190,8 @@ async fn run(kind: Kind) {
     println!(
         "| {name} | {CLIENTS} clients, {total} free places | {ok} booked, statuses {statuses:?}; server-side p50 ≤ {server_p50} ms, p99 ≤ {server_p99} ms | {:.0} bookings/s | {:.1} ms | {:.1} ms | {raw:.0} 1-row INSERT txns/s | {:.0} % |",
         ok as f64 / elapsed.as_secs_f64(),
-        percentile(&lat, 0.5),
-        percentile(&lat, 0.99),
+        percentile_ms(&lat, 0.5),
+        percentile_ms(&lat, 0.99),
         100.0 * ok as f64 / elapsed.as_secs_f64() / raw
     );
 
@@ -216,13 +211,13 @@ async fn run(kind: Kind) {
     lat.sort();
     eprintln!(
         "{name}: availability 60 days, 500 sequential requests: p50 {:.2} ms, p99 {:.2} ms",
-        percentile(&lat, 0.5),
-        percentile(&lat, 0.99)
+        percentile_ms(&lat, 0.5),
+        percentile_ms(&lat, 0.99)
     );
     println!(
         "| {name} | availability, 60 days (500 requests) | | | {:.2} ms | {:.2} ms | | |",
-        percentile(&lat, 0.5),
-        percentile(&lat, 0.99)
+        percentile_ms(&lat, 0.5),
+        percentile_ms(&lat, 0.99)
     );
     app.stop().await;
 }

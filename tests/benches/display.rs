@@ -11,16 +11,11 @@ use std::time::{Duration, Instant};
 
 use schalter_tests::app::{add_device, add_user, ServerProcess};
 use schalter_tests::sse::SseStream;
-use schalter_tests::{Kind, TestDb};
+use schalter_tests::{percentile_ms, Kind, TestDb};
 use serde_json::json;
 
 const SCREENS: usize = 1_000;
 const CALLS: usize = 50;
-
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i].as_secs_f64() * 1000.0
-}
 
 /// VmRSS and VmHWM (peak) of a process, in MB.
 fn memory_mb(pid: u32) -> (f64, f64) {
@@ -46,19 +41,7 @@ async fn run(kind: Kind) {
     let kiosk = add_device(&db.url, "buergerbuero", "kiosk");
     add_user(&db.url, "anna", "desk", "counter-one-2026");
     let client = reqwest::Client::new();
-    let login = client
-        .post(format!("{}/api/auth/login", server.url))
-        .json(&json!({"username": "anna", "password": "counter-one-2026"}))
-        .send()
-        .await
-        .unwrap();
-    let cookie = login.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = schalter_tests::app::sign_in(&client, &server.url, "anna", "counter-one-2026").await;
     client
         .post(format!("{}/api/counters/buergerbuero-1/open", server.url))
         .header("cookie", &cookie)
@@ -157,11 +140,11 @@ async fn run(kind: Kind) {
     println!(
         "| {name} | {SCREENS} screens × {CALLS} calls | {}/{expected} received | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} / {:.1} ms | {idle_rss:.0} MB → {open_rss:.0} MB (peak {peak_rss:.0} MB) | {:.1} s |",
         latencies.len(),
-        percentile(&latencies, 0.5),
-        percentile(&latencies, 0.99),
+        percentile_ms(&latencies, 0.5),
+        percentile_ms(&latencies, 0.99),
         latencies.last().map(|d| d.as_secs_f64() * 1000.0).unwrap_or(f64::NAN),
-        percentile(&from_send, 0.5),
-        percentile(&from_send, 0.99),
+        percentile_ms(&from_send, 0.5),
+        percentile_ms(&from_send, 0.99),
         connect_time.as_secs_f64()
     );
     server.kill9().await;

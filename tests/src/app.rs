@@ -112,21 +112,7 @@ impl TestApp {
 
     /// Signs staff in through the API and returns the `Cookie` header value.
     pub async fn sign_in(&self, username: &str, password: &str) -> String {
-        let r = self
-            .client
-            .post(format!("{}/api/auth/login", self.url))
-            .json(&serde_json::json!({"username": username, "password": password}))
-            .send()
-            .await
-            .expect("request sent");
-        assert_eq!(r.status(), 200, "sign-in of {username}");
-        r.headers()["set-cookie"]
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned()
+        sign_in(&self.client, &self.url, username, password).await
     }
 
     /// The vault as the test servers have it, for tests that read or erase sealed data.
@@ -223,6 +209,24 @@ pub fn schalter_bin() -> PathBuf {
         candidate.display()
     );
     candidate
+}
+
+/// Signs staff in at the server at `url` and returns the `Cookie` header value.
+pub async fn sign_in(client: &reqwest::Client, url: &str, username: &str, password: &str) -> String {
+    let r = client
+        .post(format!("{url}/api/auth/login"))
+        .json(&serde_json::json!({"username": username, "password": password}))
+        .send()
+        .await
+        .expect("request sent");
+    assert_eq!(r.status(), 200, "sign-in of {username}");
+    r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
 }
 
 /// A `schalter serve` child process.

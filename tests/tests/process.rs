@@ -183,19 +183,7 @@ async fn a_call_on_one_server_reaches_a_screen_on_another_within_a_second() {
     let kiosk = add_device(&db.url, "buergerbuero", "kiosk");
     add_user(&db.url, "anna", "desk", "counter-one-2026");
     let client = reqwest::Client::new();
-    let login = client
-        .post(format!("{}/api/auth/login", a.url))
-        .json(&serde_json::json!({"username": "anna", "password": "counter-one-2026"}))
-        .send()
-        .await
-        .unwrap();
-    let cookie = login.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = schalter_tests::app::sign_in(&client, &a.url, "anna", "counter-one-2026").await;
     let opened = client
         .post(format!("{}/api/counters/buergerbuero-1/open", a.url))
         .header("cookie", &cookie)
