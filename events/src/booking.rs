@@ -391,19 +391,33 @@ pub fn check_contact(name: &str, email: &str, phone: Option<&str>) -> Result<Con
         return Err(invalid("email", "please enter a valid email address"));
     }
     let phone = phone.map(str::trim).filter(|p| !p.is_empty());
-    if let Some(p) = phone {
-        let ok = p.len() <= 30
-            && p.chars().filter(|c| c.is_ascii_digit()).count() >= 5
-            && p.chars().all(|c| c.is_ascii_digit() || " +-/()".contains(c));
-        if !ok {
-            return Err(invalid("phone", "please enter a valid phone number or leave it empty"));
-        }
+    if phone.is_some_and(|p| p.len() > 30 || normalise_phone(p).is_none()) {
+        return Err(invalid("phone", "please enter a valid phone number or leave it empty"));
     }
     Ok(Contact {
         name: name.to_owned(),
         email,
         phone: phone.map(str::to_owned),
     })
+}
+
+/// A phone number as people type it (digits, an optional leading +, spaces, slashes, dashes,
+/// brackets) without the decoration, as an SMS gateway wants it; `None` if it is not one.
+/// German numbers, also written 0151…, have 6 to 15 digits.
+pub fn normalise_phone(input: &str) -> Option<String> {
+    let trimmed = input.trim();
+    let (plus, rest) = match trimmed.strip_prefix('+') {
+        Some(rest) => ("+", rest),
+        None => ("", trimmed),
+    };
+    if !rest
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '/' | '-' | '(' | ')'))
+    {
+        return None;
+    }
+    let digits: String = rest.chars().filter(char::is_ascii_digit).collect();
+    (6..=15).contains(&digits.len()).then(|| format!("{plus}{digits}"))
 }
 
 /// The event that records the erasure of a booking's personal data (its data key is destroyed
@@ -716,6 +730,26 @@ mod tests {
             );
         }
         assert_eq!(check_contact("A", "a@b.de", Some("  ")).unwrap().phone, None);
+    }
+
+    #[test]
+    fn phone_numbers_are_normalised_or_refused() {
+        assert_eq!(
+            normalise_phone(" +49 151 / 234-567 89 ").as_deref(),
+            Some("+4915123456789")
+        );
+        assert_eq!(normalise_phone("0151 2345678").as_deref(), Some("01512345678"));
+        assert_eq!(normalise_phone("(06131) 12345").as_deref(), Some("0613112345"));
+        for bad in [
+            "",
+            "12345",
+            "0151 abc",
+            "+49 151 2345678 ext 9",
+            "1234567890123456",
+            "++49123456",
+        ] {
+            assert_eq!(normalise_phone(bad), None, "{bad}");
+        }
     }
 
     #[test]

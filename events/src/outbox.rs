@@ -26,6 +26,8 @@ pub enum Kind {
     Change,
     Cancellation,
     Reminder,
+    /// A walk-in ticket is nearly called (SMS to the number its holder left).
+    TurnNear,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -11,6 +11,7 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::booking::Personal;
 use crate::event::{encode, Expectation, NewEvent};
 
 pub const SCHEMA: i32 = 1;
@@ -27,6 +28,13 @@ pub fn ticket_stream(location: &str, day: NaiveDate, label: &str) -> String {
 /// its stream is `ticket-<id>`.
 pub fn ticket_id(location: &str, day: NaiveDate, label: &str) -> String {
     format!("{location}-{}-{label}", day.format("%Y%m%d"))
+}
+
+/// The inverse of [`numbers_stream`]: (location, day, prefix).
+pub fn parse_numbers_stream(stream: &str) -> Option<(&str, NaiveDate, &str)> {
+    let mut parts = stream.strip_prefix("numbers-")?.rsplitn(3, '-');
+    let (prefix, day, location) = (parts.next()?, parts.next()?, parts.next()?);
+    Some((location, NaiveDate::parse_from_str(day, "%Y%m%d").ok()?, prefix))
 }
 
 /// The inverse of [`ticket_id`]: (location, day, label).
@@ -61,6 +69,10 @@ pub enum NumberEvent {
         /// Hash of the ticket's status token (the `/ticket/:token` page).
         token_hash: String,
         issued_at: DateTime<Utc>,
+        /// A phone number for "your turn is near", sealed like a booking's contact (walk-ins
+        /// who chose to leave one).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        contact: Option<Personal>,
     },
 }
 
@@ -90,6 +102,10 @@ pub enum TicketEvent {
     /// Another service or counter group; keeps its place in the queue.
     TicketTransferred {
         service: String,
+        at: DateTime<Utc>,
+    },
+    /// The phone number's data key was destroyed (the day after the ticket).
+    ContactErased {
         at: DateTime<Utc>,
     },
 }
@@ -128,6 +144,8 @@ pub struct Ticket {
     pub serving_since: Option<DateTime<Utc>>,
     /// Version of the ticket's own stream (0 before it was first called).
     pub version: i64,
+    /// The sealed phone number, until erased.
+    pub contact: Option<Personal>,
 }
 
 impl Ticket {
@@ -137,6 +155,7 @@ impl Ticket {
             kind,
             slot_start,
             issued_at,
+            contact,
             ..
         } = event;
         Ticket {
@@ -149,6 +168,7 @@ impl Ticket {
             counter: None,
             serving_since: None,
             version: 0,
+            contact: contact.clone(),
         }
     }
 
@@ -183,6 +203,7 @@ impl Ticket {
                 self.counter = None;
                 self.service = service.clone();
             }
+            TicketEvent::ContactErased { .. } => self.contact = None,
         }
         None
     }
@@ -511,6 +532,7 @@ mod tests {
             counter: None,
             serving_since: None,
             version: 0,
+            contact: None,
         }
     }
 
@@ -680,6 +702,19 @@ mod tests {
     }
 
     #[test]
+    fn stream_names_parse_back() {
+        let day = NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
+        let stream = numbers_stream("kfz-zulassung", day, "K");
+        assert_eq!(parse_numbers_stream(&stream), Some(("kfz-zulassung", day, "K")));
+        assert_eq!(parse_numbers_stream("numbers-x-2026130-K"), None);
+        let id = ticket_id("kfz-zulassung", day, "K-007");
+        assert_eq!(
+            parse_ticket_id(&id),
+            Some(("kfz-zulassung".into(), day, "K-007".into()))
+        );
+    }
+
+    #[test]
     fn numbers_come_from_the_stream_version() {
         let day = at("08:00").date_naive();
         let ticket = NumberEvent::TicketIssued {
@@ -688,6 +723,7 @@ mod tests {
             slot_start: None,
             token_hash: "h".into(),
             issued_at: at("08:00"),
+            contact: None,
         };
         let (event, expectation) = issue("kfz-zulassung", day, "K", &ticket);
         assert_eq!(event.stream, "numbers-kfz-zulassung-20261202-K");

@@ -133,6 +133,8 @@ pub struct Health {
     version: &'static str,
     /// Position of the last event in the log.
     head: i64,
+    /// Whether text messages can be sent (walk-ins may then leave a phone number).
+    sms: bool,
 }
 
 #[utoipa::path(get, path = "/api/health", tag = "operations",
@@ -144,6 +146,7 @@ async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiError>
         store: state.store.backend().as_str(),
         version: env!("CARGO_PKG_VERSION"),
         head,
+        sms: state.sms,
     }))
 }
 

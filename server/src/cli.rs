@@ -73,18 +73,51 @@ pub struct Mail {
     pub outbox_lease_seconds: i64,
 }
 
+/// Text messages through an HTTP SMS gateway (see the README for the contract).
+#[derive(Args, Clone)]
+pub struct Texts {
+    /// The gateway's endpoint; unset: no SMS
+    #[arg(long, env = "SCHALTER_SMS_URL")]
+    pub sms_url: Option<String>,
+    /// Sent as `Authorization: Bearer <token>`.
+    #[arg(long, env = "SCHALTER_SMS_TOKEN", hide_env_values = true)]
+    pub sms_token: Option<String>,
+    /// Sender name or number, as the gateway expects it.
+    #[arg(long, env = "SCHALTER_SMS_SENDER", default_value = "Buergeramt")]
+    pub sms_sender: String,
+    /// "Your turn is near" goes out when this many people or fewer are ahead of a ticket.
+    #[arg(long, env = "SCHALTER_SMS_NEAR_AHEAD", default_value_t = 3)]
+    pub sms_near_ahead: usize,
+}
+
 impl Mail {
-    fn settings(self) -> Option<crate::outbox::MailSettings> {
-        Some(crate::outbox::MailSettings {
-            smtp_url: self.smtp_url.filter(|u| !u.is_empty())?,
-            from: self.mail_from,
+    fn settings(self, texts: Texts) -> crate::outbox::MessageSettings {
+        crate::outbox::MessageSettings {
             public_url: self.public_url,
             reminder_hours: self.reminder_hours,
             lease: chrono::Duration::seconds(self.outbox_lease_seconds.max(1)),
-        })
+            mail: self
+                .smtp_url
+                .filter(|u| !u.is_empty())
+                .map(|smtp_url| crate::outbox::MailSettings {
+                    smtp_url,
+                    from: self.mail_from,
+                }),
+            sms: texts
+                .sms_url
+                .filter(|u| !u.is_empty())
+                .map(|url| crate::sms::SmsSettings {
+                    url,
+                    token: texts.sms_token,
+                    sender: texts.sms_sender,
+                    near_ahead: texts.sms_near_ahead,
+                }),
+        }
     }
 }
 
+// Parsed once per process: the size of the `serve` variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 pub enum Command {
     /// Run the web server (API, web app, hall displays).
@@ -107,6 +140,8 @@ pub enum Command {
         retention_days: u32,
         #[command(flatten)]
         mail: Mail,
+        #[command(flatten)]
+        texts: Texts,
         /// `off` switches rate limits and cooling-off off (load tests, trusted networks).
         #[arg(long, env = "SCHALTER_ABUSE_PROTECTION", default_value = "on")]
         abuse_protection: String,
@@ -238,6 +273,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             keys,
             retention_days,
             mail,
+            texts,
             abuse_protection,
         } => {
             serve(Settings {
@@ -248,7 +284,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 master_key: keys.master_key(),
                 master_key_file: keys.master_key_file,
                 retention_days,
-                mail: mail.settings(),
+                messages: mail.settings(texts),
                 abuse_protection: abuse_protection != "off",
             })
             .await
@@ -397,9 +433,13 @@ async fn purge(db: &Database, keys: &Keys, retention_days: u32) -> Result<(), Cl
     let vault = crate::vault::Vault::new(master, store.clone());
     let cutoff = chrono::Utc::now() - chrono::Duration::days(i64::from(retention_days));
     let result = crate::retention::purge(&store, &vault, cutoff).await;
+    let before = (chrono::Utc::now() - chrono::Duration::days(1)).date_naive();
+    let tickets = crate::retention::purge_ticket_contacts(&store, &vault, before).await;
     store.close().await;
     let erased = result.map_err(|e| CliError::Usage(e.to_string()))?;
+    let tickets = tickets.map_err(|e| CliError::Usage(e.to_string()))?;
     println!("erased the personal data of {erased} booking(s) that ended more than {retention_days} days ago");
+    println!("erased the phone numbers of {tickets} walk-in ticket(s) of past days");
     Ok(())
 }
 

@@ -14,6 +14,7 @@ pub mod queue_api;
 pub mod retention;
 pub mod secrets;
 pub mod security;
+pub mod sms;
 pub mod state;
 pub mod telemetry;
 pub mod vault;
@@ -49,8 +50,8 @@ pub struct Settings {
     pub master_key_file: Option<std::path::PathBuf>,
     /// Days after the appointment until its personal data is erased.
     pub retention_days: u32,
-    /// Email to citizens; `None` sends nothing (messages wait until it is configured).
-    pub mail: Option<outbox::MailSettings>,
+    /// Messages to citizens: email and SMS, each sent only when configured.
+    pub messages: outbox::MessageSettings,
     /// Rate limits and cooling-off (`SCHALTER_ABUSE_PROTECTION=off` turns them off).
     pub abuse_protection: bool,
 }
@@ -65,7 +66,7 @@ impl Default for Settings {
             master_key: None,
             master_key_file: None,
             retention_days: retention::DEFAULT_RETENTION_DAYS,
-            mail: None,
+            messages: outbox::MessageSettings::default(),
             abuse_protection: true,
         }
     }
@@ -190,15 +191,15 @@ pub async fn start(settings: Settings) -> Result<Server, StartError> {
         tracing::warn!("abuse protection is off (SCHALTER_ABUSE_PROTECTION=off): no rate limits");
     }
     state.follow(position);
-    match settings.mail.clone() {
-        Some(mut mail) => {
-            if mail.public_url.is_empty() {
-                mail.public_url = format!("http://{addr}");
-            }
-            outbox::spawn(state.clone(), mail).map_err(|e| StartError::Mail(e.to_string()))?;
-        }
-        None => tracing::info!("no SMTP server configured (SCHALTER_SMTP_URL): citizens get no emails"),
+    let mut messages = settings.messages.clone();
+    if messages.public_url.is_empty() {
+        messages.public_url = format!("http://{addr}");
     }
+    if messages.mail.is_none() {
+        tracing::info!("no SMTP server configured (SCHALTER_SMTP_URL): citizens get no emails");
+    }
+    state.sms = messages.sms.is_some();
+    outbox::spawn(state.clone(), messages).map_err(|e| StartError::Mail(e.to_string()))?;
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let mut on_stop = stopped.clone();
     let task = tokio::spawn(async move {

@@ -1,9 +1,12 @@
-//! Sends citizens their messages by email: confirmation (with the appointment as a calendar
-//! file), change and cancellation notices, and a reminder before the appointment. Every server
-//! runs this; the message streams (see `schalter_events::outbox`) make sure one of them sends
-//! each message, and that a message whose sender died is sent after its lease runs out.
+//! Sends citizens their messages: by email the confirmation (with the appointment as a calendar
+//! file), change and cancellation notices and a reminder before the appointment; by SMS, where a
+//! gateway is configured, the reminder to bookings that left a phone number and "your turn is
+//! near" to walk-in tickets that did. Every server runs this; the message streams (see
+//! `schalter_events::outbox`) make sure one of them sends each message, and that a message whose
+//! sender died is sent after its lease runs out.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
@@ -11,30 +14,76 @@ use chrono_tz::Tz;
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use schalter_events::booking::{Booking, BookingEvent, Status};
+use schalter_events::booking::{normalise_phone, Booking, BookingEvent, Personal, Status};
 use schalter_events::outbox::{self, Delivery, Kind};
+use schalter_events::queue::{self, NumberEvent, TicketEvent};
 use schalter_events::store::AppendRequest;
 use schalter_events::{decode, Metadata, RecordedEvent};
 
+use crate::sms::{HttpGateway, Sms, SmsGateway, SmsSettings};
 use crate::state::{AppState, MessageProblem, MessageProblems};
+
+/// What the sender needs to know; each channel is optional.
+#[derive(Debug, Clone)]
+pub struct MessageSettings {
+    /// Base of the manage links in messages, e.g. `https://termine.example.de`.
+    pub public_url: String,
+    pub reminder_hours: u32,
+    /// How long a claimed message is left to its sender before another server takes it.
+    pub lease: Duration,
+    pub mail: Option<MailSettings>,
+    pub sms: Option<SmsSettings>,
+}
+
+impl Default for MessageSettings {
+    fn default() -> Self {
+        MessageSettings {
+            public_url: String::new(),
+            reminder_hours: 24,
+            lease: Duration::seconds(120),
+            mail: None,
+            sms: None,
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct MailSettings {
     /// e.g. `smtp://mail.example.org:587?tls=required`, `smtps://user:pass@host`, `smtp://localhost:25`
     pub smtp_url: String,
     pub from: String,
-    /// Base of the manage links in messages, e.g. `https://termine.example.de`.
-    pub public_url: String,
-    pub reminder_hours: u32,
-    /// How long a claimed message is left to its sender before another server takes it.
-    pub lease: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Channel {
+    Mail,
+    Sms,
+}
+
+/// Whom a message is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum About {
+    /// The booking's stream.
+    Booking(String),
+    /// A walk-in ticket's id.
+    Ticket(String),
+}
+
+/// A walk-in ticket whose holder left a phone number, until it is called or the day is over.
+#[derive(Debug, Clone)]
+struct Watched {
+    location: String,
+    day: chrono::NaiveDate,
+    label: String,
+    contact: Personal,
 }
 
 /// A message the log asks for and that is not known to be sent.
 #[derive(Debug, Clone)]
 struct Pending {
     kind: Kind,
-    booking: String,
+    channel: Channel,
+    about: About,
     due: DateTime<Utc>,
     /// After this, sending makes no sense any more (the appointment is over, or a notice is a
     /// day late); an unsent message is then flagged instead.
@@ -48,18 +97,47 @@ const NOTICE_VALID_HOURS: i64 = 24;
 /// Due longer than this and still unsent: shown as overdue in the metrics.
 const OVERDUE_MINUTES: i64 = 10;
 
-#[derive(Default)]
 struct Outbox {
+    mail: bool,
+    sms: bool,
+    reminder_hours: u32,
     bookings: HashMap<String, Booking>,
+    tickets: HashMap<String, Watched>,
     pending: BTreeMap<String, Pending>,
     deliveries: HashMap<String, Delivery>,
 }
 
 impl Outbox {
-    fn apply(&mut self, e: &RecordedEvent, reminder_hours: u32, tz_of: &(dyn Fn(&str) -> Tz + Sync)) {
+    fn new(settings: &MessageSettings) -> Outbox {
+        Outbox {
+            mail: settings.mail.is_some(),
+            sms: settings.sms.is_some(),
+            reminder_hours: settings.reminder_hours,
+            bookings: HashMap::new(),
+            tickets: HashMap::new(),
+            pending: BTreeMap::new(),
+            deliveries: HashMap::new(),
+        }
+    }
+
+    fn done(&self, id: &str) -> bool {
+        self.deliveries.get(id).is_some_and(|d| d.sent || d.given_up)
+    }
+
+    fn apply(&mut self, e: &RecordedEvent, tz_of: &(dyn Fn(&str) -> Tz + Sync)) {
         if let Some(id) = e.stream.strip_prefix("message-") {
             if let Err(err) = self.deliveries.entry(id.to_owned()).or_default().apply(e) {
                 tracing::error!(error = %err, "outbox skipped an unreadable message event");
+            }
+            return;
+        }
+        if self.sms && e.stream.starts_with("numbers-") {
+            self.watch(e);
+            return;
+        }
+        if let Some(id) = e.stream.strip_prefix("ticket-") {
+            if let Ok(TicketEvent::ContactErased { .. }) = decode::<TicketEvent>(e) {
+                self.tickets.remove(id);
             }
             return;
         }
@@ -74,48 +152,133 @@ impl Outbox {
         let Some(b) = booking else { return };
         let notice = |kind| Pending {
             kind,
-            booking: e.stream.clone(),
+            channel: Channel::Mail,
+            about: About::Booking(e.stream.clone()),
             due: e.recorded_at,
             expires: e.recorded_at + Duration::hours(NOTICE_VALID_HOURS),
             start: None,
         };
-        let reminder = |b: &Booking| {
-            let tz = tz_of(&b.location);
-            let hash = booking_hash(&e.stream);
-            let id = format!(
-                "remind-{}-{}",
-                hash.get(..16).unwrap_or(hash),
-                b.start.format("%Y%m%dT%H%M")
-            );
-            let pending = Pending {
-                kind: Kind::Reminder,
-                booking: e.stream.clone(),
-                due: outbox::reminder_due(b.start, reminder_hours, &tz),
-                expires: b.start,
-                start: Some(b.start),
-            };
-            (id, pending)
-        };
+        let mut notices = Vec::new();
         match decode::<BookingEvent>(e) {
             Ok(BookingEvent::BookingPlaced { .. }) => {
-                self.pending
-                    .insert(format!("confirm-{}", e.position), notice(Kind::Confirmation));
-                let (id, r) = reminder(&b);
-                self.pending.insert(id, r);
+                notices.push((format!("confirm-{}", e.position), notice(Kind::Confirmation)));
+                notices.extend(self.reminders(&e.stream, &b, tz_of));
             }
             Ok(BookingEvent::BookingRescheduled { .. }) => {
-                self.pending
-                    .insert(format!("change-{}", e.position), notice(Kind::Change));
-                let (id, r) = reminder(&b);
-                self.pending.insert(id, r);
+                notices.push((format!("change-{}", e.position), notice(Kind::Change)));
+                notices.extend(self.reminders(&e.stream, &b, tz_of));
             }
             Ok(BookingEvent::BookingCancelled { .. }) => {
-                self.pending
-                    .insert(format!("cancel-{}", e.position), notice(Kind::Cancellation));
+                notices.push((format!("cancel-{}", e.position), notice(Kind::Cancellation)));
             }
             _ => {}
         }
+        for (id, pending) in notices {
+            let wanted = match pending.channel {
+                Channel::Mail => self.mail,
+                Channel::Sms => self.sms,
+            };
+            if wanted {
+                self.pending.insert(id, pending);
+            }
+        }
         self.bookings.insert(e.stream.clone(), b);
+    }
+
+    /// The reminder by mail and, for holders who left a phone number, by SMS (whether they did
+    /// is only known once the sealed contact is opened at sending time).
+    fn reminders(&self, stream: &str, b: &Booking, tz_of: &(dyn Fn(&str) -> Tz + Sync)) -> Vec<(String, Pending)> {
+        let hash = booking_hash(stream);
+        let id = format!(
+            "remind-{}-{}",
+            hash.get(..16).unwrap_or(hash),
+            b.start.format("%Y%m%dT%H%M")
+        );
+        let pending = Pending {
+            kind: Kind::Reminder,
+            channel: Channel::Mail,
+            about: About::Booking(stream.to_owned()),
+            due: outbox::reminder_due(b.start, self.reminder_hours, &tz_of(&b.location)),
+            expires: b.start,
+            start: Some(b.start),
+        };
+        let by_sms = Pending {
+            channel: Channel::Sms,
+            ..pending.clone()
+        };
+        vec![(format!("sms-{id}"), by_sms), (id, pending)]
+    }
+
+    /// Remembers walk-in tickets with a phone number.
+    fn watch(&mut self, e: &RecordedEvent) {
+        let Some((location, day, prefix)) = queue::parse_numbers_stream(&e.stream) else {
+            return;
+        };
+        if let Ok(NumberEvent::TicketIssued {
+            contact: Some(contact), ..
+        }) = decode::<NumberEvent>(e)
+        {
+            let label = queue::label(prefix, e.version);
+            self.tickets.insert(
+                queue::ticket_id(location, day, &label),
+                Watched {
+                    location: location.to_owned(),
+                    day,
+                    label,
+                    contact,
+                },
+            );
+        }
+    }
+
+    /// Queues "your turn is near" for watched tickets with at most `near_ahead` people before
+    /// them; forgets tickets already called or of past days.
+    fn tickets_near(
+        &mut self,
+        state: &AppState,
+        near_ahead: usize,
+        now: DateTime<Utc>,
+        tz_of: &(dyn Fn(&str) -> Tz + Sync),
+    ) {
+        let mut forget = Vec::new();
+        for (id, t) in &self.tickets {
+            let message = format!("near-{id}");
+            if self.done(&message) {
+                forget.push(id.clone());
+                continue;
+            }
+            if self.pending.contains_key(&message) {
+                continue;
+            }
+            if t.day < now.with_timezone(&tz_of(&t.location)).date_naive() {
+                forget.push(id.clone());
+                continue;
+            }
+            let tickets = state.queues().tickets(&t.location, t.day);
+            let max_wait = Duration::minutes(crate::queue_api::MAX_WAIT_MINUTES);
+            match queue::ahead_of(&tickets, &t.label, now, max_wait) {
+                Some(ahead) if ahead <= near_ahead => {
+                    self.pending.insert(
+                        message,
+                        Pending {
+                            kind: Kind::TurnNear,
+                            channel: Channel::Sms,
+                            about: About::Ticket(id.clone()),
+                            due: now,
+                            expires: now + Duration::hours(1),
+                            start: None,
+                        },
+                    );
+                }
+                Some(_) => {}
+                // Called, served or gone: nothing to announce any more.
+                None if tickets.iter().any(|x| x.label == t.label) => forget.push(id.clone()),
+                None => {}
+            }
+        }
+        for id in forget {
+            self.tickets.remove(&id);
+        }
     }
 
     /// Forgets what can no longer lead to a message, so memory stays bounded.
@@ -130,8 +293,9 @@ impl Outbox {
             !done && p.expires >= now
         });
         let pending = &self.pending;
-        self.bookings
-            .retain(|stream, b| b.end > now - Duration::days(1) || pending.values().any(|p| &p.booking == stream));
+        self.bookings.retain(|stream, b| {
+            b.end > now - Duration::days(1) || pending.values().any(|p| p.about == About::Booking(stream.clone()))
+        });
         let overdue = self
             .pending
             .values()
@@ -146,7 +310,7 @@ impl Outbox {
             let d = self.deliveries.get(id).cloned().unwrap_or_default();
             MessageProblem {
                 id: id.clone(),
-                kind: kind_name(p.kind).into(),
+                kind: kind_name(p.kind, p.channel).into(),
                 due: p.due,
                 attempts: d.attempts,
                 given_up: d.given_up,
@@ -175,13 +339,49 @@ impl Outbox {
     }
 }
 
-/// Starts the sender; it first reads the whole log, then follows it.
-pub fn spawn(state: AppState, settings: MailSettings) -> Result<(), lettre::transport::smtp::Error> {
-    let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&settings.smtp_url)?
-        .timeout(Some(StdDuration::from_secs(30)))
-        .build();
+/// How a message goes out.
+enum Outgoing {
+    Mail(Box<Message>),
+    Sms(Sms),
+}
+
+struct Transports {
+    mail: Option<(MailSettings, AsyncSmtpTransport<Tokio1Executor>)>,
+    sms: Option<(SmsSettings, Arc<dyn SmsGateway>)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("SMTP: {0}")]
+    Mail(#[from] lettre::transport::smtp::Error),
+    #[error("SMS gateway: {0}")]
+    Sms(String),
+}
+
+/// Starts the sender if any channel is configured; it first reads the whole log, then follows it.
+pub fn spawn(state: AppState, settings: MessageSettings) -> Result<(), SetupError> {
+    let mail = match &settings.mail {
+        Some(mail) => {
+            let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&mail.smtp_url)?
+                .timeout(Some(StdDuration::from_secs(30)))
+                .build();
+            Some((mail.clone(), transport))
+        }
+        None => None,
+    };
+    let sms = match &settings.sms {
+        Some(sms) => {
+            let gateway: Arc<dyn SmsGateway> = Arc::new(HttpGateway::new(sms).map_err(SetupError::Sms)?);
+            Some((sms.clone(), gateway))
+        }
+        None => None,
+    };
+    if mail.is_none() && sms.is_none() {
+        return Ok(());
+    }
+    let transports = Transports { mail, sms };
     tokio::spawn(async move {
-        if let Err(e) = run(state, settings, transport).await {
+        if let Err(e) = run(state, settings, transports).await {
             tracing::error!(error = %e, "the message sender stopped");
         }
     });
@@ -190,8 +390,8 @@ pub fn spawn(state: AppState, settings: MailSettings) -> Result<(), lettre::tran
 
 async fn run(
     state: AppState,
-    settings: MailSettings,
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    settings: MessageSettings,
+    transports: Transports,
 ) -> Result<(), schalter_events::store::StoreError> {
     let tz_of = {
         let state = state.clone();
@@ -204,14 +404,14 @@ async fn run(
                 .unwrap_or(chrono_tz::Europe::Berlin)
         }
     };
-    let mut outbox = Outbox::default();
+    let mut outbox = Outbox::new(&settings);
     let mut position = 0;
     loop {
         let batch = state.store.read_all(position, 2000).await?;
         let Some(last) = batch.last() else { break };
         position = last.position;
         for e in &batch {
-            outbox.apply(e, settings.reminder_hours, &tz_of);
+            outbox.apply(e, &tz_of);
         }
     }
     let mut subscription = state.store.subscribe_from(None, position);
@@ -222,7 +422,7 @@ async fn run(
         tokio::select! {
             batch = subscription.next_batch() => match batch {
                 Ok(batch) => for e in &batch {
-                    outbox.apply(e, settings.reminder_hours, &tz_of);
+                    outbox.apply(e, &tz_of);
                 },
                 Err(e) => {
                     tracing::warn!(error = %e, "message sender could not read the log; retrying");
@@ -231,12 +431,15 @@ async fn run(
             },
             _ = tick.tick() => {
                 let now = Utc::now();
-                for (id, p) in outbox.pending.iter().filter(|(id, p)| {
-                    p.expires < now && !outbox.deliveries.get(*id).is_some_and(|d| d.sent || d.given_up)
-                }) {
+                if let Some((sms, _)) = &transports.sms {
+                    // The projections must have seen at least what this sender has.
+                    state.caught_up(subscription.position()).await;
+                    outbox.tickets_near(&state, sms.near_ahead, now, &tz_of);
+                }
+                for (id, p) in outbox.pending.iter().filter(|(id, p)| p.expires < now && !outbox.done(id)) {
                     expired.push(MessageProblem {
                         id: id.clone(),
-                        kind: kind_name(p.kind).into(),
+                        kind: kind_name(p.kind, p.channel).into(),
                         due: p.due,
                         attempts: outbox.deliveries.get(id).map(|d| d.attempts).unwrap_or(0),
                         given_up: false,
@@ -257,7 +460,7 @@ async fn run(
                 due.sort();
                 let due = due.into_iter().map(|(_, id)| id);
                 for id in due {
-                    deliver(&state, &settings, &transport, &mut outbox, &id, &tz_of).await;
+                    deliver(&state, &settings, &transports, &mut outbox, &id, &tz_of).await;
                 }
             }
             _ = shutdown.changed() => return Ok(()),
@@ -265,10 +468,73 @@ async fn run(
     }
 }
 
+/// The message for `pending`, or `None` when there is nothing (any more) to send: a reminder for
+/// a time the booking no longer has, personal data erased, no phone number for an SMS.
+async fn prepare(
+    state: &AppState,
+    settings: &MessageSettings,
+    transports: &Transports,
+    outbox: &Outbox,
+    id: &str,
+    pending: &Pending,
+    tz_of: &(dyn Fn(&str) -> Tz + Sync),
+) -> Result<Option<Result<Outgoing, String>>, crate::vault::VaultError> {
+    let (contact, booking) = match &pending.about {
+        About::Booking(stream) => {
+            let Some(booking) = outbox.bookings.get(stream) else {
+                return Ok(None);
+            };
+            let moved = pending.start != Some(booking.start) || booking.status != Status::Confirmed;
+            if booking.erased || (pending.kind == Kind::Reminder && moved) {
+                return Ok(None);
+            }
+            (&booking.contact, Some(booking))
+        }
+        About::Ticket(ticket) => match outbox.tickets.get(ticket) {
+            Some(t) => (&t.contact, None),
+            None => return Ok(None),
+        },
+    };
+    let Some(personal) = state.vault.open(contact).await? else {
+        return Ok(None);
+    };
+    let message = match (pending.channel, booking) {
+        (Channel::Mail, Some(booking)) => {
+            let Some((mail, _)) = &transports.mail else {
+                return Ok(None);
+            };
+            let tz = tz_of(&booking.location);
+            compose(state, settings, mail, id, pending, booking, &personal, tz).map(|m| Outgoing::Mail(Box::new(m)))
+        }
+        (Channel::Sms, _) => {
+            let (Some((sms, _)), Some(to)) = (&transports.sms, personal.phone.as_deref().and_then(normalise_phone))
+            else {
+                return Ok(None);
+            };
+            let text = match (&pending.about, booking) {
+                (_, Some(booking)) => reminder_text(state, settings, booking, &personal, tz_of(&booking.location)),
+                (About::Ticket(ticket), None) => match outbox.tickets.get(ticket) {
+                    Some(t) => turn_near_text(state, t),
+                    None => return Ok(None),
+                },
+                _ => return Ok(None),
+            };
+            Ok(Outgoing::Sms(Sms {
+                id: id.to_owned(),
+                to,
+                from: sms.sender.clone(),
+                text,
+            }))
+        }
+        (Channel::Mail, None) => return Ok(None),
+    };
+    Ok(Some(message))
+}
+
 async fn deliver(
     state: &AppState,
-    settings: &MailSettings,
-    transport: &AsyncSmtpTransport<Tokio1Executor>,
+    settings: &MessageSettings,
+    transports: &Transports,
     outbox: &mut Outbox,
     id: &str,
     tz_of: &(dyn Fn(&str) -> Tz + Sync),
@@ -276,18 +542,9 @@ async fn deliver(
     let Some(pending) = outbox.pending.get(id).cloned() else {
         return;
     };
-    let Some(booking) = outbox.bookings.get(&pending.booking).cloned() else {
-        outbox.pending.remove(id);
-        return;
-    };
-    // A reminder for a time the booking no longer has, or for a booking no longer on.
-    if pending.kind == Kind::Reminder && (booking.status != Status::Confirmed || pending.start != Some(booking.start)) {
-        outbox.pending.remove(id);
-        return;
-    }
-    let personal = match state.vault.open(&booking.contact).await {
-        Ok(Some(p)) if !booking.erased => p,
-        Ok(_) => {
+    let message = match prepare(state, settings, transports, outbox, id, &pending, tz_of).await {
+        Ok(Some(message)) => message,
+        Ok(None) => {
             outbox.pending.remove(id);
             return;
         }
@@ -321,16 +578,15 @@ async fn deliver(
         }
     }
     let attempt = delivery.attempts + 1;
-    let outcome = match compose(
-        state,
-        settings,
-        id,
-        &pending,
-        &booking,
-        &personal,
-        tz_of(&booking.location),
-    ) {
-        Ok(message) => transport.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
+    let outcome = match message {
+        Ok(Outgoing::Mail(message)) => match &transports.mail {
+            Some((_, transport)) => transport.send(*message).await.map(|_| ()).map_err(|e| e.to_string()),
+            None => Err("no mail server configured".into()),
+        },
+        Ok(Outgoing::Sms(sms)) => match &transports.sms {
+            Some((_, gateway)) => gateway.send(&sms).await,
+            None => Err("no SMS gateway configured".into()),
+        },
         Err(e) => Err(e),
     };
     let now = Utc::now();
@@ -341,7 +597,8 @@ async fn deliver(
             (outbox::failed(id, attempt, error, now), "failed")
         }
     };
-    metrics::counter!("schalter_messages_total", "kind" => kind_name(pending.kind), "outcome" => label).increment(1);
+    metrics::counter!("schalter_messages_total", "kind" => kind_name(pending.kind, pending.channel), "outcome" => label)
+        .increment(1);
     let request = AppendRequest::new(vec![event]).metadata(Metadata::by("system:outbox", now));
     if let Err(e) = state.store.append(&request).await {
         // The lease runs out and the message is tried again: at least once.
@@ -349,20 +606,72 @@ async fn deliver(
     }
 }
 
-fn kind_name(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Confirmation => "confirmation",
-        Kind::Change => "change",
-        Kind::Cancellation => "cancellation",
-        Kind::Reminder => "reminder",
+fn kind_name(kind: Kind, channel: Channel) -> &'static str {
+    match (kind, channel) {
+        (Kind::Confirmation, _) => "confirmation",
+        (Kind::Change, _) => "change",
+        (Kind::Cancellation, _) => "cancellation",
+        (Kind::Reminder, Channel::Mail) => "reminder",
+        (Kind::Reminder, Channel::Sms) => "reminder-sms",
+        (Kind::TurnNear, _) => "turn-near-sms",
     }
+}
+
+/// An SMS is short: German, then the essentials in English.
+fn reminder_text(
+    state: &AppState,
+    settings: &MessageSettings,
+    booking: &Booking,
+    personal: &crate::vault::PersonalData,
+    tz: Tz,
+) -> String {
+    let (service, location) = {
+        let catalogue = state.catalogue();
+        (
+            catalogue
+                .services
+                .get(&booking.service)
+                .map(|s| s.name.de.clone())
+                .unwrap_or_default(),
+            catalogue
+                .locations
+                .get(&booking.location)
+                .map(|l| l.name.de.clone())
+                .unwrap_or_default(),
+        )
+    };
+    let local = booking.start.with_timezone(&tz);
+    let code = personal.code.clone().unwrap_or_default();
+    let link = format!("{}/booking/{code}", settings.public_url.trim_end_matches('/'));
+    format!(
+        "Erinnerung: {service}, {date} um {time} Uhr, {location}. Verschieben/absagen: {link} \
+         (Reminder: {date}, {time})",
+        date = local.format("%d.%m.%Y"),
+        time = local.format("%H:%M"),
+    )
+}
+
+fn turn_near_text(state: &AppState, ticket: &Watched) -> String {
+    let location = state
+        .catalogue()
+        .locations
+        .get(&ticket.location)
+        .map(|l| l.name.de.clone())
+        .unwrap_or_default();
+    format!(
+        "{location}: Ihre Nummer {label} ist bald dran. Bitte kommen Sie in den Wartebereich. \
+         (Your number {label} will be called soon.)",
+        label = ticket.label,
+    )
 }
 
 /// The message, German first with English below: the booking does not record a language, and
 /// municipal mail to citizens is German.
+#[allow(clippy::too_many_arguments)]
 fn compose(
     state: &AppState,
-    settings: &MailSettings,
+    settings: &MessageSettings,
+    mail: &MailSettings,
     id: &str,
     pending: &Pending,
     booking: &Booking,
@@ -405,7 +714,7 @@ fn compose(
             "Ihr Termin ist abgesagt. Sie müssen nichts weiter tun.",
             "Your appointment is cancelled. There is nothing else to do.",
         ),
-        Kind::Reminder => (
+        Kind::Reminder | Kind::TurnNear => (
             format!("Erinnerung: {} am {date} um {time} Uhr", service.0),
             "Wir erinnern Sie an Ihren Termin.",
             "A reminder of your appointment.",
@@ -425,7 +734,7 @@ fn compose(
         service_de = service.0,
         service_en = service.1,
     );
-    let from: Mailbox = settings.from.parse().map_err(|e| format!("bad sender address: {e}"))?;
+    let from: Mailbox = mail.from.parse().map_err(|e| format!("bad sender address: {e}"))?;
     let to: Mailbox = personal
         .email
         .parse()
@@ -439,7 +748,10 @@ fn compose(
     let message = if pending.kind == Kind::Cancellation {
         builder.singlepart(text)
     } else {
-        let hash = booking_hash(&pending.booking);
+        let About::Booking(stream) = &pending.about else {
+            return Err("a mail about a ticket".into());
+        };
+        let hash = booking_hash(stream);
         let calendar = crate::bookings::ics(state, booking, hash, &link);
         let kind = ContentType::parse("text/calendar; charset=utf-8; method=PUBLISH").map_err(|e| e.to_string())?;
         builder.multipart(

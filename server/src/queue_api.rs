@@ -84,6 +84,9 @@ impl FromRequestParts<AppState> for Issuer {
 #[serde(deny_unknown_fields)]
 pub struct TicketRequest {
     service: String,
+    /// For an SMS when the turn is near (only where an SMS gateway is configured).
+    #[serde(default)]
+    phone: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -98,6 +101,8 @@ pub struct TicketIssued {
     service: String,
     #[schema(value_type = String)]
     issued_at: DateTime<FixedOffset>,
+    /// Whether an SMS will announce the turn.
+    notify: bool,
 }
 
 impl TicketIssued {
@@ -128,6 +133,7 @@ impl TicketIssued {
             location: location.to_owned(),
             service,
             issued_at: now.with_timezone(&tz).fixed_offset(),
+            notify: false,
         })
     }
 }
@@ -167,6 +173,34 @@ pub async fn issue_ticket(
         }
         service.ticket_prefix.clone()
     };
+    let phone = req.phone.as_deref().map(str::trim).filter(|p| !p.is_empty());
+    let contact = match phone {
+        None => None,
+        Some(_) if !state.sms => {
+            return Err(ApiError::invalid(
+                "sms_unavailable",
+                Some("phone"),
+                "this office sends no text messages",
+            ))
+        }
+        Some(p) => {
+            let phone = schalter_events::booking::normalise_phone(p).ok_or_else(|| {
+                ApiError::invalid(
+                    "invalid_phone",
+                    Some("phone"),
+                    "please enter a mobile number or leave it empty",
+                )
+            })?;
+            let data = crate::vault::PersonalData {
+                name: String::new(),
+                email: String::new(),
+                phone: Some(phone),
+                code: None,
+            };
+            Some(state.vault.seal(&data).await?)
+        }
+    };
+    let notify = contact.is_some();
     let day = now.with_timezone(&tz).date_naive();
     let token = new_token();
     let ticket = NumberEvent::TicketIssued {
@@ -175,6 +209,7 @@ pub async fn issue_ticket(
         slot_start: None,
         token_hash: hash("ticket", &token),
         issued_at: now,
+        contact,
     };
     let (event, expectation) = queue::issue(&location_id, day, &prefix, &ticket);
     let stream = event.stream.clone();
@@ -184,7 +219,7 @@ pub async fn issue_ticket(
     let outcome = state.store.append(&request).await?;
     // The next call-next on this instance must already see the new ticket.
     state.caught_up(outcome.last_position).await;
-    let issued = TicketIssued::from_append(
+    let mut issued = TicketIssued::from_append(
         &outcome,
         &stream,
         &prefix,
@@ -195,6 +230,7 @@ pub async fn issue_ticket(
         now,
         tz,
     )?;
+    issued.notify = notify;
     Ok((StatusCode::CREATED, Json(issued)).into_response())
 }
 
@@ -229,6 +265,7 @@ pub async fn check_in(
             slot_start: Some(booking.start),
             token_hash: hash("ticket", &token),
             issued_at: now,
+            contact: None,
         };
         let numbers = queue::numbers_stream(&location_id, day, APPOINTMENT_PREFIX);
         let decision = schalter_events::booking::check_in(

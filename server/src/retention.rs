@@ -1,14 +1,16 @@
 //! Erasing personal data on time: after the retention period (default 30 days after the
-//! appointment) a booking's data key is destroyed and `PersonalDataErased` recorded. Runs daily
+//! appointment) a booking's data key is destroyed and `PersonalDataErased` recorded; a phone
+//! number a walk-in left goes the day after (`ContactErased` on the ticket's stream). Runs daily
 //! in every server and on demand with `schalter purge`; running twice, or on two servers at
 //! once, erases nothing twice.
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
-use schalter_events::booking::{self, Booking, ErasureReason};
+use chrono::{DateTime, NaiveDate, Utc};
+use schalter_events::booking::{self, Booking, ErasureReason, Personal};
+use schalter_events::queue::{self, NumberEvent, TicketEvent};
 use schalter_events::store::{AppendRequest, Store, StoreError};
-use schalter_events::Metadata;
+use schalter_events::{decode, encode, Expectation, Metadata};
 
 use crate::vault::{Vault, VaultError};
 
@@ -59,6 +61,63 @@ pub async fn purge(store: &Store, vault: &Vault, cutoff: DateTime<Utc>) -> Resul
     Ok(erased)
 }
 
+/// Erases the phone numbers walk-ins left for "your turn is near" on days before `before`
+/// (the server passes today: a number is needed only on its day); returns how many.
+pub async fn purge_ticket_contacts(store: &Store, vault: &Vault, before: NaiveDate) -> Result<usize, PurgeError> {
+    // Ticket id → (sealed phone, version of the ticket's stream).
+    let mut tickets: HashMap<String, (Option<Personal>, i64)> = HashMap::new();
+    let mut position = 0;
+    loop {
+        let batch = store.read_all(position, 2000).await?;
+        let Some(last) = batch.last() else { break };
+        position = last.position;
+        for e in &batch {
+            if let Some((location, day, prefix)) = queue::parse_numbers_stream(&e.stream) {
+                if day >= before {
+                    continue;
+                }
+                let NumberEvent::TicketIssued { contact, .. } =
+                    decode::<NumberEvent>(e).map_err(|err| PurgeError::Decode(err.to_string()))?;
+                if contact.is_some() {
+                    let id = queue::ticket_id(location, day, &queue::label(prefix, e.version));
+                    tickets.entry(id).or_insert((None, 0)).0 = contact;
+                }
+            } else if let Some(id) = e.stream.strip_prefix("ticket-") {
+                let entry = tickets.entry(id.to_owned()).or_insert((None, 0));
+                entry.1 = e.version;
+                if let Ok(TicketEvent::ContactErased { .. }) = decode::<TicketEvent>(e) {
+                    entry.0 = None;
+                }
+            }
+        }
+    }
+    let mut erased = 0;
+    for (id, (contact, version)) in tickets {
+        let Some(contact) = contact else { continue };
+        vault.erase(&contact).await?;
+        let now = Utc::now();
+        let event = encode(
+            format!("ticket-{id}"),
+            queue::SCHEMA,
+            &TicketEvent::ContactErased { at: now },
+        );
+        let expectation = if version == 0 {
+            Expectation::NoStream
+        } else {
+            Expectation::AtVersion(version)
+        };
+        let request = AppendRequest::new(vec![event.clone()])
+            .expect(event.stream.clone(), expectation)
+            .metadata(Metadata::by("system:retention", now));
+        match store.append(&request).await {
+            Ok(_) => erased += 1,
+            Err(e) if e.is_conflict() => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(erased)
+}
+
 /// Destroys one booking's data key, then records it; false if another run got there first.
 pub async fn erase(
     store: &Store,
@@ -97,6 +156,12 @@ pub fn schedule(store: Store, vault: Vault, retention_days: u32, mut shutdown: t
             match purge(&store, &vault, cutoff).await {
                 Ok(n) => tracing::info!(erased = n, retention_days, "retention run finished"),
                 Err(e) => tracing::error!(error = %e, "retention run failed; trying again tomorrow"),
+            }
+            // Yesterday in Germany is over everywhere by then (UTC date minus one is safe).
+            let before = (Utc::now() - chrono::Duration::days(1)).date_naive();
+            match purge_ticket_contacts(&store, &vault, before).await {
+                Ok(n) => tracing::info!(erased = n, "walk-in phone numbers of past days erased"),
+                Err(e) => tracing::error!(error = %e, "erasing walk-in phone numbers failed"),
             }
             wait = std::time::Duration::from_secs(24 * 3600);
         }

@@ -121,13 +121,8 @@ impl Queues {
     }
 
     fn apply(&mut self, event: &RecordedEvent) {
-        let parse_day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y%m%d").ok();
-        if let Some(rest) = event.stream.strip_prefix("numbers-") {
-            // numbers-<location>-<YYYYMMDD>-<prefix>
-            let mut parts = rest.rsplitn(3, '-');
-            let (Some(prefix), Some(day), Some(location)) =
-                (parts.next(), parts.next().and_then(parse_day), parts.next())
-            else {
+        if event.stream.starts_with("numbers-") {
+            let Some((location, day, prefix)) = queue::parse_numbers_stream(&event.stream) else {
                 return;
             };
             match decode::<queue::NumberEvent>(event) {
@@ -272,6 +267,8 @@ pub struct AppState {
     pub store: Store,
     pub vault: crate::vault::Vault,
     pub abuse: Arc<crate::abuse::Abuse>,
+    /// Whether an SMS gateway is configured (the kiosk then offers "your turn is near").
+    pub sms: bool,
     catalogue: Arc<RwLock<Catalogue>>,
     taken: Arc<RwLock<Taken>>,
     queues: Arc<RwLock<Queues>>,
@@ -299,6 +296,7 @@ impl AppState {
             store,
             vault,
             abuse: Arc::new(crate::abuse::Abuse::new(true)),
+            sms: false,
             catalogue: Arc::default(),
             taken: Arc::default(),
             queues: Arc::default(),

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
+use schalter_server::outbox::MessageSettings;
 use schalter_server::{Server, Settings};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -30,24 +31,50 @@ pub async fn spawn_app(db: TestDb, demo: bool) -> TestApp {
 
 /// As [`spawn_app`], sending citizens' email to `smtp_url` (links point at `http://schalter.test`).
 pub async fn spawn_app_mailing(db: TestDb, smtp_url: &str) -> TestApp {
-    let mail = schalter_server::outbox::MailSettings {
-        smtp_url: smtp_url.to_owned(),
-        from: "Bürgerservice <noreply@schalter.test>".into(),
+    let messages = MessageSettings {
+        mail: Some(schalter_server::outbox::MailSettings {
+            smtp_url: smtp_url.to_owned(),
+            from: "Bürgerservice <noreply@schalter.test>".into(),
+        }),
+        ..test_messages()
+    };
+    spawn(db, true, 8, messages, false).await
+}
+
+/// As [`spawn_app`], with text messages to the gateway at `sms_url` (token `sms-test-token`,
+/// "your turn is near" at 2 ahead) and reminders `reminder_hours` before the appointment.
+pub async fn spawn_app_texting(db: TestDb, sms_url: &str, reminder_hours: u32) -> TestApp {
+    let messages = MessageSettings {
+        reminder_hours,
+        sms: Some(schalter_server::sms::SmsSettings {
+            url: sms_url.to_owned(),
+            token: Some("sms-test-token".into()),
+            sender: "Stadt".into(),
+            near_ahead: 2,
+        }),
+        ..test_messages()
+    };
+    spawn(db, true, 8, messages, false).await
+}
+
+fn test_messages() -> MessageSettings {
+    MessageSettings {
         public_url: "http://schalter.test".into(),
         reminder_hours: 24,
         lease: chrono::Duration::seconds(2),
-    };
-    spawn(db, true, 8, Some(mail), false).await
+        mail: None,
+        sms: None,
+    }
 }
 
 /// As [`spawn_app`] with the rate limits and cooling-off a real installation has.
 pub async fn spawn_app_protected(db: TestDb) -> TestApp {
-    spawn(db, true, 8, None, true).await
+    spawn(db, true, 8, MessageSettings::default(), true).await
 }
 
 /// As [`spawn_app`], with the production pool size or another (benchmarks).
 pub async fn spawn_app_with(db: TestDb, demo: bool, max_connections: u32) -> TestApp {
-    spawn(db, demo, max_connections, None, false).await
+    spawn(db, demo, max_connections, MessageSettings::default(), false).await
 }
 
 /// Tests make hundreds of requests from one address: abuse protection is off unless a test
@@ -56,7 +83,7 @@ async fn spawn(
     db: TestDb,
     demo: bool,
     max_connections: u32,
-    mail: Option<schalter_server::outbox::MailSettings>,
+    messages: MessageSettings,
     abuse_protection: bool,
 ) -> TestApp {
     let server = schalter_server::start(Settings {
@@ -65,7 +92,7 @@ async fn spawn(
         demo,
         max_connections,
         master_key: Some(TEST_MASTER_KEY.into()),
-        mail,
+        messages,
         abuse_protection,
         ..Settings::default()
     })
@@ -180,7 +207,7 @@ impl TestApp {
 /// [`spawn_app`] for browser tests: `None` (after saying why) when the web app is not built.
 pub async fn spawn_app_with_ui(db: TestDb, demo: bool) -> Option<TestApp> {
     // Citizens in a browser must not notice the protection: the journeys run with it on.
-    let app = spawn(db, demo, 8, None, true).await;
+    let app = spawn(db, demo, 8, MessageSettings::default(), true).await;
     if app.get("/").await.status() == 503 {
         crate::missing(
             "the built web app (dist/)",

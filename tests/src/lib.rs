@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod browser;
+pub mod sms;
 pub mod smtp;
 pub mod sse;
 

@@ -1,0 +1,209 @@
+//! Text messages through a local HTTP SMS gateway: "your turn is near" for walk-ins who left a
+//! phone number (once, also across a restart), reminders by SMS for bookings with a phone
+//! number, failures visible to admins, and the number erased the day after.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use schalter_tests::app::{add_device, add_user, spawn_app_texting};
+use schalter_tests::sms::SmsSink;
+use schalter_tests::{on_both_backends, spawn_app, TestApp, TestDb};
+use serde_json::{json, Value};
+
+on_both_backends!(
+    walk_ins_hear_once_when_their_turn_is_near,
+    bookings_with_a_phone_get_the_reminder_by_sms
+);
+
+const PHONE: &str = "+49 151 / 2345 6789";
+const NORMALISED: &str = "+4915123456789";
+
+async fn issue(app: &TestApp, kiosk: &str, body: Value) -> (u16, Value) {
+    let r = app
+        .client
+        .post(format!("{}/api/locations/buergerbuero/tickets", app.url))
+        .header("authorization", format!("Bearer {kiosk}"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn call_next(app: &TestApp, cookie: &str) -> Value {
+    let r = app
+        .client
+        .post(format!("{}/api/counters/buergerbuero-1/call-next", app.url))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
+async fn walk_ins_hear_once_when_their_turn_is_near(db: TestDb) {
+    let sink = SmsSink::start().await;
+    let app = spawn_app_texting(db, &sink.url, 24).await;
+    assert_eq!(app.get_json("/api/health").await.1["sms"], true);
+    let kiosk = add_device(&app.db.url, "buergerbuero", "kiosk");
+    add_user(&app.db.url, "anna", "desk", "counter-one-2026");
+    let anna = app.sign_in("anna", "counter-one-2026").await;
+    app.open_counter(&anna, "buergerbuero-1").await;
+
+    let walk_in = json!({"service": "personalausweis"});
+    for _ in 0..3 {
+        let (status, ticket) = issue(&app, &kiosk, walk_in.clone()).await;
+        assert_eq!((status, &ticket["notify"]), (201, &json!(false)));
+    }
+    let (status, body) = issue(&app, &kiosk, json!({"service": "personalausweis", "phone": "0151 abc"})).await;
+    assert_eq!((status, body["error"].as_str()), (422, Some("invalid_phone")), "{body}");
+    let (status, mine) = issue(&app, &kiosk, json!({"service": "personalausweis", "phone": PHONE})).await;
+    assert_eq!((status, &mine["notify"]), (201, &json!(true)), "{mine}");
+    let id = mine["id"].as_str().unwrap().to_owned();
+    let number = mine["number"].as_str().unwrap().to_owned();
+
+    // Three ahead, the gateway is told at two: nothing yet.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(sink.received().is_empty(), "{:?}", sink.received());
+    call_next(&app, &anna).await;
+    let received = sink.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(received.len(), 1, "{received:?}");
+    let sms = &received[0];
+    assert_eq!(sms.body["to"], NORMALISED);
+    assert_eq!(sms.body["from"], "Stadt");
+    assert_eq!(sms.body["id"], format!("near-{id}"));
+    assert_eq!(sms.idempotency_key.as_deref(), Some(format!("near-{id}").as_str()));
+    assert_eq!(sms.authorization.as_deref(), Some("Bearer sms-test-token"));
+    let text = sms.body["text"].as_str().unwrap();
+    assert!(text.contains(&number) && text.contains("bald dran"), "{text}");
+
+    // Nearer still, then a restart on the same log: never a second message.
+    call_next(&app, &anna).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let db = app.stop().await;
+    let app = spawn_app_texting(db, &sink.url, 24).await;
+    tokio::time::sleep(Duration::from_millis(3000)).await;
+    assert_eq!(sink.received().len(), 1, "{:?}", sink.received());
+
+    // The log holds only ciphertext; the day after, the number is erased for good.
+    let events = app.store().read_all(0, 100_000).await.unwrap();
+    let digits = "15123456789";
+    assert!(events.iter().all(|e| !e.data.to_string().contains(digits)));
+    let vault = app.vault();
+    let tomorrow = Utc::now().date_naive() + chrono::Duration::days(1);
+    let erased = schalter_server::retention::purge_ticket_contacts(app.store(), &vault, tomorrow)
+        .await
+        .unwrap();
+    assert_eq!(erased, 1);
+    let again = schalter_server::retention::purge_ticket_contacts(app.store(), &vault, tomorrow)
+        .await
+        .unwrap();
+    assert_eq!(again, 0, "erased once");
+    let ticket_events = app.store().read_stream(&format!("ticket-{id}"), 0).await.unwrap();
+    assert_eq!(ticket_events.last().unwrap().event_type, "ContactErased");
+    let issued = events
+        .iter()
+        .find(|e| e.stream.starts_with("numbers-") && e.data.to_string().contains("\"contact\""))
+        .expect("the ticket with a phone number");
+    let contact: schalter_events::booking::Personal = serde_json::from_value(issued.data["contact"].clone()).unwrap();
+    assert_eq!(vault.open(&contact).await.unwrap(), None, "the data key is gone");
+    app.stop().await;
+}
+
+async fn book(app: &TestApp, start: &str, email: &str, phone: Option<&str>) -> Value {
+    let (status, body) = app
+        .post_json(
+            "/api/bookings",
+            &json!({"location": "buergerbuero", "service": "personalausweis", "start": start,
+                    "name": "Tamara Textnachricht", "email": email, "phone": phone,
+                    "privacy_accepted": true}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    body
+}
+
+async fn bookings_with_a_phone_get_the_reminder_by_sms(db: TestDb) {
+    let sink = SmsSink::start().await;
+    // A reminder 60 days ahead is due at once.
+    let app = spawn_app_texting(db, &sink.url, 24 * 60).await;
+    add_user(&app.db.url, "root", "admin", "administrator-2026");
+    let root = app.sign_in("root", "administrator-2026").await;
+    let from = (Utc::now() + chrono::Duration::days(3)).date_naive();
+    let (_, availability) = app
+        .get_json(&format!(
+            "/api/availability?location=buergerbuero&service=personalausweis&from={from}&days=10"
+        ))
+        .await;
+    let starts: Vec<String> = availability["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["free"].as_u64().unwrap() > 0)
+        .map(|s| s["start"].as_str().unwrap().to_owned())
+        .collect();
+    let booked = book(&app, &starts[0], "tamara@example.org", Some("0151 2345 6789")).await;
+    let code = booked["code"].as_str().unwrap();
+    book(&app, &starts[1], "theo@example.org", None).await;
+    let received = sink.wait_for(1, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    let received = if received.len() == 1 { sink.received() } else { received };
+    assert_eq!(received.len(), 1, "only the booking with a phone: {received:?}");
+    let sms = &received[0];
+    assert_eq!(sms.body["to"], "015123456789");
+    assert!(
+        sms.body["id"].as_str().unwrap().starts_with("sms-remind-"),
+        "{:?}",
+        sms.body
+    );
+    let text = sms.body["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("Erinnerung: ") && text.contains(&format!("http://schalter.test/booking/{code}")),
+        "{text}"
+    );
+
+    // A gateway that is down: the admin sees the failing message, without the number.
+    sink.refuse(true);
+    book(&app, &starts[2], "tilda@example.org", Some("0151 9876 5432")).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let problems = loop {
+        let r = app
+            .client
+            .get(format!("{}/api/admin/messages", app.url))
+            .header("cookie", &root)
+            .send()
+            .await
+            .unwrap();
+        let problems: Value = r.json().await.unwrap();
+        if !problems["failing"].as_array().unwrap().is_empty() {
+            break problems;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no failure reported: {problems}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let failing = &problems["failing"][0];
+    assert_eq!(failing["kind"], "reminder-sms");
+    assert!(failing["last_error"].as_str().unwrap().contains("503"), "{failing}");
+    assert!(!problems.to_string().contains("9876"), "{problems}");
+    app.stop().await;
+}
+
+/// Without a gateway the kiosk cannot promise a message: a phone number is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_phone_numbers_without_a_gateway() {
+    let app = spawn_app(TestDb::sqlite().await, true).await;
+    assert_eq!(app.get_json("/api/health").await.1["sms"], false);
+    let kiosk = add_device(&app.db.url, "buergerbuero", "kiosk");
+    let (status, body) = issue(&app, &kiosk, json!({"service": "personalausweis", "phone": PHONE})).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (422, Some("sms_unavailable")),
+        "{body}"
+    );
+    app.stop().await;
+}
