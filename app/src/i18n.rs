@@ -185,6 +185,11 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("kiosk_qr_caption", "Wartestand auf dem Handy verfolgen", "Follow your place on your phone"),
     ("kiosk_print", "Drucken", "Print"),
     ("kiosk_done", "Fertig", "Done"),
+    ("kiosk_phone_label", "Handynummer (freiwillig)", "Mobile number (optional)"),
+    ("kiosk_phone_hint", "Wir schicken eine SMS, kurz bevor Sie dran sind. Die Nummer wird am nächsten Tag gelöscht.", "We send a text message shortly before your turn. The number is deleted the next day."),
+    ("kiosk_sms_promise", "Sie bekommen eine SMS, kurz bevor Sie dran sind.", "You will get a text message shortly before your turn."),
+    ("err_invalid_phone", "Bitte prüfen Sie die Handynummer oder lassen Sie das Feld leer.", "Please check the mobile number or leave the field empty."),
+    ("err_sms_unavailable", "SMS-Benachrichtigung gibt es hier nicht. Bitte lassen Sie das Feld leer.", "Text messages are not available here. Please leave the field empty."),
     // Ticket status
     ("ticket_unknown", "Diese Wartemarke gibt es nicht (mehr).", "This ticket does not exist (any more)."),
     ("ticket_offline", "Keine Verbindung. Die Anzeige wird gleich erneut versucht.", "No connection. Trying again shortly."),

@@ -44,7 +44,12 @@ pub async fn spawn_app_mailing(db: TestDb, smtp_url: &str) -> TestApp {
 /// As [`spawn_app`], with text messages to the gateway at `sms_url` (token `sms-test-token`,
 /// "your turn is near" at 2 ahead) and reminders `reminder_hours` before the appointment.
 pub async fn spawn_app_texting(db: TestDb, sms_url: &str, reminder_hours: u32) -> TestApp {
-    let messages = MessageSettings {
+    spawn(db, true, 8, texting(sms_url, reminder_hours), false).await
+}
+
+/// The message settings of [`spawn_app_texting`].
+pub fn texting(sms_url: &str, reminder_hours: u32) -> MessageSettings {
+    MessageSettings {
         reminder_hours,
         sms: Some(schalter_server::sms::SmsSettings {
             url: sms_url.to_owned(),
@@ -53,8 +58,7 @@ pub async fn spawn_app_texting(db: TestDb, sms_url: &str, reminder_hours: u32) -
             near_ahead: 2,
         }),
         ..test_messages()
-    };
-    spawn(db, true, 8, messages, false).await
+    }
 }
 
 fn test_messages() -> MessageSettings {
@@ -206,8 +210,13 @@ impl TestApp {
 
 /// [`spawn_app`] for browser tests: `None` (after saying why) when the web app is not built.
 pub async fn spawn_app_with_ui(db: TestDb, demo: bool) -> Option<TestApp> {
+    spawn_app_with_ui_and(db, demo, MessageSettings::default()).await
+}
+
+/// [`spawn_app_with_ui`] with messages (e.g. [`texting`]).
+pub async fn spawn_app_with_ui_and(db: TestDb, demo: bool, messages: MessageSettings) -> Option<TestApp> {
     // Citizens in a browser must not notice the protection: the journeys run with it on.
-    let app = spawn(db, demo, 8, MessageSettings::default(), true).await;
+    let app = spawn(db, demo, 8, messages, true).await;
     if app.get("/").await.status() == 503 {
         crate::missing(
             "the built web app (dist/)",

@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use schalter_tests::app::{add_device, add_user, spawn_app_texting};
+use fantoccini::Locator;
+use schalter_tests::app::{add_device, add_user, spawn_app_texting, spawn_app_with_ui_and, texting};
+use schalter_tests::browser::Browser;
 use schalter_tests::sms::SmsSink;
 use schalter_tests::{on_both_backends, spawn_app, TestApp, TestDb};
 use serde_json::{json, Value};
@@ -190,6 +192,53 @@ async fn bookings_with_a_phone_get_the_reminder_by_sms(db: TestDb) {
     assert_eq!(failing["kind"], "reminder-sms");
     assert!(failing["last_error"].as_str().unwrap().contains("503"), "{failing}");
     assert!(!problems.to_string().contains("9876"), "{problems}");
+    app.stop().await;
+}
+
+/// At the kiosk in Chromium: the optional phone field appears where SMS is configured, the
+/// ticket promises the message, and the gateway gets it once the turn is near.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_kiosk_offers_the_sms() {
+    let sink = SmsSink::start().await;
+    let Some(app) = spawn_app_with_ui_and(TestDb::sqlite().await, true, texting(&sink.url, 24)).await else {
+        return;
+    };
+    let kiosk_token = add_device(&app.db.url, "buergerbuero", "kiosk");
+    add_user(&app.db.url, "anna", "desk", "counter-one-2026");
+    let anna = app.sign_in("anna", "counter-one-2026").await;
+    app.open_counter(&anna, "buergerbuero-1").await;
+    let Some(kiosk) = Browser::launch(1024, 900).await else {
+        return;
+    };
+    kiosk
+        .client
+        .goto(&format!("{}/kiosk/buergerbuero?token={kiosk_token}", app.url))
+        .await
+        .unwrap();
+    kiosk.wait(".kiosk-choices").await;
+    let choices = kiosk
+        .client
+        .find_all(Locator::Css(".kiosk-choices .kiosk-button"))
+        .await
+        .unwrap();
+    choices[1].click().await.unwrap();
+    let field = kiosk.wait("#kiosk-phone-input").await;
+    field.send_keys("0170 555 1234").await.unwrap();
+    if let Some(violations) = kiosk.accessibility_violations().await {
+        assert!(violations.is_empty(), "kiosk with phone field: {violations:#?}");
+    }
+    kiosk.screenshot("kiosk-sms-1-phone").await;
+    kiosk.click(".kiosk-services .kiosk-button").await;
+    let promise = kiosk.wait("[data-testid=sms-promise]").await.text().await.unwrap();
+    assert!(promise.contains("SMS"), "{promise}");
+    let number = kiosk.wait("[data-testid=ticket-number]").await.text().await.unwrap();
+    kiosk.screenshot("kiosk-sms-2-ticket").await;
+    // Nobody ahead: the message goes out at once.
+    let received = sink.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert_eq!(received[0].body["to"], "01705551234");
+    assert!(received[0].body["text"].as_str().unwrap().contains(&number));
+    kiosk.close().await;
     app.stop().await;
 }
 

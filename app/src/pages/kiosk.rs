@@ -20,6 +20,14 @@ struct Issued {
     number: String,
     token: String,
     service: String,
+    #[serde(default)]
+    notify: bool,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+struct Health {
+    #[serde(default)]
+    sms: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -59,6 +67,14 @@ fn KioskFlow(location: String, token: String) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let code = RwSignal::new(String::new());
+    let phone = RwSignal::new(String::new());
+    // Only where an SMS gateway is configured may a walk-in leave a number.
+    let sms = LocalResource::new(|| async {
+        api::get::<Health>("/api/health")
+            .await
+            .map(|h| h.sms)
+            .unwrap_or(false)
+    });
     let (location, token) = (StoredValue::new(location), StoredValue::new(token));
     let services = LocalResource::new(move || async move {
         let here = location.get_value();
@@ -81,6 +97,7 @@ fn KioskFlow(location: String, token: String) -> impl IntoView {
         issued.set(None);
         error.set(None);
         code.set(String::new());
+        phone.set(String::new());
     };
     let submit = move |url: String, body: serde_json::Value| {
         if busy.get_untracked() {
@@ -113,7 +130,15 @@ fn KioskFlow(location: String, token: String) -> impl IntoView {
     let take = move |service: String| {
         submit(
             format!("/api/locations/{}/tickets", location.get_value()),
-            serde_json::json!({ "service": service }),
+            {
+                let number = phone.get_untracked();
+                let number = number.trim();
+                if number.is_empty() {
+                    serde_json::json!({ "service": service })
+                } else {
+                    serde_json::json!({ "service": service, "phone": number })
+                }
+            },
         )
     };
     let check_in = move |ev: SubmitEvent| {
@@ -169,6 +194,15 @@ fn KioskFlow(location: String, token: String) -> impl IntoView {
             Step::Services => view! {
                 <h1 id="kiosk-h">{t("kiosk_pick_service")}</h1>
                 {error_view}
+                {move || (sms.get() == Some(true)).then(|| view! {
+                    <div class="kiosk-phone">
+                        <label for="kiosk-phone-input">{t("kiosk_phone_label")}</label>
+                        <input id="kiosk-phone-input" name="phone" type="tel" inputmode="tel" autocomplete="off"
+                            aria-describedby="kiosk-phone-hint" prop:value=move || phone.get()
+                            on:input=move |ev| phone.set(event_target_value(&ev))/>
+                        <p id="kiosk-phone-hint" class="kiosk-button-hint">{t("kiosk_phone_hint")}</p>
+                    </div>
+                })}
                 <Suspense fallback=move || view! { <p class="loading" role="status">{t("loading")}</p> }>
                     {move || services.get().map(|r| match r {
                         Ok(list) => view! {
@@ -194,6 +228,7 @@ fn KioskFlow(location: String, token: String) -> impl IntoView {
                 let ticket = issued.get_untracked();
                 let number = ticket.as_ref().map(|t| t.number.clone()).unwrap_or_default();
                 let service = ticket.as_ref().map(|t| t.service.clone()).unwrap_or_default();
+                let notify = ticket.as_ref().is_some_and(|t| t.notify);
                 let token = ticket.map(|t| t.token).unwrap_or_default();
                 let qr = format!("/api/tickets/status/{token}/qr.svg");
                 view! {
@@ -202,6 +237,7 @@ fn KioskFlow(location: String, token: String) -> impl IntoView {
                         <p class="ticket-number" data-testid="ticket-number">{number}</p>
                         <p class="ticket-service">{move || service_name(&service)}</p>
                         <p>{t("kiosk_wait_for_call")}</p>
+                        {notify.then(|| view! { <p class="kiosk-sms" data-testid="sms-promise">{t("kiosk_sms_promise")}</p> })}
                         <figure class="ticket-qr">
                             <img src=qr alt=t("kiosk_qr_alt") width="148" height="148"/>
                             <figcaption>{t("kiosk_qr_caption")}</figcaption>
