@@ -13,6 +13,7 @@ pub mod projection;
 pub mod queue;
 pub mod slots;
 pub mod staff;
+pub mod stats;
 pub mod work;
 
 #[cfg(feature = "store")]

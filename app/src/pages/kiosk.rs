@@ -69,12 +69,7 @@ fn KioskFlow(location: String, token: String) -> impl IntoView {
     let code = RwSignal::new(String::new());
     let phone = RwSignal::new(String::new());
     // Only where an SMS gateway is configured may a walk-in leave a number.
-    let sms = LocalResource::new(|| async {
-        api::get::<Health>("/api/health")
-            .await
-            .map(|h| h.sms)
-            .unwrap_or(false)
-    });
+    let sms = LocalResource::new(|| async { api::get::<Health>("/api/health").await.map(|h| h.sms).unwrap_or(false) });
     let (location, token) = (StoredValue::new(location), StoredValue::new(token));
     let services = LocalResource::new(move || async move {
         let here = location.get_value();
@@ -128,18 +123,15 @@ fn KioskFlow(location: String, token: String) -> impl IntoView {
         });
     };
     let take = move |service: String| {
-        submit(
-            format!("/api/locations/{}/tickets", location.get_value()),
-            {
-                let number = phone.get_untracked();
-                let number = number.trim();
-                if number.is_empty() {
-                    serde_json::json!({ "service": service })
-                } else {
-                    serde_json::json!({ "service": service, "phone": number })
-                }
-            },
-        )
+        submit(format!("/api/locations/{}/tickets", location.get_value()), {
+            let number = phone.get_untracked();
+            let number = number.trim();
+            if number.is_empty() {
+                serde_json::json!({ "service": service })
+            } else {
+                serde_json::json!({ "service": service, "phone": number })
+            }
+        })
     };
     let check_in = move |ev: SubmitEvent| {
         ev.prevent_default();
