@@ -41,6 +41,7 @@ pub struct BookingFact {
     pub placed_at: DateTime<Utc>,
     pub channel: Channel,
     pub cancelled_lead_minutes: Option<i64>,
+    pub checked_in: bool,
     /// The appointment's ticket id, once checked in.
     pub ticket: Option<String>,
 }
@@ -66,6 +67,10 @@ pub struct TicketFact {
 pub struct Stats {
     pub bookings: HashMap<String, BookingFact>,
     pub tickets: HashMap<String, TicketFact>,
+    /// The last check-in (position, booking stream): the check-in decision appends the
+    /// booking's `BookingCheckedIn` and the ticket's `TicketIssued` together, in this order, so
+    /// the ticket at the next position is the booking's (its number is not known before).
+    last_check_in: Option<(i64, String)>,
 }
 
 fn when(e: &RecordedEvent) -> DateTime<Utc> {
@@ -94,6 +99,7 @@ impl Stats {
                             placed_at: when(e),
                             channel,
                             cancelled_lead_minutes: None,
+                            checked_in: false,
                             ticket: None,
                         },
                     );
@@ -109,9 +115,10 @@ impl Stats {
                         b.cancelled_lead_minutes = Some(lead_minutes);
                     }
                 }
-                BookingEvent::BookingCheckedIn { ticket, .. } => {
+                BookingEvent::BookingCheckedIn { .. } => {
                     if let Some(b) = self.bookings.get_mut(&e.stream) {
-                        b.ticket = Some(ticket.trim_start_matches("ticket-").to_owned());
+                        b.checked_in = true;
+                        self.last_check_in = Some((e.position, e.stream.clone()));
                     }
                 }
                 BookingEvent::PersonalDataErased { .. } => {}
@@ -130,6 +137,13 @@ impl Stats {
                 _ => Channel::Desk,
             };
             let id = queue::ticket_id(location, day, &queue::label(prefix, e.version));
+            if kind == Kind::Appointment {
+                if let Some((_, booking)) = self.last_check_in.take().filter(|(p, _)| *p == e.position - 1) {
+                    if let Some(b) = self.bookings.get_mut(&booking) {
+                        b.ticket = Some(id.clone());
+                    }
+                }
+            }
             self.tickets.insert(
                 id,
                 TicketFact {
@@ -492,8 +506,8 @@ fn figures(
             continue;
         }
         due += 1;
-        let ticket = b.ticket.as_ref().and_then(|id| all.get(id));
-        if ticket.is_none_or(|t| t.no_show) {
+        let marked = b.ticket.as_ref().and_then(|id| all.get(id)).is_some_and(|t| t.no_show);
+        if !b.checked_in || marked {
             f.no_shows += 1;
         }
     }
@@ -624,22 +638,22 @@ mod tests {
         };
         // B1 09:00 local, checked in 08:50, called 09:02 (punctual), served 15 min.
         log.placed("booking-b1", "2026-12-01T08:00:00Z", "2026-11-20T10:00:00Z");
+        log.add(
+            "booking-b1",
+            2,
+            &BookingEvent::BookingCheckedIn {
+                at: at("2026-12-01T07:50:00Z"),
+                ticket: "numbers-bb-20261201-T".into(),
+            },
+            "2026-12-01T07:50:00Z",
+            "device:k1",
+        );
         log.issued(
             "T",
             1,
             Kind::Appointment,
             "2026-12-01T07:50:00Z",
             Some("2026-12-01T08:00:00Z"),
-            "device:k1",
-        );
-        log.add(
-            "booking-b1",
-            2,
-            &BookingEvent::BookingCheckedIn {
-                at: at("2026-12-01T07:50:00Z"),
-                ticket: "ticket-bb-20261201-T-001".into(),
-            },
-            "2026-12-01T07:50:00Z",
             "device:k1",
         );
         log.step("T-001", 1, call("2026-12-01T08:02:00Z"));
@@ -663,22 +677,22 @@ mod tests {
         );
         // B4 12:00 local, checked in 11:55, called 12:10 (late), then marked no-show.
         log.placed("booking-b4", "2026-12-01T11:00:00Z", "2026-11-23T10:00:00Z");
+        log.add(
+            "booking-b4",
+            2,
+            &BookingEvent::BookingCheckedIn {
+                at: at("2026-12-01T10:55:00Z"),
+                ticket: "numbers-bb-20261201-T".into(),
+            },
+            "2026-12-01T10:55:00Z",
+            "staff:anna",
+        );
         log.issued(
             "T",
             2,
             Kind::Appointment,
             "2026-12-01T10:55:00Z",
             Some("2026-12-01T11:00:00Z"),
-            "staff:anna",
-        );
-        log.add(
-            "booking-b4",
-            2,
-            &BookingEvent::BookingCheckedIn {
-                at: at("2026-12-01T10:55:00Z"),
-                ticket: "ticket-bb-20261201-T-002".into(),
-            },
-            "2026-12-01T10:55:00Z",
             "staff:anna",
         );
         log.step("T-002", 1, call("2026-12-01T11:10:00Z"));

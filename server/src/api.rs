@@ -32,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .merge(crate::desk::router())
         .merge(crate::display::router())
         .merge(crate::admin::router())
+        .merge(crate::stats_api::router())
         .route("/api/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
         .route("/api", get(api_not_found))
@@ -227,7 +228,9 @@ async fn give_feedback(
         crate::queue_api::check_in, crate::queue_api::ticket_status, crate::queue_api::ticket_qr,
         crate::desk::counters, crate::desk::open_or_close, crate::desk::waiting_line, crate::display::stream,
         crate::admin::list_users, crate::admin::add_user, crate::admin::list_devices, crate::admin::add_device,
-        crate::admin::revoke_device, crate::admin::message_problems, crate::admin::export_booking),
+        crate::admin::revoke_device, crate::admin::message_problems, crate::admin::export_booking,
+        crate::stats_api::summary, crate::stats_api::export_csv, crate::stats_api::export_json,
+        crate::stats_api::open_data_index, crate::stats_api::open_data_json, crate::stats_api::open_data_csv),
     components(schemas(ErrorBody, Health, Location, Service, Text, FeedbackRequest, FeedbackAccepted,
         crate::bookings::Availability, crate::bookings::SlotView, crate::bookings::BookingRequest, crate::bookings::Proof, crate::bookings::Challenge,
         crate::bookings::BookingView, crate::bookings::RescheduleRequest, schalter_events::booking::Status,

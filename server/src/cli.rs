@@ -142,6 +142,9 @@ pub enum Command {
         mail: Mail,
         #[command(flatten)]
         texts: Texts,
+        /// `on` publishes anonymous monthly aggregates at /api/open-data (cells under 5 withheld).
+        #[arg(long, env = "SCHALTER_OPEN_DATA", default_value = "off")]
+        open_data: String,
         /// `off` switches rate limits and cooling-off off (load tests, trusted networks).
         #[arg(long, env = "SCHALTER_ABUSE_PROTECTION", default_value = "on")]
         abuse_protection: String,
@@ -155,6 +158,18 @@ pub enum Command {
         keys: Keys,
         #[arg(long, env = "SCHALTER_RETENTION_DAYS", default_value_t = crate::retention::DEFAULT_RETENTION_DAYS)]
         retention_days: u32,
+    },
+    /// Fill the days before today with realistic simulated office days (bookings, cancellations,
+    /// check-ins, walk-ins, calls, service, no-shows) through the real decisions, so the
+    /// statistics have data. Deterministic for a seed. Seeds the demo catalogue into an empty
+    /// store first.
+    Simulate {
+        #[command(flatten)]
+        db: Database,
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
     /// Create or upgrade the database schema, then exit.
     Migrate {
@@ -175,6 +190,12 @@ pub enum Command {
     RebuildProjections {
         #[command(flatten)]
         db: Database,
+        /// Also write the statistics summary of this period (`FROM..TO`, local days, e.g.
+        /// `2026-01-01..2026-12-31`) as JSON to `--stats-out`, to compare with the live figures.
+        #[arg(long, requires = "stats_out")]
+        stats_period: Option<String>,
+        #[arg(long)]
+        stats_out: Option<std::path::PathBuf>,
     },
     /// Import locations, opening hours and services from a TOML file (see `export-config`).
     /// Only differences are recorded; importing the same file twice changes nothing.
@@ -274,6 +295,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             retention_days,
             mail,
             texts,
+            open_data,
             abuse_protection,
         } => {
             serve(Settings {
@@ -286,6 +308,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 retention_days,
                 messages: mail.settings(texts),
                 abuse_protection: abuse_protection != "off",
+                open_data: open_data == "on",
             })
             .await
         }
@@ -295,6 +318,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             retention_days,
         } => purge(&db, &keys, retention_days).await,
         Command::Migrate { db } => migrate(&db).await,
+        Command::Simulate { db, days, seed } => simulate(&db, days, seed).await,
         Command::User {
             action: UserAction::Add { db, username, role, .. },
         } => add_user(&db, &username, role).await,
@@ -304,7 +328,11 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Device {
             action: DeviceAction::Revoke { db, id },
         } => revoke_device(&db, &id).await,
-        Command::RebuildProjections { db } => rebuild_projections(&db).await,
+        Command::RebuildProjections {
+            db,
+            stats_period,
+            stats_out,
+        } => rebuild_projections(&db, stats_period.as_deref(), stats_out.as_deref()).await,
         Command::ImportConfig {
             db,
             file,
@@ -443,6 +471,36 @@ async fn purge(db: &Database, keys: &Keys, retention_days: u32) -> Result<(), Cl
     Ok(())
 }
 
+async fn simulate(db: &Database, days: u32, seed: u64) -> Result<(), CliError> {
+    let store = open_store(&settings_for(db)).await?;
+    let (mut catalogue, _) = current_catalogue(&store).await?;
+    if catalogue.locations.is_empty() {
+        crate::seed_demo(&store).await?;
+        catalogue = current_catalogue(&store).await?.0;
+    }
+    let started = Instant::now();
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Berlin)
+        .date_naive();
+    let result = crate::simulate::run(&store, &catalogue, today, days, seed).await;
+    store.close().await;
+    let report = result.map_err(|e| CliError::Usage(e.to_string()))?;
+    println!(
+        "simulated {} days before {today} (seed {seed}) in {:.1} s: {} bookings ({} cancelled), {} check-ins, \
+         {} walk-ins, {} served, {} no-shows at the counter; {} events",
+        report.days,
+        started.elapsed().as_secs_f64(),
+        report.bookings,
+        report.cancellations,
+        report.check_ins,
+        report.walk_ins,
+        report.served,
+        report.no_shows,
+        report.events
+    );
+    Ok(())
+}
+
 async fn current_catalogue(store: &schalter_events::store::Store) -> Result<(Catalogue, i64), CliError> {
     let events = store.read_stream(schalter_events::catalogue::STREAM, 0).await?;
     let mut catalogue = Catalogue::default();
@@ -520,9 +578,35 @@ async fn export_config(db: &Database) -> Result<(), CliError> {
     Ok(())
 }
 
-async fn rebuild_projections(db: &Database) -> Result<(), CliError> {
+async fn rebuild_projections(
+    db: &Database,
+    stats_period: Option<&str>,
+    stats_out: Option<&std::path::Path>,
+) -> Result<(), CliError> {
+    let period = stats_period
+        .map(|p| {
+            let (from, to) = p
+                .split_once("..")
+                .ok_or_else(|| CliError::Usage("--stats-period is FROM..TO".into()))?;
+            let day = |s: &str| {
+                chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                    .map_err(|e| CliError::Usage(format!("--stats-period: {s}: {e}")))
+            };
+            Ok::<_, CliError>((day(from)?, day(to)?))
+        })
+        .transpose()?;
     let store = open_store(&settings_for(db)).await?;
     let head = store.head().await?;
+    // The raw rate first: reading every event without doing anything with it.
+    let raw_started = Instant::now();
+    let (mut position, mut raw_count) = (0, 0u64);
+    loop {
+        let batch = store.read_all(position, 2000).await?;
+        let Some(last) = batch.last() else { break };
+        position = last.position;
+        raw_count += batch.len() as u64;
+    }
+    let raw_secs = raw_started.elapsed().as_secs_f64();
     let bar = ProgressBar::new(head.max(0) as u64).with_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} events ({per_sec}, {eta})").expect("valid template"),
     );
@@ -532,13 +616,17 @@ async fn rebuild_projections(db: &Database) -> Result<(), CliError> {
     let started = Instant::now();
     let mut catalogue = Catalogue::default();
     let mut feedback = FeedbackTally::default();
+    let mut stats = schalter_events::stats::Stats::default();
     let (mut position, mut count) = (0, 0u64);
     loop {
         let batch = store.read_all(position, 2000).await?;
         let Some(last) = batch.last() else { break };
         position = last.position;
         for e in &batch {
-            if let Err(err) = Projection::apply(&mut catalogue, e).and_then(|_| Projection::apply(&mut feedback, e)) {
+            if let Err(err) = Projection::apply(&mut catalogue, e)
+                .and_then(|_| Projection::apply(&mut feedback, e))
+                .and_then(|_| stats.apply(e))
+            {
                 tracing::error!(error = %err, "unreadable event skipped");
             }
         }
@@ -548,12 +636,30 @@ async fn rebuild_projections(db: &Database) -> Result<(), CliError> {
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "rebuilt from {count} events in {secs:.2} s ({:.0} events/s): {} locations, {} services, {} ratings",
+        "rebuilt from {count} events in {secs:.2} s ({:.0} events/s): {} locations, {} services, {} ratings, \
+         {} bookings and {} tickets in the statistics",
         count as f64 / secs.max(1e-9),
         catalogue.locations.len(),
         catalogue.services.len(),
-        feedback.total()
+        feedback.total(),
+        stats.bookings.len(),
+        stats.tickets.len(),
+    );
+    println!(
+        "raw read-all of the same log: {raw_count} events in {raw_secs:.2} s ({:.0} events/s)",
+        raw_count as f64 / raw_secs.max(1e-9)
     );
     store.close().await;
+    if let (Some((from, to)), Some(out)) = (period, stats_out) {
+        let filter = schalter_events::stats::Filter {
+            from,
+            to,
+            location: None,
+            service: None,
+        };
+        let summary = crate::stats_api::summary_of(&stats, &catalogue, &filter);
+        let json = serde_json::to_vec_pretty(&summary).expect("a summary serialises");
+        std::fs::write(out, json).map_err(|e| CliError::Usage(format!("{}: {e}", out.display())))?;
+    }
     Ok(())
 }

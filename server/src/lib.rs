@@ -14,8 +14,10 @@ pub mod queue_api;
 pub mod retention;
 pub mod secrets;
 pub mod security;
+pub mod simulate;
 pub mod sms;
 pub mod state;
+pub mod stats_api;
 pub mod telemetry;
 pub mod vault;
 pub mod web;
@@ -54,6 +56,8 @@ pub struct Settings {
     pub messages: outbox::MessageSettings,
     /// Rate limits and cooling-off (`SCHALTER_ABUSE_PROTECTION=off` turns them off).
     pub abuse_protection: bool,
+    /// Publish anonymous aggregates at `/api/open-data` (`SCHALTER_OPEN_DATA=on`).
+    pub open_data: bool,
 }
 
 impl Default for Settings {
@@ -68,6 +72,7 @@ impl Default for Settings {
             retention_days: retention::DEFAULT_RETENTION_DAYS,
             messages: outbox::MessageSettings::default(),
             abuse_protection: true,
+            open_data: false,
         }
     }
 }
@@ -199,6 +204,7 @@ pub async fn start(settings: Settings) -> Result<Server, StartError> {
         tracing::info!("no SMTP server configured (SCHALTER_SMTP_URL): citizens get no emails");
     }
     state.sms = messages.sms.is_some();
+    state.open_data = settings.open_data;
     outbox::spawn(state.clone(), messages).map_err(|e| StartError::Mail(e.to_string()))?;
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let mut on_stop = stopped.clone();

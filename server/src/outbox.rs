@@ -141,7 +141,8 @@ impl Outbox {
             }
             return;
         }
-        if !e.stream.starts_with("booking-") {
+        let simulated = e.metadata.correlation.as_deref() == Some(crate::simulate::CORRELATION);
+        if !e.stream.starts_with("booking-") || simulated {
             return;
         }
         let mut booking = self.bookings.remove(&e.stream);

@@ -269,6 +269,9 @@ pub struct AppState {
     pub abuse: Arc<crate::abuse::Abuse>,
     /// Whether an SMS gateway is configured (the kiosk then offers "your turn is near").
     pub sms: bool,
+    /// Whether the municipality publishes open data (`SCHALTER_OPEN_DATA=on`).
+    pub open_data: bool,
+    stats: Arc<RwLock<schalter_events::stats::Stats>>,
     catalogue: Arc<RwLock<Catalogue>>,
     taken: Arc<RwLock<Taken>>,
     queues: Arc<RwLock<Queues>>,
@@ -297,6 +300,8 @@ impl AppState {
             vault,
             abuse: Arc::new(crate::abuse::Abuse::new(true)),
             sms: false,
+            open_data: false,
+            stats: Arc::default(),
             catalogue: Arc::default(),
             taken: Arc::default(),
             queues: Arc::default(),
@@ -313,6 +318,10 @@ impl AppState {
             state.apply(&batch);
         }
         Ok((state, position))
+    }
+
+    pub fn stats(&self) -> RwLockReadGuard<'_, schalter_events::stats::Stats> {
+        read(&self.stats)
     }
 
     pub fn catalogue(&self) -> RwLockReadGuard<'_, Catalogue> {
@@ -342,7 +351,11 @@ impl AppState {
             let mut catalogue = self.catalogue.write().unwrap_or_else(|e| e.into_inner());
             let mut taken = self.taken.write().unwrap_or_else(|e| e.into_inner());
             let mut queues = self.queues.write().unwrap_or_else(|e| e.into_inner());
+            let mut stats = self.stats.write().unwrap_or_else(|e| e.into_inner());
             for e in events {
+                if let Err(err) = stats.apply(e) {
+                    tracing::error!(error = %err, "statistics projection skipped an unreadable event");
+                }
                 if let Err(err) = Projection::apply(&mut *catalogue, e) {
                     tracing::error!(error = %err, "catalogue projection skipped an unreadable event");
                 }
