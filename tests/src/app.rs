@@ -90,15 +90,37 @@ async fn spawn(
     messages: MessageSettings,
     abuse_protection: bool,
 ) -> TestApp {
+    spawn_with(
+        db,
+        Settings {
+            demo,
+            max_connections,
+            messages,
+            abuse_protection,
+            ..Settings::default()
+        },
+    )
+    .await
+}
+
+/// As [`spawn_app`] (demo data), publishing open data.
+pub async fn spawn_app_publishing(db: TestDb) -> TestApp {
+    let settings = Settings {
+        demo: true,
+        max_connections: 8,
+        abuse_protection: false,
+        open_data: true,
+        ..Settings::default()
+    };
+    spawn_with(db, settings).await
+}
+
+async fn spawn_with(db: TestDb, settings: Settings) -> TestApp {
     let server = schalter_server::start(Settings {
         database_url: db.url.clone(),
         listen: "127.0.0.1:0".into(),
-        demo,
-        max_connections,
         master_key: Some(TEST_MASTER_KEY.into()),
-        messages,
-        abuse_protection,
-        ..Settings::default()
+        ..settings
     })
     .await
     .expect("server starts");
