@@ -289,3 +289,92 @@ async fn the_simulator_is_deterministic() {
     assert_eq!(summaries[0], summaries[1]);
     assert!(summaries[0].1["figures"]["bookings"].as_u64().unwrap() > 0);
 }
+
+/// A manager in Chromium: signs in, sees figures and four charts, picks a quarter, opens the
+/// report with one page per office; no serious accessibility violation anywhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_manager_reads_the_dashboard_in_a_browser() {
+    use fantoccini::Locator;
+    use schalter_tests::app::spawn_app_with_ui;
+    use schalter_tests::browser::Browser;
+
+    let db = TestDb::sqlite().await;
+    cli(&["simulate", "--database-url", &db.url, "--days", "40", "--seed", "5"]);
+    let Some(app) = spawn_app_with_ui(db, true).await else {
+        return;
+    };
+    add_user(&app.db.url, "maria", "manager", "evaluation-2026");
+    let Some(browser) = Browser::launch(1280, 1000).await else {
+        return;
+    };
+    let a11y = |page: &'static str| {
+        let browser = &browser;
+        async move {
+            if let Some(violations) = browser.accessibility_violations().await {
+                assert!(violations.is_empty(), "{page}: {violations:#?}");
+            }
+        }
+    };
+    browser.client.goto(&format!("{}/stats", app.url)).await.unwrap();
+    browser.wait("form.login").await;
+    a11y("stats sign-in").await;
+    browser.wait("#username").await.send_keys("maria").await.unwrap();
+    browser
+        .wait("#password")
+        .await
+        .send_keys("evaluation-2026")
+        .await
+        .unwrap();
+    browser.click("form.login button[type=submit]").await;
+    let bookings = browser.wait("[data-figure=fig_bookings]").await.text().await.unwrap();
+    assert!(bookings.parse::<u32>().unwrap() > 0, "{bookings}");
+    browser.wait("svg.chart-svg").await;
+    let charts = browser.client.find_all(Locator::Css("svg.chart-svg")).await.unwrap();
+    assert_eq!(charts.len(), 4);
+    let bars = browser
+        .client
+        .find_all(Locator::Css("svg.chart-svg rect.bar"))
+        .await
+        .unwrap();
+    assert!(bars.len() > 10, "{} bars", bars.len());
+    a11y("stats dashboard").await;
+    browser.screenshot("stats-1-dashboard").await;
+    for (name, y) in [("stats-1b-charts", 780)] {
+        browser
+            .client
+            .execute(&format!("window.scrollTo(0, {y})"), vec![])
+            .await
+            .unwrap();
+        browser.screenshot(name).await;
+    }
+
+    // A quarter: the period shown grows to 91 days.
+    let before = browser.wait(".stats-period").await.text().await.unwrap();
+    browser.click(".stats-presets button:nth-child(2)").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = browser.wait(".stats-period").await.text().await.unwrap();
+        if now != before {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the period did not change: {now}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let quarter = browser.wait("[data-figure=fig_bookings]").await.text().await.unwrap();
+    assert!(quarter.parse::<u32>().unwrap() >= bookings.parse::<u32>().unwrap());
+    browser.screenshot("stats-2-quarter").await;
+
+    // The report: one page per office.
+    browser.click(".stats-actions button").await;
+    browser.wait(".stats-report-page .stats-cards").await;
+    let pages = browser
+        .client
+        .find_all(Locator::Css(".stats-report-page"))
+        .await
+        .unwrap();
+    assert_eq!(pages.len(), 2);
+    a11y("stats report").await;
+    browser.screenshot("stats-3-report").await;
+    browser.close().await;
+    app.stop().await;
+}

@@ -17,11 +17,6 @@ fn Coming(title: &'static str) -> impl IntoView {
 }
 
 #[component]
-pub fn Stats() -> impl IntoView {
-    view! { <Coming title="stats_title"/> }
-}
-
-#[component]
 pub fn Admin() -> impl IntoView {
     view! { <Coming title="admin_title"/> }
 }

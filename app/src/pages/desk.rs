@@ -4,20 +4,14 @@
 
 use std::time::Duration;
 
-use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use schalter_events::catalogue::{Location, Service};
 use serde::Deserialize;
 
+use super::login::{Login, Me};
 use crate::api;
 use crate::i18n::{clock, error_text, t, text, use_lang};
-
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-struct Me {
-    username: String,
-    role: String,
-}
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 struct CalledTicket {
@@ -81,40 +75,10 @@ pub fn Desk() -> impl IntoView {
             <Suspense fallback=move || view! { <p class="loading" role="status">{t("loading")}</p> }>
                 {move || me.get().map(|r| match r {
                     Ok(me) => view! { <Workstation me signed_in/> }.into_any(),
-                    Err(_) => view! { <Login signed_in/> }.into_any(),
+                    Err(_) => view! { <Login title="desk_title" heading="desk-h" signed_in/> }.into_any(),
                 })}
             </Suspense>
         </section>
-    }
-}
-
-#[component]
-fn Login(signed_in: RwSignal<u32>) -> impl IntoView {
-    let lang = use_lang();
-    let (username, password) = (RwSignal::new(String::new()), RwSignal::new(String::new()));
-    let error = RwSignal::new(None::<String>);
-    let submit = move |ev: SubmitEvent| {
-        ev.prevent_default();
-        let body = serde_json::json!({ "username": username.get_untracked(), "password": password.get_untracked() });
-        spawn_local(async move {
-            match api::post::<Me>("/api/auth/login", &body).await {
-                Ok(_) => signed_in.update(|n| *n += 1),
-                Err(e) => error.set(Some(e.code)),
-            }
-        });
-    };
-    view! {
-        <h1 id="desk-h">{t("desk_title")}</h1>
-        <form class="login" on:submit=submit>
-            <label for="username">{t("username")}</label>
-            <input id="username" name="username" autocomplete="username" required=true
-                on:input=move |ev| username.set(event_target_value(&ev))/>
-            <label for="password">{t("password")}</label>
-            <input id="password" name="password" type="password" autocomplete="current-password" required=true
-                on:input=move |ev| password.set(event_target_value(&ev))/>
-            {move || error.get().map(|c| view! { <p class="error" role="alert">{move || error_text(lang.get(), &c)}</p> })}
-            <button type="submit" class="button primary">{t("sign_in")}</button>
-        </form>
     }
 }
 
