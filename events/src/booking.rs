@@ -78,7 +78,15 @@ pub enum BookingEvent {
         contact: Personal,
         holder: String,
         channel: Channel,
+        /// Set where the location wants bookings confirmed by email: the place is released
+        /// (`BookingExpired`) unless `BookingConfirmed` comes first.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        confirm_by: Option<DateTime<Utc>>,
     },
+    /// The citizen confirmed through the emailed link.
+    BookingConfirmed { at: DateTime<Utc> },
+    /// Not confirmed in time: the places are released.
+    BookingExpired { at: DateTime<Utc> },
     BookingRescheduled {
         start: DateTime<Utc>,
         end: DateTime<Utc>,
@@ -120,8 +128,12 @@ pub enum HolderEvent {
 #[serde(rename_all = "lowercase")]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub enum Status {
+    /// Waiting for the citizen to confirm by email.
+    Pending,
     Confirmed,
     Cancelled,
+    /// Not confirmed in time; the places went back.
+    Expired,
     #[serde(rename = "checked-in")]
     CheckedIn,
 }
@@ -140,6 +152,7 @@ pub struct Booking {
     pub channel: Channel,
     pub status: Status,
     pub erased: bool,
+    pub confirm_by: Option<DateTime<Utc>>,
 }
 
 impl Booking {
@@ -166,6 +179,7 @@ impl Booking {
                     contact,
                     holder,
                     channel,
+                    confirm_by,
                 },
                 _,
             ) => {
@@ -179,9 +193,22 @@ impl Booking {
                     contact,
                     holder,
                     channel,
-                    status: Status::Confirmed,
+                    status: if confirm_by.is_some() {
+                        Status::Pending
+                    } else {
+                        Status::Confirmed
+                    },
                     erased: false,
+                    confirm_by,
                 })
+            }
+            (BookingEvent::BookingConfirmed { .. }, Some(b)) => {
+                b.status = Status::Confirmed;
+                b.version = e.version;
+            }
+            (BookingEvent::BookingExpired { .. }, Some(b)) => {
+                b.status = Status::Expired;
+                b.version = e.version;
             }
             (BookingEvent::BookingRescheduled { start, end, units }, Some(b)) => {
                 b.start = start;
@@ -305,6 +332,12 @@ pub enum BookingError {
     TooLate(i64),
     #[error("{message}")]
     InvalidContact { field: &'static str, message: &'static str },
+    #[error("this booking was not confirmed in time; its place has been released")]
+    ConfirmationExpired,
+    #[error("this booking does not wait for a confirmation")]
+    NotPending,
+    #[error("please confirm the booking first with the link in the email")]
+    NotConfirmed,
 }
 
 /// Everything a booking needs from the catalogue, checked.
@@ -330,6 +363,13 @@ impl<'a> Offer<'a> {
             service,
             schedule,
         })
+    }
+
+    /// Until when a booking placed `now` must be confirmed, where the location asks for it.
+    pub fn confirm_by(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.schedule
+            .confirm_within_minutes
+            .map(|m| now + chrono::Duration::minutes(i64::from(m.max(1))))
     }
 
     /// Grid units the service needs (its duration rounded up to whole units).
@@ -450,6 +490,8 @@ pub struct Place<'a> {
     pub unit_counts: Vec<Counter>,
     pub holder_count: Counter,
     pub max_active_per_email: u32,
+    /// From [`Offer::confirm_by`]: where set, the booking waits for the citizen's confirmation.
+    pub confirm_by: Option<DateTime<Utc>>,
 }
 
 /// Places a booking if every unit has room and the email is under its limit.
@@ -475,6 +517,7 @@ pub fn place(cmd: Place<'_>) -> Result<Decision, BookingError> {
             contact: cmd.contact,
             holder: cmd.holder.clone(),
             channel: cmd.channel,
+            confirm_by: cmd.confirm_by,
         },
     )];
     let mut expectations = vec![(booking.clone(), Expectation::NoStream)];
@@ -502,8 +545,9 @@ pub fn place(cmd: Place<'_>) -> Result<Decision, BookingError> {
 fn active(booking: &Booking, now: DateTime<Utc>) -> Result<(), BookingError> {
     match booking.status {
         Status::Cancelled => return Err(BookingError::AlreadyCancelled),
+        Status::Expired => return Err(BookingError::ConfirmationExpired),
         Status::CheckedIn => return Err(BookingError::AlreadyCheckedIn),
-        Status::Confirmed => {}
+        Status::Confirmed | Status::Pending => {}
     }
     if booking.start <= now {
         return Err(BookingError::AlreadyPast);
@@ -511,17 +555,42 @@ fn active(booking: &Booking, now: DateTime<Utc>) -> Result<(), BookingError> {
     Ok(())
 }
 
-/// Cancels a future booking and frees its units at once.
-pub fn cancel(booking: &Booking, code_hash: &str, now: DateTime<Utc>) -> Result<Decision, BookingError> {
+/// Confirms a pending booking, if its time to confirm has not run out.
+pub fn confirm(booking: &Booking, code_hash: &str, now: DateTime<Utc>) -> Result<Decision, BookingError> {
     active(booking, now)?;
+    if booking.status != Status::Pending {
+        return Err(BookingError::NotPending);
+    }
+    if booking.confirm_by.is_some_and(|by| now > by) {
+        return Err(BookingError::ConfirmationExpired);
+    }
     let stream_name = stream(code_hash);
-    let mut events = vec![encode(
-        stream_name.clone(),
-        SCHEMA,
-        &BookingEvent::BookingCancelled {
-            lead_minutes: (booking.start - now).num_minutes(),
-        },
-    )];
+    Ok(Decision {
+        events: vec![encode(
+            stream_name.clone(),
+            SCHEMA,
+            &BookingEvent::BookingConfirmed { at: now },
+        )],
+        expectations: vec![(stream_name, Expectation::AtVersion(booking.version))],
+    })
+}
+
+/// Releases a pending booking whose time to confirm ran out; `None` while it may still be
+/// confirmed (or is not pending).
+pub fn expire(booking: &Booking, code_hash: &str, now: DateTime<Utc>) -> Option<Decision> {
+    let overdue = booking.status == Status::Pending && booking.confirm_by.is_some_and(|by| now > by);
+    if !overdue {
+        return None;
+    }
+    let mut decision = release(booking, code_hash, BookingEvent::BookingExpired { at: now });
+    decision.expectations = vec![(stream(code_hash), Expectation::AtVersion(booking.version))];
+    Some(decision)
+}
+
+/// The booking's closing event, then its places and its holder's count given back.
+fn release(booking: &Booking, code_hash: &str, closing: BookingEvent) -> Decision {
+    let stream_name = stream(code_hash);
+    let mut events = vec![encode(stream_name.clone(), SCHEMA, &closing)];
     for unit in &booking.units {
         events.push(encode(
             unit_stream(&booking.location, *unit),
@@ -534,14 +603,23 @@ pub fn cancel(booking: &Booking, code_hash: &str, now: DateTime<Utc>) -> Result<
     events.push(encode(
         holder_stream(&booking.holder),
         SCHEMA,
-        &HolderEvent::HolderBookingEnded {
-            booking: stream_name.clone(),
-        },
+        &HolderEvent::HolderBookingEnded { booking: stream_name },
     ));
-    Ok(Decision {
+    Decision {
         events,
-        expectations: vec![(stream_name, Expectation::AtVersion(booking.version))],
-    })
+        expectations: Vec::new(),
+    }
+}
+
+/// Cancels a future booking and frees its units at once.
+pub fn cancel(booking: &Booking, code_hash: &str, now: DateTime<Utc>) -> Result<Decision, BookingError> {
+    active(booking, now)?;
+    let closing = BookingEvent::BookingCancelled {
+        lead_minutes: (booking.start - now).num_minutes(),
+    };
+    let mut decision = release(booking, code_hash, closing);
+    decision.expectations = vec![(stream(code_hash), Expectation::AtVersion(booking.version))];
+    Ok(decision)
 }
 
 /// Check-in opens this long before the appointment…
@@ -561,6 +639,8 @@ pub fn check_in(
     match booking.status {
         Status::Cancelled => return Err(BookingError::AlreadyCancelled),
         Status::CheckedIn => return Err(BookingError::AlreadyCheckedIn),
+        Status::Expired => return Err(BookingError::ConfirmationExpired),
+        Status::Pending => return Err(BookingError::NotConfirmed),
         Status::Confirmed => {}
     }
     if booking.location != location {
@@ -603,6 +683,9 @@ pub fn reschedule(
     now: DateTime<Utc>,
 ) -> Result<Decision, BookingError> {
     active(booking, now)?;
+    if booking.status == Status::Pending {
+        return Err(BookingError::NotConfirmed);
+    }
     let stream_name = stream(code_hash);
     let mut events = vec![encode(
         stream_name.clone(),
@@ -689,6 +772,7 @@ mod tests {
             channel: Channel::Online,
             holder_count: counter("holder-h1", 1, holder),
             max_active_per_email: 2,
+            confirm_by: None,
         }
     }
 
@@ -814,6 +898,78 @@ mod tests {
         assert_eq!(
             place(placing(&offer, vec![0, 0], 2)).unwrap_err(),
             BookingError::TooManyActiveBookings(2)
+        );
+    }
+
+    #[test]
+    fn a_booking_to_confirm_holds_its_place_until_confirmed_or_expired() {
+        let catalogue = demo();
+        let offer = Offer::find(&catalogue, "buergerbuero", "personalausweis").unwrap();
+        let by = now() + chrono::Duration::minutes(30);
+        let placed = place(Place {
+            confirm_by: Some(by),
+            ..placing(&offer, vec![0, 0], 0)
+        })
+        .unwrap();
+        // The places are taken from the start: nobody else gets them meanwhile.
+        assert_eq!(placed.events.iter().filter(|e| e.event_type == "UnitTaken").count(), 2);
+        let booking = Booking::fold(&recorded(&placed)).unwrap().unwrap();
+        assert_eq!((booking.status, booking.confirm_by), (Status::Pending, Some(by)));
+        let ticket = crate::queue::issue(
+            "buergerbuero",
+            start().date_naive(),
+            "A",
+            &crate::queue::NumberEvent::TicketIssued {
+                service: "personalausweis".into(),
+                kind: crate::queue::Kind::Appointment,
+                slot_start: Some(start()),
+                token_hash: "t".into(),
+                issued_at: start(),
+                contact: None,
+            },
+        );
+        assert_eq!(
+            check_in(&booking, "abc", "buergerbuero", ticket, start()).unwrap_err(),
+            BookingError::NotConfirmed
+        );
+        assert!(expire(&booking, "abc", by).is_none(), "still in time");
+        let confirmed = confirm(&booking, "abc", by).unwrap();
+        assert_eq!(
+            confirmed.expectations,
+            vec![("booking-abc".into(), Expectation::AtVersion(1))]
+        );
+        let mut events = recorded(&placed);
+        events.extend(recorded(&confirmed).into_iter().map(|mut e| {
+            e.version = 2;
+            e
+        }));
+        let done = Booking::fold(&events).unwrap().unwrap();
+        assert_eq!(done.status, Status::Confirmed);
+        assert_eq!(confirm(&done, "abc", by).unwrap_err(), BookingError::NotPending);
+        assert!(expire(&done, "abc", by + chrono::Duration::hours(1)).is_none());
+
+        // Too late: confirming fails, expiring releases both places and the holder's count.
+        let late = by + chrono::Duration::seconds(1);
+        assert_eq!(
+            confirm(&booking, "abc", late).unwrap_err(),
+            BookingError::ConfirmationExpired
+        );
+        let expired = expire(&booking, "abc", late).unwrap();
+        let types: Vec<&str> = expired.events.iter().map(|e| e.event_type.as_str()).collect();
+        assert_eq!(
+            types,
+            ["BookingExpired", "UnitReleased", "UnitReleased", "HolderBookingEnded"]
+        );
+        let mut events = recorded(&placed);
+        events.extend(recorded(&expired).into_iter().map(|mut e| {
+            e.version = 2;
+            e
+        }));
+        let gone = Booking::fold(&events).unwrap().unwrap();
+        assert_eq!(gone.status, Status::Expired);
+        assert_eq!(
+            cancel(&gone, "abc", late).unwrap_err(),
+            BookingError::ConfirmationExpired
         );
     }
 

@@ -395,6 +395,7 @@ pub fn demo() -> Catalogue {
             .collect()
     };
     let schedule = |opening| Schedule {
+        confirm_within_minutes: None,
         time_zone: "Europe/Berlin".into(),
         unit_minutes: 10,
         region: Region::RhinelandPalatinate,

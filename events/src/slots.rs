@@ -26,6 +26,10 @@ pub struct Schedule {
     pub min_lead_minutes: u32,
     /// Active (future, not cancelled) appointments one email address may hold.
     pub max_active_per_email: u32,
+    /// If set, a booking holds its place only this long until the citizen confirms it through
+    /// the link in the email (catches mistyped addresses and bots); unset: booked at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirm_within_minutes: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -283,6 +287,7 @@ mod tests {
             });
         }
         Schedule {
+            confirm_within_minutes: None,
             time_zone: "Europe/Berlin".into(),
             unit_minutes: 15,
             region: Region::RhinelandPalatinate,

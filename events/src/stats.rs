@@ -121,7 +121,11 @@ impl Stats {
                         self.last_check_in = Some((e.position, e.stream.clone()));
                     }
                 }
-                BookingEvent::PersonalDataErased { .. } => {}
+                // Never confirmed: it was never an appointment.
+                BookingEvent::BookingExpired { .. } => {
+                    self.bookings.remove(&e.stream);
+                }
+                BookingEvent::BookingConfirmed { .. } | BookingEvent::PersonalDataErased { .. } => {}
             }
         } else if let Some((location, day, prefix)) = queue::parse_numbers_stream(&e.stream) {
             let NumberEvent::TicketIssued {
@@ -591,6 +595,7 @@ mod tests {
                 }),
                 holder: "h".into(),
                 channel: Channel::Online,
+                confirm_by: None,
             };
             self.add(stream, 1, &event, placed, "citizen");
         }

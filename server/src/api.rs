@@ -222,7 +222,7 @@ async fn give_feedback(
 #[openapi(
     info(title = "Schalter API", description = "Appointments and queues for citizen offices. Errors are JSON: {\"error\": code, \"message\": text, \"field\": name}."),
     paths(health, locations, services, give_feedback, crate::bookings::availability, crate::bookings::book, crate::bookings::challenge,
-        crate::bookings::view, crate::bookings::cancel, crate::bookings::reschedule, crate::bookings::calendar, crate::bookings::qr, crate::bookings::erase_personal_data,
+        crate::bookings::view, crate::bookings::cancel, crate::bookings::reschedule, crate::bookings::confirm, crate::bookings::calendar, crate::bookings::qr, crate::bookings::erase_personal_data,
         crate::auth::login, crate::auth::logout, crate::auth::me, crate::auth::device_me,
         crate::queue_api::issue_ticket, crate::queue_api::call_next, crate::queue_api::ticket_action,
         crate::queue_api::check_in, crate::queue_api::ticket_status, crate::queue_api::ticket_qr,
@@ -233,7 +233,7 @@ async fn give_feedback(
         crate::stats_api::open_data_index, crate::stats_api::open_data_json, crate::stats_api::open_data_csv),
     components(schemas(ErrorBody, Health, Location, Service, Text, FeedbackRequest, FeedbackAccepted,
         crate::bookings::Availability, crate::bookings::SlotView, crate::bookings::BookingRequest, crate::bookings::Proof, crate::bookings::Challenge,
-        crate::bookings::BookingView, crate::bookings::RescheduleRequest, schalter_events::booking::Status,
+        crate::bookings::BookingView, crate::bookings::RescheduleRequest, crate::bookings::ConfirmRequest, schalter_events::booking::Status,
         crate::auth::LoginRequest, crate::auth::Me, crate::auth::DeviceMe,
         crate::queue_api::TicketRequest, crate::queue_api::TicketIssued, crate::queue_api::CalledTicket, crate::queue_api::ActionRequest, crate::queue_api::CheckInRequest,
         crate::queue_api::TicketStatus, crate::desk::CounterView, crate::desk::WaitingTicket, crate::desk::WaitingLine,

@@ -35,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/bookings/challenge", get(challenge))
         .route("/api/bookings/{code}", get(view).delete(cancel))
         .route("/api/bookings/{code}/reschedule", post(reschedule))
+        .route("/api/bookings/{code}/confirm", post(confirm))
         .route("/api/bookings/{code}/calendar.ics", get(calendar))
         .route("/api/bookings/{code}/qr.svg", get(qr))
         .route(
@@ -98,6 +99,24 @@ impl From<BookingError> for ApiError {
             BookingError::TooLate(_) => {
                 return ApiError::Conflict {
                     code: "too_late",
+                    message,
+                }
+            }
+            BookingError::ConfirmationExpired => {
+                return ApiError::Conflict {
+                    code: "confirmation_expired",
+                    message,
+                }
+            }
+            BookingError::NotPending => {
+                return ApiError::Conflict {
+                    code: "not_pending",
+                    message,
+                }
+            }
+            BookingError::NotConfirmed => {
+                return ApiError::Conflict {
+                    code: "not_confirmed",
                     message,
                 }
             }
@@ -276,6 +295,10 @@ pub struct BookingView {
     phone: Option<String>,
     /// True once the data key is destroyed (retention over, or at the citizen's request).
     personal_data_erased: bool,
+    /// While `pending`: until when the citizen can confirm (the link in the email).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    confirm_by: Option<DateTime<FixedOffset>>,
 }
 
 fn view_of(state: &AppState, booking: &Booking, code: Option<String>, personal: Option<&PersonalData>) -> BookingView {
@@ -298,6 +321,10 @@ fn view_of(state: &AppState, booking: &Booking, code: Option<String>, personal: 
         name: personal.map(|p| p.name.clone()).unwrap_or_default(),
         email: personal.map(|p| p.email.clone()).unwrap_or_default(),
         phone: personal.and_then(|p| p.phone.clone()),
+        confirm_by: booking
+            .confirm_by
+            .filter(|_| booking.status == Status::Pending)
+            .map(|by| local(by, tz)),
         personal_data_erased: personal.is_none(),
     }
 }
@@ -500,6 +527,7 @@ pub async fn book(
                 unit_counts,
                 holder_count,
                 max_active_per_email: max_active,
+                confirm_by: offer.confirm_by(now),
             })?
         };
         let placed = Booking::from_placement(&decision)
@@ -562,6 +590,83 @@ pub async fn cancel(
 pub struct RescheduleRequest {
     #[schema(value_type = String)]
     start: DateTime<FixedOffset>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmRequest {
+    /// From the link in the email (`?bestaetigen=`).
+    token: String,
+}
+
+/// The secret in the confirmation link: derived from the code with the server's keyed hash,
+/// so nothing needs storing and only the email has it.
+pub fn confirm_token(state: &AppState, code: &str) -> String {
+    let hash = state.vault.keyed_hash("confirm", &code.trim().to_ascii_uppercase());
+    hash.chars().take(24).collect()
+}
+
+/// Confirms a booking where the location asks for confirmation by email (the emailed link
+/// opens the manage page, whose button sends this: mail scanners that follow links confirm
+/// nothing).
+#[utoipa::path(post, path = "/api/bookings/{code}/confirm", tag = "citizens", params(("code" = String, Path)),
+    request_body = ConfirmRequest,
+    responses((status = 200, body = BookingView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn confirm(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    ApiJson(req): ApiJson<ConfirmRequest>,
+) -> Result<Json<BookingView>, ApiError> {
+    // Only the emailed link carries the token: whoever booked with a mistyped address (or a
+    // bot with a made-up one) cannot confirm.
+    if req.token != confirm_token(&state, &code) {
+        return Err(ApiError::invalid(
+            "invalid_confirmation",
+            Some("token"),
+            "this confirmation link is not valid for this booking",
+        ));
+    }
+    for _ in 0..MAX_ATTEMPTS {
+        let (hash, booking) = load_booking(&state, &code).await?;
+        let decision = booking::confirm(&booking, &hash, Utc::now())?;
+        if append(&state, decision, None).await? {
+            let (_, booking) = load_booking(&state, &code).await?;
+            let personal = personal_of(&state, &booking).await?;
+            return Ok(Json(view_of(&state, &booking, None, personal.as_ref())));
+        }
+    }
+    Err(busy())
+}
+
+/// Releases the places of bookings not confirmed in time; runs every few seconds in every
+/// server (two servers racing append once: the expiry is expected at the booking's version).
+pub fn expire_unconfirmed(state: AppState) {
+    let mut shutdown = state.shutdown.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
+                _ = shutdown.changed() => return,
+            }
+            let now = Utc::now();
+            let overdue = state.taken().overdue(now);
+            for stream in overdue {
+                let Ok(events) = state.store.read_stream(&stream, 0).await else {
+                    continue;
+                };
+                let Ok(Some(booking)) = Booking::fold(&events) else {
+                    continue;
+                };
+                let hash = stream.trim_start_matches("booking-");
+                if let Some(decision) = booking::expire(&booking, hash, now) {
+                    match append(&state, decision, None).await {
+                        Ok(_) => tracing::info!("released a booking that was not confirmed in time"),
+                        Err(e) => tracing::warn!(error = %e, "could not release an unconfirmed booking"),
+                    }
+                }
+            }
+        }
+    });
 }
 
 #[utoipa::path(post, path = "/api/bookings/{code}/reschedule", tag = "citizens", params(("code" = String, Path)),
@@ -680,10 +785,10 @@ pub fn ics(state: &AppState, booking: &Booking, code_hash: &str, manage_link: &s
         },
         view.fee.de,
     );
-    let status = if booking.status == Status::Cancelled {
-        "CANCELLED"
-    } else {
-        "CONFIRMED"
+    let status = match booking.status {
+        Status::Cancelled | Status::Expired => "CANCELLED",
+        Status::Pending => "TENTATIVE",
+        Status::Confirmed | Status::CheckedIn => "CONFIRMED",
     };
     let lines = [
         "BEGIN:VCALENDAR".to_owned(),

@@ -205,6 +205,7 @@ pub async fn start(settings: Settings) -> Result<Server, StartError> {
     }
     state.sms = messages.sms.is_some();
     state.open_data = settings.open_data;
+    bookings::expire_unconfirmed(state.clone());
     outbox::spawn(state.clone(), messages).map_err(|e| StartError::Mail(e.to_string()))?;
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let mut on_stop = stopped.clone();

@@ -698,7 +698,13 @@ fn compose(
     let local = booking.start.with_timezone(&tz);
     let (date, time) = (local.format("%d.%m.%Y").to_string(), local.format("%H:%M").to_string());
     let code = personal.code.clone().unwrap_or_default();
-    let link = format!("{}/booking/{code}", settings.public_url.trim_end_matches('/'));
+    let mut link = format!("{}/booking/{code}", settings.public_url.trim_end_matches('/'));
+    if pending.kind == Kind::Confirmation && booking.confirm_by.is_some() {
+        link.push_str(&format!(
+            "?bestaetigen={}",
+            crate::bookings::confirm_token(state, &code)
+        ));
+    }
     let (subject, de_intro, en_intro) = match pending.kind {
         Kind::Confirmation => (
             format!("Terminbestätigung: {} am {date} um {time} Uhr", service.0),
@@ -720,6 +726,18 @@ fn compose(
             "Wir erinnern Sie an Ihren Termin.",
             "A reminder of your appointment.",
         ),
+    };
+    // Where the location asks for confirmation, the first message asks for it.
+    let (subject, de_intro, en_intro) = match (pending.kind, booking.confirm_by) {
+        (Kind::Confirmation, Some(by)) => {
+            let by = by.with_timezone(&tz).format("%H:%M").to_string();
+            (
+                format!("Bitte bestätigen bis {by} Uhr: {} am {date} um {time} Uhr", service.0),
+                format!("Bitte bestätigen Sie Ihren Termin bis {by} Uhr über den Link unten (Schaltfläche „Termin bestätigen“). Ohne Bestätigung wird der Termin wieder freigegeben."),
+                format!("Please confirm your appointment by {by} with the link below (button \"Confirm appointment\"). Without confirmation the time is released again."),
+            )
+        }
+        _ => (subject, de_intro.to_owned(), en_intro.to_owned()),
     };
     let bring = if documents.is_empty() {
         String::new()

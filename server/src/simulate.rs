@@ -206,6 +206,8 @@ impl Sim<'_> {
                     unit_counts: counts,
                     holder_count,
                     max_active_per_email: schedule.max_active_per_email,
+                    // Simulated citizens confirm at once (an expiry would be a cancellation).
+                    confirm_by: None,
                 }) else {
                     continue;
                 };

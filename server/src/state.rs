@@ -18,6 +18,8 @@ use tokio::sync::watch;
 #[derive(Default)]
 pub struct Taken {
     units: HashMap<String, HashMap<DateTime<Utc>, u32>>,
+    /// Bookings waiting for their email confirmation, with the time it runs out.
+    pending: HashMap<String, DateTime<Utc>>,
 }
 
 impl Taken {
@@ -29,7 +31,34 @@ impl Taken {
             .unwrap_or(0)
     }
 
+    /// Pending bookings whose time to confirm ran out.
+    pub fn overdue(&self, now: DateTime<Utc>) -> Vec<String> {
+        self.pending
+            .iter()
+            .filter(|(_, by)| **by < now)
+            .map(|(stream, _)| stream.clone())
+            .collect()
+    }
+
     fn apply(&mut self, event: &RecordedEvent) {
+        if event.stream.starts_with("booking-") {
+            match decode::<schalter_events::booking::BookingEvent>(event) {
+                Ok(schalter_events::booking::BookingEvent::BookingPlaced {
+                    confirm_by: Some(by), ..
+                }) => {
+                    self.pending.insert(event.stream.clone(), by);
+                }
+                Ok(
+                    schalter_events::booking::BookingEvent::BookingConfirmed { .. }
+                    | schalter_events::booking::BookingEvent::BookingExpired { .. }
+                    | schalter_events::booking::BookingEvent::BookingCancelled { .. },
+                ) => {
+                    self.pending.remove(&event.stream);
+                }
+                _ => {}
+            }
+            return;
+        }
         let Some(rest) = event.stream.strip_prefix("unit-") else {
             return;
         };

@@ -202,6 +202,7 @@ impl TestApp {
                 .expect("sealed"),
             holder: "test".into(),
             channel: Channel::Online,
+            confirm_by: None,
         };
         let stream = schalter_events::booking::stream(&hash);
         let request =

@@ -25,6 +25,8 @@ pub struct BookingView {
     pub name: String,
     #[serde(default)]
     pub personal_data_erased: bool,
+    #[serde(default)]
+    pub confirm_by: Option<String>,
 }
 
 #[component]
@@ -33,6 +35,7 @@ pub fn ManageBooking() -> impl IntoView {
     let query = use_query_map();
     let code = move || params.read().get("code").unwrap_or_default();
     let is_new = move || query.read().get("neu").is_some();
+    let token = move || query.read().get("bestaetigen");
     let refresh = RwSignal::new(0u32);
     // Owned here: the booking below is rebuilt after every change and must not lose the notice.
     let message = RwSignal::new(None::<&'static str>);
@@ -45,7 +48,7 @@ pub fn ManageBooking() -> impl IntoView {
         <section class="page manage">
             <Suspense fallback=move || view! { <p class="loading" role="status">{t("loading")}</p> }>
                 {move || booking.get().map(|result| match result {
-                    Ok(b) => view! { <Booking booking=b code=code() is_new=is_new() refresh message/> }.into_any(),
+                    Ok(b) => view! { <Booking booking=b code=code() is_new=is_new() token=token() refresh message/> }.into_any(),
                     Err(e) if e.code == "not_found" => view! {
                         <h1>{t("manage_title")}</h1>
                         <p class="error" role="alert">{t("not_found_booking")}</p>
@@ -62,12 +65,42 @@ fn Booking(
     booking: BookingView,
     code: String,
     is_new: bool,
+    token: Option<String>,
     refresh: RwSignal<u32>,
     message: RwSignal<Option<&'static str>>,
 ) -> impl IntoView {
     let lang = use_lang();
     let confirmed = booking.status == "confirmed";
+    let pending = booking.status == "pending";
+    let status_key = match booking.status.as_str() {
+        "confirmed" => "status_confirmed",
+        "pending" => "status_pending",
+        "expired" => "status_expired",
+        "checked-in" => "status_checked_in",
+        _ => "status_cancelled",
+    };
+    let has_token = token.is_some();
+    let confirm_by = booking
+        .confirm_by
+        .clone()
+        .map(|by| by.get(11..16).unwrap_or_default().to_owned())
+        .unwrap_or_default();
     let error = RwSignal::new(None::<String>);
+    let confirm_code = code.clone();
+    let confirm = move |_| {
+        let (code, token) = (confirm_code.clone(), token.clone().unwrap_or_default());
+        spawn_local(async move {
+            let url = format!("/api/bookings/{code}/confirm");
+            match api::post::<serde_json::Value>(&url, &serde_json::json!({ "token": token })).await {
+                Ok(_) => {
+                    message.set(Some("confirmed_notice"));
+                    refresh.update(|n| *n += 1)
+                }
+                Err(e) => error.set(Some(e.code)),
+            }
+        });
+    };
+
     let rescheduling = RwSignal::new(false);
     let confirming_cancel = RwSignal::new(false);
     let b = StoredValue::new(booking);
@@ -116,10 +149,19 @@ fn Booking(
             </div>
         })}
         {(!is_new || !confirmed).then(|| view! { <h1>{t("manage_title")}</h1> })}
+        {pending.then(|| view! {
+            <div class="notice pending" role="status">
+                <h2 class="h3">{t("pending_title")}</h2>
+                <p>{t("pending_text")}" "{confirm_by.clone()}"."</p>
+                {has_token.then(|| view! {
+                    <button type="button" class="button primary" data-testid="confirm" on:click=confirm.clone()>{t("confirm_button")}</button>
+                })}
+            </div>
+        })}
         {move || message.get().map(|key| view! { <p class="notice" role="status">{t(key)}</p> })}
         {move || error.get().map(|code| view! { <p class="error" role="alert">{error_text(lang.get(), &code)}</p> })}
         <dl class="booking-facts">
-            <div><dt>{t("status")}</dt><dd data-testid="status">{if confirmed { t("status_confirmed") } else { t("status_cancelled") }}</dd></div>
+            <div><dt>{t("status")}</dt><dd data-testid="status">{t(status_key)}</dd></div>
             <div><dt>{t("summary")}</dt><dd>{move || text(|b| &b.service_name)}</dd></div>
             <div><dt>{t("when")}</dt><dd data-testid="when">{move || long_date(lang.get(), &day)}", "{move || clock(lang.get(), &start)}</dd></div>
             <div><dt>{t("where")}</dt><dd>{move || text(|b| &b.location_name)}<br/>{b.with_value(|b| b.address.clone())}</dd></div>
@@ -129,7 +171,8 @@ fn Booking(
             <h2 class="h3">{t("documents")}</h2>
             <ul class="documents">{documents}</ul>
         })}
-        {(!confirmed).then(|| view! { <p class="notice">{t("cancelled_text")}</p> })}
+        {b.with_value(|b| b.status == "cancelled").then(|| view! { <p class="notice">{t("cancelled_text")}</p> })}
+        {b.with_value(|b| b.status == "expired").then(|| view! { <p class="notice">{t("expired_text")}</p> })}
         {b.with_value(|b| b.personal_data_erased).then(|| view! { <p class="notice" data-testid="erased">{t("data_erased")}</p> })}
         {b.with_value(|b| b.status == "cancelled" && !b.personal_data_erased).then(|| {
             let code = erase_code.clone();

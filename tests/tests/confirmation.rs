@@ -1,0 +1,144 @@
+//! Where an office asks for it, a booking holds its place only until the citizen confirms it
+//! with the link from the email; unconfirmed, the place goes back on its own.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use schalter_tests::app::{cli, spawn_app_mailing};
+use schalter_tests::smtp::{decoded, SmtpSink};
+use schalter_tests::{on_both_backends, TestApp, TestDb};
+use serde_json::{json, Value};
+
+on_both_backends!(a_booking_waits_for_the_emailed_confirmation);
+
+/// The demo catalogue with the Bürgerbüro asking for confirmation within one minute.
+fn confirming_office(db: &TestDb) {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/config-example.toml");
+    let config = std::fs::read_to_string(example).unwrap();
+    let config = config.replacen(
+        "[location.schedule]\n",
+        "[location.schedule]\nconfirm_within_minutes = 1\n",
+        1,
+    );
+    assert!(config.contains("confirm_within_minutes = 1"));
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), config).unwrap();
+    cli(&[
+        "import-config",
+        "--database-url",
+        &db.url,
+        file.path().to_str().unwrap(),
+    ]);
+}
+
+async fn free_at(app: &TestApp, start: &str) -> u64 {
+    let day = &start[..10];
+    let (_, availability) = app
+        .get_json(&format!(
+            "/api/availability?location=buergerbuero&service=personalausweis&from={day}&days=1"
+        ))
+        .await;
+    availability["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["start"] == start)
+        .map(|s| s["free"].as_u64().unwrap())
+        .unwrap_or(0)
+}
+
+async fn book(app: &TestApp, start: &str, email: &str) -> Value {
+    let (status, body) = app
+        .post_json(
+            "/api/bookings",
+            &json!({"location": "buergerbuero", "service": "personalausweis", "start": start,
+                    "name": "Konrad Bestätiger", "email": email, "privacy_accepted": true}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    body
+}
+
+async fn confirm(app: &TestApp, code: &str, token: &str) -> (u16, Value) {
+    app.post_json(&format!("/api/bookings/{code}/confirm"), &json!({ "token": token }))
+        .await
+}
+
+async fn a_booking_waits_for_the_emailed_confirmation(db: TestDb) {
+    confirming_office(&db);
+    let sink = SmtpSink::start().await;
+    let app = spawn_app_mailing(db, &sink.url).await;
+    let from = (Utc::now() + chrono::Duration::days(3)).date_naive();
+    let (_, availability) = app
+        .get_json(&format!(
+            "/api/availability?location=buergerbuero&service=personalausweis&from={from}&days=10"
+        ))
+        .await;
+    let starts: Vec<String> = availability["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["free"].as_u64().unwrap() > 0)
+        .map(|s| s["start"].as_str().unwrap().to_owned())
+        .collect();
+
+    // Booked: pending, the place held, the email carries the confirmation link.
+    let before = free_at(&app, &starts[0]).await;
+    let booked = book(&app, &starts[0], "konrad@example.org").await;
+    let code = booked["code"].as_str().unwrap().to_owned();
+    assert_eq!(booked["status"], "pending");
+    assert!(booked["confirm_by"].is_string(), "{booked}");
+    assert_eq!(free_at(&app, &starts[0]).await, before - 1, "the place is held");
+    let mail = decoded(&sink.wait_for(1, Duration::from_secs(10)).await[0]);
+    assert!(mail.contains("Bitte bestätigen"), "{mail}");
+    let link = mail
+        .split_whitespace()
+        .find(|w| w.contains(&format!("/booking/{code}?bestaetigen=")))
+        .unwrap_or_else(|| panic!("no confirmation link in {mail}"));
+    let token = link.split("bestaetigen=").nth(1).unwrap().trim();
+
+    // Knowing the code is not enough; the link's token is.
+    let (status, body) = confirm(&app, &code, "made-up-token").await;
+    assert_eq!((status, body["error"].as_str()), (422, Some("invalid_confirmation")));
+    let (status, body) = app
+        .post_json(
+            &format!("/api/bookings/{code}/reschedule"),
+            &json!({ "start": starts[1] }),
+        )
+        .await;
+    assert_eq!((status, body["error"].as_str()), (409, Some("not_confirmed")), "{body}");
+    let (status, body) = confirm(&app, &code, token).await;
+    assert_eq!((status, &body["status"]), (200, &json!("confirmed")), "{body}");
+    let (status, body) = confirm(&app, &code, token).await;
+    assert_eq!((status, body["error"].as_str()), (409, Some("not_pending")));
+    assert_eq!(free_at(&app, &starts[0]).await, before - 1, "confirmed: still taken");
+
+    // Not confirmed: after the minute the place goes back by itself.
+    let other_before = free_at(&app, &starts[1]).await;
+    let lapsing = book(&app, &starts[1], "karla@example.org").await;
+    let lapsing_code = lapsing["code"].as_str().unwrap().to_owned();
+    assert_eq!(free_at(&app, &starts[1]).await, other_before - 1);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let (_, view) = app.get_json(&format!("/api/bookings/{lapsing_code}")).await;
+        if view["status"] == "expired" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not released: {view}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(free_at(&app, &starts[1]).await, other_before, "the place is free again");
+    let mails = sink.messages();
+    let lapsing_mail = decoded(mails.iter().find(|m| decoded(m).contains(&lapsing_code)).unwrap());
+    let late_token = lapsing_mail
+        .split("bestaetigen=")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    let (status, body) = confirm(&app, &lapsing_code, &late_token).await;
+    assert_eq!((status, body["error"].as_str()), (409, Some("confirmation_expired")));
+    app.stop().await;
+}
