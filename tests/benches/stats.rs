@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use schalter_events::catalogue::{self, Catalogue, Text};
 use schalter_events::store::AppendRequest;
 use schalter_events::{Expectation, Metadata};
-use schalter_tests::app::{add_user, spawn_app};
+use schalter_tests::app::spawn_app;
 use schalter_tests::{percentile_ms, TestDb};
 
 /// The demo municipality with a second citizen office: three offices.
@@ -110,7 +110,15 @@ async fn main() {
 
     let app = spawn_app(db, false).await;
     let rss_loaded = rss_mb();
-    add_user(&app.db.url, "maria", "manager", "evaluation-2026");
+    schalter_server::admin::create_user(
+        app.store(),
+        "maria",
+        schalter_events::staff::Role::Manager,
+        "evaluation-2026",
+        "system:bench",
+    )
+    .await
+    .unwrap();
     let cookie = app.sign_in("maria", "evaluation-2026").await;
     let from = today - chrono::Duration::days(i64::from(days));
     let to = today - chrono::Duration::days(1);

@@ -142,3 +142,111 @@ async fn a_booking_waits_for_the_emailed_confirmation(db: TestDb) {
     assert_eq!((status, body["error"].as_str()), (409, Some("confirmation_expired")));
     app.stop().await;
 }
+
+/// The citizen's side in Chromium: the link from the email opens the manage page, which says
+/// what to do and confirms with one button.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_emailed_link_confirms_in_the_browser() {
+    use schalter_tests::app::spawn_app_with_ui_and;
+    use schalter_tests::browser::Browser;
+
+    let db = TestDb::sqlite().await;
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/config-example.toml");
+    let config = std::fs::read_to_string(example).unwrap().replacen(
+        "[location.schedule]\n",
+        "[location.schedule]\nconfirm_within_minutes = 30\n",
+        1,
+    );
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), config).unwrap();
+    cli(&[
+        "import-config",
+        "--database-url",
+        &db.url,
+        file.path().to_str().unwrap(),
+    ]);
+    let sink = SmtpSink::start().await;
+    let messages = schalter_server::outbox::MessageSettings {
+        mail: Some(schalter_server::outbox::MailSettings {
+            smtp_url: sink.url.clone(),
+            from: "Bürgerservice <noreply@schalter.test>".into(),
+        }),
+        ..Default::default()
+    };
+    let Some(app) = spawn_app_with_ui_and(db, true, messages).await else {
+        return;
+    };
+    let from = (Utc::now() + chrono::Duration::days(3)).date_naive();
+    let (_, availability) = app
+        .get_json(&format!(
+            "/api/availability?location=buergerbuero&service=personalausweis&from={from}&days=10"
+        ))
+        .await;
+    let start = availability["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["free"].as_u64().unwrap() > 0)
+        .map(|s| s["start"].as_str().unwrap().to_owned())
+        .unwrap();
+    // Booked through the API (proof of work and all is the booking journey's business).
+    let client = reqwest::Client::new();
+    let challenge: Value = client
+        .get(format!("{}/api/bookings/challenge", app.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let bits = challenge["difficulty"].as_u64().unwrap() as u32;
+    let nonce = schalter_events::work::solve(challenge["challenge"].as_str().unwrap(), bits);
+    let r = client
+        .post(format!("{}/api/bookings", app.url))
+        .json(
+            &json!({"location": "buergerbuero", "service": "personalausweis", "start": start,
+                      "name": "Konrad Bestätiger", "email": "konrad@example.org", "privacy_accepted": true,
+                      "proof": {"challenge": challenge["challenge"], "nonce": nonce}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let booked: Value = r.json().await.unwrap();
+    let code = booked["code"].as_str().unwrap().to_owned();
+    let mail = decoded(&sink.wait_for(1, Duration::from_secs(10)).await[0]);
+    let link = mail
+        .split_whitespace()
+        .find(|w| w.contains("bestaetigen="))
+        .unwrap()
+        .replace("http://127.0.0.1", "")
+        .to_owned();
+    let path = &link[link.find("/booking/").unwrap()..];
+
+    let Some(browser) = Browser::launch(390, 844).await else {
+        return;
+    };
+    browser.client.goto(&format!("{}{path}", app.url)).await.unwrap();
+    browser.wait("[data-testid=confirm]").await;
+    let status = browser.wait("[data-testid=status]").await.text().await.unwrap();
+    assert_eq!(status, "Noch nicht bestätigt");
+    if let Some(violations) = browser.accessibility_violations().await {
+        assert!(violations.is_empty(), "pending manage page: {violations:#?}");
+    }
+    browser.screenshot("confirm-1-pending").await;
+    browser.click("[data-testid=confirm]").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let status = browser.wait("[data-testid=status]").await.text().await.unwrap();
+        if status == "Gebucht" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still {status}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    browser.screenshot("confirm-2-confirmed").await;
+    let (_, view) = app.get_json(&format!("/api/bookings/{code}")).await;
+    assert_eq!(view["status"], "confirmed");
+    browser.close().await;
+    app.stop().await;
+}
