@@ -371,16 +371,7 @@ impl Stats {
             }
             day += Duration::days(1);
         }
-        let booked: u32 = bookings
-            .iter()
-            .filter(|b| b.cancelled_lead_minutes.is_none())
-            .map(|b| b.places)
-            .sum();
-        figures.slot_utilisation = if known {
-            share(booked, offered.max(booked))
-        } else {
-            None
-        };
+        figures.slot_utilisation = utilisation(&bookings, known.then_some(offered));
         figures
     }
 
@@ -468,14 +459,8 @@ impl Stats {
         groups
             .into_iter()
             .map(|((day, location, service), (b, t))| {
-                let one = Filter {
-                    from: day,
-                    to: day,
-                    location: Some(location.clone()),
-                    service: Some(service.clone()),
-                };
                 let mut figures = figures(&b, &t, &self.tickets, cx);
-                figures.slot_utilisation = self.figures(&one, cx).slot_utilisation;
+                figures.slot_utilisation = utilisation(&b, (cx.offered)(Some(&location), day));
                 DayRow {
                     day,
                     location,
@@ -485,6 +470,16 @@ impl Stats {
             })
             .collect()
     }
+}
+
+/// Booked places of the bookings kept, out of `offered`.
+fn utilisation(bookings: &[&BookingFact], offered: Option<u32>) -> Option<f64> {
+    let booked: u32 = bookings
+        .iter()
+        .filter(|b| b.cancelled_lead_minutes.is_none())
+        .map(|b| b.places)
+        .sum();
+    offered.and_then(|offered| share(booked, offered.max(booked)))
 }
 
 /// The figures of a set of facts (slot utilisation aside, which needs the offer).

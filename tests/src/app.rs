@@ -211,6 +211,23 @@ impl TestApp {
         self.store().append(&request).await.expect("booking recorded");
     }
 
+    /// Starts with a free place for the ID card at the Bürgerbüro, `days_ahead` days from now on.
+    pub async fn free_starts(&self, days_ahead: i64) -> Vec<String> {
+        let from = (chrono::Utc::now() + chrono::Duration::days(days_ahead)).date_naive();
+        let (_, availability) = self
+            .get_json(&format!(
+                "/api/availability?location=buergerbuero&service=personalausweis&from={from}&days=10"
+            ))
+            .await;
+        availability["slots"]
+            .as_array()
+            .expect("slots")
+            .iter()
+            .filter(|s| s["free"].as_u64().unwrap_or(0) > 0)
+            .map(|s| s["start"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
     /// Opens a counter as the signed-in clerk (`cookie`), so it may call tickets.
     pub async fn open_counter(&self, cookie: &str, counter: &str) {
         let r = self
@@ -342,6 +359,20 @@ pub fn cli(args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Imports the demo configuration (`docs/config-example.toml`) as `edit` changes it.
+pub fn import_demo_config(database_url: &str, edit: impl FnOnce(String) -> String) {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/config-example.toml");
+    let config = edit(std::fs::read_to_string(example).expect("the example configuration"));
+    let file = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(file.path(), config).expect("written");
+    cli(&[
+        "import-config",
+        "--database-url",
+        database_url,
+        file.path().to_str().unwrap(),
+    ]);
 }
 
 /// `schalter user add`, the password through standard input as an operator would.

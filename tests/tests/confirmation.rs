@@ -3,32 +3,24 @@
 
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
-use schalter_tests::app::{cli, spawn_app_mailing};
+use schalter_tests::app::{import_demo_config, spawn_app_mailing};
 use schalter_tests::smtp::{decoded, SmtpSink};
 use schalter_tests::{on_both_backends, TestApp, TestDb};
 use serde_json::{json, Value};
 
 on_both_backends!(a_booking_waits_for_the_emailed_confirmation);
 
-/// The demo catalogue with the Bürgerbüro asking for confirmation within one minute.
-fn confirming_office(db: &TestDb) {
-    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/config-example.toml");
-    let config = std::fs::read_to_string(example).unwrap();
-    let config = config.replacen(
-        "[location.schedule]\n",
-        "[location.schedule]\nconfirm_within_minutes = 1\n",
-        1,
-    );
-    assert!(config.contains("confirm_within_minutes = 1"));
-    let file = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(file.path(), config).unwrap();
-    cli(&[
-        "import-config",
-        "--database-url",
-        &db.url,
-        file.path().to_str().unwrap(),
-    ]);
+/// The demo catalogue with the Bürgerbüro asking for confirmation within `minutes`.
+fn confirming_office(db: &TestDb, minutes: u32) {
+    import_demo_config(&db.url, |config| {
+        let edited = config.replacen(
+            "[location.schedule]\n",
+            &format!("[location.schedule]\nconfirm_within_minutes = {minutes}\n"),
+            1,
+        );
+        assert_ne!(edited, config);
+        edited
+    });
 }
 
 async fn free_at(app: &TestApp, start: &str) -> u64 {
@@ -65,22 +57,10 @@ async fn confirm(app: &TestApp, code: &str, token: &str) -> (u16, Value) {
 }
 
 async fn a_booking_waits_for_the_emailed_confirmation(db: TestDb) {
-    confirming_office(&db);
+    confirming_office(&db, 1);
     let sink = SmtpSink::start().await;
     let app = spawn_app_mailing(db, &sink.url).await;
-    let from = (Utc::now() + chrono::Duration::days(3)).date_naive();
-    let (_, availability) = app
-        .get_json(&format!(
-            "/api/availability?location=buergerbuero&service=personalausweis&from={from}&days=10"
-        ))
-        .await;
-    let starts: Vec<String> = availability["slots"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|s| s["free"].as_u64().unwrap() > 0)
-        .map(|s| s["start"].as_str().unwrap().to_owned())
-        .collect();
+    let starts = app.free_starts(3).await;
 
     // Booked: pending, the place held, the email carries the confirmation link.
     let before = free_at(&app, &starts[0]).await;
@@ -151,20 +131,7 @@ async fn the_emailed_link_confirms_in_the_browser() {
     use schalter_tests::browser::Browser;
 
     let db = TestDb::sqlite().await;
-    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/config-example.toml");
-    let config = std::fs::read_to_string(example).unwrap().replacen(
-        "[location.schedule]\n",
-        "[location.schedule]\nconfirm_within_minutes = 30\n",
-        1,
-    );
-    let file = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(file.path(), config).unwrap();
-    cli(&[
-        "import-config",
-        "--database-url",
-        &db.url,
-        file.path().to_str().unwrap(),
-    ]);
+    confirming_office(&db, 30);
     let sink = SmtpSink::start().await;
     let messages = schalter_server::outbox::MessageSettings {
         mail: Some(schalter_server::outbox::MailSettings {
@@ -176,19 +143,7 @@ async fn the_emailed_link_confirms_in_the_browser() {
     let Some(app) = spawn_app_with_ui_and(db, true, messages).await else {
         return;
     };
-    let from = (Utc::now() + chrono::Duration::days(3)).date_naive();
-    let (_, availability) = app
-        .get_json(&format!(
-            "/api/availability?location=buergerbuero&service=personalausweis&from={from}&days=10"
-        ))
-        .await;
-    let start = availability["slots"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["free"].as_u64().unwrap() > 0)
-        .map(|s| s["start"].as_str().unwrap().to_owned())
-        .unwrap();
+    let start = app.free_starts(3).await.remove(0);
     // Booked through the API (proof of work and all is the booking journey's business).
     let client = reqwest::Client::new();
     let challenge: Value = client

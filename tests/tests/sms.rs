@@ -133,19 +133,7 @@ async fn bookings_with_a_phone_get_the_reminder_by_sms(db: TestDb) {
     let app = spawn_app_texting(db, &sink.url, 24 * 60).await;
     add_user(&app.db.url, "root", "admin", "administrator-2026");
     let root = app.sign_in("root", "administrator-2026").await;
-    let from = (Utc::now() + chrono::Duration::days(3)).date_naive();
-    let (_, availability) = app
-        .get_json(&format!(
-            "/api/availability?location=buergerbuero&service=personalausweis&from={from}&days=10"
-        ))
-        .await;
-    let starts: Vec<String> = availability["slots"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|s| s["free"].as_u64().unwrap() > 0)
-        .map(|s| s["start"].as_str().unwrap().to_owned())
-        .collect();
+    let starts = app.free_starts(3).await;
     let booked = book(&app, &starts[0], "tamara@example.org", Some("0151 2345 6789")).await;
     let code = booked["code"].as_str().unwrap();
     book(&app, &starts[1], "theo@example.org", None).await;

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use chrono::{Duration as Days, NaiveDate, Utc};
-use schalter_tests::app::{add_user, cli, spawn_app_publishing};
+use schalter_tests::app::{add_user, cli, import_demo_config, spawn_app_publishing};
 use schalter_tests::{on_both_backends, spawn_app, TestApp, TestDb};
 use serde_json::Value;
 
@@ -19,24 +19,17 @@ fn today() -> NaiveDate {
 
 /// The demo catalogue with the Bürgerbüro grown to 20 counters.
 fn twenty_counters(db: &TestDb) {
-    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/config-example.toml");
-    let mut config = std::fs::read_to_string(example).unwrap();
-    let existing = config.matches("id = \"buergerbuero-").count();
-    for n in existing + 1..=20 {
-        config.push_str(&format!(
-            "\n[[counter]]\nid = \"buergerbuero-{n}\"\nlocation = \"buergerbuero\"\nname = \"{n}\"\n\
-             services = [\"personalausweis\", \"reisepass\", \"ausweis-abholung\", \"wohnsitz-anmeldung\", \
-             \"meldebescheinigung\", \"fuehrungszeugnis\"]\n"
-        ));
-    }
-    let file = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(file.path(), config).unwrap();
-    cli(&[
-        "import-config",
-        "--database-url",
-        &db.url,
-        file.path().to_str().unwrap(),
-    ]);
+    import_demo_config(&db.url, |mut config| {
+        let existing = config.matches("id = \"buergerbuero-").count();
+        for n in existing + 1..=20 {
+            config.push_str(&format!(
+                "\n[[counter]]\nid = \"buergerbuero-{n}\"\nlocation = \"buergerbuero\"\nname = \"{n}\"\n\
+                 services = [\"personalausweis\", \"reisepass\", \"ausweis-abholung\", \"wohnsitz-anmeldung\", \
+                 \"meldebescheinigung\", \"fuehrungszeugnis\"]\n"
+            ));
+        }
+        config
+    });
 }
 
 async fn get(app: &TestApp, cookie: &str, path: &str) -> reqwest::Response {
