@@ -228,6 +228,40 @@ impl TestApp {
             .collect()
     }
 
+    /// Solves a proof-of-work challenge as the app does: the `proof` of a booking request.
+    pub async fn proof(&self) -> Value {
+        let (_, c) = self.get_json("/api/bookings/challenge").await;
+        let challenge = c["challenge"].as_str().expect("a challenge").to_owned();
+        let difficulty = c["difficulty"].as_u64().expect("a difficulty") as u32;
+        let nonce = schalter_events::work::solve(&challenge, difficulty);
+        serde_json::json!({"challenge": challenge, "nonce": nonce})
+    }
+
+    /// Waits (10 s at most) until `/api/admin/messages` lists a failing message, as the admin
+    /// signed in with `cookie` sees it.
+    pub async fn failing_messages(&self, cookie: &str) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let r = self
+                .client
+                .get(format!("{}/api/admin/messages", self.url))
+                .header("cookie", cookie)
+                .send()
+                .await
+                .expect("request sent");
+            assert_eq!(r.status(), 200);
+            let problems: Value = r.json().await.expect("JSON");
+            if !problems["failing"].as_array().expect("failing").is_empty() {
+                return problems;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no failure reported: {problems}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     /// Opens a counter as the signed-in clerk (`cookie`), so it may call tickets.
     pub async fn open_counter(&self, cookie: &str, counter: &str) {
         let r = self

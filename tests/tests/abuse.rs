@@ -22,16 +22,8 @@ async fn free_starts(app: &TestApp) -> Vec<String> {
         .collect()
 }
 
-/// Solves a proof-of-work challenge as the app does.
-async fn proof(app: &TestApp) -> Value {
-    let (_, c) = app.get_json("/api/bookings/challenge").await;
-    let challenge = c["challenge"].as_str().unwrap().to_owned();
-    let nonce = schalter_events::work::solve(&challenge, c["difficulty"].as_u64().unwrap() as u32);
-    json!({"challenge": challenge, "nonce": nonce})
-}
-
 async fn book(app: &TestApp, ip: &str, start: &str, email: &str) -> (u16, Value, Option<String>) {
-    let proof = proof(app).await;
+    let proof = app.proof().await;
     post_booking(app, ip, start, email, Some(proof)).await
 }
 
@@ -145,7 +137,7 @@ async fn booking_needs_a_fresh_proof_of_work() {
     let forged = json!({"challenge": "1790000000.abcdef.0123456789abcdef0123456789abcdef", "nonce": 1});
     let (status, body, _) = post_booking(&app, "203.0.113.80", &starts[0], "a@example.org", Some(forged)).await;
     assert_eq!((status, body["error"].as_str()), (422, Some("invalid_proof")));
-    let good = proof(&app).await;
+    let good = app.proof().await;
     let (status, _, _) = post_booking(&app, "203.0.113.80", &starts[1], "b@example.org", Some(good.clone())).await;
     assert_eq!(status, 201);
     let (status, body, _) = post_booking(&app, "203.0.113.80", &starts[2], "c@example.org", Some(good)).await;

@@ -146,22 +146,13 @@ async fn the_emailed_link_confirms_in_the_browser() {
     let start = app.free_starts(3).await.remove(0);
     // Booked through the API (proof of work and all is the booking journey's business).
     let client = reqwest::Client::new();
-    let challenge: Value = client
-        .get(format!("{}/api/bookings/challenge", app.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let bits = challenge["difficulty"].as_u64().unwrap() as u32;
-    let nonce = schalter_events::work::solve(challenge["challenge"].as_str().unwrap(), bits);
+    let proof = app.proof().await;
     let r = client
         .post(format!("{}/api/bookings", app.url))
         .json(
             &json!({"location": "buergerbuero", "service": "personalausweis", "start": start,
                       "name": "Konrad Bestätiger", "email": "konrad@example.org", "privacy_accepted": true,
-                      "proof": {"challenge": challenge["challenge"], "nonce": nonce}}),
+                      "proof": proof}),
         )
         .send()
         .await

@@ -214,26 +214,7 @@ async fn failures_are_visible_to_admins() {
     let root = app.sign_in("root", "administrator-2026").await;
     let starts = free_starts(&app.url, 3).await;
     book(&app.url, &starts[0], "unlucky@example.org").await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    let problems = loop {
-        let r = app
-            .client
-            .get(format!("{}/api/admin/messages", app.url))
-            .header("cookie", &root)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        let problems: Value = r.json().await.unwrap();
-        if !problems["failing"].as_array().unwrap().is_empty() {
-            break problems;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no failure reported: {problems}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let problems = app.failing_messages(&root).await;
     let failing = &problems["failing"][0];
     assert_eq!(failing["kind"], "confirmation");
     assert_eq!(failing["attempts"], 1);

@@ -157,25 +157,7 @@ async fn bookings_with_a_phone_get_the_reminder_by_sms(db: TestDb) {
     // A gateway that is down: the admin sees the failing message, without the number.
     sink.refuse(true);
     book(&app, &starts[2], "tilda@example.org", Some("0151 9876 5432")).await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    let problems = loop {
-        let r = app
-            .client
-            .get(format!("{}/api/admin/messages", app.url))
-            .header("cookie", &root)
-            .send()
-            .await
-            .unwrap();
-        let problems: Value = r.json().await.unwrap();
-        if !problems["failing"].as_array().unwrap().is_empty() {
-            break problems;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no failure reported: {problems}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let problems = app.failing_messages(&root).await;
     let failing = &problems["failing"][0];
     assert_eq!(failing["kind"], "reminder-sms");
     assert!(failing["last_error"].as_str().unwrap().contains("503"), "{failing}");
