@@ -117,6 +117,15 @@ pub struct Catalogue {
 }
 
 impl Catalogue {
+    /// The location's time zone; Europe/Berlin for an unknown location (import-config refuses
+    /// unknown zone names, so that is the only way to miss).
+    pub fn time_zone(&self, location: &str) -> chrono_tz::Tz {
+        self.locations
+            .get(location)
+            .and_then(|l| l.time_zone.parse().ok())
+            .unwrap_or(chrono_tz::Europe::Berlin)
+    }
+
     pub fn apply(&mut self, event: &CatalogueEvent) {
         match event {
             CatalogueEvent::LocationDefined(l) => {

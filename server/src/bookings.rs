@@ -11,7 +11,7 @@ use axum::{Json, Router};
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use chrono_tz::Tz;
 use schalter_events::booking::{self, Booking, BookingError, Channel, Counter, Decision, Offer, Place, Status};
-use schalter_events::catalogue::{Catalogue, Text};
+use schalter_events::catalogue::Text;
 use schalter_events::slots::SlotError;
 use schalter_events::store::{AppendOutcome, AppendRequest, StoreError};
 use schalter_events::Metadata;
@@ -242,16 +242,6 @@ fn local(t: DateTime<Utc>, tz: Tz) -> DateTime<FixedOffset> {
     t.with_timezone(&tz).fixed_offset()
 }
 
-/// Takes the catalogue the caller already holds: a second read lock on the same thread can
-/// deadlock when a writer is queued in between.
-fn tz_of(catalogue: &Catalogue, location: &str) -> Tz {
-    catalogue
-        .locations
-        .get(location)
-        .and_then(|l| l.time_zone.parse().ok())
-        .unwrap_or(chrono_tz::Europe::Berlin)
-}
-
 #[derive(Serialize, ToSchema)]
 pub struct SlotView {
     /// Local time with offset, e.g. `2026-12-02T09:00:00+01:00`.
@@ -303,7 +293,7 @@ pub struct BookingView {
 
 fn view_of(state: &AppState, booking: &Booking, code: Option<String>, personal: Option<&PersonalData>) -> BookingView {
     let catalogue = state.catalogue();
-    let tz = tz_of(&catalogue, &booking.location);
+    let tz = catalogue.time_zone(&booking.location);
     let location = catalogue.locations.get(&booking.location);
     let service = catalogue.services.get(&booking.service);
     BookingView {

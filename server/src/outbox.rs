@@ -396,14 +396,7 @@ async fn run(
 ) -> Result<(), schalter_events::store::StoreError> {
     let tz_of = {
         let state = state.clone();
-        move |location: &str| -> Tz {
-            state
-                .catalogue()
-                .locations
-                .get(location)
-                .and_then(|l| l.time_zone.parse().ok())
-                .unwrap_or(chrono_tz::Europe::Berlin)
-        }
+        move |location: &str| -> Tz { state.catalogue().time_zone(location) }
     };
     let mut outbox = Outbox::new(&settings);
     let mut position = 0;

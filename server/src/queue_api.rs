@@ -359,11 +359,7 @@ pub async fn call_next(
             .get(&counter_id)
             .cloned()
             .ok_or_else(|| ApiError::NotFound(format!("there is no counter {counter_id:?}")))?;
-        let tz: Tz = catalogue
-            .locations
-            .get(&counter.location)
-            .and_then(|l| l.time_zone.parse().ok())
-            .unwrap_or(chrono_tz::Europe::Berlin);
+        let tz: Tz = catalogue.time_zone(&counter.location);
         (counter, tz)
     };
     // A repeated request (same key) answers with the ticket it called the first time.

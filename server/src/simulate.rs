@@ -245,7 +245,7 @@ impl Sim<'_> {
         let Some(schedule) = catalogue.schedules.get(location) else {
             return Ok(());
         };
-        let tz: chrono_tz::Tz = schedule.time_zone.parse().unwrap_or(chrono_tz::Europe::Berlin);
+        let tz = schedule.tz().unwrap_or(chrono_tz::Europe::Berlin);
         let units = schedule.units(day).unwrap_or_default();
         let (Some(first), Some(last)) = (units.first(), units.last()) else {
             return Ok(());

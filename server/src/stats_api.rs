@@ -75,8 +75,8 @@ impl Offer {
         Offer {
             zones: catalogue
                 .locations
-                .iter()
-                .map(|(id, l)| (id.clone(), l.time_zone.parse().unwrap_or(chrono_tz::Europe::Berlin)))
+                .keys()
+                .map(|id| (id.clone(), catalogue.time_zone(id)))
                 .collect(),
             schedules: catalogue.schedules.clone(),
         }
