@@ -184,13 +184,26 @@ async fn personal_of(state: &AppState, booking: &Booking) -> Result<Option<Perso
 // ---- reading -------------------------------------------------------------------------------
 
 async fn counter(state: &AppState, stream: String, unit: bool) -> Result<Counter, ApiError> {
-    let events = state.store.read_stream(&stream, 0).await?;
+    Ok(read_counter(&state.store, stream, unit).await?)
+}
+
+/// A unit's count (`unit`) or an email holder's, as the store has it now: what a booking
+/// decision is expected at. Used by the handlers and the simulator.
+pub(crate) async fn read_counter(
+    store: &schalter_events::store::Store,
+    stream: String,
+    unit: bool,
+) -> Result<Counter, StoreError> {
+    let events = store.read_stream(&stream, 0).await?;
     let counter = if unit {
         Counter::fold_unit(stream, &events)
     } else {
         Counter::fold_holder(stream, &events)
     };
-    counter.map_err(|e| ApiError::Internal(e.to_string()))
+    counter.map_err(|e| StoreError::Corrupt {
+        position: e.position,
+        reason: e.to_string(),
+    })
 }
 
 async fn unit_counters(state: &AppState, location: &str, units: &[DateTime<Utc>]) -> Result<Vec<Counter>, ApiError> {

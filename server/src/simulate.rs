@@ -28,8 +28,6 @@ pub const CORRELATION: &str = "simulation";
 pub enum SimulationError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("the stored log cannot be read: {0}")]
-    Decode(String),
 }
 
 /// What a run produced.
@@ -128,13 +126,7 @@ impl Sim<'_> {
     }
 
     async fn counter(&self, stream: String, unit: bool) -> Result<Counter, SimulationError> {
-        let events = self.store.read_stream(&stream, 0).await?;
-        let counter = if unit {
-            Counter::fold_unit(stream, &events)
-        } else {
-            Counter::fold_holder(stream, &events)
-        };
-        counter.map_err(|e| SimulationError::Decode(e.to_string()))
+        Ok(crate::bookings::read_counter(self.store, stream, unit).await?)
     }
 
     fn code_hash(&mut self) -> String {
