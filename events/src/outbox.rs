@@ -86,6 +86,11 @@ impl Delivery {
         Ok(())
     }
 
+    /// Sent, or given up: nothing more will happen to it.
+    pub fn finished(&self) -> bool {
+        self.sent || self.given_up
+    }
+
     /// Whether a sender may claim it now: not sent, not given up, no live claim, retry due.
     pub fn may_start(&self, now: DateTime<Utc>) -> bool {
         !self.sent

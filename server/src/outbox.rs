@@ -121,7 +121,7 @@ impl Outbox {
     }
 
     fn done(&self, id: &str) -> bool {
-        self.deliveries.get(id).is_some_and(|d| d.sent || d.given_up)
+        self.deliveries.get(id).is_some_and(Delivery::finished)
     }
 
     fn apply(&mut self, e: &RecordedEvent, tz_of: &(dyn Fn(&str) -> Tz + Sync)) {
@@ -286,17 +286,24 @@ impl Outbox {
     fn prune(&mut self, now: DateTime<Utc>) {
         let deliveries = &self.deliveries;
         self.pending.retain(|id, p| {
-            let done = deliveries.get(id).is_some_and(|d| d.sent || d.given_up);
+            let done = deliveries.get(id).is_some_and(Delivery::finished);
             if !done && p.expires < now {
                 metrics::counter!("schalter_messages_expired_total").increment(1);
                 tracing::warn!(message = %id, "message expired unsent");
             }
             !done && p.expires >= now
         });
-        let pending = &self.pending;
-        self.bookings.retain(|stream, b| {
-            b.end > now - Duration::days(1) || pending.values().any(|p| p.about == About::Booking(stream.clone()))
-        });
+        // Every second: one pass over the pending messages, not one per booking.
+        let wanted: std::collections::HashSet<&str> = self
+            .pending
+            .values()
+            .filter_map(|p| match &p.about {
+                About::Booking(stream) => Some(stream.as_str()),
+                About::Ticket(_) => None,
+            })
+            .collect();
+        self.bookings
+            .retain(|stream, b| b.end > now - Duration::days(1) || wanted.contains(stream.as_str()));
         let overdue = self
             .pending
             .values()
