@@ -13,7 +13,7 @@ use chrono_tz::Tz;
 use schalter_events::booking::{self, Booking, BookingError, Channel, Counter, Decision, Offer, Place, Status};
 use schalter_events::catalogue::Text;
 use schalter_events::slots::SlotError;
-use schalter_events::store::{AppendOutcome, AppendRequest, StoreError};
+use schalter_events::store::{AppendOutcome, AppendRequest, DataKey, StoreError};
 use schalter_events::Metadata;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -226,12 +226,18 @@ pub(crate) async fn load_booking(state: &AppState, code: &str) -> Result<(String
 
 /// Appends a decision; `false` when a concurrent change made it stale and it must be decided
 /// again.
-async fn append(state: &AppState, decision: Decision, command_id: Option<String>) -> Result<bool, ApiError> {
+async fn append(
+    state: &AppState,
+    decision: Decision,
+    command_id: Option<String>,
+    data_key: Option<&DataKey>,
+) -> Result<bool, ApiError> {
     let mut request = AppendRequest::new(decision.events).metadata(Metadata {
         command_id,
         ..Metadata::by("citizen", Utc::now())
     });
     request.expectations = decision.expectations;
+    request.data_keys.extend(data_key.cloned());
     match state.store.append(&request).await {
         Ok(outcome) => {
             state.caught_up(outcome.last_position).await;
@@ -504,7 +510,7 @@ pub async fn book(
         phone: contact.phone.clone(),
         code: Some(code.clone()),
     };
-    let sealed = state.vault.seal(&personal).await?;
+    let (sealed, data_key) = state.vault.seal_with_key(&personal);
     for _ in 0..MAX_ATTEMPTS {
         let now = Utc::now();
         let (units, max_active) = {
@@ -535,7 +541,7 @@ pub async fn book(
         };
         let placed = Booking::from_placement(&decision)
             .ok_or_else(|| ApiError::Internal("placing without a placement".into()))?;
-        if append(&state, decision, command_id.clone()).await? {
+        if append(&state, decision, command_id.clone(), Some(&data_key)).await? {
             let view = view_of(&state, &placed, Some(code), Some(&personal));
             return Ok((StatusCode::CREATED, Json(view)).into_response());
         }
@@ -576,7 +582,7 @@ pub async fn cancel(
     for _ in 0..MAX_ATTEMPTS {
         let (hash, booking) = load_booking(&state, &code).await?;
         let decision = booking::cancel(&booking, &hash, Utc::now())?;
-        if append(&state, decision, command_id.clone()).await? {
+        if append(&state, decision, command_id.clone(), None).await? {
             state
                 .abuse
                 .cancelled(booking.start, &[booking.holder.clone(), ip.to_string()]);
@@ -632,7 +638,7 @@ pub async fn confirm(
     for _ in 0..MAX_ATTEMPTS {
         let (hash, booking) = load_booking(&state, &code).await?;
         let decision = booking::confirm(&booking, &hash, Utc::now())?;
-        if append(&state, decision, None).await? {
+        if append(&state, decision, None, None).await? {
             let (_, booking) = load_booking(&state, &code).await?;
             let personal = personal_of(&state, &booking).await?;
             return Ok(Json(view_of(&state, &booking, None, personal.as_ref())));
@@ -662,7 +668,7 @@ pub fn expire_unconfirmed(state: AppState) {
                 };
                 let hash = stream.trim_start_matches("booking-");
                 if let Some(decision) = booking::expire(&booking, hash, now) {
-                    match append(&state, decision, None).await {
+                    match append(&state, decision, None, None).await {
                         Ok(_) => tracing::info!("released a booking that was not confirmed in time"),
                         Err(e) => tracing::warn!(error = %e, "could not release an unconfirmed booking"),
                     }
@@ -700,7 +706,7 @@ pub async fn reschedule(
             let offer = Offer::find(&catalogue, &booking.location, &booking.service)?;
             booking::reschedule(&booking, &hash, &offer, start, units, &counts, now)?
         };
-        if append(&state, decision, command_id.clone()).await? {
+        if append(&state, decision, command_id.clone(), None).await? {
             let (_, booking) = load_booking(&state, &code).await?;
             let personal = personal_of(&state, &booking).await?;
             return Ok(Json(view_of(&state, &booking, None, personal.as_ref())));

@@ -16,7 +16,7 @@ use base64::Engine;
 use chacha20poly1305::aead::{Aead, KeyInit};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use schalter_events::booking::{Contact, Personal, Sealed};
-use schalter_events::store::{Store, StoreError};
+use schalter_events::store::{DataKey, Store, StoreError};
 use serde::{Deserialize, Serialize};
 
 const NONCE_BYTES: usize = 24;
@@ -142,23 +142,28 @@ impl Vault {
     /// Seals `data` under a new data key, which is stored (wrapped) before anything refers to
     /// it: a crash in between leaves an unused key, never unreadable data.
     pub async fn seal(&self, data: &PersonalData) -> Result<Personal, VaultError> {
+        let (personal, key) = self.seal_with_key(data);
+        self.store.put_data_key(&key.id, &key.wrapped).await?;
+        Ok(personal)
+    }
+
+    /// Seals `data` under a new data key and hands the wrapped key back unstored, to be
+    /// appended with the events that refer to it (one transaction, and no key is left behind
+    /// when the append does not happen).
+    pub fn seal_with_key(&self, data: &PersonalData) -> (Personal, DataKey) {
         let key = random::<32>();
         let id = uuid::Uuid::new_v4().simple().to_string();
         let (wrapped, nonce) = seal_bytes(&self.master, &key);
         let mut stored = nonce.to_vec();
         stored.extend_from_slice(&wrapped);
-        self.store.put_data_key(&id, &stored).await?;
         let plain = serde_json::to_vec(data).expect("personal data serialises");
         let (sealed, nonce) = seal_bytes(&XChaCha20Poly1305::new(&key.into()), &plain);
-        self.keys
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id.clone(), key);
-        Ok(Personal::Sealed(Sealed {
-            key: id,
+        let personal = Personal::Sealed(Sealed {
+            key: id.clone(),
             nonce: B64.encode(nonce),
             data: B64.encode(sealed),
-        }))
+        });
+        (personal, DataKey { id, wrapped: stored })
     }
 
     /// The personal data, or `None` once its key is erased.

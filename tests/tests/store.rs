@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
-use schalter_events::store::{AppendRequest, Store, StoreError, Upcasters};
+use schalter_events::store::{AppendRequest, DataKey, Store, StoreError, Upcasters};
 use schalter_events::{Expectation, NewEvent};
 use schalter_tests::{on_both_backends, Kind, TestDb};
 use serde_json::json;
@@ -30,6 +30,7 @@ on_both_backends!(
     old_schemas_are_upcast_on_read,
     reads_by_stream_and_position,
     empty_append_is_refused,
+    data_keys_are_stored_exactly_with_their_events,
 );
 
 /// Two writers who both saw version 1 race to write version 2: exactly one wins.
@@ -427,4 +428,38 @@ mod interleavings {
             tokio::runtime::Runtime::new().unwrap().block_on(check(Kind::Postgres, cases));
         }
     }
+}
+
+/// A data key travels with the events whose personal data it seals: stored when they are, not
+/// when the append conflicts, and not twice when the command is repeated.
+async fn data_keys_are_stored_exactly_with_their_events(db: TestDb) {
+    let store = db.store().await;
+    let key = |id: &str| DataKey {
+        id: id.into(),
+        wrapped: vec![0, 1, 2, 254, 255, id.len() as u8],
+    };
+    store
+        .append(&AppendRequest::new(vec![event("slot-1", 1)]))
+        .await
+        .unwrap();
+    let conflicting = AppendRequest::new(vec![event("slot-1", 2)])
+        .expect("slot-1", Expectation::NoStream)
+        .data_key(key("lost"));
+    let fresh = AppendRequest::new(vec![event("booking-7", 1)])
+        .expect("booking-7", Expectation::NoStream)
+        .data_key(key("kept"))
+        .command_id("book-7");
+    // Both in one batch when the appender groups them; the conflict must not take the other
+    // request's key with it, nor store its own.
+    let (a, b) = tokio::join!(store.append(&conflicting), store.append(&fresh));
+    assert!(matches!(a, Err(StoreError::Conflict { .. })), "{a:?}");
+    assert!(!b.unwrap().duplicate);
+    assert_eq!(store.data_key("lost").await.unwrap(), None);
+    assert_eq!(store.data_key("kept").await.unwrap(), Some(key("kept").wrapped));
+    // The repeat returns the first outcome and stores no second key under the same id (which
+    // would fail on the primary key if it tried).
+    let again = store.append(&fresh).await.unwrap();
+    assert!(again.duplicate);
+    store.erase_data_key("kept").await.unwrap();
+    assert_eq!(store.data_key("kept").await.unwrap(), None);
 }

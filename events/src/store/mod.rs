@@ -43,6 +43,16 @@ pub struct AppendRequest {
     /// Beliefs about streams, checked under the write lock. Streams not listed: [`Expectation::Any`].
     pub expectations: Vec<(String, Expectation)>,
     pub events: Vec<NewEvent>,
+    /// Wrapped data keys the events' sealed personal data needs: stored in the same
+    /// transaction, exactly when the events are (not on a conflict, not again on a repeat).
+    pub data_keys: Vec<DataKey>,
+}
+
+/// A personal-data key, wrapped by the master key, under the id sealed data refers to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataKey {
+    pub id: String,
+    pub wrapped: Vec<u8>,
 }
 
 impl AppendRequest {
@@ -55,6 +65,11 @@ impl AppendRequest {
 
     pub fn expect(mut self, stream: impl Into<String>, expectation: Expectation) -> Self {
         self.expectations.push((stream.into(), expectation));
+        self
+    }
+
+    pub fn data_key(mut self, key: DataKey) -> Self {
+        self.data_keys.push(key);
         self
     }
 

@@ -1,4 +1,4 @@
-//! Production backend. Appends go through `schalter_append_batch` (migration 0002): one round
+//! Production backend. Appends go through `schalter_append_batch` (migrations 0002, 0004): one round
 //! trip and one commit per batch. It serialises appends by a transaction-scoped advisory lock,
 //! which PostgreSQL releases only after the commit is visible, so positions increase in commit order and a
 //! reader by position can never skip an event that commits late with a lower number (the
@@ -89,12 +89,22 @@ fn request_json(request: &AppendRequest) -> serde_json::Value {
             Expectation::AtVersion(v) => json!({ "stream": stream, "kind": "at", "version": v }),
         })
         .collect();
+    let data_keys: Vec<serde_json::Value> = request
+        .data_keys
+        .iter()
+        .map(|k| json!({ "id": k.id, "wrapped": hex(&k.wrapped) }))
+        .collect();
     json!({
+        "data_keys": data_keys,
         "command_id": request.command_id,
         "metadata": request.metadata,
         "expectations": expectations,
         "events": request.events,
     })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[derive(Deserialize)]

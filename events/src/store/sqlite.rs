@@ -183,13 +183,7 @@ impl EventStore for SqliteStore {
     }
 
     async fn put_data_key(&self, id: &str, wrapped: &[u8]) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO data_keys (id, wrapped, created_at) VALUES (?, ?, ?)")
-            .bind(id)
-            .bind(wrapped)
-            .bind(now())
-            .execute(&self.writer)
-            .await?;
-        Ok(())
+        insert_data_key(&self.writer, id, wrapped, now()).await
     }
 
     async fn data_key(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
@@ -226,6 +220,21 @@ impl EventStore for SqliteStore {
 
 /// One request inside the batch's transaction. The inner error is this request's conflict;
 /// the outer one fails the whole batch.
+async fn insert_data_key(
+    executor: impl sqlx::SqliteExecutor<'_>,
+    id: &str,
+    wrapped: &[u8],
+    created_at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO data_keys (id, wrapped, created_at) VALUES (?, ?, ?)")
+        .bind(id)
+        .bind(wrapped)
+        .bind(created_at)
+        .execute(executor)
+        .await?;
+    Ok(())
+}
+
 async fn append_one(
     tx: &mut sqlx::SqliteConnection,
     request: &AppendRequest,
@@ -274,6 +283,9 @@ async fn append_one(
         duplicate: false,
     };
     *head = outcome.last_position;
+    for key in &request.data_keys {
+        insert_data_key(&mut *tx, &key.id, &key.wrapped, recorded_at).await?;
+    }
     if let Some(id) = &request.command_id {
         sqlx::query(
             "INSERT INTO commands (command_id, first_position, last_position, streams, recorded_at) \
