@@ -511,6 +511,7 @@ pub async fn book(
         code: Some(code.clone()),
     };
     let (sealed, data_key) = state.vault.seal_with_key(&personal);
+    let _turn = state.turns.take(&format!("{}@{start}", req.location)).await;
     for _ in 0..MAX_ATTEMPTS {
         let now = Utc::now();
         let (units, max_active) = {

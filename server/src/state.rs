@@ -311,6 +311,40 @@ pub struct AppState {
     applied: Arc<watch::Sender<i64>>,
     /// Flips to true when the server shuts down; long-lived responses (SSE) end on it.
     pub shutdown: watch::Receiver<bool>,
+    /// Bookings for the same start take turns inside this server.
+    pub turns: Arc<Turns>,
+}
+
+/// Citizens who book the same time at the same moment would all read the unit at one version,
+/// and all but one append would fail its expectation and be decided again, a batch later. Taking
+/// turns per start inside a server lets each decide on the version the one before wrote. The
+/// store's expectations still guard against other servers; this only saves wasted work. Striped
+/// (a fixed set of locks, chosen by hash) so memory does not grow with the number of slots.
+pub struct Turns {
+    stripes: Vec<tokio::sync::Mutex<()>>,
+}
+
+impl Turns {
+    const STRIPES: usize = 1024;
+
+    pub fn new() -> Turns {
+        Turns {
+            stripes: (0..Self::STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
+        }
+    }
+
+    pub async fn take(&self, key: &str) -> tokio::sync::MutexGuard<'_, ()> {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        key.hash(&mut hasher);
+        self.stripes[hasher.finish() as usize % Self::STRIPES].lock().await
+    }
+}
+
+impl Default for Turns {
+    fn default() -> Self {
+        Turns::new()
+    }
 }
 
 fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
@@ -330,6 +364,7 @@ impl AppState {
             abuse: Arc::new(crate::abuse::Abuse::new(true)),
             sms: false,
             open_data: false,
+            turns: Arc::default(),
             stats: Arc::default(),
             catalogue: Arc::default(),
             taken: Arc::default(),
