@@ -218,8 +218,6 @@ impl EventStore for SqliteStore {
     }
 }
 
-/// One request inside the batch's transaction. The inner error is this request's conflict;
-/// the outer one fails the whole batch.
 async fn insert_data_key(
     executor: impl sqlx::SqliteExecutor<'_>,
     id: &str,
@@ -235,6 +233,8 @@ async fn insert_data_key(
     Ok(())
 }
 
+/// One request inside the batch's transaction. The inner error is this request's conflict;
+/// the outer one fails the whole batch.
 async fn append_one(
     tx: &mut sqlx::SqliteConnection,
     request: &AppendRequest,
