@@ -158,6 +158,12 @@ impl Vault {
         stored.extend_from_slice(&wrapped);
         let plain = serde_json::to_vec(data).expect("personal data serialises");
         let (sealed, nonce) = seal_bytes(&XChaCha20Poly1305::new(&key.into()), &plain);
+        // As before the key moved into the append: the confirmation mail opens this data at
+        // once, and a key whose booking lost its slot is only a few bytes until restart.
+        self.keys
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.clone(), key);
         let personal = Personal::Sealed(Sealed {
             key: id.clone(),
             nonce: B64.encode(nonce),
