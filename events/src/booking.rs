@@ -383,6 +383,12 @@ impl<'a> Offer<'a> {
         Ok(self.schedule.units_for(start, self.units_needed(), now)?)
     }
 
+    /// Whether `taken` (places taken per unit, as a projection of the log counts them) leaves no
+    /// room at `units`: the same rule [`place`] applies to the units' own streams.
+    pub fn full(&self, units: &[DateTime<Utc>], taken: impl Fn(DateTime<Utc>) -> u32) -> bool {
+        units.iter().any(|unit| taken(*unit) >= self.capacity_at(*unit))
+    }
+
     fn end(&self, units: &[DateTime<Utc>]) -> DateTime<Utc> {
         units[units.len() - 1] + chrono::Duration::minutes(i64::from(self.schedule.unit_minutes))
     }
@@ -899,6 +905,12 @@ mod tests {
             place(placing(&offer, vec![0, 0], 2)).unwrap_err(),
             BookingError::TooManyActiveBookings(2)
         );
+        // A projection's counts give the same answer as the units' own streams.
+        let units = offer.units_for(start(), now()).unwrap();
+        let second = units[1];
+        assert!(offer.full(&units, |u| if u == second { 3 } else { 0 }));
+        assert!(!offer.full(&units, |u| if u == second { 2 } else { 0 }));
+        assert!(place(placing(&offer, vec![0, 2], 0)).is_ok());
     }
 
     #[test]

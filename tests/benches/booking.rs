@@ -9,73 +9,12 @@ use std::time::Instant;
 
 use chrono::Utc;
 use schalter_tests::app::spawn_app_with;
+use schalter_tests::bench::raw_insert_rate;
 use schalter_tests::{percentile_ms, Kind, TestDb};
 use serde_json::{json, Value};
-use sqlx::{Connection, Executor};
 
 const CLIENTS: usize = 200;
 const SERVICE: &str = "meldebescheinigung"; // one 10-minute unit: slots do not share units
-
-/// Raw: single-row INSERT transactions from 16 connections (SQLite: its one writer).
-async fn raw_insert_rate(kind: Kind, url: &str) -> f64 {
-    let n_per = 300;
-    let conns = if kind == Kind::Postgres { 16 } else { 1 };
-    let setup = "CREATE TABLE IF NOT EXISTS raw_bench (id BIGINT, data TEXT)";
-    match kind {
-        Kind::Postgres => sqlx::PgConnection::connect(url)
-            .await
-            .unwrap()
-            .execute(setup)
-            .await
-            .map(|_| ()),
-        Kind::Sqlite => sqlx::SqliteConnection::connect(url)
-            .await
-            .unwrap()
-            .execute(setup)
-            .await
-            .map(|_| ()),
-    }
-    .unwrap();
-    let t = Instant::now();
-    let tasks: Vec<_> = (0..conns)
-        .map(|c| {
-            let url = url.to_owned();
-            tokio::spawn(async move {
-                match kind {
-                    Kind::Postgres => {
-                        let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
-                        for i in 0..n_per {
-                            sqlx::query("INSERT INTO raw_bench VALUES ($1, $2)")
-                                .bind((c * n_per + i) as i64)
-                                .bind("x".repeat(200))
-                                .execute(&mut conn)
-                                .await
-                                .unwrap();
-                        }
-                    }
-                    Kind::Sqlite => {
-                        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-                        conn.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL")
-                            .await
-                            .unwrap();
-                        for i in 0..n_per {
-                            sqlx::query("INSERT INTO raw_bench VALUES (?, ?)")
-                                .bind((c * n_per + i) as i64)
-                                .bind("x".repeat(200))
-                                .execute(&mut conn)
-                                .await
-                                .unwrap();
-                        }
-                    }
-                }
-            })
-        })
-        .collect();
-    for t in tasks {
-        t.await.unwrap();
-    }
-    (conns * n_per) as f64 / t.elapsed().as_secs_f64()
-}
 
 /// Upper bucket bounds of the server's own latency histogram for successful bookings: what the
 /// server spends, without the load generator that shares the 2 cores.

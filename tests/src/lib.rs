@@ -3,6 +3,7 @@
 //! failure, never a silent pass.
 
 pub mod app;
+pub mod bench;
 pub mod browser;
 pub mod sms;
 pub mod smtp;
