@@ -5,12 +5,13 @@
 
 pub mod api;
 pub mod i18n;
+pub mod nav;
 pub mod pages;
 
 use leptos::prelude::*;
-use leptos_router::components::{Router, A};
 
 use crate::i18n::{use_lang, Lang};
+use crate::nav::Router;
 
 /// Header, skip link, main landmark and footer around one bundle's routes.
 #[component]
@@ -37,10 +38,10 @@ fn Header() -> impl IntoView {
     };
     view! {
         <header class="site-header">
-            <A href="/" attr:class="brand">
+            <a href="/" class="brand">
                 <span class="brand-mark" aria-hidden="true">"S"</span>
                 <span class="brand-text">{i18n::t("brand")}</span>
-            </A>
+            </a>
             <button
                 type="button"
                 class="lang-switch"

@@ -1,8 +1,7 @@
 //! The citizens' bundle: booking, managing a booking, following a ticket.
 
 use leptos::prelude::*;
-use leptos_router::components::{Route, Routes};
-use leptos_router::path;
+use schalter_app::nav::Routes;
 use schalter_app::{pages, Shell};
 
 fn main() {
@@ -10,12 +9,15 @@ fn main() {
     leptos::mount::mount_to_body(|| {
         view! {
             <Shell>
-                <Routes fallback=pages::NotFound>
-                    <Route path=path!("/") view=pages::Home/>
-                    <Route path=path!("/booking/:code") view=pages::ManageBooking/>
-                    <Route path=path!("/ticket/:token") view=pages::TicketStatus/>
-                    <Route path=path!("/datenschutz") view=pages::Privacy/>
-                </Routes>
+                <Routes
+                    pages=vec![
+                        ("/", || view! { <pages::Home/> }.into_any()),
+                        ("/booking/:code", || view! { <pages::ManageBooking/> }.into_any()),
+                        ("/ticket/:token", || view! { <pages::TicketStatus/> }.into_any()),
+                        ("/datenschutz", || view! { <pages::Privacy/> }.into_any()),
+                    ]
+                    fallback=|| view! { <pages::NotFound/> }.into_any()
+                />
             </Shell>
         }
     });

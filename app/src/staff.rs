@@ -1,8 +1,7 @@
 //! The staff's bundle: the kiosk and hall screen devices, the desk, statistics and admin.
 
 use leptos::prelude::*;
-use leptos_router::components::{Route, Routes};
-use leptos_router::path;
+use schalter_app::nav::Routes;
 use schalter_app::{pages, Shell};
 
 fn main() {
@@ -10,13 +9,16 @@ fn main() {
     leptos::mount::mount_to_body(|| {
         view! {
             <Shell>
-                <Routes fallback=pages::NotFound>
-                    <Route path=path!("/kiosk/:location") view=pages::Kiosk/>
-                    <Route path=path!("/desk") view=pages::Desk/>
-                    <Route path=path!("/display/:location") view=pages::Display/>
-                    <Route path=path!("/stats") view=pages::Stats/>
-                    <Route path=path!("/admin") view=pages::Admin/>
-                </Routes>
+                <Routes
+                    pages=vec![
+                        ("/kiosk/:location", || view! { <pages::Kiosk/> }.into_any()),
+                        ("/desk", || view! { <pages::Desk/> }.into_any()),
+                        ("/display/:location", || view! { <pages::Display/> }.into_any()),
+                        ("/stats", || view! { <pages::Stats/> }.into_any()),
+                        ("/admin", || view! { <pages::Admin/> }.into_any()),
+                    ]
+                    fallback=|| view! { <pages::NotFound/> }.into_any()
+                />
             </Shell>
         }
     });

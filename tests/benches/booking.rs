@@ -52,15 +52,26 @@ async fn server_side_percentiles(client: &reqwest::Client, url: &str) -> (f64, f
     (at(0.5), at(0.99))
 }
 
-async fn run(kind: Kind) {
+/// `servers`: 1, or 2 on the same database with the clients split between them.
+async fn run(kind: Kind, servers: usize) {
     let Some(db) = TestDb::of(kind).await else { return };
-    let name = if kind == Kind::Sqlite { "SQLite" } else { "PostgreSQL" };
+    let name = match (kind, servers) {
+        (Kind::Sqlite, _) => "SQLite".to_owned(),
+        (Kind::Postgres, 1) => "PostgreSQL".to_owned(),
+        (Kind::Postgres, n) => format!("PostgreSQL, {n} servers"),
+    };
     let url = db.url.clone();
     let pool: u32 = std::env::var("BENCH_POOL")
         .ok()
         .and_then(|p| p.parse().ok())
         .unwrap_or(16);
     let app = spawn_app_with(db, true, pool).await;
+    let peer = if servers > 1 { Some(app.peer(pool).await) } else { None };
+    let urls: Arc<Vec<String>> = Arc::new(
+        std::iter::once(app.url.clone())
+            .chain(peer.as_ref().map(|p| p.url.clone()))
+            .collect(),
+    );
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(CLIENTS)
         .build()
@@ -93,7 +104,7 @@ async fn run(kind: Kind) {
         .map(|w| {
             let (client, queue, latencies, statuses) =
                 (client.clone(), queue.clone(), latencies.clone(), statuses.clone());
-            let url = format!("{}/api/bookings", app.url);
+            let url = format!("{}/api/bookings", urls[w % urls.len()]);
             tokio::spawn(async move {
                 let mut n = 0;
                 loop {
@@ -158,6 +169,9 @@ async fn run(kind: Kind) {
         percentile_ms(&lat, 0.5),
         percentile_ms(&lat, 0.99)
     );
+    if let Some(peer) = peer {
+        peer.stop().await;
+    }
     app.stop().await;
 }
 
@@ -165,6 +179,7 @@ async fn run(kind: Kind) {
 async fn main() {
     println!("| backend | load | outcome | throughput | p50 | p99 | raw database | bookings / raw |");
     println!("|---|---|---|---:|---:|---:|---:|---:|");
-    run(Kind::Sqlite).await;
-    run(Kind::Postgres).await;
+    run(Kind::Sqlite, 1).await;
+    run(Kind::Postgres, 1).await;
+    run(Kind::Postgres, 2).await;
 }

@@ -132,7 +132,37 @@ async fn spawn_with(db: TestDb, settings: Settings) -> TestApp {
     }
 }
 
+/// Another server on a [`TestApp`]'s database, as a second instance behind a load balancer.
+pub struct Peer {
+    pub url: String,
+    server: Server,
+}
+
+impl Peer {
+    pub async fn stop(self) {
+        self.server.shutdown().await;
+    }
+}
+
 impl TestApp {
+    /// Starts a [`Peer`] (no demo seeding, no abuse protection) with a pool of `max_connections`.
+    pub async fn peer(&self, max_connections: u32) -> Peer {
+        let server = schalter_server::start(Settings {
+            database_url: self.db.url.clone(),
+            listen: "127.0.0.1:0".into(),
+            master_key: Some(TEST_MASTER_KEY.into()),
+            max_connections,
+            abuse_protection: false,
+            ..Settings::default()
+        })
+        .await
+        .expect("peer starts");
+        Peer {
+            url: format!("http://{}", server.addr),
+            server,
+        }
+    }
+
     pub fn store(&self) -> &schalter_events::store::Store {
         &self.server.as_ref().expect("running").store
     }

@@ -216,6 +216,15 @@ async fn citizen_books_with_the_keyboard_only() {
     tab_to(c, "a.day").await;
     press(c, Key::Enter).await;
     browser.wait("a.time").await;
+    // The browser's back and forward buttons move between the steps.
+    c.back().await.unwrap();
+    browser.wait("a.day").await;
+    assert!(
+        c.find(Locator::Css("a.time")).await.is_err(),
+        "back shows the days again"
+    );
+    c.forward().await.unwrap();
+    browser.wait("a.time").await;
     tab_to(c, "a.time").await;
     press(c, Key::Enter).await;
     browser.wait("form.details").await;

@@ -1,10 +1,9 @@
 //! Booking in four short steps, each its own URL so the browser's back button works:
 //! `/?service=S` → `&location=L` → `&day=D` → `&time=T` → details → `/booking/CODE?neu=1`.
 
+use crate::nav::{use_navigate, use_query_map};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::components::A;
-use leptos_router::hooks::{use_navigate, use_query_map};
 use schalter_events::catalogue::{Location, Service};
 use serde::Deserialize;
 
@@ -81,7 +80,7 @@ pub fn BookingFlow() -> impl IntoView {
                             }.into_any(),
                             None => view! {
                                 <h1>{t("not_found_title")}</h1>
-                                <p><A href="/">{t("to_overview")}</A></p>
+                                <p><a href="/">{t("to_overview")}</a></p>
                             }.into_any(),
                         }
                     }
@@ -131,10 +130,10 @@ fn Flow(
                     {offered.into_iter().map(|l| {
                         let href = flow_href(&[("service", &sid), ("location", &l.id)]);
                         let name = l.name.clone();
-                        view! { <li><A href=href attr:class="choice">
+                        view! { <li><a href=href class="choice">
                             <strong>{move || name.get(lang.get().code()).to_owned()}</strong>
                             <span>{l.address.clone()}</span>
-                        </A></li> }
+                        </a></li> }
                     }).collect_view()}
                 </ul>
             }
@@ -191,11 +190,11 @@ pub fn DayGrid(slots: Vec<SlotView>, #[prop(into)] pick: Callback<String, String
                     </span></li> }.into_any()
                 } else {
                     let href = pick.run(day.clone());
-                    view! { <li><A href=href attr:class="day" attr:data-day=day.clone()>
+                    view! { <li><a href=href class="day" data-day=day.clone()>
                         <span class="wd">{move || label().0}</span>
                         <span class="dt">{move || label().1}</span>
                         <span class="nfree">{free}" "{t("times_free")}</span>
-                    </A></li> }.into_any()
+                    </a></li> }.into_any()
                 }
             }).collect_view()}
         </ul>
@@ -211,9 +210,9 @@ pub fn TimeGrid(slots: Vec<SlotView>, day: String, #[prop(into)] pick: Callback<
             {slots.into_iter().filter(|s| s.start.starts_with(&day) && s.free > 0).map(|s| {
                 let href = pick.run(s.start.clone());
                 let start = s.start.clone();
-                view! { <li><A href=href attr:class="time" attr:data-start=s.start.clone()>
+                view! { <li><a href=href class="time" data-start=s.start.clone()>
                     {move || clock(lang.get(), &start)}
-                </A></li> }
+                </a></li> }
             }).collect_view()}
         </ul>
     }
@@ -241,7 +240,7 @@ fn ChooseTime(service: Service, location: Location, day: String, slots: Vec<Slot
         <h1>{t("choose_time")}</h1>
         <p class="chosen-day">{move || long_date(lang.get(), &heading_day)}</p>
         <TimeGrid slots day pick/>
-        <p><A href=back attr:class="back">{t("back")}</A></p>
+        <p><a href=back class="back">{t("back")}</a></p>
     }
 }
 
@@ -289,7 +288,7 @@ fn Details(service: Service, location: Location, day: String, time: String) -> i
             match booked {
                 Ok(booked) => {
                     let code = booked["code"].as_str().unwrap_or_default().to_owned();
-                    navigate(&format!("/booking/{code}?neu=1"), Default::default());
+                    navigate(&format!("/booking/{code}?neu=1"));
                 }
                 Err(e) => {
                     error.set(Some((e.code, None)));
@@ -341,6 +340,6 @@ fn Details(service: Service, location: Location, day: String, time: String) -> i
                 {move || if sending.get() { t("booking")() } else { t("confirm_booking")() }}
             </button>
         </form>
-        <p><A href=back attr:class="back">{t("back")}</A></p>
+        <p><a href=back class="back">{t("back")}</a></p>
     }
 }

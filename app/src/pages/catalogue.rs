@@ -3,8 +3,7 @@
 use leptos::prelude::*;
 use schalter_events::catalogue::{Location, Service};
 
-use leptos_router::components::A;
-use leptos_router::hooks::use_query_map;
+use crate::nav::use_query_map;
 
 use super::book::BookingFlow;
 use crate::api;
@@ -115,7 +114,7 @@ fn ServiceCard(service: Service) -> impl IntoView {
                 </details>
             })}
             {bookable.then(|| view! {
-                <p class="book"><A href=format!("/?service={}", s.with_value(|s| s.id.clone())) attr:class="button primary">{t("book_button")}</A></p>
+                <p class="book"><a href=format!("/?service={}", s.with_value(|s| s.id.clone())) class="button primary">{t("book_button")}</a></p>
             })}
             {elsewhere.map(|url| view! {
                 <p><a class="external" href=url rel="noopener">{t("online_elsewhere")}</a></p>

@@ -1,7 +1,6 @@
 //! Pages whose routes exist already and whose content arrives with their issues.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 use crate::i18n::t;
 
@@ -11,7 +10,7 @@ fn Coming(title: &'static str) -> impl IntoView {
         <section class="page narrow">
             <h1>{t(title)}</h1>
             <p>{t("coming")}</p>
-            <p><A href="/">{t("to_overview")}</A></p>
+            <p><a href="/">{t("to_overview")}</a></p>
         </section>
     }
 }
@@ -27,7 +26,7 @@ pub fn NotFound() -> impl IntoView {
         <section class="page narrow">
             <h1>{t("not_found_title")}</h1>
             <p>{t("not_found_text")}</p>
-            <p><A href="/">{t("to_overview")}</A></p>
+            <p><a href="/">{t("to_overview")}</a></p>
         </section>
     }
 }

@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
+use crate::nav::use_params_map;
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
 use schalter_events::catalogue::Text;
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;

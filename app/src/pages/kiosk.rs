@@ -5,10 +5,10 @@
 
 use std::time::Duration;
 
+use crate::nav::use_params_map;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::hooks::use_params_map;
 use schalter_events::catalogue::{Service, Text};
 use serde::Deserialize;
 

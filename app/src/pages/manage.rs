@@ -1,9 +1,9 @@
 //! `/booking/:code`: the citizen's appointment: confirmation right after booking, then the
 //! place to look it up, add it to a calendar, move it or cancel it.
 
+use crate::nav::{use_params_map, use_query_map};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::hooks::{use_params_map, use_query_map};
 use schalter_events::catalogue::Text;
 use serde::Deserialize;
 

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
+use crate::nav::use_params_map;
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
 use serde::Deserialize;
 
 use crate::api;
