@@ -256,17 +256,11 @@ pub struct Counter {
 
 impl Counter {
     pub fn fold_unit(stream: String, events: &[RecordedEvent]) -> Result<Counter, DecodeError> {
-        Counter::fold(stream, events, |e: UnitEvent| match e {
-            UnitEvent::UnitTaken { .. } => 1,
-            UnitEvent::UnitReleased { .. } => -1,
-        })
+        Counter::fold(stream, events, unit_delta)
     }
 
     pub fn fold_holder(stream: String, events: &[RecordedEvent]) -> Result<Counter, DecodeError> {
-        Counter::fold(stream, events, |e: HolderEvent| match e {
-            HolderEvent::HolderBookingAdded { .. } => 1,
-            HolderEvent::HolderBookingEnded { .. } => -1,
-        })
+        Counter::fold(stream, events, holder_delta)
     }
 
     /// Sums each event's `delta` (+1 taken, −1 released) over a counter stream.
@@ -279,15 +273,68 @@ impl Counter {
         for e in events {
             count += delta(decode(e)?);
         }
-        Ok(Counter {
-            version: events.last().map(|e| e.version).unwrap_or(0),
+        Ok(Counter::at(
             stream,
-            count: count.max(0) as u32,
-        })
+            events.last().map(|e| e.version).unwrap_or(0),
+            count,
+        ))
+    }
+
+    fn at(stream: String, version: i64, sum: i64) -> Counter {
+        Counter {
+            stream,
+            version,
+            count: sum.max(0) as u32,
+        }
     }
 
     fn expectation(&self) -> (String, Expectation) {
         (self.stream.clone(), Expectation::AtVersion(self.version))
+    }
+}
+
+fn unit_delta(e: UnitEvent) -> i64 {
+    match e {
+        UnitEvent::UnitTaken { .. } => 1,
+        UnitEvent::UnitReleased { .. } => -1,
+    }
+}
+
+fn holder_delta(e: HolderEvent) -> i64 {
+    match e {
+        HolderEvent::HolderBookingAdded { .. } => 1,
+        HolderEvent::HolderBookingEnded { .. } => -1,
+    }
+}
+
+/// Every unit and holder counter as of the events applied so far: what a booking decision
+/// would read from the store, kept in memory. A decision on a counter that another writer has
+/// meanwhile moved fails its expectation, so a stale copy costs a retry, never a double booking.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Stream → (version, sum of deltas).
+    streams: std::collections::HashMap<String, (i64, i64)>,
+}
+
+impl Counters {
+    pub fn apply(&mut self, event: &RecordedEvent) -> Result<(), DecodeError> {
+        let delta = if event.stream.starts_with("unit-") {
+            unit_delta(decode(event)?)
+        } else if event.stream.starts_with("holder-") {
+            holder_delta(decode(event)?)
+        } else {
+            return Ok(());
+        };
+        let (version, sum) = self.streams.entry(event.stream.clone()).or_default();
+        *version = event.version;
+        *sum += delta;
+        Ok(())
+    }
+
+    /// The counter of `stream` (version 0, count 0 if it has no events yet).
+    pub fn get(&self, stream: &str) -> Counter {
+        let (version, sum) = self.streams.get(stream).copied().unwrap_or_default();
+        Counter::at(stream.to_owned(), version, sum)
     }
 }
 
@@ -1009,6 +1056,48 @@ mod tests {
         assert_eq!(
             cancel(&booking, "abc", utc("2026-12-02T08:05:00Z")).unwrap_err(),
             BookingError::AlreadyPast
+        );
+    }
+
+    #[test]
+    fn counters_in_memory_equal_the_folded_streams() {
+        let catalogue = demo();
+        let offer = Offer::find(&catalogue, "buergerbuero", "personalausweis").unwrap();
+        let placed = place(placing(&offer, vec![0, 0], 0)).unwrap();
+        let booking = Booking::fold(&recorded(&placed)).unwrap().unwrap();
+        let cancelled = cancel(&booking, "abc", now()).unwrap();
+        // The log as the store would number it: positions in order, versions per stream.
+        let mut versions = std::collections::HashMap::<String, i64>::new();
+        let log: Vec<RecordedEvent> = placed
+            .events
+            .iter()
+            .chain(&cancelled.events)
+            .enumerate()
+            .map(|(i, e)| {
+                let v = versions.entry(e.stream.clone()).or_default();
+                *v += 1;
+                e.recorded(i as i64 + 1, *v, now())
+            })
+            .collect();
+        let mut counters = Counters::default();
+        for (upto, e) in log.iter().enumerate() {
+            counters.apply(e).unwrap();
+            for stream in versions.keys().filter(|s| !s.starts_with("booking-")) {
+                let events: Vec<_> = log[..=upto].iter().filter(|e| &e.stream == stream).cloned().collect();
+                let folded = if stream.starts_with("unit-") {
+                    Counter::fold_unit(stream.clone(), &events)
+                } else {
+                    Counter::fold_holder(stream.clone(), &events)
+                };
+                assert_eq!(counters.get(stream), folded.unwrap(), "after event {upto}");
+            }
+        }
+        let unit = placed.events[1].stream.clone();
+        assert_eq!(counters.get(&unit).version, 2);
+        assert_eq!(counters.get(&unit).count, 0);
+        assert_eq!(
+            counters.get("unit-nowhere-20261202T0800Z"),
+            Counter::at("unit-nowhere-20261202T0800Z".into(), 0, 0)
         );
     }
 

@@ -525,17 +525,30 @@ pub async fn book(
     }
     let (sealed, data_key) = state.vault.seal_with_key(&personal);
     let _turn = state.turns.take(&format!("{}@{start}", req.location)).await;
-    for _ in 0..MAX_ATTEMPTS {
+    for attempt in 0..MAX_ATTEMPTS {
         let now = Utc::now();
         let (units, max_active) = {
             let catalogue = state.catalogue();
             let offer = Offer::find(&catalogue, &req.location, &req.service)?;
             (offer.units_for(start, now)?, offer.schedule.max_active_per_email)
         };
-        let (unit_counts, holder_count) = tokio::try_join!(
-            unit_counters(&state, &req.location, &units),
-            counter(&state, booking::holder_stream(&holder), false)
-        )?;
+        // First as this server's projection has the counters: exact for everything it wrote
+        // itself (appends wait for the projection, and bookings for one start take turns), so
+        // only another server's booking a moment ago makes the append fail its expectation;
+        // the next attempts then read the store.
+        let (unit_counts, holder_count) = if attempt == 0 {
+            let taken = state.taken();
+            let units = units
+                .iter()
+                .map(|unit| taken.counter(&booking::unit_stream(&req.location, *unit)))
+                .collect();
+            (units, taken.counter(&booking::holder_stream(&holder)))
+        } else {
+            tokio::try_join!(
+                unit_counters(&state, &req.location, &units),
+                counter(&state, booking::holder_stream(&holder), false)
+            )?
+        };
         let decision = {
             let catalogue = state.catalogue();
             let offer = Offer::find(&catalogue, &req.location, &req.service)?;

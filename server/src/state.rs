@@ -20,6 +20,7 @@ pub struct Taken {
     units: HashMap<String, HashMap<DateTime<Utc>, u32>>,
     /// Bookings waiting for their email confirmation, with the time it runs out.
     pending: HashMap<String, DateTime<Utc>>,
+    counters: schalter_events::booking::Counters,
 }
 
 impl Taken {
@@ -40,7 +41,15 @@ impl Taken {
             .collect()
     }
 
+    /// A unit's or holder's counter as far as this projection has applied the log.
+    pub fn counter(&self, stream: &str) -> schalter_events::booking::Counter {
+        self.counters.get(stream)
+    }
+
     fn apply(&mut self, event: &RecordedEvent) {
+        if let Err(e) = self.counters.apply(event) {
+            tracing::error!(error = %e, "counter projection skipped an unreadable event");
+        }
         if event.stream.starts_with("booking-") {
             match decode::<schalter_events::booking::BookingEvent>(event) {
                 Ok(schalter_events::booking::BookingEvent::BookingPlaced {

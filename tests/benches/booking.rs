@@ -179,7 +179,15 @@ async fn run(kind: Kind, servers: usize) {
 async fn main() {
     println!("| backend | load | outcome | throughput | p50 | p99 | raw database | bookings / raw |");
     println!("|---|---|---|---:|---:|---:|---:|---:|");
-    run(Kind::Sqlite, 1).await;
-    run(Kind::Postgres, 1).await;
-    run(Kind::Postgres, 2).await;
+    // BENCH_ONLY=sqlite|postgres|postgres-2 runs one row (e.g. under a profiler).
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    for (kind, servers, key) in [
+        (Kind::Sqlite, 1, "sqlite"),
+        (Kind::Postgres, 1, "postgres"),
+        (Kind::Postgres, 2, "postgres-2"),
+    ] {
+        if only.is_empty() || only == key {
+            run(kind, servers).await;
+        }
+    }
 }
