@@ -8,10 +8,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use chrono::Utc;
-use schalter_tests::app::spawn_app_with;
-use schalter_tests::bench::raw_insert_rate;
+use schalter_tests::bench::{raw_insert_rate, slots, Servers};
 use schalter_tests::{percentile_ms, Kind, TestDb};
-use serde_json::{json, Value};
+use serde_json::json;
 
 const CLIENTS: usize = 200;
 const SERVICE: &str = "meldebescheinigung"; // one 10-minute unit: slots do not share units
@@ -55,42 +54,21 @@ async fn server_side_percentiles(client: &reqwest::Client, url: &str) -> (f64, f
 /// `servers`: 1, or 2 on the same database with the clients split between them.
 async fn run(kind: Kind, servers: usize) {
     let Some(db) = TestDb::of(kind).await else { return };
-    let name = match (kind, servers) {
-        (Kind::Sqlite, _) => "SQLite".to_owned(),
-        (Kind::Postgres, 1) => "PostgreSQL".to_owned(),
-        (Kind::Postgres, n) => format!("PostgreSQL, {n} servers"),
-    };
     let url = db.url.clone();
     let pool: u32 = std::env::var("BENCH_POOL")
         .ok()
         .and_then(|p| p.parse().ok())
         .unwrap_or(16);
-    let app = spawn_app_with(db, true, pool).await;
-    let peer = if servers > 1 { Some(app.peer(pool).await) } else { None };
-    let urls: Arc<Vec<String>> = Arc::new(
-        std::iter::once(app.url.clone())
-            .chain(peer.as_ref().map(|p| p.url.clone()))
-            .collect(),
-    );
+    let servers = Servers::start(db, pool, servers).await;
+    let (name, urls) = (servers.name.clone(), Arc::new(servers.urls.clone()));
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(CLIENTS)
         .build()
         .unwrap();
     let from = (Utc::now() + chrono::Duration::days(1)).date_naive();
-    let availability: Value = client
-        .get(format!(
-            "{}/api/availability?location=buergerbuero&service={SERVICE}&from={from}&days=60",
-            app.url
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
     // Every free place once: a slot with 3 places appears 3 times.
     let mut places: Vec<String> = Vec::new();
-    for s in availability["slots"].as_array().unwrap() {
+    for s in slots(&client, &urls[0], SERVICE, from).await {
         for _ in 0..s["free"].as_u64().unwrap() {
             places.push(s["start"].as_str().unwrap().to_owned());
         }
@@ -132,7 +110,7 @@ async fn run(kind: Kind, servers: usize) {
     let ok = statuses.get(&201).copied().unwrap_or(0);
     let mut lat = latencies.lock().unwrap().clone();
     lat.sort();
-    let (server_p50, server_p99) = server_side_percentiles(&client, &app.url).await;
+    let (server_p50, server_p99) = server_side_percentiles(&client, &urls[0]).await;
     eprintln!(
         "{name}: server-side booking latency (histogram bucket bounds): p50 ≤ {server_p50} ms, p99 ≤ {server_p99} ms"
     );
@@ -149,7 +127,7 @@ async fn run(kind: Kind, servers: usize) {
     let mut lat = Vec::new();
     let q = format!(
         "{}/api/availability?location=buergerbuero&service=personalausweis&from={from}&days=60",
-        app.url
+        urls[0]
     );
     for _ in 0..500 {
         let t = Instant::now();
@@ -169,10 +147,7 @@ async fn run(kind: Kind, servers: usize) {
         percentile_ms(&lat, 0.5),
         percentile_ms(&lat, 0.99)
     );
-    if let Some(peer) = peer {
-        peer.stop().await;
-    }
-    app.stop().await;
+    servers.stop().await;
 }
 
 #[tokio::main]

@@ -12,8 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use chrono::Utc;
-use schalter_tests::app::spawn_app_with;
-use schalter_tests::bench::raw_insert_rate;
+use schalter_tests::bench::{raw_insert_rate, slots, Servers};
 use schalter_tests::{percentile_ms, Kind, TestDb};
 use serde_json::{json, Value};
 
@@ -50,39 +49,20 @@ struct Shared {
 /// `servers`: 1, or 2 on the same database with the citizens split between them.
 async fn run(kind: Kind, servers: usize) {
     let Some(db) = TestDb::of(kind).await else { return };
-    let name = match (kind, servers) {
-        (Kind::Sqlite, _) => "SQLite".to_owned(),
-        (Kind::Postgres, 1) => "PostgreSQL".to_owned(),
-        (Kind::Postgres, n) => format!("PostgreSQL, {n} servers"),
-    };
     let url = db.url.clone();
     let (citizens, wanted) = (citizens(), places_wanted());
-    let app = spawn_app_with(db, true, 16).await;
-    let peer = if servers > 1 { Some(app.peer(16).await) } else { None };
-    let urls: Vec<String> = std::iter::once(app.url.clone())
-        .chain(peer.as_ref().map(|p| p.url.clone()))
-        .collect();
+    let servers = Servers::start(db, 16, servers).await;
+    let (name, urls) = (servers.name.clone(), servers.urls.clone());
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(IN_FLIGHT)
         .build()
         .unwrap();
     let from = (Utc::now() + chrono::Duration::days(1)).date_naive();
-    let availability: Value = client
-        .get(format!(
-            "{}/api/availability?location=buergerbuero&service={SERVICE}&from={from}&days=60",
-            app.url
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
     // Whole times from the start of the window until there are PLACES places (a little more
     // when the last time has several).
     let mut open = Vec::new();
     let mut places = 0;
-    for s in availability["slots"].as_array().unwrap() {
+    for s in slots(&client, &urls[0], SERVICE, from).await {
         if places >= wanted {
             break;
         }
@@ -205,19 +185,8 @@ async fn run(kind: Kind, servers: usize) {
     let mut still_free = 0;
     for server in &urls {
         for _ in 0..50 {
-            let after: Value = client
-                .get(format!(
-                    "{server}/api/availability?location=buergerbuero&service={SERVICE}&from={from}&days=60"
-                ))
-                .send()
+            still_free = slots(&client, server, SERVICE, from)
                 .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            still_free = after["slots"]
-                .as_array()
-                .unwrap()
                 .iter()
                 .filter(|s| capacity.contains_key(s["start"].as_str().unwrap_or_default()))
                 .map(|s| s["free"].as_u64().unwrap_or_default())
@@ -246,10 +215,7 @@ async fn run(kind: Kind, servers: usize) {
         percentile_ms(&lat, 0.99),
         100.0 * ok as f64 / elapsed.as_secs_f64() / raw
     );
-    if let Some(peer) = peer {
-        peer.stop().await;
-    }
-    app.stop().await;
+    servers.stop().await;
 }
 
 #[tokio::main]

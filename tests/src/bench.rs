@@ -1,10 +1,62 @@
-//! Shared by the benchmarks: the raw figure of the database that every result stands beside.
+//! Shared by the benchmarks: the servers under load, the slots they offer, and the raw figure
+//! of the database that every result stands beside.
 
 use std::time::Instant;
 
+use chrono::NaiveDate;
+use serde_json::Value;
 use sqlx::{Connection, Executor};
 
-use crate::Kind;
+use crate::app::{spawn_app_with, Peer, TestApp};
+use crate::{Kind, TestDb};
+
+/// The release server in-process with the demo municipality (pool of `pool` connections), and
+/// with `servers == 2` a second one on the same database.
+pub struct Servers {
+    pub name: String,
+    pub app: TestApp,
+    pub peer: Option<Peer>,
+    /// Where clients send requests: client `i` uses `urls[i % urls.len()]`.
+    pub urls: Vec<String>,
+}
+
+impl Servers {
+    pub async fn start(db: TestDb, pool: u32, servers: usize) -> Servers {
+        let name = match (db.kind, servers) {
+            (Kind::Sqlite, _) => "SQLite".to_owned(),
+            (Kind::Postgres, 1) => "PostgreSQL".to_owned(),
+            (Kind::Postgres, n) => format!("PostgreSQL, {n} servers"),
+        };
+        let app = spawn_app_with(db, true, pool).await;
+        let peer = if servers > 1 { Some(app.peer(pool).await) } else { None };
+        let urls = std::iter::once(app.url.clone())
+            .chain(peer.as_ref().map(|p| p.url.clone()))
+            .collect();
+        Servers { name, app, peer, urls }
+    }
+
+    pub async fn stop(self) {
+        if let Some(peer) = self.peer {
+            peer.stop().await;
+        }
+        self.app.stop().await;
+    }
+}
+
+/// The citizen office's slots for `service` over 60 days from `from`, as `url` shows them.
+pub async fn slots(client: &reqwest::Client, url: &str, service: &str, from: NaiveDate) -> Vec<Value> {
+    let availability: Value = client
+        .get(format!(
+            "{url}/api/availability?location=buergerbuero&service={service}&from={from}&days=60"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    availability["slots"].as_array().cloned().unwrap_or_default()
+}
 
 /// Raw: single-row INSERT transactions from 16 connections (SQLite: its one writer).
 pub async fn raw_insert_rate(kind: Kind, url: &str) -> f64 {
