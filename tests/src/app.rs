@@ -272,15 +272,7 @@ impl TestApp {
     pub async fn failing_messages(&self, cookie: &str) -> Value {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         loop {
-            let r = self
-                .client
-                .get(format!("{}/api/admin/messages", self.url))
-                .header("cookie", cookie)
-                .send()
-                .await
-                .expect("request sent");
-            assert_eq!(r.status(), 200);
-            let problems: Value = r.json().await.expect("JSON");
+            let problems = self.staff_ok(cookie, reqwest::Method::GET, "/api/admin/messages").await;
             if !problems["failing"].as_array().expect("failing").is_empty() {
                 return problems;
             }
@@ -294,14 +286,22 @@ impl TestApp {
 
     /// Opens a counter as the signed-in clerk (`cookie`), so it may call tickets.
     pub async fn open_counter(&self, cookie: &str, counter: &str) {
+        let path = format!("/api/counters/{counter}/open");
+        self.staff_ok(cookie, reqwest::Method::POST, &path).await;
+    }
+
+    /// A request without a body as signed-in staff (`cookie`); asserts 200 and returns the JSON
+    /// answer (`Null` if there is none).
+    pub async fn staff_ok(&self, cookie: &str, method: reqwest::Method, path: &str) -> Value {
         let r = self
             .client
-            .post(format!("{}/api/counters/{counter}/open", self.url))
+            .request(method.clone(), format!("{}{path}", self.url))
             .header("cookie", cookie)
             .send()
             .await
             .expect("request sent");
-        assert_eq!(r.status(), 200, "opening {counter}");
+        assert_eq!(r.status(), 200, "{method} {path}");
+        r.json().await.unwrap_or(Value::Null)
     }
 
     pub async fn stop(mut self) -> TestDb {

@@ -34,15 +34,8 @@ async fn issue(app: &TestApp, kiosk: &str, body: Value) -> (u16, Value) {
 }
 
 async fn call_next(app: &TestApp, cookie: &str) -> Value {
-    let r = app
-        .client
-        .post(format!("{}/api/counters/buergerbuero-1/call-next", app.url))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    r.json().await.unwrap()
+    let path = "/api/counters/buergerbuero-1/call-next";
+    app.staff_ok(cookie, reqwest::Method::POST, path).await
 }
 
 async fn walk_ins_hear_once_when_their_turn_is_near(db: TestDb) {

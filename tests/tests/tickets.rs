@@ -170,14 +170,10 @@ async fn ticket_status_shows_position_estimate_and_counter(db: TestDb) {
     );
     let anna = app.sign_in("anna", "counter-one-2026").await;
     app.open_counter(&anna, "buergerbuero-2").await;
-    let r = app
-        .client
-        .post(format!("{}/api/counters/buergerbuero-2/call-next", app.url))
-        .header("cookie", anna)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    let called = app
+        .staff_ok(&anna, reqwest::Method::POST, "/api/counters/buergerbuero-2/call-next")
+        .await;
+    assert_eq!(called["number"], "A-001");
     let (_, first) = app.get_json(&format!("/api/tickets/status/{}", tokens[0])).await;
     assert_eq!(
         first,
