@@ -215,6 +215,31 @@ async fn unit_counters(state: &AppState, location: &str, units: &[DateTime<Utc>]
     .await
 }
 
+/// The unit and holder counters a booking decides on. First as this server's projection has
+/// them: exact for everything the server wrote itself (appends wait for the projection, and
+/// bookings for one start take turns), so only another server's booking a moment ago makes the
+/// append fail its expectation; then (`from_store`) as the store has them.
+async fn booking_counters(
+    state: &AppState,
+    location: &str,
+    units: &[DateTime<Utc>],
+    holder: &str,
+    from_store: bool,
+) -> Result<(Vec<Counter>, Counter), ApiError> {
+    if from_store {
+        return tokio::try_join!(
+            unit_counters(state, location, units),
+            counter(state, booking::holder_stream(holder), false)
+        );
+    }
+    let taken = state.taken();
+    let units = units
+        .iter()
+        .map(|unit| taken.counter(&booking::unit_stream(location, *unit)))
+        .collect();
+    Ok((units, taken.counter(&booking::holder_stream(holder))))
+}
+
 pub(crate) async fn load_booking(state: &AppState, code: &str) -> Result<(String, Booking), ApiError> {
     let hash = code_hash(code).ok_or(BookingError::UnknownBooking)?;
     let events = state.store.read_stream(&booking::stream(&hash), 0).await?;
@@ -532,23 +557,7 @@ pub async fn book(
             let offer = Offer::find(&catalogue, &req.location, &req.service)?;
             (offer.units_for(start, now)?, offer.schedule.max_active_per_email)
         };
-        // First as this server's projection has the counters: exact for everything it wrote
-        // itself (appends wait for the projection, and bookings for one start take turns), so
-        // only another server's booking a moment ago makes the append fail its expectation;
-        // the next attempts then read the store.
-        let (unit_counts, holder_count) = if attempt == 0 {
-            let taken = state.taken();
-            let units = units
-                .iter()
-                .map(|unit| taken.counter(&booking::unit_stream(&req.location, *unit)))
-                .collect();
-            (units, taken.counter(&booking::holder_stream(&holder)))
-        } else {
-            tokio::try_join!(
-                unit_counters(&state, &req.location, &units),
-                counter(&state, booking::holder_stream(&holder), false)
-            )?
-        };
+        let (unit_counts, holder_count) = booking_counters(&state, &req.location, &units, &holder, attempt > 0).await?;
         let decision = {
             let catalogue = state.catalogue();
             let offer = Offer::find(&catalogue, &req.location, &req.service)?;
