@@ -6,6 +6,8 @@
 //! two citizens racing for the last place cannot both get it: one append fails as a whole and is
 //! decided again. The same holds for the per-email limit (`holder-<hash>`).
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -22,8 +24,17 @@ pub fn stream(code_hash: &str) -> String {
     format!("booking-{code_hash}")
 }
 
+const UNIT_STAMP: &str = "%Y%m%dT%H%MZ";
+
 pub fn unit_stream(location: &str, start: DateTime<Utc>) -> String {
-    format!("unit-{location}-{}", start.format("%Y%m%dT%H%MZ"))
+    format!("unit-{location}-{}", start.format(UNIT_STAMP))
+}
+
+/// The location and unit start a [`unit_stream`] name stands for.
+pub fn unit_of_stream(stream: &str) -> Option<(&str, DateTime<Utc>)> {
+    let (location, stamp) = stream.strip_prefix("unit-")?.rsplit_once('-')?;
+    let start = chrono::NaiveDateTime::parse_from_str(stamp, UNIT_STAMP).ok()?;
+    Some((location, start.and_utc()))
 }
 
 pub fn holder_stream(email_hash: &str) -> String {
@@ -308,32 +319,57 @@ fn holder_delta(e: HolderEvent) -> i64 {
 }
 
 /// Every unit and holder counter as of the events applied so far: what a booking decision
-/// would read from the store, kept in memory. A decision on a counter that another writer has
-/// meanwhile moved fails its expectation, so a stale copy costs a retry, never a double booking.
+/// would read from the store, kept in memory, and what availability counts as taken. A decision
+/// on a counter that another writer has meanwhile moved fails its expectation, so a stale copy
+/// costs a retry, never a double booking.
 #[derive(Debug, Default)]
 pub struct Counters {
-    /// Stream → (version, sum of deltas).
-    streams: std::collections::HashMap<String, (i64, i64)>,
+    /// Location → unit start → (version, sum of deltas).
+    units: HashMap<String, HashMap<DateTime<Utc>, (i64, i64)>>,
+    /// Holder stream → (version, sum of deltas).
+    holders: HashMap<String, (i64, i64)>,
 }
 
 impl Counters {
     pub fn apply(&mut self, event: &RecordedEvent) -> Result<(), DecodeError> {
-        let delta = if event.stream.starts_with("unit-") {
-            unit_delta(decode(event)?)
+        let (entry, delta) = if let Some((location, unit)) = unit_of_stream(&event.stream) {
+            let delta = unit_delta(decode(event)?);
+            let units = self.units.entry(location.to_owned()).or_default();
+            (units.entry(unit).or_default(), delta)
         } else if event.stream.starts_with("holder-") {
-            holder_delta(decode(event)?)
+            let delta = holder_delta(decode(event)?);
+            (self.holders.entry(event.stream.clone()).or_default(), delta)
         } else {
             return Ok(());
         };
-        let (version, sum) = self.streams.entry(event.stream.clone()).or_default();
-        *version = event.version;
-        *sum += delta;
+        entry.0 = event.version;
+        entry.1 += delta;
         Ok(())
     }
 
-    /// The counter of `stream` (version 0, count 0 if it has no events yet).
-    pub fn get(&self, stream: &str) -> Counter {
-        let (version, sum) = self.streams.get(stream).copied().unwrap_or_default();
+    /// Places taken at a unit of `location` (availability asks for thousands per request: no
+    /// stream name is built).
+    pub fn taken(&self, location: &str, unit: DateTime<Utc>) -> u32 {
+        self.unit_entry(location, unit).1.max(0) as u32
+    }
+
+    /// The counter of a unit (version 0, count 0 if its stream has no events yet).
+    pub fn unit(&self, location: &str, unit: DateTime<Utc>) -> Counter {
+        let (version, sum) = self.unit_entry(location, unit);
+        Counter::at(unit_stream(location, unit), version, sum)
+    }
+
+    fn unit_entry(&self, location: &str, unit: DateTime<Utc>) -> (i64, i64) {
+        self.units
+            .get(location)
+            .and_then(|units| units.get(&unit))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// The counter of a [`holder_stream`].
+    pub fn holder(&self, stream: &str) -> Counter {
+        let (version, sum) = self.holders.get(stream).copied().unwrap_or_default();
         Counter::at(stream.to_owned(), version, sum)
     }
 }
@@ -1084,21 +1120,33 @@ mod tests {
             counters.apply(e).unwrap();
             for stream in versions.keys().filter(|s| !s.starts_with("booking-")) {
                 let events: Vec<_> = log[..=upto].iter().filter(|e| &e.stream == stream).cloned().collect();
-                let folded = if stream.starts_with("unit-") {
-                    Counter::fold_unit(stream.clone(), &events)
-                } else {
-                    Counter::fold_holder(stream.clone(), &events)
+                let (kept, folded) = match unit_of_stream(stream) {
+                    Some((location, unit)) => (
+                        counters.unit(location, unit),
+                        Counter::fold_unit(stream.clone(), &events),
+                    ),
+                    None => (counters.holder(stream), Counter::fold_holder(stream.clone(), &events)),
                 };
-                assert_eq!(counters.get(stream), folded.unwrap(), "after event {upto}");
+                let folded = folded.unwrap();
+                assert_eq!(kept, folded, "after event {upto}");
+                if let Some((location, unit)) = unit_of_stream(stream) {
+                    assert_eq!(counters.taken(location, unit), folded.count);
+                }
             }
         }
         let unit = placed.events[1].stream.clone();
-        assert_eq!(counters.get(&unit).version, 2);
-        assert_eq!(counters.get(&unit).count, 0);
+        let (location, start_of_unit) = unit_of_stream(&unit).unwrap();
         assert_eq!(
-            counters.get("unit-nowhere-20261202T0800Z"),
+            (location, unit_stream(location, start_of_unit)),
+            ("buergerbuero", unit.clone())
+        );
+        assert_eq!(counters.unit(location, start_of_unit).version, 2);
+        assert_eq!(counters.unit(location, start_of_unit).count, 0);
+        assert_eq!(
+            counters.unit("nowhere", start()),
             Counter::at("unit-nowhere-20261202T0800Z".into(), 0, 0)
         );
+        assert_eq!(unit_of_stream("holder-abc"), None);
     }
 
     #[test]

@@ -233,11 +233,9 @@ async fn booking_counters(
         );
     }
     let taken = state.taken();
-    let units = units
-        .iter()
-        .map(|unit| taken.counter(&booking::unit_stream(location, *unit)))
-        .collect();
-    Ok((units, taken.counter(&booking::holder_stream(holder))))
+    let counters = taken.counters();
+    let units = units.iter().map(|unit| counters.unit(location, *unit)).collect();
+    Ok((units, counters.holder(&booking::holder_stream(holder))))
 }
 
 pub(crate) async fn load_booking(state: &AppState, code: &str) -> Result<(String, Booking), ApiError> {

@@ -1,35 +1,32 @@
 //! Shared handles for handlers. Read models here are caches of projections of the log,
 //! rebuilt on start and kept current by a subscription; nothing authoritative lives in memory:
-//! decisions load their streams from the store.
+//! a decision taken on a cached counter still carries its expectation to the store, which
+//! refuses it if the counter has moved.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDateTime, Utc};
-use schalter_events::booking::UnitEvent;
+use chrono::{DateTime, Utc};
+use schalter_events::booking::Counters;
 use schalter_events::catalogue::Catalogue;
 use schalter_events::projection::Projection;
 use schalter_events::store::{Store, StoreError};
 use schalter_events::{decode, queue, staff, RecordedEvent};
 use tokio::sync::watch;
 
-/// Bookings holding each grid unit, per location: what availability is computed from.
+/// Bookings holding each grid unit, per location (what availability is computed from), and
+/// the unit and holder counters bookings decide on first.
 #[derive(Default)]
 pub struct Taken {
-    units: HashMap<String, HashMap<DateTime<Utc>, u32>>,
+    counters: Counters,
     /// Bookings waiting for their email confirmation, with the time it runs out.
     pending: HashMap<String, DateTime<Utc>>,
-    counters: schalter_events::booking::Counters,
 }
 
 impl Taken {
     pub fn at(&self, location: &str, unit: DateTime<Utc>) -> u32 {
-        self.units
-            .get(location)
-            .and_then(|l| l.get(&unit))
-            .copied()
-            .unwrap_or(0)
+        self.counters.taken(location, unit)
     }
 
     /// Pending bookings whose time to confirm ran out.
@@ -41,9 +38,9 @@ impl Taken {
             .collect()
     }
 
-    /// A unit's or holder's counter as far as this projection has applied the log.
-    pub fn counter(&self, stream: &str) -> schalter_events::booking::Counter {
-        self.counters.get(stream)
+    /// Counters as far as this projection has applied the log.
+    pub fn counters(&self) -> &Counters {
+        &self.counters
     }
 
     fn apply(&mut self, event: &RecordedEvent) {
@@ -66,27 +63,6 @@ impl Taken {
                 }
                 _ => {}
             }
-            return;
-        }
-        let Some(rest) = event.stream.strip_prefix("unit-") else {
-            return;
-        };
-        let Some((location, stamp)) = rest.rsplit_once('-') else {
-            return;
-        };
-        let Ok(unit) = NaiveDateTime::parse_from_str(stamp, "%Y%m%dT%H%MZ") else {
-            return;
-        };
-        let count = self
-            .units
-            .entry(location.to_owned())
-            .or_default()
-            .entry(unit.and_utc())
-            .or_insert(0);
-        match decode::<UnitEvent>(event) {
-            Ok(UnitEvent::UnitTaken { .. }) => *count += 1,
-            Ok(UnitEvent::UnitReleased { .. }) => *count = count.saturating_sub(1),
-            Err(e) => tracing::error!(error = %e, "availability projection skipped an unreadable event"),
         }
     }
 }
