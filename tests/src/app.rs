@@ -116,20 +116,25 @@ pub async fn spawn_app_publishing(db: TestDb) -> TestApp {
 }
 
 async fn spawn_with(db: TestDb, settings: Settings) -> TestApp {
-    let server = schalter_server::start(Settings {
-        database_url: db.url.clone(),
-        listen: "127.0.0.1:0".into(),
-        master_key: Some(TEST_MASTER_KEY.into()),
-        ..settings
-    })
-    .await
-    .expect("server starts");
+    let server = start_on(&db.url, settings).await;
     TestApp {
         url: format!("http://{}", server.addr),
         client: reqwest::Client::new(),
         db,
         server: Some(server),
     }
+}
+
+/// A server on `database_url`, on a free port, with the tests' master key.
+async fn start_on(database_url: &str, settings: Settings) -> Server {
+    schalter_server::start(Settings {
+        database_url: database_url.to_owned(),
+        listen: "127.0.0.1:0".into(),
+        master_key: Some(TEST_MASTER_KEY.into()),
+        ..settings
+    })
+    .await
+    .expect("server starts")
 }
 
 /// Another server on a [`TestApp`]'s database, as a second instance behind a load balancer.
@@ -147,16 +152,12 @@ impl Peer {
 impl TestApp {
     /// Starts a [`Peer`] (no demo seeding, no abuse protection) with a pool of `max_connections`.
     pub async fn peer(&self, max_connections: u32) -> Peer {
-        let server = schalter_server::start(Settings {
-            database_url: self.db.url.clone(),
-            listen: "127.0.0.1:0".into(),
-            master_key: Some(TEST_MASTER_KEY.into()),
+        let settings = Settings {
             max_connections,
             abuse_protection: false,
             ..Settings::default()
-        })
-        .await
-        .expect("peer starts");
+        };
+        let server = start_on(&self.db.url, settings).await;
         Peer {
             url: format!("http://{}", server.addr),
             server,
