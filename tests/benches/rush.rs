@@ -41,8 +41,8 @@ fn next(seed: &mut u64) -> u64 {
 }
 
 struct Shared {
-    /// Times with places left as far as the citizens know, with their initial number of places.
-    open: Vec<(String, u64)>,
+    /// Times with places left as far as the citizens know.
+    open: Vec<String>,
     citizens_left: usize,
 }
 
@@ -58,9 +58,9 @@ async fn run(kind: Kind, servers: usize) {
         .build()
         .unwrap();
     let from = (Utc::now() + chrono::Duration::days(1)).date_naive();
-    // Whole times from the start of the window until there are PLACES places (a little more
-    // when the last time has several).
-    let mut open = Vec::new();
+    // Whole times from the start of the window until there are `wanted` places (a little more
+    // when the last time has several), with their places.
+    let mut capacity = BTreeMap::<String, u64>::new();
     let mut places = 0;
     for s in slots(&client, &urls[0], SERVICE, from).await {
         if places >= wanted {
@@ -68,22 +68,21 @@ async fn run(kind: Kind, servers: usize) {
         }
         let free = s["free"].as_u64().unwrap();
         if free > 0 {
-            open.push((s["start"].as_str().unwrap().to_owned(), free));
+            capacity.insert(s["start"].as_str().unwrap().to_owned(), free);
             places += free;
         }
     }
     assert!(places >= wanted, "the demo office has fewer places than the rush needs");
-    let capacity: BTreeMap<String, u64> = open.iter().cloned().collect();
-    let all: Arc<Vec<String>> = Arc::new(open.iter().map(|(s, _)| s.clone()).collect());
+    let all: Arc<Vec<String>> = Arc::new(capacity.keys().cloned().collect());
     let shared = Arc::new(Mutex::new(Shared {
-        open,
+        open: all.to_vec(),
         citizens_left: citizens,
     }));
     let booked = Arc::new(Mutex::new(BTreeMap::<String, u64>::new()));
     let statuses = Arc::new(Mutex::new(BTreeMap::<u16, usize>::new()));
     let latencies = Arc::new(Mutex::new(Vec::with_capacity(citizens * 2)));
     let started = Instant::now();
-    {
+    let progress = {
         let (shared, statuses) = (shared.clone(), statuses.clone());
         tokio::spawn(async move {
             loop {
@@ -97,8 +96,8 @@ async fn run(kind: Kind, servers: usize) {
                     statuses.lock().unwrap()
                 );
             }
-        });
-    }
+        })
+    };
     let workers: Vec<_> = (0..IN_FLIGHT)
         .map(|w| {
             let (client, shared, booked, statuses, latencies, all) = (
@@ -128,7 +127,7 @@ async fn run(kind: Kind, servers: usize) {
                         let start = {
                             let s = shared.lock().unwrap();
                             match (s.open.is_empty(), tried) {
-                                (false, _) => s.open[next(&mut seed) as usize % s.open.len()].0.clone(),
+                                (false, _) => s.open[next(&mut seed) as usize % s.open.len()].clone(),
                                 (true, false) => all[next(&mut seed) as usize % all.len()].clone(),
                                 (true, true) => break,
                             }
@@ -157,7 +156,7 @@ async fn run(kind: Kind, servers: usize) {
                                 break;
                             }
                             409 if code == "slot_taken" => {
-                                shared.lock().unwrap().open.retain(|(s, _)| *s != start);
+                                shared.lock().unwrap().open.retain(|s| *s != start);
                             }
                             // Anything else is a failure the checks below report (a citizen
                             // retrying it would only hide it, or never stop).
@@ -172,6 +171,7 @@ async fn run(kind: Kind, servers: usize) {
         w.await.unwrap();
     }
     let elapsed = started.elapsed();
+    progress.abort();
     let statuses = statuses.lock().unwrap().clone();
     let booked = booked.lock().unwrap().clone();
     let ok: u64 = booked.values().sum();
