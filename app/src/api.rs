@@ -1,9 +1,12 @@
 //! Talking to the server: JSON over fetch, errors turned into the server's human message.
 
+use leptos::prelude::*;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
+
+use crate::i18n::t;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
@@ -25,33 +28,39 @@ fn from_js(e: JsValue) -> ApiError {
 }
 
 pub async fn get<T: DeserializeOwned>(url: &str) -> Result<T, ApiError> {
-    request("GET", url, None, None).await
+    parse(request("GET", url, None, None).await?)
 }
 
 pub async fn post<T: DeserializeOwned>(url: &str, body: &serde_json::Value) -> Result<T, ApiError> {
-    request("POST", url, Some(body.to_string()), None).await
+    parse(request("POST", url, Some(body.to_string()), None).await?)
 }
 
 /// A POST as a device (kiosk): its token goes in the `Authorization` header.
 pub async fn post_as<T: DeserializeOwned>(url: &str, body: &serde_json::Value, token: &str) -> Result<T, ApiError> {
-    request("POST", url, Some(body.to_string()), Some(token)).await
+    parse(request("POST", url, Some(body.to_string()), Some(token)).await?)
 }
 
 pub async fn delete<T: DeserializeOwned>(url: &str) -> Result<T, ApiError> {
-    request("DELETE", url, None, None).await
+    parse(request("DELETE", url, None, None).await?)
 }
 
 /// A POST whose answer may be empty (204) or not interesting.
 pub async fn send(url: &str, body: Option<&serde_json::Value>) -> Result<Option<serde_json::Value>, ApiError> {
-    request::<Option<serde_json::Value>>("POST", url, body.map(|b| b.to_string()), None).await
+    parse(request("POST", url, body.map(|b| b.to_string()), None).await?)
 }
 
-async fn request<T: DeserializeOwned>(
-    method: &str,
-    url: &str,
-    body: Option<String>,
-    token: Option<&str>,
-) -> Result<T, ApiError> {
+// Only this is generic: the request itself is compiled once, not once per answer type, which
+// the phone would download again for every page's data.
+fn parse<T: DeserializeOwned>(text: String) -> Result<T, ApiError> {
+    let text = if text.is_empty() { "null" } else { &text };
+    serde_json::from_str(text).map_err(|e| ApiError {
+        code: "unexpected_response".into(),
+        message: e.to_string(),
+    })
+}
+
+/// The body of a successful answer, or the server's error.
+async fn request(method: &str, url: &str, body: Option<String>, token: Option<&str>) -> Result<String, ApiError> {
     let window = web_sys::window().ok_or_else(|| from_js(JsValue::from_str("no window")))?;
     let init = web_sys::RequestInit::new();
     init.set_method(method);
@@ -89,11 +98,7 @@ async fn request<T: DeserializeOwned>(
             },
         });
     }
-    let text = if text.is_empty() { "null".to_owned() } else { text };
-    serde_json::from_str(&text).map_err(|e| ApiError {
-        code: "unexpected_response".into(),
-        message: e.to_string(),
-    })
+    Ok(text)
 }
 
 /// A kiosk's or hall screen's token: taken once from `?token=` when the device is set up (and
@@ -130,4 +135,54 @@ pub async fn booking_proof() -> Result<serde_json::Value, ApiError> {
     let c: Challenge = get("/api/bookings/challenge").await?;
     let nonce = schalter_events::work::solve(&c.challenge, c.difficulty);
     Ok(serde_json::json!({ "challenge": c.challenge, "nonce": nonce }))
+}
+
+/// What a page waits for (usually a `Result` from [`get`]): `None` until the first answer. `fetch` runs again whenever a signal it
+/// reads changes; the previous answer stays shown until the next arrives, and an answer to a
+/// request that has since been superseded is dropped.
+///
+/// Leptos' resources with `<Suspense>` do the same and more (server rendering, transitions),
+/// which the citizens' pages don't use but every phone would download.
+pub fn load<T, Fut>(fetch: impl Fn() -> Fut + 'static) -> ReadSignal<Option<T>>
+where
+    T: Send + Sync + 'static,
+    Fut: std::future::Future<Output = T> + 'static,
+{
+    let (answer, set_answer) = signal(None);
+    let latest = StoredValue::new(0u32);
+    Effect::new(move |_| {
+        let request = fetch();
+        latest.update_value(|n| *n += 1);
+        let this = latest.get_value();
+        leptos::task::spawn_local(async move {
+            let result = request.await;
+            if latest.try_get_value() == Some(this) {
+                set_answer.set(Some(result));
+            }
+        });
+    });
+    answer
+}
+
+/// A request's answer as [`load`] gives it.
+pub type Answer<T> = ReadSignal<Option<Result<T, ApiError>>>;
+
+/// The loading notice, or the error notice, or what `ready` makes of the answer.
+pub fn loaded<T: Clone + Send + Sync + 'static, V: IntoView + 'static>(
+    answer: Answer<T>,
+    ready: impl Fn(T) -> V + Send + Sync + 'static,
+) -> impl IntoView {
+    move || match answer.get() {
+        None => loading_notice(),
+        Some(Ok(value)) => ready(value).into_any(),
+        Some(Err(_)) => failed_notice(),
+    }
+}
+
+pub fn loading_notice() -> AnyView {
+    view! { <p class="loading" role="status">{t("loading")}</p> }.into_any()
+}
+
+pub fn failed_notice() -> AnyView {
+    view! { <p class="error" role="alert">{t("load_failed")}</p> }.into_any()
 }

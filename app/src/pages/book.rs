@@ -5,6 +5,8 @@ use crate::nav::{use_navigate, use_query_map};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use schalter_events::catalogue::{Location, Service};
+
+use super::catalogue::load_offices;
 use serde::Deserialize;
 
 use crate::api;
@@ -56,37 +58,28 @@ pub fn availability_url(location: &str, service: &str) -> String {
 #[component]
 pub fn BookingFlow() -> impl IntoView {
     let query = use_query_map();
-    let data = LocalResource::new(|| async {
-        let locations = api::get::<Vec<Location>>("/api/locations").await?;
-        let services = api::get::<Vec<Service>>("/api/services").await?;
-        Ok::<_, api::ApiError>((locations, services))
-    });
+    let offices = load_offices();
     view! {
         <section class="page booking-flow">
-            <Suspense fallback=move || view! { <p class="loading" role="status">{t("loading")}</p> }>
-                {move || data.get().map(|result| match result {
-                    Ok((locations, services)) => {
-                        let q = query.read();
-                        let service_id = q.get("service").unwrap_or_default();
-                        match services.into_iter().find(|s| s.id == service_id && s.bookable_online) {
-                            Some(service) => view! {
-                                <Flow
-                                    service
-                                    locations
-                                    location=q.get("location")
-                                    day=q.get("day")
-                                    time=q.get("time")
-                                />
-                            }.into_any(),
-                            None => view! {
-                                <h1>{t("not_found_title")}</h1>
-                                <p><a href="/">{t("to_overview")}</a></p>
-                            }.into_any(),
-                        }
-                    }
-                    Err(_) => view! { <p class="error" role="alert">{t("load_failed")}</p> }.into_any(),
-                })}
-            </Suspense>
+            {api::loaded(offices, move |(locations, services)| {
+                let q = query.read();
+                let service_id = q.get("service").unwrap_or_default();
+                match services.into_iter().find(|s| s.id == service_id && s.bookable_online) {
+                    Some(service) => view! {
+                        <Flow
+                            service
+                            locations
+                            location=q.get("location")
+                            day=q.get("day")
+                            time=q.get("time")
+                        />
+                    }.into_any(),
+                    None => view! {
+                        <h1>{t("not_found_title")}</h1>
+                        <p><a href="/">{t("to_overview")}</a></p>
+                    }.into_any(),
+                }
+            })}
         </section>
     }
 }
@@ -150,25 +143,18 @@ fn Flow(
 #[component]
 fn Schedule(service: Service, location: Location, day: Option<String>, time: Option<String>) -> impl IntoView {
     let url = availability_url(&location.id, &service.id);
-    let availability = LocalResource::new(move || {
+    let availability = api::load(move || {
         let url = url.clone();
         async move { api::get::<Availability>(&url).await }
     });
-    view! {
-        <Suspense fallback=move || view! { <p class="loading" role="status">{t("loading")}</p> }>
-            {move || {
-                let (service, location, day, time) = (service.clone(), location.clone(), day.clone(), time.clone());
-                availability.get().map(move |result| match result {
-                    Ok(a) => match (day, time) {
-                        (None, _) => view! { <ChooseDay service location slots=a.slots/> }.into_any(),
-                        (Some(day), None) => view! { <ChooseTime service location day slots=a.slots/> }.into_any(),
-                        (Some(day), Some(time)) => view! { <Details service location day time/> }.into_any(),
-                    },
-                    Err(_) => view! { <p class="error" role="alert">{t("load_failed")}</p> }.into_any(),
-                })
-            }}
-        </Suspense>
-    }
+    api::loaded(availability, move |a| {
+        let (service, location, day, time) = (service.clone(), location.clone(), day.clone(), time.clone());
+        match (day, time) {
+            (None, _) => view! { <ChooseDay service location slots=a.slots/> }.into_any(),
+            (Some(day), None) => view! { <ChooseTime service location day slots=a.slots/> }.into_any(),
+            (Some(day), Some(time)) => view! { <Details service location day time/> }.into_any(),
+        }
+    })
 }
 
 /// Day chips; `href` or `on_pick` decides what choosing does.

@@ -23,23 +23,23 @@ pub fn Home() -> impl IntoView {
 
 #[component]
 pub fn Catalogue() -> impl IntoView {
-    let data = LocalResource::new(|| async {
-        let locations = api::get::<Vec<Location>>("/api/locations").await?;
-        let services = api::get::<Vec<Service>>("/api/services").await?;
-        Ok::<_, api::ApiError>((locations, services))
-    });
+    let offices = load_offices();
     view! {
         <section class="page">
             <h1>{t("catalogue_title")}</h1>
             <p class="lead">{t("catalogue_intro")}</p>
-            <Suspense fallback=move || view! { <p class="loading" role="status">{t("loading")}</p> }>
-                {move || data.get().map(|result| match result {
-                    Ok((locations, services)) => view! { <Offices locations services/> }.into_any(),
-                    Err(_) => view! { <p class="error" role="alert">{t("load_failed")}</p> }.into_any(),
-                })}
-            </Suspense>
+            {api::loaded(offices, |(locations, services)| view! { <Offices locations services/> })}
         </section>
     }
+}
+
+/// Every location and every service, which the start page and the booking steps both show.
+pub(super) fn load_offices() -> api::Answer<(Vec<Location>, Vec<Service>)> {
+    api::load(|| async {
+        let locations = api::get::<Vec<Location>>("/api/locations").await?;
+        let services = api::get::<Vec<Service>>("/api/services").await?;
+        Ok((locations, services))
+    })
 }
 
 #[component]

@@ -66,18 +66,17 @@ fn remember(key: &str, value: &str) {
 #[component]
 pub fn Desk() -> impl IntoView {
     let signed_in = RwSignal::new(0u32);
-    let me = LocalResource::new(move || {
+    let me = api::load(move || {
         signed_in.track();
         async move { api::get::<Me>("/api/auth/me").await }
     });
     view! {
         <section class="page desk" aria-labelledby="desk-h">
-            <Suspense fallback=move || view! { <p class="loading" role="status">{t("loading")}</p> }>
-                {move || me.get().map(|r| match r {
-                    Ok(me) => view! { <Workstation me signed_in/> }.into_any(),
-                    Err(_) => view! { <Login title="desk_title" heading="desk-h" signed_in/> }.into_any(),
-                })}
-            </Suspense>
+            {move || match me.get() {
+                None => api::loading_notice(),
+                Some(Ok(me)) => view! { <Workstation me signed_in/> }.into_any(),
+                Some(Err(_)) => view! { <Login title="desk_title" heading="desk-h" signed_in/> }.into_any(),
+            }}
         </section>
     }
 }
@@ -94,9 +93,9 @@ fn Workstation(me: Me, signed_in: RwSignal<u32>) -> impl IntoView {
     if let Ok(handle) = set_interval_with_handle(move || tick.update(|n| *n += 1), REFRESH) {
         on_cleanup(move || handle.clear());
     }
-    let locations = LocalResource::new(|| async { api::get::<Vec<Location>>("/api/locations").await });
-    let services = LocalResource::new(|| async { api::get::<Vec<Service>>("/api/services").await });
-    let counters = LocalResource::new(move || {
+    let locations = api::load(|| async { api::get::<Vec<Location>>("/api/locations").await });
+    let services = api::load(|| async { api::get::<Vec<Service>>("/api/services").await });
+    let counters = api::load(move || {
         tick.track();
         let location = location.get();
         async move {
@@ -106,7 +105,7 @@ fn Workstation(me: Me, signed_in: RwSignal<u32>) -> impl IntoView {
             }
         }
     });
-    let line = LocalResource::new(move || {
+    let line = api::load(move || {
         tick.track();
         let location = location.get();
         async move {

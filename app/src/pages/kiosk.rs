@@ -69,9 +69,9 @@ fn KioskFlow(location: String, token: String) -> impl IntoView {
     let code = RwSignal::new(String::new());
     let phone = RwSignal::new(String::new());
     // Only where an SMS gateway is configured may a walk-in leave a number.
-    let sms = LocalResource::new(|| async { api::get::<Health>("/api/health").await.map(|h| h.sms).unwrap_or(false) });
+    let sms = api::load(|| async { api::get::<Health>("/api/health").await.map(|h| h.sms).unwrap_or(false) });
     let (location, token) = (StoredValue::new(location), StoredValue::new(token));
-    let services = LocalResource::new(move || async move {
+    let services = api::load(move || async move {
         let here = location.get_value();
         api::get::<Vec<Service>>("/api/services").await.map(|all| {
             all.into_iter()
@@ -195,25 +195,20 @@ fn KioskFlow(location: String, token: String) -> impl IntoView {
                         <p id="kiosk-phone-hint" class="kiosk-button-hint">{t("kiosk_phone_hint")}</p>
                     </div>
                 })}
-                <Suspense fallback=move || view! { <p class="loading" role="status">{t("loading")}</p> }>
-                    {move || services.get().map(|r| match r {
-                        Ok(list) => view! {
-                            <div class="kiosk-services">
-                                {list.into_iter().map(|s| {
-                                    let id = s.id.clone();
-                                    let name: Text = s.name.clone();
-                                    view! {
-                                        <button type="button" class="kiosk-button" disabled=move || busy.get()
-                                            on:click=move |_| take(id.clone())>
-                                            <span class="kiosk-button-title">{move || name.get(lang.get().code()).to_owned()}</span>
-                                        </button>
-                                    }
-                                }).collect_view()}
-                            </div>
-                        }.into_any(),
-                        Err(_) => view! { <p class="error" role="alert">{t("load_failed")}</p> }.into_any(),
-                    })}
-                </Suspense>
+                {api::loaded(services, move |list| view! {
+                    <div class="kiosk-services">
+                        {list.into_iter().map(|s| {
+                            let id = s.id.clone();
+                            let name: Text = s.name.clone();
+                            view! {
+                                <button type="button" class="kiosk-button" disabled=move || busy.get()
+                                    on:click=move |_| take(id.clone())>
+                                    <span class="kiosk-button-title">{move || name.get(lang.get().code()).to_owned()}</span>
+                                </button>
+                            }
+                        }).collect_view()}
+                    </div>
+                })}
                 <button type="button" class="kiosk-secondary" on:click=move |_| reset()>{t("back")}</button>
             }.into_any(),
             Step::Ticket => {

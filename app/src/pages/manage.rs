@@ -39,23 +39,24 @@ pub fn ManageBooking() -> impl IntoView {
     let refresh = RwSignal::new(0u32);
     // Owned here: the booking below is rebuilt after every change and must not lose the notice.
     let message = RwSignal::new(None::<&'static str>);
-    let booking = LocalResource::new(move || {
+    let booking = api::load(move || {
         refresh.track();
         let code = code();
         async move { api::get::<BookingView>(&format!("/api/bookings/{code}")).await }
     });
     view! {
         <section class="page manage">
-            <Suspense fallback=move || view! { <p class="loading" role="status">{t("loading")}</p> }>
-                {move || booking.get().map(|result| match result {
-                    Ok(b) => view! { <Booking booking=b code=code() is_new=is_new() token=token() refresh message/> }.into_any(),
-                    Err(e) if e.code == "not_found" => view! {
-                        <h1>{t("manage_title")}</h1>
-                        <p class="error" role="alert">{t("not_found_booking")}</p>
-                    }.into_any(),
-                    Err(_) => view! { <p class="error" role="alert">{t("load_failed")}</p> }.into_any(),
-                })}
-            </Suspense>
+            {move || match booking.get() {
+                None => api::loading_notice(),
+                Some(Ok(b)) => view! {
+                    <Booking booking=b code=code() is_new=is_new() token=token() refresh message/>
+                }.into_any(),
+                Some(Err(e)) if e.code == "not_found" => view! {
+                    <h1>{t("manage_title")}</h1>
+                    <p class="error" role="alert">{t("not_found_booking")}</p>
+                }.into_any(),
+                Some(Err(_)) => api::failed_notice(),
+            }}
         </section>
     }
 }
@@ -224,7 +225,7 @@ fn Reschedule(
 ) -> impl IntoView {
     let lang = use_lang();
     let url = availability_url(&booking.location, &booking.service);
-    let availability = LocalResource::new(move || {
+    let availability = api::load(move || {
         let url = url.clone();
         async move { api::get::<Availability>(&url).await }
     });
@@ -261,22 +262,17 @@ fn Reschedule(
     view! {
         <section class="reschedule" aria-labelledby="reschedule-h" on:click=on_click>
             <h2 id="reschedule-h">{t("reschedule")}</h2>
-            <Suspense fallback=move || view! { <p class="loading" role="status">{t("loading")}</p> }>
-                {move || availability.get().map(|result| match result {
-                    Ok(a) => match day.get() {
-                        None => view! { <DayGrid slots=a.slots pick=|d: String| format!("#{d}")/> }.into_any(),
-                        Some(d) => {
-                            let heading = d.clone();
-                            view! {
-                                <p class="chosen-day">{move || long_date(lang.get(), &heading)}</p>
-                                <TimeGrid slots=a.slots day=d pick=|s: String| format!("#{s}")/>
-                                <button type="button" class="back link" on:click=move |_| day.set(None)>{t("back")}</button>
-                            }.into_any()
-                        }
-                    },
-                    Err(_) => view! { <p class="error" role="alert">{t("load_failed")}</p> }.into_any(),
-                })}
-            </Suspense>
+            {api::loaded(availability, move |a| match day.get() {
+                None => view! { <DayGrid slots=a.slots pick=|d: String| format!("#{d}")/> }.into_any(),
+                Some(d) => {
+                    let heading = d.clone();
+                    view! {
+                        <p class="chosen-day">{move || long_date(lang.get(), &heading)}</p>
+                        <TimeGrid slots=a.slots day=d pick=|s: String| format!("#{s}")/>
+                        <button type="button" class="back link" on:click=move |_| day.set(None)>{t("back")}</button>
+                    }.into_any()
+                }
+            })}
         </section>
     }
 }

@@ -41,22 +41,21 @@ impl Query {
 #[component]
 pub fn Stats() -> impl IntoView {
     let signed_in = RwSignal::new(0u32);
-    let me = LocalResource::new(move || {
+    let me = api::load(move || {
         signed_in.track();
         async move { api::get::<Me>("/api/auth/me").await }
     });
     view! {
         <section class="page stats" aria-labelledby="stats-h">
-            <Suspense fallback=move || view! { <p class="loading" role="status">{t("loading")}</p> }>
-                {move || me.get().map(|r| match r {
-                    Ok(me) if me.role == "manager" || me.role == "admin" => view! { <Dashboard/> }.into_any(),
-                    Ok(_) => view! {
-                        <h1 id="stats-h">{t("stats_title")}</h1>
-                        <p class="error" role="alert">{t("err_forbidden")}</p>
-                    }.into_any(),
-                    Err(_) => view! { <Login title="stats_title" heading="stats-h" signed_in/> }.into_any(),
-                })}
-            </Suspense>
+            {move || match me.get() {
+                None => api::loading_notice(),
+                Some(Ok(me)) if me.role == "manager" || me.role == "admin" => view! { <Dashboard/> }.into_any(),
+                Some(Ok(_)) => view! {
+                    <h1 id="stats-h">{t("stats_title")}</h1>
+                    <p class="error" role="alert">{t("err_forbidden")}</p>
+                }.into_any(),
+                Some(Err(_)) => view! { <Login title="stats_title" heading="stats-h" signed_in/> }.into_any(),
+            }}
         </section>
     }
 }
@@ -67,10 +66,9 @@ fn Dashboard() -> impl IntoView {
     let query = RwSignal::new(Query::default());
     let draft = RwSignal::new(Query::default());
     let report = RwSignal::new(false);
-    let locations =
-        LocalResource::new(|| async { api::get::<Vec<Location>>("/api/locations").await.unwrap_or_default() });
-    let services = LocalResource::new(|| async { api::get::<Vec<Service>>("/api/services").await.unwrap_or_default() });
-    let summary = LocalResource::new(move || {
+    let locations = api::load(|| async { api::get::<Vec<Location>>("/api/locations").await.unwrap_or_default() });
+    let services = api::load(|| async { api::get::<Vec<Service>>("/api/services").await.unwrap_or_default() });
+    let summary = api::load(move || {
         let q = query.get();
         async move { api::get::<Summary>(&format!("/api/stats/summary?{}", q.string())).await }
     });
@@ -152,12 +150,11 @@ fn Dashboard() -> impl IntoView {
             view! { <Report query=query.get() locations=locations.get().unwrap_or_default()/> }.into_any()
         } else {
             view! {
-                <Suspense fallback=move || view! { <p class="loading" role="status">{t("loading")}</p> }>
-                    {move || summary.get().map(|r| match r {
-                        Ok(s) => view! { <Overview summary=s prefix="all".to_owned()/> }.into_any(),
-                        Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
-                    })}
-                </Suspense>
+                {move || match summary.get() {
+                    None => api::loading_notice(),
+                    Some(Ok(s)) => view! { <Overview summary=s prefix="all".to_owned()/> }.into_any(),
+                    Some(Err(e)) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
+                }}
             }.into_any()
         }}
         <details class="stats-help">
@@ -180,7 +177,7 @@ fn Report(query: Query, locations: Vec<Location>) -> impl IntoView {
                 location: l.id.clone(),
                 ..query.clone()
             };
-            let summary = LocalResource::new(move || {
+            let summary = api::load(move || {
                 let q = q.clone();
                 async move { api::get::<Summary>(&format!("/api/stats/summary?{}", q.string())).await }
             });
@@ -189,15 +186,14 @@ fn Report(query: Query, locations: Vec<Location>) -> impl IntoView {
             view! {
                 <section class="stats-report-page">
                     <h2>{move || name.get(lang.get().code()).to_owned()}</h2>
-                    <Suspense fallback=move || view! { <p class="loading" role="status">{t("loading")}</p> }>
-                        {
-                            let prefix = prefix.clone();
-                            move || summary.get().map(|r| match r {
-                                Ok(s) => view! { <Overview summary=s prefix=prefix.clone()/> }.into_any(),
-                                Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
-                            })
+                    {
+                        let prefix = prefix.clone();
+                        move || match summary.get() {
+                            None => api::loading_notice(),
+                            Some(Ok(s)) => view! { <Overview summary=s prefix=prefix.clone()/> }.into_any(),
+                            Some(Err(e)) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
                         }
-                    </Suspense>
+                    }
                 </section>
             }
         })

@@ -29,23 +29,17 @@ pub fn TicketStatus() -> impl IntoView {
     if let Ok(handle) = set_interval_with_handle(move || tick.update(|n| *n += 1), REFRESH) {
         on_cleanup(move || handle.clear());
     }
-    let status = LocalResource::new(move || {
+    // The last answer stays shown while the next one loads, so the page never flickers.
+    let status = api::load(move || {
         tick.track();
         let token = params.read().get("token").unwrap_or_default();
         async move { api::get::<Status>(&format!("/api/tickets/status/{token}")).await }
     });
-    // Keep showing the last answer while the next one loads, so the page never flickers.
-    let last = RwSignal::new(None::<Result<Status, api::ApiError>>);
-    Effect::new(move |_| {
-        if let Some(s) = status.get() {
-            last.set(Some(s));
-        }
-    });
     view! {
         <section class="page narrow ticket-status">
             <h1>{t("ticket_title")}</h1>
-            {move || match last.get() {
-                None => view! { <p class="loading" role="status">{t("loading")}</p> }.into_any(),
+            {move || match status.get() {
+                None => api::loading_notice(),
                 Some(Err(e)) if e.code == "not_found" => view! {
                     <p class="error" role="alert">{t("ticket_unknown")}</p>
                 }.into_any(),
