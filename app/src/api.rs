@@ -1,8 +1,12 @@
 //! Talking to the server: JSON over fetch, errors turned into the server's human message.
+//!
+//! JSON is read and written by the browser (`JSON.parse`, `JSON.stringify`) and converted
+//! with `serde-wasm-bindgen`: a JSON parser compiled into the app would be one more thing every
+//! phone downloads.
 
 use leptos::prelude::*;
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
@@ -13,6 +17,9 @@ pub struct ApiError {
     pub code: String,
     pub message: String,
 }
+
+/// The answer of a request whose content the page doesn't need.
+pub type Ignored = serde::de::IgnoredAny;
 
 #[derive(Deserialize)]
 struct ErrorBody {
@@ -27,39 +34,54 @@ fn from_js(e: JsValue) -> ApiError {
     }
 }
 
+fn unexpected(e: impl std::fmt::Display) -> ApiError {
+    ApiError {
+        code: "unexpected_response".into(),
+        message: e.to_string(),
+    }
+}
+
 pub async fn get<T: DeserializeOwned>(url: &str) -> Result<T, ApiError> {
     parse(request("GET", url, None, None).await?)
 }
 
-pub async fn post<T: DeserializeOwned>(url: &str, body: &serde_json::Value) -> Result<T, ApiError> {
-    parse(request("POST", url, Some(body.to_string()), None).await?)
+pub async fn post<T: DeserializeOwned>(url: &str, body: &impl Serialize) -> Result<T, ApiError> {
+    parse(request("POST", url, Some(to_json(body)?), None).await?)
 }
 
 /// A POST as a device (kiosk): its token goes in the `Authorization` header.
-pub async fn post_as<T: DeserializeOwned>(url: &str, body: &serde_json::Value, token: &str) -> Result<T, ApiError> {
-    parse(request("POST", url, Some(body.to_string()), Some(token)).await?)
+pub async fn post_as<T: DeserializeOwned>(url: &str, body: &impl Serialize, token: &str) -> Result<T, ApiError> {
+    parse(request("POST", url, Some(to_json(body)?), Some(token)).await?)
 }
 
 pub async fn delete<T: DeserializeOwned>(url: &str) -> Result<T, ApiError> {
     parse(request("DELETE", url, None, None).await?)
 }
 
-/// A POST whose answer may be empty (204) or not interesting.
-pub async fn send(url: &str, body: Option<&serde_json::Value>) -> Result<Option<serde_json::Value>, ApiError> {
-    parse(request("POST", url, body.map(|b| b.to_string()), None).await?)
+/// A POST without a body whose answer may be empty (204).
+pub async fn send<T: DeserializeOwned>(url: &str) -> Result<Option<T>, ApiError> {
+    parse(request("POST", url, None, None).await?)
 }
 
-// Only this is generic: the request itself is compiled once, not once per answer type, which
-// the phone would download again for every page's data.
-fn parse<T: DeserializeOwned>(text: String) -> Result<T, ApiError> {
-    let text = if text.is_empty() { "null" } else { &text };
-    serde_json::from_str(text).map_err(|e| ApiError {
-        code: "unexpected_response".into(),
+fn to_json(body: &impl Serialize) -> Result<String, ApiError> {
+    let value = serde_wasm_bindgen::to_value(body).map_err(|e| ApiError {
+        code: "invalid_request".into(),
         message: e.to_string(),
-    })
+    })?;
+    js_sys::JSON::stringify(&value).map(String::from).map_err(from_js)
 }
 
-/// The body of a successful answer, or the server's error.
+/// A JSON text (an answer, or a server-sent event's data) as `T`; the empty text is `null`.
+pub fn parse<T: DeserializeOwned>(text: String) -> Result<T, ApiError> {
+    let value = if text.is_empty() {
+        JsValue::NULL
+    } else {
+        js_sys::JSON::parse(&text).map_err(|_| unexpected("not JSON"))?
+    };
+    serde_wasm_bindgen::from_value(value).map_err(unexpected)
+}
+
+/// The body of a successful answer, or the server's error. Not generic, so it is compiled once.
 async fn request(method: &str, url: &str, body: Option<String>, token: Option<&str>) -> Result<String, ApiError> {
     let window = web_sys::window().ok_or_else(|| from_js(JsValue::from_str("no window")))?;
     let init = web_sys::RequestInit::new();
@@ -87,7 +109,7 @@ async fn request(method: &str, url: &str, body: Option<String>, token: Option<&s
         .as_string()
         .unwrap_or_default();
     if !response.ok() {
-        return Err(match serde_json::from_str::<ErrorBody>(&text) {
+        return Err(match parse::<ErrorBody>(text) {
             Ok(body) => ApiError {
                 code: body.error,
                 message: body.message,
@@ -129,12 +151,22 @@ struct Challenge {
     difficulty: u32,
 }
 
+/// The answer to the server's proof-of-work challenge, sent with a booking.
+#[derive(Serialize)]
+pub struct Proof {
+    challenge: String,
+    nonce: u64,
+}
+
 /// Solves the server's proof-of-work challenge for a booking (a fraction of a second of
 /// hashing; the citizen sees nothing of it).
-pub async fn booking_proof() -> Result<serde_json::Value, ApiError> {
+pub async fn booking_proof() -> Result<Proof, ApiError> {
     let c: Challenge = get("/api/bookings/challenge").await?;
     let nonce = schalter_events::work::solve(&c.challenge, c.difficulty);
-    Ok(serde_json::json!({ "challenge": c.challenge, "nonce": nonce }))
+    Ok(Proof {
+        challenge: c.challenge,
+        nonce,
+    })
 }
 
 /// What a page waits for (usually a `Result` from [`get`]): `None` until the first answer. `fetch` runs again whenever a signal it

@@ -7,7 +7,7 @@ use leptos::task::spawn_local;
 use schalter_events::catalogue::{Location, Service};
 
 use super::catalogue::load_offices;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::api;
 use crate::i18n::{clock, error_text, long_date, short_date, t, use_lang};
@@ -49,6 +49,25 @@ pub fn days_with_free(slots: &[SlotView]) -> Vec<(String, usize)> {
         }
     }
     days
+}
+
+/// `POST /api/bookings`.
+#[derive(Serialize)]
+struct BookingRequest {
+    location: String,
+    service: String,
+    start: String,
+    name: String,
+    email: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phone: Option<String>,
+    privacy_accepted: bool,
+    proof: Option<api::Proof>,
+}
+
+#[derive(Deserialize)]
+struct Booked {
+    code: String,
 }
 
 pub fn availability_url(location: &str, service: &str) -> String {
@@ -256,26 +275,27 @@ fn Details(service: Service, location: Location, day: String, time: String) -> i
         }
         sending.set(true);
         error.set(None);
-        let mut body = serde_json::json!({
-            "location": lid, "service": sid, "start": start,
-            "name": name.get_untracked(), "email": email.get_untracked(),
-            "phone": Some(phone.get_untracked()).filter(|p| !p.trim().is_empty()),
-            "privacy_accepted": consent.get_untracked(),
-        });
+        let mut request = BookingRequest {
+            location: lid.clone(),
+            service: sid.clone(),
+            start: start.clone(),
+            name: name.get_untracked(),
+            email: email.get_untracked(),
+            phone: Some(phone.get_untracked()).filter(|p| !p.trim().is_empty()),
+            privacy_accepted: consent.get_untracked(),
+            proof: None,
+        };
         let navigate = navigate.clone();
         spawn_local(async move {
             let booked = match api::booking_proof().await {
                 Ok(proof) => {
-                    body["proof"] = proof;
-                    api::post::<serde_json::Value>("/api/bookings", &body).await
+                    request.proof = Some(proof);
+                    api::post::<Booked>("/api/bookings", &request).await
                 }
                 Err(e) => Err(e),
             };
             match booked {
-                Ok(booked) => {
-                    let code = booked["code"].as_str().unwrap_or_default().to_owned();
-                    navigate(&format!("/booking/{code}?neu=1"));
-                }
+                Ok(Booked { code }) => navigate(&format!("/booking/{code}?neu=1")),
                 Err(e) => {
                     error.set(Some((e.code, None)));
                     sending.set(false);

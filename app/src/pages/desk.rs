@@ -7,11 +7,23 @@ use std::time::Duration;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use schalter_events::catalogue::{Location, Service};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::login::{Login, Me};
 use crate::api;
 use crate::i18n::{clock, error_text, t, text, use_lang};
+
+/// The ticket an action at the counter concerns (call-next answers with it).
+#[derive(Deserialize)]
+struct Called {
+    number: Option<String>,
+}
+
+/// `POST /api/tickets/{id}/transfer`.
+#[derive(Serialize)]
+struct Transfer {
+    service: String,
+}
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 struct CalledTicket {
@@ -133,22 +145,21 @@ fn Workstation(me: Me, signed_in: RwSignal<u32>) -> impl IntoView {
     let transfer_to = RwSignal::new(String::new());
 
     // Every action: one request, then a fresh look at counters and line.
-    let run = move |url: String, body: Option<serde_json::Value>, done: &'static str| {
+    let run = move |url: String, transfer: Option<Transfer>, done: &'static str| {
         if busy.get_untracked() {
             return;
         }
         busy.set(true);
         spawn_local(async move {
-            let result = api::send(&url, body.as_ref()).await;
+            let result = match transfer {
+                Some(body) => api::post::<Option<Called>>(&url, &body).await,
+                None => api::send::<Called>(&url).await,
+            };
             busy.set(false);
             match result {
                 Ok(answer) => {
                     error.set(None);
-                    let number = answer
-                        .as_ref()
-                        .and_then(|a| a.get("number"))
-                        .and_then(|n| n.as_str())
-                        .map(str::to_owned);
+                    let number = answer.and_then(|a| a.number);
                     let l = lang.get_untracked();
                     message.set(Some(match (done, number) {
                         ("called", None) => text(l, "desk_nobody_waiting").to_owned(),
@@ -176,7 +187,9 @@ fn Workstation(me: Me, signed_in: RwSignal<u32>) -> impl IntoView {
     };
     let act = move |action: &'static str| {
         let Some(ticket) = current.get_untracked() else { return };
-        let body = (action == "transfer").then(|| serde_json::json!({ "service": transfer_to.get_untracked() }));
+        let body = (action == "transfer").then(|| Transfer {
+            service: transfer_to.get_untracked(),
+        });
         if action == "transfer" && transfer_to.get_untracked().is_empty() {
             error.set(Some("invalid_transfer".into()));
             return;
@@ -236,7 +249,7 @@ fn Workstation(me: Me, signed_in: RwSignal<u32>) -> impl IntoView {
 
     let logout = move |_| {
         spawn_local(async move {
-            let _ = api::send("/api/auth/logout", None).await;
+            let _ = api::send::<api::Ignored>("/api/auth/logout").await;
             signed_in.update(|n| *n += 1);
         });
     };

@@ -191,7 +191,7 @@ fn connect(url: String, screen: Screen) -> Option<web_sys::EventSource> {
     let data = |e: &web_sys::MessageEvent| e.data().as_string().unwrap_or_default();
     on(&source, "open", move |_| screen.online.set(true));
     on(&source, "snapshot", move |e| {
-        if let Ok(s) = serde_json::from_str::<Snapshot>(&data(&e)) {
+        if let Ok(s) = api::parse::<Snapshot>(data(&e)) {
             screen.place.set(Some(s.location));
             screen.calls.set(s.calls);
             screen.waiting.set(s.waiting);
@@ -199,7 +199,7 @@ fn connect(url: String, screen: Screen) -> Option<web_sys::EventSource> {
         }
     });
     on(&source, "call", move |e| {
-        if let Ok(call) = serde_json::from_str::<CallView>(&data(&e)) {
+        if let Ok(call) = api::parse::<CallView>(data(&e)) {
             announce(&call, screen);
             screen.calls.update(|calls| {
                 calls.insert(0, call);
@@ -209,7 +209,7 @@ fn connect(url: String, screen: Screen) -> Option<web_sys::EventSource> {
         }
     });
     on(&source, "waiting", move |e| {
-        if let Ok(groups) = serde_json::from_str::<Vec<WaitingGroup>>(&data(&e)) {
+        if let Ok(groups) = api::parse::<Vec<WaitingGroup>>(data(&e)) {
             screen.waiting.set(groups);
         }
     });

@@ -10,7 +10,7 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use schalter_events::catalogue::{Service, Text};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::api;
 use crate::i18n::{error_text, t, use_lang};
@@ -22,6 +22,20 @@ struct Issued {
     service: String,
     #[serde(default)]
     notify: bool,
+}
+
+/// What the kiosk sends: a walk-in ticket, or the check-in of a booking.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum KioskRequest {
+    Ticket {
+        service: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        phone: Option<String>,
+    },
+    CheckIn {
+        code: String,
+    },
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -94,7 +108,7 @@ fn KioskFlow(location: String, token: String) -> impl IntoView {
         code.set(String::new());
         phone.set(String::new());
     };
-    let submit = move |url: String, body: serde_json::Value| {
+    let submit = move |url: String, body: KioskRequest| {
         if busy.get_untracked() {
             return;
         }
@@ -124,12 +138,10 @@ fn KioskFlow(location: String, token: String) -> impl IntoView {
     };
     let take = move |service: String| {
         submit(format!("/api/locations/{}/tickets", location.get_value()), {
-            let number = phone.get_untracked();
-            let number = number.trim();
-            if number.is_empty() {
-                serde_json::json!({ "service": service })
-            } else {
-                serde_json::json!({ "service": service, "phone": number })
+            let number = phone.get_untracked().trim().to_owned();
+            KioskRequest::Ticket {
+                service,
+                phone: (!number.is_empty()).then_some(number),
             }
         })
     };
@@ -137,7 +149,9 @@ fn KioskFlow(location: String, token: String) -> impl IntoView {
         ev.prevent_default();
         submit(
             format!("/api/locations/{}/check-in", location.get_value()),
-            serde_json::json!({ "code": code.get_untracked().trim() }),
+            KioskRequest::CheckIn {
+                code: code.get_untracked().trim().to_owned(),
+            },
         )
     };
     let error_view = move || {

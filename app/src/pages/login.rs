@@ -3,7 +3,7 @@
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::api;
 use crate::i18n::{error_text, t, use_lang};
@@ -14,6 +14,12 @@ pub struct Me {
     pub role: String,
 }
 
+#[derive(Serialize)]
+struct Credentials {
+    username: String,
+    password: String,
+}
+
 /// The sign-in form under the page's heading `title` (with id `heading`); bumps `signed_in`.
 #[component]
 pub fn Login(title: &'static str, heading: &'static str, signed_in: RwSignal<u32>) -> impl IntoView {
@@ -22,7 +28,10 @@ pub fn Login(title: &'static str, heading: &'static str, signed_in: RwSignal<u32
     let error = RwSignal::new(None::<String>);
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        let body = serde_json::json!({ "username": username.get_untracked(), "password": password.get_untracked() });
+        let body = Credentials {
+            username: username.get_untracked(),
+            password: password.get_untracked(),
+        };
         spawn_local(async move {
             match api::post::<Me>("/api/auth/login", &body).await {
                 Ok(_) => signed_in.update(|n| *n += 1),

@@ -5,7 +5,7 @@ use crate::nav::{use_params_map, use_query_map};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use schalter_events::catalogue::Text;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::book::{availability_url, Availability, DayGrid, TimeGrid};
 use crate::api;
@@ -27,6 +27,18 @@ pub struct BookingView {
     pub personal_data_erased: bool,
     #[serde(default)]
     pub confirm_by: Option<String>,
+}
+
+/// `POST /api/bookings/{code}/confirm`.
+#[derive(Serialize)]
+struct Token {
+    token: String,
+}
+
+/// `POST /api/bookings/{code}/reschedule`.
+#[derive(Serialize)]
+struct MoveTo {
+    start: String,
 }
 
 #[component]
@@ -92,7 +104,7 @@ fn Booking(
         let (code, token) = (confirm_code.clone(), token.clone().unwrap_or_default());
         spawn_local(async move {
             let url = format!("/api/bookings/{code}/confirm");
-            match api::post::<serde_json::Value>(&url, &serde_json::json!({ "token": token })).await {
+            match api::post::<api::Ignored>(&url, &Token { token }).await {
                 Ok(_) => {
                     message.set(Some("confirmed_notice"));
                     refresh.update(|n| *n += 1)
@@ -119,7 +131,7 @@ fn Booking(
     let cancel = move |_| {
         let code = cancel_code.clone();
         spawn_local(async move {
-            match api::delete::<serde_json::Value>(&format!("/api/bookings/{code}")).await {
+            match api::delete::<api::Ignored>(&format!("/api/bookings/{code}")).await {
                 Ok(_) => {
                     // The earlier "moved" notice no longer describes the booking.
                     message.set(None);
@@ -184,7 +196,7 @@ fn Booking(
                         let code = code.clone();
                         spawn_local(async move {
                             let url = format!("/api/bookings/{code}/personal-data");
-                            match api::delete::<serde_json::Value>(&url).await {
+                            match api::delete::<api::Ignored>(&url).await {
                                 Ok(_) => refresh.update(|n| *n += 1),
                                 Err(e) => error.set(Some(e.code)),
                             }
@@ -235,8 +247,8 @@ fn Reschedule(
     let move_to = move |start: String| {
         let code = code.get_value();
         spawn_local(async move {
-            let body = serde_json::json!({ "start": start });
-            match api::post::<serde_json::Value>(&format!("/api/bookings/{code}/reschedule"), &body).await {
+            let url = format!("/api/bookings/{code}/reschedule");
+            match api::post::<api::Ignored>(&url, &MoveTo { start }).await {
                 Ok(_) => {
                     message.set(Some("reschedule_done"));
                     error.set(None);
