@@ -1,5 +1,7 @@
 //! German first, English on request; the choice is remembered on this device.
 
+use std::sync::OnceLock;
+
 use leptos::prelude::*;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -65,8 +67,11 @@ pub fn t(key: &'static str) -> impl Fn() -> &'static str + Copy + Send + Sync + 
     move || text(lang.get(), key)
 }
 
-/// (key, German, English). German is the office's language; English for visitors.
-const TEXTS: &[(&str, &str, &str)] = &[
+/// (key, German, English) for each UI text.
+pub type Texts = &'static [(&'static str, &'static str, &'static str)];
+
+/// The texts both bundles use. German is the office's language; English for visitors.
+const TEXTS: Texts = &[
     (
         "page_title",
         "Termine und Wartemarken – Bürgerservice",
@@ -115,54 +120,8 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ),
     ("to_overview", "Zur Übersicht", "To the overview"),
     ("manage_title", "Ihr Termin", "Your appointment"),
-    ("kiosk_title", "Wartemarke ziehen", "Take a ticket"),
-    ("desk_title", "Schalterplatz", "Counter workstation"),
     ("display_title", "Aufrufanzeige", "Call display"),
     ("ticket_title", "Ihre Wartemarke", "Your ticket"),
-    ("stats_title", "Auswertung", "Statistics"),
-    ("stats_filter", "Zeitraum und Auswahl", "Period and selection"),
-    ("stats_from", "Von", "From"),
-    ("stats_to", "Bis", "To"),
-    ("stats_location", "Standort", "Office"),
-    ("stats_service", "Anliegen", "Service"),
-    ("stats_all", "Alle", "All"),
-    ("stats_show", "Anzeigen", "Show"),
-    ("stats_presets", "Schnellauswahl", "Quick choice"),
-    ("stats_4_weeks", "4 Wochen", "4 weeks"),
-    ("stats_quarter", "Quartal", "Quarter"),
-    ("stats_year", "Jahr", "Year"),
-    ("stats_csv", "CSV herunterladen", "Download CSV"),
-    ("stats_json", "JSON", "JSON"),
-    ("stats_report", "Bericht je Standort", "Report per office"),
-    ("stats_dashboard", "Zurück zur Übersicht", "Back to the overview"),
-    ("stats_print", "Bericht drucken", "Print the report"),
-    ("stats_period", "Zeitraum", "Period"),
-    ("stats_previous", "Vorzeitraum", "Previous period"),
-    ("stats_table", "Als Tabelle", "As a table"),
-    ("stats_hour", "Stunde", "Hour"),
-    ("stats_week", "Woche ab", "Week from"),
-    ("stats_weekday", "Wochentag", "Weekday"),
-    ("stats_arrivals", "Ankünfte", "Arrivals"),
-    ("stats_help_title", "Was die Zahlen bedeuten", "What the figures mean"),
-    ("stats_help_staff", "Keine Zahl, keine Grafik und kein Export zeigt Leistungen einzelner Beschäftigter oder einzelner Schalter (Vereinbarung mit dem Personalrat). Schalter zählen nur als Kapazität eines Standorts.", "No figure, chart or export shows the work of individual employees or counters (agreement with the staff council). Counters count only as an office's capacity."),
-    ("stats_help_definitions", "Wartezeit: von der Wartemarke bis zum ersten Aufruf. Bearbeitungszeit: vom Aufruf bzw. Beginn bis zum Abschluss. Durchlaufzeit: von der Wartemarke bis zum Abschluss. Median: der mittlere Wert; 90-%-Wert: 9 von 10 Fällen liegen darunter. Nicht erschienen: gebuchte, nicht abgesagte Termine ohne Anmeldung oder am Schalter als nicht erschienen vermerkt. Online-Anteil: angemeldete Termine an allen Besuchen. Pünktlichkeit: Anteil der Termine, die höchstens 5 Minuten nach der gebuchten Zeit aufgerufen wurden. Auslastung: gebuchte an angebotenen Online-Plätzen.", "Waiting time: from the ticket to the first call. Service time: from the call or start to the end. Throughput time: from the ticket to the end. Median: the middle value; 90th percentile: 9 in 10 cases are below it. No-show: booked, not cancelled appointments without check-in or marked as no-show at the counter. Online share: checked-in appointments among all visits. Punctuality: share of appointments called no later than 5 minutes after the booked time. Utilisation: booked among offered online places."),
-    ("fig_bookings", "Termine", "Appointments"),
-    ("fig_walk_ins", "Ohne Termin", "Walk-ins"),
-    ("fig_online_share", "Online-Anteil", "Online share"),
-    ("fig_no_show_rate", "Nicht erschienen", "No-show rate"),
-    ("fig_cancellations", "Absagen", "Cancellations"),
-    ("fig_waiting_median", "Wartezeit (Median)", "Waiting time (median)"),
-    ("fig_waiting_p90", "Wartezeit (90 %)", "Waiting time (90th pct.)"),
-    ("fig_service_median", "Bearbeitungszeit (Median)", "Service time (median)"),
-    ("fig_throughput_median", "Durchlaufzeit (Median)", "Throughput time (median)"),
-    ("fig_punctuality", "Pünktlichkeit", "Punctuality"),
-    ("fig_utilisation", "Auslastung Online-Plätze", "Online places used"),
-    ("fig_abandoned", "Ohne Aufruf gegangen", "Left without being called"),
-    ("chart_waiting_by_hour", "Wartezeit nach Tageszeit (Median, Minuten)", "Waiting time by hour of day (median, minutes)"),
-    ("chart_bookings_walk_ins", "Termine und Besuche ohne Termin je Woche", "Appointments and walk-ins per week"),
-    ("chart_no_show_trend", "Anteil nicht erschienener Termine je Woche", "No-show rate per week"),
-    ("chart_heatmap", "Andrang nach Wochentag und Uhrzeit", "Demand by weekday and hour"),
-    ("chart_busiest", "Am meisten los:", "Busiest:"),
     ("admin_title", "Verwaltung", "Administration"),
     ("book_button", "Termin buchen", "Book an appointment"),
     ("step", "Schritt", "Step"),
@@ -224,25 +183,6 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("err_in_past", "Diese Zeit ist schon vorbei.", "This time has passed."),
     ("err_already_cancelled", "Dieser Termin ist bereits abgesagt.", "This appointment is already cancelled."),
     ("err_already_past", "Dieser Termin hat schon stattgefunden.", "This appointment has already taken place."),
-    // Kiosk
-    ("device_not_set_up", "Dieses Gerät ist noch nicht eingerichtet. Bitte wenden Sie sich an den Empfang.", "This device is not set up yet. Please ask at the front desk."),
-    ("kiosk_welcome", "Willkommen! Haben Sie einen Termin?", "Welcome! Do you have an appointment?"),
-    ("kiosk_have_appointment", "Ich habe einen Termin", "I have an appointment"),
-    ("kiosk_have_appointment_hint", "Code eingeben oder QR-Code scannen", "Enter your code or scan the QR code"),
-    ("kiosk_no_appointment", "Ich habe keinen Termin", "I have no appointment"),
-    ("kiosk_no_appointment_hint", "Wartemarke für Ihr Anliegen ziehen", "Take a ticket for your matter"),
-    ("kiosk_code_label", "Ihr Termin-Code (aus der Bestätigung)", "Your booking code (from the confirmation)"),
-    ("kiosk_check_in", "Anmelden", "Check in"),
-    ("kiosk_pick_service", "Was möchten Sie erledigen?", "What would you like to do?"),
-    ("kiosk_your_number", "Ihre Nummer", "Your number"),
-    ("kiosk_wait_for_call", "Bitte nehmen Sie Platz. Ihre Nummer erscheint auf dem Bildschirm, sobald ein Schalter frei ist.", "Please take a seat. Your number will appear on the screen as soon as a counter is free."),
-    ("kiosk_qr_alt", "QR-Code zur Wartestandsanzeige auf dem Handy", "QR code to follow your place in the line on a phone"),
-    ("kiosk_qr_caption", "Wartestand auf dem Handy verfolgen", "Follow your place on your phone"),
-    ("kiosk_print", "Drucken", "Print"),
-    ("kiosk_done", "Fertig", "Done"),
-    ("kiosk_phone_label", "Handynummer (freiwillig)", "Mobile number (optional)"),
-    ("kiosk_phone_hint", "Wir schicken eine SMS, kurz bevor Sie dran sind. Die Nummer wird am nächsten Tag gelöscht.", "We send a text message shortly before your turn. The number is deleted the next day."),
-    ("kiosk_sms_promise", "Sie bekommen eine SMS, kurz bevor Sie dran sind.", "You will get a text message shortly before your turn."),
     ("err_invalid_phone", "Bitte prüfen Sie die Handynummer oder lassen Sie das Feld leer.", "Please check the mobile number or leave the field empty."),
     ("err_sms_unavailable", "SMS-Benachrichtigung gibt es hier nicht. Bitte lassen Sie das Feld leer.", "Text messages are not available here. Please leave the field empty."),
     // Ticket status
@@ -256,57 +196,7 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("ticket_about", "etwa", "about"),
     ("ticket_waiting", "Sie warten. Wir rufen Ihre Nummer auf.", "You are waiting. We will call your number."),
     ("ticket_hint", "Die Wartezeit ist eine Schätzung. Diese Seite aktualisiert sich selbst.", "The waiting time is an estimate. This page updates itself."),
-    // Hall display
-    ("display_number", "Nummer", "Number"),
-    ("display_to_counter", "bitte zu Schalter", "please go to counter"),
-    ("display_counter", "Schalter", "Counter"),
-    ("display_waiting", "wartend", "waiting"),
-    ("display_sound", "Gong", "Chime"),
-    ("display_speech", "Ansage", "Announce"),
-    ("display_reconnecting", "Verbindung wird hergestellt …", "Connecting …"),
-    ("display_calls", "Aufgerufene Nummern", "Called numbers"),
-    ("display_waiting_title", "Wartezeit", "Waiting time"),
-    ("display_hint", "Geschätzte Wartezeit für neu Ankommende.", "Estimated wait for new arrivals."),
-    // Desk
-    ("username", "Benutzername", "User name"),
-    ("password", "Passwort", "Password"),
-    ("sign_in", "Anmelden", "Sign in"),
-    ("sign_out", "Abmelden", "Sign out"),
-    ("desk_location", "Dienststelle", "Office"),
-    ("desk_choose", "Bitte wählen", "Please choose"),
-    ("desk_no_counter", "Kein Schalter gewählt", "No counter chosen"),
-    ("desk_is_open", "Geöffnet", "Open"),
-    ("desk_is_closed", "Geschlossen", "Closed"),
-    ("desk_open", "Schalter öffnen", "Open counter"),
-    ("desk_close", "Schalter schließen", "Close counter"),
-    ("desk_opened", "Schalter geöffnet", "Counter opened"),
-    ("desk_closed", "Schalter geschlossen", "Counter closed"),
-    ("desk_call_next", "Nächste Nummer aufrufen", "Call next number"),
     ("called", "aufgerufen", "called"),
-    ("desk_nobody_waiting", "Niemand wartet auf diesen Schalter.", "Nobody is waiting for this counter."),
-    ("desk_walk_in", "ohne Termin", "walk-in"),
-    ("desk_appointment_at", "Termin", "Appointment"),
-    ("desk_state_called", "aufgerufen", "called"),
-    ("desk_state_serving", "in Bedienung", "being served"),
-    ("desk_recall", "Erneut aufrufen", "Call again"),
-    ("desk_start", "Bedienung beginnen", "Start service"),
-    ("desk_no_show", "Nicht erschienen", "No-show"),
-    ("desk_finish", "Abschließen", "Finish"),
-    ("desk_park", "Zurückstellen", "Set aside"),
-    ("desk_transfer_to", "Weiterleiten an", "Transfer to"),
-    ("desk_transfer", "Weiterleiten", "Transfer"),
-    ("desk_done_recall", "erneut aufgerufen", "called again"),
-    ("desk_done_start", "in Bedienung", "being served"),
-    ("desk_done_finish", "abgeschlossen", "finished"),
-    ("desk_done_no_show", "als nicht erschienen vermerkt", "marked as no-show"),
-    ("desk_done_park", "zurückgestellt", "set aside"),
-    ("desk_done_transfer", "weitergeleitet", "transferred"),
-    ("desk_line", "Warteschlange", "Waiting line"),
-    ("desk_service", "Anliegen", "Matter"),
-    ("desk_waiting_for", "Wartet seit", "Waiting for"),
-    ("desk_appointment", "Termin", "Appointment"),
-    ("desk_served", "bedient", "served"),
-    ("desk_no_shows", "nicht erschienen", "no-shows"),
     // Errors of the queue
     ("err_unknown_code", "Diesen Code kennen wir nicht. Bitte prüfen Sie ihn oder fragen Sie am Empfang.", "We do not know this code. Please check it or ask at the front desk."),
     ("err_too_early", "Für diesen Termin ist es noch zu früh. Anmelden können Sie sich ab einer Stunde vorher.", "It is too early for this appointment. You can check in from one hour before."),
@@ -351,10 +241,20 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("oclock", "Uhr", ""),
 ];
 
+static BUNDLE_TEXTS: OnceLock<Texts> = OnceLock::new();
+
+/// Adds a bundle's own texts to the shared ones; the staff bundle calls it once at start.
+pub fn add_texts(texts: Texts) {
+    let _ = BUNDLE_TEXTS.set(texts);
+}
+
+fn all_texts() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {
+    TEXTS.iter().chain(BUNDLE_TEXTS.get().copied().unwrap_or_default())
+}
+
 /// The UI text for an API error code, in the current language.
 pub fn error_text(lang: Lang, code: &str) -> &'static str {
-    TEXTS
-        .iter()
+    all_texts()
         .find(|(k, _, _)| k.strip_prefix("err_") == Some(code))
         .map(|(_, de, en)| if lang == Lang::De { *de } else { *en })
         .unwrap_or_else(|| text(lang, "err_other"))
@@ -417,7 +317,7 @@ pub fn clock(lang: Lang, start: &str) -> String {
 }
 
 pub fn text(lang: Lang, key: &str) -> &'static str {
-    match TEXTS.iter().find(|(k, _, _)| *k == key) {
+    match all_texts().find(|(k, _, _)| *k == key) {
         Some((_, de, en)) => match lang {
             Lang::De => de,
             Lang::En => en,
@@ -433,14 +333,92 @@ pub fn text(lang: Lang, key: &str) -> &'static str {
 mod tests {
     use super::*;
 
+    use crate::staff_texts::STAFF_TEXTS;
+
     #[test]
     fn every_text_exists_once_in_both_languages() {
-        for (i, (key, de, en)) in TEXTS.iter().enumerate() {
+        let all: Vec<_> = TEXTS.iter().chain(STAFF_TEXTS).collect();
+        for (i, (key, de, en)) in all.iter().enumerate() {
             assert!(!de.is_empty() && (!en.is_empty() || *key == "oclock"), "{key}");
-            assert!(TEXTS[i + 1..].iter().all(|(k, _, _)| k != key), "{key} twice");
+            assert!(all[i + 1..].iter().all(|(k, _, _)| k != key), "{key} twice");
         }
         assert_eq!(text(Lang::En, "brand"), "Citizen services");
         assert_eq!(text(Lang::De, "brand"), "Bürgerservice");
+    }
+
+    /// The keys a source file names in `t("…")` or `text(…, "…")`.
+    fn keys_used(source: &str) -> Vec<&str> {
+        let standalone = |at: usize| !source[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_');
+        let mut keys = Vec::new();
+        for (i, _) in source.match_indices('"') {
+            let before = &source[..i];
+            let t_call = before.ends_with("t(") && standalone(i - 2);
+            let text_call = before.ends_with(", ")
+                && before.rfind("text(").is_some_and(|at| {
+                    // Still inside that call: its parentheses never close before the key.
+                    let mut depth = 0i32;
+                    let inside = before[at + 5..].chars().all(|c| {
+                        depth += i32::from(c == '(') - i32::from(c == ')');
+                        depth >= 0
+                    });
+                    standalone(at) && inside && depth == 0
+                });
+            if t_call || text_call {
+                if let Some(len) = source[i + 1..].find('"') {
+                    keys.push(&source[i + 1..i + 1 + len]);
+                }
+            }
+        }
+        keys
+    }
+
+    #[test]
+    fn each_bundle_has_every_text_its_pages_name() {
+        let citizens = [
+            include_str!("main.rs"),
+            include_str!("lib.rs"),
+            include_str!("api.rs"),
+            include_str!("pages/catalogue.rs"),
+            include_str!("pages/book.rs"),
+            include_str!("pages/manage.rs"),
+            include_str!("pages/ticket.rs"),
+            include_str!("pages/privacy.rs"),
+            include_str!("pages/coming.rs"),
+        ];
+        let staff = [
+            include_str!("staff.rs"),
+            include_str!("pages/kiosk.rs"),
+            include_str!("pages/desk.rs"),
+            include_str!("pages/display.rs"),
+            include_str!("pages/stats.rs"),
+            include_str!("pages/login.rs"),
+        ];
+        let shared = |k: &str| TEXTS.iter().any(|(key, _, _)| *key == k);
+        let staff_only = |k: &str| STAFF_TEXTS.iter().any(|(key, _, _)| *key == k);
+        let mut named = 0;
+        for source in citizens {
+            for key in keys_used(source) {
+                assert!(shared(key), "the citizens' bundle lacks the text {key:?}");
+                named += 1;
+            }
+            // Texts reach pages in other ways too (a key passed on, a table of keys).
+            for (key, _, _) in STAFF_TEXTS {
+                assert!(
+                    !source.contains(&format!("\"{key}\"")),
+                    "{key:?} is needed by citizens' pages"
+                );
+            }
+        }
+        for source in staff {
+            for key in keys_used(source) {
+                assert!(
+                    shared(key) || staff_only(key),
+                    "the staff bundle lacks the text {key:?}"
+                );
+                named += 1;
+            }
+        }
+        assert!(named > 200, "the scan finds the pages' texts ({named})");
     }
 
     #[test]
