@@ -3,6 +3,7 @@
 use std::sync::OnceLock;
 
 use leptos::prelude::*;
+use schalter_events::catalogue::Text;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Lang {
@@ -59,6 +60,25 @@ pub fn provide() {
 
 pub fn use_lang() -> RwSignal<Lang> {
     expect_context()
+}
+
+/// A catalogue text (given in German and English) that follows the language switch.
+// One function for all such texts, so the app holds one compiled copy of the view code.
+pub fn local(text: Text) -> impl Fn() -> String + Send + Sync + 'static {
+    let lang = use_lang();
+    move || text.get(lang.get().code()).to_owned()
+}
+
+/// A `YYYY-MM-DD` day in words ([`long_date`]) that follows the language switch.
+pub fn date_of(day: String) -> impl Fn() -> String + Send + Sync + 'static {
+    let lang = use_lang();
+    move || long_date(lang.get(), &day)
+}
+
+/// The local time of an RFC 3339 instant ([`clock`]) that follows the language switch.
+pub fn time_of(start: String) -> impl Fn() -> String + Send + Sync + 'static {
+    let lang = use_lang();
+    move || clock(lang.get(), &start)
 }
 
 /// A reactive UI text for `key` in the current language.

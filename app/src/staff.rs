@@ -5,7 +5,7 @@ use schalter_app::nav::Routes;
 use schalter_app::{pages, Shell};
 
 fn main() {
-    console_error_panic_hook::set_once();
+    schalter_app::report_panics();
     schalter_app::i18n::add_texts(schalter_app::staff_texts::STAFF_TEXTS);
     leptos::mount::mount_to_body(|| {
         view! {

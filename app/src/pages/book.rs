@@ -10,7 +10,7 @@ use super::catalogue::load_offices;
 use serde::{Deserialize, Serialize};
 
 use crate::api;
-use crate::i18n::{clock, error_text, long_date, short_date, t, use_lang};
+use crate::i18n::{date_of, error_text, local, short_date, t, time_of, use_lang};
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 pub struct SlotView {
@@ -111,7 +111,6 @@ fn Flow(
     day: Option<String>,
     time: Option<String>,
 ) -> impl IntoView {
-    let lang = use_lang();
     let offered: Vec<Location> = locations
         .into_iter()
         .filter(|l| service.locations.contains(&l.id))
@@ -131,7 +130,7 @@ fn Flow(
     let service_name = service.name.clone();
     let header = view! {
         <p class="step" aria-live="polite">{t("step")}" "{step}" "{t("of")}" "{steps}</p>
-        <p class="flow-service">{move || service_name.get(lang.get().code()).to_owned()}</p>
+        <p class="flow-service">{local(service_name)}</p>
     };
     let body = match chosen {
         None => {
@@ -143,7 +142,7 @@ fn Flow(
                         let href = flow_href(&[("service", &sid), ("location", &l.id)]);
                         let name = l.name.clone();
                         view! { <li><a href=href class="choice">
-                            <strong>{move || name.get(lang.get().code()).to_owned()}</strong>
+                            <strong>{local(name)}</strong>
                             <span>{l.address.clone()}</span>
                         </a></li> }
                     }).collect_view()}
@@ -209,14 +208,13 @@ pub fn DayGrid(slots: Vec<SlotView>, #[prop(into)] pick: Callback<String, String
 
 #[component]
 pub fn TimeGrid(slots: Vec<SlotView>, day: String, #[prop(into)] pick: Callback<String, String>) -> impl IntoView {
-    let lang = use_lang();
     view! {
         <ul class="times">
             {slots.into_iter().filter(|s| s.start.starts_with(&day) && s.free > 0).map(|s| {
                 let href = pick.run(s.start.clone());
                 let start = s.start.clone();
                 view! { <li><a href=href class="time" data-start=s.start.clone()>
-                    {move || clock(lang.get(), &start)}
+                    {time_of(start)}
                 </a></li> }
             }).collect_view()}
         </ul>
@@ -236,14 +234,13 @@ fn ChooseDay(service: Service, location: Location, slots: Vec<SlotView>) -> impl
 
 #[component]
 fn ChooseTime(service: Service, location: Location, day: String, slots: Vec<SlotView>) -> impl IntoView {
-    let lang = use_lang();
     let (sid, lid, d) = (service.id.clone(), location.id.clone(), day.clone());
     let pick = move |start: String| flow_href(&[("service", &sid), ("location", &lid), ("day", &d), ("time", &start)]);
     let back = flow_href(&[("service", &service.id), ("location", &location.id)]);
     let heading_day = day.clone();
     view! {
         <h1>{t("choose_time")}</h1>
-        <p class="chosen-day">{move || long_date(lang.get(), &heading_day)}</p>
+        <p class="chosen-day">{date_of(heading_day)}</p>
         <TimeGrid slots day pick/>
         <p><a href=back class="back">{t("back")}</a></p>
     }
@@ -251,9 +248,7 @@ fn ChooseTime(service: Service, location: Location, day: String, slots: Vec<Slot
 
 #[component]
 fn LocationLine(location: Location) -> impl IntoView {
-    let lang = use_lang();
-    let name = location.name.clone();
-    view! { <p class="location-line">{move || name.get(lang.get().code()).to_owned()}", "{location.address.clone()}</p> }
+    view! { <p class="location-line">{local(location.name)}", "{location.address}</p> }
 }
 
 #[component]
@@ -309,9 +304,9 @@ fn Details(service: Service, location: Location, day: String, time: String) -> i
     view! {
         <h1>{t("your_details")}</h1>
         <div class="summary" aria-label=t("summary")>
-            <p><strong>{move || service_name.get(lang.get().code()).to_owned()}</strong></p>
-            <p>{move || long_date(lang.get(), &summary_day)}", "{move || clock(lang.get(), &summary_time)}</p>
-            <p>{move || location_name.get(lang.get().code()).to_owned()}", "{location.address.clone()}</p>
+            <p><strong>{local(service_name)}</strong></p>
+            <p>{date_of(summary_day)}", "{time_of(summary_time)}</p>
+            <p>{local(location_name)}", "{location.address.clone()}</p>
         </div>
         <form class="details" on:submit=submit novalidate>
             <div class="field">

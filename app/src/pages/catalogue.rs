@@ -7,7 +7,7 @@ use crate::nav::use_query_map;
 
 use super::book::BookingFlow;
 use crate::api;
-use crate::i18n::{t, use_lang};
+use crate::i18n::{local, t};
 
 /// `/`: the catalogue, or the booking flow once a service is chosen.
 #[component]
@@ -44,7 +44,6 @@ pub(super) fn load_offices() -> api::Answer<(Vec<Location>, Vec<Service>)> {
 
 #[component]
 fn Offices(locations: Vec<Location>, services: Vec<Service>) -> impl IntoView {
-    let lang = use_lang();
     locations
         .into_iter()
         .map(|location| {
@@ -59,10 +58,10 @@ fn Offices(locations: Vec<Location>, services: Vec<Service>) -> impl IntoView {
             let accessibility = location.accessibility.clone();
             view! {
                 <section class="office" aria-labelledby=labelled_by>
-                    <h2 id=heading_id>{move || name.get(lang.get().code()).to_owned()}</h2>
+                    <h2 id=heading_id>{local(name)}</h2>
                     <p class="office-meta">
                         <span>{location.address.clone()}</span>
-                        <span class="accessibility">{move || accessibility.get(lang.get().code()).to_owned()}</span>
+                        <span class="accessibility">{local(accessibility)}</span>
                     </p>
                     <ul class="services" data-testid="services">
                         {offered.into_iter().map(|s| view! { <ServiceCard service=s/> }).collect_view()}
@@ -75,48 +74,48 @@ fn Offices(locations: Vec<Location>, services: Vec<Service>) -> impl IntoView {
 
 #[component]
 fn ServiceCard(service: Service) -> impl IntoView {
-    let lang = use_lang();
-    let s = StoredValue::new(service);
-    let text = move |f: fn(&Service) -> &schalter_events::catalogue::Text| {
-        s.with_value(|s| f(s).get(lang.get().code()).to_owned())
-    };
-    let documents = move || {
-        s.with_value(|s| s.documents.clone())
+    let Service {
+        id,
+        name,
+        description,
+        duration_minutes,
+        documents,
+        fee,
+        bookable_online,
+        walk_in,
+        online_elsewhere,
+        ..
+    } = service;
+    let book_href = format!("/?service={id}");
+    let documents = (!documents.is_empty()).then(|| {
+        let items = documents
             .into_iter()
-            .map(|d| view! { <li>{move || d.get(lang.get().code()).to_owned()}</li> })
-            .collect_view()
-    };
-    let (bookable, walk_in, elsewhere, minutes, has_documents) = s.with_value(|s| {
-        (
-            s.bookable_online,
-            s.walk_in,
-            s.online_elsewhere.clone(),
-            s.duration_minutes,
-            !s.documents.is_empty(),
-        )
+            .map(|d| view! { <li>{local(d)}</li> })
+            .collect_view();
+        view! {
+            <details>
+                <summary>{t("documents")}</summary>
+                <ul class="documents">{items}</ul>
+            </details>
+        }
     });
     view! {
-        <li class="service" data-service=s.with_value(|s| s.id.clone())>
-            <h3>{move || text(|s| &s.name)}</h3>
-            <p>{move || text(|s| &s.description)}</p>
+        <li class="service" data-service=id>
+            <h3>{local(name)}</h3>
+            <p>{local(description)}</p>
             <p class="badges">
-                {bookable.then(|| view! { <span class="badge online">{t("bookable_online")}</span> })}
+                {bookable_online.then(|| view! { <span class="badge online">{t("bookable_online")}</span> })}
                 {walk_in.then(|| view! { <span class="badge walkin">{t("walk_in")}</span> })}
             </p>
             <dl class="facts">
-                <div><dt>{t("duration")}</dt><dd>{minutes}" "{t("minutes")}</dd></div>
-                <div><dt>{t("fee")}</dt><dd>{move || text(|s| &s.fee)}</dd></div>
+                <div><dt>{t("duration")}</dt><dd>{duration_minutes}" "{t("minutes")}</dd></div>
+                <div><dt>{t("fee")}</dt><dd>{local(fee)}</dd></div>
             </dl>
-            {has_documents.then(|| view! {
-                <details>
-                    <summary>{t("documents")}</summary>
-                    <ul class="documents">{documents}</ul>
-                </details>
+            {documents}
+            {bookable_online.then(|| view! {
+                <p class="book"><a href=book_href class="button primary">{t("book_button")}</a></p>
             })}
-            {bookable.then(|| view! {
-                <p class="book"><a href=format!("/?service={}", s.with_value(|s| s.id.clone())) class="button primary">{t("book_button")}</a></p>
-            })}
-            {elsewhere.map(|url| view! {
+            {online_elsewhere.map(|url| view! {
                 <p><a class="external" href=url rel="noopener">{t("online_elsewhere")}</a></p>
             })}
         </li>

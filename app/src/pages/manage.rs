@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::book::{availability_url, Availability, DayGrid, TimeGrid};
 use crate::api;
-use crate::i18n::{clock, error_text, long_date, t, use_lang};
+use crate::i18n::{date_of, error_text, local, t, time_of, use_lang};
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 pub struct BookingView {
@@ -117,7 +117,6 @@ fn Booking(
     let rescheduling = RwSignal::new(false);
     let confirming_cancel = RwSignal::new(false);
     let b = StoredValue::new(booking);
-    let text = move |f: fn(&BookingView) -> &Text| b.with_value(|b| f(b).get(lang.get().code()).to_owned());
     let day = b.with_value(|b| b.start.get(..10).unwrap_or_default().to_owned());
     let start = b.with_value(|b| b.start.clone());
     let ics = format!("/api/bookings/{code}/calendar.ics");
@@ -144,7 +143,7 @@ fn Booking(
     let documents = move || {
         b.with_value(|b| b.documents.clone())
             .into_iter()
-            .map(|d| view! { <li>{move || d.get(lang.get().code()).to_owned()}</li> })
+            .map(|d| view! { <li>{local(d)}</li> })
             .collect_view()
     };
     view! {
@@ -175,10 +174,10 @@ fn Booking(
         {move || error.get().map(|code| view! { <p class="error" role="alert">{error_text(lang.get(), &code)}</p> })}
         <dl class="booking-facts">
             <div><dt>{t("status")}</dt><dd data-testid="status">{t(status_key)}</dd></div>
-            <div><dt>{t("summary")}</dt><dd>{move || text(|b| &b.service_name)}</dd></div>
-            <div><dt>{t("when")}</dt><dd data-testid="when">{move || long_date(lang.get(), &day)}", "{move || clock(lang.get(), &start)}</dd></div>
-            <div><dt>{t("where")}</dt><dd>{move || text(|b| &b.location_name)}<br/>{b.with_value(|b| b.address.clone())}</dd></div>
-            <div><dt>{t("fee")}</dt><dd>{move || text(|b| &b.fee)}</dd></div>
+            <div><dt>{t("summary")}</dt><dd>{local(b.with_value(|b| b.service_name.clone()))}</dd></div>
+            <div><dt>{t("when")}</dt><dd data-testid="when">{date_of(day)}", "{time_of(start)}</dd></div>
+            <div><dt>{t("where")}</dt><dd>{local(b.with_value(|b| b.location_name.clone()))}<br/>{b.with_value(|b| b.address.clone())}</dd></div>
+            <div><dt>{t("fee")}</dt><dd>{local(b.with_value(|b| b.fee.clone()))}</dd></div>
         </dl>
         {b.with_value(|b| !b.documents.is_empty()).then(|| view! {
             <h2 class="h3">{t("documents")}</h2>
@@ -235,7 +234,6 @@ fn Reschedule(
     message: RwSignal<Option<&'static str>>,
     error: RwSignal<Option<String>>,
 ) -> impl IntoView {
-    let lang = use_lang();
     let url = availability_url(&booking.location, &booking.service);
     let availability = api::load(move || {
         let url = url.clone();
@@ -279,7 +277,7 @@ fn Reschedule(
                 Some(d) => {
                     let heading = d.clone();
                     view! {
-                        <p class="chosen-day">{move || long_date(lang.get(), &heading)}</p>
+                        <p class="chosen-day">{date_of(heading)}</p>
                         <TimeGrid slots=a.slots day=d pick=|s: String| format!("#{s}")/>
                         <button type="button" class="back link" on:click=move |_| day.set(None)>{t("back")}</button>
                     }.into_any()
