@@ -13,11 +13,14 @@ use crate::i18n::{local, t};
 #[component]
 pub fn Home() -> impl IntoView {
     let query = use_query_map();
-    let booking = move || query.read().get("service").is_some();
-    view! {
-        <Show when=booking fallback=|| view! { <Catalogue/> }>
-            <BookingFlow/>
-        </Show>
+    // Memoised: the steps of the booking change the query, which must not start it over.
+    let booking = Memo::new(move |_| query.read().get("service").is_some());
+    move || {
+        if booking.get() {
+            view! { <BookingFlow/> }.into_any()
+        } else {
+            view! { <Catalogue/> }.into_any()
+        }
     }
 }
 

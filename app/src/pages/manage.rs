@@ -22,7 +22,6 @@ pub struct BookingView {
     pub documents: Vec<Text>,
     pub fee: Text,
     pub start: String,
-    pub name: String,
     #[serde(default)]
     pub personal_data_erased: bool,
     #[serde(default)]
@@ -83,9 +82,23 @@ fn Booking(
     message: RwSignal<Option<&'static str>>,
 ) -> impl IntoView {
     let lang = use_lang();
-    let confirmed = booking.status == "confirmed";
-    let pending = booking.status == "pending";
-    let status_key = match booking.status.as_str() {
+    let BookingView {
+        status,
+        location,
+        location_name,
+        address,
+        service,
+        service_name,
+        documents,
+        fee,
+        start,
+        personal_data_erased,
+        confirm_by,
+    } = booking;
+    let day = start.get(..10).unwrap_or_default().to_owned();
+    let confirmed = status == "confirmed";
+    let pending = status == "pending";
+    let status_key = match status.as_str() {
         "confirmed" => "status_confirmed",
         "pending" => "status_pending",
         "expired" => "status_expired",
@@ -93,9 +106,7 @@ fn Booking(
         _ => "status_cancelled",
     };
     let has_token = token.is_some();
-    let confirm_by = booking
-        .confirm_by
-        .clone()
+    let confirm_by = confirm_by
         .map(|by| by.get(11..16).unwrap_or_default().to_owned())
         .unwrap_or_default();
     let error = RwSignal::new(None::<String>);
@@ -116,9 +127,6 @@ fn Booking(
 
     let rescheduling = RwSignal::new(false);
     let confirming_cancel = RwSignal::new(false);
-    let b = StoredValue::new(booking);
-    let day = b.with_value(|b| b.start.get(..10).unwrap_or_default().to_owned());
-    let start = b.with_value(|b| b.start.clone());
     let ics = format!("/api/bookings/{code}/calendar.ics");
     let qr = format!("/api/bookings/{code}/qr.svg");
     let origin = web_sys::window()
@@ -140,12 +148,16 @@ fn Booking(
             }
         });
     };
-    let documents = move || {
-        b.with_value(|b| b.documents.clone())
+    let documents = (!documents.is_empty()).then(|| {
+        let items = documents
             .into_iter()
             .map(|d| view! { <li>{local(d)}</li> })
-            .collect_view()
-    };
+            .collect_view();
+        view! {
+            <h2 class="h3">{t("documents")}</h2>
+            <ul class="documents">{items}</ul>
+        }
+    });
     view! {
         {(is_new && confirmed).then(|| view! {
             <div class="booked" role="status">
@@ -174,19 +186,16 @@ fn Booking(
         {move || error.get().map(|code| view! { <p class="error" role="alert">{error_text(lang.get(), &code)}</p> })}
         <dl class="booking-facts">
             <div><dt>{t("status")}</dt><dd data-testid="status">{t(status_key)}</dd></div>
-            <div><dt>{t("summary")}</dt><dd>{local(b.with_value(|b| b.service_name.clone()))}</dd></div>
+            <div><dt>{t("summary")}</dt><dd>{local(service_name)}</dd></div>
             <div><dt>{t("when")}</dt><dd data-testid="when">{date_of(day)}", "{time_of(start)}</dd></div>
-            <div><dt>{t("where")}</dt><dd>{local(b.with_value(|b| b.location_name.clone()))}<br/>{b.with_value(|b| b.address.clone())}</dd></div>
-            <div><dt>{t("fee")}</dt><dd>{local(b.with_value(|b| b.fee.clone()))}</dd></div>
+            <div><dt>{t("where")}</dt><dd>{local(location_name)}<br/>{address}</dd></div>
+            <div><dt>{t("fee")}</dt><dd>{local(fee)}</dd></div>
         </dl>
-        {b.with_value(|b| !b.documents.is_empty()).then(|| view! {
-            <h2 class="h3">{t("documents")}</h2>
-            <ul class="documents">{documents}</ul>
-        })}
-        {b.with_value(|b| b.status == "cancelled").then(|| view! { <p class="notice">{t("cancelled_text")}</p> })}
-        {b.with_value(|b| b.status == "expired").then(|| view! { <p class="notice">{t("expired_text")}</p> })}
-        {b.with_value(|b| b.personal_data_erased).then(|| view! { <p class="notice" data-testid="erased">{t("data_erased")}</p> })}
-        {b.with_value(|b| b.status == "cancelled" && !b.personal_data_erased).then(|| {
+        {documents}
+        {(status == "cancelled").then(|| view! { <p class="notice">{t("cancelled_text")}</p> })}
+        {(status == "expired").then(|| view! { <p class="notice">{t("expired_text")}</p> })}
+        {personal_data_erased.then(|| view! { <p class="notice" data-testid="erased">{t("data_erased")}</p> })}
+        {(status == "cancelled" && !personal_data_erased).then(|| {
             let code = erase_code.clone();
             view! {
                 <div class="erase">
@@ -211,16 +220,19 @@ fn Booking(
                     on:click=move |_| rescheduling.update(|r| *r = !*r)>{t("reschedule")}</button>
                 <button type="button" class="button danger" on:click=move |_| confirming_cancel.set(true)>{t("cancel")}</button>
             </div>
-            <Show when=move || confirming_cancel.get()>
+            {move || confirming_cancel.get().then(|| view! {
                 <div class="confirm" role="alertdialog" aria-labelledby="cancel-q">
                     <p id="cancel-q">{t("cancel_confirm")}</p>
                     <button type="button" class="button danger" on:click=cancel.clone()>{t("cancel_yes")}</button>
                     <button type="button" class="button" on:click=move |_| confirming_cancel.set(false)>{t("cancel_no")}</button>
                 </div>
-            </Show>
-            <Show when=move || rescheduling.get()>
-                <Reschedule booking=b.get_value() code=code.clone() refresh message error/>
-            </Show>
+            })}
+            {
+                let code = code.clone();
+                move || rescheduling.get().then(|| view! {
+                    <Reschedule location=location.clone() service=service.clone() code=code.clone() refresh message error/>
+                })
+            }
         })}
         <p class="manage-link">{t("manage_link")}": "<a href=manage_url.clone()>{manage_url.clone()}</a></p>
     }
@@ -228,13 +240,14 @@ fn Booking(
 
 #[component]
 fn Reschedule(
-    booking: BookingView,
+    location: String,
+    service: String,
     code: String,
     refresh: RwSignal<u32>,
     message: RwSignal<Option<&'static str>>,
     error: RwSignal<Option<String>>,
 ) -> impl IntoView {
-    let url = availability_url(&booking.location, &booking.service);
+    let url = availability_url(&location, &service);
     let availability = api::load(move || {
         let url = url.clone();
         async move { api::get::<Availability>(&url).await }
