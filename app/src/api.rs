@@ -169,9 +169,10 @@ pub async fn booking_proof() -> Result<Proof, ApiError> {
     })
 }
 
-/// What a page waits for (usually a `Result` from [`get`]): `None` until the first answer. `fetch` runs again whenever a signal it
-/// reads changes; the previous answer stays shown until the next arrives, and an answer to a
-/// request that has since been superseded is dropped.
+/// What a page waits for (usually a `Result` from [`get`]): `None` until the first answer.
+/// `fetch` runs again whenever a signal it reads changes; the previous answer stays shown until
+/// the next arrives, and an answer to a request that has since been superseded (or whose page
+/// is gone) is dropped.
 ///
 /// Leptos' resources with `<Suspense>` do the same and more (server rendering, transitions),
 /// which the citizens' pages don't use but every phone would download.
