@@ -5,10 +5,9 @@ use crate::nav::{use_navigate, use_query_map};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use schalter_events::catalogue::{Location, Service};
-
-use super::catalogue::load_offices;
 use serde::{Deserialize, Serialize};
 
+use super::catalogue::load_offices;
 use crate::api;
 use crate::i18n::{date_of, error_text, local, short_date, t, time_of, use_lang};
 

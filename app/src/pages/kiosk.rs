@@ -13,7 +13,7 @@ use schalter_events::catalogue::{Service, Text};
 use serde::{Deserialize, Serialize};
 
 use crate::api;
-use crate::i18n::{error_text, t, use_lang};
+use crate::i18n::{error_text, local, t, use_lang};
 
 #[derive(Clone, Debug, Deserialize)]
 struct Issued {
@@ -217,7 +217,7 @@ fn KioskFlow(location: String, token: String) -> impl IntoView {
                             view! {
                                 <button type="button" class="kiosk-button" disabled=move || busy.get()
                                     on:click=move |_| take(id.clone())>
-                                    <span class="kiosk-button-title">{move || name.get(lang.get().code()).to_owned()}</span>
+                                    <span class="kiosk-button-title">{local(name)}</span>
                                 </button>
                             }
                         }).collect_view()}

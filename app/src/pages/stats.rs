@@ -11,7 +11,7 @@ use schalter_events::stats::{Figures, Spread, Summary};
 
 use super::login::{Login, Me};
 use crate::api;
-use crate::i18n::{t, text, use_lang, Lang};
+use crate::i18n::{local, t, text, use_lang, Lang};
 
 #[derive(Clone, Debug, Default, PartialEq)]
 struct Query {
@@ -114,7 +114,7 @@ fn Dashboard() -> impl IntoView {
                     <option value="">{t("stats_all")}</option>
                     {move || locations.get().unwrap_or_default().into_iter().map(|l| {
                         let name = l.name.clone();
-                        view! { <option value=l.id.clone()>{move || name.get(lang.get().code()).to_owned()}</option> }
+                        view! { <option value=l.id.clone()>{local(name)}</option> }
                     }).collect_view()}
                 </select>
             </label>
@@ -127,7 +127,7 @@ fn Dashboard() -> impl IntoView {
                             .filter(|s| here.is_empty() || s.locations.contains(&here))
                             .map(|s| {
                                 let name = s.name.clone();
-                                view! { <option value=s.id.clone()>{move || name.get(lang.get().code()).to_owned()}</option> }
+                                view! { <option value=s.id.clone()>{local(name)}</option> }
                             }).collect_view()
                     }}
                 </select>
@@ -168,7 +168,6 @@ fn Dashboard() -> impl IntoView {
 /// The printable report: one section (one printed page) per office.
 #[component]
 fn Report(query: Query, locations: Vec<Location>) -> impl IntoView {
-    let lang = use_lang();
     let sections = locations
         .into_iter()
         .filter(|l| query.location.is_empty() || query.location == l.id)
@@ -185,7 +184,7 @@ fn Report(query: Query, locations: Vec<Location>) -> impl IntoView {
             let prefix = l.id.clone();
             view! {
                 <section class="stats-report-page">
-                    <h2>{move || name.get(lang.get().code()).to_owned()}</h2>
+                    <h2>{local(name)}</h2>
                     {
                         let prefix = prefix.clone();
                         move || match summary.get() {
