@@ -68,10 +68,7 @@ fn Dashboard() -> impl IntoView {
     let report = RwSignal::new(false);
     let locations = api::load(|| async { api::get::<Vec<Location>>("/api/locations").await.unwrap_or_default() });
     let services = api::load(|| async { api::get::<Vec<Service>>("/api/services").await.unwrap_or_default() });
-    let summary = api::load(move || {
-        let q = query.get();
-        async move { api::get::<Summary>(&format!("/api/stats/summary?{}", q.string())).await }
-    });
+    let summary = api::load(move || fetch_summary(query.get()));
     // The server picks the default period; show it in the form.
     Effect::new(move |_| {
         if let Some(Ok(s)) = summary.get() {
@@ -149,19 +146,27 @@ fn Dashboard() -> impl IntoView {
         {move || if report.get() {
             view! { <Report query=query.get() locations=locations.get().unwrap_or_default()/> }.into_any()
         } else {
-            view! {
-                {move || match summary.get() {
-                    None => api::loading_notice(),
-                    Some(Ok(s)) => view! { <Overview summary=s prefix="all".to_owned()/> }.into_any(),
-                    Some(Err(e)) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
-                }}
-            }.into_any()
+            summary_view(summary, "all".to_owned()).into_any()
         }}
         <details class="stats-help">
             <summary>{t("stats_help_title")}</summary>
             <p>{t("stats_help_staff")}</p>
             <p>{t("stats_help_definitions")}</p>
         </details>
+    }
+}
+
+async fn fetch_summary(query: Query) -> Result<Summary, api::ApiError> {
+    api::get(&format!("/api/stats/summary?{}", query.string())).await
+}
+
+/// The figures once they are there (`prefix` keeps the element ids of several apart), or the
+/// server's reason why not.
+fn summary_view(summary: api::Answer<Summary>, prefix: String) -> impl IntoView {
+    move || match summary.get() {
+        None => api::loading_notice(),
+        Some(Ok(s)) => view! { <Overview summary=s prefix=prefix.clone()/> }.into_any(),
+        Some(Err(e)) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
     }
 }
 
@@ -176,23 +181,11 @@ fn Report(query: Query, locations: Vec<Location>) -> impl IntoView {
                 location: l.id.clone(),
                 ..query.clone()
             };
-            let summary = api::load(move || {
-                let q = q.clone();
-                async move { api::get::<Summary>(&format!("/api/stats/summary?{}", q.string())).await }
-            });
-            let name = l.name.clone();
-            let prefix = l.id.clone();
+            let summary = api::load(move || fetch_summary(q.clone()));
             view! {
                 <section class="stats-report-page">
-                    <h2>{local(name)}</h2>
-                    {
-                        let prefix = prefix.clone();
-                        move || match summary.get() {
-                            None => api::loading_notice(),
-                            Some(Ok(s)) => view! { <Overview summary=s prefix=prefix.clone()/> }.into_any(),
-                            Some(Err(e)) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
-                        }
-                    }
+                    <h2>{local(l.name)}</h2>
+                    {summary_view(summary, l.id)}
                 </section>
             }
         })
