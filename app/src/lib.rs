@@ -11,14 +11,14 @@ pub mod staff_texts;
 
 use leptos::prelude::*;
 
+use crate::i18n::{use_lang, Lang};
+use crate::nav::Router;
+
 // Smaller (and faster) in WebAssembly than the default allocator, dlmalloc: every phone
 // downloads the allocator.
 #[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
-
-use crate::i18n::{use_lang, Lang};
-use crate::nav::Router;
 
 /// Panics go to the browser console with their message. (The usual crate for this also
 /// records a stack trace, which names nothing in a release build; the phone would download it.)
