@@ -14,7 +14,7 @@ use thiserror::Error;
 
 use crate::catalogue::{Catalogue, Location, Service};
 use crate::event::{decode, encode, DecodeError, Expectation, NewEvent, RecordedEvent};
-use crate::slots::{Schedule, SlotError};
+use crate::slots::{Schedule, SlotError, Unit};
 
 pub const SCHEMA: i32 = 1;
 
@@ -462,32 +462,24 @@ impl<'a> Offer<'a> {
     }
 
     /// The unit starts a booking at `start` would take, checked against the grid and timing.
-    pub fn units_for(&self, start: DateTime<Utc>, now: DateTime<Utc>) -> Result<Vec<DateTime<Utc>>, BookingError> {
+    /// Each with its capacity: the day's grid is computed once per decision.
+    pub fn units_for(&self, start: DateTime<Utc>, now: DateTime<Utc>) -> Result<Vec<Unit>, BookingError> {
         Ok(self.schedule.units_for(start, self.units_needed(), now)?)
     }
 
     /// Whether `taken` (places taken per unit, as a projection of the log counts them) leaves no
     /// room at `units`: the same rule [`place`] applies to the units' own streams.
-    pub fn full(&self, units: &[DateTime<Utc>], taken: impl Fn(DateTime<Utc>) -> u32) -> bool {
-        units.iter().any(|unit| taken(*unit) >= self.capacity_at(*unit))
+    pub fn full(&self, units: &[Unit], taken: impl Fn(DateTime<Utc>) -> u32) -> bool {
+        units.iter().any(|unit| taken(unit.start) >= unit.capacity)
     }
 
-    fn end(&self, units: &[DateTime<Utc>]) -> DateTime<Utc> {
-        units[units.len() - 1] + chrono::Duration::minutes(i64::from(self.schedule.unit_minutes))
+    fn end(&self, units: &[Unit]) -> DateTime<Utc> {
+        units[units.len() - 1].start + chrono::Duration::minutes(i64::from(self.schedule.unit_minutes))
     }
+}
 
-    fn capacity_at(&self, unit: DateTime<Utc>) -> u32 {
-        let tz = self.schedule.tz().ok();
-        tz.and_then(|tz| {
-            self.schedule
-                .units(unit.with_timezone(&tz).date_naive())
-                .ok()?
-                .into_iter()
-                .find(|u| u.start == unit)
-                .map(|u| u.capacity)
-        })
-        .unwrap_or(0)
-    }
+fn starts(units: &[Unit]) -> Vec<DateTime<Utc>> {
+    units.iter().map(|u| u.start).collect()
 }
 
 fn invalid(field: &'static str, message: &'static str) -> BookingError {
@@ -571,7 +563,8 @@ pub struct Place<'a> {
     pub offer: &'a Offer<'a>,
     pub code_hash: &'a str,
     pub start: DateTime<Utc>,
-    pub units: Vec<DateTime<Utc>>,
+    /// From [`Offer::units_for`].
+    pub units: Vec<Unit>,
     pub contact: Personal,
     pub holder: String,
     pub channel: Channel,
@@ -589,7 +582,7 @@ pub fn place(cmd: Place<'_>) -> Result<Decision, BookingError> {
         return Err(BookingError::TooManyActiveBookings(cmd.max_active_per_email));
     }
     for (unit, counter) in cmd.units.iter().zip(&cmd.unit_counts) {
-        if counter.count >= cmd.offer.capacity_at(*unit) {
+        if counter.count >= unit.capacity {
             return Err(BookingError::SlotTaken);
         }
     }
@@ -602,7 +595,7 @@ pub fn place(cmd: Place<'_>) -> Result<Decision, BookingError> {
             service: cmd.offer.service.id.clone(),
             start: cmd.start,
             end: cmd.offer.end(&cmd.units),
-            units: cmd.units.clone(),
+            units: starts(&cmd.units),
             contact: cmd.contact,
             holder: cmd.holder.clone(),
             channel: cmd.channel,
@@ -767,7 +760,7 @@ pub fn reschedule(
     code_hash: &str,
     offer: &Offer<'_>,
     start: DateTime<Utc>,
-    units: Vec<DateTime<Utc>>,
+    units: Vec<Unit>,
     new_unit_counts: &[Counter],
     now: DateTime<Utc>,
 ) -> Result<Decision, BookingError> {
@@ -782,15 +775,15 @@ pub fn reschedule(
         &BookingEvent::BookingRescheduled {
             start,
             end: offer.end(&units),
-            units: units.clone(),
+            units: starts(&units),
         },
     )];
     let mut expectations = vec![(stream_name.clone(), Expectation::AtVersion(booking.version))];
     for (unit, counter) in units.iter().zip(new_unit_counts) {
-        if booking.units.contains(unit) {
+        if booking.units.contains(&unit.start) {
             continue;
         }
-        if counter.count >= offer.capacity_at(*unit) {
+        if counter.count >= unit.capacity {
             return Err(BookingError::SlotTaken);
         }
         events.push(encode(
@@ -802,7 +795,7 @@ pub fn reschedule(
         ));
         expectations.push(counter.expectation());
     }
-    for unit in booking.units.iter().filter(|u| !units.contains(u)) {
+    for unit in booking.units.iter().filter(|u| !units.iter().any(|n| n.start == **u)) {
         events.push(encode(
             unit_stream(&booking.location, *unit),
             SCHEMA,
@@ -853,7 +846,7 @@ mod tests {
             unit_counts: units
                 .iter()
                 .zip(counts)
-                .map(|(u, n)| counter(&unit_stream("buergerbuero", *u), 4, n))
+                .map(|(u, n)| counter(&unit_stream("buergerbuero", u.start), 4, n))
                 .collect(),
             units,
             contact: Personal::Plain(contact()),
@@ -931,7 +924,7 @@ mod tests {
         let offer = Offer::find(&catalogue, "buergerbuero", "personalausweis").unwrap();
         assert_eq!(offer.units_needed(), 2);
         assert_eq!(
-            offer.units_for(start(), now()).unwrap(),
+            starts(&offer.units_for(start(), now()).unwrap()),
             vec![start(), utc("2026-12-02T08:10:00Z")]
         );
         assert!(matches!(
@@ -991,8 +984,8 @@ mod tests {
         // A projection's counts give the same answer as the units' own streams.
         let units = offer.units_for(start(), now()).unwrap();
         let second = units[1];
-        assert!(offer.full(&units, |u| if u == second { 3 } else { 0 }));
-        assert!(!offer.full(&units, |u| if u == second { 2 } else { 0 }));
+        assert!(offer.full(&units, |u| if u == second.start { 3 } else { 0 }));
+        assert!(!offer.full(&units, |u| if u == second.start { 2 } else { 0 }));
         assert!(place(placing(&offer, vec![0, 2], 0)).is_ok());
     }
 
@@ -1203,7 +1196,7 @@ mod tests {
         let units = offer.units_for(new_start, now()).unwrap();
         let counts: Vec<Counter> = units
             .iter()
-            .map(|u| counter(&unit_stream("buergerbuero", *u), 1, 1))
+            .map(|u| counter(&unit_stream("buergerbuero", u.start), 1, 1))
             .collect();
         let d = reschedule(&booking, "abc", &offer, new_start, units, &counts, now()).unwrap();
         let summary: Vec<(&str, &str)> = d

@@ -184,7 +184,7 @@ impl Schedule {
     }
 
     /// The `k` unit starts a booking at `start` would take, if `start` is a bookable slot start.
-    pub fn units_for(&self, start: DateTime<Utc>, k: u32, now: DateTime<Utc>) -> Result<Vec<DateTime<Utc>>, SlotError> {
+    pub fn units_for(&self, start: DateTime<Utc>, k: u32, now: DateTime<Utc>) -> Result<Vec<Unit>, SlotError> {
         self.check_timing(start, now)?;
         let tz = self.tz()?;
         let date = start.with_timezone(&tz).date_naive();
@@ -197,7 +197,7 @@ impl Schedule {
             .position(|u| u.start == start)
             .ok_or(SlotError::NotOnGrid)?;
         let run = self.consecutive(&units[i..], k).ok_or(SlotError::NotOnGrid)?;
-        Ok(run.iter().map(|u| u.start).collect())
+        Ok(run.to_vec())
     }
 
     /// The first `k` units of `units` if they follow each other without a gap (a lunch break or
@@ -477,7 +477,16 @@ mod tests {
         assert_eq!(s.units_for(at(today, 10, 0), 1, now), Err(SlotError::TooSoon(120)));
         assert_eq!(
             s.units_for(at(today, 11, 0), 2, now).unwrap(),
-            vec![at(today, 11, 0), at(today, 11, 15)]
+            vec![
+                Unit {
+                    start: at(today, 11, 0),
+                    capacity: 2
+                },
+                Unit {
+                    start: at(today, 11, 15),
+                    capacity: 2
+                }
+            ]
         );
         assert_eq!(s.units_for(at(today, 11, 5), 1, now), Err(SlotError::NotOnGrid));
         assert_eq!(

@@ -12,8 +12,8 @@ use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use chrono_tz::Tz;
 use schalter_events::booking::{self, Booking, BookingError, Channel, Counter, Decision, Offer, Place, Status};
 use schalter_events::catalogue::Text;
-use schalter_events::slots::SlotError;
-use schalter_events::store::{AppendOutcome, AppendRequest, DataKey, StoreError};
+use schalter_events::slots::{SlotError, Unit};
+use schalter_events::store::{AppendOutcome, AppendRequest, DataKey, StoreError, Submitted};
 use schalter_events::Metadata;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -206,11 +206,11 @@ pub(crate) async fn read_counter(
     })
 }
 
-async fn unit_counters(state: &AppState, location: &str, units: &[DateTime<Utc>]) -> Result<Vec<Counter>, ApiError> {
+async fn unit_counters(state: &AppState, location: &str, units: &[Unit]) -> Result<Vec<Counter>, ApiError> {
     futures::future::try_join_all(
         units
             .iter()
-            .map(|unit| counter(state, booking::unit_stream(location, *unit), true)),
+            .map(|unit| counter(state, booking::unit_stream(location, unit.start), true)),
     )
     .await
 }
@@ -222,7 +222,7 @@ async fn unit_counters(state: &AppState, location: &str, units: &[DateTime<Utc>]
 async fn booking_counters(
     state: &AppState,
     location: &str,
-    units: &[DateTime<Utc>],
+    units: &[Unit],
     holder: &str,
     from_store: bool,
 ) -> Result<(Vec<Counter>, Counter), ApiError> {
@@ -234,7 +234,7 @@ async fn booking_counters(
     }
     let taken = state.taken();
     let counters = taken.counters();
-    let units = units.iter().map(|unit| counters.unit(location, *unit)).collect();
+    let units = units.iter().map(|unit| counters.unit(location, unit.start)).collect();
     Ok((units, counters.holder(&booking::holder_stream(holder))))
 }
 
@@ -255,13 +255,29 @@ async fn append(
     command_id: Option<String>,
     data_key: Option<&DataKey>,
 ) -> Result<bool, ApiError> {
+    settled(state, submit(state, decision, command_id, data_key).await?).await
+}
+
+/// Queues a decision for the store (see `Store::submit`).
+async fn submit(
+    state: &AppState,
+    decision: Decision,
+    command_id: Option<String>,
+    data_key: Option<&DataKey>,
+) -> Result<Submitted, ApiError> {
     let mut request = AppendRequest::new(decision.events).metadata(Metadata {
         command_id,
         ..Metadata::by("citizen", Utc::now())
     });
     request.expectations = decision.expectations;
     request.data_keys.extend(data_key.cloned());
-    match state.store.append(&request).await {
+    Ok(state.store.submit(&request).await?)
+}
+
+/// Waits for a queued decision and, once written, for the projections to hold it; `false` when
+/// a concurrent change made it stale and it must be decided again.
+async fn settled(state: &AppState, submitted: Submitted) -> Result<bool, ApiError> {
+    match submitted.outcome().await {
         Ok(outcome) => {
             state.caught_up(outcome.last_position).await;
             Ok(true)
@@ -537,7 +553,7 @@ pub async fn book(
     // booking it wrote (appends wait for it), so a time it shows full is full, or is being freed
     // by another server this very moment, which no citizen could tell from someone else taking
     // it. Answering from it spares the store the reads of everyone who is too late.
-    {
+    let (units, max_active) = {
         let catalogue = state.catalogue();
         let offer = Offer::find(&catalogue, &req.location, &req.service)?;
         let units = offer.units_for(start, Utc::now())?;
@@ -545,17 +561,19 @@ pub async fn book(
         if offer.full(&units, |unit| taken.at(&req.location, unit)) {
             return Err(BookingError::SlotTaken.into());
         }
-    }
+        (units, offer.schedule.max_active_per_email)
+    };
     let (sealed, data_key) = state.vault.seal_with_key(&personal);
-    let _turn = state.turns.take(&format!("{}@{start}", req.location)).await;
+    let turn_key = format!("{}@{start}", req.location);
     for attempt in 0..MAX_ATTEMPTS {
+        // Taking turns, each decides on the counters the one before it queued (see `InFlight`)
+        // and leaves its turn as soon as it is queued, not once it is written.
+        let turn = state.turns.take(&turn_key).await;
         let now = Utc::now();
-        let (units, max_active) = {
-            let catalogue = state.catalogue();
-            let offer = Offer::find(&catalogue, &req.location, &req.service)?;
-            (offer.units_for(start, now)?, offer.schedule.max_active_per_email)
-        };
         let (unit_counts, holder_count) = booking_counters(&state, &req.location, &units, &holder, attempt > 0).await?;
+        let unit_counts: Vec<Counter> = unit_counts.into_iter().map(|c| state.in_flight.latest(c)).collect();
+        let holder_count = state.in_flight.latest(holder_count);
+        let counted: Vec<Counter> = unit_counts.iter().chain([&holder_count]).cloned().collect();
         let decision = {
             let catalogue = state.catalogue();
             let offer = Offer::find(&catalogue, &req.location, &req.service)?;
@@ -563,7 +581,7 @@ pub async fn book(
                 offer: &offer,
                 code_hash: &hash,
                 start,
-                units,
+                units: units.clone(),
                 contact: sealed.clone(),
                 holder: holder.clone(),
                 channel: Channel::Online,
@@ -575,7 +593,10 @@ pub async fn book(
         };
         let placed = Booking::from_placement(&decision)
             .ok_or_else(|| ApiError::Internal("placing without a placement".into()))?;
-        if append(&state, decision, command_id.clone(), Some(&data_key)).await? {
+        let _booked = state.in_flight.book(&counted);
+        let submitted = submit(&state, decision, command_id.clone(), Some(&data_key)).await?;
+        drop(turn);
+        if settled(&state, submitted).await? {
             let view = view_of(&state, &placed, Some(code), Some(&personal));
             return Ok((StatusCode::CREATED, Json(view)).into_response());
         }

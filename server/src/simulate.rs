@@ -177,7 +177,7 @@ impl Sim<'_> {
                 };
                 let mut counts = Vec::with_capacity(needed.len());
                 for u in &needed {
-                    counts.push(self.counter(booking::unit_stream(location, *u), true).await?);
+                    counts.push(self.counter(booking::unit_stream(location, u.start), true).await?);
                 }
                 let hash = self.code_hash();
                 self.serial += 1;

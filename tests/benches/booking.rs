@@ -74,6 +74,17 @@ async fn run(kind: Kind, servers: usize) {
         }
     }
     let total = places.len();
+    // Each citizen has looked at a week's times before booking (as the app does): the clients'
+    // connections are open when the bookings start, as they are in a real rush.
+    let week = format!(
+        "{}/api/availability?location=buergerbuero&service={SERVICE}&from={from}&days=7",
+        urls[0]
+    );
+    futures::future::join_all((0..CLIENTS).map(|w| {
+        let (client, url) = (client.clone(), week.replace(&urls[0], &urls[w % urls.len()]));
+        async move { assert_eq!(client.get(url).send().await.unwrap().status(), 200) }
+    }))
+    .await;
     let queue = Arc::new(Mutex::new(places));
     let latencies = Arc::new(Mutex::new(Vec::with_capacity(total)));
     let statuses = Arc::new(Mutex::new(std::collections::BTreeMap::<u16, usize>::new()));
@@ -96,7 +107,7 @@ async fn run(kind: Kind, servers: usize) {
                     });
                     let t = Instant::now();
                     let status = client.post(&url).json(&body).send().await.unwrap().status().as_u16();
-                    latencies.lock().unwrap().push(t.elapsed());
+                    latencies.lock().unwrap().push((t, t.elapsed()));
                     *statuses.lock().unwrap().entry(status).or_default() += 1;
                 }
             })
@@ -108,7 +119,19 @@ async fn run(kind: Kind, servers: usize) {
     let elapsed = started.elapsed();
     let statuses = statuses.lock().unwrap().clone();
     let ok = statuses.get(&201).copied().unwrap_or(0);
-    let mut lat = latencies.lock().unwrap().clone();
+    let mut timed = latencies.lock().unwrap().clone();
+    timed.sort_by_key(|(sent, _)| *sent);
+    // Where the slow answers fall: by tenths of the run, in the order requests were sent.
+    let tenths: Vec<String> = timed
+        .chunks(timed.len().div_ceil(10).max(1))
+        .map(|chunk| {
+            let mut l: Vec<_> = chunk.iter().map(|(_, l)| *l).collect();
+            l.sort();
+            format!("{:.0}", percentile_ms(&l, 0.99))
+        })
+        .collect();
+    eprintln!("{name}: p99 per tenth of the run, ms: {}", tenths.join(" "));
+    let mut lat: Vec<_> = timed.iter().map(|(_, l)| *l).collect();
     lat.sort();
     let (server_p50, server_p99) = server_side_percentiles(&client, &urls[0]).await;
     eprintln!(
@@ -123,7 +146,12 @@ async fn run(kind: Kind, servers: usize) {
         100.0 * ok as f64 / elapsed.as_secs_f64() / raw
     );
 
-    // Availability for 60 days, now that thousands of units are taken.
+    // Availability for 60 days, now that thousands of units are taken. BENCH_BOOKING_ONLY=1
+    // leaves it out, so that a profile of the run shows the bookings alone.
+    if std::env::var_os("BENCH_BOOKING_ONLY").is_some() {
+        servers.stop().await;
+        return;
+    }
     let mut lat = Vec::new();
     let q = format!(
         "{}/api/availability?location=buergerbuero&service=personalausweis&from={from}&days=60",

@@ -12,6 +12,7 @@ on_both_backends!(
     two_hundred_citizens_race_for_one_slot,
     reschedule_racing_a_booking_never_overbooks,
     one_email_holds_at_most_two_bookings,
+    one_email_booking_many_times_at_once_gets_two,
     bad_booking_input_is_refused_and_stores_nothing,
 );
 
@@ -249,6 +250,27 @@ async fn one_email_holds_at_most_two_bookings(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(book(&app, &slots[9].0, "busy@example.org").await.0, 201);
+    app.stop().await;
+}
+
+/// The same email books ten different times at once (each time with turns of its own, all on
+/// one holder counter): exactly the limit of two succeed.
+async fn one_email_booking_many_times_at_once_gets_two(db: TestDb) {
+    let app = spawn_app(db, true).await;
+    let (_, slots) = future_slots(&app).await;
+    let attempts = (0..10).map(|i| book(&app, &slots[3 * i].0, "eager@example.org"));
+    let results = futures::future::join_all(attempts).await;
+    let mut by_status: HashMap<(u16, String), usize> = HashMap::new();
+    for (status, body) in &results {
+        let code = body["error"].as_str().unwrap_or("").to_owned();
+        *by_status.entry((*status, code)).or_default() += 1;
+    }
+    assert_eq!(by_status.get(&(201, String::new())), Some(&2), "{by_status:?}");
+    assert_eq!(
+        by_status.get(&(409, "too_many_bookings".into())),
+        Some(&8),
+        "{by_status:?}"
+    );
     app.stop().await;
 }
 

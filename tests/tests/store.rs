@@ -31,6 +31,7 @@ on_both_backends!(
     reads_by_stream_and_position,
     empty_append_is_refused,
     data_keys_are_stored_exactly_with_their_events,
+    queued_appends_are_written_in_order_and_fail_together,
 );
 
 /// Two writers who both saw version 1 race to write version 2: exactly one wins.
@@ -76,6 +77,41 @@ async fn racing_writers_one_wins(db: TestDb) {
         let events = store.read_stream(&stream, 0).await.unwrap();
         assert_eq!(events.len(), 2, "the loser's event must not be stored");
         assert_eq!(events.iter().map(|e| e.version).collect::<Vec<_>>(), vec![1, 2]);
+    }
+}
+
+/// A writer may queue an append that expects the version an earlier queued append will
+/// create: they are written in the order queued, and when the first fails the second does too.
+async fn queued_appends_are_written_in_order_and_fail_together(db: TestDb) {
+    let store = db.store().await;
+    for round in 0..20 {
+        let stream = format!("chain-{round}");
+        store
+            .append(&AppendRequest::new(vec![event(&stream, 0)]))
+            .await
+            .unwrap();
+        let mut queued = Vec::new();
+        for v in 1..=4 {
+            let request = AppendRequest::new(vec![event(&stream, v)]).expect(stream.clone(), Expectation::AtVersion(v));
+            queued.push(store.submit(&request).await.unwrap());
+        }
+        for (v, outcome) in (1..=4).zip(queued) {
+            let outcome = outcome.outcome().await.unwrap();
+            assert_eq!(outcome.streams[0].version, v + 1, "round {round}");
+        }
+
+        // A stale head of the chain: everything queued behind it expects versions that never come.
+        let stale = store
+            .submit(&AppendRequest::new(vec![event(&stream, 9)]).expect(stream.clone(), Expectation::AtVersion(4)))
+            .await
+            .unwrap();
+        let behind = store
+            .submit(&AppendRequest::new(vec![event(&stream, 10)]).expect(stream.clone(), Expectation::AtVersion(6)))
+            .await
+            .unwrap();
+        assert!(stale.outcome().await.unwrap_err().is_conflict());
+        assert!(behind.outcome().await.unwrap_err().is_conflict());
+        assert_eq!(stream_len(&store, &stream).await, 5, "round {round}");
     }
 }
 

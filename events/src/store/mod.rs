@@ -308,19 +308,26 @@ impl Store {
     }
 
     pub async fn append(&self, request: &AppendRequest) -> Result<AppendOutcome, StoreError> {
+        self.submit(request).await?.outcome().await
+    }
+
+    /// Queues an append and returns once it is queued, before it is written. Appends are written
+    /// in the order they were queued (within a batch and across batches), so a writer may queue
+    /// a second append that expects the versions the first will create: if the first fails, the
+    /// stream is not at that version and the second fails too.
+    pub async fn submit(&self, request: &AppendRequest) -> Result<Submitted, StoreError> {
         if request.events.is_empty() {
             return Err(StoreError::EmptyAppend);
         }
         let (reply, outcome) = oneshot::channel();
-        let stopped = || StoreError::Unavailable("the appender has stopped".into());
         self.appender
             .send(AppendJob {
                 request: request.clone(),
                 reply,
             })
             .await
-            .map_err(|_| stopped())?;
-        outcome.await.map_err(|_| stopped())?
+            .map_err(|_| appender_stopped())?;
+        Ok(Submitted(outcome))
     }
 
     pub async fn command_outcome(&self, command_id: &str) -> Result<Option<AppendOutcome>, StoreError> {
@@ -386,6 +393,19 @@ impl Store {
 
     pub async fn close(&self) {
         self.backend.close().await
+    }
+}
+
+fn appender_stopped() -> StoreError {
+    StoreError::Unavailable("the appender has stopped".into())
+}
+
+/// An append that is queued; its outcome arrives once its batch is committed (or failed).
+pub struct Submitted(oneshot::Receiver<Result<AppendOutcome, StoreError>>);
+
+impl Submitted {
+    pub async fn outcome(self) -> Result<AppendOutcome, StoreError> {
+        self.0.await.map_err(|_| appender_stopped())?
     }
 }
 
