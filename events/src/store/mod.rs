@@ -11,7 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use crate::event::{Expectation, Metadata, NewEvent, RecordedEvent};
 
@@ -167,6 +167,7 @@ pub trait EventStore: Send + Sync + 'static {
     async fn append_batch(
         &self,
         requests: &[AppendRequest],
+        recorded_at: DateTime<Utc>,
     ) -> Result<Vec<Result<AppendOutcome, StoreError>>, StoreError>;
     async fn command_outcome(&self, command_id: &str) -> Result<Option<AppendOutcome>, StoreError>;
     /// Events of one stream with a version greater than `after_version`, in version order.
@@ -185,6 +186,9 @@ pub trait EventStore: Send + Sync + 'static {
     async fn erase_data_key(&self, id: &str) -> Result<(), StoreError>;
     /// Carries the latest position known to be committed. A wake-up only, never the data.
     fn wake_ups(&self) -> watch::Receiver<i64>;
+    /// Wakes this process's subscribers: everything up to `position` is committed. The store
+    /// calls it after a batch, once the batch's events are on offer to subscribers.
+    fn committed(&self, position: i64);
     async fn close(&self);
 }
 
@@ -234,7 +238,16 @@ pub struct Store {
     backend: Arc<dyn EventStore>,
     upcasters: Arc<Upcasters>,
     appender: mpsc::Sender<AppendJob>,
+    /// The events of each batch this process wrote, as committed: a subscriber that has seen
+    /// everything before them takes them from here instead of reading them back.
+    written: broadcast::Sender<Written>,
 }
+
+/// One batch's events in position order.
+type Written = Arc<Vec<RecordedEvent>>;
+
+/// Few: a subscriber that falls further behind reads from the database, and memory stays small.
+const WRITTEN_BATCHES_KEPT: usize = 16;
 
 struct AppendJob {
     request: AppendRequest,
@@ -247,14 +260,30 @@ const MAX_BATCH: usize = 256;
 /// Group commit: one writer per process takes every append that is waiting and writes them in
 /// one transaction, so one commit (one fsync, one lock hold) acknowledges many appends. Under no
 /// load a batch is a single append and nothing waits for company.
-fn spawn_appender(backend: Arc<dyn EventStore>) -> mpsc::Sender<AppendJob> {
+fn spawn_appender(backend: Arc<dyn EventStore>, written: broadcast::Sender<Written>) -> mpsc::Sender<AppendJob> {
     let (sender, mut jobs) = mpsc::channel::<AppendJob>(4 * MAX_BATCH);
     tokio::spawn(async move {
         let mut batch = Vec::with_capacity(MAX_BATCH);
         while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
             let (requests, replies): (Vec<_>, Vec<_>) = batch.drain(..).map(|j| (j.request, j.reply)).unzip();
-            match backend.append_batch(&requests).await {
+            let recorded_at = now();
+            match backend.append_batch(&requests, recorded_at).await {
                 Ok(results) => {
+                    let mut events = Vec::new();
+                    let mut last = None;
+                    for (request, result) in requests.iter().zip(&results) {
+                        if let Ok(outcome) = result {
+                            events.extend(recorded(request, outcome, recorded_at));
+                            last = last.max(Some(outcome.last_position));
+                        }
+                    }
+                    if !events.is_empty() {
+                        // No subscriber listening is not an error: they read the database.
+                        let _ = written.send(Arc::new(events));
+                    }
+                    if let Some(last) = last {
+                        backend.committed(last);
+                    }
                     for (reply, result) in replies.into_iter().zip(results) {
                         let _ = reply.send(result);
                     }
@@ -272,6 +301,39 @@ fn spawn_appender(backend: Arc<dyn EventStore>) -> mpsc::Sender<AppendJob> {
     sender
 }
 
+/// The events an append wrote, as a read would return them: positions from the outcome (in
+/// order, without gaps, or nothing is offered), versions counted back from each stream's
+/// version after the append.
+fn recorded(request: &AppendRequest, outcome: &AppendOutcome, recorded_at: DateTime<Utc>) -> Vec<RecordedEvent> {
+    let count = request.events.len() as i64;
+    if outcome.duplicate || outcome.last_position - outcome.first_position + 1 != count {
+        return Vec::new();
+    }
+    let mut remaining: HashMap<&str, i64> = HashMap::new();
+    for event in &request.events {
+        *remaining.entry(event.stream.as_str()).or_default() += 1;
+    }
+    let mut events = Vec::with_capacity(request.events.len());
+    for (event, position) in request.events.iter().zip(outcome.first_position..) {
+        let Some(after) = outcome.streams.iter().find(|s| s.stream == event.stream) else {
+            return Vec::new();
+        };
+        let left = remaining.get_mut(event.stream.as_str()).expect("counted above");
+        *left -= 1;
+        events.push(RecordedEvent {
+            position,
+            stream: event.stream.clone(),
+            version: after.version - *left,
+            event_type: event.event_type.clone(),
+            schema: event.schema,
+            data: event.data.clone(),
+            metadata: request.metadata.clone(),
+            recorded_at,
+        });
+    }
+    events
+}
+
 impl Store {
     /// Opens `sqlite://FILE` or `postgres://…` (nothing is migrated yet).
     pub async fn connect(url: &str, options: ConnectOptions) -> Result<Store, StoreError> {
@@ -287,10 +349,12 @@ impl Store {
 
     /// Must be called inside a Tokio runtime (it starts the appender task).
     pub fn from_backend(backend: Arc<dyn EventStore>) -> Store {
+        let written = broadcast::channel(WRITTEN_BATCHES_KEPT).0;
         Store {
-            appender: spawn_appender(backend.clone()),
+            appender: spawn_appender(backend.clone(), written.clone()),
             backend,
             upcasters: Arc::new(Upcasters::default()),
+            written,
         }
     }
 
@@ -386,6 +450,8 @@ impl Store {
             position,
             buffer: VecDeque::new(),
             wake: self.wake_ups(),
+            written: self.written.subscribe(),
+            offered: None,
             batch_size: 500,
             poll: Duration::from_secs(2),
         }
@@ -416,6 +482,9 @@ pub struct Subscription {
     position: i64,
     buffer: VecDeque<RecordedEvent>,
     wake: watch::Receiver<i64>,
+    written: broadcast::Receiver<Written>,
+    /// A batch received from `written` while waiting, not yet looked at.
+    offered: Option<Written>,
     batch_size: i64,
     /// Safety net should a wake-up be lost (e.g. a dropped LISTEN connection).
     poll: Duration,
@@ -448,6 +517,10 @@ impl Subscription {
         loop {
             // Mark the wake-up seen before reading, so a commit after the read still wakes us.
             self.wake.borrow_and_update();
+            if let Some(batch) = self.next_written() {
+                self.position = batch.last().map(|e| e.position).unwrap_or(self.position);
+                return Ok(batch);
+            }
             let batch = self.store.read_all(self.position, self.batch_size).await?;
             if let Some(last) = batch.last() {
                 self.position = last.position;
@@ -460,8 +533,29 @@ impl Subscription {
                         tokio::time::sleep(self.poll).await;
                     }
                 }
+                offered = self.written.recv() => self.offered = offered.ok(),
                 _ = tokio::time::sleep(self.poll) => {}
             }
+        }
+    }
+
+    /// The next batch this process wrote, if it follows the current position without a gap
+    /// (so nothing committed in between can be missing). `None`: read the database.
+    fn next_written(&mut self) -> Option<Vec<RecordedEvent>> {
+        loop {
+            let batch = match self.offered.take() {
+                Some(batch) => batch,
+                None => self.written.try_recv().ok()?,
+            };
+            let (first, last) = (batch.first()?.position, batch.last()?.position);
+            if last <= self.position {
+                continue; // already read from the database
+            }
+            let gapless = batch.windows(2).all(|w| w[1].position == w[0].position + 1);
+            if first != self.position + 1 || !gapless {
+                return None;
+            }
+            return Some(batch.iter().map(|e| self.store.upcasters.upcast(e.clone())).collect());
         }
     }
 
@@ -566,8 +660,11 @@ fn advance(wake: &watch::Sender<i64>, position: i64) {
     });
 }
 
+/// Microseconds, as PostgreSQL keeps them: an event offered to subscribers straight from the
+/// writer equals the one read back.
 fn now() -> DateTime<Utc> {
-    Utc::now()
+    use chrono::SubsecRound;
+    Utc::now().trunc_subsecs(6)
 }
 
 #[cfg(test)]

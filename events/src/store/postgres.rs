@@ -175,11 +175,12 @@ impl EventStore for PgStore {
     async fn append_batch(
         &self,
         requests: &[AppendRequest],
+        recorded_at: DateTime<Utc>,
     ) -> Result<Vec<Result<AppendOutcome, StoreError>>, StoreError> {
         let payload: Vec<serde_json::Value> = requests.iter().map(request_json).collect();
         let Json(results): Json<Vec<BatchResult>> = sqlx::query_scalar("SELECT schalter_append_batch($1::jsonb, $2)")
             .bind(Json(payload))
-            .bind(now())
+            .bind(recorded_at)
             .fetch_one(&self.pool)
             .await
             .map_err(unique_to_conflict)?;
@@ -207,14 +208,6 @@ impl EventStore for PgStore {
                 }),
             })
             .collect();
-        if let Some(last) = outcomes
-            .iter()
-            .filter_map(|o| o.as_ref().ok())
-            .map(|o| o.last_position)
-            .max()
-        {
-            advance(&self.wake, last);
-        }
         Ok(outcomes)
     }
 
@@ -306,6 +299,10 @@ impl EventStore for PgStore {
 
     fn wake_ups(&self) -> watch::Receiver<i64> {
         self.wake.subscribe()
+    }
+
+    fn committed(&self, position: i64) {
+        advance(&self.wake, position);
     }
 
     async fn close(&self) {

@@ -112,18 +112,17 @@ impl EventStore for SqliteStore {
     async fn append_batch(
         &self,
         requests: &[AppendRequest],
+        recorded_at: DateTime<Utc>,
     ) -> Result<Vec<Result<AppendOutcome, StoreError>>, StoreError> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let mut head: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM events")
             .fetch_one(&mut *tx)
             .await?;
-        let recorded_at = now();
         let mut results = Vec::with_capacity(requests.len());
         for request in requests {
             results.push(append_one(&mut tx, request, &mut head, recorded_at).await?);
         }
         tx.commit().await?;
-        advance(&self.wake, head);
         Ok(results)
     }
 
@@ -210,6 +209,10 @@ impl EventStore for SqliteStore {
 
     fn wake_ups(&self) -> watch::Receiver<i64> {
         self.wake.subscribe()
+    }
+
+    fn committed(&self, position: i64) {
+        advance(&self.wake, position);
     }
 
     async fn close(&self) {
