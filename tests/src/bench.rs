@@ -45,9 +45,20 @@ impl Servers {
 
 /// The citizen office's slots for `service` over 60 days from `from`, as `url` shows them.
 pub async fn slots(client: &reqwest::Client, url: &str, service: &str, from: NaiveDate) -> Vec<Value> {
+    slots_at(client, url, "buergerbuero", service, from).await
+}
+
+/// A location's slots for `service` over 60 days from `from`, as `url` shows them.
+pub async fn slots_at(
+    client: &reqwest::Client,
+    url: &str,
+    location: &str,
+    service: &str,
+    from: NaiveDate,
+) -> Vec<Value> {
     let availability: Value = client
         .get(format!(
-            "{url}/api/availability?location=buergerbuero&service={service}&from={from}&days=60"
+            "{url}/api/availability?location={location}&service={service}&from={from}&days=60"
         ))
         .send()
         .await
