@@ -618,10 +618,10 @@ async fn rebuild_projections(
     let mut feedback = FeedbackTally::default();
     let mut stats = schalter_events::stats::Stats::default();
     let (mut position, mut count) = (0, 0u64);
-    loop {
-        let batch = store.read_all(position, 2000).await?;
-        let Some(last) = batch.last() else { break };
-        position = last.position;
+    let mut batches = store.read_ahead(0, 2000);
+    while let Some(batch) = batches.recv().await {
+        let batch = batch?;
+        position = batch.last().map_or(position, |e| e.position);
         for e in &batch {
             if let Err(err) = Projection::apply(&mut catalogue, e)
                 .and_then(|_| Projection::apply(&mut feedback, e))

@@ -94,11 +94,11 @@ async fn main() {
     let rss_before = rss_mb();
     let t = Instant::now();
     let mut stats = schalter_events::stats::Stats::default();
-    let (mut position, mut applied) = (0, 0usize);
-    loop {
-        let batch = store.read_all(position, 2000).await.unwrap();
-        let Some(last) = batch.last() else { break };
-        position = last.position;
+    // As the server and `schalter rebuild-projections` read: the next batch while this one folds.
+    let mut applied = 0usize;
+    let mut batches = store.read_ahead(0, 2000);
+    while let Some(batch) = batches.recv().await {
+        let batch = batch.unwrap();
         for e in &batch {
             stats.apply(e).unwrap();
         }

@@ -33,6 +33,7 @@ on_both_backends!(
     data_keys_are_stored_exactly_with_their_events,
     queued_appends_are_written_in_order_and_fail_together,
     subscribers_get_written_events_exactly_as_stored,
+    reading_ahead_returns_the_whole_log_in_order,
 );
 
 /// Two writers who both saw version 1 race to write version 2: exactly one wins.
@@ -297,6 +298,25 @@ async fn subscribers_get_written_events_exactly_as_stored(db: TestDb) {
     for (got, want) in seen.iter().zip(&stored) {
         assert_eq!(got, want);
     }
+}
+
+async fn reading_ahead_returns_the_whole_log_in_order(db: TestDb) {
+    let store = db.store().await;
+    for n in 0..50 {
+        store
+            .append(&AppendRequest::new(vec![event(&format!("s-{}", n % 4), n)]))
+            .await
+            .unwrap();
+    }
+    let mut batches = store.read_ahead(10, 7);
+    let mut read = Vec::new();
+    while let Some(batch) = batches.recv().await {
+        let batch = batch.unwrap();
+        assert!(!batch.is_empty() && batch.len() <= 7);
+        read.extend(batch);
+    }
+    assert_eq!(read, store.read_all(10, 1000).await.unwrap());
+    assert_eq!(read.len(), 40);
 }
 
 async fn subscription_resumes_from_checkpoint(db: TestDb) {

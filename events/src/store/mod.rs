@@ -408,6 +408,34 @@ impl Store {
         Ok(events.into_iter().map(|e| self.upcasters.upcast(e)).collect())
     }
 
+    /// Every event after `after`, in batches of `batch_size`, the next batch read while the
+    /// caller handles this one: a projection rebuild takes about as long as the slower of
+    /// reading and folding, not both. Ends after the last batch or the first error.
+    pub fn read_ahead(&self, after: i64, batch_size: i64) -> mpsc::Receiver<Result<Vec<RecordedEvent>, StoreError>> {
+        let (sender, batches) = mpsc::channel(1);
+        let store = self.clone();
+        tokio::spawn(async move {
+            let mut position = after;
+            loop {
+                let batch = store.read_all(position, batch_size).await;
+                match &batch {
+                    Ok(events) => match events.last() {
+                        Some(last) => position = last.position,
+                        None => break,
+                    },
+                    Err(_) => {
+                        let _ = sender.send(batch).await;
+                        break;
+                    }
+                }
+                if sender.send(batch).await.is_err() {
+                    break; // the caller stopped listening
+                }
+            }
+        });
+        batches
+    }
+
     pub async fn head(&self) -> Result<i64, StoreError> {
         self.backend.head().await
     }
