@@ -304,8 +304,9 @@ pub struct AppState {
 
 /// Citizens who book the same time at the same moment would all read the unit at one version,
 /// and all but one append would fail its expectation and be decided again, a batch later. Taking
-/// turns per start inside a server lets each decide on the version the one before wrote. The
-/// store's expectations still guard against other servers; this only saves wasted work. Striped
+/// turns per start inside a server lets each decide on the version the one before queued (see
+/// [`InFlight`]). The store's expectations still guard against other servers; this only saves
+/// wasted work. Striped
 /// (a fixed set of locks, chosen by hash) so memory does not grow with the number of slots.
 pub struct Turns {
     stripes: Vec<tokio::sync::Mutex<()>>,
