@@ -407,10 +407,10 @@ async fn run(
     };
     let mut outbox = Outbox::new(&settings);
     let mut position = 0;
-    loop {
-        let batch = state.store.read_all(position, 2000).await?;
-        let Some(last) = batch.last() else { break };
-        position = last.position;
+    let mut batches = state.store.read_ahead(0, 2000);
+    while let Some(batch) = batches.recv().await {
+        let batch = batch?;
+        position = batch.last().map_or(position, |e| e.position);
         for e in &batch {
             outbox.apply(e, &tz_of);
         }

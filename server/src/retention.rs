@@ -29,11 +29,9 @@ pub enum PurgeError {
 /// Erases the personal data of every booking that ended before `cutoff`; returns how many.
 pub async fn purge(store: &Store, vault: &Vault, cutoff: DateTime<Utc>) -> Result<usize, PurgeError> {
     let mut bookings: HashMap<String, Option<Booking>> = HashMap::new();
-    let mut position = 0;
-    loop {
-        let batch = store.read_all(position, 2000).await?;
-        let Some(last) = batch.last() else { break };
-        position = last.position;
+    let mut batches = store.read_ahead(0, 2000);
+    while let Some(batch) = batches.recv().await {
+        let batch = batch?;
         for e in batch.iter().filter(|e| e.stream.starts_with("booking-")) {
             let entry = bookings.entry(e.stream.clone()).or_default();
             Booking::apply(entry, e).map_err(|err| PurgeError::Decode(err.to_string()))?;
@@ -66,11 +64,9 @@ pub async fn purge(store: &Store, vault: &Vault, cutoff: DateTime<Utc>) -> Resul
 pub async fn purge_ticket_contacts(store: &Store, vault: &Vault, before: NaiveDate) -> Result<usize, PurgeError> {
     // Ticket id → (sealed phone, version of the ticket's stream).
     let mut tickets: HashMap<String, (Option<Personal>, i64)> = HashMap::new();
-    let mut position = 0;
-    loop {
-        let batch = store.read_all(position, 2000).await?;
-        let Some(last) = batch.last() else { break };
-        position = last.position;
+    let mut batches = store.read_ahead(0, 2000);
+    while let Some(batch) = batches.recv().await {
+        let batch = batch?;
         for e in &batch {
             if let Some((location, day, prefix)) = queue::parse_numbers_stream(&e.stream) {
                 if day >= before {
