@@ -79,6 +79,7 @@ pub const STAFF_TEXTS: crate::i18n::Texts = &[
     ("display_reconnecting", "Verbindung wird hergestellt …", "Connecting …"),
     ("display_calls", "Aufgerufene Nummern", "Called numbers"),
     ("display_waiting_title", "Wartezeit", "Waiting time"),
+    ("display_nobody_waiting", "Zurzeit wartet niemand.", "Nobody is waiting right now."),
     ("display_hint", "Geschätzte Wartezeit für neu Ankommende.", "Estimated wait for new arrivals."),
     // Desk
     ("username", "Benutzername", "User name"),
@@ -87,6 +88,10 @@ pub const STAFF_TEXTS: crate::i18n::Texts = &[
     ("sign_out", "Abmelden", "Sign out"),
     ("desk_location", "Dienststelle", "Office"),
     ("desk_choose", "Bitte wählen", "Please choose"),
+    ("desk_pick_location", "Bitte wählen Sie zuerst eine Dienststelle.", "Please choose an office first."),
+    ("role_desk", "Schalterdienst", "counter staff"),
+    ("role_manager", "Leitung", "manager"),
+    ("role_admin", "Verwaltung", "administrator"),
     ("desk_no_counter", "Kein Schalter gewählt", "No counter chosen"),
     ("desk_is_open", "Geöffnet", "Open"),
     ("desk_is_closed", "Geschlossen", "Closed"),

@@ -3,7 +3,7 @@
 //! them, so one binary is the whole deployment.
 
 use axum::http::{header, HeaderValue, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use rust_embed::RustEmbed;
 
 #[derive(RustEmbed)]
@@ -23,6 +23,13 @@ const STAFF_PAGES: [&str; 5] = ["kiosk", "desk", "display", "stats", "admin"];
 pub async fn app(uri: Uri) -> Response {
     let path = uri.path().trim_start_matches('/');
     if let Some(rest) = path.strip_prefix("staff/") {
+        // `/staff/` is where the staff's bundle keeps its files; its pages live at the top level.
+        // Someone who types `/staff/desk` means the desk.
+        let page = rest.split('/').next().unwrap_or("");
+        if STAFF_PAGES.contains(&page) && !rest.contains('.') {
+            let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
+            return Redirect::permanent(&format!("/{rest}{query}")).into_response();
+        }
         return match StaffDist::get(rest) {
             Some(file) => asset(file, rest, cache_for(rest)),
             None => (StatusCode::NOT_FOUND, "not found").into_response(),

@@ -227,6 +227,18 @@ async fn app_routes_fall_back_to_index(db: TestDb) {
     assert_eq!(r.status(), 200, "{staff_wasm}");
     assert_eq!(r.headers()["content-type"], "application/wasm");
     assert_eq!(app.get("/staff/missing.js").await.status(), 404);
+    // `/staff/` holds the staff's files; someone who types `/staff/desk` is sent to the desk.
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = no_redirects
+        .get(format!("{}/staff/display/buergerbuero?sound=off", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 308);
+    assert_eq!(r.headers()["location"], "/display/buergerbuero?sound=off");
     let wasm_end = html.find(".wasm").expect("index names the wasm file") + ".wasm".len();
     let wasm_name = &html[html[..wasm_end].rfind('/').unwrap() + 1..wasm_end];
     let wasm = app

@@ -67,6 +67,14 @@ async fn clerk_kiosk_and_hall_screen_work_together() {
         .await
         .unwrap();
     desk.click("form.login button[type=submit]").await;
+    // Before an office is chosen the waiting line asks for one (it used to say "loading" forever).
+    wait_text(
+        &desk,
+        ".desk-line tbody td",
+        "Bitte wählen Sie zuerst eine Dienststelle.",
+    )
+    .await;
+    wait_text(&desk, ".desk-user", "anna (Schalterdienst)").await;
     desk.wait(".desk-pick select")
         .await
         .select_by_value("buergerbuero")
@@ -170,6 +178,8 @@ async fn clerk_kiosk_and_hall_screen_work_together() {
     desk.click(".desk-call").await;
     wait_text(&desk, ".current-number", &walk_in).await;
     wait_text(&screen, "[data-testid=latest-number]", &walk_in).await;
+    // Both are called: the waiting box says the hall is empty instead of showing nothing.
+    wait_text(&screen, ".display-waiting li", "Zurzeit wartet niemand.").await;
     screen.screenshot("display-2-next").await;
     let (_, status) = app.get_json(&format!("/api/tickets/status/{ticket_token}")).await;
     assert_eq!(status["state"], "called");

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::login::{Login, Me};
 use crate::api;
-use crate::i18n::{clock, error_text, t, text, use_lang};
+use crate::i18n::{clock, error_text, t, text, use_lang, Lang};
 
 /// The ticket an action at the counter concerns (call-next answers with it).
 #[derive(Deserialize)]
@@ -279,8 +279,13 @@ fn Workstation(me: Me, signed_in: RwSignal<u32>) -> impl IntoView {
             .collect_view()
     };
     let waiting_rows = move || {
-        let Some(Ok(Some(line))) = line.get() else {
-            return view! { <tr><td colspan="4">{t("loading")}</td></tr> }.into_any();
+        let line = match line.get() {
+            Some(Ok(Some(line))) => line,
+            Some(Ok(None)) => return view! { <tr><td colspan="4">{t("desk_pick_location")}</td></tr> }.into_any(),
+            Some(Err(e)) => {
+                return view! { <tr><td colspan="4" class="error" role="alert">{e.message}</td></tr> }.into_any()
+            }
+            None => return view! { <tr><td colspan="4">{t("loading")}</td></tr> }.into_any(),
         };
         if line.waiting.is_empty() {
             return view! { <tr><td colspan="4">{t("desk_nobody_waiting")}</td></tr> }.into_any();
@@ -332,7 +337,7 @@ fn Workstation(me: Me, signed_in: RwSignal<u32>) -> impl IntoView {
     view! {
         <div class="desk-bar">
             <h1 id="desk-h">{t("desk_title")}</h1>
-            <p class="desk-user">{format!("{} ({})", me.username, me.role)}</p>
+            <p class="desk-user">{move || format!("{} ({})", me.username, role_name(lang.get(), &me.role))}</p>
             <button type="button" class="button" on:click=logout>{t("sign_out")}</button>
         </div>
         <div class="desk-pick">
@@ -444,5 +449,15 @@ fn action_done(action: &str) -> &'static str {
         "no-show" => "desk_done_no_show",
         "park" => "desk_done_park",
         _ => "desk_done_transfer",
+    }
+}
+
+/// The role as the office calls it; a role this bundle does not know is shown as the server sent it.
+fn role_name(lang: Lang, role: &str) -> String {
+    match role {
+        "desk" => text(lang, "role_desk").to_owned(),
+        "manager" => text(lang, "role_manager").to_owned(),
+        "admin" => text(lang, "role_admin").to_owned(),
+        other => other.to_owned(),
     }
 }

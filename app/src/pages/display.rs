@@ -129,11 +129,13 @@ pub fn Display() -> impl IntoView {
             .unwrap_or_default()
     };
     let groups = move || {
-        screen
-            .waiting
-            .get()
+        let waiting: Vec<WaitingGroup> = screen.waiting.get().into_iter().filter(|g| g.waiting > 0).collect();
+        if waiting.is_empty() {
+            // An empty box would look broken; an empty hall is worth saying.
+            return view! { <li>{t("display_nobody_waiting")}</li> }.into_any();
+        }
+        waiting
             .into_iter()
-            .filter(|g| g.waiting > 0)
             .map(|g| {
                 let l = lang.get();
                 let [from, to] = g.estimate_minutes;
@@ -145,6 +147,7 @@ pub fn Display() -> impl IntoView {
                 }
             })
             .collect_view()
+            .into_any()
     };
     view! {
         <section class="display" aria-labelledby="display-h">
