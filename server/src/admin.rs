@@ -4,7 +4,7 @@
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::SaltString;
 use argon2::PasswordHasher;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -15,7 +15,7 @@ use schalter_events::{Expectation, Metadata};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::api::ApiJson;
+use crate::api::{ApiJson, ApiPath};
 use crate::auth::{AdminUser, StaffUser};
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
@@ -150,7 +150,7 @@ pub struct BookingExport {
 pub async fn export_booking(
     State(state): State<AppState>,
     AdminUser(_): AdminUser,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
 ) -> Result<Json<BookingExport>, ApiError> {
     let (hash, booking) = crate::bookings::load_booking(&state, &code).await?;
     let personal = if booking.erased {
@@ -321,7 +321,7 @@ pub async fn add_device(
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn revoke_device(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     user: StaffUser,
 ) -> Result<StatusCode, ApiError> {
     user.require(&[Role::Admin])?;

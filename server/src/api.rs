@@ -78,6 +78,28 @@ where
     }
 }
 
+/// `axum::extract::Path` with rejections in the API's error shape. Every path parameter here is a
+/// code, token or id; one that does not even decode (say, bytes that are not UTF-8) names nothing.
+pub struct ApiPath<T>(pub T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for ApiPath<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(ApiPath(value)),
+            Err(rejection) => Err(ApiError::NotFound(format!(
+                "there is nothing at this address: {}",
+                rejection.body_text()
+            ))),
+        }
+    }
+}
+
 /// The stream starting with `prefix` that the first request with this Idempotency-Key wrote;
 /// 422 when the key was used for another kind of request.
 pub fn repeated_stream<'a>(

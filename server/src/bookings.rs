@@ -3,7 +3,7 @@
 //! decision when a concurrent booking changed a stream in between.
 
 use crate::secrets::hash;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::abuse::{self, ClientIp};
-use crate::api::{idempotency_key, ApiJson, ApiQuery};
+use crate::api::{idempotency_key, ApiJson, ApiPath, ApiQuery};
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
 use crate::vault::{PersonalData, VaultError};
@@ -618,7 +618,10 @@ async fn repeated_booking(state: &AppState, outcome: &AppendOutcome) -> Result<R
 
 #[utoipa::path(get, path = "/api/bookings/{code}", tag = "citizens", params(("code" = String, Path)),
     responses((status = 200, body = BookingView), (status = 404, body = ErrorBody)))]
-pub async fn view(State(state): State<AppState>, Path(code): Path<String>) -> Result<Json<BookingView>, ApiError> {
+pub async fn view(
+    State(state): State<AppState>,
+    ApiPath(code): ApiPath<String>,
+) -> Result<Json<BookingView>, ApiError> {
     let (_, booking) = load_booking(&state, &code).await?;
     let personal = personal_of(&state, &booking).await?;
     Ok(Json(view_of(&state, &booking, None, personal.as_ref())))
@@ -630,7 +633,7 @@ pub async fn cancel(
     State(state): State<AppState>,
     headers: HeaderMap,
     ClientIp(ip): ClientIp,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
 ) -> Result<Json<BookingView>, ApiError> {
     let command_id = idempotency_key(&headers)?;
     state.abuse.check(&format!("change-ip:{ip}"), abuse::CHANGE_PER_IP)?;
@@ -678,7 +681,7 @@ pub fn confirm_token(state: &AppState, code: &str) -> String {
     responses((status = 200, body = BookingView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn confirm(
     State(state): State<AppState>,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     ApiJson(req): ApiJson<ConfirmRequest>,
 ) -> Result<Json<BookingView>, ApiError> {
     // Only the emailed link carries the token: whoever booked with a mistyped address (or a
@@ -740,7 +743,7 @@ pub async fn reschedule(
     State(state): State<AppState>,
     headers: HeaderMap,
     ClientIp(ip): ClientIp,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     ApiJson(req): ApiJson<RescheduleRequest>,
 ) -> Result<Json<BookingView>, ApiError> {
     let command_id = idempotency_key(&headers)?;
@@ -773,7 +776,7 @@ pub async fn reschedule(
 /// The booking code as a QR code, for checking in at the kiosk's scanner.
 #[utoipa::path(get, path = "/api/bookings/{code}/qr.svg", tag = "citizens", params(("code" = String, Path)),
     responses((status = 200, content_type = "image/svg+xml", body = String), (status = 404, body = ErrorBody)))]
-pub async fn qr(State(state): State<AppState>, Path(code): Path<String>) -> Result<Response, ApiError> {
+pub async fn qr(State(state): State<AppState>, ApiPath(code): ApiPath<String>) -> Result<Response, ApiError> {
     load_booking(&state, &code).await?;
     let normalised = normalise_code(&code).ok_or(BookingError::UnknownBooking)?;
     qr_svg(&normalised)
@@ -822,7 +825,7 @@ fn fold(line: &str) -> String {
 
 #[utoipa::path(get, path = "/api/bookings/{code}/calendar.ics", tag = "citizens", params(("code" = String, Path)),
     responses((status = 200, content_type = "text/calendar", body = String), (status = 404, body = ErrorBody)))]
-pub async fn calendar(State(state): State<AppState>, Path(code): Path<String>) -> Result<Response, ApiError> {
+pub async fn calendar(State(state): State<AppState>, ApiPath(code): ApiPath<String>) -> Result<Response, ApiError> {
     let (hash, booking) = load_booking(&state, &code).await?;
     let manage = format!("/booking/{}", normalise_code(&code).unwrap_or_default());
     Ok((
@@ -923,7 +926,7 @@ impl From<VaultError> for ApiError {
     responses((status = 200, body = BookingView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn erase_personal_data(
     State(state): State<AppState>,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
 ) -> Result<Json<BookingView>, ApiError> {
     let (hash, booking) = load_booking(&state, &code).await?;
     if booking.status == Status::Confirmed && booking.end > Utc::now() {

@@ -2,7 +2,7 @@
 //! the waiting line in call order, and the waiting-time estimate shared with the hall screen
 //! and the ticket status page.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, FixedOffset, Utc};
@@ -15,6 +15,7 @@ use schalter_events::Metadata;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::api::ApiPath;
 use crate::auth::StaffUser;
 use crate::error::{ApiError, ErrorBody};
 use crate::queue_api::{called_view, CalledTicket, MAX_WAIT_MINUTES};
@@ -119,7 +120,7 @@ fn counter_view(state: &AppState, counter: &Counter, now: DateTime<Utc>, tz: Tz)
         (status = 404, body = ErrorBody)))]
 pub async fn counters(
     State(state): State<AppState>,
-    Path(location): Path<String>,
+    ApiPath(location): ApiPath<String>,
     user: StaffUser,
 ) -> Result<Json<Vec<CounterView>>, ApiError> {
     user.require(&[Role::Desk, Role::Admin])?;
@@ -144,7 +145,7 @@ pub async fn counters(
         (status = 404, body = ErrorBody)))]
 pub async fn open_or_close(
     State(state): State<AppState>,
-    Path((id, change)): Path<(String, String)>,
+    ApiPath((id, change)): ApiPath<(String, String)>,
     user: StaffUser,
 ) -> Result<Json<CounterView>, ApiError> {
     user.require(&[Role::Desk, Role::Admin])?;
@@ -201,7 +202,7 @@ pub struct WaitingLine {
         (status = 404, body = ErrorBody)))]
 pub async fn waiting_line(
     State(state): State<AppState>,
-    Path(location): Path<String>,
+    ApiPath(location): ApiPath<String>,
     user: StaffUser,
 ) -> Result<Json<WaitingLine>, ApiError> {
     user.require(&[Role::Desk, Role::Admin])?;

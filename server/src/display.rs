@@ -7,7 +7,7 @@ use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -23,6 +23,7 @@ use schalter_events::staff::Role;
 use serde::Serialize;
 use tokio::sync::watch;
 
+use crate::api::ApiPath;
 use crate::auth::{DeviceAuth, StaffUser};
 use crate::desk::{location_tz, wait_range};
 use crate::error::{ApiError, ErrorBody};
@@ -246,7 +247,7 @@ impl Feed {
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn stream(
     State(state): State<AppState>,
-    Path(location): Path<String>,
+    ApiPath(location): ApiPath<String>,
     _viewer: Viewer,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {

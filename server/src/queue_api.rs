@@ -1,6 +1,6 @@
 //! The queue over HTTP. So far: walk-in tickets from a kiosk or the front desk.
 
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -16,7 +16,7 @@ use schalter_events::Metadata;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::api::ApiJson;
+use crate::api::{ApiJson, ApiPath};
 use crate::auth::{DeviceAuth, StaffUser};
 use crate::error::{ApiError, ErrorBody};
 use crate::secrets::{hash, new_token};
@@ -144,7 +144,7 @@ impl TicketIssued {
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn issue_ticket(
     State(state): State<AppState>,
-    Path(location_id): Path<String>,
+    ApiPath(location_id): ApiPath<String>,
     issuer: Issuer,
     ApiJson(req): ApiJson<TicketRequest>,
 ) -> Result<Response, ApiError> {
@@ -248,7 +248,7 @@ pub struct CheckInRequest {
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn check_in(
     State(state): State<AppState>,
-    Path(location_id): Path<String>,
+    ApiPath(location_id): ApiPath<String>,
     issuer: Issuer,
     ApiJson(req): ApiJson<CheckInRequest>,
 ) -> Result<Response, ApiError> {
@@ -346,7 +346,7 @@ pub fn called_view(
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn call_next(
     State(state): State<AppState>,
-    Path(counter_id): Path<String>,
+    ApiPath(counter_id): ApiPath<String>,
     headers: axum::http::HeaderMap,
     user: StaffUser,
 ) -> Result<Response, ApiError> {
@@ -467,7 +467,7 @@ impl From<queue::QueueError> for ApiError {
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn ticket_action(
     State(state): State<AppState>,
-    Path((id, action)): Path<(String, String)>,
+    ApiPath((id, action)): ApiPath<(String, String)>,
     user: StaffUser,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
@@ -552,7 +552,7 @@ pub struct TicketStatus {
     responses((status = 200, body = TicketStatus), (status = 404, body = ErrorBody)))]
 pub async fn ticket_status(
     State(state): State<AppState>,
-    Path(token): Path<String>,
+    ApiPath(token): ApiPath<String>,
 ) -> Result<Json<TicketStatus>, ApiError> {
     let not_found = || ApiError::NotFound("there is no ticket with this token".into());
     let (location, day, label) = state
@@ -594,7 +594,7 @@ pub async fn ticket_status(
     responses((status = 200, content_type = "image/svg+xml", body = String), (status = 404, body = ErrorBody)))]
 pub async fn ticket_qr(
     State(state): State<AppState>,
-    Path(token): Path<String>,
+    ApiPath(token): ApiPath<String>,
     headers: axum::http::HeaderMap,
 ) -> Result<Response, ApiError> {
     if state.queues().by_token(&hash("ticket", &token)).is_none() {

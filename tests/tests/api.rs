@@ -161,7 +161,15 @@ async fn bad_input_gets_json_errors_and_stores_nothing(db: TestDb) {
 
 async fn unknown_api_routes_are_json_404(db: TestDb) {
     let app = spawn_app(db, false).await;
-    for path in ["/api/nothing", "/api", "/api/bookings/x/y/z"] {
+    // The last ones carry bytes that are not UTF-8 where a booking code or ticket token goes.
+    for path in [
+        "/api/nothing",
+        "/api",
+        "/api/bookings/x/y/z",
+        "/api/bookings/%FF%FE",
+        "/api/bookings/%C3/calendar.ics",
+        "/api/tickets/status/%80",
+    ] {
         let (status, body) = app.get_json(path).await;
         assert_eq!((status, body["error"].as_str()), (404, Some("not_found")), "{path}");
     }
