@@ -19,14 +19,20 @@ struct StaffDist;
 /// Pages of the staff's bundle: office devices and back-office screens.
 const STAFF_PAGES: [&str; 5] = ["kiosk", "desk", "display", "stats", "admin"];
 
+/// A page of the staff's bundle: its first segment names one, and its last has no file extension.
+fn is_staff_page(path: &str) -> bool {
+    let first_segment = path.split('/').next().unwrap_or("");
+    let last_segment = path.rsplit('/').next().unwrap_or("");
+    STAFF_PAGES.contains(&first_segment) && !last_segment.contains('.')
+}
+
 /// App routes have no file extension; anything else that is not a file is a real 404.
 pub async fn app(uri: Uri) -> Response {
     let path = uri.path().trim_start_matches('/');
     if let Some(rest) = path.strip_prefix("staff/") {
         // `/staff/` is where the staff's bundle keeps its files; its pages live at the top level.
         // Someone who types `/staff/desk` means the desk.
-        let page = rest.split('/').next().unwrap_or("");
-        if STAFF_PAGES.contains(&page) && !rest.contains('.') {
+        if is_staff_page(rest) {
             let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
             return Redirect::permanent(&format!("/{rest}{query}")).into_response();
         }
@@ -35,8 +41,7 @@ pub async fn app(uri: Uri) -> Response {
             None => (StatusCode::NOT_FOUND, "not found").into_response(),
         };
     }
-    let first_segment = path.split('/').next().unwrap_or("");
-    if STAFF_PAGES.contains(&first_segment) && !path.rsplit('/').next().unwrap_or("").contains('.') {
+    if is_staff_page(path) {
         return match StaffDist::get("index.html") {
             Some(index) => asset(index, "index.html", "no-cache"),
             None => not_built(),
