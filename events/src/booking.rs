@@ -374,12 +374,7 @@ impl Counters {
     }
 }
 
-/// What a command decided: events to append, each stream expected as it was read.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Decision {
-    pub events: Vec<NewEvent>,
-    pub expectations: Vec<(String, Expectation)>,
-}
+pub use crate::event::Decision;
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum BookingError {
@@ -715,7 +710,7 @@ pub fn check_in(
     booking: &Booking,
     code_hash: &str,
     location: &str,
-    ticket: (NewEvent, Expectation),
+    ticket: Decision,
     now: DateTime<Utc>,
 ) -> Result<Decision, BookingError> {
     match booking.status {
@@ -734,23 +729,19 @@ pub fn check_in(
     if now > booking.start + chrono::Duration::minutes(CHECK_IN_LATE_MINUTES) {
         return Err(BookingError::TooLate(CHECK_IN_LATE_MINUTES));
     }
-    let stream_name = stream(code_hash);
-    let (ticket_event, ticket_expectation) = ticket;
+    let ticket_stream = ticket.events.first().map(|e| e.stream.clone()).unwrap_or_default();
     let checked_in = encode(
-        stream_name.clone(),
+        stream(code_hash),
         SCHEMA,
         &BookingEvent::BookingCheckedIn {
             at: now,
-            ticket: ticket_event.stream.clone(),
+            ticket: ticket_stream,
         },
     );
-    Ok(Decision {
-        expectations: vec![
-            (stream_name, Expectation::AtVersion(booking.version)),
-            (ticket_event.stream.clone(), ticket_expectation),
-        ],
-        events: vec![checked_in, ticket_event],
-    })
+    let mut decision = Decision::expecting(checked_in, Expectation::AtVersion(booking.version));
+    decision.events.extend(ticket.events);
+    decision.expectations.extend(ticket.expectations);
+    Ok(decision)
 }
 
 /// Moves a booking to `units` in one step: the new units are taken and the old ones freed, or
@@ -1148,7 +1139,7 @@ mod tests {
         let offer = Offer::find(&catalogue, "buergerbuero", "personalausweis").unwrap();
         let booking = placed(&offer);
         let ticket = || {
-            (
+            Decision::expecting(
                 NewEvent {
                     stream: "numbers-buergerbuero-20261202-T".into(),
                     event_type: "TicketIssued".into(),

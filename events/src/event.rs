@@ -4,6 +4,32 @@ use chrono::{DateTime, Utc};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use serde_json::Value;
 
+/// What a command decided: the events to append, each stream it decided on expected as it
+/// was read. Every write in Schalter is one `Decision`, appended atomically or not at all.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Decision {
+    pub events: Vec<NewEvent>,
+    pub expectations: Vec<(String, Expectation)>,
+}
+
+impl Decision {
+    /// One event whose own stream must still be as it was read.
+    pub fn expecting(event: NewEvent, expectation: Expectation) -> Decision {
+        Decision {
+            expectations: vec![(event.stream.clone(), expectation)],
+            events: vec![event],
+        }
+    }
+
+    /// Events that hold whatever else was written meanwhile (the last one wins).
+    pub fn unconditional(events: Vec<NewEvent>) -> Decision {
+        Decision {
+            events,
+            expectations: Vec::new(),
+        }
+    }
+}
+
 /// An event about to be appended. Its stream version and global position are assigned by the
 /// store inside the appending transaction.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

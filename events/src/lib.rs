@@ -19,4 +19,4 @@ pub mod work;
 #[cfg(feature = "store")]
 pub mod store;
 
-pub use event::{decode, encode, Expectation, Metadata, NewEvent, RecordedEvent};
+pub use event::{decode, encode, Decision, Expectation, Metadata, NewEvent, RecordedEvent};

@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::booking::Personal;
-use crate::event::{encode, Expectation, NewEvent};
+use crate::event::{encode, Decision, Expectation};
 
 pub const SCHEMA: i32 = 1;
 
@@ -112,8 +112,8 @@ pub enum TicketEvent {
 
 /// Issues a ticket with `prefix` at `location` on `day`; its number is the version the store
 /// assigns to the event.
-pub fn issue(location: &str, day: NaiveDate, prefix: &str, ticket: &NumberEvent) -> (NewEvent, Expectation) {
-    (
+pub fn issue(location: &str, day: NaiveDate, prefix: &str, ticket: &NumberEvent) -> Decision {
+    Decision::expecting(
         encode(numbers_stream(location, day, prefix), SCHEMA, ticket),
         Expectation::Any,
     )
@@ -240,7 +240,8 @@ pub fn counter_open<Tz: chrono::TimeZone>(opened_at: Option<DateTime<Utc>>, now:
 }
 
 /// The event that opens (`open = true`) or closes a counter, or nothing if it already is.
-pub fn open_or_close(counter: &str, is_open: bool, open: bool, now: DateTime<Utc>) -> Option<NewEvent> {
+/// Opening and closing race harmlessly (the last one wins), so nothing is expected.
+pub fn open_or_close(counter: &str, is_open: bool, open: bool, now: DateTime<Utc>) -> Option<Decision> {
     if is_open == open {
         return None;
     }
@@ -249,8 +250,16 @@ pub fn open_or_close(counter: &str, is_open: bool, open: bool, now: DateTime<Utc
     } else {
         CounterEvent::CounterClosed { at: now }
     };
-    Some(encode(counter_stream(counter), SCHEMA, &event))
+    Some(Decision::unconditional(vec![encode(
+        counter_stream(counter),
+        SCHEMA,
+        &event,
+    )]))
 }
+
+/// A walk-in waiting longer than this counts as due, like an appointment whose time has come
+/// (the call policy, the waiting line, messages and the simulator all use it).
+pub const MAX_WAIT_MINUTES: i64 = 45;
 
 /// The call policy, deterministic and in this order:
 /// 1. due work, earliest due first: checked-in appointments whose slot has started (due at the
@@ -309,13 +318,7 @@ pub fn wait_estimate(ahead: usize, service_minutes: u32, counters: usize) -> (u3
 }
 
 /// The event that calls `ticket` to `counter`, expected at the version it was chosen at.
-pub fn call(
-    location: &str,
-    day: NaiveDate,
-    ticket: &Ticket,
-    counter: &str,
-    now: DateTime<Utc>,
-) -> (NewEvent, Expectation) {
+pub fn call(location: &str, day: NaiveDate, ticket: &Ticket, counter: &str, now: DateTime<Utc>) -> Decision {
     let expectation = if ticket.version == 0 {
         Expectation::NoStream
     } else {
@@ -325,7 +328,7 @@ pub fn call(
         counter: counter.to_owned(),
         at: now,
     };
-    (
+    Decision::expecting(
         encode(ticket_stream(location, day, &ticket.label), SCHEMA, &event),
         expectation,
     )
@@ -377,7 +380,7 @@ pub fn act(
     action: Action,
     to_service: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<(NewEvent, Expectation), QueueError> {
+) -> Result<Decision, QueueError> {
     use State::*;
     let allowed = match action {
         Action::Recall | Action::Start | Action::NoShow => ticket.state == Called,
@@ -412,7 +415,7 @@ pub fn act(
     } else {
         Expectation::AtVersion(ticket.version)
     };
-    Ok((
+    Ok(Decision::expecting(
         encode(ticket_stream(location, day, &ticket.label), SCHEMA, &event),
         expectation,
     ))
@@ -493,8 +496,8 @@ mod tests {
                 at("08:30"),
             );
             assert_eq!(result.is_ok(), allowed, "{state:?} + {action:?}");
-            if let Ok((_, expectation)) = result {
-                assert_eq!(expectation, Expectation::AtVersion(2));
+            if let Ok(decision) = result {
+                assert_eq!(decision.expectations[0].1, Expectation::AtVersion(2));
             }
         }
         let called = Ticket {
@@ -696,9 +699,9 @@ mod tests {
             (t.state, t.service.as_str(), t.waiting_since),
             (State::Waiting, "meldung", at("08:15"))
         );
-        let (event, expectation) = call("buergerbuero", at("08:00").date_naive(), &t, "4", at("08:30"));
-        assert_eq!(expectation, Expectation::AtVersion(3));
-        assert_eq!(event.stream, "ticket-buergerbuero-20261202-A-001");
+        let called = call("buergerbuero", at("08:00").date_naive(), &t, "4", at("08:30"));
+        assert_eq!(called.expectations[0].1, Expectation::AtVersion(3));
+        assert_eq!(called.events[0].stream, "ticket-buergerbuero-20261202-A-001");
     }
 
     #[test]
@@ -725,13 +728,20 @@ mod tests {
             issued_at: at("08:00"),
             contact: None,
         };
-        let (event, expectation) = issue("kfz-zulassung", day, "K", &ticket);
-        assert_eq!(event.stream, "numbers-kfz-zulassung-20261202-K");
-        assert_eq!(expectation, Expectation::Any, "the store's version is the number");
+        let issued = issue("kfz-zulassung", day, "K", &ticket);
+        assert_eq!(issued.events[0].stream, "numbers-kfz-zulassung-20261202-K");
+        assert_eq!(
+            issued.expectations[0].1,
+            Expectation::Any,
+            "the store's version is the number"
+        );
         assert_eq!(label("K", 7), "K-007");
         assert_eq!(label("K", 1234), "K-1234");
         let fresh = walk_in("A-001", "ausweis", "08:00");
-        assert_eq!(call("x", day, &fresh, "1", at("08:01")).1, Expectation::NoStream);
+        assert_eq!(
+            call("x", day, &fresh, "1", at("08:01")).expectations[0].1,
+            Expectation::NoStream
+        );
     }
 
     #[test]
@@ -771,10 +781,11 @@ mod tests {
         assert!(open_or_close("c1", false, false, at("08:00")).is_none());
         assert!(open_or_close("c1", true, true, at("08:00")).is_none());
         let opened = open_or_close("c1", false, true, at("08:00")).unwrap();
-        assert_eq!(opened.stream, "counter-c1");
-        assert_eq!(opened.event_type, "CounterOpened");
+        assert_eq!(opened.events[0].stream, "counter-c1");
+        assert_eq!(opened.events[0].event_type, "CounterOpened");
+        assert!(opened.expectations.is_empty(), "the last change wins");
         assert_eq!(
-            open_or_close("c1", true, false, at("08:00")).unwrap().event_type,
+            open_or_close("c1", true, false, at("08:00")).unwrap().events[0].event_type,
             "CounterClosed"
         );
     }

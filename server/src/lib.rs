@@ -1,26 +1,20 @@
 //! Schalter's server: HTTP API, the web app, background subscribers, and the CLI's commands.
 
-pub mod abuse;
-pub mod admin;
-pub mod api;
-pub mod auth;
-pub mod bookings;
+//!
+//! Layers, each only using the ones below it (`scripts/module-cycles` checks there is no circle):
+//! - `routes`: every route and the OpenAPI document, assembled from the features;
+//! - `features`: one module per feature (bookings, queue, desk, display, admin, stats, staff);
+//! - `cli`: the `schalter` commands besides `serve`, and the simulator;
+//! - `jobs`: background work (outbox, expiry, retention);
+//! - `http`: extractors, errors, auth, abuse limits, security headers, telemetry, web app;
+//! - `engine`: state and projections, the command executor, the vault.
+
 pub mod cli;
-pub mod desk;
-pub mod display;
-pub mod error;
-pub mod outbox;
-pub mod queue_api;
-pub mod retention;
-pub mod secrets;
-pub mod security;
-pub mod simulate;
-pub mod sms;
-pub mod state;
-pub mod stats_api;
-pub mod telemetry;
-pub mod vault;
-pub mod web;
+pub mod engine;
+pub mod features;
+pub mod http;
+pub mod jobs;
+pub mod routes;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -34,7 +28,10 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower_http::compression::CompressionLayer;
 
-use crate::state::AppState;
+use crate::engine::state::AppState;
+use crate::engine::vault;
+use crate::http::{abuse, security, telemetry, web};
+use crate::jobs::{outbox, retention};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://schalter.db";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -95,11 +92,11 @@ pub enum StartError {
 
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .merge(api::router())
+        .merge(routes::router())
         .fallback(web::app)
         .layer(axum::middleware::from_fn(security::headers))
         .layer(axum::middleware::from_fn(telemetry::record_request))
-        .layer(DefaultBodyLimit::max(api::BODY_LIMIT))
+        .layer(DefaultBodyLimit::max(http::BODY_LIMIT))
         .layer(CompressionLayer::new())
         .with_state(state)
 }
@@ -205,7 +202,7 @@ pub async fn start(settings: Settings) -> Result<Server, StartError> {
     }
     state.sms = messages.sms.is_some();
     state.open_data = settings.open_data;
-    bookings::expire_unconfirmed(state.clone());
+    jobs::expiry::spawn(state.clone());
     outbox::spawn(state.clone(), messages).map_err(|e| StartError::Mail(e.to_string()))?;
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let mut on_stop = stopped.clone();

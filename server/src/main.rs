@@ -5,7 +5,7 @@ use schalter_server::cli::{run, Cli};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    schalter_server::telemetry::init_logging();
+    schalter_server::http::telemetry::init_logging();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {

@@ -74,7 +74,7 @@ async fn main() {
         .with_timezone(&chrono_tz::Europe::Berlin)
         .date_naive();
     let t = Instant::now();
-    let report = schalter_server::simulate::run(&store, &catalogue, today, days, 2026)
+    let report = schalter_server::cli::simulate::run(&store, &catalogue, today, days, 2026)
         .await
         .unwrap();
     let simulated = t.elapsed();
@@ -110,7 +110,7 @@ async fn main() {
 
     let app = spawn_app(db, false).await;
     let rss_loaded = rss_mb();
-    schalter_server::admin::create_user(
+    schalter_server::features::admin::create_user(
         app.store(),
         "maria",
         schalter_events::staff::Role::Manager,

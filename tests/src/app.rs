@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
-use schalter_server::outbox::MessageSettings;
+use schalter_server::jobs::outbox::MessageSettings;
 use schalter_server::{Server, Settings};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -32,7 +32,7 @@ pub async fn spawn_app(db: TestDb, demo: bool) -> TestApp {
 /// As [`spawn_app`], sending citizens' email to `smtp_url` (links point at `http://schalter.test`).
 pub async fn spawn_app_mailing(db: TestDb, smtp_url: &str) -> TestApp {
     let messages = MessageSettings {
-        mail: Some(schalter_server::outbox::MailSettings {
+        mail: Some(schalter_server::jobs::outbox::MailSettings {
             smtp_url: smtp_url.to_owned(),
             from: "Bürgerservice <noreply@schalter.test>".into(),
         }),
@@ -51,7 +51,7 @@ pub async fn spawn_app_texting(db: TestDb, sms_url: &str, reminder_hours: u32) -
 pub fn texting(sms_url: &str, reminder_hours: u32) -> MessageSettings {
     MessageSettings {
         reminder_hours,
-        sms: Some(schalter_server::sms::SmsSettings {
+        sms: Some(schalter_server::jobs::sms::SmsSettings {
             url: sms_url.to_owned(),
             token: Some("sms-test-token".into()),
             sender: "Stadt".into(),
@@ -200,20 +200,20 @@ impl TestApp {
     }
 
     /// The vault as the test servers have it, for tests that read or erase sealed data.
-    pub fn vault(&self) -> schalter_server::vault::Vault {
+    pub fn vault(&self) -> schalter_server::engine::vault::Vault {
         let key: [u8; 32] = (0..32)
             .map(|i| u8::from_str_radix(&TEST_MASTER_KEY[2 * i..2 * i + 2], 16).unwrap())
             .collect::<Vec<_>>()
             .try_into()
             .unwrap();
-        schalter_server::vault::Vault::new(key, self.store().clone())
+        schalter_server::engine::vault::Vault::new(key, self.store().clone())
     }
 
     /// A booking at the Bürgerbüro starting `minutes_from_now`, recorded as the booking rules
     /// would (the API's lead time forbids bookings this near, and check-in needs them).
     pub async fn booking_near_now(&self, code: &str, minutes_from_now: i64, name: &str, email: &str) {
         use schalter_events::booking::{BookingEvent, Channel};
-        let hash = schalter_server::bookings::code_hash(code).expect("a well-formed code");
+        let hash = schalter_server::features::bookings::code_hash(code).expect("a well-formed code");
         let start = chrono::Utc::now() + chrono::Duration::minutes(minutes_from_now);
         let event = BookingEvent::BookingPlaced {
             location: "buergerbuero".into(),
@@ -223,7 +223,7 @@ impl TestApp {
             units: vec![start, start + chrono::Duration::minutes(10)],
             contact: self
                 .vault()
-                .seal(&schalter_server::vault::PersonalData {
+                .seal(&schalter_server::engine::vault::PersonalData {
                     name: name.into(),
                     email: email.into(),
                     phone: None,

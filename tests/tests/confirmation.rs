@@ -133,8 +133,8 @@ async fn the_emailed_link_confirms_in_the_browser() {
     let db = TestDb::sqlite().await;
     confirming_office(&db, 30);
     let sink = SmtpSink::start().await;
-    let messages = schalter_server::outbox::MessageSettings {
-        mail: Some(schalter_server::outbox::MailSettings {
+    let messages = schalter_server::jobs::outbox::MessageSettings {
+        mail: Some(schalter_server::jobs::outbox::MailSettings {
             smtp_url: sink.url.clone(),
             from: "Bürgerservice <noreply@schalter.test>".into(),
         }),

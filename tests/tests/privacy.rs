@@ -161,12 +161,12 @@ async fn retention_and_requests_erase_personal_data_and_keep_the_log(db: TestDb)
     let (_, free_before) = app.get_json(&availability).await;
     let cutoff = Utc::now() + chrono::Duration::days(365);
     let vault = app.vault();
-    let erased = schalter_server::retention::purge(app.store(), &vault, cutoff)
+    let erased = schalter_server::jobs::retention::purge(app.store(), &vault, cutoff)
         .await
         .unwrap();
     assert_eq!(erased, 1, "the other one was erased already");
     assert_eq!(
-        schalter_server::retention::purge(app.store(), &vault, cutoff)
+        schalter_server::jobs::retention::purge(app.store(), &vault, cutoff)
             .await
             .unwrap(),
         0
@@ -184,7 +184,7 @@ async fn retention_and_requests_erase_personal_data_and_keep_the_log(db: TestDb)
     assert_eq!(free_after, free_before, "the appointment still takes its place");
 
     // The sealed data is still in the log, but its key is gone.
-    let stream = schalter_events::booking::stream(&schalter_server::bookings::code_hash(second).unwrap());
+    let stream = schalter_events::booking::stream(&schalter_server::features::bookings::code_hash(second).unwrap());
     let events = app.store().read_stream(&stream, 0).await.unwrap();
     let booking = schalter_events::booking::Booking::fold(&events).unwrap().unwrap();
     let Personal::Sealed(sealed) = &booking.contact else {

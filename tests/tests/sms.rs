@@ -88,11 +88,11 @@ async fn walk_ins_hear_once_when_their_turn_is_near(db: TestDb) {
     assert!(events.iter().all(|e| !e.data.to_string().contains(digits)));
     let vault = app.vault();
     let tomorrow = Utc::now().date_naive() + chrono::Duration::days(1);
-    let erased = schalter_server::retention::purge_ticket_contacts(app.store(), &vault, tomorrow)
+    let erased = schalter_server::jobs::retention::purge_ticket_contacts(app.store(), &vault, tomorrow)
         .await
         .unwrap();
     assert_eq!(erased, 1);
-    let again = schalter_server::retention::purge_ticket_contacts(app.store(), &vault, tomorrow)
+    let again = schalter_server::jobs::retention::purge_ticket_contacts(app.store(), &vault, tomorrow)
         .await
         .unwrap();
     assert_eq!(again, 0, "erased once");

@@ -125,7 +125,7 @@ fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
 
 impl Vault {
     pub fn new(master: [u8; 32], store: Store) -> Vault {
-        let pepper = crate::secrets::hash("pepper", &hex::encode(master));
+        let pepper = crate::engine::secrets::hash("pepper", &hex::encode(master));
         Vault {
             master: Arc::new(XChaCha20Poly1305::new(&master.into())),
             pepper: Arc::new(pepper),
@@ -136,7 +136,7 @@ impl Vault {
 
     /// Keyed hash for values that must be matched but not read back (an email's booking count).
     pub fn keyed_hash(&self, purpose: &str, value: &str) -> String {
-        crate::secrets::hash(&format!("{purpose}:{}", self.pepper), value)
+        crate::engine::secrets::hash(&format!("{purpose}:{}", self.pepper), value)
     }
 
     /// Seals `data` under a new data key, which is stored (wrapped) before anything refers to

@@ -15,10 +15,10 @@ use schalter_events::{Expectation, Metadata};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::api::{ApiJson, ApiPath};
-use crate::auth::{AdminUser, StaffUser};
-use crate::error::{ApiError, ErrorBody};
-use crate::state::AppState;
+use crate::engine::state::AppState;
+use crate::http::auth::{AdminUser, StaffUser};
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::{ApiJson, ApiPath};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
@@ -97,8 +97,9 @@ pub async fn create_device(
         DeviceRole::Display => "display",
     };
     let id = format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
-    let token = format!("{id}.{}", crate::secrets::new_token());
-    let (event, expectation) = access::register_device(&id, location, role, &crate::auth::device_token_hash(&token));
+    let token = format!("{id}.{}", crate::engine::secrets::new_token());
+    let (event, expectation) =
+        access::register_device(&id, location, role, &crate::http::auth::device_token_hash(&token));
     let request = AppendRequest::new(vec![event])
         .expect(access::device_stream(&id), expectation)
         .metadata(Metadata::by(actor, chrono::Utc::now()));
@@ -152,7 +153,7 @@ pub async fn export_booking(
     AdminUser(_): AdminUser,
     ApiPath(code): ApiPath<String>,
 ) -> Result<Json<BookingExport>, ApiError> {
-    let (hash, booking) = crate::bookings::load_booking(&state, &code).await?;
+    let (hash, booking) = crate::features::bookings::load_booking(&state, &code).await?;
     let personal = if booking.erased {
         None
     } else {
@@ -191,11 +192,11 @@ pub async fn export_booking(
 
 /// Messages to citizens that failed, are overdue or expired unsent (no personal data).
 #[utoipa::path(get, path = "/api/admin/messages", tag = "staff",
-    responses((status = 200, body = crate::state::MessageProblems), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = crate::engine::state::MessageProblems), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn message_problems(
     State(state): State<AppState>,
     AdminUser(_): AdminUser,
-) -> Json<crate::state::MessageProblems> {
+) -> Json<crate::engine::state::MessageProblems> {
     Json(state.message_problems.read().unwrap_or_else(|e| e.into_inner()).clone())
 }
 

@@ -4,16 +4,18 @@
 //! refuses it if the counter has moved.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
+use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use schalter_events::booking::{Counter, Counters};
+use schalter_events::booking::Counters;
 use schalter_events::catalogue::Catalogue;
 use schalter_events::projection::Projection;
 use schalter_events::store::{Store, StoreError};
 use schalter_events::{decode, queue, staff, RecordedEvent};
 use tokio::sync::watch;
+
+use crate::engine::executor::{Command, Executed, Executor};
 
 /// Bookings holding each grid unit, per location (what availability is computed from), and
 /// the unit and holder counters bookings decide on first.
@@ -279,8 +281,8 @@ pub struct MessageProblem {
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
-    pub vault: crate::vault::Vault,
-    pub abuse: Arc<crate::abuse::Abuse>,
+    pub vault: crate::engine::vault::Vault,
+    pub abuse: Arc<crate::http::abuse::Abuse>,
     /// Whether an SMS gateway is configured (the kiosk then offers "your turn is near").
     pub sms: bool,
     /// Whether the municipality publishes open data (`SCHALTER_OPEN_DATA=on`).
@@ -296,127 +298,8 @@ pub struct AppState {
     applied: Arc<watch::Sender<i64>>,
     /// Flips to true when the server shuts down; long-lived responses (SSE) end on it.
     pub shutdown: watch::Receiver<bool>,
-    /// Bookings for the same start take turns inside this server.
-    pub turns: Arc<Turns>,
-    /// Places this server has queued bookings for and not yet seen in its projections.
-    pub in_flight: Arc<InFlight>,
-}
-
-/// Citizens who book the same time at the same moment would all read the unit at one version,
-/// and all but one append would fail its expectation and be decided again, a batch later. Taking
-/// turns per start inside a server lets each decide on the version the one before queued (see
-/// [`InFlight`]). The store's expectations still guard against other servers; this only saves
-/// wasted work. Striped
-/// (a fixed set of locks, chosen by hash) so memory does not grow with the number of slots.
-pub struct Turns {
-    stripes: Vec<tokio::sync::Mutex<()>>,
-}
-
-impl Turns {
-    const STRIPES: usize = 1024;
-
-    pub fn new() -> Turns {
-        Turns {
-            stripes: (0..Self::STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
-        }
-    }
-
-    pub async fn take(&self, key: &str) -> tokio::sync::MutexGuard<'_, ()> {
-        use std::hash::{Hash, Hasher};
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        key.hash(&mut hasher);
-        self.stripes[hasher.finish() as usize % Self::STRIPES].lock().await
-    }
-}
-
-impl Default for Turns {
-    fn default() -> Self {
-        Turns::new()
-    }
-}
-
-/// Taking turns alone would let each citizen for a time decide only once the one before has
-/// been committed: a batch cycle each. Instead a booking, once queued for the store, leaves its
-/// counters here as they will be if it is written, and the next one decides on those and
-/// expects the versions it will create (the store writes queued appends in order). Only
-/// bookings are recorded, never releases: if a queued booking fails, whatever takes its version
-/// instead adds at most one place, so a decision chained on it counted at least as many places
-/// as there will be, and can never over-book; at worst it fails its expectation and decides
-/// again.
-#[derive(Default)]
-pub struct InFlight {
-    streams: Mutex<HashMap<String, Queued>>,
-}
-
-struct Queued {
-    version: i64,
-    count: u32,
-    /// Queued bookings that touch the stream; the entry goes when the last has settled.
-    bookings: usize,
-}
-
-impl InFlight {
-    /// The counter to decide on: `counter` as read, or further on if queued bookings move it.
-    pub fn latest(&self, counter: Counter) -> Counter {
-        match lock(&self.streams).get(&counter.stream) {
-            Some(queued) if queued.version > counter.version => Counter {
-                version: queued.version,
-                count: queued.count,
-                ..counter
-            },
-            _ => counter,
-        }
-    }
-
-    /// Records a booking that takes one place on each counter (as decided on) and is being
-    /// queued; dropping the returned guard, once it has settled, forgets it.
-    pub fn book<'a>(self: &Arc<Self>, counters: impl IntoIterator<Item = &'a Counter>) -> Booked {
-        let mut streams = lock(&self.streams);
-        let names = counters
-            .into_iter()
-            .map(|counter| {
-                let queued = streams.entry(counter.stream.clone()).or_insert(Queued {
-                    version: 0,
-                    count: 0,
-                    bookings: 0,
-                });
-                queued.bookings += 1;
-                if counter.version + 1 > queued.version {
-                    queued.version = counter.version + 1;
-                    queued.count = counter.count + 1;
-                }
-                counter.stream.clone()
-            })
-            .collect();
-        Booked {
-            in_flight: self.clone(),
-            streams: names,
-        }
-    }
-}
-
-/// A queued booking's mark in [`InFlight`].
-pub struct Booked {
-    in_flight: Arc<InFlight>,
-    streams: Vec<String>,
-}
-
-impl Drop for Booked {
-    fn drop(&mut self) {
-        let mut streams = lock(&self.in_flight.streams);
-        for name in &self.streams {
-            if let Some(queued) = streams.get_mut(name) {
-                queued.bookings -= 1;
-                if queued.bookings == 0 {
-                    streams.remove(name);
-                }
-            }
-        }
-    }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
+    /// Runs every write (see [`crate::engine::executor`]).
+    pub executor: Executor,
 }
 
 fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
@@ -427,24 +310,24 @@ impl AppState {
     /// Folds the whole log into the in-memory projections and returns the position reached.
     pub async fn load(
         store: Store,
-        vault: crate::vault::Vault,
+        vault: crate::engine::vault::Vault,
         shutdown: watch::Receiver<bool>,
     ) -> Result<(AppState, i64), StoreError> {
+        let applied = Arc::new(watch::channel(0).0);
         let state = AppState {
+            executor: Executor::with_projections(store.clone(), applied.clone()),
             store,
             vault,
-            abuse: Arc::new(crate::abuse::Abuse::new(true)),
+            abuse: Arc::new(crate::http::abuse::Abuse::new(true)),
             sms: false,
             open_data: false,
-            turns: Arc::default(),
-            in_flight: Arc::default(),
             stats: Arc::default(),
             catalogue: Arc::default(),
             taken: Arc::default(),
             queues: Arc::default(),
             directory: Arc::default(),
             message_problems: Arc::default(),
-            applied: Arc::new(watch::channel(0).0),
+            applied,
             shutdown,
         };
         let mut position = 0;
@@ -512,11 +395,20 @@ impl AppState {
         }
     }
 
+    /// Runs a write (see [`Executor::execute`]).
+    pub async fn execute<C: Command>(
+        &self,
+        actor: &str,
+        command_id: Option<String>,
+        command: C,
+    ) -> Result<Executed<C::Output>, C::Error> {
+        self.executor.execute(actor, command_id, command).await
+    }
+
     /// Read-your-writes: waits (briefly) until the projections include `position`, so a client
     /// that just booked sees the slot as taken on its next request to this instance.
     pub async fn caught_up(&self, position: i64) {
-        let mut applied = self.applied.subscribe();
-        let _ = tokio::time::timeout(Duration::from_secs(2), applied.wait_for(|p| *p >= position)).await;
+        self.executor.caught_up(position).await
     }
 
     /// Keeps the projections current, also with events appended by other server instances.
@@ -538,49 +430,5 @@ impl AppState {
                 }
             }
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn counter(stream: &str, version: i64, count: u32) -> Counter {
-        Counter {
-            stream: stream.into(),
-            version,
-            count,
-        }
-    }
-
-    #[test]
-    fn queued_bookings_move_counters_until_they_settle() {
-        let in_flight = Arc::new(InFlight::default());
-        let read = counter("unit-a", 5, 1);
-        assert_eq!(in_flight.latest(read.clone()), read, "nothing queued: as read");
-
-        let first = in_flight.book([&read]);
-        let after_first = in_flight.latest(read.clone());
-        assert_eq!((after_first.version, after_first.count), (6, 2));
-        let second = in_flight.book([&after_first]);
-        assert_eq!(in_flight.latest(read.clone()), counter("unit-a", 7, 3));
-
-        // The projection caught up with the first: the second is still ahead of it.
-        assert_eq!(in_flight.latest(counter("unit-a", 6, 2)), counter("unit-a", 7, 3));
-        drop(first);
-        assert_eq!(in_flight.latest(counter("unit-a", 6, 2)), counter("unit-a", 7, 3));
-        // A counter read further on than anything queued (another server wrote) wins.
-        assert_eq!(in_flight.latest(counter("unit-a", 9, 1)), counter("unit-a", 9, 1));
-        drop(second);
-        assert_eq!(in_flight.latest(read.clone()), read, "all settled: as read again");
-        assert!(lock(&in_flight.streams).is_empty());
-    }
-
-    #[test]
-    fn a_booking_decided_on_an_older_version_does_not_move_the_counter_back() {
-        let in_flight = Arc::new(InFlight::default());
-        let _ahead = in_flight.book([&counter("unit-a", 7, 3)]);
-        let _stale = in_flight.book([&counter("unit-a", 5, 1)]);
-        assert_eq!(in_flight.latest(counter("unit-a", 5, 1)), counter("unit-a", 8, 4));
     }
 }

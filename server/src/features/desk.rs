@@ -10,16 +10,14 @@ use chrono_tz::Tz;
 use schalter_events::catalogue::Counter;
 use schalter_events::queue::{self, Kind};
 use schalter_events::staff::Role;
-use schalter_events::store::AppendRequest;
-use schalter_events::Metadata;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::api::ApiPath;
-use crate::auth::StaffUser;
-use crate::error::{ApiError, ErrorBody};
-use crate::queue_api::{called_view, CalledTicket, MAX_WAIT_MINUTES};
-use crate::state::AppState;
+use crate::engine::state::AppState;
+use crate::features::queue::{called_view, CalledTicket, OpenOrClose};
+use crate::http::auth::StaffUser;
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::ApiPath;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -161,14 +159,14 @@ pub async fn open_or_close(
         .cloned()
         .ok_or_else(|| ApiError::NotFound(format!("there is no counter {id:?}")))?;
     let tz = location_tz(&state, &counter.location)?;
-    let now = Utc::now();
-    if let Some(event) = queue::open_or_close(&id, is_open(&state, &id, now, tz), open, now) {
-        // Opening and closing race harmlessly (the last one wins), so no expectation.
-        let request = AppendRequest::new(vec![event]).metadata(Metadata::by(&user.actor(), now));
-        let outcome = state.store.append(&request).await?;
-        state.caught_up(outcome.last_position).await;
-    }
-    Ok(Json(counter_view(&state, &counter, now, tz)))
+    let command = OpenOrClose {
+        state: &state,
+        counter: id,
+        tz,
+        open,
+    };
+    state.execute(&user.actor(), None, command).await?;
+    Ok(Json(counter_view(&state, &counter, Utc::now(), tz)))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -211,17 +209,22 @@ pub async fn waiting_line(
     let day = now.with_timezone(&tz).date_naive();
     let tickets = state.queues().tickets(&location, day);
     let services: Vec<String> = tickets.iter().map(|t| t.service.clone()).collect();
-    let waiting = queue::call_order(&tickets, &services, now, chrono::Duration::minutes(MAX_WAIT_MINUTES))
-        .into_iter()
-        .map(|t| WaitingTicket {
-            id: queue::ticket_id(&location, day, &t.label),
-            number: t.label.clone(),
-            service: t.service.clone(),
-            kind: t.kind,
-            waiting_minutes: (now - t.waiting_since).num_minutes().max(0),
-            appointment: t.slot_start.map(|s| s.with_timezone(&tz).fixed_offset()),
-        })
-        .collect();
+    let waiting = queue::call_order(
+        &tickets,
+        &services,
+        now,
+        chrono::Duration::minutes(queue::MAX_WAIT_MINUTES),
+    )
+    .into_iter()
+    .map(|t| WaitingTicket {
+        id: queue::ticket_id(&location, day, &t.label),
+        number: t.label.clone(),
+        service: t.service.clone(),
+        kind: t.kind,
+        waiting_minutes: (now - t.waiting_since).num_minutes().max(0),
+        appointment: t.slot_start.map(|s| s.with_timezone(&tz).fixed_offset()),
+    })
+    .collect();
     let names: std::collections::HashMap<String, String> = state
         .catalogue()
         .counters

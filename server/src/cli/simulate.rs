@@ -126,7 +126,7 @@ impl Sim<'_> {
     }
 
     async fn counter(&self, stream: String, unit: bool) -> Result<Counter, SimulationError> {
-        Ok(crate::bookings::read_counter(self.store, stream, unit).await?)
+        Ok(crate::features::bookings::read_counter(self.store, stream, unit).await?)
     }
 
     fn code_hash(&mut self) -> String {
@@ -288,7 +288,7 @@ impl Sim<'_> {
         let mut arrivals = arrivals.into_iter().peekable();
         let mut tickets: Vec<Ticket> = Vec::new();
         let mut free_at: Vec<DateTime<Utc>> = vec![open; counters.len()];
-        let max_wait = Duration::minutes(crate::queue_api::MAX_WAIT_MINUTES);
+        let max_wait = Duration::minutes(schalter_events::queue::MAX_WAIT_MINUTES);
         let mut now = open - Duration::minutes(20);
         while now < close + Duration::minutes(60) {
             while let Some((at, booking, service, prefix)) = arrivals.next_if(|a| a.0 <= now) {
@@ -330,17 +330,14 @@ impl Sim<'_> {
                             issued_at: at,
                             contact: None,
                         };
-                        let (event, expectation) = queue::issue(location, day, prefix, &issued);
-                        let stream = event.stream.clone();
+                        let decision = queue::issue(location, day, prefix, &issued);
+                        let stream = queue::numbers_stream(location, day, prefix);
                         let actor = if self.rng.chance(0.8) {
                             "device:kiosk"
                         } else {
                             "staff:desk"
                         };
-                        if let Some(outcome) = self
-                            .append(vec![event], vec![(stream.clone(), expectation)], actor, at)
-                            .await?
-                        {
+                        if let Some(outcome) = self.append(decision.events, decision.expectations, actor, at).await? {
                             if let Some(s) = outcome.streams.iter().find(|s| s.stream == stream) {
                                 tickets.push(Ticket::issued(queue::label(prefix, s.version), &issued));
                                 self.report.walk_ins += 1;

@@ -12,7 +12,7 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 /// A limit: at most `count` requests per `window`.
 #[derive(Debug, Clone, Copy)]

@@ -1,6 +1,8 @@
 //! The `schalter` command line. Long-running commands show progress on a terminal and stay
 //! quiet when their output goes to a log.
 
+pub mod simulate;
+
 use std::io::{BufRead, IsTerminal};
 use std::time::{Duration, Instant};
 
@@ -13,7 +15,7 @@ use schalter_events::staff::Role;
 use schalter_events::store::{AppendRequest, StoreError};
 use schalter_events::{Expectation, Metadata};
 
-use crate::admin::AccountError;
+use crate::features::admin::AccountError;
 use crate::{open_store, start, Settings, StartError, DEFAULT_DATABASE_URL, DEFAULT_LISTEN};
 
 #[derive(Parser)]
@@ -91,22 +93,22 @@ pub struct Texts {
 }
 
 impl Mail {
-    fn settings(self, texts: Texts) -> crate::outbox::MessageSettings {
-        crate::outbox::MessageSettings {
+    fn settings(self, texts: Texts) -> crate::jobs::outbox::MessageSettings {
+        crate::jobs::outbox::MessageSettings {
             public_url: self.public_url,
             reminder_hours: self.reminder_hours,
             lease: chrono::Duration::seconds(self.outbox_lease_seconds.max(1)),
             mail: self
                 .smtp_url
                 .filter(|u| !u.is_empty())
-                .map(|smtp_url| crate::outbox::MailSettings {
+                .map(|smtp_url| crate::jobs::outbox::MailSettings {
                     smtp_url,
                     from: self.mail_from,
                 }),
             sms: texts
                 .sms_url
                 .filter(|u| !u.is_empty())
-                .map(|url| crate::sms::SmsSettings {
+                .map(|url| crate::jobs::sms::SmsSettings {
                     url,
                     token: texts.sms_token,
                     sender: texts.sms_sender,
@@ -136,7 +138,7 @@ pub enum Command {
         #[command(flatten)]
         keys: Keys,
         /// Days after an appointment until its personal data is erased (checked daily).
-        #[arg(long, env = "SCHALTER_RETENTION_DAYS", default_value_t = crate::retention::DEFAULT_RETENTION_DAYS)]
+        #[arg(long, env = "SCHALTER_RETENTION_DAYS", default_value_t = crate::jobs::retention::DEFAULT_RETENTION_DAYS)]
         retention_days: u32,
         #[command(flatten)]
         mail: Mail,
@@ -156,7 +158,7 @@ pub enum Command {
         db: Database,
         #[command(flatten)]
         keys: Keys,
-        #[arg(long, env = "SCHALTER_RETENTION_DAYS", default_value_t = crate::retention::DEFAULT_RETENTION_DAYS)]
+        #[arg(long, env = "SCHALTER_RETENTION_DAYS", default_value_t = crate::jobs::retention::DEFAULT_RETENTION_DAYS)]
         retention_days: u32,
     },
     /// Fill the days before today with realistic simulated office days (bookings, cancellations,
@@ -417,7 +419,7 @@ async fn add_user(db: &Database, username: &str, role: Role) -> Result<(), CliEr
         .map_err(|e| CliError::Usage(format!("cannot read the password from standard input: {e}")))?;
     let password = password.trim_end_matches(['\n', '\r']);
     let store = open_store(&settings_for(db)).await?;
-    let result = crate::admin::create_user(&store, username, role, password, "system:cli").await;
+    let result = crate::features::admin::create_user(&store, username, role, password, "system:cli").await;
     store.close().await;
     result?;
     println!("added {role:?} account {username:?}");
@@ -428,7 +430,7 @@ async fn add_device(db: &Database, location: &str, role: DeviceRole) -> Result<(
     let store = open_store(&settings_for(db)).await?;
     let (catalogue, _) = current_catalogue(&store).await?;
     let result = if catalogue.locations.contains_key(location) {
-        crate::admin::create_device(&store, location, role, "system:cli").await
+        crate::features::admin::create_device(&store, location, role, "system:cli").await
     } else {
         Err(AccountError::UnknownLocation(location.to_owned()))
     };
@@ -441,7 +443,7 @@ async fn add_device(db: &Database, location: &str, role: DeviceRole) -> Result<(
 
 async fn revoke_device(db: &Database, id: &str) -> Result<(), CliError> {
     let store = open_store(&settings_for(db)).await?;
-    let result = crate::admin::revoke(&store, id, "system:cli").await;
+    let result = crate::features::admin::revoke(&store, id, "system:cli").await;
     store.close().await;
     match result? {
         (true, _) => println!("revoked {id}"),
@@ -451,18 +453,18 @@ async fn revoke_device(db: &Database, id: &str) -> Result<(), CliError> {
 }
 
 async fn purge(db: &Database, keys: &Keys, retention_days: u32) -> Result<(), CliError> {
-    let master = crate::vault::master_key(
+    let master = crate::engine::vault::master_key(
         keys.master_key().as_deref(),
         keys.master_key_file.as_deref(),
         &db.database_url,
     )
     .map_err(|e| CliError::Usage(e.to_string()))?;
     let store = open_store(&settings_for(db)).await?;
-    let vault = crate::vault::Vault::new(master, store.clone());
+    let vault = crate::engine::vault::Vault::new(master, store.clone());
     let cutoff = chrono::Utc::now() - chrono::Duration::days(i64::from(retention_days));
-    let result = crate::retention::purge(&store, &vault, cutoff).await;
+    let result = crate::jobs::retention::purge(&store, &vault, cutoff).await;
     let before = (chrono::Utc::now() - chrono::Duration::days(1)).date_naive();
-    let tickets = crate::retention::purge_ticket_contacts(&store, &vault, before).await;
+    let tickets = crate::jobs::retention::purge_ticket_contacts(&store, &vault, before).await;
     store.close().await;
     let erased = result.map_err(|e| CliError::Usage(e.to_string()))?;
     let tickets = tickets.map_err(|e| CliError::Usage(e.to_string()))?;
@@ -482,7 +484,7 @@ async fn simulate(db: &Database, days: u32, seed: u64) -> Result<(), CliError> {
     let today = chrono::Utc::now()
         .with_timezone(&chrono_tz::Europe::Berlin)
         .date_naive();
-    let result = crate::simulate::run(&store, &catalogue, today, days, seed).await;
+    let result = crate::cli::simulate::run(&store, &catalogue, today, days, seed).await;
     store.close().await;
     let report = result.map_err(|e| CliError::Usage(e.to_string()))?;
     println!(
@@ -657,7 +659,7 @@ async fn rebuild_projections(
             location: None,
             service: None,
         };
-        let summary = crate::stats_api::summary_of(&stats, &catalogue, &filter);
+        let summary = crate::features::stats::summary_of(&stats, &catalogue, &filter);
         let json = serde_json::to_vec_pretty(&summary).expect("a summary serialises");
         std::fs::write(out, json).map_err(|e| CliError::Usage(format!("{}: {e}", out.display())))?;
     }

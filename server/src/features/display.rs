@@ -23,11 +23,11 @@ use schalter_events::staff::Role;
 use serde::Serialize;
 use tokio::sync::watch;
 
-use crate::api::ApiPath;
-use crate::auth::{DeviceAuth, StaffUser};
-use crate::desk::{location_tz, wait_range};
-use crate::error::{ApiError, ErrorBody};
-use crate::state::{AppState, Call};
+use crate::engine::state::{AppState, Call};
+use crate::features::desk::{location_tz, wait_range};
+use crate::http::auth::{DeviceAuth, StaffUser};
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::ApiPath;
 
 /// How many calls the screen lists (the newest highlighted).
 const SHOWN_CALLS: usize = 8;

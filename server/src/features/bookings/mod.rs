@@ -2,7 +2,7 @@
 //! Handlers parse, call the pure rules in `schalter_events::booking`, append, and retry the
 //! decision when a concurrent booking changed a stream in between.
 
-use crate::secrets::hash;
+use crate::engine::secrets::hash;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -10,22 +10,26 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use chrono_tz::Tz;
-use schalter_events::booking::{self, Booking, BookingError, Channel, Counter, Decision, Offer, Place, Status};
+use schalter_events::booking::{self, Booking, BookingError, Offer, Status};
 use schalter_events::catalogue::Text;
-use schalter_events::slots::{SlotError, Unit};
-use schalter_events::store::{AppendOutcome, AppendRequest, DataKey, StoreError, Submitted};
-use schalter_events::Metadata;
+use schalter_events::slots::SlotError;
+use schalter_events::store::AppendOutcome;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::abuse::{self, ClientIp};
-use crate::api::{idempotency_key, ApiJson, ApiPath, ApiQuery};
-use crate::error::{ApiError, ErrorBody};
-use crate::state::AppState;
-use crate::vault::{PersonalData, VaultError};
+mod commands;
 
-/// A decision is retried this often when another booking changed one of its streams first.
-const MAX_ATTEMPTS: usize = 50;
+pub(crate) use commands::read_counter;
+pub use commands::Expire;
+use commands::{Cancel, Confirm, PlaceBooking, Reschedule};
+
+use crate::engine::executor::Executed;
+use crate::engine::state::AppState;
+use crate::engine::vault::{PersonalData, VaultError};
+use crate::http::abuse::{self, ClientIp};
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::{idempotency_key, ApiJson, ApiPath, ApiQuery};
+
 const MAX_DAYS: u32 = 62;
 
 pub fn router() -> Router<AppState> {
@@ -181,117 +185,11 @@ async fn personal_of(state: &AppState, booking: &Booking) -> Result<Option<Perso
     Ok(state.vault.open(&booking.contact).await?)
 }
 
-// ---- reading -------------------------------------------------------------------------------
-
-async fn counter(state: &AppState, stream: String, unit: bool) -> Result<Counter, ApiError> {
-    Ok(read_counter(&state.store, stream, unit).await?)
-}
-
-/// A unit's count (`unit`) or an email holder's, as the store has it now: what a booking
-/// decision is expected at. Used by the handlers and the simulator.
-pub(crate) async fn read_counter(
-    store: &schalter_events::store::Store,
-    stream: String,
-    unit: bool,
-) -> Result<Counter, StoreError> {
-    let events = store.read_stream(&stream, 0).await?;
-    let counter = if unit {
-        Counter::fold_unit(stream, &events)
-    } else {
-        Counter::fold_holder(stream, &events)
-    };
-    counter.map_err(|e| StoreError::Corrupt {
-        position: e.position,
-        reason: e.to_string(),
-    })
-}
-
-async fn unit_counters(state: &AppState, location: &str, units: &[Unit]) -> Result<Vec<Counter>, ApiError> {
-    futures::future::try_join_all(
-        units
-            .iter()
-            .map(|unit| counter(state, booking::unit_stream(location, unit.start), true)),
-    )
-    .await
-}
-
-/// The unit and holder counters a booking decides on. First as this server's projection has
-/// them: exact for everything the server wrote itself (appends wait for the projection, and
-/// bookings for one start take turns), so only another server's booking a moment ago makes the
-/// append fail its expectation; then (`from_store`) as the store has them.
-async fn booking_counters(
-    state: &AppState,
-    location: &str,
-    units: &[Unit],
-    holder: &str,
-    from_store: bool,
-) -> Result<(Vec<Counter>, Counter), ApiError> {
-    if from_store {
-        return tokio::try_join!(
-            unit_counters(state, location, units),
-            counter(state, booking::holder_stream(holder), false)
-        );
-    }
-    let taken = state.taken();
-    let counters = taken.counters();
-    let units = units.iter().map(|unit| counters.unit(location, unit.start)).collect();
-    Ok((units, counters.holder(&booking::holder_stream(holder))))
-}
-
+/// The booking behind a code as typed or scanned, with its code's hash.
 pub(crate) async fn load_booking(state: &AppState, code: &str) -> Result<(String, Booking), ApiError> {
     let hash = code_hash(code).ok_or(BookingError::UnknownBooking)?;
-    let events = state.store.read_stream(&booking::stream(&hash), 0).await?;
-    let booking = Booking::fold(&events)
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .ok_or(BookingError::UnknownBooking)?;
+    let booking = commands::load(&state.store, &hash).await?;
     Ok((hash, booking))
-}
-
-/// Appends a decision; `false` when a concurrent change made it stale and it must be decided
-/// again.
-async fn append(
-    state: &AppState,
-    decision: Decision,
-    command_id: Option<String>,
-    data_key: Option<&DataKey>,
-) -> Result<bool, ApiError> {
-    settled(state, submit(state, decision, command_id, data_key).await?).await
-}
-
-/// Queues a decision for the store (see `Store::submit`).
-async fn submit(
-    state: &AppState,
-    decision: Decision,
-    command_id: Option<String>,
-    data_key: Option<&DataKey>,
-) -> Result<Submitted, ApiError> {
-    let mut request = AppendRequest::new(decision.events).metadata(Metadata {
-        command_id,
-        ..Metadata::by("citizen", Utc::now())
-    });
-    request.expectations = decision.expectations;
-    request.data_keys.extend(data_key.cloned());
-    Ok(state.store.submit(&request).await?)
-}
-
-/// Waits for a queued decision and, once written, for the projections to hold it; `false` when
-/// a concurrent change made it stale and it must be decided again.
-async fn settled(state: &AppState, submitted: Submitted) -> Result<bool, ApiError> {
-    match submitted.outcome().await {
-        Ok(outcome) => {
-            state.caught_up(outcome.last_position).await;
-            Ok(true)
-        }
-        Err(StoreError::Conflict { .. } | StoreError::ConcurrentWrite) => Ok(false),
-        Err(e) => Err(e.into()),
-    }
-}
-
-fn busy() -> ApiError {
-    ApiError::Conflict {
-        code: "concurrent_change",
-        message: "many people are booking right now; please try again".into(),
-    }
 }
 
 // ---- views ---------------------------------------------------------------------------------
@@ -469,7 +367,7 @@ pub struct Challenge {
 #[utoipa::path(get, path = "/api/bookings/challenge", tag = "citizens",
     responses((status = 200, body = Challenge)))]
 pub async fn challenge(State(state): State<AppState>) -> Json<Challenge> {
-    let random = crate::secrets::new_token();
+    let random = crate::engine::secrets::new_token();
     let vault = state.vault.clone();
     Json(Challenge {
         challenge: abuse::work::challenge(Utc::now(), &random[..16.min(random.len())], |b| {
@@ -519,95 +417,20 @@ pub async fn book(
     ClientIp(ip): ClientIp,
     ApiJson(req): ApiJson<BookingRequest>,
 ) -> Result<Response, ApiError> {
-    let command_id = idempotency_key(&headers)?;
-    if let Some(id) = &command_id {
-        if let Some(outcome) = state.store.command_outcome(id).await? {
-            return repeated_booking(&state, &outcome).await;
+    let command = PlaceBooking::new(&state, ip, req);
+    match state.execute("citizen", idempotency_key(&headers)?, command).await? {
+        Executed::Done(placed, _) => {
+            let view = view_of(&state, &placed.booking, Some(placed.code), Some(&placed.personal));
+            Ok((StatusCode::CREATED, Json(view)).into_response())
         }
+        Executed::Repeated(outcome) => repeated_booking(&state, &outcome).await,
     }
-    if !req.privacy_accepted {
-        return Err(ApiError::invalid(
-            "consent_required",
-            Some("privacy_accepted"),
-            "please confirm that you have read the privacy notice",
-        ));
-    }
-    let contact = booking::check_contact(&req.name, &req.email, req.phone.as_deref())?;
-    let start = req.start.with_timezone(&Utc);
-    let code = new_code();
-    let hash = code_hash(&code).expect("generated codes are valid");
-    let holder = holder_hash(&state, &contact.email);
-    state.abuse.check(&format!("book-ip:{ip}"), abuse::BOOK_PER_IP)?;
-    check_proof(&state, req.proof.as_ref())?;
-    state
-        .abuse
-        .check(&format!("book-email:{holder}"), abuse::BOOK_PER_EMAIL)?;
-    state.abuse.may_book(start, &[holder.clone(), ip.to_string()])?;
-    let personal = PersonalData {
-        name: contact.name.clone(),
-        email: contact.email.clone(),
-        phone: contact.phone.clone(),
-        code: Some(code.clone()),
-    };
-    // Most of a rush comes too late for the time it chose. This server's projection holds every
-    // booking it wrote (appends wait for it), so a time it shows full is full, or is being freed
-    // by another server this very moment, which no citizen could tell from someone else taking
-    // it. Answering from it spares the store the reads of everyone who is too late.
-    let (units, max_active) = {
-        let catalogue = state.catalogue();
-        let offer = Offer::find(&catalogue, &req.location, &req.service)?;
-        let units = offer.units_for(start, Utc::now())?;
-        let taken = state.taken();
-        if offer.full(&units, |unit| taken.at(&req.location, unit)) {
-            return Err(BookingError::SlotTaken.into());
-        }
-        (units, offer.schedule.max_active_per_email)
-    };
-    let (sealed, data_key) = state.vault.seal_with_key(&personal);
-    let turn_key = format!("{}@{start}", req.location);
-    for attempt in 0..MAX_ATTEMPTS {
-        // Taking turns, each decides on the counters the one before it queued (see `InFlight`)
-        // and leaves its turn as soon as it is queued, not once it is written.
-        let turn = state.turns.take(&turn_key).await;
-        let now = Utc::now();
-        let (unit_counts, holder_count) = booking_counters(&state, &req.location, &units, &holder, attempt > 0).await?;
-        let unit_counts: Vec<Counter> = unit_counts.into_iter().map(|c| state.in_flight.latest(c)).collect();
-        let holder_count = state.in_flight.latest(holder_count);
-        let counted: Vec<Counter> = unit_counts.iter().chain([&holder_count]).cloned().collect();
-        let decision = {
-            let catalogue = state.catalogue();
-            let offer = Offer::find(&catalogue, &req.location, &req.service)?;
-            booking::place(Place {
-                offer: &offer,
-                code_hash: &hash,
-                start,
-                units: units.clone(),
-                contact: sealed.clone(),
-                holder: holder.clone(),
-                channel: Channel::Online,
-                unit_counts,
-                holder_count,
-                max_active_per_email: max_active,
-                confirm_by: offer.confirm_by(now),
-            })?
-        };
-        let placed = Booking::from_placement(&decision)
-            .ok_or_else(|| ApiError::Internal("placing without a placement".into()))?;
-        let _booked = state.in_flight.book(&counted);
-        let submitted = submit(&state, decision, command_id.clone(), Some(&data_key)).await?;
-        drop(turn);
-        if settled(&state, submitted).await? {
-            let view = view_of(&state, &placed, Some(code), Some(&personal));
-            return Ok((StatusCode::CREATED, Json(view)).into_response());
-        }
-    }
-    Err(busy())
 }
 
 /// The code is not stored (only its hash), so a repeat cannot return it; the confirmation
 /// email carries it.
 async fn repeated_booking(state: &AppState, outcome: &AppendOutcome) -> Result<Response, ApiError> {
-    let stream = crate::api::repeated_stream(outcome, "booking-")?;
+    let stream = crate::http::repeated_stream(outcome, "booking-")?;
     let events = state.store.read_stream(stream, 0).await?;
     let booking = Booking::fold(&events)
         .map_err(|e| ApiError::Internal(e.to_string()))?
@@ -637,19 +460,22 @@ pub async fn cancel(
 ) -> Result<Json<BookingView>, ApiError> {
     let command_id = idempotency_key(&headers)?;
     state.abuse.check(&format!("change-ip:{ip}"), abuse::CHANGE_PER_IP)?;
-    for _ in 0..MAX_ATTEMPTS {
-        let (hash, booking) = load_booking(&state, &code).await?;
-        let decision = booking::cancel(&booking, &hash, Utc::now())?;
-        if append(&state, decision, command_id.clone(), None).await? {
-            state
-                .abuse
-                .cancelled(booking.start, &[booking.holder.clone(), ip.to_string()]);
-            let (_, booking) = load_booking(&state, &code).await?;
-            let personal = personal_of(&state, &booking).await?;
-            return Ok(Json(view_of(&state, &booking, None, personal.as_ref())));
-        }
+    let code_hash = code_hash(&code).ok_or(BookingError::UnknownBooking)?;
+    let command = Cancel {
+        store: &state.store,
+        code_hash,
+    };
+    if let Executed::Done(before, _) = state.execute("citizen", command_id, command).await? {
+        state.abuse.cancelled(before.start, &[before.holder, ip.to_string()]);
     }
-    Err(busy())
+    current_view(&state, &code).await
+}
+
+/// The booking as it is now, for the answer to a change.
+async fn current_view(state: &AppState, code: &str) -> Result<Json<BookingView>, ApiError> {
+    let (_, booking) = load_booking(state, code).await?;
+    let personal = personal_of(state, &booking).await?;
+    Ok(Json(view_of(state, &booking, None, personal.as_ref())))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -693,47 +519,13 @@ pub async fn confirm(
             "this confirmation link is not valid for this booking",
         ));
     }
-    for _ in 0..MAX_ATTEMPTS {
-        let (hash, booking) = load_booking(&state, &code).await?;
-        let decision = booking::confirm(&booking, &hash, Utc::now())?;
-        if append(&state, decision, None, None).await? {
-            let (_, booking) = load_booking(&state, &code).await?;
-            let personal = personal_of(&state, &booking).await?;
-            return Ok(Json(view_of(&state, &booking, None, personal.as_ref())));
-        }
-    }
-    Err(busy())
-}
-
-/// Releases the places of bookings not confirmed in time; runs every few seconds in every
-/// server (two servers racing append once: the expiry is expected at the booking's version).
-pub fn expire_unconfirmed(state: AppState) {
-    let mut shutdown = state.shutdown.clone();
-    tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
-                _ = shutdown.changed() => return,
-            }
-            let now = Utc::now();
-            let overdue = state.taken().overdue(now);
-            for stream in overdue {
-                let Ok(events) = state.store.read_stream(&stream, 0).await else {
-                    continue;
-                };
-                let Ok(Some(booking)) = Booking::fold(&events) else {
-                    continue;
-                };
-                let hash = stream.trim_start_matches("booking-");
-                if let Some(decision) = booking::expire(&booking, hash, now) {
-                    match append(&state, decision, None, None).await {
-                        Ok(_) => tracing::info!("released a booking that was not confirmed in time"),
-                        Err(e) => tracing::warn!(error = %e, "could not release an unconfirmed booking"),
-                    }
-                }
-            }
-        }
-    });
+    let code_hash = code_hash(&code).ok_or(BookingError::UnknownBooking)?;
+    let command = Confirm {
+        store: &state.store,
+        code_hash,
+    };
+    state.execute("citizen", None, command).await?;
+    current_view(&state, &code).await
 }
 
 #[utoipa::path(post, path = "/api/bookings/{code}/reschedule", tag = "citizens", params(("code" = String, Path)),
@@ -748,29 +540,14 @@ pub async fn reschedule(
 ) -> Result<Json<BookingView>, ApiError> {
     let command_id = idempotency_key(&headers)?;
     state.abuse.check(&format!("change-ip:{ip}"), abuse::CHANGE_PER_IP)?;
-    let start = req.start.with_timezone(&Utc);
-    for _ in 0..MAX_ATTEMPTS {
-        let now = Utc::now();
-        let (hash, booking) = load_booking(&state, &code).await?;
-        state.abuse.may_book(start, &[booking.holder.clone(), ip.to_string()])?;
-        let units = {
-            let catalogue = state.catalogue();
-            let offer = Offer::find(&catalogue, &booking.location, &booking.service)?;
-            offer.units_for(start, now)?
-        };
-        let counts = unit_counters(&state, &booking.location, &units).await?;
-        let decision = {
-            let catalogue = state.catalogue();
-            let offer = Offer::find(&catalogue, &booking.location, &booking.service)?;
-            booking::reschedule(&booking, &hash, &offer, start, units, &counts, now)?
-        };
-        if append(&state, decision, command_id.clone(), None).await? {
-            let (_, booking) = load_booking(&state, &code).await?;
-            let personal = personal_of(&state, &booking).await?;
-            return Ok(Json(view_of(&state, &booking, None, personal.as_ref())));
-        }
-    }
-    Err(busy())
+    let command = Reschedule {
+        state: &state,
+        code_hash: code_hash(&code).ok_or(BookingError::UnknownBooking)?,
+        start: req.start.with_timezone(&Utc),
+        ip,
+    };
+    state.execute("citizen", command_id, command).await?;
+    current_view(&state, &code).await
 }
 
 /// The booking code as a QR code, for checking in at the kiosk's scanner.
@@ -935,7 +712,7 @@ pub async fn erase_personal_data(
             message: "cancel the appointment first, then ask again".into(),
         });
     }
-    crate::retention::erase(
+    crate::jobs::retention::erase(
         &state.store,
         &state.vault,
         &booking,
@@ -945,7 +722,7 @@ pub async fn erase_personal_data(
     )
     .await
     .map_err(|e| match e {
-        crate::retention::PurgeError::Store(s) => ApiError::from(s),
+        crate::jobs::retention::PurgeError::Store(s) => ApiError::from(s),
         other => ApiError::Internal(other.to_string()),
     })?;
     let (_, booking) = load_booking(&state, &code).await?;

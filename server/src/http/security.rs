@@ -5,7 +5,7 @@ use axum::http::{header, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 /// For everything but the app's pages (which get their own policy in `web`): nothing may load,
 /// nothing may frame it.

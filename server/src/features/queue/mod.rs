@@ -8,23 +8,24 @@ use axum::routing::post;
 use axum::{Json, Router};
 use chrono::{DateTime, FixedOffset, Utc};
 use chrono_tz::Tz;
-use schalter_events::queue::{self, Kind, NumberEvent};
+use schalter_events::queue::{self, Kind};
 use schalter_events::staff::access::DeviceRole;
 use schalter_events::staff::Role;
-use schalter_events::store::AppendRequest;
-use schalter_events::Metadata;
+use schalter_events::store::AppendOutcome;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::api::{ApiJson, ApiPath};
-use crate::auth::{DeviceAuth, StaffUser};
-use crate::error::{ApiError, ErrorBody};
-use crate::secrets::{hash, new_token};
-use crate::state::AppState;
+mod commands;
 
-/// A walk-in waiting longer than this counts as due, like an appointment whose time has come.
-pub const MAX_WAIT_MINUTES: i64 = 45;
-const MAX_ATTEMPTS: usize = 50;
+pub use commands::OpenOrClose;
+use commands::{ActOnTicket, CallNext, CheckIn, IssueTicket, Issued};
+
+use crate::engine::executor::Executed;
+use crate::engine::secrets::{hash, new_token};
+use crate::engine::state::AppState;
+use crate::http::auth::{DeviceAuth, StaffUser};
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::{ApiJson, ApiPath};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -35,9 +36,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/tickets/status/{token}", axum::routing::get(ticket_status))
         .route("/api/tickets/status/{token}/qr.svg", axum::routing::get(ticket_qr))
 }
-
-/// Appointment tickets share one prefix, so the hall sees who came with an appointment.
-const APPOINTMENT_PREFIX: &str = "T";
 
 /// Who may issue tickets: a kiosk (of its own location) or signed-in desk staff.
 pub enum Issuer {
@@ -106,33 +104,27 @@ pub struct TicketIssued {
 }
 
 impl TicketIssued {
-    /// The answer for a ticket whose number is the version `numbers` reached in `outcome`.
-    #[allow(clippy::too_many_arguments)]
-    fn from_append(
-        outcome: &schalter_events::store::AppendOutcome,
-        numbers: &str,
-        prefix: &str,
+    /// The answer for a ticket whose number is the version its numbers stream reached.
+    fn new(
+        outcome: Option<&AppendOutcome>,
+        issued: Issued,
         location: &str,
-        day: chrono::NaiveDate,
         token: String,
-        service: String,
-        now: DateTime<Utc>,
         tz: Tz,
     ) -> Result<TicketIssued, ApiError> {
+        let numbers = queue::numbers_stream(location, issued.day, &issued.prefix);
         let number = outcome
-            .streams
-            .iter()
-            .find(|s| s.stream == numbers)
+            .and_then(|o| o.streams.iter().find(|s| s.stream == numbers))
             .map(|s| s.version)
             .ok_or_else(|| ApiError::Internal("the ticket's number is missing from the append outcome".into()))?;
-        let label = queue::label(prefix, number);
+        let label = queue::label(&issued.prefix, number);
         Ok(TicketIssued {
-            id: queue::ticket_id(location, day, &label),
+            id: queue::ticket_id(location, issued.day, &label),
             number: label,
             token,
             location: location.to_owned(),
-            service,
-            issued_at: now.with_timezone(&tz).fixed_offset(),
+            service: issued.service,
+            issued_at: issued.at.with_timezone(&tz).fixed_offset(),
             notify: false,
         })
     }
@@ -149,8 +141,7 @@ pub async fn issue_ticket(
     ApiJson(req): ApiJson<TicketRequest>,
 ) -> Result<Response, ApiError> {
     issuer.may_act_at(&location_id)?;
-    let now = Utc::now();
-    let tz = crate::desk::location_tz(&state, &location_id)?;
+    let tz = crate::features::desk::location_tz(&state, &location_id)?;
     let prefix = {
         let catalogue = state.catalogue();
         let service = catalogue
@@ -191,7 +182,7 @@ pub async fn issue_ticket(
                     "please enter a mobile number or leave it empty",
                 )
             })?;
-            let data = crate::vault::PersonalData {
+            let data = crate::engine::vault::PersonalData {
                 name: String::new(),
                 email: String::new(),
                 phone: Some(phone),
@@ -201,35 +192,21 @@ pub async fn issue_ticket(
         }
     };
     let notify = contact.is_some();
-    let day = now.with_timezone(&tz).date_naive();
     let token = new_token();
-    let ticket = NumberEvent::TicketIssued {
-        service: req.service.clone(),
-        kind: Kind::WalkIn,
-        slot_start: None,
+    let command = IssueTicket {
+        location: location_id.clone(),
+        tz,
+        prefix,
+        service: req.service,
         token_hash: hash("ticket", &token),
-        issued_at: now,
         contact,
     };
-    let (event, expectation) = queue::issue(&location_id, day, &prefix, &ticket);
-    let stream = event.stream.clone();
-    let request = AppendRequest::new(vec![event])
-        .expect(stream.clone(), expectation)
-        .metadata(Metadata::by(&issuer.actor(), now));
-    let outcome = state.store.append(&request).await?;
-    // The next call-next on this instance must already see the new ticket.
-    state.caught_up(outcome.last_position).await;
-    let mut issued = TicketIssued::from_append(
-        &outcome,
-        &stream,
-        &prefix,
-        &location_id,
-        day,
-        token,
-        req.service,
-        now,
-        tz,
-    )?;
+    let Executed::Done(issued, outcome) = state.execute(&issuer.actor(), None, command).await? else {
+        return Err(ApiError::Internal(
+            "a ticket without an idempotency key was repeated".into(),
+        ));
+    };
+    let mut issued = TicketIssued::new(outcome.as_ref(), issued, &location_id, token, tz)?;
     issued.notify = notify;
     Ok((StatusCode::CREATED, Json(issued)).into_response())
 }
@@ -253,55 +230,22 @@ pub async fn check_in(
     ApiJson(req): ApiJson<CheckInRequest>,
 ) -> Result<Response, ApiError> {
     issuer.may_act_at(&location_id)?;
-    let tz = crate::desk::location_tz(&state, &location_id)?;
-    for _ in 0..3 {
-        let (code_hash, booking) = crate::bookings::load_booking(&state, &req.code).await?;
-        let now = Utc::now();
-        let day = now.with_timezone(&tz).date_naive();
-        let token = new_token();
-        let ticket = NumberEvent::TicketIssued {
-            service: booking.service.clone(),
-            kind: Kind::Appointment,
-            slot_start: Some(booking.start),
-            token_hash: hash("ticket", &token),
-            issued_at: now,
-            contact: None,
-        };
-        let numbers = queue::numbers_stream(&location_id, day, APPOINTMENT_PREFIX);
-        let decision = schalter_events::booking::check_in(
-            &booking,
-            &code_hash,
-            &location_id,
-            queue::issue(&location_id, day, APPOINTMENT_PREFIX, &ticket),
-            now,
-        )?;
-        let mut request = AppendRequest::new(decision.events).metadata(Metadata::by(&issuer.actor(), now));
-        request.expectations = decision.expectations;
-        match state.store.append(&request).await {
-            Ok(outcome) => {
-                state.caught_up(outcome.last_position).await;
-                let issued = TicketIssued::from_append(
-                    &outcome,
-                    &numbers,
-                    APPOINTMENT_PREFIX,
-                    &location_id,
-                    day,
-                    token,
-                    booking.service,
-                    now,
-                    tz,
-                )?;
-                return Ok((StatusCode::CREATED, Json(issued)).into_response());
-            }
-            // Checked in (or changed) at the same moment elsewhere: decide again on fresh state.
-            Err(e) if e.is_conflict() => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(ApiError::Conflict {
-        code: "concurrent_change",
-        message: "this booking is changing right now; please try again".into(),
-    })
+    let tz = crate::features::desk::location_tz(&state, &location_id)?;
+    let token = new_token();
+    let command = CheckIn {
+        state: &state,
+        location: location_id.clone(),
+        tz,
+        code: req.code,
+        token_hash: hash("ticket", &token),
+    };
+    let Executed::Done(issued, outcome) = state.execute(&issuer.actor(), None, command).await? else {
+        return Err(ApiError::Internal(
+            "a check-in without an idempotency key was repeated".into(),
+        ));
+    };
+    let issued = TicketIssued::new(outcome.as_ref(), issued, &location_id, token, tz)?;
+    Ok((StatusCode::CREATED, Json(issued)).into_response())
 }
 
 #[derive(Serialize, ToSchema)]
@@ -351,7 +295,7 @@ pub async fn call_next(
     user: StaffUser,
 ) -> Result<Response, ApiError> {
     user.require(&[Role::Desk, Role::Admin])?;
-    let command_id = crate::api::idempotency_key(&headers)?;
+    let command_id = crate::http::idempotency_key(&headers)?;
     let (counter, tz) = {
         let catalogue = state.catalogue();
         let counter = catalogue
@@ -362,59 +306,19 @@ pub async fn call_next(
         let tz: Tz = catalogue.time_zone(&counter.location);
         (counter, tz)
     };
-    // A repeated request (same key) answers with the ticket it called the first time.
-    if let Some(id) = &command_id {
-        if let Some(outcome) = state.store.command_outcome(id).await? {
-            state.caught_up(outcome.last_position).await;
-            return repeated_call(&state, &outcome, &counter.name, tz);
+    let command = CallNext {
+        state: &state,
+        counter: counter.clone(),
+        tz,
+    };
+    match state.execute(&user.actor(), command_id, command).await? {
+        Executed::Done(Some((day, called)), _) => {
+            Ok(Json(called_view(&counter.location, day, &called, &counter.name, tz)).into_response())
         }
+        Executed::Done(None, _) => Ok(StatusCode::NO_CONTENT.into_response()),
+        // A repeated request (same key) answers with the ticket it called the first time.
+        Executed::Repeated(outcome) => repeated_call(&state, &outcome, &counter.name, tz),
     }
-    if !crate::desk::is_open(&state, &counter.id, Utc::now(), tz) {
-        return Err(ApiError::Conflict {
-            code: "counter_closed",
-            message: "open the counter before calling tickets to it".into(),
-        });
-    }
-    for _ in 0..MAX_ATTEMPTS {
-        let now = Utc::now();
-        let day = now.with_timezone(&tz).date_naive();
-        let tickets = state.queues().tickets(&counter.location, day);
-        let Some(next) = queue::next_ticket(
-            &tickets,
-            &counter.services,
-            now,
-            chrono::Duration::minutes(MAX_WAIT_MINUTES),
-        ) else {
-            return Ok(StatusCode::NO_CONTENT.into_response());
-        };
-        let (event, expectation) = queue::call(&counter.location, day, next, &counter.id, now);
-        let mut request = AppendRequest::new(vec![event.clone()])
-            .expect(event.stream.clone(), expectation)
-            .metadata(Metadata {
-                command_id: command_id.clone(),
-                ..Metadata::by(&user.actor(), now)
-            });
-        request.command_id = command_id.clone();
-        match state.store.append(&request).await {
-            Ok(outcome) => {
-                state.caught_up(outcome.last_position).await;
-                let mut view = called_view(&counter.location, day, next, &counter.name, tz);
-                view.state = queue::State::Called;
-                return Ok(Json(view).into_response());
-            }
-            // Another counter called it first: wait until this instance has seen everything
-            // committed so far, then decide again.
-            Err(e) if e.is_conflict() => {
-                let head = state.store.head().await?;
-                state.caught_up(head).await;
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(ApiError::Conflict {
-        code: "concurrent_change",
-        message: "the queue is changing fast; please call again".into(),
-    })
 }
 
 fn repeated_call(
@@ -423,7 +327,7 @@ fn repeated_call(
     counter: &str,
     tz: Tz,
 ) -> Result<Response, ApiError> {
-    let stream = crate::api::repeated_stream(outcome, "ticket-")?;
+    let stream = crate::http::repeated_stream(outcome, "ticket-")?;
     let (location, day, label) = queue::parse_ticket_id(stream.trim_start_matches("ticket-"))
         .ok_or_else(|| ApiError::Internal(format!("unexpected ticket stream {stream}")))?;
     let location = location.as_str();
@@ -502,19 +406,15 @@ pub async fn ticket_action(
             ));
         }
     }
-    let ticket = state
-        .queues()
-        .tickets(&location, day)
-        .into_iter()
-        .find(|t| t.label == label)
-        .ok_or_else(not_found)?;
-    let now = Utc::now();
-    let (event, expectation) = queue::act(&location, day, &ticket, action, to_service.as_deref(), now)?;
-    let request = AppendRequest::new(vec![event.clone()])
-        .expect(event.stream.clone(), expectation)
-        .metadata(Metadata::by(&user.actor(), now));
-    let outcome = state.store.append(&request).await?;
-    state.caught_up(outcome.last_position).await;
+    let command = ActOnTicket {
+        state: &state,
+        location: location.clone(),
+        day,
+        label: label.clone(),
+        action,
+        to_service,
+    };
+    state.execute(&user.actor(), None, command).await?;
     let ticket = state
         .queues()
         .tickets(&location, day)
@@ -526,7 +426,7 @@ pub async fn ticket_action(
         .as_ref()
         .and_then(|id| state.catalogue().counters.get(id).map(|c| c.name.clone()))
         .unwrap_or_default();
-    let tz = crate::desk::location_tz(&state, &location)?;
+    let tz = crate::features::desk::location_tz(&state, &location)?;
     Ok(Json(called_view(&location, day, &ticket, &counter, tz)).into_response())
 }
 
@@ -563,9 +463,14 @@ pub async fn ticket_status(
     let tickets = state.queues().tickets(&location, day);
     let ticket = tickets.iter().find(|t| t.label == label).ok_or_else(not_found)?;
     let now = Utc::now();
-    let ahead = queue::ahead_of(&tickets, &label, now, chrono::Duration::minutes(MAX_WAIT_MINUTES));
-    let tz = crate::desk::location_tz(&state, &location)?;
-    let estimate = ahead.map(|n| crate::desk::wait_range(&state, &location, &ticket.service, n, now, tz));
+    let ahead = queue::ahead_of(
+        &tickets,
+        &label,
+        now,
+        chrono::Duration::minutes(queue::MAX_WAIT_MINUTES),
+    );
+    let tz = crate::features::desk::location_tz(&state, &location)?;
+    let estimate = ahead.map(|n| crate::features::desk::wait_range(&state, &location, &ticket.service, n, now, tz));
     let catalogue = state.catalogue();
     let counter = ticket
         .counter
@@ -609,5 +514,5 @@ pub async fn ticket_qr(
         .and_then(|h| h.to_str().ok())
         .filter(|p| *p == "https")
         .unwrap_or("http");
-    crate::bookings::qr_svg(&format!("{scheme}://{host}/ticket/{token}"))
+    crate::features::bookings::qr_svg(&format!("{scheme}://{host}/ticket/{token}"))
 }

@@ -7,6 +7,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use schalter_events::feedback::FeedbackError;
 use schalter_events::store::StoreError;
+
+use crate::engine::executor::Busy;
 use serde::Serialize;
 
 #[derive(Debug, thiserror::Error)]
@@ -125,6 +127,15 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<Busy> for ApiError {
+    fn from(_: Busy) -> Self {
+        ApiError::Conflict {
+            code: "concurrent_change",
+            message: "many people are changing this right now; please try again".into(),
+        }
+    }
+}
+
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         match rejection {
@@ -132,7 +143,7 @@ impl From<JsonRejection> for ApiError {
             JsonRejection::JsonSyntaxError(e) => ApiError::MalformedJson(e.body_text()),
             JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType,
             JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                ApiError::PayloadTooLarge(crate::api::BODY_LIMIT)
+                ApiError::PayloadTooLarge(crate::http::BODY_LIMIT)
             }
             other => ApiError::MalformedJson(other.body_text()),
         }

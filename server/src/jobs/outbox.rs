@@ -20,8 +20,8 @@ use schalter_events::queue::{self, NumberEvent, TicketEvent};
 use schalter_events::store::AppendRequest;
 use schalter_events::{decode, Metadata, RecordedEvent};
 
-use crate::sms::{HttpGateway, Sms, SmsGateway, SmsSettings};
-use crate::state::{AppState, MessageProblem, MessageProblems};
+use crate::engine::state::{AppState, MessageProblem, MessageProblems};
+use crate::jobs::sms::{HttpGateway, Sms, SmsGateway, SmsSettings};
 
 /// What the sender needs to know; each channel is optional.
 #[derive(Debug, Clone)]
@@ -141,7 +141,7 @@ impl Outbox {
             }
             return;
         }
-        let simulated = e.metadata.correlation.as_deref() == Some(crate::simulate::CORRELATION);
+        let simulated = e.metadata.correlation.as_deref() == Some(crate::cli::simulate::CORRELATION);
         if !e.stream.starts_with("booking-") || simulated {
             return;
         }
@@ -256,7 +256,7 @@ impl Outbox {
                 continue;
             }
             let tickets = state.queues().tickets(&t.location, t.day);
-            let max_wait = Duration::minutes(crate::queue_api::MAX_WAIT_MINUTES);
+            let max_wait = Duration::minutes(schalter_events::queue::MAX_WAIT_MINUTES);
             match queue::ahead_of(&tickets, &t.label, now, max_wait) {
                 Some(ahead) if ahead <= near_ahead => {
                     self.pending.insert(
@@ -479,7 +479,7 @@ async fn prepare(
     id: &str,
     pending: &Pending,
     tz_of: &(dyn Fn(&str) -> Tz + Sync),
-) -> Result<Option<Result<Outgoing, String>>, crate::vault::VaultError> {
+) -> Result<Option<Result<Outgoing, String>>, crate::engine::vault::VaultError> {
     let (contact, booking) = match &pending.about {
         About::Booking(stream) => {
             let Some(booking) = outbox.bookings.get(stream) else {
@@ -623,7 +623,7 @@ fn reminder_text(
     state: &AppState,
     settings: &MessageSettings,
     booking: &Booking,
-    personal: &crate::vault::PersonalData,
+    personal: &crate::engine::vault::PersonalData,
     tz: Tz,
 ) -> String {
     let (service, location) = {
@@ -676,7 +676,7 @@ fn compose(
     id: &str,
     pending: &Pending,
     booking: &Booking,
-    personal: &crate::vault::PersonalData,
+    personal: &crate::engine::vault::PersonalData,
     tz: Tz,
 ) -> Result<Message, String> {
     let (service, location, address, documents, fee) = {
@@ -702,7 +702,7 @@ fn compose(
     if pending.kind == Kind::Confirmation && booking.confirm_by.is_some() {
         link.push_str(&format!(
             "?bestaetigen={}",
-            crate::bookings::confirm_token(state, &code)
+            crate::features::bookings::confirm_token(state, &code)
         ));
     }
     let (subject, de_intro, en_intro) = match pending.kind {
@@ -771,7 +771,7 @@ fn compose(
             return Err("a mail about a ticket".into());
         };
         let hash = booking_hash(stream);
-        let calendar = crate::bookings::ics(state, booking, hash, &link);
+        let calendar = crate::features::bookings::ics(state, booking, hash, &link);
         let kind = ContentType::parse("text/calendar; charset=utf-8; method=PUBLISH").map_err(|e| e.to_string())?;
         builder.multipart(
             MultiPart::mixed()

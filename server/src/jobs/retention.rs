@@ -12,7 +12,7 @@ use schalter_events::queue::{self, NumberEvent, TicketEvent};
 use schalter_events::store::{AppendRequest, Store, StoreError};
 use schalter_events::{decode, encode, Expectation, Metadata};
 
-use crate::vault::{Vault, VaultError};
+use crate::engine::vault::{Vault, VaultError};
 
 pub const DEFAULT_RETENTION_DAYS: u32 = 30;
 

@@ -19,10 +19,10 @@ use schalter_events::stats::{Context, DayRow, Figures, Filter, Stats, Summary};
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 
-use crate::api::ApiQuery;
-use crate::auth::StaffUser;
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::engine::state::AppState;
+use crate::http::auth::StaffUser;
+use crate::http::error::ApiError;
+use crate::http::ApiQuery;
 
 /// The longest period one request may cover.
 const MAX_DAYS: i64 = 3 * 366;
@@ -173,8 +173,8 @@ fn filter(state: &AppState, q: StatsQuery) -> Result<Filter, ApiError> {
 
 /// Key figures, the previous period's beside them, and the dashboard's series.
 #[utoipa::path(get, path = "/api/stats/summary", tag = "statistics", params(StatsQuery),
-    responses((status = 200, description = "figures (see docs/statistics.md)"), (status = 401, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, description = "figures (see docs/statistics.md)"), (status = 401, body = crate::http::error::ErrorBody),
+        (status = 403, body = crate::http::error::ErrorBody), (status = 422, body = crate::http::error::ErrorBody)))]
 pub async fn summary(
     _: Manager,
     State(state): State<AppState>,
@@ -233,8 +233,8 @@ fn csv_response(body: String, name: &str) -> Response {
 /// One row per day, location and service: comma-separated, `.` as decimal point, ISO dates,
 /// empty cells where a figure has no cases.
 #[utoipa::path(get, path = "/api/stats/export.csv", tag = "statistics", params(StatsQuery),
-    responses((status = 200, content_type = "text/csv", body = String), (status = 401, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, content_type = "text/csv", body = String), (status = 401, body = crate::http::error::ErrorBody),
+        (status = 403, body = crate::http::error::ErrorBody), (status = 422, body = crate::http::error::ErrorBody)))]
 pub async fn export_csv(
     _: Manager,
     State(state): State<AppState>,
@@ -256,8 +256,8 @@ pub async fn export_csv(
 
 /// The rows of the CSV export as JSON.
 #[utoipa::path(get, path = "/api/stats/export.json", tag = "statistics", params(StatsQuery),
-    responses((status = 200, description = "day rows"), (status = 401, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, description = "day rows"), (status = 401, body = crate::http::error::ErrorBody),
+        (status = 403, body = crate::http::error::ErrorBody), (status = 422, body = crate::http::error::ErrorBody)))]
 pub async fn export_json(
     _: Manager,
     State(state): State<AppState>,
@@ -436,7 +436,7 @@ fn dataset(state: &AppState) -> OpenDataset {
 
 /// What is published, under which licence, with the data dictionary.
 #[utoipa::path(get, path = "/api/open-data", tag = "open data",
-    responses((status = 200, description = "index"), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, description = "index"), (status = 404, body = crate::http::error::ErrorBody)))]
 pub async fn open_data_index(State(state): State<AppState>) -> Result<Response, ApiError> {
     open_data_enabled(&state)?;
     Ok(Json(serde_json::json!({
@@ -456,7 +456,7 @@ pub async fn open_data_index(State(state): State<AppState>) -> Result<Response, 
 
 /// Monthly figures per office and service, anonymous and suppressed.
 #[utoipa::path(get, path = "/api/open-data/monthly.json", tag = "open data",
-    responses((status = 200, description = "dataset"), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, description = "dataset"), (status = 404, body = crate::http::error::ErrorBody)))]
 pub async fn open_data_json(State(state): State<AppState>) -> Result<Response, ApiError> {
     open_data_enabled(&state)?;
     Ok(Json(dataset(&state)).into_response())
@@ -464,7 +464,7 @@ pub async fn open_data_json(State(state): State<AppState>) -> Result<Response, A
 
 /// The same as CSV (the licence is in the index and in a `Link` header).
 #[utoipa::path(get, path = "/api/open-data/monthly.csv", tag = "open data",
-    responses((status = 200, content_type = "text/csv", body = String), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, content_type = "text/csv", body = String), (status = 404, body = crate::http::error::ErrorBody)))]
 pub async fn open_data_csv(State(state): State<AppState>) -> Result<Response, ApiError> {
     open_data_enabled(&state)?;
     let rows = open_rows(&state);

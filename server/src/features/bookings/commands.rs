@@ -1,0 +1,311 @@
+//! The citizens' writes: place, move, cancel, confirm and expire a booking. Each loads what its
+//! decision needs and calls the rule in `schalter_events::booking`; the executor does the rest.
+
+use std::net::IpAddr;
+
+use chrono::{DateTime, Utc};
+use schalter_events::booking::{self, Booking, BookingError, Channel, Counter, Offer, Place};
+use schalter_events::slots::Unit;
+use schalter_events::store::{DataKey, Store, StoreError};
+
+use super::{check_proof, code_hash, holder_hash, new_code, BookingRequest};
+use crate::engine::executor::{Attempt, Command, Decided, Plan};
+use crate::engine::state::AppState;
+use crate::engine::vault::PersonalData;
+use crate::http::abuse;
+use crate::http::error::ApiError;
+
+/// A unit's count (`unit`) or an email holder's, as the store has it now: what a booking
+/// decision is expected at. Used by the commands and the simulator.
+pub(crate) async fn read_counter(store: &Store, stream: String, unit: bool) -> Result<Counter, StoreError> {
+    let events = store.read_stream(&stream, 0).await?;
+    let counter = if unit {
+        Counter::fold_unit(stream, &events)
+    } else {
+        Counter::fold_holder(stream, &events)
+    };
+    counter.map_err(|e| StoreError::Corrupt {
+        position: e.position,
+        reason: e.to_string(),
+    })
+}
+
+async fn unit_counters(store: &Store, location: &str, units: &[Unit]) -> Result<Vec<Counter>, StoreError> {
+    futures::future::try_join_all(
+        units
+            .iter()
+            .map(|unit| read_counter(store, booking::unit_stream(location, unit.start), true)),
+    )
+    .await
+}
+
+/// The booking behind a code's hash, as the store has it now.
+pub(crate) async fn load(store: &Store, hash: &str) -> Result<Booking, ApiError> {
+    let events = store.read_stream(&booking::stream(hash), 0).await?;
+    Ok(Booking::fold(&events)
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .ok_or(BookingError::UnknownBooking)?)
+}
+
+/// A new booking. Admission checks the request and seals the personal data once; each attempt
+/// then decides only on the places.
+pub struct PlaceBooking<'a> {
+    state: &'a AppState,
+    ip: IpAddr,
+    request: BookingRequest,
+    admitted: Option<Admitted>,
+}
+
+struct Admitted {
+    start: DateTime<Utc>,
+    units: Vec<Unit>,
+    code: String,
+    code_hash: String,
+    /// The keyed hash of the email: whose bookings count towards the per-email limit.
+    holder: String,
+    personal: PersonalData,
+    contact: booking::Personal,
+    data_key: DataKey,
+}
+
+/// A booking just placed, with what only its first answer shows.
+pub struct Placed {
+    pub booking: Booking,
+    pub code: String,
+    pub personal: PersonalData,
+}
+
+impl<'a> PlaceBooking<'a> {
+    pub fn new(state: &'a AppState, ip: IpAddr, request: BookingRequest) -> PlaceBooking<'a> {
+        PlaceBooking {
+            state,
+            ip,
+            request,
+            admitted: None,
+        }
+    }
+}
+
+impl Command for PlaceBooking<'_> {
+    type Output = Placed;
+    type Error = ApiError;
+
+    async fn admit(&mut self) -> Result<(), ApiError> {
+        let (state, req, ip) = (self.state, &self.request, self.ip);
+        if !req.privacy_accepted {
+            return Err(ApiError::invalid(
+                "consent_required",
+                Some("privacy_accepted"),
+                "please confirm that you have read the privacy notice",
+            ));
+        }
+        let contact = booking::check_contact(&req.name, &req.email, req.phone.as_deref())?;
+        let start = req.start.with_timezone(&Utc);
+        let code = new_code();
+        let code_hash = code_hash(&code).expect("generated codes are valid");
+        let holder = holder_hash(state, &contact.email);
+        state.abuse.check(&format!("book-ip:{ip}"), abuse::BOOK_PER_IP)?;
+        check_proof(state, req.proof.as_ref())?;
+        state
+            .abuse
+            .check(&format!("book-email:{holder}"), abuse::BOOK_PER_EMAIL)?;
+        state.abuse.may_book(start, &[holder.clone(), ip.to_string()])?;
+        // Most of a rush comes too late for the time it chose. This server's projection holds
+        // every booking it wrote (writes wait for it), so a time it shows full is full, or is
+        // being freed by another server this very moment, which no citizen could tell from
+        // someone else taking it. Answering from it spares the store the reads of everyone who
+        // is too late.
+        let units = {
+            let catalogue = state.catalogue();
+            let offer = Offer::find(&catalogue, &req.location, &req.service)?;
+            let units = offer.units_for(start, Utc::now())?;
+            let taken = state.taken();
+            if offer.full(&units, |unit| taken.at(&req.location, unit)) {
+                return Err(BookingError::SlotTaken.into());
+            }
+            units
+        };
+        let personal = PersonalData {
+            name: contact.name,
+            email: contact.email,
+            phone: contact.phone,
+            code: Some(code.clone()),
+        };
+        let (contact, data_key) = state.vault.seal_with_key(&personal);
+        self.admitted = Some(Admitted {
+            start,
+            units,
+            code,
+            code_hash,
+            holder,
+            personal,
+            contact,
+            data_key,
+        });
+        Ok(())
+    }
+
+    /// Citizens who book the same time at the same moment take turns; see the executor.
+    fn turn(&self) -> Option<String> {
+        Some(format!(
+            "{}@{}",
+            self.request.location,
+            self.request.start.with_timezone(&Utc)
+        ))
+    }
+
+    async fn decide(&mut self, attempt: &Attempt<'_>) -> Result<Decided<Placed>, ApiError> {
+        let a = self
+            .admitted
+            .as_ref()
+            .ok_or_else(|| ApiError::Internal("deciding before admission".into()))?;
+        let (units, holder) = self.counters(a, attempt.is_retry()).await?;
+        let units: Vec<Counter> = units.into_iter().map(|c| attempt.latest(c)).collect();
+        let holder = attempt.latest(holder);
+        let reserve: Vec<Counter> = units.iter().chain([&holder]).cloned().collect();
+        let decision = {
+            let catalogue = self.state.catalogue();
+            let offer = Offer::find(&catalogue, &self.request.location, &self.request.service)?;
+            booking::place(Place {
+                offer: &offer,
+                code_hash: &a.code_hash,
+                start: a.start,
+                units: a.units.clone(),
+                contact: a.contact.clone(),
+                holder: a.holder.clone(),
+                channel: Channel::Online,
+                unit_counts: units,
+                holder_count: holder,
+                max_active_per_email: offer.schedule.max_active_per_email,
+                confirm_by: offer.confirm_by(attempt.now),
+            })?
+        };
+        let booking = Booking::from_placement(&decision)
+            .ok_or_else(|| ApiError::Internal("placing without a placement".into()))?;
+        Ok(Decided::Append(Plan {
+            decision,
+            data_key: Some(a.data_key.clone()),
+            reserve,
+            value: Placed {
+                booking,
+                code: a.code.clone(),
+                personal: a.personal.clone(),
+            },
+        }))
+    }
+}
+
+impl PlaceBooking<'_> {
+    /// The unit and holder counters to decide on. First as this server's projection has them:
+    /// exact for everything the server wrote itself (writes wait for the projection, and
+    /// bookings for one start take turns), so only another server's booking a moment ago makes
+    /// the append fail its expectation; after that (`from_store`) as the store has them.
+    async fn counters(&self, a: &Admitted, from_store: bool) -> Result<(Vec<Counter>, Counter), StoreError> {
+        let location = &self.request.location;
+        let holder = booking::holder_stream(&a.holder);
+        if from_store {
+            let store = &self.state.store;
+            return tokio::try_join!(
+                unit_counters(store, location, &a.units),
+                read_counter(store, holder, false)
+            );
+        }
+        let taken = self.state.taken();
+        let counters = taken.counters();
+        let units = a.units.iter().map(|u| counters.unit(location, u.start)).collect();
+        Ok((units, counters.holder(&holder)))
+    }
+}
+
+/// Moves a booking to another start at its office.
+pub struct Reschedule<'a> {
+    pub state: &'a AppState,
+    pub code_hash: String,
+    pub start: DateTime<Utc>,
+    /// Whose cooling-off and limits apply, besides the booking's holder.
+    pub ip: IpAddr,
+}
+
+impl Command for Reschedule<'_> {
+    type Output = ();
+    type Error = ApiError;
+
+    async fn decide(&mut self, attempt: &Attempt<'_>) -> Result<Decided<()>, ApiError> {
+        let booking = load(&self.state.store, &self.code_hash).await?;
+        let holders = [booking.holder.clone(), self.ip.to_string()];
+        self.state.abuse.may_book(self.start, &holders)?;
+        let units = {
+            let catalogue = self.state.catalogue();
+            Offer::find(&catalogue, &booking.location, &booking.service)?.units_for(self.start, attempt.now)?
+        };
+        let counts = unit_counters(&self.state.store, &booking.location, &units).await?;
+        let catalogue = self.state.catalogue();
+        let offer = Offer::find(&catalogue, &booking.location, &booking.service)?;
+        let decision = booking::reschedule(
+            &booking,
+            &self.code_hash,
+            &offer,
+            self.start,
+            units,
+            &counts,
+            attempt.now,
+        )?;
+        Ok(Decided::append(decision, ()))
+    }
+}
+
+/// Cancels a booking; the answer is the booking as it was before.
+pub struct Cancel<'a> {
+    pub store: &'a Store,
+    pub code_hash: String,
+}
+
+impl Command for Cancel<'_> {
+    type Output = Booking;
+    type Error = ApiError;
+
+    async fn decide(&mut self, attempt: &Attempt<'_>) -> Result<Decided<Booking>, ApiError> {
+        let booking = load(self.store, &self.code_hash).await?;
+        let decision = booking::cancel(&booking, &self.code_hash, attempt.now)?;
+        Ok(Decided::append(decision, booking))
+    }
+}
+
+/// Confirms a booking with the emailed link (where the office asks for it).
+pub struct Confirm<'a> {
+    pub store: &'a Store,
+    pub code_hash: String,
+}
+
+impl Command for Confirm<'_> {
+    type Output = ();
+    type Error = ApiError;
+
+    async fn decide(&mut self, attempt: &Attempt<'_>) -> Result<Decided<()>, ApiError> {
+        let booking = load(self.store, &self.code_hash).await?;
+        Ok(Decided::append(
+            booking::confirm(&booking, &self.code_hash, attempt.now)?,
+            (),
+        ))
+    }
+}
+
+/// Releases the places of a booking nobody confirmed in time; nothing if it was confirmed,
+/// cancelled or released meanwhile (by another server, say).
+pub struct Expire<'a> {
+    pub store: &'a Store,
+    pub code_hash: String,
+}
+
+impl Command for Expire<'_> {
+    type Output = bool;
+    type Error = ApiError;
+
+    async fn decide(&mut self, attempt: &Attempt<'_>) -> Result<Decided<bool>, ApiError> {
+        let booking = load(self.store, &self.code_hash).await?;
+        Ok(match booking::expire(&booking, &self.code_hash, attempt.now) {
+            Some(decision) => Decided::append(decision, true),
+            None => Decided::Nothing(false),
+        })
+    }
+}

@@ -1,0 +1,130 @@
+//! What anyone may read (health, locations, services) and the citizens' feedback.
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use schalter_events::catalogue::{Location, Service, Text};
+use schalter_events::feedback;
+use schalter_events::Decision;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::engine::executor::{Attempt, Command, Decided};
+use crate::engine::state::AppState;
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::{idempotency_key, ApiJson};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/health", get(health))
+        .route("/api/locations", get(locations))
+        .route("/api/services", get(services))
+        .route("/api/feedback", post(give_feedback))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// `ok` when the event store answers.
+    status: &'static str,
+    /// `sqlite` or `postgres`.
+    store: &'static str,
+    version: &'static str,
+    /// Position of the last event in the log.
+    head: i64,
+    /// Whether text messages can be sent (walk-ins may then leave a phone number).
+    sms: bool,
+}
+
+#[utoipa::path(get, path = "/api/health", tag = "operations",
+    responses((status = 200, body = Health), (status = 503, body = ErrorBody)))]
+pub async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
+    let head = state.store.head().await.map_err(|_| ApiError::StoreUnavailable)?;
+    Ok(Json(Health {
+        status: "ok",
+        store: state.store.backend().as_str(),
+        version: env!("CARGO_PKG_VERSION"),
+        head,
+        sms: state.sms,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/locations", tag = "catalogue", responses((status = 200, body = [Location])))]
+pub async fn locations(State(state): State<AppState>) -> Json<Vec<Location>> {
+    Json(state.catalogue().locations.values().cloned().collect())
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ServiceFilter {
+    /// Only services offered at this location.
+    location: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/services", tag = "catalogue", params(ServiceFilter),
+    responses((status = 200, body = [Service]), (status = 404, body = ErrorBody)))]
+pub async fn services(
+    State(state): State<AppState>,
+    Query(filter): Query<ServiceFilter>,
+) -> Result<Json<Vec<Service>>, ApiError> {
+    let catalogue = state.catalogue();
+    if let Some(l) = &filter.location {
+        if !catalogue.locations.contains_key(l) {
+            return Err(ApiError::NotFound(format!("there is no location {l:?}")));
+        }
+    }
+    Ok(Json(
+        catalogue
+            .services
+            .values()
+            .filter(|s| filter.location.as_ref().is_none_or(|l| s.locations.contains(l)))
+            .cloned()
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeedbackRequest {
+    /// 1 (bad) to 5 (very good).
+    rating: u8,
+    /// The service the visit was for, if the citizen says.
+    service: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FeedbackAccepted {
+    /// Thank-you text in both languages.
+    thanks: Text,
+}
+
+#[utoipa::path(post, path = "/api/feedback", tag = "citizens", request_body = FeedbackRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe retries")),
+    responses((status = 201, body = FeedbackAccepted), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn give_feedback(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<FeedbackRequest>,
+) -> Result<Response, ApiError> {
+    let command = GiveFeedback { state: &state, body };
+    state.execute("citizen", idempotency_key(&headers)?, command).await?;
+    let thanks = Text::new("Vielen Dank für Ihre Bewertung!", "Thank you for your rating!");
+    Ok((StatusCode::CREATED, Json(FeedbackAccepted { thanks })).into_response())
+}
+
+/// A rating counts once; it names no one.
+struct GiveFeedback<'a> {
+    state: &'a AppState,
+    body: FeedbackRequest,
+}
+
+impl Command for GiveFeedback<'_> {
+    type Output = ();
+    type Error = ApiError;
+
+    async fn decide(&mut self, _: &Attempt<'_>) -> Result<Decided<()>, ApiError> {
+        let event = feedback::give(&self.state.catalogue(), self.body.rating, self.body.service.as_deref())?;
+        Ok(Decided::append(Decision::unconditional(vec![event]), ()))
+    }
+}

@@ -1,0 +1,11 @@
+//! One module per feature: its routes, handlers, commands and views. Handlers read as
+//! parse → authorise → execute → respond; the rules they apply live in `schalter-events`.
+
+pub mod admin;
+pub mod bookings;
+pub mod catalogue;
+pub mod desk;
+pub mod display;
+pub mod queue;
+pub mod staff;
+pub mod stats;

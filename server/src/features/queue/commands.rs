@@ -1,0 +1,203 @@
+//! The queue's writes: issue a walk-in ticket, check an appointment in, call the next ticket to
+//! a counter, act on a called ticket, open or close a counter. The rules are in
+//! `schalter_events::queue`; these load what the rules need.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use schalter_events::booking::{self, Personal};
+use schalter_events::catalogue::Counter;
+use schalter_events::queue::{self, Kind, NumberEvent, Ticket};
+
+use crate::engine::executor::{Attempt, Command, Decided};
+use crate::engine::state::AppState;
+use crate::features::bookings::load_booking;
+use crate::http::error::ApiError;
+
+/// Appointment tickets share one prefix, so the hall sees who came with an appointment.
+pub const APPOINTMENT_PREFIX: &str = "T";
+
+/// When and on which local day a ticket was issued, and for what.
+pub struct Issued {
+    pub day: NaiveDate,
+    pub at: DateTime<Utc>,
+    pub prefix: String,
+    pub service: String,
+}
+
+/// The number of a ticket is the version its numbers stream reaches: issuing never conflicts.
+pub struct IssueTicket {
+    pub location: String,
+    pub tz: Tz,
+    pub prefix: String,
+    pub service: String,
+    pub token_hash: String,
+    /// The sealed phone number for "your turn is near".
+    pub contact: Option<Personal>,
+}
+
+impl Command for IssueTicket {
+    type Output = Issued;
+    type Error = ApiError;
+
+    async fn decide(&mut self, attempt: &Attempt<'_>) -> Result<Decided<Issued>, ApiError> {
+        let day = attempt.now.with_timezone(&self.tz).date_naive();
+        let ticket = NumberEvent::TicketIssued {
+            service: self.service.clone(),
+            kind: Kind::WalkIn,
+            slot_start: None,
+            token_hash: self.token_hash.clone(),
+            issued_at: attempt.now,
+            contact: self.contact.clone(),
+        };
+        let decision = queue::issue(&self.location, day, &self.prefix, &ticket);
+        Ok(Decided::append(
+            decision,
+            Issued {
+                day,
+                at: attempt.now,
+                prefix: self.prefix.clone(),
+                service: self.service.clone(),
+            },
+        ))
+    }
+}
+
+/// Checks an appointment in: the booking is marked and an appointment ticket issued together.
+pub struct CheckIn<'a> {
+    pub state: &'a AppState,
+    pub location: String,
+    pub tz: Tz,
+    pub code: String,
+    pub token_hash: String,
+}
+
+impl Command for CheckIn<'_> {
+    type Output = Issued;
+    type Error = ApiError;
+
+    async fn decide(&mut self, attempt: &Attempt<'_>) -> Result<Decided<Issued>, ApiError> {
+        let (code_hash, booking) = load_booking(self.state, &self.code).await?;
+        let day = attempt.now.with_timezone(&self.tz).date_naive();
+        let ticket = NumberEvent::TicketIssued {
+            service: booking.service.clone(),
+            kind: Kind::Appointment,
+            slot_start: Some(booking.start),
+            token_hash: self.token_hash.clone(),
+            issued_at: attempt.now,
+            contact: None,
+        };
+        let issue = queue::issue(&self.location, day, APPOINTMENT_PREFIX, &ticket);
+        let decision = booking::check_in(&booking, &code_hash, &self.location, issue, attempt.now)?;
+        let issued = Issued {
+            day,
+            at: attempt.now,
+            prefix: APPOINTMENT_PREFIX.into(),
+            service: booking.service,
+        };
+        Ok(Decided::append(decision, issued))
+    }
+}
+
+/// Calls the next ticket by the call policy to a counter; nothing when nobody waits for it.
+pub struct CallNext<'a> {
+    pub state: &'a AppState,
+    pub counter: Counter,
+    pub tz: Tz,
+}
+
+impl Command for CallNext<'_> {
+    type Output = Option<(NaiveDate, Ticket)>;
+    type Error = ApiError;
+
+    async fn admit(&mut self) -> Result<(), ApiError> {
+        if !crate::features::desk::is_open(self.state, &self.counter.id, Utc::now(), self.tz) {
+            return Err(ApiError::Conflict {
+                code: "counter_closed",
+                message: "open the counter before calling tickets to it".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The line is this server's projection; another counter may have called the same ticket.
+    fn reads_projections(&self) -> bool {
+        true
+    }
+
+    async fn decide(&mut self, attempt: &Attempt<'_>) -> Result<Decided<Self::Output>, ApiError> {
+        let day = attempt.now.with_timezone(&self.tz).date_naive();
+        let tickets = self.state.queues().tickets(&self.counter.location, day);
+        let max_wait = chrono::Duration::minutes(queue::MAX_WAIT_MINUTES);
+        let Some(next) = queue::next_ticket(&tickets, &self.counter.services, attempt.now, max_wait) else {
+            return Ok(Decided::Nothing(None));
+        };
+        let decision = queue::call(&self.counter.location, day, next, &self.counter.id, attempt.now);
+        let called = Ticket {
+            state: queue::State::Called,
+            counter: Some(self.counter.id.clone()),
+            ..next.clone()
+        };
+        Ok(Decided::append(decision, Some((day, called))))
+    }
+}
+
+/// Recall, start, finish, no-show, park or transfer a ticket, as its state allows.
+pub struct ActOnTicket<'a> {
+    pub state: &'a AppState,
+    pub location: String,
+    pub day: NaiveDate,
+    pub label: String,
+    pub action: queue::Action,
+    pub to_service: Option<String>,
+}
+
+impl Command for ActOnTicket<'_> {
+    type Output = ();
+    type Error = ApiError;
+
+    fn reads_projections(&self) -> bool {
+        true
+    }
+
+    async fn decide(&mut self, attempt: &Attempt<'_>) -> Result<Decided<()>, ApiError> {
+        let ticket = self
+            .state
+            .queues()
+            .tickets(&self.location, self.day)
+            .into_iter()
+            .find(|t| t.label == self.label)
+            .ok_or_else(|| ApiError::NotFound(format!("there is no ticket {:?}", self.label)))?;
+        let decision = queue::act(
+            &self.location,
+            self.day,
+            &ticket,
+            self.action,
+            self.to_service.as_deref(),
+            attempt.now,
+        )?;
+        Ok(Decided::append(decision, ()))
+    }
+}
+
+/// Opens or closes a counter; nothing when it already is.
+pub struct OpenOrClose<'a> {
+    pub state: &'a AppState,
+    pub counter: String,
+    pub tz: Tz,
+    pub open: bool,
+}
+
+impl Command for OpenOrClose<'_> {
+    type Output = ();
+    type Error = ApiError;
+
+    async fn decide(&mut self, attempt: &Attempt<'_>) -> Result<Decided<()>, ApiError> {
+        let is_open = crate::features::desk::is_open(self.state, &self.counter, attempt.now, self.tz);
+        Ok(
+            match queue::open_or_close(&self.counter, is_open, self.open, attempt.now) {
+                Some(decision) => Decided::append(decision, ()),
+                None => Decided::Nothing(()),
+            },
+        )
+    }
+}

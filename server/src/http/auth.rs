@@ -1,0 +1,153 @@
+//! Who is asking: staff by session cookie (after `POST /api/auth/login`), kiosks and hall
+//! screens by device token (`Authorization: Bearer …`, or `?token=` where a browser cannot set
+//! headers, as with EventSource). Tokens are stored only as hashes.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap};
+use chrono::Utc;
+use schalter_events::staff::access::{self, Device, DeviceRole};
+use schalter_events::staff::Role;
+
+use crate::engine::secrets::hash;
+use crate::engine::state::AppState;
+use crate::http::error::ApiError;
+
+pub(crate) const COOKIE: &str = "schalter_session";
+/// A working day; staff sign in again the next morning.
+pub(crate) const SESSION_HOURS: i64 = 12;
+
+pub(crate) fn session_hash(token: &str) -> String {
+    hash("session", token)
+}
+
+pub fn device_token_hash(token: &str) -> String {
+    hash("device", token)
+}
+
+pub(crate) fn session_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.to_owned())
+}
+
+fn not_signed_in() -> ApiError {
+    ApiError::Unauthorized {
+        code: "not_signed_in",
+        message: "please sign in",
+    }
+}
+
+/// A signed-in member of staff.
+#[derive(Debug, Clone)]
+pub struct StaffUser {
+    pub username: String,
+    pub role: Role,
+}
+
+impl StaffUser {
+    /// 403 unless the user has one of `roles`.
+    pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
+        if roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden)
+        }
+    }
+
+    /// The actor recorded in event metadata (audit); never used for statistics.
+    pub fn actor(&self) -> String {
+        format!("staff:{}", self.username)
+    }
+}
+
+impl FromRequestParts<AppState> for StaffUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = session_token(&parts.headers).ok_or_else(not_signed_in)?;
+        let events = state
+            .store
+            .read_stream(&access::session_stream(&session_hash(&token)), 0)
+            .await?;
+        let session = access::active_session(&events, Utc::now())
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+            .ok_or_else(not_signed_in)?;
+        Ok(StaffUser {
+            username: session.username,
+            role: session.role,
+        })
+    }
+}
+
+/// A signed-in admin, checked before the request body is read (403 before 422).
+pub struct AdminUser(pub StaffUser);
+
+impl FromRequestParts<AppState> for AdminUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let user = StaffUser::from_request_parts(parts, state).await?;
+        user.require(&[Role::Admin])?;
+        Ok(AdminUser(user))
+    }
+}
+
+fn invalid_token() -> ApiError {
+    ApiError::Unauthorized {
+        code: "invalid_token",
+        message: "this device token is not valid (revoked or unknown)",
+    }
+}
+
+/// A registered, not revoked kiosk or hall screen.
+pub struct DeviceAuth(pub Device);
+
+impl DeviceAuth {
+    pub fn require(&self, role: DeviceRole) -> Result<(), ApiError> {
+        if self.0.role == role {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden)
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for DeviceAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let from_header = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::to_owned);
+        let from_query = || {
+            parts
+                .uri
+                .query()
+                .unwrap_or("")
+                .split('&')
+                .find_map(|p| p.strip_prefix("token="))
+                .map(str::to_owned)
+        };
+        let token = from_header.or_else(from_query).ok_or(ApiError::Unauthorized {
+            code: "device_token_required",
+            message: "send the device token as 'Authorization: Bearer …'",
+        })?;
+        // The token names its device: "<id>.<secret>", so one stream read finds it.
+        let (id, _) = token.split_once('.').ok_or_else(invalid_token)?;
+        let events = state.store.read_stream(&access::device_stream(id), 0).await?;
+        let device = access::fold_device(&events)
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+            .filter(|d| !d.revoked && d.token_hash == device_token_hash(&token))
+            .ok_or_else(invalid_token)?;
+        Ok(DeviceAuth(device))
+    }
+}

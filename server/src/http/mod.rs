@@ -1,0 +1,114 @@
+//! HTTP plumbing shared by every feature: extractors whose rejections speak the API's error
+//! shape, the idempotency key, error mapping, authentication, abuse limits, security headers,
+//! telemetry and the static web app. Nothing here knows a feature.
+
+pub mod abuse;
+pub mod auth;
+pub mod error;
+pub mod security;
+pub mod telemetry;
+pub mod web;
+use axum::extract::{FromRequest, Query, Request};
+use axum::http::HeaderMap;
+use axum::Json;
+
+use crate::http::error::ApiError;
+
+/// Largest JSON body the API reads; bookings and queue commands are a few hundred bytes.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// `axum::Json` with every rejection mapped to the API's error shape.
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let Json(value) = Json::<T>::from_request(req, state).await?;
+        Ok(ApiJson(value))
+    }
+}
+
+/// `axum::extract::Query` with rejections in the API's error shape.
+pub struct ApiQuery<T>(pub T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for ApiQuery<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(value)) => Ok(ApiQuery(value)),
+            Err(rejection) => Err(ApiError::invalid("invalid_query", None, rejection.body_text())),
+        }
+    }
+}
+
+/// `axum::extract::Path` with rejections in the API's error shape. Every path parameter here is a
+/// code, token or id; one that does not even decode (say, bytes that are not UTF-8) names nothing.
+pub struct ApiPath<T>(pub T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for ApiPath<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(ApiPath(value)),
+            Err(rejection) => Err(ApiError::NotFound(format!(
+                "there is nothing at this address: {}",
+                rejection.body_text()
+            ))),
+        }
+    }
+}
+
+/// The stream starting with `prefix` that the first request with this Idempotency-Key wrote;
+/// 422 when the key was used for another kind of request.
+pub fn repeated_stream<'a>(
+    outcome: &'a schalter_events::store::AppendOutcome,
+    prefix: &str,
+) -> Result<&'a str, ApiError> {
+    outcome
+        .streams
+        .iter()
+        .map(|s| s.stream.as_str())
+        .find(|s| s.starts_with(prefix))
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "idempotency_key_reused",
+                None,
+                "this Idempotency-Key was used for another request",
+            )
+        })
+}
+
+/// The client's idempotency key, if it sent one; a retried request with the same key returns
+/// the first outcome instead of acting twice.
+pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .filter(|k| (8..=128).contains(&k.len()) && k.chars().all(|c| c.is_ascii_graphic()));
+    match key {
+        Some(k) => Ok(Some(k.to_owned())),
+        None => Err(ApiError::Invalid {
+            code: "invalid_idempotency_key",
+            message: "Idempotency-Key must be 8 to 128 visible ASCII characters".into(),
+            field: None,
+        }),
+    }
+}
