@@ -111,7 +111,7 @@ async fn main() {
     let app = spawn_app(db, false).await;
     let rss_loaded = rss_mb();
     schalter_server::features::admin::create_user(
-        app.store(),
+        &schalter_server::engine::executor::Executor::new(app.store().clone()),
         "maria",
         schalter_events::staff::Role::Manager,
         "evaluation-2026",

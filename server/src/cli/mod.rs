@@ -3,6 +3,8 @@
 
 pub mod simulate;
 
+use crate::engine::executor::Executor;
+
 use std::io::{BufRead, IsTerminal};
 use std::time::{Duration, Instant};
 
@@ -419,7 +421,9 @@ async fn add_user(db: &Database, username: &str, role: Role) -> Result<(), CliEr
         .map_err(|e| CliError::Usage(format!("cannot read the password from standard input: {e}")))?;
     let password = password.trim_end_matches(['\n', '\r']);
     let store = open_store(&settings_for(db)).await?;
-    let result = crate::features::admin::create_user(&store, username, role, password, "system:cli").await;
+    let result =
+        crate::features::admin::create_user(&Executor::new(store.clone()), username, role, password, "system:cli")
+            .await;
     store.close().await;
     result?;
     println!("added {role:?} account {username:?}");
@@ -430,12 +434,12 @@ async fn add_device(db: &Database, location: &str, role: DeviceRole) -> Result<(
     let store = open_store(&settings_for(db)).await?;
     let (catalogue, _) = current_catalogue(&store).await?;
     let result = if catalogue.locations.contains_key(location) {
-        crate::features::admin::create_device(&store, location, role, "system:cli").await
+        crate::features::admin::create_device(&Executor::new(store.clone()), location, role, "system:cli").await
     } else {
         Err(AccountError::UnknownLocation(location.to_owned()))
     };
     store.close().await;
-    let (id, token, _) = result?;
+    let (id, token) = result?;
     println!("added {id} at {location}; its token, shown only now:");
     println!("{token}");
     Ok(())
@@ -443,11 +447,11 @@ async fn add_device(db: &Database, location: &str, role: DeviceRole) -> Result<(
 
 async fn revoke_device(db: &Database, id: &str) -> Result<(), CliError> {
     let store = open_store(&settings_for(db)).await?;
-    let result = crate::features::admin::revoke(&store, id, "system:cli").await;
+    let result = crate::features::admin::revoke(&Executor::new(store.clone()), id, "system:cli").await;
     store.close().await;
     match result? {
-        (true, _) => println!("revoked {id}"),
-        (false, _) => println!("{id} was already revoked"),
+        true => println!("revoked {id}"),
+        false => println!("{id} was already revoked"),
     }
     Ok(())
 }

@@ -10,11 +10,12 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use schalter_events::staff::access::{self, DeviceRole};
 use schalter_events::staff::{self, Role, StaffError};
-use schalter_events::store::{AppendRequest, Store, StoreError};
-use schalter_events::{Expectation, Metadata};
+use schalter_events::store::{Store, StoreError};
+use schalter_events::{Decision, Expectation};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::engine::executor::{Attempt, Busy, Command, Decided, Executed, Executor};
 use crate::engine::state::AppState;
 use crate::http::auth::{AdminUser, StaffUser};
 use crate::http::error::{ApiError, ErrorBody};
@@ -34,6 +35,8 @@ pub enum AccountError {
     Hash(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Busy(#[from] Busy),
 }
 
 impl From<AccountError> for ApiError {
@@ -56,42 +59,62 @@ impl From<AccountError> for ApiError {
             AccountError::UnknownDevice(_) => ApiError::NotFound(e.to_string()),
             AccountError::Hash(m) => ApiError::Internal(m),
             AccountError::Store(s) => s.into(),
+            AccountError::Busy(b) => b.into(),
         }
     }
 }
 
 /// Creates an account; the password is kept only as an argon2id hash.
 pub async fn create_user(
-    store: &Store,
+    executor: &Executor,
     username: &str,
     role: Role,
     password: &str,
     actor: &str,
 ) -> Result<(), AccountError> {
     staff::check_password(password)?;
-    let hash = argon2::Argon2::default()
+    let password_hash = argon2::Argon2::default()
         .hash_password(password.as_bytes(), &SaltString::generate(&mut OsRng))
         .map_err(|e| AccountError::Hash(e.to_string()))?
         .to_string();
-    let (event, expectation) = staff::create_account(username, role, hash)?;
-    let request = AppendRequest::new(vec![event])
-        .expect(staff::stream(username), expectation)
-        .metadata(Metadata::by(actor, chrono::Utc::now()));
-    match store.append(&request).await {
-        Ok(_) => Ok(()),
-        Err(e) if e.is_conflict() => Err(AccountError::UserExists(username.to_owned())),
-        Err(e) => Err(e.into()),
+    let command = CreateAccount {
+        store: executor.store(),
+        username,
+        role,
+        password_hash,
+    };
+    executor.execute(actor, None, command).await?;
+    Ok(())
+}
+
+struct CreateAccount<'a> {
+    store: &'a Store,
+    username: &'a str,
+    role: Role,
+    password_hash: String,
+}
+
+impl Command for CreateAccount<'_> {
+    type Output = ();
+    type Error = AccountError;
+
+    async fn decide(&mut self, _: &Attempt<'_>) -> Result<Decided<()>, AccountError> {
+        let (event, expectation) = staff::create_account(self.username, self.role, self.password_hash.clone())?;
+        if !self.store.read_stream(&event.stream, 0).await?.is_empty() {
+            return Err(AccountError::UserExists(self.username.to_owned()));
+        }
+        Ok(Decided::append(Decision::expecting(event, expectation), ()))
     }
 }
 
 /// Registers a kiosk or hall screen and returns its id and token (shown once, stored hashed).
 /// The caller checks that the location exists.
 pub async fn create_device(
-    store: &Store,
+    executor: &Executor,
     location: &str,
     role: DeviceRole,
     actor: &str,
-) -> Result<(String, String, i64), AccountError> {
+) -> Result<(String, String), AccountError> {
     let prefix = match role {
         DeviceRole::Kiosk => "kiosk",
         DeviceRole::Display => "display",
@@ -100,27 +123,55 @@ pub async fn create_device(
     let token = format!("{id}.{}", crate::engine::secrets::new_token());
     let (event, expectation) =
         access::register_device(&id, location, role, &crate::http::auth::device_token_hash(&token));
-    let request = AppendRequest::new(vec![event])
-        .expect(access::device_stream(&id), expectation)
-        .metadata(Metadata::by(actor, chrono::Utc::now()));
-    let outcome = store.append(&request).await?;
-    Ok((id, token, outcome.last_position))
+    let command = Append(Decision::expecting(event, expectation));
+    executor.execute(actor, None, command).await?;
+    Ok((id, token))
+}
+
+/// A decision made without reading anything: a new random id cannot have been taken.
+struct Append(Decision);
+
+impl Command for Append {
+    type Output = ();
+    type Error = AccountError;
+
+    async fn decide(&mut self, _: &Attempt<'_>) -> Result<Decided<()>, AccountError> {
+        Ok(Decided::append(self.0.clone(), ()))
+    }
 }
 
 /// Revokes a device's token; returns false if it was already revoked.
-pub async fn revoke(store: &Store, id: &str, actor: &str) -> Result<(bool, i64), AccountError> {
-    let events = store.read_stream(&access::device_stream(id), 0).await?;
-    let known = access::fold_device(&events).map_err(|e| AccountError::Hash(e.to_string()))?;
-    match known {
-        None => Err(AccountError::UnknownDevice(id.to_owned())),
-        Some(d) if d.revoked => Ok((false, 0)),
-        Some(_) => {
-            let request = AppendRequest::new(vec![access::revoke_device(id)])
-                .expect(access::device_stream(id), Expectation::AtVersion(events.len() as i64))
-                .metadata(Metadata::by(actor, chrono::Utc::now()));
-            let outcome = store.append(&request).await?;
-            Ok((true, outcome.last_position))
-        }
+pub async fn revoke(executor: &Executor, id: &str, actor: &str) -> Result<bool, AccountError> {
+    let command = Revoke {
+        store: executor.store(),
+        id,
+    };
+    match executor.execute(actor, None, command).await? {
+        Executed::Done(revoked, _) => Ok(revoked),
+        Executed::Repeated(_) => Ok(false),
+    }
+}
+
+struct Revoke<'a> {
+    store: &'a Store,
+    id: &'a str,
+}
+
+impl Command for Revoke<'_> {
+    type Output = bool;
+    type Error = AccountError;
+
+    async fn decide(&mut self, _: &Attempt<'_>) -> Result<Decided<bool>, AccountError> {
+        let events = self.store.read_stream(&access::device_stream(self.id), 0).await?;
+        let known = access::fold_device(&events).map_err(|e| AccountError::Hash(e.to_string()))?;
+        Ok(match known {
+            None => return Err(AccountError::UnknownDevice(self.id.to_owned())),
+            Some(d) if d.revoked => Decided::Nothing(false),
+            Some(_) => {
+                let expectation = Expectation::AtVersion(events.len() as i64);
+                Decided::append(Decision::expecting(access::revoke_device(self.id), expectation), true)
+            }
+        })
     }
 }
 
@@ -243,9 +294,7 @@ pub async fn add_user(
     ApiJson(req): ApiJson<NewUser>,
 ) -> Result<(StatusCode, Json<UserView>), ApiError> {
     let role: Role = req.role.parse().map_err(AccountError::from)?;
-    create_user(&state.store, &req.username, role, &req.password, &user.actor()).await?;
-    let head = state.store.head().await?;
-    state.caught_up(head).await;
+    create_user(&state.executor, &req.username, role, &req.password, &user.actor()).await?;
     Ok((
         StatusCode::CREATED,
         Json(UserView {
@@ -313,8 +362,7 @@ pub async fn add_device(
     if !state.catalogue().locations.contains_key(&req.location) {
         return Err(AccountError::UnknownLocation(req.location).into());
     }
-    let (id, token, position) = create_device(&state.store, &req.location, role, &user.actor()).await?;
-    state.caught_up(position).await;
+    let (id, token) = create_device(&state.executor, &req.location, role, &user.actor()).await?;
     Ok((StatusCode::CREATED, Json(DeviceAdded { id, token })))
 }
 
@@ -326,7 +374,6 @@ pub async fn revoke_device(
     user: StaffUser,
 ) -> Result<StatusCode, ApiError> {
     user.require(&[Role::Admin])?;
-    let (_, position) = revoke(&state.store, &id, &user.actor()).await?;
-    state.caught_up(position).await;
+    revoke(&state.executor, &id, &user.actor()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -9,11 +9,12 @@ use axum::{Json, Router};
 use chrono::{Duration, Utc};
 use schalter_events::staff::access::{self, DeviceRole};
 use schalter_events::staff::{self, Role};
-use schalter_events::store::AppendRequest;
-use schalter_events::Metadata;
+use schalter_events::store::Store;
+use schalter_events::{Decision, Expectation};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::engine::executor::{Attempt, Command, Decided, Executed};
 use crate::engine::secrets::new_token;
 use crate::engine::state::AppState;
 use crate::http::auth::{session_hash, session_token, DeviceAuth, StaffUser, COOKIE, SESSION_HOURS};
@@ -58,45 +59,20 @@ pub async fn login(
     crate::http::abuse::ClientIp(ip): crate::http::abuse::ClientIp,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
-    if req.username.len() > 40 || req.password.len() > 1024 {
-        return Err(invalid_credentials());
-    }
-    // Password guessing: a handful of tries per account and address, then a pause.
-    state.abuse.check(
-        &format!("login:{ip}:{}", req.username),
-        crate::http::abuse::LOGIN_PER_ACCOUNT,
-    )?;
-    let events = state.store.read_stream(&staff::stream(&req.username), 0).await?;
-    let account = staff::fold_account(&events).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let stored = account.as_ref().map(|a| a.password_hash.clone());
-    let password = req.password;
-    // argon2 takes tens of milliseconds of CPU: keep it off the async workers.
-    let valid = tokio::task::spawn_blocking(move || match stored {
-        Some(phc) => PasswordHash::new(&phc)
-            .map(|h| {
-                argon2::Argon2::default()
-                    .verify_password(password.as_bytes(), &h)
-                    .is_ok()
-            })
-            .unwrap_or(false),
-        None => false,
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let Some(account) = account.filter(|_| valid) else {
-        return Err(invalid_credentials());
-    };
     let token = new_token();
-    let (event, expectation) = access::start_session(
-        &session_hash(&token),
-        &account.username,
-        account.role,
-        Utc::now() + Duration::hours(SESSION_HOURS),
-    );
-    let request = AppendRequest::new(vec![event])
-        .expect(access::session_stream(&session_hash(&token)), expectation)
-        .metadata(Metadata::by(&format!("staff:{}", account.username), Utc::now()));
-    state.store.append(&request).await?;
+    let command = SignIn {
+        state: &state,
+        ip,
+        request: req,
+        token_hash: session_hash(&token),
+        account: None,
+    };
+    let actor = format!("staff:{}", command.request.username);
+    let Executed::Done(me, _) = state.execute(&actor, None, command).await? else {
+        return Err(ApiError::Internal(
+            "a sign-in without an idempotency key was repeated".into(),
+        ));
+    };
     let secure = headers
         .get("x-forwarded-proto")
         .is_some_and(|p| p.as_bytes().eq_ignore_ascii_case(b"https"));
@@ -105,11 +81,7 @@ pub async fn login(
         SESSION_HOURS * 3600,
         if secure { "; Secure" } else { "" }
     );
-    let mut response = Json(Me {
-        username: account.username,
-        role: account.role,
-    })
-    .into_response();
+    let mut response = Json(me).into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
         HeaderValue::from_str(&cookie).map_err(|e| ApiError::Internal(e.to_string()))?,
@@ -117,17 +89,72 @@ pub async fn login(
     Ok(response)
 }
 
+/// Checks the password once (admission), then starts a session.
+struct SignIn<'a> {
+    state: &'a AppState,
+    ip: std::net::IpAddr,
+    request: LoginRequest,
+    token_hash: String,
+    account: Option<staff::Account>,
+}
+
+impl Command for SignIn<'_> {
+    type Output = Me;
+    type Error = ApiError;
+
+    async fn admit(&mut self) -> Result<(), ApiError> {
+        let (state, req) = (self.state, &self.request);
+        if req.username.len() > 40 || req.password.len() > 1024 {
+            return Err(invalid_credentials());
+        }
+        // Password guessing: a handful of tries per account and address, then a pause.
+        let key = format!("login:{}:{}", self.ip, req.username);
+        state.abuse.check(&key, crate::http::abuse::LOGIN_PER_ACCOUNT)?;
+        let events = state.store.read_stream(&staff::stream(&req.username), 0).await?;
+        let account = staff::fold_account(&events).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let stored = account.as_ref().map(|a| a.password_hash.clone());
+        let password = req.password.clone();
+        // argon2 takes tens of milliseconds of CPU: keep it off the async workers.
+        let valid = tokio::task::spawn_blocking(move || match stored {
+            Some(phc) => PasswordHash::new(&phc)
+                .map(|h| {
+                    argon2::Argon2::default()
+                        .verify_password(password.as_bytes(), &h)
+                        .is_ok()
+                })
+                .unwrap_or(false),
+            None => false,
+        })
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        self.account = Some(account.filter(|_| valid).ok_or_else(invalid_credentials)?);
+        Ok(())
+    }
+
+    async fn decide(&mut self, attempt: &Attempt<'_>) -> Result<Decided<Me>, ApiError> {
+        let account = self.account.as_ref().ok_or_else(invalid_credentials)?;
+        let expires = attempt.now + Duration::hours(SESSION_HOURS);
+        let (event, expectation) = access::start_session(&self.token_hash, &account.username, account.role, expires);
+        let me = Me {
+            username: account.username.clone(),
+            role: account.role,
+        };
+        Ok(Decided::append(Decision::expecting(event, expectation), me))
+    }
+}
+
 #[utoipa::path(post, path = "/api/auth/logout", tag = "staff", responses((status = 204)))]
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     if let Some(token) = session_token(&headers) {
-        let stream = access::session_stream(&session_hash(&token));
-        let events = state.store.read_stream(&stream, 0).await?;
-        let active = access::active_session(&events, Utc::now()).map_err(|e| ApiError::Internal(e.to_string()))?;
-        if let Some(session) = active {
-            let request = AppendRequest::new(vec![access::end_session(&session_hash(&token))])
-                .expect(stream, schalter_events::Expectation::AtVersion(session.version))
-                .metadata(Metadata::by(&format!("staff:{}", session.username), Utc::now()));
-            state.store.append(&request).await?;
+        let command = SignOut {
+            store: &state.store,
+            token_hash: session_hash(&token),
+        };
+        let session = command.session(Utc::now()).await?;
+        if let Some(session) = session {
+            state
+                .execute(&format!("staff:{}", session.username), None, command)
+                .await?;
         }
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
@@ -136,6 +163,37 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result
         HeaderValue::from_static("schalter_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
     );
     Ok(response)
+}
+
+/// Ends a session; nothing if it already ended or ran out.
+struct SignOut<'a> {
+    store: &'a Store,
+    token_hash: String,
+}
+
+impl SignOut<'_> {
+    async fn session(&self, now: chrono::DateTime<Utc>) -> Result<Option<access::Session>, ApiError> {
+        let events = self
+            .store
+            .read_stream(&access::session_stream(&self.token_hash), 0)
+            .await?;
+        access::active_session(&events, now).map_err(|e| ApiError::Internal(e.to_string()))
+    }
+}
+
+impl Command for SignOut<'_> {
+    type Output = ();
+    type Error = ApiError;
+
+    async fn decide(&mut self, attempt: &Attempt<'_>) -> Result<Decided<()>, ApiError> {
+        Ok(match self.session(attempt.now).await? {
+            None => Decided::Nothing(()),
+            Some(session) => {
+                let end = access::end_session(&self.token_hash);
+                Decided::append(Decision::expecting(end, Expectation::AtVersion(session.version)), ())
+            }
+        })
+    }
 }
 
 #[utoipa::path(get, path = "/api/auth/me", tag = "staff",

@@ -9,9 +9,10 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use schalter_events::booking::{self, Booking, ErasureReason, Personal};
 use schalter_events::queue::{self, NumberEvent, TicketEvent};
-use schalter_events::store::{AppendRequest, Store, StoreError};
-use schalter_events::{decode, encode, Expectation, Metadata};
+use schalter_events::store::{Store, StoreError};
+use schalter_events::{decode, encode, Decision, Expectation};
 
+use crate::engine::executor::{Attempt, Busy, Command, Decided, Executed, Executor};
 use crate::engine::vault::{Vault, VaultError};
 
 pub const DEFAULT_RETENTION_DAYS: u32 = 30;
@@ -24,6 +25,8 @@ pub enum PurgeError {
     Vault(#[from] VaultError),
     #[error("the log holds an unreadable booking event: {0}")]
     Decode(String),
+    #[error(transparent)]
+    Busy(#[from] Busy),
 }
 
 /// Erases the personal data of every booking that ended before `cutoff`; returns how many.
@@ -37,16 +40,16 @@ pub async fn purge(store: &Store, vault: &Vault, cutoff: DateTime<Utc>) -> Resul
             Booking::apply(entry, e).map_err(|err| PurgeError::Decode(err.to_string()))?;
         }
     }
+    let executor = Executor::new(store.clone());
     let mut erased = 0;
     for (stream, booking) in bookings {
-        let Some(booking) = booking.filter(|b| !b.erased && b.end < cutoff) else {
+        if !booking.is_some_and(|b| !b.erased && b.end < cutoff) {
             continue;
-        };
+        }
         let code_hash = stream.trim_start_matches("booking-");
         if erase(
-            store,
+            &executor,
             vault,
-            &booking,
             code_hash,
             ErasureReason::Retention,
             "system:retention",
@@ -87,55 +90,98 @@ pub async fn purge_ticket_contacts(store: &Store, vault: &Vault, before: NaiveDa
             }
         }
     }
+    let executor = Executor::new(store.clone());
     let mut erased = 0;
     for (id, (contact, version)) in tickets {
         let Some(contact) = contact else { continue };
-        vault.erase(&contact).await?;
-        let now = Utc::now();
-        let event = encode(
-            format!("ticket-{id}"),
-            queue::SCHEMA,
-            &TicketEvent::ContactErased { at: now },
-        );
-        let expectation = if version == 0 {
-            Expectation::NoStream
-        } else {
-            Expectation::AtVersion(version)
+        let command = EraseTicketContact {
+            vault,
+            stream: format!("ticket-{id}"),
+            contact,
+            version,
         };
-        let request = AppendRequest::new(vec![event.clone()])
-            .expect(event.stream.clone(), expectation)
-            .metadata(Metadata::by("system:retention", now));
-        match store.append(&request).await {
-            Ok(_) => erased += 1,
-            Err(e) if e.is_conflict() => {}
-            Err(e) => return Err(e.into()),
+        if let Executed::Done(true, _) = executor.execute("system:retention", None, command).await? {
+            erased += 1;
         }
     }
     Ok(erased)
 }
 
-/// Destroys one booking's data key, then records it; false if another run got there first.
+/// Destroys a walk-in's phone number key, then records it on the ticket; a ticket that moved on
+/// meanwhile (called, say) is left for the next run.
+struct EraseTicketContact<'a> {
+    vault: &'a Vault,
+    stream: String,
+    contact: Personal,
+    version: i64,
+}
+
+impl Command for EraseTicketContact<'_> {
+    type Output = bool;
+    type Error = PurgeError;
+
+    async fn decide(&mut self, attempt: &Attempt<'_>) -> Result<Decided<bool>, PurgeError> {
+        if attempt.is_retry() {
+            return Ok(Decided::Nothing(false));
+        }
+        self.vault.erase(&self.contact).await?;
+        let event = encode(
+            self.stream.clone(),
+            queue::SCHEMA,
+            &TicketEvent::ContactErased { at: attempt.now },
+        );
+        let expectation = if self.version == 0 {
+            Expectation::NoStream
+        } else {
+            Expectation::AtVersion(self.version)
+        };
+        Ok(Decided::append(Decision::expecting(event, expectation), true))
+    }
+}
+
+/// Destroys one booking's data key, then records it; false if it was erased already (by
+/// another run, or at the citizen's request).
 pub async fn erase(
-    store: &Store,
+    executor: &Executor,
     vault: &Vault,
-    booking: &Booking,
     code_hash: &str,
     reason: ErasureReason,
     actor: &str,
 ) -> Result<bool, PurgeError> {
-    let now = Utc::now();
-    let Some((event, expectation)) = booking::erase_personal_data(booking, code_hash, reason, now) else {
-        return Ok(false);
+    let command = EraseBooking {
+        store: executor.store(),
+        vault,
+        code_hash,
+        reason,
     };
-    vault.erase(&booking.contact).await?;
-    let request = AppendRequest::new(vec![event.clone()])
-        .expect(event.stream.clone(), expectation)
-        .metadata(Metadata::by(actor, now));
-    match store.append(&request).await {
-        Ok(_) => Ok(true),
-        // The key is gone either way; the other writer recorded (or will record) the erasure.
-        Err(e) if e.is_conflict() => Ok(false),
-        Err(e) => Err(e.into()),
+    Ok(matches!(
+        executor.execute(actor, None, command).await?,
+        Executed::Done(true, _)
+    ))
+}
+
+struct EraseBooking<'a> {
+    store: &'a Store,
+    vault: &'a Vault,
+    code_hash: &'a str,
+    reason: ErasureReason,
+}
+
+impl Command for EraseBooking<'_> {
+    type Output = bool;
+    type Error = PurgeError;
+
+    async fn decide(&mut self, attempt: &Attempt<'_>) -> Result<Decided<bool>, PurgeError> {
+        let events = self.store.read_stream(&booking::stream(self.code_hash), 0).await?;
+        let booking = Booking::fold(&events).map_err(|e| PurgeError::Decode(e.to_string()))?;
+        let erasure = booking
+            .and_then(|b| booking::erase_personal_data(&b, self.code_hash, self.reason, attempt.now).map(|d| (b, d)));
+        let Some((booking, (event, expectation))) = erasure else {
+            return Ok(Decided::Nothing(false));
+        };
+        // The key goes first: a record saying "erased" must never stand beside a live key.
+        self.vault.erase(&booking.contact).await?;
+        Ok(Decided::append(Decision::expecting(event, expectation), true))
     }
 }
 

@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use chrono_tz::Tz;
-use schalter_events::booking::{self, Booking, BookingError, Offer, Status};
+use schalter_events::booking::{Booking, BookingError, ErasureReason, Offer, Status};
 use schalter_events::catalogue::Text;
 use schalter_events::slots::SlotError;
 use schalter_events::store::AppendOutcome;
@@ -29,6 +29,7 @@ use crate::engine::vault::{PersonalData, VaultError};
 use crate::http::abuse::{self, ClientIp};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::{idempotency_key, ApiJson, ApiPath, ApiQuery};
+use crate::jobs::retention;
 
 const MAX_DAYS: u32 = 62;
 
@@ -712,17 +713,10 @@ pub async fn erase_personal_data(
             message: "cancel the appointment first, then ask again".into(),
         });
     }
-    crate::jobs::retention::erase(
-        &state.store,
-        &state.vault,
-        &booking,
-        &hash,
-        booking::ErasureReason::Request,
-        "citizen",
-    )
-    .await
-    .map_err(|e| match e {
-        crate::jobs::retention::PurgeError::Store(s) => ApiError::from(s),
+    let erased = retention::erase(&state.executor, &state.vault, &hash, ErasureReason::Request, "citizen").await;
+    erased.map_err(|e| match e {
+        retention::PurgeError::Store(s) => ApiError::from(s),
+        retention::PurgeError::Busy(b) => ApiError::from(b),
         other => ApiError::Internal(other.to_string()),
     })?;
     let (_, booking) = load_booking(&state, &code).await?;
