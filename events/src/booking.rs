@@ -376,6 +376,13 @@ impl Counters {
 
 pub use crate::event::Decision;
 
+/// The secret in a confirmation link: the first 24 characters of the server's keyed hash of the
+/// booking code (however the code was typed), so nothing needs storing and only the email that
+/// carries the link has it.
+pub fn confirm_token(code: &str, keyed_hash: impl FnOnce(&str) -> String) -> String {
+    keyed_hash(&code.trim().to_ascii_uppercase()).chars().take(24).collect()
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum BookingError {
     #[error("there is no location with this id")]
@@ -801,6 +808,16 @@ pub fn reschedule(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn confirm_tokens_ignore_how_the_code_was_typed() {
+        let hash = |s: &str| format!("{s}-{}", "0123456789".repeat(4));
+        let token = confirm_token(" k7qm-3xzp ", hash);
+        assert_eq!(token, "K7QM-3XZP-01234567890123");
+        assert_eq!(token.len(), 24);
+        assert_eq!(confirm_token("K7QM-3XZP", hash), token);
+        assert_ne!(confirm_token("K7QM-3XZQ", hash), token);
+    }
     use crate::catalogue::demo;
 
     fn utc(s: &str) -> DateTime<Utc> {

@@ -4,6 +4,10 @@ use chrono::{DateTime, Utc};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use serde_json::Value;
 
+/// The correlation of events `schalter simulate` wrote: realistic past days for the statistics,
+/// which no one is to be emailed about.
+pub const SIMULATED: &str = "simulation";
+
 /// What a command decided: the events to append, each stream it decided on expected as it
 /// was read. Every write in Schalter is one `Decision`, appended atomically or not at all.
 #[derive(Debug, Clone, PartialEq, Default)]

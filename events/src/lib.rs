@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod catalogue;
 pub mod event;
 pub mod feedback;
+pub mod ics;
 pub mod outbox;
 pub mod projection;
 pub mod queue;
@@ -19,4 +20,4 @@ pub mod work;
 #[cfg(feature = "store")]
 pub mod store;
 
-pub use event::{decode, encode, Decision, Expectation, Metadata, NewEvent, RecordedEvent};
+pub use event::{decode, encode, Decision, Expectation, Metadata, NewEvent, RecordedEvent, SIMULATED};

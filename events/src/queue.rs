@@ -317,6 +317,14 @@ pub fn wait_estimate(ahead: usize, service_minutes: u32, counters: usize) -> (u3
     (round5(expected * 0.75), round5(expected * 1.5).max(5))
 }
 
+/// Expected wait as a range for someone with `ahead` people before them: the typical service
+/// time shared by the `open` counters that serve the line, or by all `serving` it before any is
+/// open (so the morning's first estimate is not infinite).
+pub fn wait_range(ahead: usize, service_minutes: u32, open: usize, serving: usize) -> (u32, u32) {
+    let counters = if open > 0 { open } else { serving };
+    wait_estimate(ahead, service_minutes, counters)
+}
+
 /// The event that calls `ticket` to `counter`, expected at the version it was chosen at.
 pub fn call(location: &str, day: NaiveDate, ticket: &Ticket, counter: &str, now: DateTime<Utc>) -> Decision {
     let expectation = if ticket.version == 0 {
@@ -742,6 +750,15 @@ mod tests {
             call("x", day, &fresh, "1", at("08:01")).expectations[0].1,
             Expectation::NoStream
         );
+    }
+
+    #[test]
+    fn waits_are_shared_by_the_open_counters_or_by_all_before_any_opens() {
+        // 6 ahead, 10 minutes each: 60 minutes of work.
+        assert_eq!(wait_range(6, 10, 2, 4), (25, 45), "two open counters share it");
+        assert_eq!(wait_range(6, 10, 0, 4), (10, 25), "before opening: all four that could");
+        assert_eq!(wait_range(6, 10, 0, 0), wait_estimate(6, 10, 1), "no counter: as one");
+        assert_eq!(wait_range(0, 10, 1, 1), (0, 5), "next in line: at most five minutes");
     }
 
     #[test]

@@ -22,12 +22,13 @@ use std::time::Duration;
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use schalter_events::catalogue;
-use schalter_events::store::{AppendRequest, ConnectOptions, Store, StoreError};
-use schalter_events::{Expectation, Metadata};
+use schalter_events::store::{ConnectOptions, Store, StoreError};
+use schalter_events::{Decision, Expectation};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower_http::compression::CompressionLayer;
 
+use crate::engine::executor::{Executed, Executor, Record, WriteError};
 use crate::engine::state::AppState;
 use crate::engine::vault;
 use crate::http::{abuse, security, telemetry, web};
@@ -151,13 +152,16 @@ pub async fn seed_demo(store: &Store) -> Result<bool, StoreError> {
         return Ok(false);
     }
     let events = catalogue::demo().to_events().iter().map(|e| e.to_new_event()).collect();
-    let request = AppendRequest::new(events)
-        .expect(catalogue::STREAM, Expectation::NoStream)
-        .metadata(Metadata::by("system:demo", chrono::Utc::now()));
-    match store.append(&request).await {
-        Ok(_) => Ok(true),
-        Err(e) if e.is_conflict() => Ok(false),
-        Err(e) => Err(e),
+    let decision = Decision {
+        events,
+        expectations: vec![(catalogue::STREAM.into(), Expectation::NoStream)],
+    };
+    let seed = Record::<WriteError>::new(decision);
+    match Executor::new(store.clone()).execute("system:demo", None, seed).await {
+        Ok(Executed::Done(seeded, _)) => Ok(seeded),
+        Ok(Executed::Repeated(_)) => Ok(false),
+        Err(WriteError::Store(e)) => Err(e),
+        Err(WriteError::Busy(_)) => Ok(false),
     }
 }
 

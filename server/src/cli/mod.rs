@@ -3,7 +3,7 @@
 
 pub mod simulate;
 
-use crate::engine::executor::Executor;
+use crate::engine::executor::{Executed, Executor, Record, WriteError};
 
 use std::io::{BufRead, IsTerminal};
 use std::time::{Duration, Instant};
@@ -14,8 +14,8 @@ use schalter_events::catalogue::{Catalogue, CatalogueEvent, ConfigFile};
 use schalter_events::projection::{FeedbackTally, Projection};
 use schalter_events::staff::access::DeviceRole;
 use schalter_events::staff::Role;
-use schalter_events::store::{AppendRequest, StoreError};
-use schalter_events::{Expectation, Metadata};
+use schalter_events::store::StoreError;
+use schalter_events::{Decision, Expectation};
 
 use crate::features::admin::AccountError;
 use crate::{open_store, start, Settings, StartError, DEFAULT_DATABASE_URL, DEFAULT_LISTEN};
@@ -559,18 +559,23 @@ async fn import_config(
     } else {
         Expectation::AtVersion(version)
     };
-    let request = AppendRequest::new(changes.iter().map(CatalogueEvent::to_new_event).collect())
-        .expect(schalter_events::catalogue::STREAM, expectation)
-        .metadata(Metadata::by("system:import-config", chrono::Utc::now()));
-    let result = store.append(&request).await;
+    let decision = Decision {
+        events: changes.iter().map(CatalogueEvent::to_new_event).collect(),
+        expectations: vec![(schalter_events::catalogue::STREAM.into(), expectation)],
+    };
+    // Decided on the catalogue as read: if it changed meanwhile, the operator looks again.
+    let import = Record::<WriteError>::new(decision);
+    let result = Executor::new(store.clone())
+        .execute("system:import-config", None, import)
+        .await;
     store.close().await;
     match result {
-        Ok(_) => {
+        Ok(Executed::Done(true, _)) => {
             println!("{} change(s) recorded", changes.len());
             Ok(())
         }
-        Err(e) if e.is_conflict() => Err(CliError::ConcurrentChange),
-        Err(e) => Err(e.into()),
+        Ok(_) | Err(WriteError::Busy(_)) => Err(CliError::ConcurrentChange),
+        Err(WriteError::Store(e)) => Err(e.into()),
     }
 }
 

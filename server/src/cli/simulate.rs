@@ -18,11 +18,10 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use schalter_events::booking::{self, Booking, Channel, Contact, Counter, Decision, Offer, Personal, Place};
 use schalter_events::catalogue::Catalogue;
 use schalter_events::queue::{self, Kind, NumberEvent, State, Ticket, TicketEvent};
-use schalter_events::store::{AppendRequest, Store, StoreError};
+use schalter_events::store::{Store, StoreError};
 use schalter_events::Metadata;
 
-/// The correlation of every simulated event.
-pub const CORRELATION: &str = "simulation";
+use crate::engine::executor::{Executed, Executor, Record, WriteError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SimulationError {
@@ -88,6 +87,7 @@ fn hourly_walk_ins(hour: u32) -> f64 {
 
 struct Sim<'a> {
     store: &'a Store,
+    executor: Executor,
     catalogue: &'a Catalogue,
     rng: Rng,
     report: Report,
@@ -103,18 +103,20 @@ impl Sim<'_> {
         at: DateTime<Utc>,
     ) -> Result<Option<schalter_events::store::AppendOutcome>, StoreError> {
         let n = events.len() as u64;
-        let mut request = AppendRequest::new(events).metadata(Metadata {
-            correlation: Some(CORRELATION.into()),
+        let metadata = Metadata {
+            correlation: Some(schalter_events::SIMULATED.into()),
             ..Metadata::by(actor, at)
-        });
-        request.expectations = expectations;
-        match self.store.append(&request).await {
-            Ok(outcome) => {
+        };
+        let record = Record::<WriteError>::new(Decision { events, expectations });
+        match self.executor.execute_as(metadata, record).await {
+            Ok(Executed::Done(true, outcome)) => {
                 self.report.events += n;
-                Ok(Some(outcome))
+                Ok(outcome)
             }
-            Err(e) if e.is_conflict() => Ok(None),
-            Err(e) => Err(e),
+            Ok(_) => Ok(None),
+            Err(WriteError::Store(e)) => Err(e),
+            // A record is decided once: it never retries.
+            Err(WriteError::Busy(_)) => Ok(None),
         }
     }
 
@@ -415,6 +417,7 @@ pub async fn run(
 ) -> Result<Report, SimulationError> {
     let mut sim = Sim {
         store,
+        executor: Executor::new(store.clone()),
         catalogue,
         rng: Rng(seed),
         report: Report::default(),

@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -27,6 +28,15 @@ pub const MAX_ATTEMPTS: usize = 50;
 #[derive(Debug, Clone, Copy, thiserror::Error)]
 #[error("the streams this command decides on are changing too fast; please try again")]
 pub struct Busy;
+
+/// The executor's own failures, for commands whose rules cannot fail (jobs, records).
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Busy(#[from] Busy),
+}
 
 /// One attempt at deciding.
 pub struct Attempt<'a> {
@@ -108,6 +118,35 @@ pub trait Command: Send {
     ) -> impl Future<Output = Result<Decided<Self::Output>, Self::Error>> + Send;
 }
 
+/// A decision that needs nothing read first: a new random id, a delivery report, a claim
+/// expected at a version already known. Decided once: if another writer changed its streams
+/// first, there is nothing to decide again and the answer is `false`.
+pub struct Record<E> {
+    decision: Decision,
+    error: PhantomData<fn() -> E>,
+}
+
+impl<E> Record<E> {
+    pub fn new(decision: Decision) -> Record<E> {
+        Record {
+            decision,
+            error: PhantomData,
+        }
+    }
+}
+
+impl<E: From<StoreError> + From<Busy> + Send> Command for Record<E> {
+    type Output = bool;
+    type Error = E;
+
+    async fn decide(&mut self, attempt: &Attempt<'_>) -> Result<Decided<bool>, E> {
+        if attempt.is_retry() {
+            return Ok(Decided::Nothing(false));
+        }
+        Ok(Decided::append(std::mem::take(&mut self.decision), true))
+    }
+}
+
 /// How a command ended.
 pub enum Executed<T> {
     /// Decided now: written (with its outcome), or nothing needed writing.
@@ -152,8 +191,25 @@ impl Executor {
         &self,
         actor: &str,
         command_id: Option<String>,
+        command: C,
+    ) -> Result<Executed<C::Output>, C::Error> {
+        let metadata = Metadata {
+            command_id,
+            actor: Some(actor.to_owned()),
+            ..Metadata::default()
+        };
+        self.execute_as(metadata, command).await
+    }
+
+    /// As [`Executor::execute`], with the events' metadata given: a `requested_at` there is the
+    /// time every attempt decides at (the simulator writes past days), a `correlation` marks
+    /// the events.
+    pub async fn execute_as<C: Command>(
+        &self,
+        metadata: Metadata,
         mut command: C,
     ) -> Result<Executed<C::Output>, C::Error> {
+        let command_id = metadata.command_id.clone();
         if let Some(id) = &command_id {
             if let Some(outcome) = self.store.command_outcome(id).await? {
                 self.caught_up(outcome.last_position).await;
@@ -169,7 +225,7 @@ impl Executor {
             };
             let attempt = Attempt {
                 number,
-                now: Utc::now(),
+                now: metadata.requested_at.unwrap_or_else(Utc::now),
                 in_flight: &self.in_flight,
             };
             let plan = match command.decide(&attempt).await? {
@@ -177,8 +233,8 @@ impl Executor {
                 Decided::Append(plan) => plan,
             };
             let mut request = AppendRequest::new(plan.decision.events).metadata(Metadata {
-                command_id: command_id.clone(),
-                ..Metadata::by(actor, attempt.now)
+                requested_at: Some(attempt.now),
+                ..metadata.clone()
             });
             request.expectations = plan.decision.expectations;
             request.data_keys.extend(plan.data_key);

@@ -135,6 +135,11 @@ impl Vault {
     }
 
     /// Keyed hash for values that must be matched but not read back (an email's booking count).
+    /// The token in a booking's confirmation link (see `booking::confirm_token`).
+    pub fn confirm_token(&self, code: &str) -> String {
+        schalter_events::booking::confirm_token(code, |c| self.keyed_hash("confirm", c))
+    }
+
     pub fn keyed_hash(&self, purpose: &str, value: &str) -> String {
         crate::engine::secrets::hash(&format!("{purpose}:{}", self.pepper), value)
     }

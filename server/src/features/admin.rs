@@ -15,7 +15,7 @@ use schalter_events::{Decision, Expectation};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::engine::executor::{Attempt, Busy, Command, Decided, Executed, Executor};
+use crate::engine::executor::{Attempt, Busy, Command, Decided, Executed, Executor, Record};
 use crate::engine::state::AppState;
 use crate::http::auth::{AdminUser, StaffUser};
 use crate::http::error::{ApiError, ErrorBody};
@@ -123,21 +123,10 @@ pub async fn create_device(
     let token = format!("{id}.{}", crate::engine::secrets::new_token());
     let (event, expectation) =
         access::register_device(&id, location, role, &crate::http::auth::device_token_hash(&token));
-    let command = Append(Decision::expecting(event, expectation));
+    // A new random id: nobody else can have registered it.
+    let command = Record::<AccountError>::new(Decision::expecting(event, expectation));
     executor.execute(actor, None, command).await?;
     Ok((id, token))
-}
-
-/// A decision made without reading anything: a new random id cannot have been taken.
-struct Append(Decision);
-
-impl Command for Append {
-    type Output = ();
-    type Error = AccountError;
-
-    async fn decide(&mut self, _: &Attempt<'_>) -> Result<Decided<()>, AccountError> {
-        Ok(Decided::append(self.0.clone(), ()))
-    }
 }
 
 /// Revokes a device's token; returns false if it was already revoked.

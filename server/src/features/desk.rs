@@ -14,6 +14,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::engine::state::AppState;
+use crate::features::office::{is_open, location_tz};
 use crate::features::queue::{called_view, CalledTicket, OpenOrClose};
 use crate::http::auth::StaffUser;
 use crate::http::error::{ApiError, ErrorBody};
@@ -24,60 +25,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/locations/{id}/counters", get(counters))
         .route("/api/locations/{id}/queue", get(waiting_line))
         .route("/api/counters/{id}/{change}", post(open_or_close))
-}
-
-/// The location's time zone; 404 for an unknown location.
-pub fn location_tz(state: &AppState, location: &str) -> Result<Tz, ApiError> {
-    let catalogue = state.catalogue();
-    let place = catalogue
-        .locations
-        .get(location)
-        .ok_or_else(|| ApiError::NotFound(format!("there is no location {location:?}")))?;
-    place
-        .time_zone
-        .parse()
-        .map_err(|_| ApiError::Internal(format!("bad time zone for {location}")))
-}
-
-/// Expected wait in minutes for someone with `ahead` people before them in `service`'s line:
-/// the measured typical service time, shared by the open counters that serve it (by all that
-/// could, before any is open, so the morning's first estimate is not infinite).
-pub fn wait_range(
-    state: &AppState,
-    location: &str,
-    service: &str,
-    ahead: usize,
-    now: DateTime<Utc>,
-    tz: Tz,
-) -> [u32; 2] {
-    let (planned, serving): (u32, Vec<String>) = {
-        let catalogue = state.catalogue();
-        let planned = catalogue
-            .services
-            .get(service)
-            .map(|s| s.duration_minutes)
-            .unwrap_or(15);
-        let serving = catalogue
-            .counters
-            .values()
-            .filter(|c| c.location == location && c.services.iter().any(|s| s == service))
-            .map(|c| c.id.clone())
-            .collect();
-        (planned, serving)
-    };
-    let queues = state.queues();
-    let minutes = queues.typical_minutes(location, service, planned);
-    let open = serving
-        .iter()
-        .filter(|id| queue::counter_open(queues.opened_at(id), now, &tz))
-        .count();
-    let counters = if open > 0 { open } else { serving.len() };
-    let (from, to) = queue::wait_estimate(ahead, minutes, counters);
-    [from, to]
-}
-
-pub fn is_open(state: &AppState, counter: &str, now: DateTime<Utc>, tz: Tz) -> bool {
-    queue::counter_open(state.queues().opened_at(counter), now, &tz)
 }
 
 #[derive(Serialize, ToSchema)]

@@ -24,7 +24,7 @@ use serde::Serialize;
 use tokio::sync::watch;
 
 use crate::engine::state::{AppState, Call};
-use crate::features::desk::{location_tz, wait_range};
+use crate::features::office::{location_tz, wait_range};
 use crate::http::auth::{DeviceAuth, StaffUser};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::ApiPath;

@@ -6,6 +6,7 @@ pub mod bookings;
 pub mod catalogue;
 pub mod desk;
 pub mod display;
+pub mod office;
 pub mod queue;
 pub mod staff;
 pub mod stats;

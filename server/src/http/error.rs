@@ -11,6 +11,9 @@ use schalter_events::store::StoreError;
 use crate::engine::executor::Busy;
 use serde::Serialize;
 
+/// Largest JSON body the API reads; bookings and queue commands are a few hundred bytes.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{0}")]
@@ -143,7 +146,7 @@ impl From<JsonRejection> for ApiError {
             JsonRejection::JsonSyntaxError(e) => ApiError::MalformedJson(e.body_text()),
             JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType,
             JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                ApiError::PayloadTooLarge(crate::http::BODY_LIMIT)
+                ApiError::PayloadTooLarge(BODY_LIMIT)
             }
             other => ApiError::MalformedJson(other.body_text()),
         }

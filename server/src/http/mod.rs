@@ -14,8 +14,7 @@ use axum::Json;
 
 use crate::http::error::ApiError;
 
-/// Largest JSON body the API reads; bookings and queue commands are a few hundred bytes.
-pub const BODY_LIMIT: usize = 64 * 1024;
+pub use error::BODY_LIMIT;
 
 /// `axum::Json` with every rejection mapped to the API's error shape.
 pub struct ApiJson<T>(pub T);

@@ -6,8 +6,11 @@ use std::time::Duration;
 
 use chrono::Utc;
 
+use schalter_events::booking::{self, Booking};
+use schalter_events::store::Store;
+
+use crate::engine::executor::{Attempt, Command, Decided, Executed, WriteError};
 use crate::engine::state::AppState;
-use crate::features::bookings::Expire;
 
 pub fn spawn(state: AppState) {
     let mut shutdown = state.shutdown.clone();
@@ -21,13 +24,39 @@ pub fn spawn(state: AppState) {
             for stream in overdue {
                 let command = Expire {
                     store: &state.store,
-                    code_hash: stream.trim_start_matches("booking-").to_owned(),
+                    stream,
                 };
                 match state.execute("system:expiry", None, command).await {
-                    Ok(_) => tracing::info!("released a booking that was not confirmed in time"),
+                    Ok(Executed::Done(true, _)) => tracing::info!("released a booking that was not confirmed in time"),
+                    Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "could not release an unconfirmed booking"),
                 }
             }
         }
     });
+}
+
+/// Releases a booking's places; nothing if it was confirmed, cancelled or released meanwhile
+/// (by another server, say).
+struct Expire<'a> {
+    store: &'a Store,
+    stream: String,
+}
+
+impl Command for Expire<'_> {
+    type Output = bool;
+    type Error = WriteError;
+
+    async fn decide(&mut self, attempt: &Attempt<'_>) -> Result<Decided<bool>, WriteError> {
+        let events = self.store.read_stream(&self.stream, 0).await?;
+        let code_hash = self.stream.trim_start_matches("booking-");
+        let expired = Booking::fold(&events)
+            .ok()
+            .flatten()
+            .and_then(|b| booking::expire(&b, code_hash, attempt.now));
+        Ok(match expired {
+            Some(decision) => Decided::append(decision, true),
+            None => Decided::Nothing(false),
+        })
+    }
 }

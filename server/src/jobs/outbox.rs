@@ -17,9 +17,9 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use schalter_events::booking::{normalise_phone, Booking, BookingEvent, Personal, Status};
 use schalter_events::outbox::{self, Delivery, Kind};
 use schalter_events::queue::{self, NumberEvent, TicketEvent};
-use schalter_events::store::AppendRequest;
-use schalter_events::{decode, Metadata, RecordedEvent};
+use schalter_events::{decode, ics, Decision, RecordedEvent};
 
+use crate::engine::executor::{Executed, Record, WriteError};
 use crate::engine::state::{AppState, MessageProblem, MessageProblems};
 use crate::jobs::sms::{HttpGateway, Sms, SmsGateway, SmsSettings};
 
@@ -141,7 +141,7 @@ impl Outbox {
             }
             return;
         }
-        let simulated = e.metadata.correlation.as_deref() == Some(crate::cli::simulate::CORRELATION);
+        let simulated = e.metadata.correlation.as_deref() == Some(schalter_events::SIMULATED);
         if !e.stream.starts_with("booking-") || simulated {
             return;
         }
@@ -557,13 +557,11 @@ async fn deliver(
     let now = Utc::now();
     let delivery = outbox.deliveries.get(id).cloned().unwrap_or_default();
     let (claim, expectation) = outbox::start(id, &delivery, now, settings.lease);
-    let request = AppendRequest::new(vec![claim.clone()])
-        .expect(claim.stream.clone(), expectation)
-        .metadata(Metadata::by("system:outbox", now));
-    match state.store.append(&request).await {
-        Ok(_) => {}
+    let claim = Record::<WriteError>::new(Decision::expecting(claim, expectation));
+    match state.execute("system:outbox", None, claim).await {
+        Ok(Executed::Done(true, _)) => {}
         // Another server took it (or it moved on): learn its state from the log.
-        Err(e) if e.is_conflict() => {
+        Ok(_) => {
             if let Ok(events) = state.store.read_stream(&outbox::stream(id), 0).await {
                 let mut d = Delivery::default();
                 for e in &events {
@@ -600,8 +598,8 @@ async fn deliver(
     };
     metrics::counter!("schalter_messages_total", "kind" => kind_name(pending.kind, pending.channel), "outcome" => label)
         .increment(1);
-    let request = AppendRequest::new(vec![event]).metadata(Metadata::by("system:outbox", now));
-    if let Err(e) = state.store.append(&request).await {
+    let report = Record::<WriteError>::new(Decision::unconditional(vec![event]));
+    if let Err(e) = state.execute("system:outbox", None, report).await {
         // The lease runs out and the message is tried again: at least once.
         tracing::error!(error = %e, message = %id, "cannot record the delivery");
     }
@@ -700,10 +698,7 @@ fn compose(
     let code = personal.code.clone().unwrap_or_default();
     let mut link = format!("{}/booking/{code}", settings.public_url.trim_end_matches('/'));
     if pending.kind == Kind::Confirmation && booking.confirm_by.is_some() {
-        link.push_str(&format!(
-            "?bestaetigen={}",
-            crate::features::bookings::confirm_token(state, &code)
-        ));
+        link.push_str(&format!("?bestaetigen={}", state.vault.confirm_token(&code)));
     }
     let (subject, de_intro, en_intro) = match pending.kind {
         Kind::Confirmation => (
@@ -771,7 +766,12 @@ fn compose(
             return Err("a mail about a ticket".into());
         };
         let hash = booking_hash(stream);
-        let calendar = crate::features::bookings::ics(state, booking, hash, &link);
+        let appointment = ics::Appointment {
+            booking,
+            code_hash: hash,
+            manage_link: &link,
+        };
+        let calendar = ics::appointment(&state.catalogue(), &appointment, Utc::now());
         let kind = ContentType::parse("text/calendar; charset=utf-8; method=PUBLISH").map_err(|e| e.to_string())?;
         builder.multipart(
             MultiPart::mixed()

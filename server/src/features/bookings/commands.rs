@@ -3,12 +3,14 @@
 
 use std::net::IpAddr;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
 use schalter_events::booking::{self, Booking, BookingError, Channel, Counter, Offer, Place};
 use schalter_events::slots::Unit;
 use schalter_events::store::{DataKey, Store, StoreError};
+use serde::Deserialize;
+use utoipa::ToSchema;
 
-use super::{check_proof, code_hash, holder_hash, new_code, BookingRequest};
+use super::codes::{code_hash, new_code};
 use crate::engine::executor::{Attempt, Command, Decided, Plan};
 use crate::engine::state::AppState;
 use crate::engine::vault::PersonalData;
@@ -45,6 +47,66 @@ pub(crate) async fn load(store: &Store, hash: &str) -> Result<Booking, ApiError>
     Ok(Booking::fold(&events)
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .ok_or(BookingError::UnknownBooking)?)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BookingRequest {
+    location: String,
+    service: String,
+    /// A slot start from `/api/availability`, RFC 3339 with offset.
+    #[schema(value_type = String)]
+    start: DateTime<FixedOffset>,
+    name: String,
+    email: String,
+    phone: Option<String>,
+    /// The citizen has read the privacy notice.
+    privacy_accepted: bool,
+    /// Answer to `GET /api/bookings/challenge` (required unless abuse protection is off).
+    proof: Option<Proof>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Proof {
+    challenge: String,
+    /// A number such that SHA-256(`challenge:nonce`) starts with `difficulty` zero bits.
+    nonce: u64,
+}
+
+/// Keyed with the vault's secret: the holder streams name no email that could be guessed.
+fn holder_hash(state: &AppState, email: &str) -> String {
+    state.vault.keyed_hash("holder", email)
+}
+
+fn check_proof(state: &AppState, proof: Option<&Proof>) -> Result<(), ApiError> {
+    if !state.abuse.enabled() {
+        return Ok(());
+    }
+    let proof = proof.ok_or_else(|| {
+        ApiError::invalid(
+            "proof_required",
+            Some("proof"),
+            "ask GET /api/bookings/challenge and send the proof with the booking",
+        )
+    })?;
+    let vault = state.vault.clone();
+    abuse::work::verify(&proof.challenge, proof.nonce, Utc::now(), |b| {
+        vault.keyed_hash("pow", b)[..32].to_owned()
+    })
+    .map_err(|e| match e {
+        abuse::work::ProofError::Expired => ApiError::invalid(
+            "proof_expired",
+            Some("proof"),
+            "the challenge is too old; ask for a new one",
+        ),
+        _ => ApiError::invalid(
+            "invalid_proof",
+            Some("proof"),
+            "the proof does not solve a challenge of this server",
+        ),
+    })?;
+    state.abuse.spend_proof(&proof.challenge)
 }
 
 /// A new booking. Admission checks the request and seals the personal data once; each attempt
@@ -287,25 +349,5 @@ impl Command for Confirm<'_> {
             booking::confirm(&booking, &self.code_hash, attempt.now)?,
             (),
         ))
-    }
-}
-
-/// Releases the places of a booking nobody confirmed in time; nothing if it was confirmed,
-/// cancelled or released meanwhile (by another server, say).
-pub struct Expire<'a> {
-    pub store: &'a Store,
-    pub code_hash: String,
-}
-
-impl Command for Expire<'_> {
-    type Output = bool;
-    type Error = ApiError;
-
-    async fn decide(&mut self, attempt: &Attempt<'_>) -> Result<Decided<bool>, ApiError> {
-        let booking = load(self.store, &self.code_hash).await?;
-        Ok(match booking::expire(&booking, &self.code_hash, attempt.now) {
-            Some(decision) => Decided::append(decision, true),
-            None => Decided::Nothing(false),
-        })
     }
 }

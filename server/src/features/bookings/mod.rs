@@ -2,7 +2,6 @@
 //! Handlers parse, call the pure rules in `schalter_events::booking`, append, and retry the
 //! decision when a concurrent booking changed a stream in between.
 
-use crate::engine::secrets::hash;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -12,15 +11,19 @@ use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use chrono_tz::Tz;
 use schalter_events::booking::{Booking, BookingError, ErasureReason, Offer, Status};
 use schalter_events::catalogue::Text;
+use schalter_events::ics;
 use schalter_events::slots::SlotError;
 use schalter_events::store::AppendOutcome;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+mod codes;
 mod commands;
 
+pub use codes::code_hash;
+use codes::normalise_code;
 pub(crate) use commands::read_counter;
-pub use commands::Expire;
+pub use commands::{BookingRequest, Proof};
 use commands::{Cancel, Confirm, PlaceBooking, Reschedule};
 
 use crate::engine::executor::Executed;
@@ -130,52 +133,6 @@ impl From<BookingError> for ApiError {
         };
         ApiError::invalid(code, field, message)
     }
-}
-
-// ---- codes ---------------------------------------------------------------------------------
-
-const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-
-/// 80 random bits in Crockford base32, grouped for reading aloud: `K7QM-3XZP-9RTA-WB2C`.
-fn new_code() -> String {
-    let random = uuid::Uuid::new_v4().into_bytes();
-    // The first 10 bytes of a v4 UUID are random except for 4 version bits in byte 6.
-    let mut bits: u128 = 0;
-    for (i, b) in random.iter().enumerate().take(11) {
-        let b = if i == 6 { b & 0x0f | (random[15] << 4) } else { *b };
-        bits = (bits << 8) | u128::from(b);
-    }
-    let mut code = String::with_capacity(19);
-    for i in 0..16 {
-        if i > 0 && i % 4 == 0 {
-            code.push('-');
-        }
-        code.push(ALPHABET[((bits >> (5 * i)) & 31) as usize] as char);
-    }
-    code
-}
-
-/// Case, dashes, spaces and the look-alikes O/I/L do not matter when a code is typed in.
-fn normalise_code(code: &str) -> Option<String> {
-    let c: String = code
-        .chars()
-        .filter(|c| !matches!(c, '-' | ' '))
-        .map(|c| match c.to_ascii_uppercase() {
-            'O' => '0',
-            'I' | 'L' => '1',
-            c => c,
-        })
-        .collect();
-    (c.len() == 16 && c.bytes().all(|b| ALPHABET.contains(&b))).then_some(c)
-}
-
-pub fn code_hash(code: &str) -> Option<String> {
-    normalise_code(code).map(|c| hash("booking-code", &c))
-}
-
-/// Keyed with the vault's secret: the holder streams name no email that could be guessed.
-fn holder_hash(state: &AppState, email: &str) -> String {
-    state.vault.keyed_hash("holder", email)
 }
 
 /// The booking's personal data, `None` once erased.
@@ -333,31 +290,6 @@ pub async fn availability(
     }))
 }
 
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct BookingRequest {
-    location: String,
-    service: String,
-    /// A slot start from `/api/availability`, RFC 3339 with offset.
-    #[schema(value_type = String)]
-    start: DateTime<FixedOffset>,
-    name: String,
-    email: String,
-    phone: Option<String>,
-    /// The citizen has read the privacy notice.
-    privacy_accepted: bool,
-    /// Answer to `GET /api/bookings/challenge` (required unless abuse protection is off).
-    proof: Option<Proof>,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Proof {
-    challenge: String,
-    /// A number such that SHA-256(`challenge:nonce`) starts with `difficulty` zero bits.
-    nonce: u64,
-}
-
 #[derive(Serialize, ToSchema)]
 pub struct Challenge {
     challenge: String,
@@ -376,36 +308,6 @@ pub async fn challenge(State(state): State<AppState>) -> Json<Challenge> {
         }),
         difficulty: abuse::work::DIFFICULTY,
     })
-}
-
-fn check_proof(state: &AppState, proof: Option<&Proof>) -> Result<(), ApiError> {
-    if !state.abuse.enabled() {
-        return Ok(());
-    }
-    let proof = proof.ok_or_else(|| {
-        ApiError::invalid(
-            "proof_required",
-            Some("proof"),
-            "ask GET /api/bookings/challenge and send the proof with the booking",
-        )
-    })?;
-    let vault = state.vault.clone();
-    abuse::work::verify(&proof.challenge, proof.nonce, Utc::now(), |b| {
-        vault.keyed_hash("pow", b)[..32].to_owned()
-    })
-    .map_err(|e| match e {
-        abuse::work::ProofError::Expired => ApiError::invalid(
-            "proof_expired",
-            Some("proof"),
-            "the challenge is too old; ask for a new one",
-        ),
-        _ => ApiError::invalid(
-            "invalid_proof",
-            Some("proof"),
-            "the proof does not solve a challenge of this server",
-        ),
-    })?;
-    state.abuse.spend_proof(&proof.challenge)
 }
 
 #[utoipa::path(post, path = "/api/bookings", tag = "citizens", request_body = BookingRequest,
@@ -493,13 +395,6 @@ pub struct ConfirmRequest {
     token: String,
 }
 
-/// The secret in the confirmation link: derived from the code with the server's keyed hash,
-/// so nothing needs storing and only the email has it.
-pub fn confirm_token(state: &AppState, code: &str) -> String {
-    let hash = state.vault.keyed_hash("confirm", &code.trim().to_ascii_uppercase());
-    hash.chars().take(24).collect()
-}
-
 /// Confirms a booking where the location asks for confirmation by email (the emailed link
 /// opens the manage page, whose button sends this: mail scanners that follow links confirm
 /// nothing).
@@ -513,7 +408,7 @@ pub async fn confirm(
 ) -> Result<Json<BookingView>, ApiError> {
     // Only the emailed link carries the token: whoever booked with a mistyped address (or a
     // bot with a made-up one) cannot confirm.
-    if req.token != confirm_token(&state, &code) {
+    if req.token != state.vault.confirm_token(&code) {
         return Err(ApiError::invalid(
             "invalid_confirmation",
             Some("token"),
@@ -578,29 +473,6 @@ pub fn qr_svg(text: &str) -> Result<Response, ApiError> {
         .into_response())
 }
 
-/// RFC 5545 text: escape, then fold lines at 75 octets.
-fn ics_text(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace(';', "\\;")
-        .replace(',', "\\,")
-        .replace('\n', "\\n")
-}
-
-fn fold(line: &str) -> String {
-    let mut out = String::new();
-    let mut len = 0;
-    for c in line.chars() {
-        if len + c.len_utf8() > 75 {
-            out.push_str("\r\n ");
-            len = 1;
-        }
-        out.push(c);
-        len += c.len_utf8();
-    }
-    out.push_str("\r\n");
-    out
-}
-
 #[utoipa::path(get, path = "/api/bookings/{code}/calendar.ics", tag = "citizens", params(("code" = String, Path)),
     responses((status = 200, content_type = "text/calendar", body = String), (status = 404, body = ErrorBody)))]
 pub async fn calendar(State(state): State<AppState>, ApiPath(code): ApiPath<String>) -> Result<Response, ApiError> {
@@ -611,82 +483,17 @@ pub async fn calendar(State(state): State<AppState>, ApiPath(code): ApiPath<Stri
             (header::CONTENT_TYPE, "text/calendar; charset=utf-8"),
             (header::CONTENT_DISPOSITION, "attachment; filename=\"termin.ics\""),
         ],
-        ics(&state, &booking, &hash, &manage),
+        ics::appointment(
+            &state.catalogue(),
+            &ics::Appointment {
+                booking: &booking,
+                code_hash: &hash,
+                manage_link: &manage,
+            },
+            Utc::now(),
+        ),
     )
         .into_response())
-}
-
-/// The appointment as an iCalendar file (UTC times, so no time-zone table is needed).
-pub fn ics(state: &AppState, booking: &Booking, code_hash: &str, manage_link: &str) -> String {
-    let view = view_of(state, booking, None, None);
-    let stamp = |t: DateTime<Utc>| t.format("%Y%m%dT%H%M%SZ").to_string();
-    let documents: Vec<&str> = view.documents.iter().map(|d| d.de.as_str()).collect();
-    let description = format!(
-        "Bitte mitbringen: {}\nGebühr: {}\nTermin verwalten: {manage_link}",
-        if documents.is_empty() {
-            "–".to_owned()
-        } else {
-            documents.join(", ")
-        },
-        view.fee.de,
-    );
-    let status = match booking.status {
-        Status::Cancelled | Status::Expired => "CANCELLED",
-        Status::Pending => "TENTATIVE",
-        Status::Confirmed | Status::CheckedIn => "CONFIRMED",
-    };
-    let lines = [
-        "BEGIN:VCALENDAR".to_owned(),
-        "VERSION:2.0".to_owned(),
-        "PRODID:-//Schalter//Termine//DE".to_owned(),
-        "CALSCALE:GREGORIAN".to_owned(),
-        "METHOD:PUBLISH".to_owned(),
-        "BEGIN:VEVENT".to_owned(),
-        format!("UID:{code_hash}@schalter"),
-        format!("DTSTAMP:{}", stamp(Utc::now())),
-        format!("DTSTART:{}", stamp(booking.start)),
-        format!("DTEND:{}", stamp(booking.end)),
-        format!(
-            "SUMMARY:{}",
-            ics_text(&format!("{} – {}", view.service_name.de, view.location_name.de))
-        ),
-        format!("LOCATION:{}", ics_text(&view.address)),
-        format!("DESCRIPTION:{}", ics_text(&description)),
-        format!("STATUS:{status}"),
-        "BEGIN:VALARM".to_owned(),
-        "ACTION:DISPLAY".to_owned(),
-        "TRIGGER:-PT2H".to_owned(),
-        format!("DESCRIPTION:{}", ics_text(&view.service_name.de)),
-        "END:VALARM".to_owned(),
-        "END:VEVENT".to_owned(),
-        "END:VCALENDAR".to_owned(),
-    ];
-    lines.iter().map(|l| fold(l)).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn codes_have_80_bits_and_survive_sloppy_typing() {
-        let a = new_code();
-        assert_eq!(a.len(), 19);
-        assert_eq!(normalise_code(&a).unwrap().len(), 16);
-        assert_ne!(a, new_code());
-        let sloppy = a.to_lowercase().replace('-', " ").replace('0', "o").replace('1', "l");
-        assert_eq!(normalise_code(&sloppy), normalise_code(&a));
-        assert_eq!(normalise_code("too-short"), None);
-        assert_eq!(normalise_code("UUUU-UUUU-UUUU-UUUU"), None, "U is not in the alphabet");
-    }
-
-    #[test]
-    fn ics_lines_are_escaped_and_folded() {
-        assert_eq!(ics_text("a,b;c\nd"), "a\\,b\\;c\\nd");
-        let folded = fold(&"x".repeat(160));
-        assert!(folded.split("\r\n").all(|l| l.len() <= 75));
-        assert_eq!(folded.replace("\r\n ", "").trim_end(), "x".repeat(160));
-    }
 }
 
 impl From<VaultError> for ApiError {

@@ -110,7 +110,7 @@ impl Command for CallNext<'_> {
     type Error = ApiError;
 
     async fn admit(&mut self) -> Result<(), ApiError> {
-        if !crate::features::desk::is_open(self.state, &self.counter.id, Utc::now(), self.tz) {
+        if !crate::features::office::is_open(self.state, &self.counter.id, Utc::now(), self.tz) {
             return Err(ApiError::Conflict {
                 code: "counter_closed",
                 message: "open the counter before calling tickets to it".into(),
@@ -192,7 +192,7 @@ impl Command for OpenOrClose<'_> {
     type Error = ApiError;
 
     async fn decide(&mut self, attempt: &Attempt<'_>) -> Result<Decided<()>, ApiError> {
-        let is_open = crate::features::desk::is_open(self.state, &self.counter, attempt.now, self.tz);
+        let is_open = crate::features::office::is_open(self.state, &self.counter, attempt.now, self.tz);
         Ok(
             match queue::open_or_close(&self.counter, is_open, self.open, attempt.now) {
                 Some(decision) => Decided::append(decision, ()),

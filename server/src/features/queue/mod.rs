@@ -141,7 +141,7 @@ pub async fn issue_ticket(
     ApiJson(req): ApiJson<TicketRequest>,
 ) -> Result<Response, ApiError> {
     issuer.may_act_at(&location_id)?;
-    let tz = crate::features::desk::location_tz(&state, &location_id)?;
+    let tz = crate::features::office::location_tz(&state, &location_id)?;
     let prefix = {
         let catalogue = state.catalogue();
         let service = catalogue
@@ -230,7 +230,7 @@ pub async fn check_in(
     ApiJson(req): ApiJson<CheckInRequest>,
 ) -> Result<Response, ApiError> {
     issuer.may_act_at(&location_id)?;
-    let tz = crate::features::desk::location_tz(&state, &location_id)?;
+    let tz = crate::features::office::location_tz(&state, &location_id)?;
     let token = new_token();
     let command = CheckIn {
         state: &state,
@@ -426,7 +426,7 @@ pub async fn ticket_action(
         .as_ref()
         .and_then(|id| state.catalogue().counters.get(id).map(|c| c.name.clone()))
         .unwrap_or_default();
-    let tz = crate::features::desk::location_tz(&state, &location)?;
+    let tz = crate::features::office::location_tz(&state, &location)?;
     Ok(Json(called_view(&location, day, &ticket, &counter, tz)).into_response())
 }
 
@@ -469,8 +469,8 @@ pub async fn ticket_status(
         now,
         chrono::Duration::minutes(queue::MAX_WAIT_MINUTES),
     );
-    let tz = crate::features::desk::location_tz(&state, &location)?;
-    let estimate = ahead.map(|n| crate::features::desk::wait_range(&state, &location, &ticket.service, n, now, tz));
+    let tz = crate::features::office::location_tz(&state, &location)?;
+    let estimate = ahead.map(|n| crate::features::office::wait_range(&state, &location, &ticket.service, n, now, tz));
     let catalogue = state.catalogue();
     let counter = ticket
         .counter

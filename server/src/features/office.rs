@@ -1,0 +1,62 @@
+//! What an office's projections say, for the desk, the hall screen and the ticket status
+//! page alike: its time zone, which counters are open, and the expected wait.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use schalter_events::queue;
+
+use crate::engine::state::AppState;
+use crate::http::error::ApiError;
+
+/// The location's time zone; 404 for an unknown location.
+pub fn location_tz(state: &AppState, location: &str) -> Result<Tz, ApiError> {
+    let catalogue = state.catalogue();
+    let place = catalogue
+        .locations
+        .get(location)
+        .ok_or_else(|| ApiError::NotFound(format!("there is no location {location:?}")))?;
+    place
+        .time_zone
+        .parse()
+        .map_err(|_| ApiError::Internal(format!("bad time zone for {location}")))
+}
+
+/// Expected wait in minutes for someone with `ahead` people before them in `service`'s line:
+/// the measured typical service time, shared by the open counters that serve it (by all that
+/// could, before any is open, so the morning's first estimate is not infinite).
+pub fn wait_range(
+    state: &AppState,
+    location: &str,
+    service: &str,
+    ahead: usize,
+    now: DateTime<Utc>,
+    tz: Tz,
+) -> [u32; 2] {
+    let (planned, serving): (u32, Vec<String>) = {
+        let catalogue = state.catalogue();
+        let planned = catalogue
+            .services
+            .get(service)
+            .map(|s| s.duration_minutes)
+            .unwrap_or(15);
+        let serving = catalogue
+            .counters
+            .values()
+            .filter(|c| c.location == location && c.services.iter().any(|s| s == service))
+            .map(|c| c.id.clone())
+            .collect();
+        (planned, serving)
+    };
+    let queues = state.queues();
+    let minutes = queues.typical_minutes(location, service, planned);
+    let open = serving
+        .iter()
+        .filter(|id| queue::counter_open(queues.opened_at(id), now, &tz))
+        .count();
+    let (from, to) = queue::wait_range(ahead, minutes, open, serving.len());
+    [from, to]
+}
+
+pub fn is_open(state: &AppState, counter: &str, now: DateTime<Utc>, tz: Tz) -> bool {
+    queue::counter_open(state.queues().opened_at(counter), now, &tz)
+}
