@@ -99,13 +99,7 @@ pub async fn open_or_close(
         "close" => false,
         _ => return Err(ApiError::NotFound(format!("there is no counter command {change:?}"))),
     };
-    let counter = state
-        .catalogue()
-        .counters
-        .get(&id)
-        .cloned()
-        .ok_or_else(|| ApiError::NotFound(format!("there is no counter {id:?}")))?;
-    let tz = location_tz(&state, &counter.location)?;
+    let (counter, tz) = crate::features::office::counter(&state, &id)?;
     let command = OpenOrClose {
         state: &state,
         counter: id,

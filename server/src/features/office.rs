@@ -60,3 +60,15 @@ pub fn wait_range(
 pub fn is_open(state: &AppState, counter: &str, now: DateTime<Utc>, tz: Tz) -> bool {
     queue::counter_open(state.queues().opened_at(counter), now, &tz)
 }
+
+/// A counter with its office's time zone; 404 for an unknown counter.
+pub fn counter(state: &AppState, id: &str) -> Result<(schalter_events::catalogue::Counter, Tz), ApiError> {
+    let catalogue = state.catalogue();
+    let counter = catalogue
+        .counters
+        .get(id)
+        .cloned()
+        .ok_or_else(|| ApiError::NotFound(format!("there is no counter {id:?}")))?;
+    let tz = catalogue.time_zone(&counter.location);
+    Ok((counter, tz))
+}

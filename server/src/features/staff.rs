@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 use crate::engine::executor::{Attempt, Command, Decided, Executed};
 use crate::engine::secrets::new_token;
 use crate::engine::state::AppState;
-use crate::http::auth::{session_hash, session_token, DeviceAuth, StaffUser, COOKIE, SESSION_HOURS};
+use crate::http::auth::{session_cookie, session_hash, session_token, DeviceAuth, StaffUser, SESSION_HOURS};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::ApiJson;
 
@@ -73,19 +73,10 @@ pub async fn login(
             "a sign-in without an idempotency key was repeated".into(),
         ));
     };
-    let secure = headers
-        .get("x-forwarded-proto")
-        .is_some_and(|p| p.as_bytes().eq_ignore_ascii_case(b"https"));
-    let cookie = format!(
-        "{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
-        SESSION_HOURS * 3600,
-        if secure { "; Secure" } else { "" }
-    );
     let mut response = Json(me).into_response();
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_str(&cookie).map_err(|e| ApiError::Internal(e.to_string()))?,
-    );
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, session_cookie(&headers, &token)?);
     Ok(response)
 }
 

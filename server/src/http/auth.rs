@@ -17,6 +17,20 @@ pub(crate) const COOKIE: &str = "schalter_session";
 /// A working day; staff sign in again the next morning.
 pub(crate) const SESSION_HOURS: i64 = 12;
 
+/// The cookie that carries a new session's token: HttpOnly, SameSite=Strict, and Secure
+/// behind an HTTPS proxy.
+pub(crate) fn session_cookie(headers: &HeaderMap, token: &str) -> Result<axum::http::HeaderValue, ApiError> {
+    let secure = headers
+        .get("x-forwarded-proto")
+        .is_some_and(|p| p.as_bytes().eq_ignore_ascii_case(b"https"));
+    let cookie = format!(
+        "{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
+        SESSION_HOURS * 3600,
+        if secure { "; Secure" } else { "" }
+    );
+    axum::http::HeaderValue::from_str(&cookie).map_err(|e| ApiError::Internal(e.to_string()))
+}
+
 pub(crate) fn session_hash(token: &str) -> String {
     hash("session", token)
 }

@@ -32,6 +32,34 @@ where
     }
 }
 
+/// An optional JSON body (`Option<ApiJson<T>>`): none when the request sends no body or only
+/// whitespace, for commands whose body only some variants need (a ticket's transfer).
+impl<T, S> axum::extract::OptionalFromRequest<S> for ApiJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Option<Self>, Self::Rejection> {
+        let body = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| match e.status() {
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(BODY_LIMIT),
+                _ => ApiError::MalformedJson(e.body_text()),
+            })?;
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        serde_json::from_slice(&body)
+            .map(|v| Some(ApiJson(v)))
+            .map_err(|e| match e.classify() {
+                serde_json::error::Category::Data => ApiError::InvalidBody(e.to_string()),
+                _ => ApiError::MalformedJson(e.to_string()),
+            })
+    }
+}
+
 /// `axum::extract::Query` with rejections in the API's error shape.
 pub struct ApiQuery<T>(pub T);
 

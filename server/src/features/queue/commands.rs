@@ -7,9 +7,12 @@ use chrono_tz::Tz;
 use schalter_events::booking::{self, Personal};
 use schalter_events::catalogue::Counter;
 use schalter_events::queue::{self, Kind, NumberEvent, Ticket};
+use serde::Deserialize;
+use utoipa::ToSchema;
 
 use crate::engine::executor::{Attempt, Command, Decided};
 use crate::engine::state::AppState;
+use crate::engine::vault::PersonalData;
 use crate::features::bookings::load_booking;
 use crate::http::error::ApiError;
 
@@ -22,27 +25,98 @@ pub struct Issued {
     pub at: DateTime<Utc>,
     pub prefix: String,
     pub service: String,
+    /// Whether a text message will announce the turn.
+    pub notify: bool,
 }
 
-/// The number of a ticket is the version its numbers stream reaches: issuing never conflicts.
-pub struct IssueTicket {
-    pub location: String,
-    pub tz: Tz,
-    pub prefix: String,
-    pub service: String,
-    pub token_hash: String,
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TicketRequest {
+    service: String,
+    /// For an SMS when the turn is near (only where an SMS gateway is configured).
+    #[serde(default)]
+    phone: Option<String>,
+}
+
+/// A walk-in ticket. Its number is the version its numbers stream reaches: issuing never
+/// conflicts.
+pub struct IssueTicket<'a> {
+    state: &'a AppState,
+    location: String,
+    tz: Tz,
+    token_hash: String,
+    request: TicketRequest,
+    prefix: String,
     /// The sealed phone number for "your turn is near".
-    pub contact: Option<Personal>,
+    contact: Option<Personal>,
 }
 
-impl Command for IssueTicket {
+impl<'a> IssueTicket<'a> {
+    pub fn new(state: &'a AppState, location: String, tz: Tz, token_hash: String, request: TicketRequest) -> Self {
+        IssueTicket {
+            state,
+            location,
+            tz,
+            token_hash,
+            request,
+            prefix: String::new(),
+            contact: None,
+        }
+    }
+}
+
+impl Command for IssueTicket<'_> {
     type Output = Issued;
     type Error = ApiError;
+
+    /// The service must take walk-ins here; a phone number only where texts can be sent.
+    async fn admit(&mut self) -> Result<(), ApiError> {
+        self.prefix = {
+            let catalogue = self.state.catalogue();
+            let service = catalogue
+                .services
+                .get(&self.request.service)
+                .filter(|s| s.locations.contains(&self.location))
+                .ok_or_else(not_offered)?;
+            if !service.walk_in {
+                return Err(ApiError::invalid(
+                    "no_walk_in",
+                    Some("service"),
+                    "this service needs an appointment or is done online",
+                ));
+            }
+            service.ticket_prefix.clone()
+        };
+        let phone = self.request.phone.as_deref().map(str::trim).filter(|p| !p.is_empty());
+        let Some(phone) = phone else { return Ok(()) };
+        if !self.state.sms {
+            return Err(ApiError::invalid(
+                "sms_unavailable",
+                Some("phone"),
+                "this office sends no text messages",
+            ));
+        }
+        let phone = booking::normalise_phone(phone).ok_or_else(|| {
+            ApiError::invalid(
+                "invalid_phone",
+                Some("phone"),
+                "please enter a mobile number or leave it empty",
+            )
+        })?;
+        let data = PersonalData {
+            name: String::new(),
+            email: String::new(),
+            phone: Some(phone),
+            code: None,
+        };
+        self.contact = Some(self.state.vault.seal(&data).await?);
+        Ok(())
+    }
 
     async fn decide(&mut self, attempt: &Attempt<'_>) -> Result<Decided<Issued>, ApiError> {
         let day = attempt.now.with_timezone(&self.tz).date_naive();
         let ticket = NumberEvent::TicketIssued {
-            service: self.service.clone(),
+            service: self.request.service.clone(),
             kind: Kind::WalkIn,
             slot_start: None,
             token_hash: self.token_hash.clone(),
@@ -50,16 +124,23 @@ impl Command for IssueTicket {
             contact: self.contact.clone(),
         };
         let decision = queue::issue(&self.location, day, &self.prefix, &ticket);
-        Ok(Decided::append(
-            decision,
-            Issued {
-                day,
-                at: attempt.now,
-                prefix: self.prefix.clone(),
-                service: self.service.clone(),
-            },
-        ))
+        let issued = Issued {
+            day,
+            at: attempt.now,
+            prefix: self.prefix.clone(),
+            service: self.request.service.clone(),
+            notify: self.contact.is_some(),
+        };
+        Ok(Decided::append(decision, issued))
     }
+}
+
+fn not_offered() -> ApiError {
+    ApiError::invalid(
+        "unknown_service",
+        Some("service"),
+        "this location does not offer this service",
+    )
 }
 
 /// Checks an appointment in: the booking is marked and an appointment ticket issued together.
@@ -93,6 +174,7 @@ impl Command for CheckIn<'_> {
             at: attempt.now,
             prefix: APPOINTMENT_PREFIX.into(),
             service: booking.service,
+            notify: false,
         };
         Ok(Decided::append(decision, issued))
     }
@@ -154,6 +236,21 @@ pub struct ActOnTicket<'a> {
 impl Command for ActOnTicket<'_> {
     type Output = ();
     type Error = ApiError;
+
+    /// A transfer goes to a service this office offers.
+    async fn admit(&mut self) -> Result<(), ApiError> {
+        if let Some(service) = &self.to_service {
+            let catalogue = self.state.catalogue();
+            let offered = catalogue
+                .services
+                .get(service)
+                .is_some_and(|s| s.locations.contains(&self.location));
+            if !offered {
+                return Err(not_offered());
+            }
+        }
+        Ok(())
+    }
 
     fn reads_projections(&self) -> bool {
         true

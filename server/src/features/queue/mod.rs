@@ -18,6 +18,7 @@ use utoipa::ToSchema;
 mod commands;
 
 pub use commands::OpenOrClose;
+pub use commands::TicketRequest;
 use commands::{ActOnTicket, CallNext, CheckIn, IssueTicket, Issued};
 
 use crate::engine::executor::Executed;
@@ -78,15 +79,6 @@ impl FromRequestParts<AppState> for Issuer {
     }
 }
 
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TicketRequest {
-    service: String,
-    /// For an SMS when the turn is near (only where an SMS gateway is configured).
-    #[serde(default)]
-    phone: Option<String>,
-}
-
 #[derive(Serialize, ToSchema)]
 pub struct TicketIssued {
     /// For the desk's actions: `POST /api/tickets/{id}/{action}`.
@@ -142,73 +134,17 @@ pub async fn issue_ticket(
 ) -> Result<Response, ApiError> {
     issuer.may_act_at(&location_id)?;
     let tz = crate::features::office::location_tz(&state, &location_id)?;
-    let prefix = {
-        let catalogue = state.catalogue();
-        let service = catalogue
-            .services
-            .get(&req.service)
-            .filter(|s| s.locations.contains(&location_id))
-            .ok_or_else(|| {
-                ApiError::invalid(
-                    "unknown_service",
-                    Some("service"),
-                    "this location does not offer this service",
-                )
-            })?;
-        if !service.walk_in {
-            return Err(ApiError::invalid(
-                "no_walk_in",
-                Some("service"),
-                "this service needs an appointment or is done online",
-            ));
-        }
-        service.ticket_prefix.clone()
-    };
-    let phone = req.phone.as_deref().map(str::trim).filter(|p| !p.is_empty());
-    let contact = match phone {
-        None => None,
-        Some(_) if !state.sms => {
-            return Err(ApiError::invalid(
-                "sms_unavailable",
-                Some("phone"),
-                "this office sends no text messages",
-            ))
-        }
-        Some(p) => {
-            let phone = schalter_events::booking::normalise_phone(p).ok_or_else(|| {
-                ApiError::invalid(
-                    "invalid_phone",
-                    Some("phone"),
-                    "please enter a mobile number or leave it empty",
-                )
-            })?;
-            let data = crate::engine::vault::PersonalData {
-                name: String::new(),
-                email: String::new(),
-                phone: Some(phone),
-                code: None,
-            };
-            Some(state.vault.seal(&data).await?)
-        }
-    };
-    let notify = contact.is_some();
     let token = new_token();
-    let command = IssueTicket {
-        location: location_id.clone(),
-        tz,
-        prefix,
-        service: req.service,
-        token_hash: hash("ticket", &token),
-        contact,
-    };
+    let command = IssueTicket::new(&state, location_id.clone(), tz, hash("ticket", &token), req);
     let Executed::Done(issued, outcome) = state.execute(&issuer.actor(), None, command).await? else {
         return Err(ApiError::Internal(
             "a ticket without an idempotency key was repeated".into(),
         ));
     };
-    let mut issued = TicketIssued::new(outcome.as_ref(), issued, &location_id, token, tz)?;
-    issued.notify = notify;
-    Ok((StatusCode::CREATED, Json(issued)).into_response())
+    let notify = issued.notify;
+    let mut view = TicketIssued::new(outcome.as_ref(), issued, &location_id, token, tz)?;
+    view.notify = notify;
+    Ok((StatusCode::CREATED, Json(view)).into_response())
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -296,16 +232,7 @@ pub async fn call_next(
 ) -> Result<Response, ApiError> {
     user.require(&[Role::Desk, Role::Admin])?;
     let command_id = crate::http::idempotency_key(&headers)?;
-    let (counter, tz) = {
-        let catalogue = state.catalogue();
-        let counter = catalogue
-            .counters
-            .get(&counter_id)
-            .cloned()
-            .ok_or_else(|| ApiError::NotFound(format!("there is no counter {counter_id:?}")))?;
-        let tz: Tz = catalogue.time_zone(&counter.location);
-        (counter, tz)
-    };
+    let (counter, tz) = crate::features::office::counter(&state, &counter_id)?;
     let command = CallNext {
         state: &state,
         counter: counter.clone(),
@@ -373,61 +300,42 @@ pub async fn ticket_action(
     State(state): State<AppState>,
     ApiPath((id, action)): ApiPath<(String, String)>,
     user: StaffUser,
-    body: axum::body::Bytes,
+    body: Option<ApiJson<ActionRequest>>,
 ) -> Result<Response, ApiError> {
     user.require(&[Role::Desk, Role::Admin])?;
     let action: queue::Action = action
         .parse()
         .map_err(|_| ApiError::NotFound(format!("there is no ticket action {action:?}")))?;
-    let not_found = || ApiError::NotFound(format!("there is no ticket {id:?}"));
-    let (location, day, label) = queue::parse_ticket_id(&id).ok_or_else(not_found)?;
-    // Only a transfer needs a body; the others may send none.
-    let to_service = if body.iter().all(u8::is_ascii_whitespace) {
-        None
-    } else {
-        serde_json::from_slice::<ActionRequest>(&body)
-            .map_err(|e| match e.classify() {
-                serde_json::error::Category::Data => ApiError::InvalidBody(e.to_string()),
-                _ => ApiError::MalformedJson(e.to_string()),
-            })?
-            .service
-    };
-    if let Some(service) = &to_service {
-        let offered = state
-            .catalogue()
-            .services
-            .get(service)
-            .is_some_and(|s| s.locations.contains(&location));
-        if !offered {
-            return Err(ApiError::invalid(
-                "unknown_service",
-                Some("service"),
-                "this location does not offer this service",
-            ));
-        }
-    }
+    let (location, day, label) =
+        queue::parse_ticket_id(&id).ok_or_else(|| ApiError::NotFound(format!("there is no ticket {id:?}")))?;
     let command = ActOnTicket {
         state: &state,
         location: location.clone(),
         day,
         label: label.clone(),
         action,
-        to_service,
+        // Only a transfer needs a body; the others may send none.
+        to_service: body.and_then(|ApiJson(b)| b.service),
     };
     state.execute(&user.actor(), None, command).await?;
+    ticket_view(&state, &location, day, &label)
+}
+
+/// A ticket as the desk shows it, from this server's projection.
+fn ticket_view(state: &AppState, location: &str, day: chrono::NaiveDate, label: &str) -> Result<Response, ApiError> {
     let ticket = state
         .queues()
-        .tickets(&location, day)
+        .tickets(location, day)
         .into_iter()
         .find(|t| t.label == label)
-        .ok_or_else(not_found)?;
+        .ok_or_else(|| ApiError::NotFound(format!("there is no ticket {label:?}")))?;
     let counter = ticket
         .counter
         .as_ref()
         .and_then(|id| state.catalogue().counters.get(id).map(|c| c.name.clone()))
         .unwrap_or_default();
-    let tz = crate::features::office::location_tz(&state, &location)?;
-    Ok(Json(called_view(&location, day, &ticket, &counter, tz)).into_response())
+    let tz = crate::features::office::location_tz(state, location)?;
+    Ok(Json(called_view(location, day, &ticket, &counter, tz)).into_response())
 }
 
 #[derive(Serialize, ToSchema)]
