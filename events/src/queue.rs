@@ -76,6 +76,14 @@ pub enum NumberEvent {
     },
 }
 
+/// Why a citizen left the counter without the service: counted, so an office sees how often
+/// its "what to bring" lists fail people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SentAwayReason {
+    DocumentsMissing,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "data")]
 pub enum TicketEvent {
@@ -97,6 +105,11 @@ pub enum TicketEvent {
     },
     /// Set aside (e.g. a missing document); waits again from `at`.
     TicketParked {
+        at: DateTime<Utc>,
+    },
+    /// The clerk sent the citizen away without the service done; the ticket is over.
+    SentAway {
+        reason: SentAwayReason,
         at: DateTime<Utc>,
     },
     /// Another service or counter group; keeps its place in the queue.
@@ -193,6 +206,8 @@ impl Ticket {
                 return Some(((*at - since).num_seconds().max(0) as f64 / 60.0).round() as u32);
             }
             TicketEvent::TicketNoShow { .. } => self.state = State::NoShow,
+            // Over, but not served: no duration for the estimates to learn from.
+            TicketEvent::SentAway { .. } => self.state = State::Finished,
             TicketEvent::TicketParked { at } => {
                 self.state = State::Waiting;
                 self.counter = None;
@@ -342,6 +357,24 @@ pub fn call(location: &str, day: NaiveDate, ticket: &Ticket, counter: &str, now:
     )
 }
 
+/// Sends the citizen at the counter away (`reason`): only a ticket called or in service.
+pub fn send_away(
+    location: &str,
+    day: NaiveDate,
+    ticket: &Ticket,
+    reason: SentAwayReason,
+    now: DateTime<Utc>,
+) -> Result<Decision, QueueError> {
+    if !matches!(ticket.state, State::Called | State::InService) {
+        return Err(QueueError::NotAtCounter(ticket.state));
+    }
+    let event = TicketEvent::SentAway { reason, at: now };
+    Ok(Decision::expecting(
+        encode(ticket_stream(location, day, &ticket.label), SCHEMA, &event),
+        Expectation::AtVersion(ticket.version),
+    ))
+}
+
 /// What a clerk can do with a ticket after calling it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -373,6 +406,8 @@ impl std::str::FromStr for Action {
 pub enum QueueError {
     #[error("a ticket that is {state:?} cannot be given {action:?}")]
     NotAllowed { action: Action, state: State },
+    #[error("a ticket that is {0:?} is not at a counter")]
+    NotAtCounter(State),
     #[error("say which service the ticket moves to")]
     TransferNeedsService,
     #[error("the ticket is already for this service")]
@@ -759,6 +794,30 @@ mod tests {
         assert_eq!(wait_range(6, 10, 0, 4), (10, 25), "before opening: all four that could");
         assert_eq!(wait_range(6, 10, 0, 0), wait_estimate(6, 10, 1), "no counter: as one");
         assert_eq!(wait_range(0, 10, 1, 1), (0, 5), "next in line: at most five minutes");
+    }
+
+    #[test]
+    fn only_a_citizen_at_the_counter_can_be_sent_away() {
+        let day = at("08:00").date_naive();
+        let waiting = walk_in("A-001", "ausweis", "08:00");
+        assert_eq!(
+            send_away("x", day, &waiting, SentAwayReason::DocumentsMissing, at("08:10")),
+            Err(QueueError::NotAtCounter(State::Waiting))
+        );
+        let mut called = Ticket {
+            state: State::Called,
+            version: 1,
+            ..waiting
+        };
+        let decision = send_away("x", day, &called, SentAwayReason::DocumentsMissing, at("08:10")).unwrap();
+        assert_eq!(decision.expectations[0].1, Expectation::AtVersion(1));
+        assert_eq!(decision.events[0].event_type, "SentAway");
+        let event = TicketEvent::SentAway {
+            reason: SentAwayReason::DocumentsMissing,
+            at: at("08:10"),
+        };
+        assert_eq!(called.apply(&event, 2), None, "not served: nothing to learn");
+        assert_eq!((called.state, called.version), (State::Finished, 2));
     }
 
     #[test]

@@ -61,6 +61,7 @@ pub struct TicketFact {
     pub serving_since: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
     pub no_show: bool,
+    pub sent_away: Option<crate::queue::SentAwayReason>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -162,6 +163,7 @@ impl Stats {
                     serving_since: None,
                     finished_at: None,
                     no_show: false,
+                    sent_away: None,
                 },
             );
         } else if let Some(id) = e.stream.strip_prefix("ticket-") {
@@ -177,6 +179,7 @@ impl Stats {
                 TicketEvent::ServiceStarted { at } => t.serving_since = Some(at),
                 TicketEvent::ServiceFinished { at } => t.finished_at = Some(at),
                 TicketEvent::TicketNoShow { .. } => t.no_show = true,
+                TicketEvent::SentAway { reason, .. } => t.sent_away = Some(reason),
                 TicketEvent::TicketTransferred { service, .. } => t.service = service,
                 TicketEvent::TicketParked { .. } => t.serving_since = None,
                 TicketEvent::TicketRecalled { .. } | TicketEvent::ContactErased { .. } => {}
@@ -272,6 +275,8 @@ pub struct Figures {
     pub walk_ins_desk: u32,
     pub online_share: Option<f64>,
     pub served: u32,
+    /// Citizens sent away from the counter because documents were missing.
+    pub sent_away_documents_missing: u32,
     pub abandoned: u32,
     pub waiting_minutes: Spread,
     pub service_minutes: Spread,
@@ -539,6 +544,9 @@ fn figures(
         if let Some(call) = t.first_call {
             waits.push(minutes(t.issued_at, call));
         }
+        if t.sent_away == Some(crate::queue::SentAwayReason::DocumentsMissing) {
+            f.sent_away_documents_missing += 1;
+        }
         if let Some(done) = t.finished_at {
             f.served += 1;
             throughputs.push(minutes(t.issued_at, done));
@@ -786,6 +794,7 @@ mod tests {
                 // 2 appointments checked in, 4 walk-ins.
                 online_share: Some(0.333),
                 served: 3,
+                sent_away_documents_missing: 0,
                 abandoned: 2,
                 // 12, 15 (appointments), 10, 20, 5: sorted 5 10 12 15 20; p90 = rank 5.
                 waiting_minutes: spread(5, 12.0, 20.0),

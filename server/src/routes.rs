@@ -39,7 +39,7 @@ async fn api_not_found() -> ApiError {
     paths(catalogue::health, catalogue::locations, catalogue::services, catalogue::give_feedback, bookings::availability, bookings::book, bookings::challenge,
         bookings::view, bookings::cancel, bookings::reschedule, bookings::confirm, bookings::calendar, bookings::qr, bookings::erase_personal_data,
         staff::login, staff::logout, staff::me, staff::device_me,
-        queue::issue_ticket, queue::call_next, queue::ticket_action,
+        queue::issue_ticket, queue::call_next, queue::ticket_action, queue::send_away,
         queue::check_in, queue::ticket_status, queue::ticket_qr,
         desk::counters, desk::open_or_close, desk::waiting_line, display::stream,
         admin::list_users, admin::add_user, admin::list_devices, admin::add_device,
@@ -50,7 +50,7 @@ async fn api_not_found() -> ApiError {
         bookings::Availability, bookings::SlotView, bookings::BookingRequest, bookings::Proof, bookings::Challenge,
         bookings::BookingView, bookings::RescheduleRequest, bookings::ConfirmRequest, schalter_events::booking::Status,
         staff::LoginRequest, staff::Me, staff::DeviceMe,
-        queue::TicketRequest, queue::TicketIssued, queue::CalledTicket, queue::ActionRequest, queue::CheckInRequest,
+        queue::TicketRequest, queue::TicketIssued, queue::CalledTicket, queue::ActionRequest, queue::SentAwayRequest, queue::CheckInRequest,
         queue::TicketStatus, desk::CounterView, desk::WaitingTicket, desk::WaitingLine,
         admin::UserView, admin::NewUser, admin::DeviceView, admin::NewDevice, admin::DeviceAdded, MessageProblems, MessageProblem, admin::BookingExport)),
     tags((name = "catalogue"), (name = "citizens"), (name = "staff"), (name = "queue"), (name = "operations"))

@@ -10,10 +10,15 @@ use serde_json::{json, Value};
 
 on_both_backends!(
     two_counters_calling_at_once_never_share_a_ticket,
-    call_next_is_idempotent_and_respects_skills
+    call_next_is_idempotent_and_respects_skills,
+    a_citizen_sent_away_for_missing_documents_is_counted
 );
 
 async fn issue(app: &TestApp, kiosk: &str, service: &str) -> String {
+    issued(app, kiosk, service).await["number"].as_str().unwrap().to_owned()
+}
+
+async fn issued(app: &TestApp, kiosk: &str, service: &str) -> Value {
     let r = app
         .client
         .post(format!("{}/api/locations/buergerbuero/tickets", app.url))
@@ -23,7 +28,7 @@ async fn issue(app: &TestApp, kiosk: &str, service: &str) -> String {
         .await
         .unwrap();
     assert_eq!(r.status(), 201);
-    r.json::<Value>().await.unwrap()["number"].as_str().unwrap().to_owned()
+    r.json::<Value>().await.unwrap()
 }
 
 async fn call_next(app: &TestApp, cookie: &str, counter: &str, key: Option<&str>) -> (u16, Value) {
@@ -244,4 +249,66 @@ async fn a_clerks_day_with_a_ticket(db: TestDb) {
         .collect();
     assert_eq!(actors, HashSet::from([Some("staff:anna".to_owned())]));
     app.stop().await;
+}
+
+async fn sent_away(app: &TestApp, cookie: &str, ticket: &str, body: Value) -> (u16, Value) {
+    let r = app
+        .client
+        .post(format!("{}/api/tickets/{ticket}/sent-away", app.url))
+        .header("cookie", cookie)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+/// The new-developer exercise of the command executor: a clerk's note that ends a ticket.
+async fn a_citizen_sent_away_for_missing_documents_is_counted(db: TestDb) {
+    let (app, kiosk, anna, _) = setup(db).await;
+    issue(&app, &kiosk, "personalausweis").await;
+    let second = issued(&app, &kiosk, "personalausweis").await;
+    let (status, called) = call_next(&app, &anna, "buergerbuero-1", None).await;
+    assert_eq!(status, 200, "{called}");
+    let id = called["id"].as_str().unwrap().to_owned();
+
+    let missing = json!({"reason": "documents-missing"});
+    let (status, ticket) = sent_away(&app, &anna, &id, missing.clone()).await;
+    assert_eq!((status, ticket["state"].as_str()), (200, Some("finished")), "{ticket}");
+    let (status, again) = sent_away(&app, &anna, &id, missing.clone()).await;
+    assert_eq!(
+        (status, again["error"].as_str()),
+        (409, Some("not_allowed_now")),
+        "{again}"
+    );
+    let (status, bad) = sent_away(&app, &anna, &id, json!({"reason": "bad-weather"})).await;
+    assert_eq!((status, bad["error"].as_str()), (422, Some("invalid_body")), "{bad}");
+    let waiting = second["id"].as_str().unwrap();
+    let (status, refused) = sent_away(&app, &anna, waiting, missing).await;
+    assert_eq!(
+        (status, refused["error"].as_str()),
+        (409, Some("not_allowed_now")),
+        "still waiting: {refused}"
+    );
+
+    // The counter is free again: the next citizen is called.
+    let (status, next) = call_next(&app, &anna, "buergerbuero-1", None).await;
+    assert_eq!(status, 200);
+    assert_ne!(next["id"], called["id"]);
+
+    add_user(&app.db.url, "maria", "manager", "evaluation-2026");
+    let maria = app.sign_in("maria", "evaluation-2026").await;
+    let summary = app
+        .client
+        .get(format!("{}/api/stats/summary", app.url))
+        .header("cookie", &maria)
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let figures = &summary["figures"];
+    assert_eq!(figures["sent_away_documents_missing"], 1, "{figures}");
+    assert_eq!(figures["served"], 0, "sent away is not served: {figures}");
 }

@@ -276,6 +276,36 @@ impl Command for ActOnTicket<'_> {
     }
 }
 
+/// Sends the citizen at the counter away, as the ticket now stands in this server's projection.
+pub struct SendAway<'a> {
+    pub state: &'a AppState,
+    pub location: String,
+    pub day: NaiveDate,
+    pub label: String,
+    pub reason: queue::SentAwayReason,
+}
+
+impl Command for SendAway<'_> {
+    type Output = ();
+    type Error = ApiError;
+
+    fn reads_projections(&self) -> bool {
+        true
+    }
+
+    async fn decide(&mut self, attempt: &Attempt<'_>) -> Result<Decided<()>, ApiError> {
+        let ticket = self
+            .state
+            .queues()
+            .tickets(&self.location, self.day)
+            .into_iter()
+            .find(|t| t.label == self.label)
+            .ok_or_else(|| ApiError::NotFound(format!("there is no ticket {:?}", self.label)))?;
+        let decision = queue::send_away(&self.location, self.day, &ticket, self.reason, attempt.now)?;
+        Ok(Decided::append(decision, ()))
+    }
+}
+
 /// Opens or closes a counter; nothing when it already is.
 pub struct OpenOrClose<'a> {
     pub state: &'a AppState,

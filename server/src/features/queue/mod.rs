@@ -19,7 +19,7 @@ mod commands;
 
 pub use commands::OpenOrClose;
 pub use commands::TicketRequest;
-use commands::{ActOnTicket, CallNext, CheckIn, IssueTicket, Issued};
+use commands::{ActOnTicket, CallNext, CheckIn, IssueTicket, Issued, SendAway};
 
 use crate::engine::executor::Executed;
 use crate::engine::secrets::{hash, new_token};
@@ -33,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/locations/{id}/tickets", post(issue_ticket))
         .route("/api/counters/{id}/call-next", post(call_next))
         .route("/api/tickets/{id}/{action}", post(ticket_action))
+        .route("/api/tickets/{id}/sent-away", post(send_away))
         .route("/api/locations/{id}/check-in", post(check_in))
         .route("/api/tickets/status/{token}", axum::routing::get(ticket_status))
         .route("/api/tickets/status/{token}/qr.svg", axum::routing::get(ticket_qr))
@@ -279,7 +280,7 @@ pub struct ActionRequest {
 impl From<queue::QueueError> for ApiError {
     fn from(e: queue::QueueError) -> Self {
         match e {
-            queue::QueueError::NotAllowed { .. } => ApiError::Conflict {
+            queue::QueueError::NotAllowed { .. } | queue::QueueError::NotAtCounter(_) => ApiError::Conflict {
                 code: "not_allowed_now",
                 message: e.to_string(),
             },
@@ -316,6 +317,39 @@ pub async fn ticket_action(
         action,
         // Only a transfer needs a body; the others may send none.
         to_service: body.and_then(|ApiJson(b)| b.service),
+    };
+    state.execute(&user.actor(), None, command).await?;
+    ticket_view(&state, &location, day, &label)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SentAwayRequest {
+    #[schema(value_type = String, example = "documents-missing")]
+    reason: queue::SentAwayReason,
+}
+
+/// The clerk sends the citizen at the counter away without the service (documents missing):
+/// the ticket is over, and the statistics count it.
+#[utoipa::path(post, path = "/api/tickets/{id}/sent-away", tag = "queue", params(("id" = String, Path)),
+    request_body = SentAwayRequest,
+    responses((status = 200, body = CalledTicket), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn send_away(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    user: StaffUser,
+    ApiJson(req): ApiJson<SentAwayRequest>,
+) -> Result<Response, ApiError> {
+    user.require(&[Role::Desk, Role::Admin])?;
+    let (location, day, label) =
+        queue::parse_ticket_id(&id).ok_or_else(|| ApiError::NotFound(format!("there is no ticket {id:?}")))?;
+    let command = SendAway {
+        state: &state,
+        location: location.clone(),
+        day,
+        label: label.clone(),
+        reason: req.reason,
     };
     state.execute(&user.actor(), None, command).await?;
     ticket_view(&state, &location, day, &label)
