@@ -93,7 +93,7 @@ pub enum StartError {
 
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .merge(routes::router())
+        .merge(routes::router(&state))
         .fallback(web::app)
         .layer(axum::middleware::from_fn(security::headers))
         .layer(axum::middleware::from_fn(telemetry::record_request))

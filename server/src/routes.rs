@@ -12,16 +12,16 @@ use crate::features::catalogue::{FeedbackAccepted, FeedbackRequest, Health};
 use crate::features::{admin, bookings, catalogue, desk, display, queue, staff, stats};
 use crate::http::error::{ApiError, ErrorBody};
 
-pub fn router() -> Router<AppState> {
+pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .merge(catalogue::router())
         .merge(bookings::router())
         .merge(staff::router())
-        .merge(queue::router())
-        .merge(desk::router())
+        .merge(queue::router(state))
+        .merge(desk::router(state))
         .merge(display::router())
-        .merge(admin::router())
-        .merge(stats::router())
+        .merge(admin::router(state))
+        .merge(stats::router(state))
         .route("/api/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
         .route("/api", get(api_not_found))

@@ -1,5 +1,8 @@
 //! The public HTTP contract against the real router on port 0, on both backends.
 
+use std::collections::BTreeSet;
+use std::path::Path;
+
 use schalter_tests::{on_both_backends, spawn_app, TestDb};
 use serde_json::json;
 
@@ -10,6 +13,7 @@ on_both_backends!(
     bad_input_gets_json_errors_and_stores_nothing,
     unknown_api_routes_are_json_404,
     openapi_and_metrics_are_served,
+    every_route_is_documented_and_every_documented_route_is_served,
     app_routes_fall_back_to_index,
     shutdown_is_graceful,
 );
@@ -198,6 +202,97 @@ async fn openapi_and_metrics_are_served(db: TestDb) {
     assert!(metrics.contains("http_requests_total"), "{metrics}");
     assert!(metrics.contains("route=\"/api/services\""));
     assert!(metrics.contains("schalter_event_log_head"));
+    app.stop().await;
+}
+
+/// `(method, path)` of every `.route("/api…", get(…).post(…))` in the server's source, but the
+/// catch-all `any` routes that answer unknown paths.
+fn routes_in_source() -> BTreeSet<(String, String)> {
+    let mut found = BTreeSet::new();
+    let mut folders = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("../server/src")];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            for call in text.split(".route(").skip(1) {
+                let Some(rest) = call.trim_start().strip_prefix('"') else {
+                    continue;
+                };
+                let (route, rest) = rest.split_once('"').unwrap();
+                if !route.starts_with("/api") {
+                    continue;
+                }
+                // The handlers' methods, up to the call's closing parenthesis.
+                let (mut depth, mut end) = (1, rest.len());
+                for (i, c) in rest.char_indices() {
+                    depth += match c {
+                        '(' => 1,
+                        ')' => -1,
+                        _ => 0,
+                    };
+                    if depth == 0 {
+                        end = i;
+                        break;
+                    }
+                }
+                for method in ["get", "post", "delete", "put", "patch"] {
+                    let called = rest[..end]
+                        .match_indices(&format!("{method}("))
+                        .any(|(i, _)| i == 0 || !rest[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_'));
+                    if called {
+                        found.insert((method.to_owned(), route.to_owned()));
+                    }
+                }
+            }
+        }
+    }
+    found
+}
+
+async fn every_route_is_documented_and_every_documented_route_is_served(db: TestDb) {
+    let app = spawn_app(db, true).await;
+    let (_, doc) = app.get_json("/api/openapi.json").await;
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            documented.insert((method.clone(), path.clone()));
+        }
+    }
+    let served = routes_in_source();
+    // The document itself, and the bare `/api` that answers "no such endpoint".
+    let own = [
+        ("get".to_owned(), "/api/openapi.json".to_owned()),
+        ("get".to_owned(), "/api".to_owned()),
+    ];
+    let served: BTreeSet<_> = served.into_iter().filter(|r| !own.contains(r)).collect();
+    assert!(served.len() > 40, "the source scan found the routes: {served:?}");
+    let undocumented: Vec<_> = served.difference(&documented).collect();
+    let unserved: Vec<_> = documented.difference(&served).collect();
+    assert!(
+        undocumented.is_empty(),
+        "served but not in the OpenAPI document: {undocumented:?}"
+    );
+    assert!(
+        unserved.is_empty(),
+        "in the OpenAPI document but not served: {unserved:?}"
+    );
+    // And the server really answers each one: never the catch-all 404 or a 405.
+    for (method, path) in &documented {
+        let url = format!("{}{}", app.url, path.replace('{', "x").replace('}', ""));
+        let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+        let r = app.client.request(method.clone(), &url).send().await.unwrap();
+        let status = r.status().as_u16();
+        let body = r.text().await.unwrap_or_default();
+        assert_ne!(status, 405, "{method} {path}: {body}");
+        assert!(
+            !body.contains("there is no such API endpoint"),
+            "{method} {path}: {body}"
+        );
+    }
     app.stop().await;
 }
 

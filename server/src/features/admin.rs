@@ -17,9 +17,10 @@ use utoipa::ToSchema;
 
 use crate::engine::executor::{Attempt, Busy, Command, Decided, Executed, Executor, Record};
 use crate::engine::state::AppState;
-use crate::http::auth::{AdminUser, StaffUser};
+use crate::http::auth::{self, StaffUser};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::{ApiJson, ApiPath};
+use axum::middleware::from_fn_with_state;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
@@ -164,13 +165,14 @@ impl Command for Revoke<'_> {
     }
 }
 
-pub fn router() -> Router<AppState> {
+pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/api/admin/users", get(list_users).post(add_user))
         .route("/api/admin/devices", get(list_devices).post(add_device))
         .route("/api/admin/devices/{id}/revoke", post(revoke_device))
         .route("/api/admin/messages", get(message_problems))
         .route("/api/admin/bookings/{code}/export", get(export_booking))
+        .route_layer(from_fn_with_state(state.clone(), auth::admin))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -190,7 +192,6 @@ pub struct BookingExport {
         (status = 404, body = ErrorBody)))]
 pub async fn export_booking(
     State(state): State<AppState>,
-    AdminUser(_): AdminUser,
     ApiPath(code): ApiPath<String>,
 ) -> Result<Json<BookingExport>, ApiError> {
     let (hash, booking) = crate::features::bookings::load_booking(&state, &code).await?;
@@ -233,10 +234,7 @@ pub async fn export_booking(
 /// Messages to citizens that failed, are overdue or expired unsent (no personal data).
 #[utoipa::path(get, path = "/api/admin/messages", tag = "staff",
     responses((status = 200, body = crate::engine::state::MessageProblems), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn message_problems(
-    State(state): State<AppState>,
-    AdminUser(_): AdminUser,
-) -> Json<crate::engine::state::MessageProblems> {
+pub async fn message_problems(State(state): State<AppState>) -> Json<crate::engine::state::MessageProblems> {
     Json(state.message_problems.read().unwrap_or_else(|e| e.into_inner()).clone())
 }
 
@@ -250,8 +248,7 @@ pub struct UserView {
 /// All staff accounts and their roles (never password hashes).
 #[utoipa::path(get, path = "/api/admin/users", tag = "staff",
     responses((status = 200, body = [UserView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn list_users(State(state): State<AppState>, user: StaffUser) -> Result<Json<Vec<UserView>>, ApiError> {
-    user.require(&[Role::Admin])?;
+pub async fn list_users(State(state): State<AppState>) -> Result<Json<Vec<UserView>>, ApiError> {
     let users = state
         .directory()
         .accounts
@@ -279,7 +276,7 @@ pub struct NewUser {
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn add_user(
     State(state): State<AppState>,
-    AdminUser(user): AdminUser,
+    user: StaffUser,
     ApiJson(req): ApiJson<NewUser>,
 ) -> Result<(StatusCode, Json<UserView>), ApiError> {
     let role: Role = req.role.parse().map_err(AccountError::from)?;
@@ -304,8 +301,7 @@ pub struct DeviceView {
 
 #[utoipa::path(get, path = "/api/admin/devices", tag = "staff",
     responses((status = 200, body = [DeviceView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn list_devices(State(state): State<AppState>, user: StaffUser) -> Result<Json<Vec<DeviceView>>, ApiError> {
-    user.require(&[Role::Admin])?;
+pub async fn list_devices(State(state): State<AppState>) -> Result<Json<Vec<DeviceView>>, ApiError> {
     let devices = state
         .directory()
         .devices
@@ -341,7 +337,7 @@ pub struct DeviceAdded {
         (status = 422, body = ErrorBody)))]
 pub async fn add_device(
     State(state): State<AppState>,
-    AdminUser(user): AdminUser,
+    user: StaffUser,
     ApiJson(req): ApiJson<NewDevice>,
 ) -> Result<(StatusCode, Json<DeviceAdded>), ApiError> {
     let role: DeviceRole = req
@@ -362,7 +358,6 @@ pub async fn revoke_device(
     ApiPath(id): ApiPath<String>,
     user: StaffUser,
 ) -> Result<StatusCode, ApiError> {
-    user.require(&[Role::Admin])?;
     revoke(&state.executor, &id, &user.actor()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -9,22 +9,23 @@ use chrono::{DateTime, FixedOffset, Utc};
 use chrono_tz::Tz;
 use schalter_events::catalogue::Counter;
 use schalter_events::queue::{self, Kind};
-use schalter_events::staff::Role;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::engine::state::AppState;
 use crate::features::office::{is_open, location_tz};
 use crate::features::queue::{called_view, CalledTicket, OpenOrClose};
-use crate::http::auth::StaffUser;
+use crate::http::auth::{self, StaffUser};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::ApiPath;
+use axum::middleware::from_fn_with_state;
 
-pub fn router() -> Router<AppState> {
+pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/api/locations/{id}/counters", get(counters))
         .route("/api/locations/{id}/queue", get(waiting_line))
         .route("/api/counters/{id}/{change}", post(open_or_close))
+        .route_layer(from_fn_with_state(state.clone(), auth::desk))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -66,9 +67,7 @@ fn counter_view(state: &AppState, counter: &Counter, now: DateTime<Utc>, tz: Tz)
 pub async fn counters(
     State(state): State<AppState>,
     ApiPath(location): ApiPath<String>,
-    user: StaffUser,
 ) -> Result<Json<Vec<CounterView>>, ApiError> {
-    user.require(&[Role::Desk, Role::Admin])?;
     let tz = location_tz(&state, &location)?;
     let mut list: Vec<Counter> = state
         .catalogue()
@@ -93,7 +92,6 @@ pub async fn open_or_close(
     ApiPath((id, change)): ApiPath<(String, String)>,
     user: StaffUser,
 ) -> Result<Json<CounterView>, ApiError> {
-    user.require(&[Role::Desk, Role::Admin])?;
     let open = match change.as_str() {
         "open" => true,
         "close" => false,
@@ -142,9 +140,7 @@ pub struct WaitingLine {
 pub async fn waiting_line(
     State(state): State<AppState>,
     ApiPath(location): ApiPath<String>,
-    user: StaffUser,
 ) -> Result<Json<WaitingLine>, ApiError> {
-    user.require(&[Role::Desk, Role::Admin])?;
     let tz = location_tz(&state, &location)?;
     let now = Utc::now();
     let day = now.with_timezone(&tz).date_naive();

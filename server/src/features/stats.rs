@@ -14,15 +14,15 @@ use axum::{Json, Router};
 use chrono::{Datelike, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use schalter_events::catalogue::Catalogue;
-use schalter_events::staff::Role;
 use schalter_events::stats::{Context, DayRow, Figures, Filter, Stats, Summary};
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 
 use crate::engine::state::AppState;
-use crate::http::auth::StaffUser;
+use crate::http::auth;
 use crate::http::error::ApiError;
 use crate::http::ApiQuery;
+use axum::middleware::from_fn_with_state;
 
 /// The longest period one request may cover.
 const MAX_DAYS: i64 = 3 * 366;
@@ -31,27 +31,18 @@ pub const MIN_CELL: u32 = 5;
 pub const LICENCE: &str = "Datenlizenz Deutschland – Namensnennung – Version 2.0 (dl-de/by-2-0)";
 pub const LICENCE_URL: &str = "https://www.govdata.de/dl-de/by-2-0";
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router(state: &AppState) -> Router<AppState> {
+    let managers = Router::new()
         .route("/api/stats/summary", get(summary))
         .route("/api/stats/export.csv", get(export_csv))
         .route("/api/stats/export.json", get(export_json))
+        .route_layer(from_fn_with_state(state.clone(), auth::managers));
+    Router::new()
+        .merge(managers)
+        // Published for everyone where the municipality switched it on.
         .route("/api/open-data", get(open_data_index))
         .route("/api/open-data/monthly.json", get(open_data_json))
         .route("/api/open-data/monthly.csv", get(open_data_csv))
-}
-
-/// A signed-in manager (or admin), checked before anything else.
-pub struct Manager;
-
-impl axum::extract::FromRequestParts<AppState> for Manager {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &AppState) -> Result<Self, ApiError> {
-        let user = StaffUser::from_request_parts(parts, state).await?;
-        user.require(&[Role::Manager, Role::Admin])?;
-        Ok(Manager)
-    }
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -176,7 +167,6 @@ fn filter(state: &AppState, q: StatsQuery) -> Result<Filter, ApiError> {
     responses((status = 200, description = "figures (see docs/statistics.md)"), (status = 401, body = crate::http::error::ErrorBody),
         (status = 403, body = crate::http::error::ErrorBody), (status = 422, body = crate::http::error::ErrorBody)))]
 pub async fn summary(
-    _: Manager,
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<StatsQuery>,
 ) -> Result<Json<Summary>, ApiError> {
@@ -236,7 +226,6 @@ fn csv_response(body: String, name: &str) -> Response {
     responses((status = 200, content_type = "text/csv", body = String), (status = 401, body = crate::http::error::ErrorBody),
         (status = 403, body = crate::http::error::ErrorBody), (status = 422, body = crate::http::error::ErrorBody)))]
 pub async fn export_csv(
-    _: Manager,
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<StatsQuery>,
 ) -> Result<Response, ApiError> {
@@ -259,7 +248,6 @@ pub async fn export_csv(
     responses((status = 200, description = "day rows"), (status = 401, body = crate::http::error::ErrorBody),
         (status = 403, body = crate::http::error::ErrorBody), (status = 422, body = crate::http::error::ErrorBody)))]
 pub async fn export_json(
-    _: Manager,
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<StatsQuery>,
 ) -> Result<Json<Vec<DayRow>>, ApiError> {

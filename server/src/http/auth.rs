@@ -2,9 +2,11 @@
 //! screens by device token (`Authorization: Bearer …`, or `?token=` where a browser cannot set
 //! headers, as with EventSource). Tokens are stored only as hashes.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
+use axum::middleware::Next;
+use axum::response::Response;
 use chrono::Utc;
 use schalter_events::staff::access::{self, Device, DeviceRole};
 use schalter_events::staff::Role;
@@ -84,6 +86,10 @@ impl FromRequestParts<AppState> for StaffUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        // A route group's role layer has already found the user.
+        if let Some(user) = parts.extensions.get::<StaffUser>() {
+            return Ok(user.clone());
+        }
         let token = session_token(&parts.headers).ok_or_else(not_signed_in)?;
         let events = state
             .store
@@ -99,17 +105,30 @@ impl FromRequestParts<AppState> for StaffUser {
     }
 }
 
-/// A signed-in admin, checked before the request body is read (403 before 422).
-pub struct AdminUser(pub StaffUser);
+/// Who may use a group of routes, declared at the group's router with
+/// `route_layer(from_fn_with_state(state, auth::desk))`: 401 without a session, 403 with
+/// another role, both before anything of the request is read. The handler's `StaffUser` is the
+/// one found here.
+pub async fn desk(State(state): State<AppState>, request: Request, next: Next) -> Result<Response, ApiError> {
+    only(&state, &[Role::Desk, Role::Admin], request, next).await
+}
 
-impl FromRequestParts<AppState> for AdminUser {
-    type Rejection = ApiError;
+/// Administration: accounts, devices, messages, access requests.
+pub async fn admin(State(state): State<AppState>, request: Request, next: Next) -> Result<Response, ApiError> {
+    only(&state, &[Role::Admin], request, next).await
+}
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let user = StaffUser::from_request_parts(parts, state).await?;
-        user.require(&[Role::Admin])?;
-        Ok(AdminUser(user))
-    }
+/// Evaluation: the statistics and their exports.
+pub async fn managers(State(state): State<AppState>, request: Request, next: Next) -> Result<Response, ApiError> {
+    only(&state, &[Role::Manager, Role::Admin], request, next).await
+}
+
+async fn only(state: &AppState, roles: &[Role], request: Request, next: Next) -> Result<Response, ApiError> {
+    let (mut parts, body) = request.into_parts();
+    let user = StaffUser::from_request_parts(&mut parts, state).await?;
+    user.require(roles)?;
+    parts.extensions.insert(user);
+    Ok(next.run(Request::from_parts(parts, body)).await)
 }
 
 fn invalid_token() -> ApiError {
