@@ -108,7 +108,7 @@ async fn main() {
     drop(stats);
     store.close().await;
 
-    let app = spawn_app(db, false).await;
+    let app = spawn_app(db).without_demo().start().await;
     let rss_loaded = rss_mb();
     schalter_server::features::admin::create_user(
         &schalter_server::engine::executor::Executor::new(app.store().clone()),

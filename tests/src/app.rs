@@ -23,31 +23,100 @@ pub struct TestApp {
     server: Option<Server>,
 }
 
-/// Starts the whole server (store, migrations, projections, router) on a free port.
-pub async fn spawn_app(db: TestDb, demo: bool) -> TestApp {
-    // Tests run many servers at once against one PostgreSQL: keep each pool small.
-    spawn_app_with(db, demo, 8).await
+/// Starts the whole server (store, migrations, projections, router) on a free port, with the
+/// demo municipality unless told otherwise: `spawn_app(db).start().await`, or with options,
+/// e.g. `spawn_app(db).mailing(&smtp).start().await`.
+pub fn spawn_app(db: TestDb) -> Spawn {
+    Spawn {
+        db,
+        settings: Settings {
+            demo: true,
+            // Tests run many servers at once against one PostgreSQL: keep each pool small.
+            max_connections: 8,
+            // Tests make hundreds of requests from one address: abuse protection is off unless
+            // a test is about it (or about what a citizen in a browser sees).
+            abuse_protection: false,
+            messages: MessageSettings::default(),
+            ..Settings::default()
+        },
+    }
 }
 
-/// As [`spawn_app`], sending citizens' email to `smtp_url` (links point at `http://schalter.test`).
-pub async fn spawn_app_mailing(db: TestDb, smtp_url: &str) -> TestApp {
-    let messages = MessageSettings {
-        mail: Some(schalter_server::jobs::outbox::MailSettings {
-            smtp_url: smtp_url.to_owned(),
-            from: "Bürgerservice <noreply@schalter.test>".into(),
-        }),
-        ..test_messages()
-    };
-    spawn(db, true, 8, messages, false).await
+/// A test server about to start; each option names what it changes.
+pub struct Spawn {
+    db: TestDb,
+    settings: Settings,
 }
 
-/// As [`spawn_app`], with text messages to the gateway at `sms_url` (token `sms-test-token`,
-/// "your turn is near" at 2 ahead) and reminders `reminder_hours` before the appointment.
-pub async fn spawn_app_texting(db: TestDb, sms_url: &str, reminder_hours: u32) -> TestApp {
-    spawn(db, true, 8, texting(sms_url, reminder_hours), false).await
+impl Spawn {
+    /// An empty municipality: no catalogue, no accounts.
+    pub fn without_demo(mut self) -> Spawn {
+        self.settings.demo = false;
+        self
+    }
+
+    /// The database pool's size (the production default, or more, for benchmarks).
+    pub fn pool(mut self, max_connections: u32) -> Spawn {
+        self.settings.max_connections = max_connections;
+        self
+    }
+
+    /// Citizens' email to the SMTP server at `smtp_url` (links point at `http://schalter.test`).
+    pub fn mailing(mut self, smtp_url: &str) -> Spawn {
+        self.settings.messages = MessageSettings {
+            mail: Some(schalter_server::jobs::outbox::MailSettings {
+                smtp_url: smtp_url.to_owned(),
+                from: "Bürgerservice <noreply@schalter.test>".into(),
+            }),
+            ..test_messages()
+        };
+        self
+    }
+
+    /// Text messages to the gateway at `sms_url` (see [`texting`]).
+    pub fn texting(self, sms_url: &str, reminder_hours: u32) -> Spawn {
+        self.messages(texting(sms_url, reminder_hours))
+    }
+
+    pub fn messages(mut self, messages: MessageSettings) -> Spawn {
+        self.settings.messages = messages;
+        self
+    }
+
+    /// The rate limits, cooling-off and proof of work a real installation has.
+    pub fn protected(mut self) -> Spawn {
+        self.settings.abuse_protection = true;
+        self
+    }
+
+    /// Anonymous monthly aggregates at `/api/open-data`.
+    pub fn publishing(mut self) -> Spawn {
+        self.settings.open_data = true;
+        self
+    }
+
+    pub async fn start(self) -> TestApp {
+        spawn_with(self.db, self.settings).await
+    }
+
+    /// For browser tests: `None` (after saying why) when the web app is not built. Citizens in
+    /// a browser must not notice the abuse protection, so the journeys run with it on.
+    pub async fn start_with_ui(self) -> Option<TestApp> {
+        let app = self.protected().start().await;
+        if app.get("/").await.status() == 503 {
+            crate::missing(
+                "the built web app (dist/)",
+                "run trunk build --release first; scripts/test does",
+            );
+            app.stop().await;
+            return None;
+        }
+        Some(app)
+    }
 }
 
-/// The message settings of [`spawn_app_texting`].
+/// The message settings of [`Spawn::texting`]: token `sms-test-token`, "your turn is near" at
+/// 2 ahead, reminders `reminder_hours` before the appointment.
 pub fn texting(sms_url: &str, reminder_hours: u32) -> MessageSettings {
     MessageSettings {
         reminder_hours,
@@ -69,50 +138,6 @@ fn test_messages() -> MessageSettings {
         mail: None,
         sms: None,
     }
-}
-
-/// As [`spawn_app`] with the rate limits and cooling-off a real installation has.
-pub async fn spawn_app_protected(db: TestDb) -> TestApp {
-    spawn(db, true, 8, MessageSettings::default(), true).await
-}
-
-/// As [`spawn_app`], with the production pool size or another (benchmarks).
-pub async fn spawn_app_with(db: TestDb, demo: bool, max_connections: u32) -> TestApp {
-    spawn(db, demo, max_connections, MessageSettings::default(), false).await
-}
-
-/// Tests make hundreds of requests from one address: abuse protection is off unless a test
-/// is about it (or about what a citizen in a browser sees).
-async fn spawn(
-    db: TestDb,
-    demo: bool,
-    max_connections: u32,
-    messages: MessageSettings,
-    abuse_protection: bool,
-) -> TestApp {
-    spawn_with(
-        db,
-        Settings {
-            demo,
-            max_connections,
-            messages,
-            abuse_protection,
-            ..Settings::default()
-        },
-    )
-    .await
-}
-
-/// As [`spawn_app`] (demo data), publishing open data.
-pub async fn spawn_app_publishing(db: TestDb) -> TestApp {
-    let settings = Settings {
-        demo: true,
-        max_connections: 8,
-        abuse_protection: false,
-        open_data: true,
-        ..Settings::default()
-    };
-    spawn_with(db, settings).await
 }
 
 async fn spawn_with(db: TestDb, settings: Settings) -> TestApp {
@@ -311,26 +336,6 @@ impl TestApp {
         }
         self.db
     }
-}
-
-/// [`spawn_app`] for browser tests: `None` (after saying why) when the web app is not built.
-pub async fn spawn_app_with_ui(db: TestDb, demo: bool) -> Option<TestApp> {
-    spawn_app_with_ui_and(db, demo, MessageSettings::default()).await
-}
-
-/// [`spawn_app_with_ui`] with messages (e.g. [`texting`]).
-pub async fn spawn_app_with_ui_and(db: TestDb, demo: bool, messages: MessageSettings) -> Option<TestApp> {
-    // Citizens in a browser must not notice the protection: the journeys run with it on.
-    let app = spawn(db, demo, 8, messages, true).await;
-    if app.get("/").await.status() == 503 {
-        crate::missing(
-            "the built web app (dist/)",
-            "run trunk build --release first; scripts/test does",
-        );
-        app.stop().await;
-        return None;
-    }
-    Some(app)
 }
 
 /// The `schalter` binary next to the test executable (the test command builds it first).

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use serde_json::Value;
 use sqlx::{Connection, Executor};
 
-use crate::app::{spawn_app_with, Peer, TestApp};
+use crate::app::{spawn_app, Peer, TestApp};
 use crate::{Kind, TestDb};
 
 /// The release server in-process with the demo municipality (pool of `pool` connections), and
@@ -27,7 +27,7 @@ impl Servers {
             (Kind::Postgres, 1) => "PostgreSQL".to_owned(),
             (Kind::Postgres, n) => format!("PostgreSQL, {n} servers"),
         };
-        let app = spawn_app_with(db, true, pool).await;
+        let app = spawn_app(db).pool(pool).start().await;
         let peer = if servers > 1 { Some(app.peer(pool).await) } else { None };
         let urls = std::iter::once(app.url.clone())
             .chain(peer.as_ref().map(|p| p.url.clone()))

@@ -2,7 +2,7 @@
 //! a citizen booking for the family would meet. (The browser journeys book with all of it on.)
 
 use chrono::Utc;
-use schalter_tests::app::{add_user, spawn_app_protected};
+use schalter_tests::app::{add_user, spawn_app};
 use schalter_tests::{TestApp, TestDb};
 use serde_json::{json, Value};
 
@@ -54,7 +54,7 @@ async fn post_booking(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn limits_per_address_and_email_with_retry_after() {
-    let app = spawn_app_protected(TestDb::sqlite().await).await;
+    let app = spawn_app(TestDb::sqlite().await).protected().start().await;
     let starts = free_starts(&app).await;
     // One address: 20 bookings an hour, then a clear 429.
     for (i, start) in starts.iter().take(20).enumerate() {
@@ -80,7 +80,7 @@ async fn limits_per_address_and_email_with_retry_after() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancelled_slot_is_not_grabbed_back_at_once() {
-    let app = spawn_app_protected(TestDb::sqlite().await).await;
+    let app = spawn_app(TestDb::sqlite().await).protected().start().await;
     let starts = free_starts(&app).await;
     let (_, booked, _) = book(&app, "203.0.113.50", &starts[0], "holder@example.org").await;
     let code = booked["code"].as_str().unwrap();
@@ -111,7 +111,7 @@ async fn a_cancelled_slot_is_not_grabbed_back_at_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn password_guessing_is_slowed_down() {
-    let app = spawn_app_protected(TestDb::sqlite().await).await;
+    let app = spawn_app(TestDb::sqlite().await).protected().start().await;
     add_user(&app.db.url, "anna", "desk", "counter-one-2026");
     let login = |password: &'static str| {
         app.client
@@ -130,7 +130,7 @@ async fn password_guessing_is_slowed_down() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn booking_needs_a_fresh_proof_of_work() {
-    let app = spawn_app_protected(TestDb::sqlite().await).await;
+    let app = spawn_app(TestDb::sqlite().await).protected().start().await;
     let starts = free_starts(&app).await;
     let (status, body, _) = post_booking(&app, "203.0.113.80", &starts[0], "a@example.org", None).await;
     assert_eq!((status, body["error"].as_str()), (422, Some("proof_required")));

@@ -20,7 +20,7 @@ on_both_backends!(
 
 async fn health_names_the_store(db: TestDb) {
     let kind = db.kind;
-    let app = spawn_app(db, true).await;
+    let app = spawn_app(db).start().await;
     let (status, body) = app.get_json("/api/health").await;
     assert_eq!(status, 200);
     assert_eq!(body["status"], "ok");
@@ -40,7 +40,7 @@ async fn health_names_the_store(db: TestDb) {
 }
 
 async fn catalogue_lists_demo_services(db: TestDb) {
-    let app = spawn_app(db, true).await;
+    let app = spawn_app(db).start().await;
     let (_, locations) = app.get_json("/api/locations").await;
     let ids: Vec<&str> = locations
         .as_array()
@@ -62,7 +62,7 @@ async fn catalogue_lists_demo_services(db: TestDb) {
     assert_eq!((status, err["error"].as_str()), (404, Some("not_found")));
     // A second start on the same store does not seed twice.
     let db = app.stop().await;
-    let app = spawn_app(db, true).await;
+    let app = spawn_app(db).start().await;
     let (_, all) = app.get_json("/api/services").await;
     assert_eq!(all.as_array().unwrap().len(), 10);
     assert_eq!(app.store().head().await.unwrap(), 22);
@@ -70,7 +70,7 @@ async fn catalogue_lists_demo_services(db: TestDb) {
 }
 
 async fn feedback_is_stored_once_per_idempotency_key(db: TestDb) {
-    let app = spawn_app(db, true).await;
+    let app = spawn_app(db).start().await;
     let send = |key: &'static str| {
         app.client
             .post(format!("{}/api/feedback", app.url))
@@ -96,7 +96,7 @@ async fn feedback_is_stored_once_per_idempotency_key(db: TestDb) {
 }
 
 async fn bad_input_gets_json_errors_and_stores_nothing(db: TestDb) {
-    let app = spawn_app(db, true).await;
+    let app = spawn_app(db).start().await;
     let head = app.store().head().await.unwrap();
     let raw = |body: Vec<u8>, content_type: &'static str| {
         app.client
@@ -164,7 +164,7 @@ async fn bad_input_gets_json_errors_and_stores_nothing(db: TestDb) {
 }
 
 async fn unknown_api_routes_are_json_404(db: TestDb) {
-    let app = spawn_app(db, false).await;
+    let app = spawn_app(db).without_demo().start().await;
     // The last ones carry bytes that are not UTF-8 where a booking code or ticket token goes.
     for path in [
         "/api/nothing",
@@ -190,7 +190,7 @@ async fn unknown_api_routes_are_json_404(db: TestDb) {
 }
 
 async fn openapi_and_metrics_are_served(db: TestDb) {
-    let app = spawn_app(db, true).await;
+    let app = spawn_app(db).start().await;
     let (status, doc) = app.get_json("/api/openapi.json").await;
     assert_eq!(status, 200);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
@@ -254,7 +254,7 @@ fn routes_in_source() -> BTreeSet<(String, String)> {
 }
 
 async fn every_route_is_documented_and_every_documented_route_is_served(db: TestDb) {
-    let app = spawn_app(db, true).await;
+    let app = spawn_app(db).start().await;
     let (_, doc) = app.get_json("/api/openapi.json").await;
     let mut documented = BTreeSet::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
@@ -297,7 +297,7 @@ async fn every_route_is_documented_and_every_documented_route_is_served(db: Test
 }
 
 async fn app_routes_fall_back_to_index(db: TestDb) {
-    let app = spawn_app(db, false).await;
+    let app = spawn_app(db).without_demo().start().await;
     let index = app.get("/").await;
     if index.status() == 503 {
         schalter_tests::missing(
@@ -358,7 +358,7 @@ async fn app_routes_fall_back_to_index(db: TestDb) {
 }
 
 async fn shutdown_is_graceful(db: TestDb) {
-    let app = spawn_app(db, false).await;
+    let app = spawn_app(db).without_demo().start().await;
     let url = app.url.clone();
     assert_eq!(app.get("/api/health").await.status(), 200);
     let started = std::time::Instant::now();

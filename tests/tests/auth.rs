@@ -30,7 +30,7 @@ async fn me(app: &TestApp, cookie: Option<&str>) -> (u16, Value) {
 }
 
 async fn staff_sign_in_and_out(db: TestDb) {
-    let app = spawn_app(db, true).await;
+    let app = spawn_app(db).start().await;
     add_user(&app.db.url, "clerk", "desk", "counter-one-2026");
 
     for (user, password) in [
@@ -97,7 +97,7 @@ async fn staff_sign_in_and_out(db: TestDb) {
 }
 
 async fn device_tokens_and_revocation(db: TestDb) {
-    let app = spawn_app(db, true).await;
+    let app = spawn_app(db).start().await;
     let url = app.db.url.clone();
     let kiosk = add_device(&url, "buergerbuero", "kiosk");
     let display = add_device(&url, "kfz-zulassung", "display");

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use fantoccini::{Client, Locator};
-use schalter_tests::app::spawn_app_with_ui;
+use schalter_tests::app::spawn_app;
 use schalter_tests::browser::Browser;
 use schalter_tests::{TestApp, TestDb};
 use serde_json::Value;
@@ -152,7 +152,7 @@ async fn journey(app: &TestApp, browser: &Browser, width: u32) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn citizen_books_reschedules_and_cancels_in_the_browser() {
-    let Some(app) = spawn_app_with_ui(TestDb::sqlite().await, true).await else {
+    let Some(app) = spawn_app(TestDb::sqlite().await).start_with_ui().await else {
         return;
     };
     for (width, height) in [(360, 800), (1280, 900)] {
@@ -201,7 +201,7 @@ async fn press(c: &Client, key: fantoccini::key::Key) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn citizen_books_with_the_keyboard_only() {
     use fantoccini::key::Key;
-    let Some(app) = spawn_app_with_ui(TestDb::sqlite().await, true).await else {
+    let Some(app) = spawn_app(TestDb::sqlite().await).start_with_ui().await else {
         return;
     };
     let Some(browser) = Browser::launch(1280, 900).await else {

@@ -68,7 +68,7 @@ async fn book(app: &TestApp, start: &str, email: &str) -> (u16, Value) {
 }
 
 async fn book_view_calendar_cancel(db: TestDb) {
-    let app = spawn_app(db, true).await;
+    let app = spawn_app(db).start().await;
     let (from, slots) = future_slots(&app).await;
     let (start, free) = slots[0].clone();
     assert_eq!(free, 3, "the demo office serves 3 appointments at a time");
@@ -138,7 +138,7 @@ async fn book_view_calendar_cancel(db: TestDb) {
 }
 
 async fn two_hundred_citizens_race_for_one_slot(db: TestDb) {
-    let app = spawn_app(db, true).await;
+    let app = spawn_app(db).start().await;
     race_for_one_slot(&app, std::slice::from_ref(&app.url)).await;
     app.stop().await;
 }
@@ -148,7 +148,7 @@ async fn two_hundred_citizens_race_for_one_slot(db: TestDb) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_servers_race_for_one_slot_on_postgres() {
     let Some(db) = TestDb::postgres().await else { return };
-    let app = spawn_app(db, true).await;
+    let app = spawn_app(db).start().await;
     let peer = app.peer(8).await;
     race_for_one_slot(&app, &[app.url.clone(), peer.url.clone()]).await;
     peer.stop().await;
@@ -197,7 +197,7 @@ async fn race_for_one_slot(app: &TestApp, servers: &[String]) {
 }
 
 async fn reschedule_racing_a_booking_never_overbooks(db: TestDb) {
-    let app = spawn_app(db, true).await;
+    let app = spawn_app(db).start().await;
     let (from, slots) = future_slots(&app).await;
     for round in 0..5 {
         let target = slots[20 + 3 * round].0.clone();
@@ -236,7 +236,7 @@ async fn reschedule_racing_a_booking_never_overbooks(db: TestDb) {
 }
 
 async fn one_email_holds_at_most_two_bookings(db: TestDb) {
-    let app = spawn_app(db, true).await;
+    let app = spawn_app(db).start().await;
     let (_, slots) = future_slots(&app).await;
     assert_eq!(book(&app, &slots[0].0, "busy@example.org").await.0, 201);
     let (_, second) = book(&app, &slots[5].0, "Busy@Example.org").await;
@@ -256,7 +256,7 @@ async fn one_email_holds_at_most_two_bookings(db: TestDb) {
 /// The same email books ten different times at once (each time with turns of its own, all on
 /// one holder counter): exactly the limit of two succeed.
 async fn one_email_booking_many_times_at_once_gets_two(db: TestDb) {
-    let app = spawn_app(db, true).await;
+    let app = spawn_app(db).start().await;
     let (_, slots) = future_slots(&app).await;
     let attempts = (0..10).map(|i| book(&app, &slots[3 * i].0, "eager@example.org"));
     let results = futures::future::join_all(attempts).await;
@@ -275,7 +275,7 @@ async fn one_email_booking_many_times_at_once_gets_two(db: TestDb) {
 }
 
 async fn bad_booking_input_is_refused_and_stores_nothing(db: TestDb) {
-    let app = spawn_app(db, true).await;
+    let app = spawn_app(db).start().await;
     let (_, slots) = future_slots(&app).await;
     let start = chrono::DateTime::parse_from_rfc3339(&slots[0].0).unwrap();
     // Close the office on the day of slot 0 (configuration is events too) and wait until the

@@ -1,13 +1,13 @@
 //! Journeys in real headless Chromium against the real server.
 
 use fantoccini::Locator;
-use schalter_tests::app::spawn_app_with_ui;
+use schalter_tests::app::spawn_app;
 use schalter_tests::browser::Browser;
 use schalter_tests::TestDb;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn start_page_renders_the_service_catalogue_from_the_api() {
-    let Some(app) = spawn_app_with_ui(TestDb::sqlite().await, true).await else {
+    let Some(app) = spawn_app(TestDb::sqlite().await).start_with_ui().await else {
         return;
     };
     for (width, height) in [(360, 800), (1280, 900)] {

@@ -45,7 +45,7 @@ async fn call_next(app: &TestApp, cookie: &str, counter: &str, key: Option<&str>
 }
 
 async fn setup(db: TestDb) -> (TestApp, String, String, String) {
-    let app = spawn_app(db, true).await;
+    let app = spawn_app(db).start().await;
     let kiosk = add_device(&app.db.url, "buergerbuero", "kiosk");
     add_user(&app.db.url, "anna", "desk", "counter-one-2026");
     add_user(&app.db.url, "bert", "desk", "counter-two-2026");

@@ -26,7 +26,7 @@ async fn post(app: &TestApp, path: &str, auth: (&str, String), body: Value) -> (
 }
 
 async fn appointments_check_in_once_and_go_first_when_due(db: TestDb) {
-    let app = spawn_app(db, true).await;
+    let app = spawn_app(db).start().await;
     let kiosk = (
         "authorization",
         format!("Bearer {}", add_device(&app.db.url, "buergerbuero", "kiosk")),

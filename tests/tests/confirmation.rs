@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use schalter_tests::app::{import_demo_config, spawn_app_mailing};
+use schalter_tests::app::{import_demo_config, spawn_app};
 use schalter_tests::smtp::{decoded, SmtpSink};
 use schalter_tests::{on_both_backends, TestApp, TestDb};
 use serde_json::{json, Value};
@@ -59,7 +59,7 @@ async fn confirm(app: &TestApp, code: &str, token: &str) -> (u16, Value) {
 async fn a_booking_waits_for_the_emailed_confirmation(db: TestDb) {
     confirming_office(&db, 1);
     let sink = SmtpSink::start().await;
-    let app = spawn_app_mailing(db, &sink.url).await;
+    let app = spawn_app(db).mailing(&sink.url).start().await;
     let starts = app.free_starts(3).await;
 
     // Booked: pending, the place held, the email carries the confirmation link.
@@ -127,7 +127,7 @@ async fn a_booking_waits_for_the_emailed_confirmation(db: TestDb) {
 /// what to do and confirms with one button.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_emailed_link_confirms_in_the_browser() {
-    use schalter_tests::app::spawn_app_with_ui_and;
+    use schalter_tests::app::spawn_app;
     use schalter_tests::browser::Browser;
 
     let db = TestDb::sqlite().await;
@@ -140,7 +140,7 @@ async fn the_emailed_link_confirms_in_the_browser() {
         }),
         ..Default::default()
     };
-    let Some(app) = spawn_app_with_ui_and(db, true, messages).await else {
+    let Some(app) = spawn_app(db).messages(messages).start_with_ui().await else {
         return;
     };
     let start = app.free_starts(3).await.remove(0);

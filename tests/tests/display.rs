@@ -53,7 +53,7 @@ fn bearer(token: &str) -> String {
 }
 
 async fn hall_screen_sees_calls_live_resumes_and_shows_no_personal_data(db: TestDb) {
-    let app = spawn_app(db, true).await;
+    let app = spawn_app(db).start().await;
     let display = add_device(&app.db.url, "buergerbuero", "display");
     let kiosk = bearer(&add_device(&app.db.url, "buergerbuero", "kiosk"));
     add_user(&app.db.url, "anna", "desk", "counter-one-2026");
@@ -157,7 +157,7 @@ async fn hall_screen_sees_calls_live_resumes_and_shows_no_personal_data(db: Test
 }
 
 async fn who_may_watch_and_administer(db: TestDb) {
-    let app = spawn_app(db, true).await;
+    let app = spawn_app(db).start().await;
     let display = add_device(&app.db.url, "buergerbuero", "display");
     let kfz_display = add_device(&app.db.url, "kfz-zulassung", "display");
     let kiosk = add_device(&app.db.url, "buergerbuero", "kiosk");
@@ -324,7 +324,7 @@ async fn who_may_watch_and_administer(db: TestDb) {
 }
 
 async fn desk_sees_counters_the_line_and_learned_estimates(db: TestDb) {
-    let app = spawn_app(db, true).await;
+    let app = spawn_app(db).start().await;
     let kiosk = bearer(&add_device(&app.db.url, "buergerbuero", "kiosk"));
     add_user(&app.db.url, "anna", "desk", "counter-one-2026");
     let anna = app.sign_in("anna", "counter-one-2026").await;
@@ -407,7 +407,7 @@ on_both_backends!(every_staff_endpoint_checks_sign_in_and_role);
 
 /// Each staff endpoint: 401 without a session, 403 for a role that may not use it.
 async fn every_staff_endpoint_checks_sign_in_and_role(db: TestDb) {
-    let app = spawn_app(db, true).await;
+    let app = spawn_app(db).start().await;
     add_user(&app.db.url, "boss", "manager", "statistics-2026");
     add_user(&app.db.url, "anna", "desk", "counter-one-2026");
     let boss = app.sign_in("boss", "statistics-2026").await;

@@ -126,7 +126,7 @@ fn public_booking_endpoints_never_fail_with_5xx() {
         .enable_all()
         .build()
         .unwrap();
-    let app = runtime.block_on(spawn_app(runtime.block_on(TestDb::sqlite()), true));
+    let app = runtime.block_on(spawn_app(runtime.block_on(TestDb::sqlite())).start());
     let cases = AtomicUsize::new(0);
     let statuses = std::sync::Mutex::new(std::collections::BTreeMap::<u16, usize>::new());
     let mut runner = TestRunner::new(Config {

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use fantoccini::Locator;
-use schalter_tests::app::{add_device, add_user, spawn_app_with_ui};
+use schalter_tests::app::{add_device, add_user, spawn_app};
 use schalter_tests::browser::Browser;
 use schalter_tests::TestDb;
 
@@ -38,7 +38,7 @@ async fn wait_text(browser: &Browser, css: &str, expected: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn clerk_kiosk_and_hall_screen_work_together() {
-    let Some(app) = spawn_app_with_ui(TestDb::sqlite().await, true).await else {
+    let Some(app) = spawn_app(TestDb::sqlite().await).start_with_ui().await else {
         return;
     };
     let kiosk_token = add_device(&app.db.url, "buergerbuero", "kiosk");

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use schalter_tests::app::{spawn_app_mailing, ServerProcess};
+use schalter_tests::app::{spawn_app, ServerProcess};
 use schalter_tests::smtp::{black_hole, decoded, SmtpSink};
 use schalter_tests::{on_both_backends, TestApp, TestDb};
 use serde_json::{json, Value};
@@ -58,7 +58,7 @@ fn message_id(raw: &str) -> String {
 
 async fn citizens_get_one_message_per_step(db: TestDb) {
     let sink = SmtpSink::start().await;
-    let app: TestApp = spawn_app_mailing(db, &sink.url).await;
+    let app: TestApp = spawn_app(db).mailing(&sink.url).start().await;
     let starts = free_starts(&app.url, 3).await;
     let booked = book(&app.url, &starts[0], "henrike@example.org").await;
     let code = booked["code"].as_str().unwrap();
@@ -209,7 +209,10 @@ async fn two_servers_send_each_message_once() {
 /// is tried again later.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failures_are_visible_to_admins() {
-    let app = spawn_app_mailing(TestDb::sqlite().await, "smtp://127.0.0.1:1").await;
+    let app = spawn_app(TestDb::sqlite().await)
+        .mailing("smtp://127.0.0.1:1")
+        .start()
+        .await;
     schalter_tests::app::add_user(&app.db.url, "root", "admin", "administrator-2026");
     let root = app.sign_in("root", "administrator-2026").await;
     let starts = free_starts(&app.url, 3).await;

@@ -84,7 +84,7 @@ async fn database_contents(app: &TestApp) -> String {
 }
 
 async fn personal_data_never_reaches_the_database_in_plain(db: TestDb) {
-    let app = spawn_app(db, true).await;
+    let app = spawn_app(db).start().await;
     let booked = book(&app, NAME, EMAIL, PHONE, 0).await;
     let code = booked["code"].as_str().unwrap();
     let (_, seen) = app.get_json(&format!("/api/bookings/{code}")).await;
@@ -103,7 +103,7 @@ async fn personal_data_never_reaches_the_database_in_plain(db: TestDb) {
 }
 
 async fn retention_and_requests_erase_personal_data_and_keep_the_log(db: TestDb) {
-    let app = spawn_app(db, true).await;
+    let app = spawn_app(db).start().await;
     let first = book(&app, NAME, EMAIL, PHONE, 0).await;
     let second = book(
         &app,
@@ -204,7 +204,7 @@ on_both_backends!(an_admin_exports_what_is_held_about_a_booking);
 
 /// GDPR art. 15: everything about one booking, for the citizen who asks with its code.
 async fn an_admin_exports_what_is_held_about_a_booking(db: TestDb) {
-    let app = spawn_app(db, true).await;
+    let app = spawn_app(db).start().await;
     schalter_tests::app::add_user(&app.db.url, "root", "admin", "administrator-2026");
     schalter_tests::app::add_user(&app.db.url, "anna", "desk", "counter-one-2026");
     let root = app.sign_in("root", "administrator-2026").await;

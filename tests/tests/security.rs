@@ -6,7 +6,7 @@ use schalter_tests::{spawn_app, TestDb};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_response_carries_security_headers() {
-    let app = spawn_app(TestDb::sqlite().await, true).await;
+    let app = spawn_app(TestDb::sqlite().await).start().await;
     for path in ["/api/health", "/api/nope", "/", "/desk"] {
         let r = app.get(path).await;
         let h = r.headers();
@@ -49,7 +49,7 @@ async fn every_response_carries_security_headers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staff_sessions_only_act_from_this_site() {
-    let app = spawn_app(TestDb::sqlite().await, true).await;
+    let app = spawn_app(TestDb::sqlite().await).start().await;
     add_user(&app.db.url, "anna", "desk", "counter-one-2026");
     let kiosk = add_device(&app.db.url, "buergerbuero", "kiosk");
     let anna = app.sign_in("anna", "counter-one-2026").await;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use fantoccini::Locator;
-use schalter_tests::app::{add_device, add_user, spawn_app_texting, spawn_app_with_ui_and, texting};
+use schalter_tests::app::{add_device, add_user, texting};
 use schalter_tests::browser::Browser;
 use schalter_tests::sms::SmsSink;
 use schalter_tests::{on_both_backends, spawn_app, TestApp, TestDb};
@@ -40,7 +40,7 @@ async fn call_next(app: &TestApp, cookie: &str) -> Value {
 
 async fn walk_ins_hear_once_when_their_turn_is_near(db: TestDb) {
     let sink = SmsSink::start().await;
-    let app = spawn_app_texting(db, &sink.url, 24).await;
+    let app = spawn_app(db).texting(&sink.url, 24).start().await;
     assert_eq!(app.get_json("/api/health").await.1["sms"], true);
     let kiosk = add_device(&app.db.url, "buergerbuero", "kiosk");
     add_user(&app.db.url, "anna", "desk", "counter-one-2026");
@@ -78,7 +78,7 @@ async fn walk_ins_hear_once_when_their_turn_is_near(db: TestDb) {
     call_next(&app, &anna).await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let db = app.stop().await;
-    let app = spawn_app_texting(db, &sink.url, 24).await;
+    let app = spawn_app(db).texting(&sink.url, 24).start().await;
     tokio::time::sleep(Duration::from_millis(3000)).await;
     assert_eq!(sink.received().len(), 1, "{:?}", sink.received());
 
@@ -123,7 +123,7 @@ async fn book(app: &TestApp, start: &str, email: &str, phone: Option<&str>) -> V
 async fn bookings_with_a_phone_get_the_reminder_by_sms(db: TestDb) {
     let sink = SmsSink::start().await;
     // A reminder 60 days ahead is due at once.
-    let app = spawn_app_texting(db, &sink.url, 24 * 60).await;
+    let app = spawn_app(db).texting(&sink.url, 24 * 60).start().await;
     add_user(&app.db.url, "root", "admin", "administrator-2026");
     let root = app.sign_in("root", "administrator-2026").await;
     let starts = app.free_starts(3).await;
@@ -163,7 +163,11 @@ async fn bookings_with_a_phone_get_the_reminder_by_sms(db: TestDb) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_kiosk_offers_the_sms() {
     let sink = SmsSink::start().await;
-    let Some(app) = spawn_app_with_ui_and(TestDb::sqlite().await, true, texting(&sink.url, 24)).await else {
+    let Some(app) = spawn_app(TestDb::sqlite().await)
+        .messages(texting(&sink.url, 24))
+        .start_with_ui()
+        .await
+    else {
         return;
     };
     let kiosk_token = add_device(&app.db.url, "buergerbuero", "kiosk");
@@ -208,7 +212,7 @@ async fn the_kiosk_offers_the_sms() {
 /// Without a gateway the kiosk cannot promise a message: a phone number is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_phone_numbers_without_a_gateway() {
-    let app = spawn_app(TestDb::sqlite().await, true).await;
+    let app = spawn_app(TestDb::sqlite().await).start().await;
     assert_eq!(app.get_json("/api/health").await.1["sms"], false);
     let kiosk = add_device(&app.db.url, "buergerbuero", "kiosk");
     let (status, body) = issue(&app, &kiosk, json!({"service": "personalausweis", "phone": PHONE})).await;

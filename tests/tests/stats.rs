@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use chrono::{Duration as Days, NaiveDate, Utc};
-use schalter_tests::app::{add_user, cli, import_demo_config, spawn_app_publishing};
+use schalter_tests::app::{add_user, cli, import_demo_config};
 use schalter_tests::{on_both_backends, spawn_app, TestApp, TestDb};
 use serde_json::Value;
 
@@ -45,7 +45,7 @@ async fn a_simulated_month_rebuilds_to_the_live_figures(db: TestDb) {
     twenty_counters(&db);
     let out = cli(&["simulate", "--database-url", &db.url, "--days", "30", "--seed", "11"]);
     assert!(out.contains("simulated 30 days"), "{out}");
-    let app = spawn_app(db, true).await;
+    let app = spawn_app(db).start().await;
     add_user(&app.db.url, "maria", "manager", "evaluation-2026");
     let maria = app.sign_in("maria", "evaluation-2026").await;
     let (from, to) = (today() - Days::days(30), today() - Days::days(1));
@@ -129,7 +129,7 @@ async fn a_simulated_month_rebuilds_to_the_live_figures(db: TestDb) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn only_managers_and_admins_see_figures() {
-    let app = spawn_app(TestDb::sqlite().await, true).await;
+    let app = spawn_app(TestDb::sqlite().await).start().await;
     add_user(&app.db.url, "anna", "desk", "counter-one-2026");
     add_user(&app.db.url, "maria", "manager", "evaluation-2026");
     add_user(&app.db.url, "root", "admin", "administrator-2026");
@@ -169,7 +169,7 @@ async fn only_managers_and_admins_see_figures() {
 async fn open_data_is_anonymous_and_withholds_small_cells() {
     let db = TestDb::sqlite().await;
     cli(&["simulate", "--database-url", &db.url, "--days", "75", "--seed", "3"]);
-    let app = spawn_app_publishing(db).await;
+    let app = spawn_app(db).publishing().start().await;
     // A real citizen alone in a month long before the simulated ones (a cell of one, to be
     // withheld), and a member of staff with a distinctive name.
     app.booking_near_now(
@@ -288,12 +288,11 @@ async fn the_simulator_is_deterministic() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_manager_reads_the_dashboard_in_a_browser() {
     use fantoccini::Locator;
-    use schalter_tests::app::spawn_app_with_ui;
     use schalter_tests::browser::Browser;
 
     let db = TestDb::sqlite().await;
     cli(&["simulate", "--database-url", &db.url, "--days", "40", "--seed", "5"]);
-    let Some(app) = spawn_app_with_ui(db, true).await else {
+    let Some(app) = spawn_app(db).start_with_ui().await else {
         return;
     };
     add_user(&app.db.url, "maria", "manager", "evaluation-2026");

@@ -13,7 +13,7 @@ on_both_backends!(
 );
 
 async fn thousand_concurrent_kiosk_tickets_get_distinct_numbers(db: TestDb) {
-    let app = spawn_app(db, true).await;
+    let app = spawn_app(db).start().await;
     let kiosk = add_device(&app.db.url, "buergerbuero", "kiosk");
     let requests = (0..1000).map(|i| {
         let client = app.client.clone();
@@ -64,7 +64,7 @@ async fn thousand_concurrent_kiosk_tickets_get_distinct_numbers(db: TestDb) {
 }
 
 async fn who_may_issue_tickets(db: TestDb) {
-    let app = spawn_app(db, true).await;
+    let app = spawn_app(db).start().await;
     let url = app.db.url.clone();
     let kiosk = add_device(&url, "buergerbuero", "kiosk");
     let display = add_device(&url, "buergerbuero", "display");
@@ -146,7 +146,7 @@ async fn who_may_issue_tickets(db: TestDb) {
 on_both_backends!(ticket_status_shows_position_estimate_and_counter);
 
 async fn ticket_status_shows_position_estimate_and_counter(db: TestDb) {
-    let app = spawn_app(db, true).await;
+    let app = spawn_app(db).start().await;
     let kiosk = add_device(&app.db.url, "buergerbuero", "kiosk");
     add_user(&app.db.url, "anna", "desk", "counter-one-2026");
     let mut tokens = vec![];
