@@ -129,6 +129,11 @@ impl Queues {
         self.by_token.get(token_hash)
     }
 
+    /// One ticket as it stands now.
+    pub fn ticket(&self, location: &str, day: chrono::NaiveDate, label: &str) -> Option<queue::Ticket> {
+        self.days.get(&(location.to_owned(), day))?.get(label).cloned()
+    }
+
     pub fn tickets(&self, location: &str, day: chrono::NaiveDate) -> Vec<queue::Ticket> {
         self.days
             .get(&(location.to_owned(), day))

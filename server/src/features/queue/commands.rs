@@ -135,6 +135,19 @@ impl Command for IssueTicket<'_> {
     }
 }
 
+/// A ticket as this server's projection has it now; 404 for one it does not know.
+pub(super) fn current_ticket(
+    state: &AppState,
+    location: &str,
+    day: NaiveDate,
+    label: &str,
+) -> Result<Ticket, ApiError> {
+    state
+        .queues()
+        .ticket(location, day, label)
+        .ok_or_else(|| ApiError::NotFound(format!("there is no ticket {label:?}")))
+}
+
 fn not_offered() -> ApiError {
     ApiError::invalid(
         "unknown_service",
@@ -257,13 +270,7 @@ impl Command for ActOnTicket<'_> {
     }
 
     async fn decide(&mut self, attempt: &Attempt<'_>) -> Result<Decided<()>, ApiError> {
-        let ticket = self
-            .state
-            .queues()
-            .tickets(&self.location, self.day)
-            .into_iter()
-            .find(|t| t.label == self.label)
-            .ok_or_else(|| ApiError::NotFound(format!("there is no ticket {:?}", self.label)))?;
+        let ticket = current_ticket(self.state, &self.location, self.day, &self.label)?;
         let decision = queue::act(
             &self.location,
             self.day,
@@ -294,13 +301,7 @@ impl Command for SendAway<'_> {
     }
 
     async fn decide(&mut self, attempt: &Attempt<'_>) -> Result<Decided<()>, ApiError> {
-        let ticket = self
-            .state
-            .queues()
-            .tickets(&self.location, self.day)
-            .into_iter()
-            .find(|t| t.label == self.label)
-            .ok_or_else(|| ApiError::NotFound(format!("there is no ticket {:?}", self.label)))?;
+        let ticket = current_ticket(self.state, &self.location, self.day, &self.label)?;
         let decision = queue::send_away(&self.location, self.day, &ticket, self.reason, attempt.now)?;
         Ok(Decided::append(decision, ()))
     }

@@ -265,9 +265,7 @@ fn repeated_call(
     let location = location.as_str();
     let ticket = state
         .queues()
-        .tickets(location, day)
-        .into_iter()
-        .find(|t| t.label == label)
+        .ticket(location, day, &label)
         .ok_or_else(|| ApiError::Internal(format!("ticket {label} not in the queue projection")))?;
     let mut view = called_view(location, day, &ticket, counter, tz);
     view.state = queue::State::Called;
@@ -359,12 +357,7 @@ pub async fn send_away(
 
 /// A ticket as the desk shows it, from this server's projection.
 fn ticket_view(state: &AppState, location: &str, day: chrono::NaiveDate, label: &str) -> Result<Response, ApiError> {
-    let ticket = state
-        .queues()
-        .tickets(location, day)
-        .into_iter()
-        .find(|t| t.label == label)
-        .ok_or_else(|| ApiError::NotFound(format!("there is no ticket {label:?}")))?;
+    let ticket = commands::current_ticket(state, location, day, label)?;
     let counter = ticket
         .counter
         .as_ref()
