@@ -1,8 +1,14 @@
-//! The event store: one trait, two sqlx backends, and the backend-independent parts
-//! (upcasting, subscriptions) written once on top.
+//! The event store: one trait, two sqlx backends, and the backend-independent parts written
+//! once on top: requests and outcomes (`request`), group commit (`appender`), catch-up and
+//! live subscriptions (`subscription`), upcasting (`upcast`). This file holds the trait, the
+//! `Store` every caller shares, and the helpers both backends use.
 
+mod appender;
 mod postgres;
+mod request;
 mod sqlite;
+mod subscription;
+mod upcast;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -13,10 +19,15 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
-use crate::event::{Expectation, Metadata, NewEvent, RecordedEvent};
+use crate::event::RecordedEvent;
 
+pub use appender::Submitted;
+use appender::{appender_stopped, spawn_appender, AppendJob, Written, WRITTEN_BATCHES_KEPT};
 pub use postgres::PgStore;
+pub use request::{AppendOutcome, AppendRequest, DataKey, StoreError, StreamVersion};
 pub use sqlite::SqliteStore;
+pub use subscription::Subscription;
+pub use upcast::{UpcastFn, Upcasters};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -31,127 +42,6 @@ impl Backend {
             Backend::Sqlite => "sqlite",
             Backend::Postgres => "postgres",
         }
-    }
-}
-
-/// One atomic write: all events land, or none do.
-#[derive(Debug, Clone, Default)]
-pub struct AppendRequest {
-    /// Idempotency key; a second append with the same key returns the first outcome.
-    pub command_id: Option<String>,
-    pub metadata: Metadata,
-    /// Beliefs about streams, checked under the write lock. Streams not listed: [`Expectation::Any`].
-    pub expectations: Vec<(String, Expectation)>,
-    pub events: Vec<NewEvent>,
-    /// Wrapped data keys the events' sealed personal data needs: stored in the same
-    /// transaction, exactly when the events are (not on a conflict, not again on a repeat).
-    pub data_keys: Vec<DataKey>,
-}
-
-/// A personal-data key, wrapped by the master key, under the id sealed data refers to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DataKey {
-    pub id: String,
-    pub wrapped: Vec<u8>,
-}
-
-impl AppendRequest {
-    pub fn new(events: Vec<NewEvent>) -> Self {
-        AppendRequest {
-            events,
-            ..Default::default()
-        }
-    }
-
-    pub fn expect(mut self, stream: impl Into<String>, expectation: Expectation) -> Self {
-        self.expectations.push((stream.into(), expectation));
-        self
-    }
-
-    pub fn data_key(mut self, key: DataKey) -> Self {
-        self.data_keys.push(key);
-        self
-    }
-
-    pub fn command_id(mut self, id: impl Into<String>) -> Self {
-        let id = id.into();
-        self.metadata.command_id = Some(id.clone());
-        self.command_id = Some(id);
-        self
-    }
-
-    pub fn metadata(mut self, metadata: Metadata) -> Self {
-        let command_id = self.command_id.take().or(metadata.command_id.clone());
-        self.metadata = metadata;
-        self.metadata.command_id = command_id.clone();
-        self.command_id = command_id;
-        self
-    }
-
-    /// Every stream the append touches, each once, in a stable order.
-    fn streams(&self) -> Vec<String> {
-        let mut s: Vec<String> = self
-            .expectations
-            .iter()
-            .map(|(s, _)| s.clone())
-            .chain(self.events.iter().map(|e| e.stream.clone()))
-            .collect();
-        s.sort();
-        s.dedup();
-        s
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StreamVersion {
-    pub stream: String,
-    pub version: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AppendOutcome {
-    pub first_position: i64,
-    pub last_position: i64,
-    /// Each written stream's version after the append.
-    pub streams: Vec<StreamVersion>,
-    /// True when this is a repeated command and nothing was appended now.
-    #[serde(default)]
-    pub duplicate: bool,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("stream {stream} is at version {actual}, but the writer expected {expected}")]
-    Conflict {
-        stream: String,
-        expected: Expectation,
-        actual: i64,
-    },
-    #[error("a concurrent write got there first")]
-    ConcurrentWrite,
-    #[error("an append needs at least one event")]
-    EmptyAppend,
-    #[error("unsupported database URL {0:?}: use sqlite://FILE or postgres://USER@HOST/DB")]
-    UnsupportedUrl(String),
-    #[error("cannot open the database {url}: {source}")]
-    Connect {
-        url: String,
-        #[source]
-        source: sqlx::Error,
-    },
-    #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
-    #[error("migrating the database failed: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("the event store could not write: {0}")]
-    Unavailable(String),
-    #[error("stored event at position {position} is unreadable: {reason}")]
-    Corrupt { position: i64, reason: String },
-}
-
-impl StoreError {
-    pub fn is_conflict(&self) -> bool {
-        matches!(self, StoreError::Conflict { .. } | StoreError::ConcurrentWrite)
     }
 }
 
@@ -192,34 +82,6 @@ pub trait EventStore: Send + Sync + 'static {
     async fn close(&self);
 }
 
-pub type UpcastFn = fn(serde_json::Value) -> serde_json::Value;
-
-/// Old schema versions are lifted step by step to the current one when read; stored events
-/// are never rewritten.
-#[derive(Default)]
-pub struct Upcasters {
-    steps: HashMap<(String, i32), UpcastFn>,
-}
-
-impl Upcasters {
-    /// Registers the step that turns `event_type` at `from_schema` into `from_schema + 1`.
-    pub fn register(mut self, event_type: &str, from_schema: i32, step: UpcastFn) -> Self {
-        self.steps.insert((event_type.to_owned(), from_schema), step);
-        self
-    }
-
-    pub fn upcast(&self, mut event: RecordedEvent) -> RecordedEvent {
-        if self.steps.is_empty() {
-            return event;
-        }
-        while let Some(step) = self.steps.get(&(event.event_type.clone(), event.schema)) {
-            event.data = step(std::mem::take(&mut event.data));
-            event.schema += 1;
-        }
-        event
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct ConnectOptions {
     /// Pool size for PostgreSQL (SQLite always has one writer and a few readers).
@@ -241,97 +103,6 @@ pub struct Store {
     /// The events of each batch this process wrote, as committed: a subscriber that has seen
     /// everything before them takes them from here instead of reading them back.
     written: broadcast::Sender<Written>,
-}
-
-/// One batch's events in position order.
-type Written = Arc<Vec<RecordedEvent>>;
-
-/// Few: a subscriber that falls further behind reads from the database, and memory stays small.
-const WRITTEN_BATCHES_KEPT: usize = 16;
-
-struct AppendJob {
-    request: AppendRequest,
-    reply: oneshot::Sender<Result<AppendOutcome, StoreError>>,
-}
-
-/// Appends waiting while a batch is being written form the next batch, up to this many.
-const MAX_BATCH: usize = 256;
-
-/// Group commit: one writer per process takes every append that is waiting and writes them in
-/// one transaction, so one commit (one fsync, one lock hold) acknowledges many appends. Under no
-/// load a batch is a single append and nothing waits for company.
-fn spawn_appender(backend: Arc<dyn EventStore>, written: broadcast::Sender<Written>) -> mpsc::Sender<AppendJob> {
-    let (sender, mut jobs) = mpsc::channel::<AppendJob>(4 * MAX_BATCH);
-    tokio::spawn(async move {
-        let mut batch = Vec::with_capacity(MAX_BATCH);
-        while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
-            let (requests, replies): (Vec<_>, Vec<_>) = batch.drain(..).map(|j| (j.request, j.reply)).unzip();
-            let recorded_at = now();
-            match backend.append_batch(&requests, recorded_at).await {
-                Ok(results) => {
-                    let mut events = Vec::new();
-                    let mut last = None;
-                    for (request, result) in requests.iter().zip(&results) {
-                        if let Ok(outcome) = result {
-                            events.extend(recorded(request, outcome, recorded_at));
-                            last = last.max(Some(outcome.last_position));
-                        }
-                    }
-                    if !events.is_empty() {
-                        // No subscriber listening is not an error: they read the database.
-                        let _ = written.send(Arc::new(events));
-                    }
-                    if let Some(last) = last {
-                        backend.committed(last);
-                    }
-                    for (reply, result) in replies.into_iter().zip(results) {
-                        let _ = reply.send(result);
-                    }
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, appends = requests.len(), "a batch of appends failed");
-                    let message = e.to_string();
-                    for reply in replies {
-                        let _ = reply.send(Err(StoreError::Unavailable(message.clone())));
-                    }
-                }
-            }
-        }
-    });
-    sender
-}
-
-/// The events an append wrote, as a read would return them: positions from the outcome (in
-/// order, without gaps, or nothing is offered), versions counted back from each stream's
-/// version after the append.
-fn recorded(request: &AppendRequest, outcome: &AppendOutcome, recorded_at: DateTime<Utc>) -> Vec<RecordedEvent> {
-    let count = request.events.len() as i64;
-    if outcome.duplicate || outcome.last_position - outcome.first_position + 1 != count {
-        return Vec::new();
-    }
-    let mut remaining: HashMap<&str, i64> = HashMap::new();
-    for event in &request.events {
-        *remaining.entry(event.stream.as_str()).or_default() += 1;
-    }
-    let mut events = Vec::with_capacity(request.events.len());
-    for (event, position) in request.events.iter().zip(outcome.first_position..) {
-        let Some(after) = outcome.streams.iter().find(|s| s.stream == event.stream) else {
-            return Vec::new();
-        };
-        let left = remaining.get_mut(event.stream.as_str()).expect("counted above");
-        *left -= 1;
-        events.push(RecordedEvent {
-            position,
-            stream: event.stream.clone(),
-            version: after.version - *left,
-            event_type: event.event_type.clone(),
-            schema: event.schema,
-            data: event.data.clone(),
-            metadata: request.metadata.clone(),
-            recorded_at,
-        });
-    }
-    events
 }
 
 impl Store {
@@ -490,112 +261,6 @@ impl Store {
     }
 }
 
-fn appender_stopped() -> StoreError {
-    StoreError::Unavailable("the appender has stopped".into())
-}
-
-/// An append that is queued; its outcome arrives once its batch is committed (or failed).
-pub struct Submitted(oneshot::Receiver<Result<AppendOutcome, StoreError>>);
-
-impl Submitted {
-    pub async fn outcome(self) -> Result<AppendOutcome, StoreError> {
-        self.0.await.map_err(|_| appender_stopped())?
-    }
-}
-
-/// Catch-up, then live: delivers every committed event once, in position order.
-pub struct Subscription {
-    store: Store,
-    name: Option<String>,
-    position: i64,
-    buffer: VecDeque<RecordedEvent>,
-    wake: watch::Receiver<i64>,
-    written: broadcast::Receiver<Written>,
-    /// A batch received from `written` while waiting, not yet looked at.
-    offered: Option<Written>,
-    batch_size: i64,
-    /// Safety net should a wake-up be lost (e.g. a dropped LISTEN connection).
-    poll: Duration,
-}
-
-impl Subscription {
-    /// The position of the last event handed out.
-    pub fn position(&self) -> i64 {
-        self.position
-    }
-
-    pub async fn next(&mut self) -> Result<RecordedEvent, StoreError> {
-        if self.buffer.is_empty() {
-            let batch = self.next_batch().await?;
-            self.buffer.extend(batch);
-        }
-        let event = self.buffer.pop_front().expect("next_batch never returns empty");
-        self.position = event.position;
-        Ok(event)
-    }
-
-    /// Waits until at least one event after the current position exists and returns a batch.
-    /// Positions of a returned batch count as handed out.
-    pub async fn next_batch(&mut self) -> Result<Vec<RecordedEvent>, StoreError> {
-        if !self.buffer.is_empty() {
-            let batch: Vec<_> = self.buffer.drain(..).collect();
-            self.position = batch.last().map(|e| e.position).unwrap_or(self.position);
-            return Ok(batch);
-        }
-        loop {
-            // Mark the wake-up seen before reading, so a commit after the read still wakes us.
-            self.wake.borrow_and_update();
-            if let Some(batch) = self.next_written() {
-                self.position = batch.last().map(|e| e.position).unwrap_or(self.position);
-                return Ok(batch);
-            }
-            let batch = self.store.read_all(self.position, self.batch_size).await?;
-            if let Some(last) = batch.last() {
-                self.position = last.position;
-                return Ok(batch);
-            }
-            tokio::select! {
-                changed = self.wake.changed() => {
-                    if changed.is_err() {
-                        // The store is closing; fall back to polling until the caller stops.
-                        tokio::time::sleep(self.poll).await;
-                    }
-                }
-                offered = self.written.recv() => self.offered = offered.ok(),
-                _ = tokio::time::sleep(self.poll) => {}
-            }
-        }
-    }
-
-    /// The next batch this process wrote, if it follows the current position without a gap
-    /// (so nothing committed in between can be missing). `None`: read the database.
-    fn next_written(&mut self) -> Option<Vec<RecordedEvent>> {
-        loop {
-            let batch = match self.offered.take() {
-                Some(batch) => batch,
-                None => self.written.try_recv().ok()?,
-            };
-            let (first, last) = (batch.first()?.position, batch.last()?.position);
-            if last <= self.position {
-                continue; // already read from the database
-            }
-            let gapless = batch.windows(2).all(|w| w[1].position == w[0].position + 1);
-            if first != self.position + 1 || !gapless {
-                return None;
-            }
-            return Some(batch.iter().map(|e| self.store.upcasters.upcast(e.clone())).collect());
-        }
-    }
-
-    /// Stores the current position as this subscriber's checkpoint.
-    pub async fn save_checkpoint(&self) -> Result<(), StoreError> {
-        match &self.name {
-            Some(name) => self.store.save_checkpoint(name, self.position).await,
-            None => Ok(()),
-        }
-    }
-}
-
 /// A URL fit for logs and error messages: the password is replaced.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -698,6 +363,7 @@ fn now() -> DateTime<Utc> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::{Expectation, Metadata, NewEvent};
 
     #[test]
     fn redact_hides_only_the_password() {

@@ -1,0 +1,127 @@
+//! What a writer asks of the store (one atomic append with its expectations) and what it gets
+//! back (the streams' new versions, or why not).
+
+use serde::{Deserialize, Serialize};
+
+use crate::event::{Expectation, Metadata, NewEvent};
+
+/// One atomic write: all events land, or none do.
+#[derive(Debug, Clone, Default)]
+pub struct AppendRequest {
+    /// Idempotency key; a second append with the same key returns the first outcome.
+    pub command_id: Option<String>,
+    pub metadata: Metadata,
+    /// Beliefs about streams, checked under the write lock. Streams not listed: [`Expectation::Any`].
+    pub expectations: Vec<(String, Expectation)>,
+    pub events: Vec<NewEvent>,
+    /// Wrapped data keys the events' sealed personal data needs: stored in the same
+    /// transaction, exactly when the events are (not on a conflict, not again on a repeat).
+    pub data_keys: Vec<DataKey>,
+}
+
+/// A personal-data key, wrapped by the master key, under the id sealed data refers to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataKey {
+    pub id: String,
+    pub wrapped: Vec<u8>,
+}
+
+impl AppendRequest {
+    pub fn new(events: Vec<NewEvent>) -> Self {
+        AppendRequest {
+            events,
+            ..Default::default()
+        }
+    }
+
+    pub fn expect(mut self, stream: impl Into<String>, expectation: Expectation) -> Self {
+        self.expectations.push((stream.into(), expectation));
+        self
+    }
+
+    pub fn data_key(mut self, key: DataKey) -> Self {
+        self.data_keys.push(key);
+        self
+    }
+
+    pub fn command_id(mut self, id: impl Into<String>) -> Self {
+        let id = id.into();
+        self.metadata.command_id = Some(id.clone());
+        self.command_id = Some(id);
+        self
+    }
+
+    pub fn metadata(mut self, metadata: Metadata) -> Self {
+        let command_id = self.command_id.take().or(metadata.command_id.clone());
+        self.metadata = metadata;
+        self.metadata.command_id = command_id.clone();
+        self.command_id = command_id;
+        self
+    }
+
+    /// Every stream the append touches, each once, in a stable order.
+    pub(super) fn streams(&self) -> Vec<String> {
+        let mut s: Vec<String> = self
+            .expectations
+            .iter()
+            .map(|(s, _)| s.clone())
+            .chain(self.events.iter().map(|e| e.stream.clone()))
+            .collect();
+        s.sort();
+        s.dedup();
+        s
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamVersion {
+    pub stream: String,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppendOutcome {
+    pub first_position: i64,
+    pub last_position: i64,
+    /// Each written stream's version after the append.
+    pub streams: Vec<StreamVersion>,
+    /// True when this is a repeated command and nothing was appended now.
+    #[serde(default)]
+    pub duplicate: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("stream {stream} is at version {actual}, but the writer expected {expected}")]
+    Conflict {
+        stream: String,
+        expected: Expectation,
+        actual: i64,
+    },
+    #[error("a concurrent write got there first")]
+    ConcurrentWrite,
+    #[error("an append needs at least one event")]
+    EmptyAppend,
+    #[error("unsupported database URL {0:?}: use sqlite://FILE or postgres://USER@HOST/DB")]
+    UnsupportedUrl(String),
+    #[error("cannot open the database {url}: {source}")]
+    Connect {
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migrating the database failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("the event store could not write: {0}")]
+    Unavailable(String),
+    #[error("stored event at position {position} is unreadable: {reason}")]
+    Corrupt { position: i64, reason: String },
+}
+
+impl StoreError {
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, StoreError::Conflict { .. } | StoreError::ConcurrentWrite)
+    }
+}
