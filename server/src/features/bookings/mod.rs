@@ -52,86 +52,43 @@ pub fn router() -> Router<AppState> {
         )
 }
 
+/// Each refusal with its stable code: 422 naming the field for what the request got wrong, 409
+/// for what the slot's places or the booking's state refuse, 404 for an unknown code.
 impl From<BookingError> for ApiError {
     fn from(e: BookingError) -> Self {
+        use BookingError::*;
         let message = e.to_string();
-        let (code, field) = match &e {
-            BookingError::UnknownLocation => ("unknown_location", Some("location")),
-            BookingError::UnknownService => ("unknown_service", Some("service")),
-            BookingError::ServiceNotAtLocation => ("service_not_at_location", Some("service")),
-            BookingError::NotBookableOnline => ("not_bookable_online", Some("service")),
-            BookingError::NoSchedule => ("no_online_booking", Some("location")),
-            BookingError::Slot(SlotError::InPast) => ("in_past", Some("start")),
-            BookingError::Slot(SlotError::TooSoon(_)) => ("too_soon", Some("start")),
-            BookingError::Slot(SlotError::BeyondWindow(_)) => ("beyond_window", Some("start")),
-            BookingError::Slot(SlotError::Closed) => ("closed", Some("start")),
-            BookingError::Slot(SlotError::NotOnGrid) => ("not_on_grid", Some("start")),
-            BookingError::Slot(SlotError::UnknownTimeZone(_)) => return ApiError::Internal(message),
-            BookingError::InvalidContact { field, .. } => ("invalid_contact", Some(*field)),
-            BookingError::SlotTaken => {
-                return ApiError::Conflict {
-                    code: "slot_taken",
-                    message,
-                }
-            }
-            BookingError::TooManyActiveBookings(_) => {
-                return ApiError::Conflict {
-                    code: "too_many_bookings",
-                    message,
-                }
-            }
-            BookingError::AlreadyCancelled => {
-                return ApiError::Conflict {
-                    code: "already_cancelled",
-                    message,
-                }
-            }
-            BookingError::AlreadyPast => {
-                return ApiError::Conflict {
-                    code: "already_past",
-                    message,
-                }
-            }
-            BookingError::AlreadyCheckedIn => {
-                return ApiError::Conflict {
-                    code: "already_checked_in",
-                    message,
-                }
-            }
-            BookingError::TooEarly(_) => {
-                return ApiError::Conflict {
-                    code: "too_early",
-                    message,
-                }
-            }
-            BookingError::TooLate(_) => {
-                return ApiError::Conflict {
-                    code: "too_late",
-                    message,
-                }
-            }
-            BookingError::ConfirmationExpired => {
-                return ApiError::Conflict {
-                    code: "confirmation_expired",
-                    message,
-                }
-            }
-            BookingError::NotPending => {
-                return ApiError::Conflict {
-                    code: "not_pending",
-                    message,
-                }
-            }
-            BookingError::NotConfirmed => {
-                return ApiError::Conflict {
-                    code: "not_confirmed",
-                    message,
-                }
-            }
-            BookingError::OtherLocation => ("other_location", Some("code")),
-            BookingError::UnknownBooking => return ApiError::NotFound(message),
+        let invalid = |code, field| ApiError::invalid(code, Some(field), message.clone());
+        let conflict = |code| ApiError::Conflict {
+            code,
+            message: message.clone(),
         };
-        ApiError::invalid(code, field, message)
+        match &e {
+            UnknownLocation => invalid("unknown_location", "location"),
+            UnknownService => invalid("unknown_service", "service"),
+            ServiceNotAtLocation => invalid("service_not_at_location", "service"),
+            NotBookableOnline => invalid("not_bookable_online", "service"),
+            NoSchedule => invalid("no_online_booking", "location"),
+            Slot(SlotError::InPast) => invalid("in_past", "start"),
+            Slot(SlotError::TooSoon(_)) => invalid("too_soon", "start"),
+            Slot(SlotError::BeyondWindow(_)) => invalid("beyond_window", "start"),
+            Slot(SlotError::Closed) => invalid("closed", "start"),
+            Slot(SlotError::NotOnGrid) => invalid("not_on_grid", "start"),
+            Slot(SlotError::UnknownTimeZone(_)) => ApiError::Internal(message.clone()),
+            InvalidContact { field, .. } => invalid("invalid_contact", field),
+            OtherLocation => invalid("other_location", "code"),
+            SlotTaken => conflict("slot_taken"),
+            TooManyActiveBookings(_) => conflict("too_many_bookings"),
+            AlreadyCancelled => conflict("already_cancelled"),
+            AlreadyPast => conflict("already_past"),
+            AlreadyCheckedIn => conflict("already_checked_in"),
+            TooEarly(_) => conflict("too_early"),
+            TooLate(_) => conflict("too_late"),
+            ConfirmationExpired => conflict("confirmation_expired"),
+            NotPending => conflict("not_pending"),
+            NotConfirmed => conflict("not_confirmed"),
+            UnknownBooking => ApiError::NotFound(message.clone()),
+        }
     }
 }
 
