@@ -5,4 +5,5 @@
 pub mod executor;
 pub mod secrets;
 pub mod state;
+pub mod streams;
 pub mod vault;

@@ -6,11 +6,12 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-use schalter_events::booking::{self, Booking};
+use schalter_events::booking;
 use schalter_events::store::Store;
 
 use crate::engine::executor::{Attempt, Command, Decided, Executed, WriteError};
 use crate::engine::state::AppState;
+use crate::engine::streams;
 
 pub fn spawn(state: AppState) {
     let mut shutdown = state.shutdown.clone();
@@ -48,11 +49,9 @@ impl Command for Expire<'_> {
     type Error = WriteError;
 
     async fn decide(&mut self, attempt: &Attempt<'_>) -> Result<Decided<bool>, WriteError> {
-        let events = self.store.read_stream(&self.stream, 0).await?;
         let code_hash = self.stream.trim_start_matches("booking-");
-        let expired = Booking::fold(&events)
-            .ok()
-            .flatten()
+        let expired = streams::booking(self.store, code_hash)
+            .await?
             .and_then(|b| booking::expire(&b, code_hash, attempt.now));
         Ok(match expired {
             Some(decision) => Decided::append(decision, true),

@@ -13,6 +13,7 @@ use schalter_events::store::{Store, StoreError};
 use schalter_events::{decode, encode, Decision, Expectation};
 
 use crate::engine::executor::{Attempt, Busy, Command, Decided, Executed, Executor};
+use crate::engine::streams;
 use crate::engine::vault::{Vault, VaultError};
 
 pub const DEFAULT_RETENTION_DAYS: u32 = 30;
@@ -172,8 +173,7 @@ impl Command for EraseBooking<'_> {
     type Error = PurgeError;
 
     async fn decide(&mut self, attempt: &Attempt<'_>) -> Result<Decided<bool>, PurgeError> {
-        let events = self.store.read_stream(&booking::stream(self.code_hash), 0).await?;
-        let booking = Booking::fold(&events).map_err(|e| PurgeError::Decode(e.to_string()))?;
+        let booking = streams::booking(self.store, self.code_hash).await?;
         let erasure = booking
             .and_then(|b| booking::erase_personal_data(&b, self.code_hash, self.reason, attempt.now).map(|d| (b, d)));
         let Some((booking, (event, expectation))) = erasure else {

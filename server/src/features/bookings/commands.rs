@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 use super::codes::{code_hash, new_code};
 use crate::engine::executor::{Attempt, Command, Decided, Plan};
 use crate::engine::state::AppState;
+use crate::engine::streams;
 use crate::engine::vault::PersonalData;
 use crate::http::abuse;
 use crate::http::error::ApiError;
@@ -43,9 +44,8 @@ async fn unit_counters(store: &Store, location: &str, units: &[Unit]) -> Result<
 
 /// The booking behind a code's hash, as the store has it now.
 pub(crate) async fn load(store: &Store, hash: &str) -> Result<Booking, ApiError> {
-    let events = store.read_stream(&booking::stream(hash), 0).await?;
-    Ok(Booking::fold(&events)
-        .map_err(|e| ApiError::Internal(e.to_string()))?
+    Ok(streams::booking(store, hash)
+        .await?
         .ok_or(BookingError::UnknownBooking)?)
 }
 

@@ -291,10 +291,7 @@ pub async fn book(
 /// email carries it.
 async fn repeated_booking(state: &AppState, outcome: &AppendOutcome) -> Result<Response, ApiError> {
     let stream = crate::http::repeated_stream(outcome, "booking-")?;
-    let events = state.store.read_stream(stream, 0).await?;
-    let booking = Booking::fold(&events)
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .ok_or(BookingError::UnknownBooking)?;
+    let booking = commands::load(&state.store, stream.trim_start_matches("booking-")).await?;
     let personal = personal_of(state, &booking).await?;
     Ok((StatusCode::OK, Json(view_of(state, &booking, None, personal.as_ref()))).into_response())
 }
