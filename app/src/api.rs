@@ -5,8 +5,9 @@
 //! phone downloads.
 
 use leptos::prelude::*;
+use schalter_events::api::{Challenge, ErrorBody, Proof};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
@@ -20,12 +21,6 @@ pub struct ApiError {
 
 /// The answer of a request whose content the page doesn't need.
 pub type Ignored = serde::de::IgnoredAny;
-
-#[derive(Deserialize)]
-struct ErrorBody {
-    error: String,
-    message: String,
-}
 
 fn from_js(e: JsValue) -> ApiError {
     ApiError {
@@ -143,19 +138,6 @@ pub fn device_token(kind: &str) -> Option<String> {
         return Some(token);
     }
     storage.get_item(&key).ok()?
-}
-
-#[derive(Deserialize)]
-struct Challenge {
-    challenge: String,
-    difficulty: u32,
-}
-
-/// The answer to the server's proof-of-work challenge, sent with a booking.
-#[derive(Serialize)]
-pub struct Proof {
-    challenge: String,
-    nonce: u64,
 }
 
 /// Solves the server's proof-of-work challenge for a booking (a fraction of a second of

@@ -7,7 +7,6 @@ pub mod api;
 pub mod i18n;
 pub mod nav;
 pub mod pages;
-pub mod staff_texts;
 
 use leptos::prelude::*;
 

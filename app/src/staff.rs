@@ -6,7 +6,6 @@ use schalter_app::{pages, Shell};
 
 fn main() {
     schalter_app::report_panics();
-    schalter_app::i18n::add_texts(schalter_app::staff_texts::STAFF_TEXTS);
     leptos::mount::mount_to_body(|| {
         view! {
             <Shell>

@@ -52,6 +52,7 @@ pub fn label(prefix: &str, number: i64) -> String {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub enum Kind {
     WalkIn,
     Appointment,
@@ -80,6 +81,7 @@ pub enum NumberEvent {
 /// its "what to bring" lists fail people.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub enum SentAwayReason {
     DocumentsMissing,
 }
@@ -134,6 +136,7 @@ pub fn issue(location: &str, day: NaiveDate, prefix: &str, ticket: &NumberEvent)
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub enum State {
     Waiting,
     Called,

@@ -14,6 +14,7 @@ pub fn stream(username: &str) -> String {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub enum Role {
     /// Configures the municipality: locations, services, accounts, devices.
     Admin,
@@ -134,6 +135,7 @@ pub mod access {
 
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
     #[serde(rename_all = "lowercase")]
+    #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
     pub enum DeviceRole {
         /// Touch kiosk in the hall: issues tickets, checks in appointments.
         Kiosk,

@@ -4,11 +4,14 @@ use axum::extract::State;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
+use schalter_events::api::{self, Health};
 use schalter_events::catalogue::{Location, Service, Text};
+use schalter_events::queue::{Kind, SentAwayReason, State as TicketState};
+use schalter_events::staff::{access::DeviceRole, Role};
 use utoipa::OpenApi;
 
 use crate::engine::state::{AppState, MessageProblem, MessageProblems};
-use crate::features::catalogue::{FeedbackAccepted, FeedbackRequest, Health};
+use crate::features::catalogue::{FeedbackAccepted, FeedbackRequest};
 use crate::features::{admin, bookings, catalogue, desk, display, queue, staff, stats};
 use crate::http::error::{ApiError, ErrorBody};
 
@@ -47,11 +50,12 @@ async fn api_not_found() -> ApiError {
         stats::summary, stats::export_csv, stats::export_json,
         stats::open_data_index, stats::open_data_json, stats::open_data_csv),
     components(schemas(ErrorBody, Health, Location, Service, Text, FeedbackRequest, FeedbackAccepted,
-        bookings::Availability, bookings::SlotView, bookings::BookingRequest, bookings::Proof, bookings::Challenge,
-        bookings::BookingView, bookings::RescheduleRequest, bookings::ConfirmRequest, schalter_events::booking::Status,
-        staff::LoginRequest, staff::Me, staff::DeviceMe,
-        queue::TicketRequest, queue::TicketIssued, queue::CalledTicket, queue::ActionRequest, queue::SentAwayRequest, queue::CheckInRequest,
-        queue::TicketStatus, desk::CounterView, desk::WaitingTicket, desk::WaitingLine,
+        api::Availability, api::SlotView, api::BookingRequest, api::Proof, api::Challenge, api::LocalTime,
+        api::BookingView, api::RescheduleRequest, api::ConfirmRequest, schalter_events::booking::Status,
+        api::LoginRequest, api::Me, api::DeviceMe, Role, DeviceRole,
+        api::TicketRequest, api::TicketIssued, api::CalledTicket, api::ActionRequest, api::SentAwayRequest, api::CheckInRequest,
+        api::TicketStatus, api::CounterView, api::WaitingTicket, api::WaitingLine, Kind, TicketState, SentAwayReason,
+        api::CallView, api::WaitingGroup, api::Snapshot,
         admin::UserView, admin::NewUser, admin::DeviceView, admin::NewDevice, admin::DeviceAdded, MessageProblems, MessageProblem, admin::BookingExport)),
     tags((name = "catalogue"), (name = "citizens"), (name = "staff"), (name = "queue"), (name = "operations"))
 )]

@@ -4,23 +4,12 @@
 use crate::nav::{use_navigate, use_query_map};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use schalter_events::api::{Availability, BookingRequest, BookingView, LocalTime, SlotView};
 use schalter_events::catalogue::{Location, Service};
-use serde::{Deserialize, Serialize};
 
 use super::catalogue::load_offices;
 use crate::api;
 use crate::i18n::{date_of, error_text, local, short_date, t, time_of, use_lang};
-
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub struct SlotView {
-    pub start: String,
-    pub free: u32,
-}
-
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub struct Availability {
-    pub slots: Vec<SlotView>,
-}
 
 /// Query values may contain `+` (UTC offsets), which a query string would turn into a space.
 fn enc(s: &str) -> String {
@@ -40,7 +29,7 @@ fn flow_href(parts: &[(&str, &str)]) -> String {
 pub fn days_with_free(slots: &[SlotView]) -> Vec<(String, usize)> {
     let mut days: Vec<(String, usize)> = Vec::new();
     for s in slots {
-        let day = s.start.get(..10).unwrap_or_default().to_owned();
+        let day = s.start.day().to_owned();
         let free = usize::from(s.free > 0);
         match days.last_mut() {
             Some((d, n)) if *d == day => *n += free,
@@ -48,25 +37,6 @@ pub fn days_with_free(slots: &[SlotView]) -> Vec<(String, usize)> {
         }
     }
     days
-}
-
-/// `POST /api/bookings`.
-#[derive(Serialize)]
-struct BookingRequest {
-    location: String,
-    service: String,
-    start: String,
-    name: String,
-    email: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    phone: Option<String>,
-    privacy_accepted: bool,
-    proof: Option<api::Proof>,
-}
-
-#[derive(Deserialize)]
-struct Booked {
-    code: String,
 }
 
 pub fn availability_url(location: &str, service: &str) -> String {
@@ -209,11 +179,11 @@ pub fn DayGrid(slots: Vec<SlotView>, #[prop(into)] pick: Callback<String, String
 pub fn TimeGrid(slots: Vec<SlotView>, day: String, #[prop(into)] pick: Callback<String, String>) -> impl IntoView {
     view! {
         <ul class="times">
-            {slots.into_iter().filter(|s| s.start.starts_with(&day) && s.free > 0).map(|s| {
-                let href = pick.run(s.start.clone());
-                let start = s.start.clone();
-                view! { <li><a href=href class="time" data-start=s.start.clone()>
-                    {time_of(start)}
+            {slots.into_iter().filter(|s| s.start.day() == day && s.free > 0).map(|s| {
+                let start = s.start.as_str().to_owned();
+                let href = pick.run(start.clone());
+                view! { <li><a href=href class="time" data-start=start.clone()>
+                    {time_of(s.start.as_str().to_owned())}
                 </a></li> }
             }).collect_view()}
         </ul>
@@ -272,7 +242,7 @@ fn Details(service: Service, location: Location, day: String, time: String) -> i
         let mut request = BookingRequest {
             location: lid.clone(),
             service: sid.clone(),
-            start: start.clone(),
+            start: LocalTime::from(start.clone()),
             name: name.get_untracked(),
             email: email.get_untracked(),
             phone: Some(phone.get_untracked()).filter(|p| !p.trim().is_empty()),
@@ -284,12 +254,12 @@ fn Details(service: Service, location: Location, day: String, time: String) -> i
             let booked = match api::booking_proof().await {
                 Ok(proof) => {
                     request.proof = Some(proof);
-                    api::post::<Booked>("/api/bookings", &request).await
+                    api::post::<BookingView>("/api/bookings", &request).await
                 }
                 Err(e) => Err(e),
             };
             match booked {
-                Ok(Booked { code }) => navigate(&format!("/booking/{code}?neu=1")),
+                Ok(booked) => navigate(&format!("/booking/{}?neu=1", booked.code.unwrap_or_default())),
                 Err(e) => {
                     error.set(Some((e.code, None)));
                     sending.set(false);

@@ -6,60 +6,31 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use schalter_events::api::{ActionRequest, CalledTicket, CounterView, Me, WaitingLine};
 use schalter_events::catalogue::{Location, Service};
-use serde::{Deserialize, Serialize};
+use schalter_events::queue::State;
+use schalter_events::staff::Role;
 
-use super::login::{Login, Me};
+use super::login::Login;
 use crate::api;
 use crate::i18n::{clock, error_text, t, text, use_lang, Lang};
 
-/// The ticket an action at the counter concerns (call-next answers with it).
-#[derive(Deserialize)]
-struct Called {
-    number: Option<String>,
+/// A desk action's request: a counter's change, or one that answers with a ticket (call-next
+/// answers with none when nobody waits).
+enum DeskRequest {
+    Counter(String),
+    Ticket(String, Option<ActionRequest>),
 }
 
-/// `POST /api/tickets/{id}/transfer`.
-#[derive(Serialize)]
-struct Transfer {
-    service: String,
-}
-
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-struct CalledTicket {
-    id: String,
-    number: String,
-    service: String,
-    counter: String,
-    kind: String,
-    state: String,
-    appointment: Option<String>,
-}
-
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-struct CounterView {
-    id: String,
-    name: String,
-    services: Vec<String>,
-    open: bool,
-    current: Option<CalledTicket>,
-}
-
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-struct WaitingTicket {
-    number: String,
-    service: String,
-    kind: String,
-    waiting_minutes: i64,
-    appointment: Option<String>,
-}
-
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-struct WaitingLine {
-    waiting: Vec<WaitingTicket>,
-    active: Vec<CalledTicket>,
-    finished: usize,
-    no_shows: usize,
+impl DeskRequest {
+    /// Sends it; the number of the ticket it concerns, if any.
+    async fn send(self) -> Result<Option<String>, api::ApiError> {
+        match self {
+            DeskRequest::Counter(url) => api::send::<CounterView>(&url).await.map(|_| None),
+            DeskRequest::Ticket(url, None) => Ok(api::send::<CalledTicket>(&url).await?.map(|t| t.number)),
+            DeskRequest::Ticket(url, Some(body)) => Ok(Some(api::post::<CalledTicket>(&url, &body).await?.number)),
+        }
+    }
 }
 
 /// The line changes while nobody at this desk acts; look again this often.
@@ -145,21 +116,17 @@ fn Workstation(me: Me, signed_in: RwSignal<u32>) -> impl IntoView {
     let transfer_to = RwSignal::new(String::new());
 
     // Every action: one request, then a fresh look at counters and line.
-    let run = move |url: String, transfer: Option<Transfer>, done: &'static str| {
+    let run = move |request: DeskRequest, done: &'static str| {
         if busy.get_untracked() {
             return;
         }
         busy.set(true);
         spawn_local(async move {
-            let result = match transfer {
-                Some(body) => api::post::<Option<Called>>(&url, &body).await,
-                None => api::send::<Called>(&url).await,
-            };
+            let result = request.send().await;
             busy.set(false);
             match result {
-                Ok(answer) => {
+                Ok(number) => {
                     error.set(None);
-                    let number = answer.and_then(|a| a.number);
                     let l = lang.get_untracked();
                     message.set(Some(match (done, number) {
                         ("called", None) => text(l, "desk_nobody_waiting").to_owned(),
@@ -182,23 +149,25 @@ fn Workstation(me: Me, signed_in: RwSignal<u32>) -> impl IntoView {
                 "open" => "desk_opened",
                 _ => "desk_closed",
             };
-            run(format!("/api/counters/{c}/{command}"), None, done);
+            let url = format!("/api/counters/{c}/{command}");
+            let request = match command {
+                "call-next" => DeskRequest::Ticket(url, None),
+                _ => DeskRequest::Counter(url),
+            };
+            run(request, done);
         }
     };
     let act = move |action: &'static str| {
         let Some(ticket) = current.get_untracked() else { return };
-        let body = (action == "transfer").then(|| Transfer {
-            service: transfer_to.get_untracked(),
+        let body = (action == "transfer").then(|| ActionRequest {
+            service: Some(transfer_to.get_untracked()),
         });
         if action == "transfer" && transfer_to.get_untracked().is_empty() {
             error.set(Some("invalid_transfer".into()));
             return;
         }
-        run(
-            format!("/api/tickets/{}/{action}", ticket.id),
-            body,
-            action_done(action),
-        );
+        let url = format!("/api/tickets/{}/{action}", ticket.id);
+        run(DeskRequest::Ticket(url, body), action_done(action));
     };
 
     // One-key shortcuts, except while typing in a field.
@@ -295,8 +264,8 @@ fn Workstation(me: Me, signed_in: RwSignal<u32>) -> impl IntoView {
             .map(|w| {
                 let appointment = w
                     .appointment
-                    .as_deref()
-                    .map(|a| clock(lang.get(), a))
+                    .as_ref()
+                    .map(|a| clock(lang.get(), a.as_str()))
                     .unwrap_or_else(|| text(lang.get(), "desk_walk_in").to_owned());
                 view! {
                     <tr>
@@ -337,7 +306,7 @@ fn Workstation(me: Me, signed_in: RwSignal<u32>) -> impl IntoView {
     view! {
         <div class="desk-bar">
             <h1 id="desk-h">{t("desk_title")}</h1>
-            <p class="desk-user">{move || format!("{} ({})", me.username, role_name(lang.get(), &me.role))}</p>
+            <p class="desk-user">{move || format!("{} ({})", me.username, role_name(lang.get(), me.role))}</p>
             <button type="button" class="button" on:click=logout>{t("sign_out")}</button>
         </div>
         <div class="desk-pick">
@@ -393,11 +362,11 @@ fn Workstation(me: Me, signed_in: RwSignal<u32>) -> impl IntoView {
                     </button>
                 })}
                 {move || current.get().map(|c| {
-                    let kind = match c.appointment.as_deref() {
-                        Some(a) => format!("{} {}", text(lang.get(), "desk_appointment_at"), clock(lang.get(), a)),
+                    let kind = match c.appointment.as_ref() {
+                        Some(a) => format!("{} {}", text(lang.get(), "desk_appointment_at"), clock(lang.get(), a.as_str())),
                         None => text(lang.get(), "desk_walk_in").to_owned(),
                     };
-                    let called = c.state == "called";
+                    let called = c.state == State::Called;
                     view! {
                         <div class="desk-current" data-testid="current-ticket">
                             <p class="current-number">{c.number.clone()}</p>
@@ -452,12 +421,14 @@ fn action_done(action: &str) -> &'static str {
     }
 }
 
-/// The role as the office calls it; a role this bundle does not know is shown as the server sent it.
-fn role_name(lang: Lang, role: &str) -> String {
-    match role {
-        "desk" => text(lang, "role_desk").to_owned(),
-        "manager" => text(lang, "role_manager").to_owned(),
-        "admin" => text(lang, "role_admin").to_owned(),
-        other => other.to_owned(),
-    }
+/// The role as the office calls it.
+fn role_name(lang: Lang, role: Role) -> &'static str {
+    text(
+        lang,
+        match role {
+            Role::Desk => "role_desk",
+            Role::Manager => "role_manager",
+            Role::Admin => "role_admin",
+        },
+    )
 }

@@ -7,34 +7,13 @@ use std::time::Duration;
 
 use crate::nav::use_params_map;
 use leptos::prelude::*;
+use schalter_events::api::{CallView, Snapshot, WaitingGroup};
 use schalter_events::catalogue::Text;
-use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::api;
 use crate::i18n::{t, text, use_lang, Lang};
-
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-struct CallView {
-    number: String,
-    counter: String,
-    recall: bool,
-}
-
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-struct WaitingGroup {
-    name: Text,
-    waiting: usize,
-    estimate_minutes: [u32; 2],
-}
-
-#[derive(Deserialize)]
-struct Snapshot {
-    location: Text,
-    calls: Vec<CallView>,
-    waiting: Vec<WaitingGroup>,
-}
 
 const SHOWN_CALLS: usize = 8;
 const RECONNECT: Duration = Duration::from_secs(5);

@@ -9,39 +9,19 @@ use crate::nav::use_params_map;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use schalter_events::api::{CheckInRequest, Health, TicketIssued, TicketRequest};
 use schalter_events::catalogue::{Service, Text};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::api;
 use crate::i18n::{error_text, local, t, use_lang};
-
-#[derive(Clone, Debug, Deserialize)]
-struct Issued {
-    number: String,
-    token: String,
-    service: String,
-    #[serde(default)]
-    notify: bool,
-}
 
 /// What the kiosk sends: a walk-in ticket, or the check-in of a booking.
 #[derive(Serialize)]
 #[serde(untagged)]
 enum KioskRequest {
-    Ticket {
-        service: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        phone: Option<String>,
-    },
-    CheckIn {
-        code: String,
-    },
-}
-
-#[derive(Clone, Debug, Deserialize)]
-struct Health {
-    #[serde(default)]
-    sms: bool,
+    Ticket(TicketRequest),
+    CheckIn(CheckInRequest),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -77,7 +57,7 @@ pub fn Kiosk() -> impl IntoView {
 fn KioskFlow(location: String, token: String) -> impl IntoView {
     let lang = use_lang();
     let step = RwSignal::new(Step::Start);
-    let issued = RwSignal::new(None::<Issued>);
+    let issued = RwSignal::new(None::<TicketIssued>);
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let code = RwSignal::new(String::new());
@@ -115,7 +95,7 @@ fn KioskFlow(location: String, token: String) -> impl IntoView {
         busy.set(true);
         error.set(None);
         spawn_local(async move {
-            let result = api::post_as::<Issued>(&url, &body, &token.get_value()).await;
+            let result = api::post_as::<TicketIssued>(&url, &body, &token.get_value()).await;
             busy.set(false);
             match result {
                 Ok(ticket) => {
@@ -139,19 +119,19 @@ fn KioskFlow(location: String, token: String) -> impl IntoView {
     let take = move |service: String| {
         submit(format!("/api/locations/{}/tickets", location.get_value()), {
             let number = phone.get_untracked().trim().to_owned();
-            KioskRequest::Ticket {
+            KioskRequest::Ticket(TicketRequest {
                 service,
                 phone: (!number.is_empty()).then_some(number),
-            }
+            })
         })
     };
     let check_in = move |ev: SubmitEvent| {
         ev.prevent_default();
         submit(
             format!("/api/locations/{}/check-in", location.get_value()),
-            KioskRequest::CheckIn {
+            KioskRequest::CheckIn(CheckInRequest {
                 code: code.get_untracked().trim().to_owned(),
-            },
+            }),
         )
     };
     let error_view = move || {

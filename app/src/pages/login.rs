@@ -3,22 +3,10 @@
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde::{Deserialize, Serialize};
+use schalter_events::api::{LoginRequest, Me};
 
 use crate::api;
 use crate::i18n::{error_text, t, use_lang};
-
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub struct Me {
-    pub username: String,
-    pub role: String,
-}
-
-#[derive(Serialize)]
-struct Credentials {
-    username: String,
-    password: String,
-}
 
 /// The sign-in form under the page's heading `title` (with id `heading`); bumps `signed_in`.
 #[component]
@@ -28,7 +16,7 @@ pub fn Login(title: &'static str, heading: &'static str, signed_in: RwSignal<u32
     let error = RwSignal::new(None::<String>);
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        let body = Credentials {
+        let body = LoginRequest {
             username: username.get_untracked(),
             password: password.get_untracked(),
         };

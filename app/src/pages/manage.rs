@@ -4,41 +4,13 @@
 use crate::nav::{use_params_map, use_query_map};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use schalter_events::catalogue::Text;
-use serde::{Deserialize, Serialize};
+use schalter_events::api::{BookingView, ConfirmRequest, LocalTime, RescheduleRequest};
+use schalter_events::booking::Status;
 
-use super::book::{availability_url, Availability, DayGrid, TimeGrid};
+use super::book::{availability_url, DayGrid, TimeGrid};
 use crate::api;
 use crate::i18n::{date_of, error_text, local, t, time_of, use_lang};
-
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub struct BookingView {
-    pub status: String,
-    pub location: String,
-    pub location_name: Text,
-    pub address: String,
-    pub service: String,
-    pub service_name: Text,
-    pub documents: Vec<Text>,
-    pub fee: Text,
-    pub start: String,
-    #[serde(default)]
-    pub personal_data_erased: bool,
-    #[serde(default)]
-    pub confirm_by: Option<String>,
-}
-
-/// `POST /api/bookings/{code}/confirm`.
-#[derive(Serialize)]
-struct Token {
-    token: String,
-}
-
-/// `POST /api/bookings/{code}/reschedule`.
-#[derive(Serialize)]
-struct MoveTo {
-    start: String,
-}
+use schalter_events::api::Availability;
 
 #[component]
 pub fn ManageBooking() -> impl IntoView {
@@ -94,20 +66,22 @@ fn Booking(
         start,
         personal_data_erased,
         confirm_by,
+        ..
     } = booking;
-    let day = start.get(..10).unwrap_or_default().to_owned();
-    let confirmed = status == "confirmed";
-    let pending = status == "pending";
-    let status_key = match status.as_str() {
-        "confirmed" => "status_confirmed",
-        "pending" => "status_pending",
-        "expired" => "status_expired",
-        "checked-in" => "status_checked_in",
-        _ => "status_cancelled",
+    let day = start.day().to_owned();
+    let start = start.as_str().to_owned();
+    let confirmed = status == Status::Confirmed;
+    let pending = status == Status::Pending;
+    let status_key = match status {
+        Status::Confirmed => "status_confirmed",
+        Status::Pending => "status_pending",
+        Status::Expired => "status_expired",
+        Status::CheckedIn => "status_checked_in",
+        Status::Cancelled => "status_cancelled",
     };
     let has_token = token.is_some();
     let confirm_by = confirm_by
-        .map(|by| by.get(11..16).unwrap_or_default().to_owned())
+        .map(|by| by.as_str().get(11..16).unwrap_or_default().to_owned())
         .unwrap_or_default();
     let error = RwSignal::new(None::<String>);
     let confirm_code = code.clone();
@@ -115,7 +89,7 @@ fn Booking(
         let (code, token) = (confirm_code.clone(), token.clone().unwrap_or_default());
         spawn_local(async move {
             let url = format!("/api/bookings/{code}/confirm");
-            match api::post::<api::Ignored>(&url, &Token { token }).await {
+            match api::post::<api::Ignored>(&url, &ConfirmRequest { token }).await {
                 Ok(_) => {
                     message.set(Some("confirmed_notice"));
                     refresh.update(|n| *n += 1)
@@ -192,10 +166,10 @@ fn Booking(
             <div><dt>{t("fee")}</dt><dd>{local(fee)}</dd></div>
         </dl>
         {documents}
-        {(status == "cancelled").then(|| view! { <p class="notice">{t("cancelled_text")}</p> })}
-        {(status == "expired").then(|| view! { <p class="notice">{t("expired_text")}</p> })}
+        {(status == Status::Cancelled).then(|| view! { <p class="notice">{t("cancelled_text")}</p> })}
+        {(status == Status::Expired).then(|| view! { <p class="notice">{t("expired_text")}</p> })}
         {personal_data_erased.then(|| view! { <p class="notice" data-testid="erased">{t("data_erased")}</p> })}
-        {(status == "cancelled" && !personal_data_erased).then(|| {
+        {(status == Status::Cancelled && !personal_data_erased).then(|| {
             let code = erase_code.clone();
             view! {
                 <div class="erase">
@@ -259,7 +233,14 @@ fn Reschedule(
         let code = code.get_value();
         spawn_local(async move {
             let url = format!("/api/bookings/{code}/reschedule");
-            match api::post::<api::Ignored>(&url, &MoveTo { start }).await {
+            match api::post::<api::Ignored>(
+                &url,
+                &RescheduleRequest {
+                    start: LocalTime::from(start),
+                },
+            )
+            .await
+            {
                 Ok(_) => {
                     message.set(Some("reschedule_done"));
                     error.set(None);

@@ -9,9 +9,11 @@ use leptos::prelude::*;
 use schalter_events::catalogue::{Location, Service};
 use schalter_events::stats::{Figures, Spread, Summary};
 
-use super::login::{Login, Me};
+use super::login::Login;
 use crate::api;
 use crate::i18n::{local, t, text, use_lang, Lang};
+use schalter_events::api::Me;
+use schalter_events::staff::Role;
 
 #[derive(Clone, Debug, Default, PartialEq)]
 struct Query {
@@ -49,7 +51,7 @@ pub fn Stats() -> impl IntoView {
         <section class="page stats" aria-labelledby="stats-h">
             {move || match me.get() {
                 None => api::loading_notice(),
-                Some(Ok(me)) if me.role == "manager" || me.role == "admin" => view! { <Dashboard/> }.into_any(),
+                Some(Ok(me)) if matches!(me.role, Role::Manager | Role::Admin) => view! { <Dashboard/> }.into_any(),
                 Some(Ok(_)) => view! {
                     <h1 id="stats-h">{t("stats_title")}</h1>
                     <p class="error" role="alert">{t("err_forbidden")}</p>

@@ -5,19 +5,11 @@ use std::time::Duration;
 
 use crate::nav::use_params_map;
 use leptos::prelude::*;
-use serde::Deserialize;
+use schalter_events::api::TicketStatus;
+use schalter_events::queue::State;
 
 use crate::api;
 use crate::i18n::{t, text, use_lang};
-
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-struct Status {
-    number: String,
-    state: String,
-    ahead: Option<usize>,
-    estimate_minutes: Option<[u32; 2]>,
-    counter: Option<String>,
-}
 
 const REFRESH: Duration = Duration::from_secs(10);
 
@@ -33,7 +25,7 @@ pub fn TicketStatus() -> impl IntoView {
     let status = api::load(move || {
         tick.track();
         let token = params.read().get("token").unwrap_or_default();
-        async move { api::get::<Status>(&format!("/api/tickets/status/{token}")).await }
+        async move { api::get::<TicketStatus>(&format!("/api/tickets/status/{token}")).await }
     });
     view! {
         <section class="page narrow ticket-status">
@@ -46,10 +38,10 @@ pub fn TicketStatus() -> impl IntoView {
                 Some(Err(_)) => view! { <p class="error" role="alert">{t("ticket_offline")}</p> }.into_any(),
                 Some(Ok(s)) => {
                     let l = lang.get();
-                    let line = match (s.state.as_str(), &s.counter) {
-                        ("called", Some(c)) | ("in-service", Some(c)) => format!("{} {c}", text(l, "ticket_go_to")),
-                        ("finished", _) => text(l, "ticket_finished").to_owned(),
-                        ("no-show", _) => text(l, "ticket_missed").to_owned(),
+                    let line = match (s.state, &s.counter) {
+                        (State::Called | State::InService, Some(c)) => format!("{} {c}", text(l, "ticket_go_to")),
+                        (State::Finished, _) => text(l, "ticket_finished").to_owned(),
+                        (State::NoShow, _) => text(l, "ticket_missed").to_owned(),
                         _ => match (s.ahead, s.estimate_minutes) {
                             (Some(0), _) => text(l, "ticket_next").to_owned(),
                             (Some(n), Some([from, to])) => format!(
@@ -59,7 +51,7 @@ pub fn TicketStatus() -> impl IntoView {
                             _ => text(l, "ticket_waiting").to_owned(),
                         },
                     };
-                    let called = matches!(s.state.as_str(), "called" | "in-service");
+                    let called = matches!(s.state, State::Called | State::InService);
                     view! {
                         <p class="ticket-number" data-testid="ticket-number">{s.number}</p>
                         <p class=if called { "ticket-line called" } else { "ticket-line" } role="status" aria-live="polite"

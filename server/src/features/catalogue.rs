@@ -5,6 +5,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use schalter_events::api::Health;
 use schalter_events::catalogue::{Location, Service, Text};
 use schalter_events::feedback;
 use schalter_events::Decision;
@@ -24,27 +25,14 @@ pub fn router() -> Router<AppState> {
         .route("/api/feedback", post(give_feedback))
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct Health {
-    /// `ok` when the event store answers.
-    status: &'static str,
-    /// `sqlite` or `postgres`.
-    store: &'static str,
-    version: &'static str,
-    /// Position of the last event in the log.
-    head: i64,
-    /// Whether text messages can be sent (walk-ins may then leave a phone number).
-    sms: bool,
-}
-
 #[utoipa::path(get, path = "/api/health", tag = "operations",
     responses((status = 200, body = Health), (status = 503, body = ErrorBody)))]
 pub async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
     let head = state.store.head().await.map_err(|_| ApiError::StoreUnavailable)?;
     Ok(Json(Health {
-        status: "ok",
-        store: state.store.backend().as_str(),
-        version: env!("CARGO_PKG_VERSION"),
+        status: "ok".into(),
+        store: state.store.backend().as_str().into(),
+        version: env!("CARGO_PKG_VERSION").into(),
         head,
         sms: state.sms,
     }))

@@ -5,16 +5,15 @@
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use schalter_events::api::{CounterView, LocalTime, WaitingLine, WaitingTicket};
 use schalter_events::catalogue::Counter;
-use schalter_events::queue::{self, Kind};
-use serde::Serialize;
-use utoipa::ToSchema;
+use schalter_events::queue;
 
 use crate::engine::state::AppState;
 use crate::features::office::{is_open, location_tz};
-use crate::features::queue::{called_view, CalledTicket, OpenOrClose};
+use crate::features::queue::{called_view, OpenOrClose};
 use crate::http::auth::{self, StaffUser};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::ApiPath;
@@ -26,18 +25,6 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/api/locations/{id}/queue", get(waiting_line))
         .route("/api/counters/{id}/{change}", post(open_or_close))
         .route_layer(from_fn_with_state(state.clone(), auth::desk))
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct CounterView {
-    id: String,
-    /// What the hall screen shows, e.g. `3`.
-    name: String,
-    services: Vec<String>,
-    open: bool,
-    /// The ticket being called or served here now.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    current: Option<CalledTicket>,
 }
 
 fn counter_view(state: &AppState, counter: &Counter, now: DateTime<Utc>, tz: Tz) -> CounterView {
@@ -108,31 +95,6 @@ pub async fn open_or_close(
     Ok(Json(counter_view(&state, &counter, Utc::now(), tz)))
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct WaitingTicket {
-    id: String,
-    number: String,
-    service: String,
-    #[schema(value_type = String, example = "walkin")]
-    kind: Kind,
-    /// Minutes since it joined the line (issue, check-in, or parking).
-    waiting_minutes: i64,
-    /// The appointment time, for checked-in bookings.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>)]
-    appointment: Option<DateTime<FixedOffset>>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct WaitingLine {
-    /// In the order the call policy will call them (across all services).
-    waiting: Vec<WaitingTicket>,
-    /// Called or being served now.
-    active: Vec<CalledTicket>,
-    finished: usize,
-    no_shows: usize,
-}
-
 /// Today's line at a location for the desk: only what the clerk needs, no names.
 #[utoipa::path(get, path = "/api/locations/{id}/queue", tag = "queue", params(("id" = String, Path)),
     responses((status = 200, body = WaitingLine), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -159,7 +121,7 @@ pub async fn waiting_line(
         service: t.service.clone(),
         kind: t.kind,
         waiting_minutes: (now - t.waiting_since).num_minutes().max(0),
-        appointment: t.slot_start.map(|s| s.with_timezone(&tz).fixed_offset()),
+        appointment: t.slot_start.map(|s| LocalTime::at(s.with_timezone(&tz))),
     })
     .collect();
     let names: std::collections::HashMap<String, String> = state

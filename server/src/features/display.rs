@@ -16,11 +16,11 @@ use axum::Router;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use futures::Stream;
+use schalter_events::api::{CallView, LocalTime, Snapshot, WaitingGroup};
 use schalter_events::catalogue::Text;
 use schalter_events::queue;
 use schalter_events::staff::access::DeviceRole;
 use schalter_events::staff::Role;
-use serde::Serialize;
 use tokio::sync::watch;
 
 use crate::engine::state::{AppState, Call};
@@ -65,31 +65,6 @@ impl FromRequestParts<AppState> for Viewer {
     }
 }
 
-#[derive(Serialize, Clone, PartialEq)]
-struct CallView {
-    number: String,
-    counter: String,
-    at: DateTime<Utc>,
-    recall: bool,
-}
-
-#[derive(Serialize, Clone, PartialEq)]
-struct WaitingGroup {
-    service: String,
-    name: Text,
-    waiting: usize,
-    /// Expected wait in minutes for someone joining now, `[from, to]`.
-    estimate_minutes: [u32; 2],
-}
-
-#[derive(Serialize)]
-struct Snapshot<'a> {
-    location: &'a Text,
-    /// Newest first.
-    calls: Vec<CallView>,
-    waiting: &'a [WaitingGroup],
-}
-
 /// Everything one open screen needs between wake-ups.
 struct Feed {
     state: AppState,
@@ -113,7 +88,7 @@ impl Feed {
                 .get(&call.counter)
                 .cloned()
                 .unwrap_or_else(|| call.counter.clone()),
-            at: call.at,
+            at: LocalTime::at(call.at.with_timezone(&self.tz)),
             recall: call.recall,
         }
     }
@@ -177,9 +152,9 @@ impl Feed {
             .map(|l| l.name.clone())
             .unwrap_or_else(|| Text::new(&self.location, &self.location));
         let snapshot = Snapshot {
-            location: &location,
+            location,
             calls: latest.iter().map(|c| self.call_view(c)).collect(),
-            waiting: &self.last_waiting,
+            waiting: self.last_waiting.clone(),
         };
         let event = Event::default()
             .event("snapshot")

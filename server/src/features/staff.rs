@@ -7,12 +7,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{Duration, Utc};
-use schalter_events::staff::access::{self, DeviceRole};
-use schalter_events::staff::{self, Role};
+use schalter_events::api::{DeviceMe, LoginRequest, Me};
+use schalter_events::staff::access::{self};
+use schalter_events::staff::{self};
 use schalter_events::store::Store;
 use schalter_events::{Decision, Expectation};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::engine::executor::{Attempt, Command, Decided, Executed};
 use crate::engine::secrets::new_token;
@@ -27,20 +26,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/auth/logout", post(logout))
         .route("/api/auth/me", get(me))
         .route("/api/devices/me", get(device_me))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LoginRequest {
-    username: String,
-    password: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Me {
-    username: String,
-    #[schema(value_type = String, example = "desk")]
-    role: Role,
 }
 
 fn invalid_credentials() -> ApiError {
@@ -194,14 +179,6 @@ pub async fn me(user: StaffUser) -> Json<Me> {
         username: user.username,
         role: user.role,
     })
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct DeviceMe {
-    id: String,
-    location: String,
-    #[schema(value_type = String, example = "kiosk")]
-    role: DeviceRole,
 }
 
 #[utoipa::path(get, path = "/api/devices/me", tag = "staff",

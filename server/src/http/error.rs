@@ -9,7 +9,7 @@ use schalter_events::feedback::FeedbackError;
 use schalter_events::store::StoreError;
 
 use crate::engine::executor::Busy;
-use serde::Serialize;
+pub use schalter_events::api::ErrorBody;
 
 /// Largest JSON body the API reads; bookings and queue commands are a few hundred bytes.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -48,15 +48,6 @@ pub enum ApiError {
     StoreUnavailable,
     #[error("internal error")]
     Internal(String),
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct ErrorBody {
-    /// Stable, machine-readable code, e.g. `slot_taken`.
-    pub error: &'static str,
-    pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<&'static str>,
 }
 
 impl ApiError {
@@ -100,9 +91,9 @@ impl IntoResponse for ApiError {
             _ => None,
         };
         let body = ErrorBody {
-            error: code,
+            error: code.to_owned(),
             message: self.to_string(),
-            field,
+            field: field.map(str::to_owned),
         };
         let mut response = (status, Json(body)).into_response();
         if let ApiError::RateLimited { retry_after } = self {

@@ -3,12 +3,11 @@
 
 use std::net::IpAddr;
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
+use schalter_events::api::{BookingRequest, LocalTime, Proof};
 use schalter_events::booking::{self, Booking, BookingError, Channel, Counter, Offer, Place};
 use schalter_events::slots::Unit;
 use schalter_events::store::{DataKey, Store, StoreError};
-use serde::Deserialize;
-use utoipa::ToSchema;
 
 use super::codes::{code_hash, new_code};
 use crate::engine::executor::{Attempt, Command, Decided, Plan};
@@ -47,31 +46,6 @@ pub(crate) async fn load(store: &Store, hash: &str) -> Result<Booking, ApiError>
     Ok(streams::booking(store, hash)
         .await?
         .ok_or(BookingError::UnknownBooking)?)
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct BookingRequest {
-    location: String,
-    service: String,
-    /// A slot start from `/api/availability`, RFC 3339 with offset.
-    #[schema(value_type = String)]
-    start: DateTime<FixedOffset>,
-    name: String,
-    email: String,
-    phone: Option<String>,
-    /// The citizen has read the privacy notice.
-    privacy_accepted: bool,
-    /// Answer to `GET /api/bookings/challenge` (required unless abuse protection is off).
-    proof: Option<Proof>,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Proof {
-    challenge: String,
-    /// A number such that SHA-256(`challenge:nonce`) starts with `difficulty` zero bits.
-    nonce: u64,
 }
 
 /// Keyed with the vault's secret: the holder streams name no email that could be guessed.
@@ -115,11 +89,11 @@ pub struct PlaceBooking<'a> {
     state: &'a AppState,
     ip: IpAddr,
     request: BookingRequest,
+    start: DateTime<Utc>,
     admitted: Option<Admitted>,
 }
 
 struct Admitted {
-    start: DateTime<Utc>,
     units: Vec<Unit>,
     code: String,
     code_hash: String,
@@ -138,13 +112,14 @@ pub struct Placed {
 }
 
 impl<'a> PlaceBooking<'a> {
-    pub fn new(state: &'a AppState, ip: IpAddr, request: BookingRequest) -> PlaceBooking<'a> {
-        PlaceBooking {
+    pub fn new(state: &'a AppState, ip: IpAddr, request: BookingRequest) -> Result<PlaceBooking<'a>, ApiError> {
+        Ok(PlaceBooking {
             state,
             ip,
+            start: requested_start(&request.start)?,
             request,
             admitted: None,
-        }
+        })
     }
 }
 
@@ -162,7 +137,7 @@ impl Command for PlaceBooking<'_> {
             ));
         }
         let contact = booking::check_contact(&req.name, &req.email, req.phone.as_deref())?;
-        let start = req.start.with_timezone(&Utc);
+        let start = self.start;
         let code = new_code();
         let code_hash = code_hash(&code).expect("generated codes are valid");
         let holder = holder_hash(state, &contact.email);
@@ -195,7 +170,6 @@ impl Command for PlaceBooking<'_> {
         };
         let (contact, data_key) = state.vault.seal_with_key(&personal);
         self.admitted = Some(Admitted {
-            start,
             units,
             code,
             code_hash,
@@ -209,11 +183,7 @@ impl Command for PlaceBooking<'_> {
 
     /// Citizens who book the same time at the same moment take turns; see the executor.
     fn turn(&self) -> Option<String> {
-        Some(format!(
-            "{}@{}",
-            self.request.location,
-            self.request.start.with_timezone(&Utc)
-        ))
+        Some(format!("{}@{}", self.request.location, self.start))
     }
 
     async fn decide(&mut self, attempt: &Attempt<'_>) -> Result<Decided<Placed>, ApiError> {
@@ -231,7 +201,7 @@ impl Command for PlaceBooking<'_> {
             booking::place(Place {
                 offer: &offer,
                 code_hash: &a.code_hash,
-                start: a.start,
+                start: self.start,
                 units: a.units.clone(),
                 contact: a.contact.clone(),
                 holder: a.holder.clone(),
@@ -350,4 +320,12 @@ impl Command for Confirm<'_> {
             (),
         ))
     }
+}
+
+/// The time a citizen asked for, as the rules need it.
+pub(crate) fn requested_start(start: &LocalTime) -> Result<DateTime<Utc>, ApiError> {
+    start
+        .parse()
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| ApiError::invalid("invalid_body", Some("start"), e.to_string()))
 }

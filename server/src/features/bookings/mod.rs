@@ -7,15 +7,16 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
-use chrono_tz::Tz;
+use chrono::{NaiveDate, Utc};
+use schalter_events::api::{
+    Availability, BookingRequest, BookingView, Challenge, ConfirmRequest, LocalTime, RescheduleRequest, SlotView,
+};
 use schalter_events::booking::{Booking, BookingError, ErasureReason, Offer, Status};
-use schalter_events::catalogue::Text;
 use schalter_events::ics;
 use schalter_events::slots::SlotError;
 use schalter_events::store::AppendOutcome;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 mod codes;
 mod commands;
@@ -23,7 +24,6 @@ mod commands;
 pub use codes::code_hash;
 use codes::normalise_code;
 pub(crate) use commands::read_counter;
-pub use commands::{BookingRequest, Proof};
 use commands::{Cancel, Confirm, PlaceBooking, Reschedule};
 
 use crate::engine::executor::Executed;
@@ -109,59 +109,6 @@ pub(crate) async fn load_booking(state: &AppState, code: &str) -> Result<(String
 
 // ---- views ---------------------------------------------------------------------------------
 
-fn local(t: DateTime<Utc>, tz: Tz) -> DateTime<FixedOffset> {
-    t.with_timezone(&tz).fixed_offset()
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct SlotView {
-    /// Local time with offset, e.g. `2026-12-02T09:00:00+01:00`.
-    #[schema(value_type = String)]
-    start: DateTime<FixedOffset>,
-    #[schema(value_type = String)]
-    end: DateTime<FixedOffset>,
-    /// Appointments still free at this time.
-    free: u32,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Availability {
-    location: String,
-    service: String,
-    duration_minutes: u32,
-    slots: Vec<SlotView>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct BookingView {
-    /// The citizen's key to this booking; only in the answer that created it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    code: Option<String>,
-    status: Status,
-    location: String,
-    location_name: Text,
-    address: String,
-    service: String,
-    service_name: Text,
-    documents: Vec<Text>,
-    fee: Text,
-    #[schema(value_type = String)]
-    start: DateTime<FixedOffset>,
-    #[schema(value_type = String)]
-    end: DateTime<FixedOffset>,
-    /// Empty once the personal data is erased.
-    name: String,
-    email: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    phone: Option<String>,
-    /// True once the data key is destroyed (retention over, or at the citizen's request).
-    personal_data_erased: bool,
-    /// While `pending`: until when the citizen can confirm (the link in the email).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>)]
-    confirm_by: Option<DateTime<FixedOffset>>,
-}
-
 fn view_of(state: &AppState, booking: &Booking, code: Option<String>, personal: Option<&PersonalData>) -> BookingView {
     let catalogue = state.catalogue();
     let tz = catalogue.time_zone(&booking.location);
@@ -177,15 +124,15 @@ fn view_of(state: &AppState, booking: &Booking, code: Option<String>, personal: 
         service_name: service.map(|s| s.name.clone()).unwrap_or_default(),
         documents: service.map(|s| s.documents.clone()).unwrap_or_default(),
         fee: service.map(|s| s.fee.clone()).unwrap_or_default(),
-        start: local(booking.start, tz),
-        end: local(booking.end, tz),
+        start: LocalTime::at(booking.start.with_timezone(&tz)),
+        end: LocalTime::at(booking.end.with_timezone(&tz)),
         name: personal.map(|p| p.name.clone()).unwrap_or_default(),
         email: personal.map(|p| p.email.clone()).unwrap_or_default(),
         phone: personal.and_then(|p| p.phone.clone()),
         confirm_by: booking
             .confirm_by
             .filter(|_| booking.status == Status::Pending)
-            .map(|by| local(by, tz)),
+            .map(|by| LocalTime::at(by.with_timezone(&tz))),
         personal_data_erased: personal.is_none(),
     }
 }
@@ -234,8 +181,8 @@ pub async fn availability(
             .slots(day, k, |unit| taken.at(&q.location, unit), now)
             .map_err(|e| ApiError::Internal(e.to_string()))?;
         slots.extend(day_slots.into_iter().map(|s| SlotView {
-            start: local(s.start, tz),
-            end: local(s.end, tz),
+            start: LocalTime::at(s.start.with_timezone(&tz)),
+            end: LocalTime::at(s.end.with_timezone(&tz)),
             free: s.free,
         }));
     }
@@ -245,12 +192,6 @@ pub async fn availability(
         duration_minutes: offer.service.duration_minutes,
         slots,
     }))
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Challenge {
-    challenge: String,
-    difficulty: u32,
 }
 
 /// A proof-of-work challenge for one booking: the app solves it in the background.
@@ -277,7 +218,7 @@ pub async fn book(
     ClientIp(ip): ClientIp,
     ApiJson(req): ApiJson<BookingRequest>,
 ) -> Result<Response, ApiError> {
-    let command = PlaceBooking::new(&state, ip, req);
+    let command = PlaceBooking::new(&state, ip, req)?;
     match state.execute("citizen", idempotency_key(&headers)?, command).await? {
         Executed::Done(placed, _) => {
             let view = view_of(&state, &placed.booking, Some(placed.code), Some(&placed.personal));
@@ -335,20 +276,6 @@ async fn current_view(state: &AppState, code: &str) -> Result<Json<BookingView>,
     Ok(Json(view_of(state, &booking, None, personal.as_ref())))
 }
 
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RescheduleRequest {
-    #[schema(value_type = String)]
-    start: DateTime<FixedOffset>,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ConfirmRequest {
-    /// From the link in the email (`?bestaetigen=`).
-    token: String,
-}
-
 /// Confirms a booking where the location asks for confirmation by email (the emailed link
 /// opens the manage page, whose button sends this: mail scanners that follow links confirm
 /// nothing).
@@ -393,7 +320,7 @@ pub async fn reschedule(
     let command = Reschedule {
         state: &state,
         code_hash: code_hash(&code).ok_or(BookingError::UnknownBooking)?,
-        start: req.start.with_timezone(&Utc),
+        start: commands::requested_start(&req.start)?,
         ip,
     };
     state.execute("citizen", command_id, command).await?;

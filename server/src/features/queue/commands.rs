@@ -4,11 +4,10 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
+use schalter_events::api::TicketRequest;
 use schalter_events::booking::{self, Personal};
 use schalter_events::catalogue::Counter;
 use schalter_events::queue::{self, Kind, NumberEvent, Ticket};
-use serde::Deserialize;
-use utoipa::ToSchema;
 
 use crate::engine::executor::{Attempt, Command, Decided};
 use crate::engine::state::AppState;
@@ -27,15 +26,6 @@ pub struct Issued {
     pub service: String,
     /// Whether a text message will announce the turn.
     pub notify: bool,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TicketRequest {
-    service: String,
-    /// For an SMS when the turn is near (only where an SMS gateway is configured).
-    #[serde(default)]
-    phone: Option<String>,
 }
 
 /// A walk-in ticket. Its number is the version its numbers stream reaches: issuing never

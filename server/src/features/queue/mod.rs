@@ -6,19 +6,19 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::Utc;
 use chrono_tz::Tz;
-use schalter_events::queue::{self, Kind};
+use schalter_events::api::{
+    ActionRequest, CalledTicket, CheckInRequest, LocalTime, SentAwayRequest, TicketIssued, TicketRequest, TicketStatus,
+};
+use schalter_events::queue;
 use schalter_events::staff::access::DeviceRole;
 use schalter_events::staff::Role;
 use schalter_events::store::AppendOutcome;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 mod commands;
 
 pub use commands::OpenOrClose;
-pub use commands::TicketRequest;
 use commands::{ActOnTicket, CallNext, CheckIn, IssueTicket, Issued, SendAway};
 
 use crate::engine::executor::Executed;
@@ -85,47 +85,29 @@ impl FromRequestParts<AppState> for Issuer {
     }
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct TicketIssued {
-    /// For the desk's actions: `POST /api/tickets/{id}/{action}`.
-    id: String,
-    /// What the hall screen will call, e.g. `A-017`.
-    number: String,
-    /// Secret for the ticket's status page `/ticket/{token}`.
+/// The answer for a ticket whose number is the version its numbers stream reached.
+fn issued_view(
+    outcome: Option<&AppendOutcome>,
+    issued: Issued,
+    location: &str,
     token: String,
-    location: String,
-    service: String,
-    #[schema(value_type = String)]
-    issued_at: DateTime<FixedOffset>,
-    /// Whether an SMS will announce the turn.
-    notify: bool,
-}
-
-impl TicketIssued {
-    /// The answer for a ticket whose number is the version its numbers stream reached.
-    fn new(
-        outcome: Option<&AppendOutcome>,
-        issued: Issued,
-        location: &str,
-        token: String,
-        tz: Tz,
-    ) -> Result<TicketIssued, ApiError> {
-        let numbers = queue::numbers_stream(location, issued.day, &issued.prefix);
-        let number = outcome
-            .and_then(|o| o.streams.iter().find(|s| s.stream == numbers))
-            .map(|s| s.version)
-            .ok_or_else(|| ApiError::Internal("the ticket's number is missing from the append outcome".into()))?;
-        let label = queue::label(&issued.prefix, number);
-        Ok(TicketIssued {
-            id: queue::ticket_id(location, issued.day, &label),
-            number: label,
-            token,
-            location: location.to_owned(),
-            service: issued.service,
-            issued_at: issued.at.with_timezone(&tz).fixed_offset(),
-            notify: false,
-        })
-    }
+    tz: Tz,
+) -> Result<TicketIssued, ApiError> {
+    let numbers = queue::numbers_stream(location, issued.day, &issued.prefix);
+    let number = outcome
+        .and_then(|o| o.streams.iter().find(|s| s.stream == numbers))
+        .map(|s| s.version)
+        .ok_or_else(|| ApiError::Internal("the ticket's number is missing from the append outcome".into()))?;
+    let label = queue::label(&issued.prefix, number);
+    Ok(TicketIssued {
+        id: queue::ticket_id(location, issued.day, &label),
+        number: label,
+        token,
+        location: location.to_owned(),
+        service: issued.service,
+        issued_at: LocalTime::at(issued.at.with_timezone(&tz)),
+        notify: false,
+    })
 }
 
 #[utoipa::path(post, path = "/api/locations/{id}/tickets", tag = "queue", params(("id" = String, Path)),
@@ -148,16 +130,9 @@ pub async fn issue_ticket(
         ));
     };
     let notify = issued.notify;
-    let mut view = TicketIssued::new(outcome.as_ref(), issued, &location_id, token, tz)?;
+    let mut view = issued_view(outcome.as_ref(), issued, &location_id, token, tz)?;
     view.notify = notify;
     Ok((StatusCode::CREATED, Json(view)).into_response())
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CheckInRequest {
-    /// The booking code, typed or scanned from the QR code.
-    code: String,
 }
 
 /// Checks an appointment in: the booking is marked and an appointment ticket issued together.
@@ -186,25 +161,8 @@ pub async fn check_in(
             "a check-in without an idempotency key was repeated".into(),
         ));
     };
-    let issued = TicketIssued::new(outcome.as_ref(), issued, &location_id, token, tz)?;
+    let issued = issued_view(outcome.as_ref(), issued, &location_id, token, tz)?;
     Ok((StatusCode::CREATED, Json(issued)).into_response())
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct CalledTicket {
-    id: String,
-    number: String,
-    service: String,
-    /// The counter's display name, as the hall screen shows it.
-    counter: String,
-    #[schema(value_type = String, example = "walkin")]
-    kind: Kind,
-    #[schema(value_type = String, example = "called")]
-    state: queue::State,
-    /// The appointment time, for checked-in bookings: what the clerk prepares for.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>)]
-    appointment: Option<DateTime<FixedOffset>>,
 }
 
 pub fn called_view(
@@ -215,7 +173,7 @@ pub fn called_view(
     tz: Tz,
 ) -> CalledTicket {
     CalledTicket {
-        appointment: ticket.slot_start.map(|s| s.with_timezone(&tz).fixed_offset()),
+        appointment: ticket.slot_start.map(|s| LocalTime::at(s.with_timezone(&tz))),
         id: queue::ticket_id(location, day, &ticket.label),
         state: ticket.state,
         number: ticket.label.clone(),
@@ -272,13 +230,6 @@ fn repeated_call(
     Ok(Json(view).into_response())
 }
 
-#[derive(Deserialize, ToSchema, Default)]
-#[serde(deny_unknown_fields)]
-pub struct ActionRequest {
-    /// For `transfer`: the service the ticket moves to (it keeps its place in the line).
-    service: Option<String>,
-}
-
 impl From<queue::QueueError> for ApiError {
     fn from(e: queue::QueueError) -> Self {
         match e {
@@ -323,13 +274,6 @@ pub async fn ticket_action(
     ticket_view(&state, &location, day, &label)
 }
 
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SentAwayRequest {
-    #[schema(value_type = String, example = "documents-missing")]
-    reason: queue::SentAwayReason,
-}
-
 /// The clerk sends the citizen at the counter away without the service (documents missing):
 /// the ticket is over, and the statistics count it.
 #[utoipa::path(post, path = "/api/tickets/{id}/sent-away", tag = "queue", params(("id" = String, Path)),
@@ -365,23 +309,6 @@ fn ticket_view(state: &AppState, location: &str, day: chrono::NaiveDate, label: 
         .unwrap_or_default();
     let tz = crate::features::office::location_tz(state, location)?;
     Ok(Json(called_view(location, day, &ticket, &counter, tz)).into_response())
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct TicketStatus {
-    number: String,
-    service: String,
-    #[schema(value_type = String, example = "waiting")]
-    state: queue::State,
-    /// People who will be called before this ticket (while it waits).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    ahead: Option<usize>,
-    /// Expected wait in minutes as `[from, to]`: a range, never a promise.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    estimate_minutes: Option<[u32; 2]>,
-    /// The counter to go to, once called.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    counter: Option<String>,
 }
 
 /// A ticket's position and expected wait, for its holder (the token is on the printed ticket).

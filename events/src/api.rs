@@ -1,0 +1,433 @@
+//! The HTTP API's request and answer bodies, compiled into the server (which writes the answers
+//! and reads the requests) and into the web app (which does the reverse), so the two cannot
+//! drift apart. Kinds and states are the domain's enums; ids configured by an office (locations,
+//! services, counters) are text.
+//!
+//! Times are [`LocalTime`]: RFC 3339 text with the office's offset. The server makes them from
+//! chrono values and parses the ones it receives; the app only shows their parts, so phones need
+//! no date parser.
+
+use chrono::{DateTime, FixedOffset, TimeZone};
+use serde::{Deserialize, Serialize};
+
+use crate::booking::Status;
+use crate::catalogue::Text;
+use crate::queue::{Kind, SentAwayReason, State};
+use crate::staff::{access::DeviceRole, Role};
+
+/// A local time with its offset, e.g. `2026-12-02T09:00:00+01:00`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "utoipa", schema(value_type = String, example = "2026-12-02T09:00:00+01:00"))]
+pub struct LocalTime(String);
+
+/// A [`LocalTime`] that is not an RFC 3339 time with an offset.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a time with an offset, e.g. 2026-12-02T09:00:00+01:00")]
+pub struct NotATime(pub String);
+
+impl LocalTime {
+    /// `t` as the office's clock shows it.
+    pub fn at<Tz: TimeZone>(t: DateTime<Tz>) -> Self {
+        LocalTime(t.fixed_offset().to_rfc3339())
+    }
+
+    pub fn parse(&self) -> Result<DateTime<FixedOffset>, NotATime> {
+        DateTime::parse_from_rfc3339(&self.0).map_err(|_| NotATime(self.0.clone()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The local day, `YYYY-MM-DD`.
+    pub fn day(&self) -> &str {
+        self.0.get(..10).unwrap_or_default()
+    }
+}
+
+impl From<String> for LocalTime {
+    /// As received (a query parameter, a form): checked where it is [parsed](LocalTime::parse).
+    fn from(text: String) -> Self {
+        LocalTime(text)
+    }
+}
+
+// ---- errors --------------------------------------------------------------------------------
+
+/// Every refusal: `{"error": "<stable code>", "message": "<human text>", "field": …}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct ErrorBody {
+    /// Stable, machine-readable code, e.g. `slot_taken`.
+    pub error: String,
+    pub message: String,
+    /// The request field that is wrong, where one is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+// ---- bookings ------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct SlotView {
+    pub start: LocalTime,
+    pub end: LocalTime,
+    /// Appointments still free at this time.
+    pub free: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct Availability {
+    pub location: String,
+    pub service: String,
+    pub duration_minutes: u32,
+    pub slots: Vec<SlotView>,
+}
+
+/// A proof-of-work challenge for one booking: the app solves it in the background.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct Challenge {
+    pub challenge: String,
+    pub difficulty: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct Proof {
+    pub challenge: String,
+    /// A number such that SHA-256(`challenge:nonce`) starts with `difficulty` zero bits.
+    pub nonce: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct BookingRequest {
+    pub location: String,
+    pub service: String,
+    /// A slot start from `/api/availability`.
+    pub start: LocalTime,
+    pub name: String,
+    pub email: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// The citizen has read the privacy notice.
+    pub privacy_accepted: bool,
+    /// Answer to `GET /api/bookings/challenge` (required unless abuse protection is off).
+    #[serde(default)]
+    pub proof: Option<Proof>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct BookingView {
+    /// The citizen's key to this booking; only in the answer that created it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    pub status: Status,
+    pub location: String,
+    pub location_name: Text,
+    pub address: String,
+    pub service: String,
+    pub service_name: Text,
+    pub documents: Vec<Text>,
+    pub fee: Text,
+    pub start: LocalTime,
+    pub end: LocalTime,
+    /// Empty once the personal data is erased.
+    pub name: String,
+    pub email: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// True once the data key is destroyed (retention over, or at the citizen's request).
+    pub personal_data_erased: bool,
+    /// While `pending`: until when the citizen can confirm (the link in the email).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirm_by: Option<LocalTime>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct RescheduleRequest {
+    pub start: LocalTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct ConfirmRequest {
+    /// From the link in the email (`?bestaetigen=`).
+    pub token: String,
+}
+
+// ---- tickets and counters ------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct TicketRequest {
+    pub service: String,
+    /// For an SMS when the turn is near (only where an SMS gateway is configured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct CheckInRequest {
+    /// The booking code, typed or scanned from the QR code.
+    pub code: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct TicketIssued {
+    /// For the desk's actions: `POST /api/tickets/{id}/{action}`.
+    pub id: String,
+    /// What the hall screen will call, e.g. `A-017`.
+    pub number: String,
+    /// Secret for the ticket's status page `/ticket/{token}`.
+    pub token: String,
+    pub location: String,
+    pub service: String,
+    pub issued_at: LocalTime,
+    /// Whether an SMS will announce the turn.
+    pub notify: bool,
+}
+
+/// A ticket at a counter, or the one a desk action concerns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct CalledTicket {
+    pub id: String,
+    pub number: String,
+    pub service: String,
+    /// The counter's display name, as the hall screen shows it.
+    pub counter: String,
+    pub kind: Kind,
+    pub state: State,
+    /// The appointment time, for checked-in bookings: what the clerk prepares for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appointment: Option<LocalTime>,
+}
+
+/// The body of `transfer` (other actions send none).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct ActionRequest {
+    /// For `transfer`: the service the ticket moves to (it keeps its place in the line).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct SentAwayRequest {
+    pub reason: SentAwayReason,
+}
+
+/// A ticket's position and expected wait, for its holder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct TicketStatus {
+    pub number: String,
+    pub service: String,
+    pub state: State,
+    /// People who will be called before this ticket (while it waits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ahead: Option<usize>,
+    /// Expected wait in minutes as `[from, to]`: a range, never a promise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimate_minutes: Option<[u32; 2]>,
+    /// The counter to go to, once called.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counter: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct CounterView {
+    pub id: String,
+    /// What the hall screen shows, e.g. `3`.
+    pub name: String,
+    pub services: Vec<String>,
+    pub open: bool,
+    /// The ticket being called or served here now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<CalledTicket>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct WaitingTicket {
+    pub id: String,
+    pub number: String,
+    pub service: String,
+    pub kind: Kind,
+    /// Minutes since it joined the line (issue, check-in, or parking).
+    pub waiting_minutes: i64,
+    /// The appointment time, for checked-in bookings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appointment: Option<LocalTime>,
+}
+
+/// Today's line at a location for the desk: only what the clerk needs, no names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct WaitingLine {
+    /// In the order the call policy will call them (across all services).
+    pub waiting: Vec<WaitingTicket>,
+    /// Called or being served now.
+    pub active: Vec<CalledTicket>,
+    pub finished: usize,
+    pub no_shows: usize,
+}
+
+// ---- the hall screen's stream --------------------------------------------------------------
+
+/// A `call` event: a ticket called to a counter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct CallView {
+    pub number: String,
+    /// The counter's display name.
+    pub counter: String,
+    pub at: LocalTime,
+    /// Called again (the citizen did not come at the first call).
+    pub recall: bool,
+}
+
+/// One service's line as the hall screen shows it (a `waiting` event is a list of these).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct WaitingGroup {
+    pub service: String,
+    pub name: Text,
+    pub waiting: usize,
+    /// Expected wait in minutes for someone joining now, `[from, to]`.
+    pub estimate_minutes: [u32; 2],
+}
+
+/// The `snapshot` event a screen gets when it connects.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct Snapshot {
+    pub location: Text,
+    /// Newest first.
+    pub calls: Vec<CallView>,
+    pub waiting: Vec<WaitingGroup>,
+}
+
+// ---- staff and devices ---------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+/// The signed-in staff member.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct Me {
+    pub username: String,
+    pub role: Role,
+}
+
+/// The paired device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct DeviceMe {
+    pub id: String,
+    pub location: String,
+    pub role: DeviceRole,
+}
+
+// ---- operations ----------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct Health {
+    /// `ok` when the event store answers.
+    pub status: String,
+    /// `sqlite` or `postgres`.
+    pub store: String,
+    pub version: String,
+    /// Position of the last event in the log.
+    pub head: i64,
+    /// Whether text messages can be sent (walk-ins may then leave a phone number).
+    pub sms: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+
+    #[test]
+    fn a_local_time_is_written_with_the_offices_offset_and_read_back() {
+        let tz: chrono_tz::Tz = "Europe/Berlin".parse().unwrap();
+        let winter = Utc.with_ymd_and_hms(2026, 12, 2, 8, 0, 0).unwrap().with_timezone(&tz);
+        let summer = Utc.with_ymd_and_hms(2026, 7, 2, 7, 0, 0).unwrap().with_timezone(&tz);
+        assert_eq!(LocalTime::at(winter).as_str(), "2026-12-02T09:00:00+01:00");
+        assert_eq!(LocalTime::at(summer).as_str(), "2026-07-02T09:00:00+02:00");
+        assert_eq!(LocalTime::at(winter).day(), "2026-12-02");
+        assert_eq!(LocalTime::at(winter).parse().unwrap(), winter.fixed_offset());
+    }
+
+    #[test]
+    fn text_that_is_not_a_time_is_refused_when_parsed() {
+        for bad in [
+            "tomorrow at nine",
+            "2026-13-45T99:00:00+01:00",
+            "2026-12-02T09:00:00",
+            "",
+        ] {
+            assert_eq!(
+                LocalTime::from(bad.to_owned()).parse(),
+                Err(NotATime(bad.to_owned())),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_local_time_is_plain_text_on_the_wire() {
+        let t = LocalTime::from("2026-12-02T09:00:00+01:00".to_owned());
+        assert_eq!(serde_json::to_string(&t).unwrap(), "\"2026-12-02T09:00:00+01:00\"");
+        let back: LocalTime = serde_json::from_str("\"2026-12-02T09:00:00+01:00\"").unwrap();
+        assert_eq!(back, t);
+    }
+
+    #[test]
+    fn kinds_and_states_travel_as_their_lower_case_names() {
+        let ticket = CalledTicket {
+            id: "bb-20261202-A-001".into(),
+            number: "A-001".into(),
+            service: "pass".into(),
+            counter: "3".into(),
+            kind: Kind::WalkIn,
+            state: State::InService,
+            appointment: None,
+        };
+        let json = serde_json::to_value(&ticket).unwrap();
+        assert_eq!(
+            (json["kind"].as_str(), json["state"].as_str()),
+            (Some("walkin"), Some("in-service"))
+        );
+        assert!(json.get("appointment").is_none(), "absent, not null: {json}");
+        assert_eq!(serde_json::from_value::<CalledTicket>(json).unwrap(), ticket);
+    }
+}
