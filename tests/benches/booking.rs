@@ -76,15 +76,15 @@ async fn run(kind: Kind, servers: usize) {
     // Every free place once: a slot with 3 places appears 3 times.
     let mut places: Vec<String> = Vec::new();
     for s in slots(&client, &urls[0], SERVICE, from).await {
-        for _ in 0..s["free"].as_u64().unwrap() {
-            places.push(s["start"].as_str().unwrap().to_owned());
+        for _ in 0..s.free {
+            places.push(s.start.as_str().to_owned());
         }
     }
     let total = places.len();
     let mut warm_up: Vec<(String, String)> = Vec::new();
     for s in slots_at(&client, &urls[0], "kfz-zulassung", WARM_UP_SERVICE, from).await {
-        for _ in 0..s["free"].as_u64().unwrap() {
-            warm_up.push(("kfz-zulassung".into(), s["start"].as_str().unwrap().to_owned()));
+        for _ in 0..s.free {
+            warm_up.push(("kfz-zulassung".into(), s.start.as_str().to_owned()));
         }
     }
     warm_up.truncate(WARM_UP * CLIENTS);

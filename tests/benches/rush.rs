@@ -66,9 +66,9 @@ async fn run(kind: Kind, servers: usize) {
         if places >= wanted {
             break;
         }
-        let free = s["free"].as_u64().unwrap();
+        let free = u64::from(s.free);
         if free > 0 {
-            capacity.insert(s["start"].as_str().unwrap().to_owned(), free);
+            capacity.insert(s.start.as_str().to_owned(), free);
             places += free;
         }
     }
@@ -188,8 +188,8 @@ async fn run(kind: Kind, servers: usize) {
             still_free = slots(&client, server, SERVICE, from)
                 .await
                 .iter()
-                .filter(|s| capacity.contains_key(s["start"].as_str().unwrap_or_default()))
-                .map(|s| s["free"].as_u64().unwrap_or_default())
+                .filter(|s| capacity.contains_key(s.start.as_str()))
+                .map(|s| u64::from(s.free))
                 .sum::<u64>();
             if still_free == 0 {
                 break;

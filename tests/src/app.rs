@@ -267,30 +267,15 @@ impl TestApp {
         self.store().append(&request).await.expect("booking recorded");
     }
 
-    /// Starts with a free place for the ID card at the Bürgerbüro, `days_ahead` days from now on.
-    pub async fn free_starts(&self, days_ahead: i64) -> Vec<String> {
-        let from = (chrono::Utc::now() + chrono::Duration::days(days_ahead)).date_naive();
-        let (_, availability) = self
-            .get_json(&format!(
-                "/api/availability?location=buergerbuero&service=personalausweis&from={from}&days=10"
-            ))
-            .await;
-        availability["slots"]
-            .as_array()
-            .expect("slots")
-            .iter()
-            .filter(|s| s["free"].as_u64().unwrap_or(0) > 0)
-            .map(|s| s["start"].as_str().unwrap_or_default().to_owned())
-            .collect()
-    }
-
     /// Solves a proof-of-work challenge as the app does: the `proof` of a booking request.
-    pub async fn proof(&self) -> Value {
+    pub async fn proof(&self) -> schalter_events::api::Proof {
         let (_, c) = self.get_json("/api/bookings/challenge").await;
-        let challenge = c["challenge"].as_str().expect("a challenge").to_owned();
-        let difficulty = c["difficulty"].as_u64().expect("a difficulty") as u32;
-        let nonce = schalter_events::work::solve(&challenge, difficulty);
-        serde_json::json!({"challenge": challenge, "nonce": nonce})
+        let c: schalter_events::api::Challenge = serde_json::from_value(c).expect("a challenge");
+        let nonce = schalter_events::work::solve(&c.challenge, c.difficulty);
+        schalter_events::api::Proof {
+            challenge: c.challenge,
+            nonce,
+        }
     }
 
     /// Waits (10 s at most) until `/api/admin/messages` lists a failing message, as the admin

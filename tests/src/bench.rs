@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use chrono::NaiveDate;
-use serde_json::Value;
+use schalter_events::api::SlotView;
 use sqlx::{Connection, Executor};
 
 use crate::app::{spawn_app, Peer, TestApp};
@@ -44,7 +44,7 @@ impl Servers {
 }
 
 /// The citizen office's slots for `service` over 60 days from `from`, as `url` shows them.
-pub async fn slots(client: &reqwest::Client, url: &str, service: &str, from: NaiveDate) -> Vec<Value> {
+pub async fn slots(client: &reqwest::Client, url: &str, service: &'static str, from: NaiveDate) -> Vec<SlotView> {
     slots_at(client, url, "buergerbuero", service, from).await
 }
 
@@ -52,21 +52,13 @@ pub async fn slots(client: &reqwest::Client, url: &str, service: &str, from: Nai
 pub async fn slots_at(
     client: &reqwest::Client,
     url: &str,
-    location: &str,
-    service: &str,
+    location: &'static str,
+    service: &'static str,
     from: NaiveDate,
-) -> Vec<Value> {
-    let availability: Value = client
-        .get(format!(
-            "{url}/api/availability?location={location}&service={service}&from={from}&days=60"
-        ))
-        .send()
+) -> Vec<SlotView> {
+    crate::citizen::availability(client, url, crate::citizen::Offer { location, service }, from, 60)
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    availability["slots"].as_array().cloned().unwrap_or_default()
+        .slots
 }
 
 /// Raw: single-row INSERT transactions from 16 connections (SQLite: its one writer).

@@ -5,6 +5,7 @@
 pub mod app;
 pub mod bench;
 pub mod browser;
+pub mod citizen;
 pub mod sms;
 pub mod smtp;
 pub mod sse;

@@ -1,29 +1,14 @@
 //! Rate limits and cooling-off: clear 429s with Retry-After for bots and slot traders, nothing
 //! a citizen booking for the family would meet. (The browser journeys book with all of it on.)
 
-use chrono::Utc;
+use schalter_events::api::BookingRequest;
 use schalter_tests::app::{add_user, spawn_app};
+use schalter_tests::citizen::{booking, CERTIFICATE};
 use schalter_tests::{TestApp, TestDb};
 use serde_json::{json, Value};
 
-async fn free_starts(app: &TestApp) -> Vec<String> {
-    let from = (Utc::now() + chrono::Duration::days(2)).date_naive();
-    let (_, a) = app
-        .get_json(&format!(
-            "/api/availability?location=buergerbuero&service=meldebescheinigung&from={from}&days=20"
-        ))
-        .await;
-    a["slots"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|s| s["free"].as_u64().unwrap() > 0)
-        .map(|s| s["start"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 async fn book(app: &TestApp, ip: &str, start: &str, email: &str) -> (u16, Value, Option<String>) {
-    let proof = app.proof().await;
+    let proof = json!(app.proof().await);
     post_booking(app, ip, start, email, Some(proof)).await
 }
 
@@ -34,8 +19,13 @@ async fn post_booking(
     email: &str,
     proof: Option<Value>,
 ) -> (u16, Value, Option<String>) {
-    let mut body = json!({"location": "buergerbuero", "service": "meldebescheinigung", "start": start,
-                          "name": "Karl Klick", "email": email, "privacy_accepted": true});
+    let request = BookingRequest {
+        location: CERTIFICATE.location.into(),
+        service: CERTIFICATE.service.into(),
+        name: "Karl Klick".into(),
+        ..booking(start, email)
+    };
+    let mut body = serde_json::to_value(request).unwrap();
     if let Some(p) = proof {
         body["proof"] = p;
     }
@@ -55,7 +45,7 @@ async fn post_booking(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn limits_per_address_and_email_with_retry_after() {
     let app = spawn_app(TestDb::sqlite().await).protected().start().await;
-    let starts = free_starts(&app).await;
+    let starts = app.free_starts_of(CERTIFICATE, 2).await;
     // One address: 20 bookings an hour, then a clear 429.
     for (i, start) in starts.iter().take(20).enumerate() {
         let (status, body, _) = book(&app, "203.0.113.7", start, &format!("bot{i}@example.org")).await;
@@ -81,7 +71,7 @@ async fn limits_per_address_and_email_with_retry_after() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancelled_slot_is_not_grabbed_back_at_once() {
     let app = spawn_app(TestDb::sqlite().await).protected().start().await;
-    let starts = free_starts(&app).await;
+    let starts = app.free_starts_of(CERTIFICATE, 2).await;
     let (_, booked, _) = book(&app, "203.0.113.50", &starts[0], "holder@example.org").await;
     let code = booked["code"].as_str().unwrap();
     let r = app
@@ -131,13 +121,13 @@ async fn password_guessing_is_slowed_down() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn booking_needs_a_fresh_proof_of_work() {
     let app = spawn_app(TestDb::sqlite().await).protected().start().await;
-    let starts = free_starts(&app).await;
+    let starts = app.free_starts_of(CERTIFICATE, 2).await;
     let (status, body, _) = post_booking(&app, "203.0.113.80", &starts[0], "a@example.org", None).await;
     assert_eq!((status, body["error"].as_str()), (422, Some("proof_required")));
     let forged = json!({"challenge": "1790000000.abcdef.0123456789abcdef0123456789abcdef", "nonce": 1});
     let (status, body, _) = post_booking(&app, "203.0.113.80", &starts[0], "a@example.org", Some(forged)).await;
     assert_eq!((status, body["error"].as_str()), (422, Some("invalid_proof")));
-    let good = app.proof().await;
+    let good = json!(app.proof().await);
     let (status, _, _) = post_booking(&app, "203.0.113.80", &starts[1], "b@example.org", Some(good.clone())).await;
     assert_eq!(status, 201);
     let (status, body, _) = post_booking(&app, "203.0.113.80", &starts[2], "c@example.org", Some(good)).await;

@@ -6,6 +6,7 @@ use std::time::Duration;
 use fantoccini::{Client, Locator};
 use schalter_tests::app::spawn_app;
 use schalter_tests::browser::Browser;
+use schalter_tests::citizen::ID_CARD;
 use schalter_tests::{TestApp, TestDb};
 use serde_json::Value;
 
@@ -13,22 +14,6 @@ async fn check_a11y(browser: &Browser, page: &str) {
     if let Some(violations) = browser.accessibility_violations().await {
         assert!(violations.is_empty(), "{page}: {violations:#?}");
     }
-}
-
-async fn free_at(app: &TestApp, start: &str) -> i64 {
-    let day = &start[..10];
-    let (_, a) = app
-        .get_json(&format!(
-            "/api/availability?location=buergerbuero&service=personalausweis&from={day}&days=1"
-        ))
-        .await;
-    a["slots"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["start"] == start)
-        .map(|s| s["free"].as_i64().unwrap())
-        .unwrap()
 }
 
 async fn journey(app: &TestApp, browser: &Browser, width: u32) {
@@ -50,7 +35,7 @@ async fn journey(app: &TestApp, browser: &Browser, width: u32) {
     browser.screenshot(&shot("2-time")).await;
     let time = c.find(Locator::Css("a.time")).await.unwrap();
     let start = time.attr("data-start").await.unwrap().unwrap();
-    let free_before = free_at(app, &start).await;
+    let free_before = app.free_at(ID_CARD, &start).await;
     time.click().await.unwrap();
 
     browser.wait("form.details").await;
@@ -71,7 +56,7 @@ async fn journey(app: &TestApp, browser: &Browser, width: u32) {
     browser.click("button.primary").await;
     let alert = browser.wait("form.details .error p").await.text().await.unwrap();
     assert!(alert.contains("Datenschutzhinweise"), "{alert}");
-    assert_eq!(free_at(app, &start).await, free_before);
+    assert_eq!(app.free_at(ID_CARD, &start).await, free_before);
     browser.click("#consent").await;
     browser.screenshot(&shot("3-details")).await;
     browser.click("button.primary").await;
@@ -83,7 +68,7 @@ async fn journey(app: &TestApp, browser: &Browser, width: u32) {
     let (status, booking) = app.get_json(&format!("/api/bookings/{code}")).await;
     assert_eq!((status, booking["status"].as_str()), (200, Some("confirmed")));
     assert_eq!(booking["start"], start.as_str());
-    assert_eq!(free_at(app, &start).await, free_before - 1);
+    assert_eq!(app.free_at(ID_CARD, &start).await, free_before - 1);
     let calendar = c
         .find(Locator::Css("a[download]"))
         .await
@@ -114,7 +99,11 @@ async fn journey(app: &TestApp, browser: &Browser, width: u32) {
     browser.wait("p.notice[role=status]").await;
     let (_, moved) = app.get_json(&format!("/api/bookings/{code}")).await;
     assert_eq!(moved["start"], new_start.as_str());
-    assert_eq!(free_at(app, &start).await, free_before, "the old time is free again");
+    assert_eq!(
+        app.free_at(ID_CARD, &start).await,
+        free_before,
+        "the old time is free again"
+    );
     browser.screenshot(&shot("5-moved")).await;
 
     // Cancel, confirming the question first.

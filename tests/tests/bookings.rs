@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 
-use chrono::{Duration, Utc};
+use chrono::{Duration, NaiveDate, Utc};
+use schalter_events::api::BookingRequest;
+use schalter_tests::citizen::{booking, ID_CARD};
 use schalter_tests::{on_both_backends, spawn_app, TestApp, TestDb};
 use serde_json::{json, Value};
 
@@ -17,69 +19,50 @@ on_both_backends!(
 );
 
 const LOCATION: &str = "buergerbuero";
-const SERVICE: &str = "personalausweis";
 
 /// Free places per slot start, from the public availability endpoint.
-async fn availability(app: &TestApp, from: &str, days: u32) -> Vec<(String, i64)> {
-    let (status, body) = app
-        .get_json(&format!(
-            "/api/availability?location={LOCATION}&service={SERVICE}&from={from}&days={days}"
-        ))
-        .await;
-    assert_eq!(status, 200, "{body}");
-    body["slots"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| (s["start"].as_str().unwrap().to_owned(), s["free"].as_i64().unwrap()))
+async fn availability(app: &TestApp, from: NaiveDate, days: u32) -> Vec<(String, u32)> {
+    app.availability(ID_CARD, from, days)
+        .await
+        .slots
+        .into_iter()
+        .map(|s| (s.start.as_str().to_owned(), s.free))
         .collect()
 }
 
 /// Slots a week from now, so lead time and "today" never interfere.
-async fn future_slots(app: &TestApp) -> (String, Vec<(String, i64)>) {
-    let from = (Utc::now() + Duration::days(7)).date_naive().to_string();
-    let slots = availability(app, &from, 14).await;
+async fn future_slots(app: &TestApp) -> Vec<(String, u32)> {
+    let from = (Utc::now() + Duration::days(7)).date_naive();
+    let slots = availability(app, from, 14).await;
     assert!(
         slots.len() > 50,
         "a fortnight of office hours has many slots: {}",
         slots.len()
     );
-    (from, slots)
+    slots
 }
 
-async fn free_at(app: &TestApp, from: &str, start: &str) -> i64 {
-    availability(app, from, 14)
-        .await
-        .into_iter()
-        .find(|(s, _)| s == start)
-        .expect("slot listed")
-        .1
-}
-
-fn request(start: &str, email: &str) -> Value {
-    json!({
-        "location": LOCATION, "service": SERVICE, "start": start,
-        "name": "Erika Mustermann", "email": email, "phone": "+49 621 504-0", "privacy_accepted": true
-    })
-}
-
-async fn book(app: &TestApp, start: &str, email: &str) -> (u16, Value) {
-    app.post_json("/api/bookings", &request(start, email)).await
+/// Every booking here leaves a phone number too.
+fn request(start: &str, email: &str) -> BookingRequest {
+    BookingRequest {
+        phone: Some("+49 621 504-0".into()),
+        ..booking(start, email)
+    }
 }
 
 async fn book_view_calendar_cancel(db: TestDb) {
     let app = spawn_app(db).start().await;
-    let (from, slots) = future_slots(&app).await;
+    let slots = future_slots(&app).await;
     let (start, free) = slots[0].clone();
     assert_eq!(free, 3, "the demo office serves 3 appointments at a time");
 
-    let (status, booked) = book(&app, &start, "erika@example.org").await;
+    let (status, booked) = app.book(&request(&start, "erika@example.org")).await;
     assert_eq!(status, 201, "{booked}");
     let code = booked["code"].as_str().unwrap().to_owned();
     assert_eq!(code.len(), 19);
     assert_eq!(booked["status"], "confirmed");
     assert_eq!(booked["start"], start.as_str());
-    assert_eq!(free_at(&app, &from, &start).await, 2, "taken at once");
+    assert_eq!(app.free_at(ID_CARD, &start).await, 2, "taken at once");
 
     let (status, view) = app.get_json(&format!("/api/bookings/{code}")).await;
     assert_eq!(status, 200);
@@ -120,7 +103,7 @@ async fn book_view_calendar_cancel(db: TestDb) {
     assert_eq!(r.status(), 200);
     assert_eq!(r.json::<Value>().await.unwrap()["status"], "cancelled");
     assert_eq!(
-        free_at(&app, &from, &start).await,
+        app.free_at(ID_CARD, &start).await,
         3,
         "cancel frees the slot immediately"
     );
@@ -158,7 +141,7 @@ async fn two_servers_race_for_one_slot_on_postgres() {
 /// 200 citizens book the same 3-place slot at once through `servers`: exactly 3 succeed, the
 /// rest hear `slot_taken`, and the slot shows 0 free.
 async fn race_for_one_slot(app: &TestApp, servers: &[String]) {
-    let (from, slots) = future_slots(app).await;
+    let slots = future_slots(app).await;
     let start = slots[10].0.clone();
     let attempts = (0..200).map(|i| {
         let client = app.client.clone();
@@ -187,7 +170,7 @@ async fn race_for_one_slot(app: &TestApp, servers: &[String]) {
         .all(|(_, b)| b["error"] == "slot_taken"));
     // This server learns of the other's bookings through the log.
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
-    while free_at(app, &from, &start).await != 0 {
+    while app.free_at(ID_CARD, &start).await != 0 {
         assert!(
             tokio::time::Instant::now() < deadline,
             "the slot still shows free places"
@@ -198,22 +181,27 @@ async fn race_for_one_slot(app: &TestApp, servers: &[String]) {
 
 async fn reschedule_racing_a_booking_never_overbooks(db: TestDb) {
     let app = spawn_app(db).start().await;
-    let (from, slots) = future_slots(&app).await;
+    let slots = future_slots(&app).await;
     for round in 0..5 {
         let target = slots[20 + 3 * round].0.clone();
         let elsewhere = slots[40 + 3 * round].0.clone();
         for i in 0..2 {
             assert_eq!(
-                book(&app, &target, &format!("filler{round}-{i}@example.org")).await.0,
+                app.book(&request(&target, &format!("filler{round}-{i}@example.org")))
+                    .await
+                    .0,
                 201
             );
         }
-        let (_, mover) = book(&app, &elsewhere, &format!("mover{round}@example.org")).await;
+        let (_, mover) = app
+            .book(&request(&elsewhere, &format!("mover{round}@example.org")))
+            .await;
         let code = mover["code"].as_str().unwrap().to_owned();
         let (move_path, move_body) = (format!("/api/bookings/{code}/reschedule"), json!({ "start": target }));
         let move_it = app.post_json(&move_path, &move_body);
         let newcomer_email = format!("newcomer{round}@example.org");
-        let newcomer = book(&app, &target, &newcomer_email);
+        let newcomer_request = request(&target, &newcomer_email);
+        let newcomer = app.book(&newcomer_request);
         let ((moved, _), (booked, _)) = tokio::join!(move_it, newcomer);
         let winners = [moved == 200, booked == 201].iter().filter(|w| **w).count();
         assert_eq!(
@@ -224,10 +212,10 @@ async fn reschedule_racing_a_booking_never_overbooks(db: TestDb) {
             moved == 409 || booked == 409,
             "the other is refused: ({moved}, {booked})"
         );
-        assert_eq!(free_at(&app, &from, &target).await, 0);
+        assert_eq!(app.free_at(ID_CARD, &target).await, 0);
         let expected_elsewhere = if moved == 200 { 3 } else { 2 };
         assert_eq!(
-            free_at(&app, &from, &elsewhere).await,
+            app.free_at(ID_CARD, &elsewhere).await,
             expected_elsewhere,
             "old slot freed only if moved"
         );
@@ -237,10 +225,10 @@ async fn reschedule_racing_a_booking_never_overbooks(db: TestDb) {
 
 async fn one_email_holds_at_most_two_bookings(db: TestDb) {
     let app = spawn_app(db).start().await;
-    let (_, slots) = future_slots(&app).await;
-    assert_eq!(book(&app, &slots[0].0, "busy@example.org").await.0, 201);
-    let (_, second) = book(&app, &slots[5].0, "Busy@Example.org").await;
-    let (status, err) = book(&app, &slots[9].0, "busy@example.org").await;
+    let slots = future_slots(&app).await;
+    assert_eq!(app.book(&request(&slots[0].0, "busy@example.org")).await.0, 201);
+    let (_, second) = app.book(&request(&slots[5].0, "Busy@Example.org")).await;
+    let (status, err) = app.book(&request(&slots[9].0, "busy@example.org")).await;
     assert_eq!((status, err["error"].as_str()), (409, Some("too_many_bookings")));
     // Cancelling one makes room again.
     let code = second["code"].as_str().unwrap();
@@ -249,7 +237,7 @@ async fn one_email_holds_at_most_two_bookings(db: TestDb) {
         .send()
         .await
         .unwrap();
-    assert_eq!(book(&app, &slots[9].0, "busy@example.org").await.0, 201);
+    assert_eq!(app.book(&request(&slots[9].0, "busy@example.org")).await.0, 201);
     app.stop().await;
 }
 
@@ -257,8 +245,9 @@ async fn one_email_holds_at_most_two_bookings(db: TestDb) {
 /// one holder counter): exactly the limit of two succeed.
 async fn one_email_booking_many_times_at_once_gets_two(db: TestDb) {
     let app = spawn_app(db).start().await;
-    let (_, slots) = future_slots(&app).await;
-    let attempts = (0..10).map(|i| book(&app, &slots[3 * i].0, "eager@example.org"));
+    let slots = future_slots(&app).await;
+    let requests: Vec<BookingRequest> = (0..10).map(|i| request(&slots[3 * i].0, "eager@example.org")).collect();
+    let attempts = requests.iter().map(|r| app.book(r));
     let results = futures::future::join_all(attempts).await;
     let mut by_status: HashMap<(u16, String), usize> = HashMap::new();
     for (status, body) in &results {
@@ -276,7 +265,7 @@ async fn one_email_booking_many_times_at_once_gets_two(db: TestDb) {
 
 async fn bad_booking_input_is_refused_and_stores_nothing(db: TestDb) {
     let app = spawn_app(db).start().await;
-    let (_, slots) = future_slots(&app).await;
+    let slots = future_slots(&app).await;
     let start = chrono::DateTime::parse_from_rfc3339(&slots[0].0).unwrap();
     // Close the office on the day of slot 0 (configuration is events too) and wait until the
     // projection shows it.
@@ -296,20 +285,21 @@ async fn bad_booking_input_is_refused_and_stores_nothing(db: TestDb) {
         .await
         .unwrap();
     for _ in 0..100 {
-        if !availability(&app, &closed_day.to_string(), 1).await.is_empty() {
+        if !availability(&app, closed_day, 1).await.is_empty() {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     }
-    assert!(availability(&app, &closed_day.to_string(), 1).await.is_empty());
+    assert!(availability(&app, closed_day, 1).await.is_empty());
     let head = app.store().head().await.unwrap();
-    let good = request(
+    let good = serde_json::to_value(request(
         &slots[slots
             .iter()
             .position(|(s, _)| !s.starts_with(&closed_day.to_string()))
             .unwrap()]
         .0,
         "a@example.org",
-    );
+    ))
+    .unwrap();
     let with = |key: &str, value: Value| {
         let mut body = good.clone();
         body[key] = value;

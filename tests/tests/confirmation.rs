@@ -3,7 +3,10 @@
 
 use std::time::{Duration, Instant};
 
+use schalter_events::api::{BookingRequest, BookingView};
+use schalter_events::booking::Status;
 use schalter_tests::app::{import_demo_config, spawn_app};
+use schalter_tests::citizen::{booking, ID_CARD};
 use schalter_tests::smtp::{decoded, SmtpSink};
 use schalter_tests::{on_both_backends, TestApp, TestDb};
 use serde_json::{json, Value};
@@ -23,32 +26,12 @@ fn confirming_office(db: &TestDb, minutes: u32) {
     });
 }
 
-async fn free_at(app: &TestApp, start: &str) -> u64 {
-    let day = &start[..10];
-    let (_, availability) = app
-        .get_json(&format!(
-            "/api/availability?location=buergerbuero&service=personalausweis&from={day}&days=1"
-        ))
-        .await;
-    availability["slots"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["start"] == start)
-        .map(|s| s["free"].as_u64().unwrap())
-        .unwrap_or(0)
-}
-
-async fn book(app: &TestApp, start: &str, email: &str) -> Value {
-    let (status, body) = app
-        .post_json(
-            "/api/bookings",
-            &json!({"location": "buergerbuero", "service": "personalausweis", "start": start,
-                    "name": "Konrad Bestätiger", "email": email, "privacy_accepted": true}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    body
+async fn book(app: &TestApp, start: &str, email: &str) -> BookingView {
+    app.booked(&BookingRequest {
+        name: "Konrad Bestätiger".into(),
+        ..booking(start, email)
+    })
+    .await
 }
 
 async fn confirm(app: &TestApp, code: &str, token: &str) -> (u16, Value) {
@@ -63,12 +46,12 @@ async fn a_booking_waits_for_the_emailed_confirmation(db: TestDb) {
     let starts = app.free_starts(3).await;
 
     // Booked: pending, the place held, the email carries the confirmation link.
-    let before = free_at(&app, &starts[0]).await;
+    let before = app.free_at(ID_CARD, &starts[0]).await;
     let booked = book(&app, &starts[0], "konrad@example.org").await;
-    let code = booked["code"].as_str().unwrap().to_owned();
-    assert_eq!(booked["status"], "pending");
-    assert!(booked["confirm_by"].is_string(), "{booked}");
-    assert_eq!(free_at(&app, &starts[0]).await, before - 1, "the place is held");
+    let code = booked.code.clone().expect("the code in the first answer");
+    assert_eq!(booked.status, Status::Pending);
+    assert!(booked.confirm_by.is_some(), "{booked:?}");
+    assert_eq!(app.free_at(ID_CARD, &starts[0]).await, before - 1, "the place is held");
     let mail = decoded(&sink.wait_for(1, Duration::from_secs(10)).await[0]);
     assert!(mail.contains("Bitte bestätigen"), "{mail}");
     let link = mail
@@ -91,13 +74,17 @@ async fn a_booking_waits_for_the_emailed_confirmation(db: TestDb) {
     assert_eq!((status, &body["status"]), (200, &json!("confirmed")), "{body}");
     let (status, body) = confirm(&app, &code, token).await;
     assert_eq!((status, body["error"].as_str()), (409, Some("not_pending")));
-    assert_eq!(free_at(&app, &starts[0]).await, before - 1, "confirmed: still taken");
+    assert_eq!(
+        app.free_at(ID_CARD, &starts[0]).await,
+        before - 1,
+        "confirmed: still taken"
+    );
 
     // Not confirmed: after the minute the place goes back by itself.
-    let other_before = free_at(&app, &starts[1]).await;
+    let other_before = app.free_at(ID_CARD, &starts[1]).await;
     let lapsing = book(&app, &starts[1], "karla@example.org").await;
-    let lapsing_code = lapsing["code"].as_str().unwrap().to_owned();
-    assert_eq!(free_at(&app, &starts[1]).await, other_before - 1);
+    let lapsing_code = lapsing.code.expect("the code in the first answer");
+    assert_eq!(app.free_at(ID_CARD, &starts[1]).await, other_before - 1);
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let (_, view) = app.get_json(&format!("/api/bookings/{lapsing_code}")).await;
@@ -107,7 +94,11 @@ async fn a_booking_waits_for_the_emailed_confirmation(db: TestDb) {
         assert!(Instant::now() < deadline, "not released: {view}");
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    assert_eq!(free_at(&app, &starts[1]).await, other_before, "the place is free again");
+    assert_eq!(
+        app.free_at(ID_CARD, &starts[1]).await,
+        other_before,
+        "the place is free again"
+    );
     let mails = sink.messages();
     let lapsing_mail = decoded(mails.iter().find(|m| decoded(m).contains(&lapsing_code)).unwrap());
     let late_token = lapsing_mail
@@ -145,21 +136,14 @@ async fn the_emailed_link_confirms_in_the_browser() {
     };
     let start = app.free_starts(3).await.remove(0);
     // Booked through the API (proof of work and all is the booking journey's business).
-    let client = reqwest::Client::new();
     let proof = app.proof().await;
-    let r = client
-        .post(format!("{}/api/bookings", app.url))
-        .json(
-            &json!({"location": "buergerbuero", "service": "personalausweis", "start": start,
-                      "name": "Konrad Bestätiger", "email": "konrad@example.org", "privacy_accepted": true,
-                      "proof": proof}),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let booked: Value = r.json().await.unwrap();
-    let code = booked["code"].as_str().unwrap().to_owned();
+    let booked = app
+        .booked(&BookingRequest {
+            proof: Some(proof),
+            ..booking(&start, "konrad@example.org")
+        })
+        .await;
+    let code = booked.code.expect("the code in the first answer");
     let mail = decoded(&sink.wait_for(1, Duration::from_secs(10)).await[0]);
     let link = mail
         .split_whitespace()

@@ -4,45 +4,27 @@
 use std::time::Duration;
 
 use chrono::Utc;
+use schalter_events::api::{BookingRequest, BookingView};
 use schalter_tests::app::{spawn_app, ServerProcess};
+use schalter_tests::citizen::{self, booking, ID_CARD};
 use schalter_tests::smtp::{black_hole, decoded, SmtpSink};
 use schalter_tests::{on_both_backends, TestApp, TestDb};
-use serde_json::{json, Value};
+use serde_json::json;
 
 on_both_backends!(citizens_get_one_message_per_step);
 
-/// The free places `days_ahead` days from now for the ID card at the citizen office.
+/// The free places `days_ahead` days from now for the ID card, as the server at `base` shows them.
 async fn free_starts(base: &str, days_ahead: i64) -> Vec<String> {
     let from = (Utc::now() + chrono::Duration::days(days_ahead)).date_naive();
-    let availability: Value = reqwest::get(format!(
-        "{base}/api/availability?location=buergerbuero&service=personalausweis&from={from}&days=10"
-    ))
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    availability["slots"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|s| s["free"].as_u64().unwrap() > 0)
-        .map(|s| s["start"].as_str().unwrap().to_owned())
-        .collect()
+    citizen::free_starts(&reqwest::Client::new(), base, ID_CARD, from, 10).await
 }
 
-async fn book(base: &str, start: &str, email: &str) -> Value {
-    let r = reqwest::Client::new()
-        .post(format!("{base}/api/bookings"))
-        .json(
-            &json!({"location": "buergerbuero", "service": "personalausweis", "start": start,
-                      "name": "Henrike Postmeister", "email": email, "privacy_accepted": true}),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    r.json().await.unwrap()
+async fn book(base: &str, start: &str, email: &str) -> BookingView {
+    let request = BookingRequest {
+        name: "Henrike Postmeister".into(),
+        ..booking(start, email)
+    };
+    citizen::booked(&reqwest::Client::new(), base, &request).await
 }
 
 fn message_id(raw: &str) -> String {
@@ -61,7 +43,7 @@ async fn citizens_get_one_message_per_step(db: TestDb) {
     let app: TestApp = spawn_app(db).mailing(&sink.url).start().await;
     let starts = free_starts(&app.url, 3).await;
     let booked = book(&app.url, &starts[0], "henrike@example.org").await;
-    let code = booked["code"].as_str().unwrap();
+    let code = booked.code.as_deref().expect("the code in the first answer");
 
     let first = sink.wait_for(1, Duration::from_secs(10)).await;
     assert_eq!(first.len(), 1, "one confirmation");

@@ -2,10 +2,12 @@
 //! request without touching the rest of the log.
 
 use chrono::Utc;
+use schalter_events::api::{BookingRequest, BookingView};
 use schalter_events::booking::Personal;
 use schalter_tests::app::cli;
+use schalter_tests::citizen::{booking, CERTIFICATE};
 use schalter_tests::{on_both_backends, spawn_app, Kind, TestApp, TestDb};
-use serde_json::{json, Value};
+use serde_json::Value;
 use sqlx::{Connection, Row};
 
 on_both_backends!(
@@ -17,30 +19,17 @@ const NAME: &str = "Quirinus Wolkenschieber-Abendroth";
 const EMAIL: &str = "quirinus.wolkenschieber-9917@example.org";
 const PHONE: &str = "+49 6131 9917-4242";
 
-async fn book(app: &TestApp, name: &str, email: &str, phone: &str, nth: usize) -> Value {
-    let from = (Utc::now() + chrono::Duration::days(3)).date_naive();
-    let (_, availability) = app
-        .get_json(&format!(
-            "/api/availability?location=buergerbuero&service=meldebescheinigung&from={from}&days=10"
-        ))
-        .await;
-    let start = availability["slots"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|s| s["free"].as_u64().unwrap() > 0)
-        .nth(nth)
-        .expect("a free slot")["start"]
-        .clone();
-    let (status, booked) = app
-        .post_json(
-            "/api/bookings",
-            &json!({"location": "buergerbuero", "service": "meldebescheinigung", "start": start,
-                    "name": name, "email": email, "phone": phone, "privacy_accepted": true}),
-        )
-        .await;
-    assert_eq!(status, 201, "{booked}");
-    booked
+/// Books the `nth` free time for a registration certificate three days ahead.
+async fn book(app: &TestApp, name: &str, email: &str, phone: &str, nth: usize) -> BookingView {
+    let start = app.free_starts_of(CERTIFICATE, 3).await.remove(nth);
+    app.booked(&BookingRequest {
+        location: CERTIFICATE.location.into(),
+        service: CERTIFICATE.service.into(),
+        name: name.into(),
+        phone: Some(phone.into()),
+        ..booking(&start, email)
+    })
+    .await
 }
 
 /// Everything the database holds, as text: every file of the SQLite database, or every row of
@@ -86,7 +75,7 @@ async fn database_contents(app: &TestApp) -> String {
 async fn personal_data_never_reaches_the_database_in_plain(db: TestDb) {
     let app = spawn_app(db).start().await;
     let booked = book(&app, NAME, EMAIL, PHONE, 0).await;
-    let code = booked["code"].as_str().unwrap();
+    let code = booked.code.as_deref().expect("the code in the first answer");
     let (_, seen) = app.get_json(&format!("/api/bookings/{code}")).await;
     assert_eq!(
         (seen["name"].as_str(), seen["email"].as_str()),
@@ -113,7 +102,7 @@ async fn retention_and_requests_erase_personal_data_and_keep_the_log(db: TestDb)
         1,
     )
     .await;
-    let (first, second) = (first["code"].as_str().unwrap(), second["code"].as_str().unwrap());
+    let (first, second) = (first.code.as_deref().unwrap(), second.code.as_deref().unwrap());
 
     // An upcoming appointment keeps its data until cancelled.
     let r = app
@@ -210,7 +199,7 @@ async fn an_admin_exports_what_is_held_about_a_booking(db: TestDb) {
     let root = app.sign_in("root", "administrator-2026").await;
     let anna = app.sign_in("anna", "counter-one-2026").await;
     let booked = book(&app, NAME, EMAIL, PHONE, 0).await;
-    let code = booked["code"].as_str().unwrap();
+    let code = booked.code.as_deref().expect("the code in the first answer");
     let export = |cookie: String| {
         app.client
             .get(format!("{}/api/admin/bookings/{code}/export", app.url))

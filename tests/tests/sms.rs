@@ -6,8 +6,10 @@ use std::time::Duration;
 
 use chrono::Utc;
 use fantoccini::Locator;
+use schalter_events::api::{BookingRequest, BookingView};
 use schalter_tests::app::{add_device, add_user, texting};
 use schalter_tests::browser::Browser;
+use schalter_tests::citizen::booking;
 use schalter_tests::sms::SmsSink;
 use schalter_tests::{on_both_backends, spawn_app, TestApp, TestDb};
 use serde_json::{json, Value};
@@ -107,17 +109,13 @@ async fn walk_ins_hear_once_when_their_turn_is_near(db: TestDb) {
     app.stop().await;
 }
 
-async fn book(app: &TestApp, start: &str, email: &str, phone: Option<&str>) -> Value {
-    let (status, body) = app
-        .post_json(
-            "/api/bookings",
-            &json!({"location": "buergerbuero", "service": "personalausweis", "start": start,
-                    "name": "Tamara Textnachricht", "email": email, "phone": phone,
-                    "privacy_accepted": true}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    body
+async fn book(app: &TestApp, start: &str, email: &str, phone: Option<&str>) -> BookingView {
+    app.booked(&BookingRequest {
+        name: "Tamara Textnachricht".into(),
+        phone: phone.map(str::to_owned),
+        ..booking(start, email)
+    })
+    .await
 }
 
 async fn bookings_with_a_phone_get_the_reminder_by_sms(db: TestDb) {
@@ -128,7 +126,7 @@ async fn bookings_with_a_phone_get_the_reminder_by_sms(db: TestDb) {
     let root = app.sign_in("root", "administrator-2026").await;
     let starts = app.free_starts(3).await;
     let booked = book(&app, &starts[0], "tamara@example.org", Some("0151 2345 6789")).await;
-    let code = booked["code"].as_str().unwrap();
+    let code = booked.code.as_deref().expect("the code in the first answer");
     book(&app, &starts[1], "theo@example.org", None).await;
     let received = sink.wait_for(1, Duration::from_secs(10)).await;
     tokio::time::sleep(Duration::from_millis(2000)).await;
