@@ -3,20 +3,33 @@
 use axum::extract::State;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use axum::{Json, Router};
-use schalter_events::api::{self, Health};
-use schalter_events::catalogue::{Location, Service, Text};
-use schalter_events::queue::{Kind, SentAwayReason, State as TicketState};
-use schalter_events::staff::{access::DeviceRole, Role};
+use axum::Router;
 use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
-use crate::engine::state::{AppState, MessageProblem, MessageProblems};
-use crate::features::catalogue::{FeedbackAccepted, FeedbackRequest};
+use crate::engine::state::AppState;
 use crate::features::{admin, bookings, catalogue, desk, display, queue, staff, stats};
-use crate::http::error::{ApiError, ErrorBody};
+use crate::http::error::ApiError;
 
 pub fn router(state: &AppState) -> Router<AppState> {
-    Router::new()
+    let (api, document) = api(state).split_for_parts();
+    // Rendered once: the document cannot change while the server runs.
+    let document = document.to_json().expect("the OpenAPI document serialises");
+    api.route(
+        "/api/openapi.json",
+        get(move || async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], document) }),
+    )
+    .route("/metrics", get(metrics))
+    .route("/api", get(api_not_found))
+    .route("/api/{*rest}", axum::routing::any(api_not_found))
+    .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+}
+
+/// Every API route, each registered together with its OpenAPI entry (`routes!` takes the path
+/// and method from the handler's `#[utoipa::path]`), so the document cannot drift from what is
+/// served.
+pub fn api(state: &AppState) -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(catalogue::router())
         .merge(bookings::router())
         .merge(staff::router())
@@ -25,45 +38,21 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(display::router())
         .merge(admin::router(state))
         .merge(stats::router(state))
-        .route("/api/openapi.json", get(openapi))
-        .route("/metrics", get(metrics))
-        .route("/api", get(api_not_found))
-        .route("/api/{*rest}", axum::routing::any(api_not_found))
-        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
 }
 
 async fn api_not_found() -> ApiError {
     ApiError::NotFound("there is no such API endpoint; see /api/openapi.json".into())
 }
 
+/// What the document says besides the routes; the routes and their types come from [`api`].
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Schalter API", description = "Appointments and queues for citizen offices. Errors are JSON: {\"error\": code, \"message\": text, \"field\": name}."),
-    paths(catalogue::health, catalogue::locations, catalogue::services, catalogue::give_feedback, bookings::availability, bookings::book, bookings::challenge,
-        bookings::view, bookings::cancel, bookings::reschedule, bookings::confirm, bookings::calendar, bookings::qr, bookings::erase_personal_data,
-        staff::login, staff::logout, staff::me, staff::device_me,
-        queue::issue_ticket, queue::call_next, queue::ticket_action, queue::send_away,
-        queue::check_in, queue::ticket_status, queue::ticket_qr,
-        desk::counters, desk::open_or_close, desk::waiting_line, display::stream,
-        admin::list_users, admin::add_user, admin::list_devices, admin::add_device,
-        admin::revoke_device, admin::message_problems, admin::export_booking,
-        stats::summary, stats::export_csv, stats::export_json,
-        stats::open_data_index, stats::open_data_json, stats::open_data_csv),
-    components(schemas(ErrorBody, Health, Location, Service, Text, FeedbackRequest, FeedbackAccepted,
-        api::Availability, api::SlotView, api::BookingRequest, api::Proof, api::Challenge, api::LocalTime,
-        api::BookingView, api::RescheduleRequest, api::ConfirmRequest, schalter_events::booking::Status,
-        api::LoginRequest, api::Me, api::DeviceMe, Role, DeviceRole,
-        api::TicketRequest, api::TicketIssued, api::CalledTicket, api::ActionRequest, api::SentAwayRequest, api::CheckInRequest,
-        api::TicketStatus, api::CounterView, api::WaitingTicket, api::WaitingLine, Kind, TicketState, SentAwayReason,
-        api::CallView, api::WaitingGroup, api::Snapshot,
-        admin::UserView, admin::NewUser, admin::DeviceView, admin::NewDevice, admin::DeviceAdded, MessageProblems, MessageProblem, admin::BookingExport)),
+    // The hall screen's stream events (`snapshot`, `call`, `waiting`), which no path names.
+    components(schemas(schalter_events::api::Snapshot, schalter_events::api::CallView, schalter_events::api::WaitingGroup)),
     tags((name = "catalogue"), (name = "citizens"), (name = "staff"), (name = "queue"), (name = "operations"))
 )]
 pub struct ApiDoc;
-
-async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
-}
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     if let Ok(head) = state.store.head().await {

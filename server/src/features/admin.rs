@@ -6,14 +6,14 @@ use argon2::password_hash::SaltString;
 use argon2::PasswordHasher;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use schalter_events::staff::access::{self, DeviceRole};
 use schalter_events::staff::{self, Role, StaffError};
 use schalter_events::store::{Store, StoreError};
 use schalter_events::{Decision, Expectation};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::engine::executor::{Attempt, Busy, Command, Decided, Executed, Executor, Record};
 use crate::engine::state::AppState;
@@ -165,13 +165,13 @@ impl Command for Revoke<'_> {
     }
 }
 
-pub fn router(state: &AppState) -> Router<AppState> {
-    Router::new()
-        .route("/api/admin/users", get(list_users).post(add_user))
-        .route("/api/admin/devices", get(list_devices).post(add_device))
-        .route("/api/admin/devices/{id}/revoke", post(revoke_device))
-        .route("/api/admin/messages", get(message_problems))
-        .route("/api/admin/bookings/{code}/export", get(export_booking))
+pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_users, add_user))
+        .routes(routes!(list_devices, add_device))
+        .routes(routes!(revoke_device))
+        .routes(routes!(message_problems))
+        .routes(routes!(export_booking))
         .route_layer(from_fn_with_state(state.clone(), auth::admin))
 }
 

@@ -3,26 +3,26 @@
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use schalter_events::api::Health;
 use schalter_events::catalogue::{Location, Service, Text};
 use schalter_events::feedback;
 use schalter_events::Decision;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::engine::executor::{Attempt, Command, Decided};
 use crate::engine::state::AppState;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::{idempotency_key, ApiJson};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/health", get(health))
-        .route("/api/locations", get(locations))
-        .route("/api/services", get(services))
-        .route("/api/feedback", post(give_feedback))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(locations))
+        .routes(routes!(services))
+        .routes(routes!(give_feedback))
 }
 
 #[utoipa::path(get, path = "/api/health", tag = "operations",

@@ -3,13 +3,13 @@
 //! and the ticket status page.
 
 use axum::extract::State;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use schalter_events::api::{CounterView, LocalTime, WaitingLine, WaitingTicket};
 use schalter_events::catalogue::Counter;
 use schalter_events::queue;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::engine::state::AppState;
 use crate::features::office::{is_open, location_tz};
@@ -19,11 +19,11 @@ use crate::http::error::{ApiError, ErrorBody};
 use crate::http::ApiPath;
 use axum::middleware::from_fn_with_state;
 
-pub fn router(state: &AppState) -> Router<AppState> {
-    Router::new()
-        .route("/api/locations/{id}/counters", get(counters))
-        .route("/api/locations/{id}/queue", get(waiting_line))
-        .route("/api/counters/{id}/{change}", post(open_or_close))
+pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(counters))
+        .routes(routes!(waiting_line))
+        .routes(routes!(open_or_close))
         .route_layer(from_fn_with_state(state.clone(), auth::desk))
 }
 

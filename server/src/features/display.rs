@@ -11,8 +11,6 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::routing::get;
-use axum::Router;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use futures::Stream;
@@ -22,6 +20,7 @@ use schalter_events::queue;
 use schalter_events::staff::access::DeviceRole;
 use schalter_events::staff::Role;
 use tokio::sync::watch;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::engine::state::{AppState, Call};
 use crate::features::office::{location_tz, wait_range};
@@ -34,8 +33,8 @@ const SHOWN_CALLS: usize = 8;
 /// Estimates drift with the clock even when nothing happens; refresh them this often.
 const REFRESH: Duration = Duration::from_secs(30);
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/locations/{id}/display/stream", get(stream))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(stream))
 }
 
 /// A hall screen of this location (device token), or signed-in desk staff.

@@ -4,14 +4,14 @@ use argon2::{PasswordHash, PasswordVerifier};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use chrono::{Duration, Utc};
 use schalter_events::api::{DeviceMe, LoginRequest, Me};
 use schalter_events::staff::access::{self};
 use schalter_events::staff::{self};
 use schalter_events::store::Store;
 use schalter_events::{Decision, Expectation};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::engine::executor::{Attempt, Command, Decided, Executed};
 use crate::engine::secrets::new_token;
@@ -20,12 +20,12 @@ use crate::http::auth::{session_cookie, session_hash, session_token, DeviceAuth,
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::ApiJson;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/auth/login", post(login))
-        .route("/api/auth/logout", post(logout))
-        .route("/api/auth/me", get(me))
-        .route("/api/devices/me", get(device_me))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(me))
+        .routes(routes!(device_me))
 }
 
 fn invalid_credentials() -> ApiError {

@@ -9,14 +9,14 @@ use std::fmt::Write as _;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use chrono::{Datelike, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use schalter_events::catalogue::Catalogue;
 use schalter_events::stats::{Context, DayRow, Figures, Filter, Stats, Summary};
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::engine::state::AppState;
 use crate::http::auth;
@@ -31,18 +31,18 @@ pub const MIN_CELL: u32 = 5;
 pub const LICENCE: &str = "Datenlizenz Deutschland – Namensnennung – Version 2.0 (dl-de/by-2-0)";
 pub const LICENCE_URL: &str = "https://www.govdata.de/dl-de/by-2-0";
 
-pub fn router(state: &AppState) -> Router<AppState> {
-    let managers = Router::new()
-        .route("/api/stats/summary", get(summary))
-        .route("/api/stats/export.csv", get(export_csv))
-        .route("/api/stats/export.json", get(export_json))
+pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
+    let managers = OpenApiRouter::new()
+        .routes(routes!(summary))
+        .routes(routes!(export_csv))
+        .routes(routes!(export_json))
         .route_layer(from_fn_with_state(state.clone(), auth::managers));
-    Router::new()
+    OpenApiRouter::new()
         .merge(managers)
         // Published for everyone where the municipality switched it on.
-        .route("/api/open-data", get(open_data_index))
-        .route("/api/open-data/monthly.json", get(open_data_json))
-        .route("/api/open-data/monthly.csv", get(open_data_csv))
+        .routes(routes!(open_data_index))
+        .routes(routes!(open_data_json))
+        .routes(routes!(open_data_csv))
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -5,8 +5,7 @@
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use chrono::{NaiveDate, Utc};
 use schalter_events::api::{
     Availability, BookingRequest, BookingView, Challenge, ConfirmRequest, LocalTime, RescheduleRequest, SlotView,
@@ -17,6 +16,7 @@ use schalter_events::slots::SlotError;
 use schalter_events::store::AppendOutcome;
 use serde::Deserialize;
 use utoipa::IntoParams;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 mod codes;
 mod commands;
@@ -36,20 +36,17 @@ use crate::jobs::retention;
 
 const MAX_DAYS: u32 = 62;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/availability", get(availability))
-        .route("/api/bookings", post(book))
-        .route("/api/bookings/challenge", get(challenge))
-        .route("/api/bookings/{code}", get(view).delete(cancel))
-        .route("/api/bookings/{code}/reschedule", post(reschedule))
-        .route("/api/bookings/{code}/confirm", post(confirm))
-        .route("/api/bookings/{code}/calendar.ics", get(calendar))
-        .route("/api/bookings/{code}/qr.svg", get(qr))
-        .route(
-            "/api/bookings/{code}/personal-data",
-            axum::routing::delete(erase_personal_data),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(availability))
+        .routes(routes!(book))
+        .routes(routes!(challenge))
+        .routes(routes!(view, cancel))
+        .routes(routes!(reschedule))
+        .routes(routes!(confirm))
+        .routes(routes!(calendar))
+        .routes(routes!(qr))
+        .routes(routes!(erase_personal_data))
 }
 
 /// Each refusal with its stable code: 422 naming the field for what the request got wrong, 409

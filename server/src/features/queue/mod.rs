@@ -4,8 +4,7 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use chrono::Utc;
 use chrono_tz::Tz;
 use schalter_events::api::{
@@ -15,6 +14,7 @@ use schalter_events::queue;
 use schalter_events::staff::access::DeviceRole;
 use schalter_events::staff::Role;
 use schalter_events::store::AppendOutcome;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 mod commands;
 
@@ -29,19 +29,19 @@ use crate::http::error::{ApiError, ErrorBody};
 use crate::http::{ApiJson, ApiPath};
 use axum::middleware::from_fn_with_state;
 
-pub fn router(state: &AppState) -> Router<AppState> {
-    let desk = Router::new()
-        .route("/api/counters/{id}/call-next", post(call_next))
-        .route("/api/tickets/{id}/{action}", post(ticket_action))
-        .route("/api/tickets/{id}/sent-away", post(send_away))
+pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
+    let desk = OpenApiRouter::new()
+        .routes(routes!(call_next))
+        .routes(routes!(ticket_action))
+        .routes(routes!(send_away))
         .route_layer(from_fn_with_state(state.clone(), auth::desk));
-    Router::new()
+    OpenApiRouter::new()
         .merge(desk)
         // A kiosk of the office or desk staff (see `Issuer`).
-        .route("/api/locations/{id}/tickets", post(issue_ticket))
-        .route("/api/locations/{id}/check-in", post(check_in))
-        .route("/api/tickets/status/{token}", axum::routing::get(ticket_status))
-        .route("/api/tickets/status/{token}/qr.svg", axum::routing::get(ticket_qr))
+        .routes(routes!(issue_ticket))
+        .routes(routes!(check_in))
+        .routes(routes!(ticket_status))
+        .routes(routes!(ticket_qr))
 }
 
 /// Who may issue tickets: a kiosk (of its own location) or signed-in desk staff.
