@@ -121,6 +121,7 @@ async fn a_simulated_month_rebuilds_to_the_live_figures(db: TestDb) {
         "walk_ins",
         "served",
         "abandoned",
+        "sent_away_documents_missing",
     ] {
         assert_eq!(Some(sums[name]), figures[name].as_u64(), "{name}");
     }

@@ -268,6 +268,11 @@ fn cards(lang: Lang, f: &Figures, p: &Figures) -> Vec<(&'static str, String, Str
             percent(lang, p.slot_utilisation),
         ),
         ("fig_abandoned", count(f.abandoned), count(p.abandoned)),
+        (
+            "fig_sent_away",
+            count(f.sent_away_documents_missing),
+            count(p.sent_away_documents_missing),
+        ),
     ]
 }
 

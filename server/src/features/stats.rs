@@ -175,7 +175,7 @@ pub async fn summary(
 }
 
 const CSV_HEADER: &str = "day,location,service,bookings,cancellations,no_shows,no_show_rate,walk_ins,\
-walk_ins_kiosk,walk_ins_desk,online_share,served,abandoned,waiting_median_min,waiting_p90_min,\
+walk_ins_kiosk,walk_ins_desk,online_share,served,abandoned,sent_away_documents_missing,waiting_median_min,waiting_p90_min,\
 service_median_min,throughput_median_min,punctuality,slot_utilisation";
 
 fn cell(value: Option<f64>) -> String {
@@ -186,7 +186,7 @@ fn csv_row(out: &mut String, r: &DayRow) {
     let f: &Figures = &r.figures;
     let _ = writeln!(
         out,
-        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
         r.day,
         r.location,
         r.service,
@@ -200,6 +200,7 @@ fn csv_row(out: &mut String, r: &DayRow) {
         cell(f.online_share),
         f.served,
         f.abandoned,
+        f.sent_away_documents_missing,
         cell(f.waiting_minutes.median),
         cell(f.waiting_minutes.p90),
         cell(f.service_minutes.median),
