@@ -184,6 +184,18 @@ async fn clerk_kiosk_and_hall_screen_work_together() {
     let (_, status) = app.get_json(&format!("/api/tickets/status/{ticket_token}")).await;
     assert_eq!(status["state"], "called");
 
+    // The walk-in lacks a document: the clerk sends them away, and it is counted.
+    desk.click("[data-testid=sent-away]").await;
+    wait_text(
+        &desk,
+        "[data-testid=desk-message]",
+        &format!("{walk_in}: ohne Unterlagen weggeschickt, gezählt"),
+    )
+    .await;
+    desk.screenshot("desk-3-sent-away").await;
+    let (_, status) = app.get_json(&format!("/api/tickets/status/{ticket_token}")).await;
+    assert_eq!(status["state"], "finished");
+
     desk.close().await;
     kiosk.close().await;
     screen.close().await;

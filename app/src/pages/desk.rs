@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use schalter_events::api::{ActionRequest, CalledTicket, CounterView, Me, WaitingLine};
+use schalter_events::api::{ActionRequest, CalledTicket, CounterView, Me, SentAwayRequest, WaitingLine};
 use schalter_events::catalogue::{Location, Service};
-use schalter_events::queue::State;
+use schalter_events::queue::{SentAwayReason, State};
 use schalter_events::staff::Role;
 
 use super::login::Login;
@@ -20,6 +20,8 @@ use crate::i18n::{clock, error_text, t, text, use_lang, Lang};
 enum DeskRequest {
     Counter(String),
     Ticket(String, Option<ActionRequest>),
+    /// The citizen at the counter leaves without the service: documents missing.
+    SentAway(String),
 }
 
 impl DeskRequest {
@@ -29,6 +31,12 @@ impl DeskRequest {
             DeskRequest::Counter(url) => api::send::<CounterView>(&url).await.map(|_| None),
             DeskRequest::Ticket(url, None) => Ok(api::send::<CalledTicket>(&url).await?.map(|t| t.number)),
             DeskRequest::Ticket(url, Some(body)) => Ok(Some(api::post::<CalledTicket>(&url, &body).await?.number)),
+            DeskRequest::SentAway(url) => {
+                let body = SentAwayRequest {
+                    reason: SentAwayReason::DocumentsMissing,
+                };
+                Ok(Some(api::post::<CalledTicket>(&url, &body).await?.number))
+            }
         }
     }
 }
@@ -159,15 +167,20 @@ fn Workstation(me: Me, signed_in: RwSignal<u32>) -> impl IntoView {
     };
     let act = move |action: &'static str| {
         let Some(ticket) = current.get_untracked() else { return };
-        let body = (action == "transfer").then(|| ActionRequest {
-            service: Some(transfer_to.get_untracked()),
-        });
-        if action == "transfer" && transfer_to.get_untracked().is_empty() {
-            error.set(Some("invalid_transfer".into()));
-            return;
-        }
         let url = format!("/api/tickets/{}/{action}", ticket.id);
-        run(DeskRequest::Ticket(url, body), action_done(action));
+        let request = match action {
+            "transfer" => {
+                let service = transfer_to.get_untracked();
+                if service.is_empty() {
+                    error.set(Some("invalid_transfer".into()));
+                    return;
+                }
+                DeskRequest::Ticket(url, Some(ActionRequest { service: Some(service) }))
+            }
+            "sent-away" => DeskRequest::SentAway(url),
+            _ => DeskRequest::Ticket(url, None),
+        };
+        run(request, action_done(action));
     };
 
     // One-key shortcuts, except while typing in a field.
@@ -380,6 +393,7 @@ fn Workstation(me: Me, signed_in: RwSignal<u32>) -> impl IntoView {
                                 })}
                                 <button type="button" class="button primary" on:click=move |_| act("finish")>{t("desk_finish")}<kbd>"F"</kbd></button>
                                 <button type="button" class="button" on:click=move |_| act("park")>{t("desk_park")}<kbd>"P"</kbd></button>
+                                <button type="button" class="button" data-testid="sent-away" on:click=move |_| act("sent-away")>{t("desk_sent_away")}</button>
                             </div>
                             <div class="desk-transfer">
                                 <label for="transfer">{t("desk_transfer_to")}</label>
@@ -417,6 +431,7 @@ fn action_done(action: &str) -> &'static str {
         "finish" => "desk_done_finish",
         "no-show" => "desk_done_no_show",
         "park" => "desk_done_park",
+        "sent-away" => "desk_done_sent_away",
         _ => "desk_done_transfer",
     }
 }
