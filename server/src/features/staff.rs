@@ -45,14 +45,8 @@ pub async fn login(
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
     let token = new_token();
-    let command = SignIn {
-        state: &state,
-        ip,
-        request: req,
-        token_hash: session_hash(&token),
-        account: None,
-    };
-    let actor = format!("staff:{}", command.request.username);
+    let actor = format!("staff:{}", req.username);
+    let command = SignIn::new(&state, ip, req, session_hash(&token));
     let Executed::Done(me, _) = state.execute(&actor, None, command).await? else {
         return Err(ApiError::Internal(
             "a sign-in without an idempotency key was repeated".into(),
@@ -72,6 +66,18 @@ struct SignIn<'a> {
     request: LoginRequest,
     token_hash: String,
     account: Option<staff::Account>,
+}
+
+impl<'a> SignIn<'a> {
+    fn new(state: &'a AppState, ip: std::net::IpAddr, request: LoginRequest, token_hash: String) -> Self {
+        SignIn {
+            state,
+            ip,
+            request,
+            token_hash,
+            account: None,
+        }
+    }
 }
 
 impl Command for SignIn<'_> {
@@ -122,15 +128,16 @@ impl Command for SignIn<'_> {
 #[utoipa::path(post, path = "/api/auth/logout", tag = "staff", responses((status = 204)))]
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     if let Some(token) = session_token(&headers) {
-        let command = SignOut {
-            store: &state.store,
-            token_hash: session_hash(&token),
-        };
-        let session = command.session(Utc::now()).await?;
-        if let Some(session) = session {
-            state
-                .execute(&format!("staff:{}", session.username), None, command)
-                .await?;
+        let token_hash = session_hash(&token);
+        // Read once here for the actor's name; the command decides on this reading.
+        if let Some(session) = read_session(&state.store, &token_hash, Utc::now()).await? {
+            let actor = format!("staff:{}", session.username);
+            let command = SignOut {
+                store: &state.store,
+                token_hash,
+                read: Some(session),
+            };
+            state.execute(&actor, None, command).await?;
         }
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
@@ -145,16 +152,17 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result
 struct SignOut<'a> {
     store: &'a Store,
     token_hash: String,
+    /// The session as the handler read it, for the first decision.
+    read: Option<access::Session>,
 }
 
-impl SignOut<'_> {
-    async fn session(&self, now: chrono::DateTime<Utc>) -> Result<Option<access::Session>, ApiError> {
-        let events = self
-            .store
-            .read_stream(&access::session_stream(&self.token_hash), 0)
-            .await?;
-        access::active_session(&events, now).map_err(|e| ApiError::Internal(e.to_string()))
-    }
+async fn read_session(
+    store: &Store,
+    token_hash: &str,
+    now: chrono::DateTime<Utc>,
+) -> Result<Option<access::Session>, ApiError> {
+    let events = store.read_stream(&access::session_stream(token_hash), 0).await?;
+    access::active_session(&events, now).map_err(|e| ApiError::Internal(e.to_string()))
 }
 
 impl Command for SignOut<'_> {
@@ -162,7 +170,12 @@ impl Command for SignOut<'_> {
     type Error = ApiError;
 
     async fn decide(&mut self, attempt: &Attempt<'_>) -> Result<Decided<()>, ApiError> {
-        Ok(match self.session(attempt.now).await? {
+        // After a conflict, someone else wrote the session meanwhile: read it again.
+        let session = match self.read.take() {
+            Some(session) if !attempt.is_retry() => Some(session),
+            _ => read_session(self.store, &self.token_hash, attempt.now).await?,
+        };
+        Ok(match session {
             None => Decided::Nothing(()),
             Some(session) => {
                 let end = access::end_session(&self.token_hash);
