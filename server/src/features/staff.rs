@@ -7,8 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{Duration, Utc};
 use schalter_events::api::{DeviceMe, LoginRequest, Me};
-use schalter_events::staff::access::{self};
-use schalter_events::staff::{self};
+use schalter_events::staff::{self, access};
 use schalter_events::store::Store;
 use schalter_events::{Decision, Expectation};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -59,6 +58,20 @@ pub async fn login(
     Ok(response)
 }
 
+/// The argon2 hash of a random password nobody knows, made once with the same parameters as
+/// the accounts' hashes.
+fn unknown_account_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| {
+        use argon2::password_hash::{rand_core::OsRng, SaltString};
+        use argon2::PasswordHasher;
+        argon2::Argon2::default()
+            .hash_password(new_token().as_bytes(), &SaltString::generate(&mut OsRng))
+            .map(|h| h.to_string())
+            .unwrap_or_default()
+    })
+}
+
 /// Checks the password once (admission), then starts a session.
 struct SignIn<'a> {
     state: &'a AppState,
@@ -94,18 +107,19 @@ impl Command for SignIn<'_> {
         state.abuse.check(&key, crate::http::abuse::LOGIN_PER_ACCOUNT)?;
         let events = state.store.read_stream(&staff::stream(&req.username), 0).await?;
         let account = staff::fold_account(&events).map_err(|e| ApiError::Internal(e.to_string()))?;
-        let stored = account.as_ref().map(|a| a.password_hash.clone());
+        // An unknown name is checked against a hash no password matches, so that it costs the
+        // same as a wrong password: names cannot be found by timing.
+        let stored = account
+            .as_ref()
+            .map_or_else(|| unknown_account_hash().to_owned(), |a| a.password_hash.clone());
         let password = req.password.clone();
         // argon2 takes tens of milliseconds of CPU: keep it off the async workers.
-        let valid = tokio::task::spawn_blocking(move || match stored {
-            Some(phc) => PasswordHash::new(&phc)
-                .map(|h| {
-                    argon2::Argon2::default()
-                        .verify_password(password.as_bytes(), &h)
-                        .is_ok()
-                })
-                .unwrap_or(false),
-            None => false,
+        let valid = tokio::task::spawn_blocking(move || {
+            PasswordHash::new(&stored).is_ok_and(|h| {
+                argon2::Argon2::default()
+                    .verify_password(password.as_bytes(), &h)
+                    .is_ok()
+            })
         })
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
