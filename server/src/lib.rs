@@ -56,6 +56,9 @@ pub struct Settings {
     pub abuse_protection: bool,
     /// Publish anonymous aggregates at `/api/open-data` (`SCHALTER_OPEN_DATA=on`).
     pub open_data: bool,
+    /// `/metrics` for other machines with `Authorization: Bearer <token>`
+    /// (`SCHALTER_METRICS_TOKEN`); without it, only this machine may read them.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for Settings {
@@ -71,6 +74,7 @@ impl Default for Settings {
             messages: outbox::MessageSettings::default(),
             abuse_protection: true,
             open_data: false,
+            metrics_token: None,
         }
     }
 }
@@ -206,6 +210,7 @@ pub async fn start(settings: Settings) -> Result<Server, StartError> {
     }
     state.sms = messages.sms.is_some();
     state.open_data = settings.open_data;
+    state.metrics_token = settings.metrics_token.clone().filter(|t| !t.is_empty()).map(Into::into);
     jobs::expiry::spawn(state.clone());
     outbox::spawn(state.clone(), messages).map_err(|e| StartError::Mail(e.to_string()))?;
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();

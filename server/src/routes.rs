@@ -1,6 +1,7 @@
 //! Every route of the API, the OpenAPI document that describes them, and the metrics page.
 
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
@@ -9,6 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::engine::state::AppState;
 use crate::features::{admin, bookings, catalogue, desk, display, queue, staff, stats};
+use crate::http::abuse::ClientIp;
 use crate::http::error::ApiError;
 
 pub fn router(state: &AppState) -> Router<AppState> {
@@ -54,12 +56,32 @@ async fn api_not_found() -> ApiError {
 )]
 pub struct ApiDoc;
 
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+/// Counters of logins, admin actions and bookings are for the operators: this machine (a local
+/// Prometheus, or a proxy's own check) or whoever holds `SCHALTER_METRICS_TOKEN`.
+async fn metrics(
+    State(state): State<AppState>,
+    ClientIp(client): ClientIp,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, ApiError> {
+    let bearer = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let token_ok = match (&state.metrics_token, bearer) {
+        (Some(token), Some(given)) => crate::engine::secrets::same(token.as_bytes(), given.as_bytes()),
+        _ => false,
+    };
+    if !client.is_loopback() && !token_ok {
+        return Err(ApiError::Unauthorized {
+            code: "metrics_token_required",
+            message: "metrics are served to this machine, or with the token set in SCHALTER_METRICS_TOKEN",
+        });
+    }
     if let Ok(head) = state.store.head().await {
         metrics::gauge!("schalter_event_log_head").set(head as f64);
     }
-    (
+    Ok((
         [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         crate::http::telemetry::prometheus().render(),
-    )
+    ))
 }

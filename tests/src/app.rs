@@ -90,6 +90,12 @@ impl Spawn {
     }
 
     /// Anonymous monthly aggregates at `/api/open-data`.
+    /// Lets other machines read `/metrics` with this bearer token.
+    pub fn metrics_token(mut self, token: &str) -> Spawn {
+        self.settings.metrics_token = Some(token.into());
+        self
+    }
+
     pub fn publishing(mut self) -> Spawn {
         self.settings.open_data = true;
         self

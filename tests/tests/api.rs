@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use schalter_tests::{on_both_backends, spawn_app, TestDb};
-use serde_json::json;
+use serde_json::{json, Value};
 
 on_both_backends!(
     health_names_the_store,
@@ -205,6 +205,37 @@ async fn openapi_and_metrics_are_served(db: TestDb) {
     app.stop().await;
 }
 
+/// `/metrics` counts logins, admin actions and bookings: for this machine, or with the token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_are_for_this_machine_or_the_token() {
+    let app = spawn_app(TestDb::sqlite().await)
+        .metrics_token("scrape-2026")
+        .start()
+        .await;
+    // Through a proxy on this machine, from a citizen's address.
+    let from_outside = |token: Option<&str>| {
+        let request = app
+            .client
+            .get(format!("{}/metrics", app.url))
+            .header("x-forwarded-for", "203.0.113.9");
+        match token {
+            Some(t) => request.bearer_auth(t),
+            None => request,
+        }
+        .send()
+    };
+    let r = from_outside(None).await.unwrap();
+    assert_eq!(r.status(), 401);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "metrics_token_required", "{body}");
+    assert_eq!(from_outside(Some("scrape-2025")).await.unwrap().status(), 401);
+    let r = from_outside(Some("scrape-2026")).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("schalter_event_log_head"));
+    assert_eq!(app.get("/metrics").await.status(), 200, "this machine itself");
+    app.stop().await;
+}
+
 /// The `/api` paths registered with a plain `.route("/api…", …)` anywhere in the server's
 /// source: routes that bypass `routes!`, which registers each handler with its OpenAPI entry.
 fn plain_api_routes_in_source() -> BTreeSet<String> {
@@ -289,10 +320,26 @@ async fn app_routes_fall_back_to_index(db: TestDb) {
     assert!(html.contains("lang=de") || html.contains("lang=\"de\""), "{html}");
     // Citizens' pages come from the citizens' bundle; office pages from the staff's bundle, so
     // a phone never downloads the desk or the hall screen.
-    for route in ["/booking/ABCD", "/ticket/some-token", "/no-such-page"] {
+    for route in ["/booking/ABCD", "/ticket/some-token", "/datenschutz"] {
         let r = app.get(route).await;
         assert_eq!(r.status(), 200, "{route}");
         assert_eq!(r.text().await.unwrap(), html, "{route} serves the citizens' app");
+    }
+    // Addresses that are no page: 404 with the app, which shows its "not found" page.
+    for route in [
+        "/no-such-page",
+        "/.git/config",
+        "/booking/ABCD/extra",
+        "/wp-admin/setup",
+    ] {
+        let r = app.get(route).await;
+        assert_eq!(r.status(), 404, "{route}");
+        assert_eq!(r.text().await.unwrap(), html, "{route} shows the app's not-found page");
+    }
+    for route in ["/", "/booking/ABCD", "/desk"] {
+        let r = app.client.post(format!("{}{route}", app.url)).send().await.unwrap();
+        assert_eq!(r.status(), 405, "POST {route}");
+        assert_eq!(r.headers()["allow"], "GET, HEAD");
     }
     assert!(!html.contains("/staff/"), "{html}");
     let staff = app.get("/desk").await.text().await.unwrap();

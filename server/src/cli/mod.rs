@@ -152,6 +152,10 @@ pub enum Command {
         /// `off` switches rate limits and cooling-off off (load tests, trusted networks).
         #[arg(long, env = "SCHALTER_ABUSE_PROTECTION", default_value = "on")]
         abuse_protection: String,
+        /// Lets other machines read /metrics with `Authorization: Bearer <token>`; unset: only
+        /// this machine may.
+        #[arg(long, env = "SCHALTER_METRICS_TOKEN", hide_env_values = true)]
+        metrics_token: Option<String>,
     },
     /// Erase the personal data of bookings whose appointment is older than the retention
     /// period (the server also does this daily). The event log stays complete.
@@ -301,6 +305,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             texts,
             open_data,
             abuse_protection,
+            metrics_token,
         } => {
             serve(Settings {
                 database_url: db.database_url,
@@ -313,6 +318,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 messages: mail.settings(texts),
                 abuse_protection: abuse_protection != "off",
                 open_data: open_data == "on",
+                metrics_token,
             })
             .await
         }

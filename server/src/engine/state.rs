@@ -292,6 +292,8 @@ pub struct AppState {
     pub sms: bool,
     /// Whether the municipality publishes open data (`SCHALTER_OPEN_DATA=on`).
     pub open_data: bool,
+    /// Grants `/metrics` to other machines (see `Settings::metrics_token`).
+    pub metrics_token: Option<Arc<str>>,
     stats: Arc<RwLock<schalter_events::stats::Stats>>,
     catalogue: Arc<RwLock<Catalogue>>,
     taken: Arc<RwLock<Taken>>,
@@ -326,6 +328,7 @@ impl AppState {
             abuse: Arc::new(crate::http::abuse::Abuse::new(true)),
             sms: false,
             open_data: false,
+            metrics_token: None,
             stats: Arc::default(),
             catalogue: Arc::default(),
             taken: Arc::default(),

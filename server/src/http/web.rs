@@ -2,7 +2,7 @@
 //! under `/staff/`). Debug builds read them from disk on every request; release builds embed
 //! them, so one binary is the whole deployment.
 
-use axum::http::{header, HeaderValue, StatusCode, Uri};
+use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use rust_embed::RustEmbed;
 
@@ -27,7 +27,25 @@ fn is_staff_page(path: &str) -> bool {
 }
 
 /// App routes have no file extension; anything else that is not a file is a real 404.
-pub async fn app(uri: Uri) -> Response {
+/// The citizens' bundle's pages (`app/src/main.rs`): the start page, a booking, a ticket, the
+/// privacy notice. Any other address without a file extension is the app's "not found" page,
+/// answered 404 so that scanners and search engines see it is no page.
+fn is_citizen_page(path: &str) -> bool {
+    let segments: Vec<&str> = path.split('/').collect();
+    matches!(
+        segments.as_slice(),
+        [""] | ["datenschutz"] | ["booking", _] | ["ticket", _]
+    )
+}
+
+pub async fn app(method: Method, uri: Uri) -> Response {
+    if method != Method::GET && method != Method::HEAD {
+        let mut refused = crate::http::error::ApiError::MethodNotAllowed.into_response();
+        refused
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return refused;
+    }
     let path = uri.path().trim_start_matches('/');
     if let Some(rest) = path.strip_prefix("staff/") {
         // `/staff/` is where the staff's bundle keeps its files; its pages live at the top level.
@@ -55,7 +73,8 @@ pub async fn app(uri: Uri) -> Response {
         return (StatusCode::NOT_FOUND, "not found").into_response();
     }
     match Dist::get("index.html") {
-        Some(index) => asset(index, "index.html", "no-cache"),
+        Some(index) if is_citizen_page(path) => asset(index, "index.html", "no-cache"),
+        Some(index) => (StatusCode::NOT_FOUND, asset(index, "index.html", "no-cache")).into_response(),
         None => not_built(),
     }
 }
