@@ -306,6 +306,7 @@ mod tests {
             include_str!("pages/display.rs"),
             include_str!("pages/stats.rs"),
             include_str!("pages/login.rs"),
+            include_str!("pages/admin.rs"),
         ];
         let (citizens_texts, staff_texts) = (citizens_table(), staff_table());
         let shared = |k: &str| citizens_texts.iter().any(|(key, _, _)| *key == k);

@@ -355,6 +355,34 @@ pub struct DeviceMe {
     pub role: DeviceRole,
 }
 
+// ---- the demo outbox -----------------------------------------------------------------------
+
+/// How a message would have gone out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub enum MessageChannel {
+    Mail,
+    Sms,
+}
+
+/// A message the demo would have sent (demo mode only, for the admins' outbox viewer).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct OutboxMessage {
+    pub id: String,
+    pub channel: MessageChannel,
+    /// When it would have been sent, on the office's clock.
+    pub at: LocalTime,
+    /// The email address or phone number.
+    pub to: String,
+    /// Empty for text messages.
+    pub subject: String,
+    pub text: String,
+    /// Whether a calendar file is attached (`…/calendar.ics`).
+    pub calendar: bool,
+}
+
 // ---- operations ----------------------------------------------------------------------------
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -59,6 +59,9 @@ pub struct Settings {
     /// `/metrics` for other machines with `Authorization: Bearer <token>`
     /// (`SCHALTER_METRICS_TOKEN`); without it, only this machine may read them.
     pub metrics_token: Option<String>,
+    /// With `demo` and neither a mail server nor an SMS gateway: emails and text messages go to
+    /// the admins' demo outbox (`/api/admin/demo-outbox`) instead of nowhere.
+    pub demo_outbox: bool,
 }
 
 impl Default for Settings {
@@ -75,6 +78,7 @@ impl Default for Settings {
             abuse_protection: true,
             open_data: false,
             metrics_token: None,
+            demo_outbox: false,
         }
     }
 }
@@ -110,6 +114,8 @@ pub fn router(state: AppState) -> Router {
 pub struct Server {
     pub addr: SocketAddr,
     pub store: Store,
+    /// The state the server answers from (for first-run setup and tests).
+    pub state: AppState,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -205,7 +211,23 @@ pub async fn start(settings: Settings) -> Result<Server, StartError> {
     if messages.public_url.is_empty() {
         messages.public_url = format!("http://{addr}");
     }
-    if messages.mail.is_none() {
+    if settings.demo && settings.demo_outbox && messages.mail.is_none() && messages.sms.is_none() {
+        state.demo_outbox = Some(engine::state::DemoOutbox::default());
+        messages.mail = Some(outbox::MailSettings {
+            smtp_url: String::new(),
+            from: "Bürgerservice <noreply@localhost>".into(),
+        });
+        messages.sms = Some(jobs::sms::SmsSettings {
+            url: String::new(),
+            token: None,
+            sender: "Buergeramt".into(),
+            near_ahead: 3,
+        });
+        tracing::info!(
+            "demo: no mail server or SMS gateway configured, so emails and text messages go to the demo outbox \
+             (/admin, signed in as an admin)"
+        );
+    } else if messages.mail.is_none() {
         tracing::info!("no SMTP server configured (SCHALTER_SMTP_URL): citizens get no emails");
     }
     state.sms = messages.sms.is_some();
@@ -213,7 +235,7 @@ pub async fn start(settings: Settings) -> Result<Server, StartError> {
     state.metrics_token = settings.metrics_token.clone().filter(|t| !t.is_empty()).map(Into::into);
     jobs::expiry::spawn(state.clone());
     outbox::spawn(state.clone(), messages).map_err(|e| StartError::Mail(e.to_string()))?;
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let mut on_stop = stopped.clone();
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
@@ -225,6 +247,7 @@ pub async fn start(settings: Settings) -> Result<Server, StartError> {
     Ok(Server {
         addr,
         store,
+        state,
         stop,
         task,
     })

@@ -90,6 +90,12 @@ impl Spawn {
     }
 
     /// Anonymous monthly aggregates at `/api/open-data`.
+    /// Demo mode's outbox: without a mail server, messages go to the admins' viewer.
+    pub fn demo_outbox(mut self) -> Spawn {
+        self.settings.demo_outbox = true;
+        self
+    }
+
     /// Lets other machines read `/metrics` with this bearer token.
     pub fn metrics_token(mut self, token: &str) -> Spawn {
         self.settings.metrics_token = Some(token.into());
@@ -370,6 +376,8 @@ pub async fn sign_in(client: &reqwest::Client, url: &str, username: &str, passwo
 pub struct ServerProcess {
     pub url: String,
     pub child: Child,
+    /// What it printed before its "is running" line (e.g. the demo's doors).
+    pub printed: Vec<String>,
 }
 
 impl ServerProcess {
@@ -386,18 +394,22 @@ impl ServerProcess {
             .expect("spawn schalter");
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
+        let mut printed = Vec::new();
         let url = tokio::time::timeout(Duration::from_secs(30), async {
             while let Some(line) = lines.next_line().await.expect("read stdout") {
-                if let Some(start) = line.find("http://") {
-                    let rest = &line[start..];
+                if let Some(start) = line.find("is running: http://") {
+                    let rest = &line[start + "is running: ".len()..];
                     return rest.split_whitespace().next().unwrap().trim_end_matches('/').to_owned();
                 }
+                printed.push(line);
             }
             panic!("schalter exited before printing its URL");
         })
         .await
         .expect("schalter prints its URL within 30 s");
-        ServerProcess { url, child }
+        // Whatever it prints later must not meet a closed pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        ServerProcess { url, child, printed }
     }
 
     /// SIGKILL: no shutdown hooks, no flushing, like a power cut to the process.

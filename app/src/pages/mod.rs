@@ -1,3 +1,4 @@
+mod admin;
 mod book;
 mod catalogue;
 mod coming;
@@ -10,8 +11,9 @@ mod privacy;
 mod stats;
 mod ticket;
 
+pub use admin::Admin;
 pub use catalogue::Home;
-pub use coming::{Admin, NotFound};
+pub use coming::NotFound;
 pub use desk::Desk;
 pub use display::Display;
 pub use kiosk::Kiosk;

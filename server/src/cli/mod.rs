@@ -2,6 +2,7 @@
 //! quiet when their output goes to a log.
 
 pub mod simulate;
+mod welcome;
 
 use crate::engine::executor::{Executed, Executor, Record, WriteError};
 
@@ -134,6 +135,10 @@ pub enum Command {
         /// Seed a demo municipality (citizen office, vehicle registration) into an empty store.
         #[arg(long)]
         demo: bool,
+        /// With --demo, on the first start: open an account per staff role and a kiosk and a
+        /// hall screen per office, and print their addresses once.
+        #[arg(long, requires = "demo")]
+        welcome: bool,
         /// Database connections per server process (PostgreSQL).
         #[arg(long, env = "SCHALTER_MAX_CONNECTIONS", default_value_t = 16)]
         max_connections: u32,
@@ -298,6 +303,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             db,
             listen,
             demo,
+            welcome,
             max_connections,
             keys,
             retention_days,
@@ -307,19 +313,23 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             abuse_protection,
             metrics_token,
         } => {
-            serve(Settings {
-                database_url: db.database_url,
-                listen,
-                demo,
-                max_connections,
-                master_key: keys.master_key(),
-                master_key_file: keys.master_key_file,
-                retention_days,
-                messages: mail.settings(texts),
-                abuse_protection: abuse_protection != "off",
-                open_data: open_data == "on",
-                metrics_token,
-            })
+            serve(
+                Settings {
+                    database_url: db.database_url,
+                    listen,
+                    demo,
+                    max_connections,
+                    master_key: keys.master_key(),
+                    master_key_file: keys.master_key_file,
+                    retention_days,
+                    messages: mail.settings(texts),
+                    abuse_protection: abuse_protection != "off",
+                    open_data: open_data == "on",
+                    metrics_token,
+                    demo_outbox: demo,
+                },
+                welcome,
+            )
             .await
         }
         Command::Purge {
@@ -361,7 +371,7 @@ fn settings_for(db: &Database) -> Settings {
     }
 }
 
-async fn serve(settings: Settings) -> Result<(), CliError> {
+async fn serve(settings: Settings, welcome: bool) -> Result<(), CliError> {
     let backend = if settings.database_url.starts_with("sqlite:") {
         "SQLite"
     } else {
@@ -373,6 +383,12 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
     } else {
         server.addr.to_string()
     };
+    if welcome {
+        // Before the line below: whoever waits for it has read the doors too.
+        if let Some(doors) = welcome::open_doors(&server.state, &format!("http://{shown}")).await? {
+            println!("{doors}");
+        }
+    }
     println!("Schalter läuft / is running: http://{shown}/  (event store: {backend}; stop with Ctrl+C)");
     let stop = server.stop_handle();
     tokio::spawn(async move {

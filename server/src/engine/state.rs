@@ -259,6 +259,42 @@ impl Directory {
     }
 }
 
+/// What the demo would have sent, newest last, for the admins' outbox viewer: `serve --demo`
+/// without a mail server or SMS gateway sends here instead. Outside demo mode there is none.
+#[derive(Clone, Default)]
+pub struct DemoOutbox(Arc<std::sync::Mutex<std::collections::VecDeque<DemoMessage>>>);
+
+/// A message as the viewer shows it, with its calendar file if it has one.
+#[derive(Clone)]
+pub struct DemoMessage {
+    pub view: schalter_events::api::OutboxMessage,
+    pub calendar: Option<String>,
+}
+
+impl DemoOutbox {
+    /// A demo runs for days at most; the newest messages are what anyone looks at.
+    const KEPT: usize = 500;
+
+    pub fn push(&self, message: DemoMessage) {
+        let mut messages = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if messages.len() == Self::KEPT {
+            messages.pop_front();
+        }
+        messages.push_back(message);
+    }
+
+    /// Newest first.
+    pub fn list(&self) -> Vec<schalter_events::api::OutboxMessage> {
+        let messages = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        messages.iter().rev().map(|m| m.view.clone()).collect()
+    }
+
+    pub fn get(&self, id: &str) -> Option<DemoMessage> {
+        let messages = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        messages.iter().find(|m| m.view.id == id).cloned()
+    }
+}
+
 /// Messages that need an admin's eye: failing, given up, overdue, or expired unsent.
 #[derive(Default, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct MessageProblems {
@@ -294,6 +330,8 @@ pub struct AppState {
     pub open_data: bool,
     /// Grants `/metrics` to other machines (see `Settings::metrics_token`).
     pub metrics_token: Option<Arc<str>>,
+    /// Where messages go in demo mode without a mail server or SMS gateway.
+    pub demo_outbox: Option<DemoOutbox>,
     stats: Arc<RwLock<schalter_events::stats::Stats>>,
     catalogue: Arc<RwLock<Catalogue>>,
     taken: Arc<RwLock<Taken>>,
@@ -329,6 +367,7 @@ impl AppState {
             sms: false,
             open_data: false,
             metrics_token: None,
+            demo_outbox: None,
             stats: Arc::default(),
             catalogue: Arc::default(),
             taken: Arc::default(),

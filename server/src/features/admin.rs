@@ -171,6 +171,8 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(list_devices, add_device))
         .routes(routes!(revoke_device))
         .routes(routes!(message_problems))
+        .routes(routes!(demo_messages))
+        .routes(routes!(demo_calendar))
         .routes(routes!(export_booking))
         .route_layer(from_fn_with_state(state.clone(), auth::admin))
 }
@@ -236,6 +238,48 @@ pub async fn export_booking(
     responses((status = 200, body = crate::engine::state::MessageProblems), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn message_problems(State(state): State<AppState>) -> Json<crate::engine::state::MessageProblems> {
     Json(state.message_problems.read().unwrap_or_else(|e| e.into_inner()).clone())
+}
+
+fn demo_outbox(state: &AppState) -> Result<&crate::engine::state::DemoOutbox, ApiError> {
+    state.demo_outbox.as_ref().ok_or_else(|| {
+        ApiError::NotFound("there is a demo outbox only in demo mode without a mail server or SMS gateway".into())
+    })
+}
+
+/// What the demo would have sent to citizens, newest first (demo mode only; 404 otherwise).
+#[utoipa::path(get, path = "/api/admin/demo-outbox", tag = "staff",
+    responses((status = 200, body = [schalter_events::api::OutboxMessage]), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn demo_messages(
+    State(state): State<AppState>,
+) -> Result<Json<Vec<schalter_events::api::OutboxMessage>>, ApiError> {
+    Ok(Json(demo_outbox(&state)?.list()))
+}
+
+/// The calendar file a demo message carries.
+#[utoipa::path(get, path = "/api/admin/demo-outbox/{id}/calendar.ics", tag = "staff", params(("id" = String, Path)),
+    responses((status = 200, content_type = "text/calendar", body = String), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn demo_calendar(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let calendar = demo_outbox(&state)?
+        .get(&id)
+        .and_then(|m| m.calendar)
+        .ok_or_else(|| ApiError::NotFound(format!("there is no demo message {id:?} with a calendar file")))?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/calendar; charset=utf-8"),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"termin.ics\"",
+            ),
+        ],
+        calendar,
+    )
+        .into_response())
 }
 
 #[derive(Serialize, ToSchema)]

@@ -14,13 +14,14 @@ use chrono_tz::Tz;
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use schalter_events::api::{LocalTime, MessageChannel, OutboxMessage};
 use schalter_events::booking::{normalise_phone, Booking, BookingEvent, Personal, Status};
 use schalter_events::outbox::{self, Delivery, Kind};
 use schalter_events::queue::{self, NumberEvent, TicketEvent};
 use schalter_events::{decode, ics, Decision, RecordedEvent};
 
 use crate::engine::executor::{Executed, Record, WriteError};
-use crate::engine::state::{AppState, MessageProblem, MessageProblems};
+use crate::engine::state::{AppState, DemoMessage, DemoOutbox, MessageProblem, MessageProblems};
 use crate::jobs::sms::{HttpGateway, Sms, SmsGateway, SmsSettings};
 
 /// What the sender needs to know; each channel is optional.
@@ -349,13 +350,52 @@ impl Outbox {
 
 /// How a message goes out.
 enum Outgoing {
-    Mail(Box<Message>),
+    Mail(Box<Letter>),
     Sms(Sms),
 }
 
+/// An email's parts, before it becomes a MIME message (or a demo outbox entry).
+struct Letter {
+    to: String,
+    subject: String,
+    text: String,
+    /// The appointment as a calendar file, for all but cancellations.
+    calendar: Option<String>,
+}
+
+enum MailTransport {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Demo(DemoOutbox),
+}
+
 struct Transports {
-    mail: Option<(MailSettings, AsyncSmtpTransport<Tokio1Executor>)>,
+    mail: Option<(MailSettings, MailTransport)>,
     sms: Option<(SmsSettings, Arc<dyn SmsGateway>)>,
+}
+
+/// The demo municipality's clock, for the times the demo outbox shows.
+const DEMO_TZ: Tz = chrono_tz::Europe::Berlin;
+
+/// Text messages in demo mode: into the demo outbox instead of a gateway.
+struct DemoGateway(DemoOutbox);
+
+#[async_trait::async_trait]
+impl SmsGateway for DemoGateway {
+    async fn send(&self, sms: &Sms) -> Result<(), String> {
+        self.0.push(DemoMessage {
+            view: OutboxMessage {
+                id: sms.id.clone(),
+                channel: MessageChannel::Sms,
+                at: LocalTime::at(Utc::now().with_timezone(&DEMO_TZ)),
+                to: sms.to.clone(),
+                subject: String::new(),
+                text: sms.text.clone(),
+                calendar: false,
+            },
+            calendar: None,
+        });
+        Ok(())
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -368,12 +408,30 @@ pub enum SetupError {
 
 /// Starts the sender if any channel is configured; it first reads the whole log, then follows it.
 pub fn spawn(state: AppState, settings: MessageSettings) -> Result<(), SetupError> {
+    if let Some(outbox) = &state.demo_outbox {
+        let transports = Transports {
+            mail: settings
+                .mail
+                .clone()
+                .map(|mail| (mail, MailTransport::Demo(outbox.clone()))),
+            sms: settings.sms.clone().map(|sms| {
+                let gateway: Arc<dyn SmsGateway> = Arc::new(DemoGateway(outbox.clone()));
+                (sms, gateway)
+            }),
+        };
+        tokio::spawn(async move {
+            if let Err(e) = run(state, settings, transports).await {
+                tracing::error!(error = %e, "the message sender stopped");
+            }
+        });
+        return Ok(());
+    }
     let mail = match &settings.mail {
         Some(mail) => {
             let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&mail.smtp_url)?
                 .timeout(Some(StdDuration::from_secs(30)))
                 .build();
-            Some((mail.clone(), transport))
+            Some((mail.clone(), MailTransport::Smtp(transport)))
         }
         None => None,
     };
@@ -422,9 +480,13 @@ async fn run(
     loop {
         tokio::select! {
             batch = subscription.next_batch() => match batch {
-                Ok(batch) => for e in &batch {
-                    outbox.apply(e, &tz_of);
-                },
+                Ok(batch) => {
+                    for e in &batch {
+                        outbox.apply(e, &tz_of);
+                    }
+                    // A confirmation leaves with the booking, not at the next tick.
+                    send_due(&state, &settings, &transports, &mut outbox, &tz_of).await;
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "message sender could not read the log; retrying");
                     tokio::time::sleep(StdDuration::from_secs(1)).await;
@@ -451,21 +513,32 @@ async fn run(
                 expired.drain(..keep);
                 outbox.prune(now);
                 *state.message_problems.write().unwrap_or_else(|e| e.into_inner()) = outbox.problems(now, &expired);
-                // In the order things happened: a change notice before the cancellation after it.
-                let mut due: Vec<(DateTime<Utc>, String)> = outbox
-                    .pending
-                    .iter()
-                    .filter(|(id, p)| p.due <= now && outbox.deliveries.get(*id).is_none_or(|d| d.may_start(now)))
-                    .map(|(id, p)| (p.due, id.clone()))
-                    .collect();
-                due.sort();
-                let due = due.into_iter().map(|(_, id)| id);
-                for id in due {
-                    deliver(&state, &settings, &transports, &mut outbox, &id, &tz_of).await;
-                }
+                send_due(&state, &settings, &transports, &mut outbox, &tz_of).await;
             }
             _ = shutdown.changed() => return Ok(()),
         }
+    }
+}
+
+/// Sends every message that is due and not being sent elsewhere, in the order things happened
+/// (a change notice before the cancellation after it).
+async fn send_due(
+    state: &AppState,
+    settings: &MessageSettings,
+    transports: &Transports,
+    outbox: &mut Outbox,
+    tz_of: &(dyn Fn(&str) -> Tz + Sync),
+) {
+    let now = Utc::now();
+    let mut due: Vec<(DateTime<Utc>, String)> = outbox
+        .pending
+        .iter()
+        .filter(|(id, p)| p.due <= now && outbox.deliveries.get(*id).is_none_or(|d| d.may_start(now)))
+        .map(|(id, p)| (p.due, id.clone()))
+        .collect();
+    due.sort();
+    for (_, id) in due {
+        deliver(state, settings, transports, outbox, &id, tz_of).await;
     }
 }
 
@@ -501,11 +574,11 @@ async fn prepare(
     };
     let message = match (pending.channel, booking) {
         (Channel::Mail, Some(booking)) => {
-            let Some((mail, _)) = &transports.mail else {
+            if transports.mail.is_none() {
                 return Ok(None);
-            };
+            }
             let tz = tz_of(&booking.location);
-            compose(state, settings, mail, id, pending, booking, &personal, tz).map(|m| Outgoing::Mail(Box::new(m)))
+            compose(state, settings, pending, booking, &personal, tz).map(|l| Outgoing::Mail(Box::new(l)))
         }
         (Channel::Sms, _) => {
             let (Some((sms, _)), Some(to)) = (&transports.sms, personal.phone.as_deref().and_then(normalise_phone))
@@ -578,8 +651,15 @@ async fn deliver(
     }
     let attempt = delivery.attempts + 1;
     let outcome = match message {
-        Ok(Outgoing::Mail(message)) => match &transports.mail {
-            Some((_, transport)) => transport.send(*message).await.map(|_| ()).map_err(|e| e.to_string()),
+        Ok(Outgoing::Mail(letter)) => match &transports.mail {
+            Some((mail, MailTransport::Smtp(transport))) => match mime(&letter, &mail.from, id) {
+                Ok(message) => transport.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            },
+            Some((_, MailTransport::Demo(outbox))) => {
+                outbox.push(demo_message(*letter, id, Utc::now()));
+                Ok(())
+            }
             None => Err("no mail server configured".into()),
         },
         Ok(Outgoing::Sms(sms)) => match &transports.sms {
@@ -667,16 +747,16 @@ fn turn_near_text(state: &AppState, ticket: &Watched) -> String {
 /// The message, German first with English below: the booking does not record a language, and
 /// municipal mail to citizens is German.
 #[allow(clippy::too_many_arguments)]
+/// The email for a booking: German first, then English; the calendar file for all but a
+/// cancellation.
 fn compose(
     state: &AppState,
     settings: &MessageSettings,
-    mail: &MailSettings,
-    id: &str,
     pending: &Pending,
     booking: &Booking,
     personal: &crate::engine::vault::PersonalData,
     tz: Tz,
-) -> Result<Message, String> {
+) -> Result<Letter, String> {
     let (service, location, address, documents, fee) = {
         let catalogue = state.catalogue();
         let service = catalogue.services.get(&booking.service);
@@ -748,38 +828,64 @@ fn compose(
         service_de = service.0,
         service_en = service.1,
     );
-    let from: Mailbox = mail.from.parse().map_err(|e| format!("bad sender address: {e}"))?;
-    let to: Mailbox = personal
-        .email
-        .parse()
-        .map_err(|e| format!("bad recipient address: {e}"))?;
-    let builder = Message::builder()
-        .from(from)
-        .to(to)
-        .subject(subject)
-        .message_id(Some(format!("<{id}@schalter>")));
-    let text = SinglePart::plain(body);
-    let message = if pending.kind == Kind::Cancellation {
-        builder.singlepart(text)
+    let calendar = if pending.kind == Kind::Cancellation {
+        None
     } else {
         let About::Booking(stream) = &pending.about else {
             return Err("a mail about a ticket".into());
         };
-        let hash = booking_hash(stream);
         let appointment = ics::Appointment {
             booking,
-            code_hash: hash,
+            code_hash: booking_hash(stream),
             manage_link: &link,
         };
-        let calendar = ics::appointment(&state.catalogue(), &appointment, Utc::now());
-        let kind = ContentType::parse("text/calendar; charset=utf-8; method=PUBLISH").map_err(|e| e.to_string())?;
-        builder.multipart(
-            MultiPart::mixed()
-                .singlepart(text)
-                .singlepart(Attachment::new("termin.ics".into()).body(calendar, kind)),
-        )
+        Some(ics::appointment(&state.catalogue(), &appointment, Utc::now()))
+    };
+    Ok(Letter {
+        to: personal.email.clone(),
+        subject,
+        text: body,
+        calendar,
+    })
+}
+
+/// The letter as a MIME message from `from`.
+fn mime(letter: &Letter, from: &str, id: &str) -> Result<Message, String> {
+    let from: Mailbox = from.parse().map_err(|e| format!("bad sender address: {e}"))?;
+    let to: Mailbox = letter.to.parse().map_err(|e| format!("bad recipient address: {e}"))?;
+    let builder = Message::builder()
+        .from(from)
+        .to(to)
+        .subject(letter.subject.clone())
+        .message_id(Some(format!("<{id}@schalter>")));
+    let text = SinglePart::plain(letter.text.clone());
+    let message = match &letter.calendar {
+        None => builder.singlepart(text),
+        Some(calendar) => {
+            let kind = ContentType::parse("text/calendar; charset=utf-8; method=PUBLISH").map_err(|e| e.to_string())?;
+            builder.multipart(
+                MultiPart::mixed()
+                    .singlepart(text)
+                    .singlepart(Attachment::new("termin.ics".into()).body(calendar.clone(), kind)),
+            )
+        }
     };
     message.map_err(|e| e.to_string())
+}
+
+fn demo_message(letter: Letter, id: &str, now: DateTime<Utc>) -> DemoMessage {
+    DemoMessage {
+        view: OutboxMessage {
+            id: id.to_owned(),
+            channel: MessageChannel::Mail,
+            at: LocalTime::at(now.with_timezone(&DEMO_TZ)),
+            to: letter.to,
+            subject: letter.subject,
+            text: letter.text,
+            calendar: letter.calendar.is_some(),
+        },
+        calendar: letter.calendar,
+    }
 }
 
 fn booking_hash(stream: &str) -> &str {
