@@ -110,6 +110,31 @@ async fn a_booking_appears_in_the_demo_outbox_with_its_calendar_file(db: TestDb)
     app.stop().await;
 }
 
+/// A booking two hours ahead gets its confirmation first and then the reminder, not the
+/// reminder first because its moment (24 hours before) has long passed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_confirmation_comes_before_the_reminder() {
+    let app = spawn_app(TestDb::sqlite().await).demo_outbox().start().await;
+    add_user(&app.db.url, "root", "admin", "administrator-2026");
+    let cookie = app.sign_in("root", "administrator-2026").await;
+    app.booking_near_now("7K2M-9QXR-4HWT-3ZPB", 120, "Konrad Kurzfrist", "konrad@example.org")
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let messages = loop {
+        let (_, messages) = demo_outbox(&app, &cookie).await;
+        if messages.len() >= 2 {
+            break messages;
+        }
+        assert!(Instant::now() < deadline, "two messages expected: {messages:?}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    };
+    // Newest first.
+    let subjects: Vec<&str> = messages.iter().rev().map(|m| m.subject.as_str()).collect();
+    assert!(subjects[0].starts_with("Terminbestätigung"), "{subjects:?}");
+    assert!(subjects[1].starts_with("Erinnerung"), "{subjects:?}");
+    app.stop().await;
+}
+
 /// Outside demo mode, and in demo mode with a mail server, there is no demo outbox.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn there_is_no_demo_outbox_without_demo_mode_or_with_a_mail_server() {

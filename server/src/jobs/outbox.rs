@@ -164,11 +164,11 @@ impl Outbox {
         match decode::<BookingEvent>(e) {
             Ok(BookingEvent::BookingPlaced { .. }) => {
                 notices.push((format!("confirm-{}", e.position), notice(Kind::Confirmation)));
-                notices.extend(self.reminders(&e.stream, &b, tz_of));
+                notices.extend(self.reminders(&e.stream, &b, e.recorded_at, tz_of));
             }
             Ok(BookingEvent::BookingRescheduled { .. }) => {
                 notices.push((format!("change-{}", e.position), notice(Kind::Change)));
-                notices.extend(self.reminders(&e.stream, &b, tz_of));
+                notices.extend(self.reminders(&e.stream, &b, e.recorded_at, tz_of));
             }
             Ok(BookingEvent::BookingCancelled { .. }) => {
                 notices.push((format!("cancel-{}", e.position), notice(Kind::Cancellation)));
@@ -189,7 +189,15 @@ impl Outbox {
 
     /// The reminder by mail and, for holders who left a phone number, by SMS (whether they did
     /// is only known once the sealed contact is opened at sending time).
-    fn reminders(&self, stream: &str, b: &Booking, tz_of: &(dyn Fn(&str) -> Tz + Sync)) -> Vec<(String, Pending)> {
+    /// The reminders for `b`'s time; never due before `decided` (when the booking was made or
+    /// moved), so that a booking made within the reminder window gets its confirmation first.
+    fn reminders(
+        &self,
+        stream: &str,
+        b: &Booking,
+        decided: DateTime<Utc>,
+        tz_of: &(dyn Fn(&str) -> Tz + Sync),
+    ) -> Vec<(String, Pending)> {
         let hash = booking_hash(stream);
         let id = format!(
             "remind-{}-{}",
@@ -200,7 +208,7 @@ impl Outbox {
             kind: Kind::Reminder,
             channel: Channel::Mail,
             about: About::Booking(stream.to_owned()),
-            due: outbox::reminder_due(b.start, self.reminder_hours, &tz_of(&b.location)),
+            due: outbox::reminder_due(b.start, self.reminder_hours, &tz_of(&b.location)).max(decided),
             expires: b.start,
             start: Some(b.start),
         };
@@ -530,14 +538,15 @@ async fn send_due(
     tz_of: &(dyn Fn(&str) -> Tz + Sync),
 ) {
     let now = Utc::now();
-    let mut due: Vec<(DateTime<Utc>, String)> = outbox
+    // Due at the same moment (a booking within the reminder window): the notice first.
+    let mut due: Vec<(DateTime<Utc>, bool, String)> = outbox
         .pending
         .iter()
         .filter(|(id, p)| p.due <= now && outbox.deliveries.get(*id).is_none_or(|d| d.may_start(now)))
-        .map(|(id, p)| (p.due, id.clone()))
+        .map(|(id, p)| (p.due, p.kind == Kind::Reminder, id.clone()))
         .collect();
     due.sort();
-    for (_, id) in due {
+    for (_, _, id) in due {
         deliver(state, settings, transports, outbox, &id, tz_of).await;
     }
 }
