@@ -1,5 +1,7 @@
-//! An appointment as an iCalendar file (RFC 5545), for the confirmation mail and the download
-//! on the manage page. Times are written in UTC, so no time-zone table is needed.
+//! An appointment as an iCalendar file (RFC 5545), for the mails and the download on the manage
+//! page. Times are written in UTC, so no time-zone table is needed. One UID per booking and a
+//! SEQUENCE that rises with every change, so a calendar replaces the event when the appointment
+//! moves and removes it when it is cancelled (`METHOD:CANCEL`).
 
 use chrono::{DateTime, Utc};
 
@@ -11,8 +13,18 @@ pub struct Appointment<'a> {
     pub booking: &'a Booking,
     /// The booking code's hash: the event's stable UID across changes.
     pub code_hash: &'a str,
-    /// Where the citizen manages the booking.
-    pub manage_link: &'a str,
+    /// The appointment site's start page. Deliberately not the manage link: a calendar is often
+    /// shared, and the link holds the booking code, which is full control of the booking.
+    pub site: &'a str,
+}
+
+/// `CANCEL` for a cancelled or lapsed booking, else `PUBLISH`: the file's method, and the mail
+/// attachment's.
+pub fn method(booking: &Booking) -> &'static str {
+    match booking.status {
+        Status::Cancelled | Status::Expired => "CANCEL",
+        Status::Pending | Status::Confirmed | Status::CheckedIn => "PUBLISH",
+    }
 }
 
 /// The file's text, stamped `now` (a changed or cancelled appointment replaces the earlier
@@ -29,14 +41,14 @@ pub fn appointment(catalogue: &Catalogue, a: &Appointment<'_>, now: DateTime<Utc
         .map(|s| s.documents.iter().map(|d| d.de.as_str()).collect())
         .unwrap_or_default();
     let description = format!(
-        "Bitte mitbringen: {}\nGebühr: {}\nTermin verwalten: {}",
+        "Bitte mitbringen: {}\nGebühr: {}\nTermin verwalten: {} (mit dem Buchungscode aus Ihrer E-Mail)",
         if documents.is_empty() {
             "–".to_owned()
         } else {
             documents.join(", ")
         },
         name(service.map(|s| &s.fee)),
-        a.manage_link,
+        a.site,
     );
     let status = match booking.status {
         Status::Cancelled | Status::Expired => "CANCELLED",
@@ -49,9 +61,11 @@ pub fn appointment(catalogue: &Catalogue, a: &Appointment<'_>, now: DateTime<Utc
         "VERSION:2.0".to_owned(),
         "PRODID:-//Schalter//Termine//DE".to_owned(),
         "CALSCALE:GREGORIAN".to_owned(),
-        "METHOD:PUBLISH".to_owned(),
+        format!("METHOD:{}", method(booking)),
         "BEGIN:VEVENT".to_owned(),
         format!("UID:{}@schalter", a.code_hash),
+        // Every change of the booking is a new version of its stream.
+        format!("SEQUENCE:{}", booking.version.saturating_sub(1)),
         format!("DTSTAMP:{}", stamp(now)),
         format!("DTSTART:{}", stamp(booking.start)),
         format!("DTEND:{}", stamp(booking.end)),
@@ -139,7 +153,7 @@ mod tests {
         let appointment = Appointment {
             booking: &booking,
             code_hash: "abc",
-            manage_link: "https://termine.example/booking/K7QM",
+            site: "https://termine.example/",
         };
         let file = super::appointment(&catalogue, &appointment, start);
         let unfolded = file.replace("\r\n ", "");
@@ -148,14 +162,20 @@ mod tests {
         assert!(unfolded.contains("DTSTART:20261202T080000Z\r\n"));
         assert!(unfolded.contains("DTEND:20261202T081500Z\r\n"));
         assert!(unfolded.contains(&format!("SUMMARY:{}", text(&catalogue.services[&service].name.de))));
-        assert!(unfolded.contains("Termin verwalten: https://termine.example/booking/K7QM"));
+        assert!(unfolded.contains("Termin verwalten: https://termine.example/ (mit"));
         assert!(unfolded.contains("STATUS:CONFIRMED\r\n"));
+        assert!(unfolded.contains("METHOD:PUBLISH\r\n"));
+        assert!(unfolded.contains("SEQUENCE:2\r\n"), "the booking's version 3");
         booking.status = Status::Cancelled;
+        booking.version = 4;
         let cancelled = Appointment {
             booking: &booking,
             code_hash: "abc",
-            manage_link: "",
+            site: "https://termine.example/",
         };
-        assert!(super::appointment(&catalogue, &cancelled, start).contains("STATUS:CANCELLED\r\n"));
+        let cancelled = super::appointment(&catalogue, &cancelled, start);
+        assert!(cancelled.contains("STATUS:CANCELLED\r\n"));
+        assert!(cancelled.contains("METHOD:CANCEL\r\n"));
+        assert!(cancelled.contains("SEQUENCE:3\r\n"));
     }
 }

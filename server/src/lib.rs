@@ -211,6 +211,7 @@ pub async fn start(settings: Settings) -> Result<Server, StartError> {
     if messages.public_url.is_empty() {
         messages.public_url = format!("http://{addr}");
     }
+    state.public_url = messages.public_url.as_str().into();
     if settings.demo && settings.demo_outbox && messages.mail.is_none() && messages.sms.is_none() {
         state.demo_outbox = Some(engine::state::DemoOutbox::default());
         messages.mail = Some(outbox::MailSettings {

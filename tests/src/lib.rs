@@ -6,6 +6,7 @@ pub mod app;
 pub mod bench;
 pub mod browser;
 pub mod citizen;
+pub mod ics;
 pub mod sms;
 pub mod smtp;
 pub mod sse;

@@ -93,6 +93,14 @@ async fn book_view_calendar_cancel(db: TestDb) {
     )));
     assert!(ics.starts_with("BEGIN:VCALENDAR\r\n") && ics.ends_with("END:VCALENDAR\r\n"));
     assert!(ics.lines().all(|l| l.len() <= 75));
+    let booked_event = schalter_tests::ics::appointment(&ics);
+    assert_eq!(booked_event.method, "PUBLISH");
+    // An absolute link to the site, without the code (calendars are shared).
+    assert!(
+        booked_event.description.contains(&format!("{}/", app.url)),
+        "{booked_event:?}"
+    );
+    assert!(!booked_event.description.contains(&code), "{booked_event:?}");
 
     let r = app
         .client
@@ -107,6 +115,19 @@ async fn book_view_calendar_cancel(db: TestDb) {
         3,
         "cancel frees the slot immediately"
     );
+    let ics = app
+        .get(&format!("/api/bookings/{code}/calendar.ics"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let cancelled_event = schalter_tests::ics::appointment(&ics);
+    assert_eq!(
+        (cancelled_event.method.as_str(), cancelled_event.status),
+        ("CANCEL", Some(icalendar::EventStatus::Cancelled))
+    );
+    assert!(cancelled_event.sequence > booked_event.sequence, "{cancelled_event:?}");
+    assert_eq!(cancelled_event.uid, booked_event.uid);
     let r = app
         .client
         .delete(format!("{}/api/bookings/{code}", app.url))

@@ -7,6 +7,7 @@ use chrono::Utc;
 use schalter_events::api::{BookingRequest, BookingView};
 use schalter_tests::app::{spawn_app, ServerProcess};
 use schalter_tests::citizen::{self, booking, ID_CARD};
+use schalter_tests::ics;
 use schalter_tests::smtp::{black_hole, decoded, SmtpSink};
 use schalter_tests::{on_both_backends, TestApp, TestDb};
 use serde_json::json;
@@ -53,18 +54,21 @@ async fn citizens_get_one_message_per_step(db: TestDb) {
     assert!(text.contains(&format!("http://schalter.test/booking/{code}")), "{text}");
     assert!(text.contains("Guten Tag Henrike Postmeister"), "{text}");
     assert!(text.contains("Content-Type: text/calendar"), "{text}");
-    let ics = text
-        .split("BEGIN:VCALENDAR")
-        .nth(1)
-        .expect("the calendar file is attached");
-    assert!(ics.contains("BEGIN:VEVENT") && ics.contains("END:VCALENDAR"), "{ics}");
+    assert!(text.contains("method=PUBLISH"), "{text}");
+    let confirmed = ics::appointment(&text);
     let start_utc = chrono::DateTime::parse_from_rfc3339(&starts[0])
         .unwrap()
         .with_timezone(&Utc);
-    assert!(
-        ics.contains(&format!("DTSTART:{}", start_utc.format("%Y%m%dT%H%M%SZ"))),
-        "{ics}"
+    assert_eq!(
+        confirmed.start,
+        Some(icalendar::DatePerhapsTime::DateTime(icalendar::CalendarDateTime::Utc(
+            start_utc
+        )))
     );
+    assert_eq!(confirmed.method, "PUBLISH");
+    // The calendar may be shared: the site's address, never the code.
+    assert!(confirmed.description.contains("http://schalter.test/"), "{confirmed:?}");
+    assert!(!confirmed.description.contains(code), "{confirmed:?}");
 
     let (status, _) = app
         .post_json(
@@ -93,10 +97,20 @@ async fn citizens_get_one_message_per_step(db: TestDb) {
         ids[1].starts_with("<change-") && ids[2].starts_with("<cancel-"),
         "{ids:?}"
     );
-    assert!(
-        !decoded(&all_after[2]).contains("BEGIN:VCALENDAR"),
-        "no calendar for a cancellation"
+    // The move updates the calendar's event, the cancellation removes it.
+    let (moved, cancelled) = (
+        ics::appointment(&decoded(&all_after[1])),
+        ics::appointment(&decoded(&all_after[2])),
     );
+    assert_eq!(
+        (moved.uid.as_str(), cancelled.uid.as_str()),
+        (confirmed.uid.as_str(), confirmed.uid.as_str())
+    );
+    assert!(moved.sequence > confirmed.sequence, "{moved:?}");
+    assert!(cancelled.sequence > moved.sequence, "{cancelled:?}");
+    assert_eq!(cancelled.method, "CANCEL");
+    assert_eq!(cancelled.status, Some(icalendar::EventStatus::Cancelled));
+    assert!(decoded(&all_after[2]).contains("method=CANCEL"));
 
     // An appointment within the reminder period: confirmation and reminder at once.
     app.booking_near_now("WWWW-XXXX-YYYY-ZZZZ", 90, "Ida Erinnerung", "ida@example.org")

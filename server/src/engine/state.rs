@@ -332,6 +332,9 @@ pub struct AppState {
     pub metrics_token: Option<Arc<str>>,
     /// Where messages go in demo mode without a mail server or SMS gateway.
     pub demo_outbox: Option<DemoOutbox>,
+    /// The address citizens reach Schalter at (`SCHALTER_PUBLIC_URL`, else the listen address),
+    /// for links in calendar files.
+    pub public_url: Arc<str>,
     stats: Arc<RwLock<schalter_events::stats::Stats>>,
     catalogue: Arc<RwLock<Catalogue>>,
     taken: Arc<RwLock<Taken>>,
@@ -368,6 +371,7 @@ impl AppState {
             open_data: false,
             metrics_token: None,
             demo_outbox: None,
+            public_url: Arc::from(""),
             stats: Arc::default(),
             catalogue: Arc::default(),
             taken: Arc::default(),

@@ -367,8 +367,13 @@ struct Letter {
     to: String,
     subject: String,
     text: String,
-    /// The appointment as a calendar file, for all but cancellations.
-    calendar: Option<String>,
+    calendar: Option<Calendar>,
+}
+
+/// A calendar file and its iCalendar method (`PUBLISH`, or `CANCEL` for a cancellation).
+struct Calendar {
+    text: String,
+    method: &'static str,
 }
 
 enum MailTransport {
@@ -756,8 +761,7 @@ fn turn_near_text(state: &AppState, ticket: &Watched) -> String {
 /// The message, German first with English below: the booking does not record a language, and
 /// municipal mail to citizens is German.
 #[allow(clippy::too_many_arguments)]
-/// The email for a booking: German first, then English; the calendar file for all but a
-/// cancellation.
+/// The email for a booking: German first, then English, with the calendar file.
 fn compose(
     state: &AppState,
     settings: &MessageSettings,
@@ -837,19 +841,20 @@ fn compose(
         service_de = service.0,
         service_en = service.1,
     );
-    let calendar = if pending.kind == Kind::Cancellation {
-        None
-    } else {
-        let About::Booking(stream) = &pending.about else {
-            return Err("a mail about a ticket".into());
-        };
-        let appointment = ics::Appointment {
-            booking,
-            code_hash: booking_hash(stream),
-            manage_link: &link,
-        };
-        Some(ics::appointment(&state.catalogue(), &appointment, Utc::now()))
+    // Every mail about a booking carries its calendar file; a cancellation's removes the event.
+    let About::Booking(stream) = &pending.about else {
+        return Err("a mail about a ticket".into());
     };
+    let site = format!("{}/", settings.public_url.trim_end_matches('/'));
+    let appointment = ics::Appointment {
+        booking,
+        code_hash: booking_hash(stream),
+        site: &site,
+    };
+    let calendar = Some(Calendar {
+        text: ics::appointment(&state.catalogue(), &appointment, Utc::now()),
+        method: ics::method(booking),
+    });
     Ok(Letter {
         to: personal.email.clone(),
         subject,
@@ -871,11 +876,12 @@ fn mime(letter: &Letter, from: &str, id: &str) -> Result<Message, String> {
     let message = match &letter.calendar {
         None => builder.singlepart(text),
         Some(calendar) => {
-            let kind = ContentType::parse("text/calendar; charset=utf-8; method=PUBLISH").map_err(|e| e.to_string())?;
+            let kind = ContentType::parse(&format!("text/calendar; charset=utf-8; method={}", calendar.method))
+                .map_err(|e| e.to_string())?;
             builder.multipart(
                 MultiPart::mixed()
                     .singlepart(text)
-                    .singlepart(Attachment::new("termin.ics".into()).body(calendar.clone(), kind)),
+                    .singlepart(Attachment::new("termin.ics".into()).body(calendar.text.clone(), kind)),
             )
         }
     };
@@ -893,7 +899,7 @@ fn demo_message(letter: Letter, id: &str, now: DateTime<Utc>) -> DemoMessage {
             text: letter.text,
             calendar: letter.calendar.is_some(),
         },
-        calendar: letter.calendar,
+        calendar: letter.calendar.map(|c| c.text),
     }
 }
 

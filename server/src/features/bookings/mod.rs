@@ -355,7 +355,7 @@ pub fn qr_svg(text: &str) -> Result<Response, ApiError> {
     responses((status = 200, content_type = "text/calendar", body = String), (status = 404, body = ErrorBody)))]
 pub async fn calendar(State(state): State<AppState>, ApiPath(code): ApiPath<String>) -> Result<Response, ApiError> {
     let (hash, booking) = load_booking(&state, &code).await?;
-    let manage = format!("/booking/{}", normalise_code(&code).unwrap_or_default());
+    let site = format!("{}/", state.public_url.trim_end_matches('/'));
     Ok((
         [
             (header::CONTENT_TYPE, "text/calendar; charset=utf-8"),
@@ -366,7 +366,7 @@ pub async fn calendar(State(state): State<AppState>, ApiPath(code): ApiPath<Stri
             &ics::Appointment {
                 booking: &booking,
                 code_hash: &hash,
-                manage_link: &manage,
+                site: &site,
             },
             Utc::now(),
         ),
