@@ -28,6 +28,24 @@ async fn book(base: &str, start: &str, email: &str) -> BookingView {
     citizen::booked(&reqwest::Client::new(), base, &request).await
 }
 
+/// The same first message in two installations (or a rebuilt database) has other Message-IDs,
+/// or mail services would drop the later one as a duplicate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn message_ids_differ_between_installations() {
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let sink = SmtpSink::start().await;
+        let app = spawn_app(TestDb::sqlite().await).mailing(&sink.url).start().await;
+        let starts = free_starts(&app.url, 3).await;
+        book(&app.url, &starts[0], "henrike@example.org").await;
+        let sent = sink.wait_for(1, Duration::from_secs(10)).await;
+        ids.push(message_id(&sent[0]));
+        app.stop().await;
+    }
+    assert!(ids.iter().all(|id| id.starts_with("<confirm-")), "{ids:?}");
+    assert_ne!(ids[0], ids[1]);
+}
+
 fn message_id(raw: &str) -> String {
     raw.lines()
         .find_map(|l| {
@@ -53,6 +71,10 @@ async fn citizens_get_one_message_per_step(db: TestDb) {
     assert!(text.contains("To: henrike@example.org"), "{text}");
     assert!(text.contains(&format!("http://schalter.test/booking/{code}")), "{text}");
     assert!(text.contains("Guten Tag Henrike Postmeister"), "{text}");
+    // The English half says as much as the German.
+    assert!(text.contains("Please bring:") && text.contains("Fee:"), "{text}");
+    assert!(text.contains("No internet? Call 115."), "{text}");
+    assert!(message_id(&first[0]).ends_with("@schalter.test>"), "{}", first[0]);
     assert!(text.contains("Content-Type: text/calendar"), "{text}");
     assert!(text.contains("method=PUBLISH"), "{text}");
     let confirmed = ics::appointment(&text);
@@ -111,6 +133,18 @@ async fn citizens_get_one_message_per_step(db: TestDb) {
     assert_eq!(cancelled.method, "CANCEL");
     assert_eq!(cancelled.status, Some(icalendar::EventStatus::Cancelled));
     assert!(decoded(&all_after[2]).contains("method=CANCEL"));
+    // Nothing to bring and nothing to manage once cancelled.
+    let cancellation = decoded(&all_after[2]);
+    let cancellation = cancellation.split("BEGIN:VCALENDAR").next().unwrap();
+    assert!(
+        !cancellation.contains("Bitte mitbringen") && !cancellation.contains("Please bring"),
+        "{cancellation}"
+    );
+    assert!(!cancellation.contains(&format!("/booking/{code}")), "{cancellation}");
+    assert!(
+        cancellation.contains("Neuen Termin buchen: http://schalter.test/"),
+        "{cancellation}"
+    );
 
     // An appointment within the reminder period: confirmation and reminder at once.
     app.booking_near_now("WWWW-XXXX-YYYY-ZZZZ", 90, "Ida Erinnerung", "ida@example.org")

@@ -16,6 +16,7 @@ use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use schalter_events::api::{LocalTime, MessageChannel, OutboxMessage};
 use schalter_events::booking::{normalise_phone, Booking, BookingEvent, Personal, Status};
+use schalter_events::catalogue::Text;
 use schalter_events::outbox::{self, Delivery, Kind};
 use schalter_events::queue::{self, NumberEvent, TicketEvent};
 use schalter_events::{decode, ics, Decision, RecordedEvent};
@@ -666,10 +667,12 @@ async fn deliver(
     let attempt = delivery.attempts + 1;
     let outcome = match message {
         Ok(Outgoing::Mail(letter)) => match &transports.mail {
-            Some((mail, MailTransport::Smtp(transport))) => match mime(&letter, &mail.from, id) {
-                Ok(message) => transport.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
-                Err(e) => Err(e),
-            },
+            Some((mail, MailTransport::Smtp(transport))) => {
+                match mime(&letter, &mail.from, id, &message_host(settings)) {
+                    Ok(message) => transport.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
+                    Err(e) => Err(e),
+                }
+            }
             Some((_, MailTransport::Demo(outbox))) => {
                 outbox.push(demo_message(*letter, id, Utc::now()));
                 Ok(())
@@ -781,9 +784,14 @@ fn compose(
             location.map(|l| l.name.de.clone()).unwrap_or_default(),
             location.map(|l| l.address.clone()).unwrap_or_default(),
             service
-                .map(|s| s.documents.iter().map(|d| d.de.clone()).collect::<Vec<_>>().join(", "))
+                .map(|s| {
+                    let list = |pick: fn(&Text) -> &String| s.documents.iter().map(pick).cloned().collect::<Vec<_>>();
+                    (list(|t| &t.de).join(", "), list(|t| &t.en).join(", "))
+                })
                 .unwrap_or_default(),
-            service.map(|s| s.fee.de.clone()).unwrap_or_default(),
+            service
+                .map(|s| (s.fee.de.clone(), s.fee.en.clone()))
+                .unwrap_or_default(),
         )
     };
     let local = booking.start.with_timezone(&tz);
@@ -827,16 +835,36 @@ fn compose(
         }
         _ => (subject, de_intro.to_owned(), en_intro.to_owned()),
     };
-    let bring = if documents.is_empty() {
-        String::new()
+    let site = format!("{}/", settings.public_url.trim_end_matches('/'));
+    // A cancelled appointment needs nothing brought and has nothing left to manage.
+    let (bring_de, bring_en, manage_de, manage_en) = if pending.kind == Kind::Cancellation {
+        (
+            String::new(),
+            String::new(),
+            format!("Neuen Termin buchen: {site}"),
+            format!("Book a new appointment: {site}"),
+        )
     } else {
-        format!("Bitte mitbringen: {documents}\nGebühr: {fee}\n\n")
+        let (bring_de, bring_en) = if documents.0.is_empty() {
+            (String::new(), String::new())
+        } else {
+            (
+                format!("Bitte mitbringen: {}\nGebühr: {}\n\n", documents.0, fee.0),
+                format!("Please bring: {}\nFee: {}\n\n", documents.1, fee.1),
+            )
+        };
+        (
+            bring_de,
+            bring_en,
+            format!("Termin-Code: {code}\nAnsehen, verschieben, absagen: {link}"),
+            format!("Booking code: {code}\nView, move or cancel: {link}"),
+        )
     };
     let body = format!(
-        "Guten Tag {name},\n\n{de_intro}\n\n{service_de}\n{date}, {time} Uhr\n{location}, {address}\n\n{bring}\
-         Termin-Code: {code}\nAnsehen, verschieben, absagen: {link}\n\nOhne Internet: telefonisch unter 115.\n\n\
-         ---\n\nHello {name},\n\n{en_intro}\n\n{service_en}\n{date}, {time}\n{location}, {address}\n\n\
-         Booking code: {code}\nView, move or cancel: {link}\n",
+        "Guten Tag {name},\n\n{de_intro}\n\n{service_de}\n{date}, {time} Uhr\n{location}, {address}\n\n{bring_de}\
+         {manage_de}\n\nOhne Internet: telefonisch unter 115.\n\n\
+         ---\n\nHello {name},\n\n{en_intro}\n\n{service_en}\n{date}, {time}\n{location}, {address}\n\n{bring_en}\
+         {manage_en}\n\nNo internet? Call 115.\n",
         name = personal.name,
         service_de = service.0,
         service_en = service.1,
@@ -845,7 +873,6 @@ fn compose(
     let About::Booking(stream) = &pending.about else {
         return Err("a mail about a ticket".into());
     };
-    let site = format!("{}/", settings.public_url.trim_end_matches('/'));
     let appointment = ics::Appointment {
         booking,
         code_hash: booking_hash(stream),
@@ -864,14 +891,16 @@ fn compose(
 }
 
 /// The letter as a MIME message from `from`.
-fn mime(letter: &Letter, from: &str, id: &str) -> Result<Message, String> {
+fn mime(letter: &Letter, from: &str, id: &str, host: &str) -> Result<Message, String> {
     let from: Mailbox = from.parse().map_err(|e| format!("bad sender address: {e}"))?;
     let to: Mailbox = letter.to.parse().map_err(|e| format!("bad recipient address: {e}"))?;
     let builder = Message::builder()
         .from(from)
         .to(to)
         .subject(letter.subject.clone())
-        .message_id(Some(format!("<{id}@schalter>")));
+        // Unique across installations and rebuilt databases (ids like `confirm-26` repeat), or
+        // mail services drop later messages as duplicates.
+        .message_id(Some(format!("<{id}.{}@{host}>", uuid::Uuid::new_v4().simple())));
     let text = SinglePart::plain(letter.text.clone());
     let message = match &letter.calendar {
         None => builder.singlepart(text),
@@ -886,6 +915,17 @@ fn mime(letter: &Letter, from: &str, id: &str) -> Result<Message, String> {
         }
     };
     message.map_err(|e| e.to_string())
+}
+
+/// The host part of Message-IDs: the public address's host.
+fn message_host(settings: &MessageSettings) -> String {
+    let url = settings.public_url.split("://").nth(1).unwrap_or(&settings.public_url);
+    let host = url.split(['/', ':']).next().unwrap_or_default();
+    if host.is_empty() {
+        "schalter.invalid".to_owned()
+    } else {
+        host.to_owned()
+    }
 }
 
 fn demo_message(letter: Letter, id: &str, now: DateTime<Utc>) -> DemoMessage {
