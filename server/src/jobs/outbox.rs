@@ -422,39 +422,28 @@ pub enum SetupError {
 
 /// Starts the sender if any channel is configured; it first reads the whole log, then follows it.
 pub fn spawn(state: AppState, settings: MessageSettings) -> Result<(), SetupError> {
-    if let Some(outbox) = &state.demo_outbox {
-        let transports = Transports {
-            mail: settings
-                .mail
-                .clone()
-                .map(|mail| (mail, MailTransport::Demo(outbox.clone()))),
-            sms: settings.sms.clone().map(|sms| {
-                let gateway: Arc<dyn SmsGateway> = Arc::new(DemoGateway(outbox.clone()));
-                (sms, gateway)
-            }),
-        };
-        tokio::spawn(async move {
-            if let Err(e) = run(state, settings, transports).await {
-                tracing::error!(error = %e, "the message sender stopped");
-            }
-        });
-        return Ok(());
-    }
-    let mail = match &settings.mail {
-        Some(mail) => {
+    // In demo mode without a mail server or gateway, both channels go to the demo outbox.
+    let demo = state.demo_outbox.clone();
+    let mail = match (&settings.mail, &demo) {
+        (Some(mail), Some(outbox)) => Some((mail.clone(), MailTransport::Demo(outbox.clone()))),
+        (Some(mail), None) => {
             let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&mail.smtp_url)?
                 .timeout(Some(StdDuration::from_secs(30)))
                 .build();
             Some((mail.clone(), MailTransport::Smtp(transport)))
         }
-        None => None,
+        (None, _) => None,
     };
-    let sms = match &settings.sms {
-        Some(sms) => {
+    let sms = match (&settings.sms, demo) {
+        (Some(sms), Some(outbox)) => {
+            let gateway: Arc<dyn SmsGateway> = Arc::new(DemoGateway(outbox));
+            Some((sms.clone(), gateway))
+        }
+        (Some(sms), None) => {
             let gateway: Arc<dyn SmsGateway> = Arc::new(HttpGateway::new(sms).map_err(SetupError::Sms)?);
             Some((sms.clone(), gateway))
         }
-        None => None,
+        (None, _) => None,
     };
     if mail.is_none() && sms.is_none() {
         return Ok(());
