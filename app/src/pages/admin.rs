@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use leptos::prelude::*;
-use schalter_events::api::{Me, MessageChannel, OutboxMessage};
+use schalter_events::api::{MessageChannel, OutboxMessage};
 use schalter_events::staff::Role;
 
-use super::login::Login;
+use super::login::StaffPage;
 use crate::api;
 use crate::i18n::{clock, t, text, use_lang};
 
@@ -16,28 +16,14 @@ const REFRESH: Duration = Duration::from_secs(3);
 
 #[component]
 pub fn Admin() -> impl IntoView {
-    let signed_in = RwSignal::new(0u32);
-    let me = api::load(move || {
-        signed_in.track();
-        async move { api::get::<Me>("/api/auth/me").await }
-    });
     view! {
-        <section class="page admin" aria-labelledby="admin-h">
-            {move || match me.get() {
-                None => api::loading_notice(),
-                Some(Ok(me)) if me.role == Role::Admin => view! {
-                    <h1 id="admin-h">{t("admin_title")}</h1>
-                    <p class="desk-user" data-testid="admin-user">{me.username}</p>
-                    <DemoOutbox/>
-                    <p>{t("admin_more")}</p>
-                }.into_any(),
-                Some(Ok(_)) => view! {
-                    <h1 id="admin-h">{t("admin_title")}</h1>
-                    <p class="error" role="alert">{t("err_forbidden")}</p>
-                }.into_any(),
-                Some(Err(_)) => view! { <Login title="admin_title" heading="admin-h" signed_in/> }.into_any(),
-            }}
-        </section>
+        <StaffPage class="page admin" title="admin_title" heading="admin-h" allowed=|role| role == Role::Admin
+            page=|me, _| view! {
+                <h1 id="admin-h">{t("admin_title")}</h1>
+                <p class="desk-user" data-testid="admin-user">{me.username}</p>
+                <DemoOutbox/>
+                <p>{t("admin_more")}</p>
+            }.into_any()/>
     }
 }
 

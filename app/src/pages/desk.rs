@@ -11,7 +11,7 @@ use schalter_events::catalogue::{Location, Service};
 use schalter_events::queue::{SentAwayReason, State};
 use schalter_events::staff::Role;
 
-use super::login::Login;
+use super::login::StaffPage;
 use crate::api;
 use crate::i18n::{clock, error_text, t, text, use_lang, Lang};
 
@@ -56,19 +56,10 @@ fn remember(key: &str, value: &str) {
 
 #[component]
 pub fn Desk() -> impl IntoView {
-    let signed_in = RwSignal::new(0u32);
-    let me = api::load(move || {
-        signed_in.track();
-        async move { api::get::<Me>("/api/auth/me").await }
-    });
+    // Every role may work at a counter; the server decides what each may do.
     view! {
-        <section class="page desk" aria-labelledby="desk-h">
-            {move || match me.get() {
-                None => api::loading_notice(),
-                Some(Ok(me)) => view! { <Workstation me signed_in/> }.into_any(),
-                Some(Err(_)) => view! { <Login title="desk_title" heading="desk-h" signed_in/> }.into_any(),
-            }}
-        </section>
+        <StaffPage class="page desk" title="desk_title" heading="desk-h" allowed=|_| true
+            page=|me, signed_in| view! { <Workstation me signed_in/> }.into_any()/>
     }
 }
 

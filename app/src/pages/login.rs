@@ -1,12 +1,44 @@
-//! Staff sign-in, shared by the desk and the statistics page.
+//! Staff sign-in, and the frame every staff page shares: who is signed in decides what shows.
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use schalter_events::api::{LoginRequest, Me};
+use schalter_events::staff::Role;
 
 use crate::api;
 use crate::i18n::{error_text, t, use_lang};
+
+/// A staff page (`class`, labelled by the heading with id `heading`): the sign-in form until
+/// someone is signed in, a refusal for a role `allowed` rejects, else `page`, given who is
+/// signed in and the signal to bump when they sign out.
+#[component]
+pub fn StaffPage(
+    class: &'static str,
+    title: &'static str,
+    heading: &'static str,
+    allowed: fn(Role) -> bool,
+    page: fn(Me, RwSignal<u32>) -> AnyView,
+) -> impl IntoView {
+    let signed_in = RwSignal::new(0u32);
+    let me = api::load(move || {
+        signed_in.track();
+        async move { api::get::<Me>("/api/auth/me").await }
+    });
+    view! {
+        <section class=class aria-labelledby=heading>
+            {move || match me.get() {
+                None => api::loading_notice(),
+                Some(Ok(me)) if allowed(me.role) => page(me, signed_in),
+                Some(Ok(_)) => view! {
+                    <h1 id=heading>{t(title)}</h1>
+                    <p class="error" role="alert">{t("err_forbidden")}</p>
+                }.into_any(),
+                Some(Err(_)) => view! { <Login title heading signed_in/> }.into_any(),
+            }}
+        </section>
+    }
+}
 
 /// The sign-in form under the page's heading `title` (with id `heading`); bumps `signed_in`.
 #[component]

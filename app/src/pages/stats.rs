@@ -9,10 +9,9 @@ use leptos::prelude::*;
 use schalter_events::catalogue::{Location, Service};
 use schalter_events::stats::{Figures, Spread, Summary};
 
-use super::login::Login;
+use super::login::StaffPage;
 use crate::api;
 use crate::i18n::{local, t, text, use_lang, Lang};
-use schalter_events::api::Me;
 use schalter_events::staff::Role;
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -42,23 +41,10 @@ impl Query {
 
 #[component]
 pub fn Stats() -> impl IntoView {
-    let signed_in = RwSignal::new(0u32);
-    let me = api::load(move || {
-        signed_in.track();
-        async move { api::get::<Me>("/api/auth/me").await }
-    });
     view! {
-        <section class="page stats" aria-labelledby="stats-h">
-            {move || match me.get() {
-                None => api::loading_notice(),
-                Some(Ok(me)) if matches!(me.role, Role::Manager | Role::Admin) => view! { <Dashboard/> }.into_any(),
-                Some(Ok(_)) => view! {
-                    <h1 id="stats-h">{t("stats_title")}</h1>
-                    <p class="error" role="alert">{t("err_forbidden")}</p>
-                }.into_any(),
-                Some(Err(_)) => view! { <Login title="stats_title" heading="stats-h" signed_in/> }.into_any(),
-            }}
-        </section>
+        <StaffPage class="page stats" title="stats_title" heading="stats-h"
+            allowed=|role| matches!(role, Role::Manager | Role::Admin)
+            page=|_, _| view! { <Dashboard/> }.into_any()/>
     }
 }
 
