@@ -22,7 +22,7 @@ async fn acknowledged_write_survives_kill_9(db: TestDb) {
         assert_eq!(r.status(), 201);
         server.kill9().await;
         let store = Store::connect(&db.url, ConnectOptions::default()).await.unwrap();
-        let outcome = store.command_outcome(&key).await.unwrap();
+        let outcome = store.command_outcome(&key, None).await.unwrap();
         assert!(
             outcome.is_some(),
             "round {round}: acknowledged feedback lost after kill -9"

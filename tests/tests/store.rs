@@ -25,6 +25,7 @@ on_both_backends!(
     racing_writers_one_wins,
     failed_expectation_writes_nothing,
     repeated_command_returns_first_outcome,
+    a_command_id_answers_only_for_its_own_request,
     concurrent_writers_subscriber_sees_everything_once_in_order,
     subscription_resumes_from_checkpoint,
     old_schemas_are_upcast_on_read,
@@ -136,7 +137,7 @@ async fn failed_expectation_writes_nothing(db: TestDb) {
     assert_eq!(stream_len(&store, "b").await, 1);
     assert_eq!(stream_len(&store, "c").await, 0);
     assert_eq!(
-        store.command_outcome("cmd-multi").await.unwrap(),
+        store.command_outcome("cmd-multi", None).await.unwrap(),
         None,
         "a failed command is not remembered"
     );
@@ -179,7 +180,12 @@ async fn repeated_command_returns_first_outcome(db: TestDb) {
     );
     assert_eq!(store.head().await.unwrap(), head, "nothing appended by the repeat");
     assert_eq!(
-        store.command_outcome("key-123").await.unwrap().unwrap().last_position,
+        store
+            .command_outcome("key-123", None)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_position,
         first.last_position
     );
     // Concurrent repeats of one new command: one append, all see the same outcome.
@@ -194,6 +200,44 @@ async fn repeated_command_returns_first_outcome(db: TestDb) {
     assert_eq!(outcomes.iter().filter(|o| !o.duplicate).count(), 1);
     assert!(outcomes.iter().all(|o| o.first_position == outcomes[0].first_position));
     assert_eq!(stream_len(&store, "booking-2").await, 1);
+}
+
+/// A command id stored with one request's fingerprint: the same fingerprint gets the first
+/// outcome; another, or none, is refused with nothing written, whether it asks first or appends.
+async fn a_command_id_answers_only_for_its_own_request(db: TestDb) {
+    let store = db.store().await;
+    let first = AppendRequest::new(vec![event("booking-7", 1)])
+        .command_id("key-789")
+        .fingerprint(Some("fp-a".into()));
+    let written = store.append(&first).await.unwrap();
+    let head = store.head().await.unwrap();
+    let again = store.append(&first).await.unwrap();
+    assert!(again.duplicate);
+    assert_eq!(again.last_position, written.last_position);
+    for other in [Some("fp-b".to_owned()), None] {
+        let reused = AppendRequest::new(vec![event("booking-8", 1)])
+            .command_id("key-789")
+            .fingerprint(other.clone());
+        assert!(
+            matches!(store.append(&reused).await, Err(StoreError::CommandReused { ref command_id }) if command_id == "key-789"),
+            "{other:?}"
+        );
+        assert!(matches!(
+            store.command_outcome("key-789", other.as_deref()).await,
+            Err(StoreError::CommandReused { .. })
+        ));
+    }
+    assert_eq!(store.head().await.unwrap(), head, "nothing written by a reused id");
+    assert_eq!(stream_len(&store, "booking-8").await, 0);
+    assert_eq!(
+        store
+            .command_outcome("key-789", Some("fp-a"))
+            .await
+            .unwrap()
+            .unwrap()
+            .last_position,
+        written.last_position
+    );
 }
 
 /// The classic failure of a plain serial column: a transaction that took position 10 commits

@@ -59,7 +59,8 @@ pub trait EventStore: Send + Sync + 'static {
         requests: &[AppendRequest],
         recorded_at: DateTime<Utc>,
     ) -> Result<Vec<Result<AppendOutcome, StoreError>>, StoreError>;
-    async fn command_outcome(&self, command_id: &str) -> Result<Option<AppendOutcome>, StoreError>;
+    /// The first outcome of `command_id` and the fingerprint it was stored with.
+    async fn command_outcome(&self, command_id: &str) -> Result<Option<(AppendOutcome, Option<String>)>, StoreError>;
     /// Events of one stream with a version greater than `after_version`, in version order.
     async fn read_stream(&self, stream: &str, after_version: i64) -> Result<Vec<RecordedEvent>, StoreError>;
     /// Up to `limit` events with a position greater than `after`, in position order.
@@ -165,8 +166,20 @@ impl Store {
         Ok(Submitted(outcome))
     }
 
-    pub async fn command_outcome(&self, command_id: &str) -> Result<Option<AppendOutcome>, StoreError> {
-        self.backend.command_outcome(command_id).await
+    /// The first outcome of `command_id`, if it was written; [`StoreError::CommandReused`] when
+    /// it was written for a request with another fingerprint.
+    pub async fn command_outcome(
+        &self,
+        command_id: &str,
+        fingerprint: Option<&str>,
+    ) -> Result<Option<AppendOutcome>, StoreError> {
+        match self.backend.command_outcome(command_id).await? {
+            Some((outcome, stored)) => {
+                request::same_command(command_id, stored.as_deref(), fingerprint)?;
+                Ok(Some(outcome))
+            }
+            None => Ok(None),
+        }
     }
 
     pub async fn read_stream(&self, stream: &str, after_version: i64) -> Result<Vec<RecordedEvent>, StoreError> {

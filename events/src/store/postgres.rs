@@ -97,6 +97,7 @@ fn request_json(request: &AppendRequest) -> serde_json::Value {
     json!({
         "data_keys": data_keys,
         "command_id": request.command_id,
+        "fingerprint": request.fingerprint,
         "metadata": request.metadata,
         "expectations": expectations,
         "events": request.events,
@@ -112,6 +113,7 @@ fn hex(bytes: &[u8]) -> String {
 enum BatchResult {
     Ok(AppendOutcome),
     Conflict { stream: String, actual: i64 },
+    Reused { command_id: String },
 }
 
 const EVENT_COLUMNS: &str = "position, stream, version, event_type, schema, data, metadata, recorded_at";
@@ -139,21 +141,22 @@ fn event_from_row(row: &PgRow) -> Result<RecordedEvent, StoreError> {
 async fn command_outcome(
     executor: impl sqlx::PgExecutor<'_>,
     command_id: &str,
-) -> Result<Option<AppendOutcome>, StoreError> {
+) -> Result<Option<(AppendOutcome, Option<String>)>, StoreError> {
     let row = sqlx::query(
-        "SELECT first_position, last_position, streams::text AS streams FROM commands WHERE command_id = $1",
+        "SELECT first_position, last_position, streams::text AS streams, fingerprint FROM commands WHERE command_id = $1",
     )
     .bind(command_id)
     .fetch_optional(executor)
     .await?;
     row.map(|row| {
         let first_position: i64 = row.try_get("first_position")?;
-        Ok(AppendOutcome {
+        let outcome = AppendOutcome {
             first_position,
             last_position: row.try_get("last_position")?,
             streams: parse_streams(first_position, row.try_get("streams")?)?,
             duplicate: true,
-        })
+        };
+        Ok((outcome, row.try_get("fingerprint")?))
     })
     .transpose()
 }
@@ -196,6 +199,7 @@ impl EventStore for PgStore {
             .zip(requests)
             .map(|(result, request)| match result {
                 BatchResult::Ok(outcome) => Ok(outcome),
+                BatchResult::Reused { command_id } => Err(StoreError::CommandReused { command_id }),
                 BatchResult::Conflict { stream, actual } => Err(StoreError::Conflict {
                     expected: request
                         .expectations
@@ -211,7 +215,7 @@ impl EventStore for PgStore {
         Ok(outcomes)
     }
 
-    async fn command_outcome(&self, command_id: &str) -> Result<Option<AppendOutcome>, StoreError> {
+    async fn command_outcome(&self, command_id: &str) -> Result<Option<(AppendOutcome, Option<String>)>, StoreError> {
         command_outcome(&self.pool, command_id).await
     }
 

@@ -10,6 +10,10 @@ use crate::event::{Expectation, Metadata, NewEvent};
 pub struct AppendRequest {
     /// Idempotency key; a second append with the same key returns the first outcome.
     pub command_id: Option<String>,
+    /// What the key was first used for (a digest of the request): the same key with another
+    /// fingerprint is refused as [`StoreError::CommandReused`], so a key never answers for a
+    /// request other than its own.
+    pub fingerprint: Option<String>,
     pub metadata: Metadata,
     /// Beliefs about streams, checked under the write lock. Streams not listed: [`Expectation::Any`].
     pub expectations: Vec<(String, Expectation)>,
@@ -48,6 +52,11 @@ impl AppendRequest {
         let id = id.into();
         self.metadata.command_id = Some(id.clone());
         self.command_id = Some(id);
+        self
+    }
+
+    pub fn fingerprint(mut self, fingerprint: Option<String>) -> Self {
+        self.fingerprint = fingerprint;
         self
     }
 
@@ -118,6 +127,19 @@ pub enum StoreError {
     Unavailable(String),
     #[error("stored event at position {position} is unreadable: {reason}")]
     Corrupt { position: i64, reason: String },
+    #[error("the command id {command_id:?} was used for another request")]
+    CommandReused { command_id: String },
+}
+
+/// A repeated command id answers only for the request it was first used for.
+pub(super) fn same_command(command_id: &str, stored: Option<&str>, requested: Option<&str>) -> Result<(), StoreError> {
+    if stored == requested {
+        Ok(())
+    } else {
+        Err(StoreError::CommandReused {
+            command_id: command_id.to_owned(),
+        })
+    }
 }
 
 impl StoreError {

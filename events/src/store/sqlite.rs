@@ -78,19 +78,21 @@ const EVENT_COLUMNS: &str = "position, stream, version, event_type, schema, data
 async fn command_outcome(
     executor: impl sqlx::SqliteExecutor<'_>,
     command_id: &str,
-) -> Result<Option<AppendOutcome>, StoreError> {
-    let row = sqlx::query("SELECT first_position, last_position, streams FROM commands WHERE command_id = ?")
-        .bind(command_id)
-        .fetch_optional(executor)
-        .await?;
+) -> Result<Option<(AppendOutcome, Option<String>)>, StoreError> {
+    let row =
+        sqlx::query("SELECT first_position, last_position, streams, fingerprint FROM commands WHERE command_id = ?")
+            .bind(command_id)
+            .fetch_optional(executor)
+            .await?;
     row.map(|row| {
         let first_position: i64 = row.try_get("first_position")?;
-        Ok(AppendOutcome {
+        let outcome = AppendOutcome {
             first_position,
             last_position: row.try_get("last_position")?,
             streams: parse_streams(first_position, row.try_get("streams")?)?,
             duplicate: true,
-        })
+        };
+        Ok((outcome, row.try_get("fingerprint")?))
     })
     .transpose()
 }
@@ -126,7 +128,7 @@ impl EventStore for SqliteStore {
         Ok(results)
     }
 
-    async fn command_outcome(&self, command_id: &str) -> Result<Option<AppendOutcome>, StoreError> {
+    async fn command_outcome(&self, command_id: &str) -> Result<Option<(AppendOutcome, Option<String>)>, StoreError> {
         command_outcome(&self.reader, command_id).await
     }
 
@@ -245,8 +247,10 @@ async fn append_one(
     recorded_at: DateTime<Utc>,
 ) -> Result<Result<AppendOutcome, StoreError>, StoreError> {
     if let Some(id) = &request.command_id {
-        if let Some(outcome) = command_outcome(&mut *tx, id).await? {
-            return Ok(Ok(outcome));
+        if let Some((outcome, stored)) = command_outcome(&mut *tx, id).await? {
+            return Ok(
+                super::request::same_command(id, stored.as_deref(), request.fingerprint.as_deref()).map(|()| outcome),
+            );
         }
     }
     let mut current = HashMap::new();
@@ -291,14 +295,15 @@ async fn append_one(
     }
     if let Some(id) = &request.command_id {
         sqlx::query(
-            "INSERT INTO commands (command_id, first_position, last_position, streams, recorded_at) \
-             VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO commands (command_id, first_position, last_position, streams, recorded_at, fingerprint) \
+             VALUES (?, ?, ?, ?, ?, ?)",
         )
         .bind(id)
         .bind(outcome.first_position)
         .bind(outcome.last_position)
         .bind(streams_json(&outcome.streams))
         .bind(recorded_at)
+        .bind(&request.fingerprint)
         .execute(&mut *tx)
         .await
         .map_err(unique_to_conflict)?;
