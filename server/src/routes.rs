@@ -17,14 +17,15 @@ pub fn router(state: &AppState) -> Router<AppState> {
     let (api, document) = api(state).split_for_parts();
     // Rendered once: the document cannot change while the server runs.
     let document = document.to_json().expect("the OpenAPI document serialises");
-    api.route(
-        "/api/openapi.json",
-        get(move || async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], document) }),
-    )
-    .route("/metrics", get(metrics))
-    .route("/api", get(api_not_found))
-    .route("/api/{*rest}", axum::routing::any(api_not_found))
-    .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+    api.route_layer(axum::middleware::from_fn(crate::http::digest_keyed_requests))
+        .route(
+            "/api/openapi.json",
+            get(move || async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], document) }),
+        )
+        .route("/metrics", get(metrics))
+        .route("/api", get(api_not_found))
+        .route("/api/{*rest}", axum::routing::any(api_not_found))
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
 }
 
 /// Every API route, each registered together with its OpenAPI entry (`routes!` takes the path

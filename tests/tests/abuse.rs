@@ -68,6 +68,42 @@ async fn limits_per_address_and_email_with_retry_after() {
     app.stop().await;
 }
 
+/// A used Idempotency-Key is no way around the limits: once the address has used up its
+/// bookings, even the repeat of its first request is refused (the repeat itself, with the same
+/// proof, is answered while the limit allows).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_come_before_the_idempotency_key() {
+    let app = spawn_app(TestDb::sqlite().await).protected().start().await;
+    let starts = app.free_starts_of(CERTIFICATE, 2).await;
+    let request = BookingRequest {
+        location: CERTIFICATE.location.into(),
+        service: CERTIFICATE.service.into(),
+        proof: Some(app.proof().await),
+        ..booking(&starts[0], "first@example.org")
+    };
+    let send = || {
+        app.client
+            .post(format!("{}/api/bookings", app.url))
+            .header("x-forwarded-for", "203.0.113.77")
+            .header("idempotency-key", "retry-me-please")
+            .json(&request)
+            .send()
+    };
+    assert_eq!(send().await.unwrap().status().as_u16(), 201);
+    assert_eq!(
+        send().await.unwrap().status().as_u16(),
+        200,
+        "a repeat may carry its proof again"
+    );
+    for (i, start) in starts[1..].iter().take(18).enumerate() {
+        let (status, body, _) = book(&app, "203.0.113.77", start, &format!("more{i}@example.org")).await;
+        assert_eq!(status, 201, "{i}: {body}");
+    }
+    let repeat = send().await.unwrap();
+    assert_eq!(repeat.status().as_u16(), 429);
+    app.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancelled_slot_is_not_grabbed_back_at_once() {
     let app = spawn_app(TestDb::sqlite().await).protected().start().await;

@@ -16,6 +16,7 @@ on_both_backends!(
     one_email_holds_at_most_two_bookings,
     one_email_booking_many_times_at_once_gets_two,
     bad_booking_input_is_refused_and_stores_nothing,
+    an_idempotency_key_answers_only_its_own_request,
 );
 
 const LOCATION: &str = "buergerbuero";
@@ -404,6 +405,99 @@ async fn bad_booking_input_is_refused_and_stores_nothing(db: TestDb) {
         app.store().head().await.unwrap(),
         head,
         "nothing stored by any refused request"
+    );
+    app.stop().await;
+}
+
+/// POSTs `body` (text, sent as it is) to `path` with `key`: status and answer.
+async fn keyed(app: &TestApp, path: &str, key: &str, body: String) -> (u16, Value) {
+    let r = app
+        .client
+        .post(format!("{}{path}", app.url))
+        .header("idempotency-key", key)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+/// A key answers again only for the very request it came with (the same JSON, in any field
+/// order); any other request with it gets 422 and learns nothing, and nothing is stored.
+async fn an_idempotency_key_answers_only_its_own_request(db: TestDb) {
+    let app = spawn_app(db).start().await;
+    let slots = future_slots(&app).await;
+    // Far enough apart that no appointment at one overlaps another.
+    let (first, second, third) = (&slots[0].0, &slots[6].0, &slots[12].0);
+    let erika = serde_json::to_value(request(first, "erika@example.org")).unwrap();
+    let (status, booked) = keyed(&app, "/api/bookings", "key-erika-01", erika.to_string()).await;
+    assert_eq!(status, 201, "{booked}");
+    let code = booked["code"].as_str().unwrap().to_owned();
+
+    // The same request again, its fields in another order: the first booking, without the code.
+    let mut reordered: Vec<(String, Value)> = erika.as_object().unwrap().clone().into_iter().collect();
+    reordered.reverse();
+    let reordered = format!(
+        "{{{}}}",
+        reordered
+            .iter()
+            .map(|(k, v)| format!("{}:{v}", json!(k)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let (status, again) = keyed(&app, "/api/bookings", "key-erika-01", reordered).await;
+    assert_eq!((status, &again["id"]), (200, &booked["id"]), "{again}");
+    assert!(again.get("code").is_none());
+
+    // Another citizen with the same key: refused, and nothing of Erika's in the answer.
+    let head = app.store().head().await.unwrap();
+    let max = serde_json::to_value(BookingRequest {
+        name: "Max Muster".into(),
+        ..request(second, "max@example.org")
+    })
+    .unwrap();
+    let (status, refused) = keyed(&app, "/api/bookings", "key-erika-01", max.to_string()).await;
+    assert_eq!(
+        (status, refused["error"].as_str()),
+        (422, Some("idempotency_key_reused"))
+    );
+    assert!(!refused.to_string().contains("erika") && !refused.to_string().contains("Erika"));
+    // The same key at another address (a move) is another request too.
+    let move_to = |start: &str| json!({ "start": start }).to_string();
+    let reschedule = format!("/api/bookings/{code}/reschedule");
+    let (status, refused) = keyed(&app, &reschedule, "key-erika-01", move_to(second)).await;
+    assert_eq!(
+        (status, refused["error"].as_str()),
+        (422, Some("idempotency_key_reused"))
+    );
+    assert_eq!(
+        app.store().head().await.unwrap(),
+        head,
+        "nothing stored for a reused key"
+    );
+    assert_eq!(app.free_at(ID_CARD, second).await, 3);
+
+    // A move with its own key, repeated: moved once; the key sent with another time: refused, and
+    // the appointment stays where the first move put it.
+    let (status, moved) = keyed(&app, &reschedule, "key-move-0001", move_to(second)).await;
+    assert_eq!(
+        (status, moved["start"].as_str()),
+        (200, Some(second.as_str())),
+        "{moved}"
+    );
+    let (status, _) = keyed(&app, &reschedule, "key-move-0001", move_to(second)).await;
+    assert_eq!(status, 200);
+    let (status, refused) = keyed(&app, &reschedule, "key-move-0001", move_to(third)).await;
+    assert_eq!(
+        (status, refused["error"].as_str()),
+        (422, Some("idempotency_key_reused"))
+    );
+    let (_, view) = app.get_json(&format!("/api/bookings/{code}")).await;
+    assert_eq!(view["start"].as_str(), Some(second.as_str()));
+    assert_eq!(
+        (app.free_at(ID_CARD, first).await, app.free_at(ID_CARD, third).await),
+        (3, 3)
     );
     app.stop().await;
 }

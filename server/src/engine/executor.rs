@@ -147,6 +147,27 @@ impl<E: From<StoreError> + From<Busy> + Send> Command for Record<E> {
     }
 }
 
+/// A client's idempotency key with the digest of the request it came with (operation, target
+/// and body; see `http::Idempotency`). The key answers again only for the same request from the
+/// same actor: anything else with it is refused, so no one reads another's outcome through it.
+#[derive(Debug, Clone)]
+pub struct CommandKey {
+    pub key: String,
+    pub request: String,
+}
+
+impl CommandKey {
+    fn fingerprint(&self, actor: &str) -> String {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::new()
+            .chain_update(actor.as_bytes())
+            .chain_update([0])
+            .chain_update(self.request.as_bytes())
+            .finalize();
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
 /// How a command ended.
 pub enum Executed<T> {
     /// Decided now: written (with its outcome), or nothing needed writing.
@@ -185,20 +206,22 @@ impl Executor {
         }
     }
 
-    /// Runs `command` for `actor`; with `command_id` (an idempotency key) a repeat of a command
-    /// already written returns its outcome instead of acting twice.
+    /// Runs `command` for `actor`; with a `key` (an idempotency key) a repeat of the same
+    /// request returns the first outcome instead of acting twice, and another request with the
+    /// key is refused ([`StoreError::CommandReused`]) with nothing written.
     pub async fn execute<C: Command>(
         &self,
         actor: &str,
-        command_id: Option<String>,
+        key: Option<CommandKey>,
         command: C,
     ) -> Result<Executed<C::Output>, C::Error> {
+        let fingerprint = key.as_ref().map(|k| k.fingerprint(actor));
         let metadata = Metadata {
-            command_id,
+            command_id: key.map(|k| k.key),
             actor: Some(actor.to_owned()),
             ..Metadata::default()
         };
-        self.execute_as(metadata, command).await
+        self.run(metadata, fingerprint, command).await
     }
 
     /// As [`Executor::execute`], with the events' metadata given: a `requested_at` there is the
@@ -207,11 +230,19 @@ impl Executor {
     pub async fn execute_as<C: Command>(
         &self,
         metadata: Metadata,
+        command: C,
+    ) -> Result<Executed<C::Output>, C::Error> {
+        self.run(metadata, None, command).await
+    }
+
+    async fn run<C: Command>(
+        &self,
+        metadata: Metadata,
+        fingerprint: Option<String>,
         mut command: C,
     ) -> Result<Executed<C::Output>, C::Error> {
-        let command_id = metadata.command_id.clone();
-        if let Some(id) = &command_id {
-            if let Some(outcome) = self.store.command_outcome(id).await? {
+        if let Some(id) = &metadata.command_id {
+            if let Some(outcome) = self.store.command_outcome(id, fingerprint.as_deref()).await? {
                 self.caught_up(outcome.last_position).await;
                 return Ok(Executed::Repeated(outcome));
             }
@@ -232,10 +263,12 @@ impl Executor {
                 Decided::Nothing(value) => return Ok(Executed::Done(value, None)),
                 Decided::Append(plan) => plan,
             };
-            let mut request = AppendRequest::new(plan.decision.events).metadata(Metadata {
-                requested_at: Some(attempt.now),
-                ..metadata.clone()
-            });
+            let mut request = AppendRequest::new(plan.decision.events)
+                .metadata(Metadata {
+                    requested_at: Some(attempt.now),
+                    ..metadata.clone()
+                })
+                .fingerprint(fingerprint.clone());
             request.expectations = plan.decision.expectations;
             request.data_keys.extend(plan.data_key);
             let _reserved = (!plan.reserve.is_empty()).then(|| self.in_flight.book(&plan.reserve));

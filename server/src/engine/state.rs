@@ -15,7 +15,7 @@ use schalter_events::store::{Store, StoreError};
 use schalter_events::{decode, queue, staff, RecordedEvent};
 use tokio::sync::watch;
 
-use crate::engine::executor::{Command, Executed, Executor};
+use crate::engine::executor::{Command, CommandKey, Executed, Executor};
 
 /// Bookings holding each grid unit, per location (what availability is computed from), and
 /// the unit and holder counters bookings decide on first.
@@ -450,10 +450,10 @@ impl AppState {
     pub async fn execute<C: Command>(
         &self,
         actor: &str,
-        command_id: Option<String>,
+        key: Option<CommandKey>,
         command: C,
     ) -> Result<Executed<C::Output>, C::Error> {
-        self.executor.execute(actor, command_id, command).await
+        self.executor.execute(actor, key, command).await
     }
 
     /// Read-your-writes: waits (briefly) until the projections include `position`, so a client

@@ -1,7 +1,7 @@
 //! What anyone may read (health, locations, services) and the citizens' feedback.
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use schalter_events::api::Health;
@@ -15,7 +15,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::engine::executor::{Attempt, Command, Decided};
 use crate::engine::state::AppState;
 use crate::http::error::{ApiError, ErrorBody};
-use crate::http::{idempotency_key, ApiJson};
+use crate::http::{ApiJson, Idempotency};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -92,11 +92,11 @@ pub struct FeedbackAccepted {
         (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn give_feedback(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Idempotency(key): Idempotency,
     ApiJson(body): ApiJson<FeedbackRequest>,
 ) -> Result<Response, ApiError> {
     let command = GiveFeedback { state: &state, body };
-    state.execute("citizen", idempotency_key(&headers)?, command).await?;
+    state.execute("citizen", key, command).await?;
     let thanks = Text::new("Vielen Dank für Ihre Bewertung!", "Thank you for your rating!");
     Ok((StatusCode::CREATED, Json(FeedbackAccepted { thanks })).into_response())
 }

@@ -112,6 +112,11 @@ impl From<StoreError> for ApiError {
                 code: "concurrent_change",
                 message: "someone changed this at the same moment; please try again".into(),
             },
+            StoreError::CommandReused { .. } => ApiError::invalid(
+                "idempotency_key_reused",
+                None,
+                "this Idempotency-Key was used for another request",
+            ),
             StoreError::Connect { .. } => ApiError::StoreUnavailable,
             StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed) => {
                 ApiError::StoreUnavailable

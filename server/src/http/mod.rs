@@ -9,9 +9,9 @@ pub mod security;
 pub mod telemetry;
 pub mod web;
 use axum::extract::{FromRequest, Query, Request};
-use axum::http::HeaderMap;
 use axum::Json;
 
+use crate::engine::executor::CommandKey;
 use crate::http::error::ApiError;
 
 pub use error::BODY_LIMIT;
@@ -120,22 +120,71 @@ pub fn repeated_stream<'a>(
         })
 }
 
-/// The client's idempotency key, if it sent one; a retried request with the same key returns
-/// the first outcome instead of acting twice.
-pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    let Some(value) = headers.get("idempotency-key") else {
-        return Ok(None);
+/// The digest of a request that carries an Idempotency-Key, left by [`digest_keyed_requests`]
+/// for the [`Idempotency`] extractor.
+#[derive(Clone)]
+struct RequestDigest(String);
+
+/// Middleware for the API: a request with an Idempotency-Key gets the digest of what it asks
+/// (method, path and query, and the body, canonical where it is JSON, so a retry that orders
+/// its fields differently is still the same request), which binds the key to it.
+pub async fn digest_keyed_requests(request: Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    use sha2::{Digest, Sha256};
+    if !request.headers().contains_key(IDEMPOTENCY_KEY) {
+        return next.run(request).await;
+    }
+    let (mut parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, BODY_LIMIT).await else {
+        return ApiError::PayloadTooLarge(BODY_LIMIT).into_response();
     };
-    let key = value
-        .to_str()
+    let canonical = serde_json::from_slice::<serde_json::Value>(&bytes)
         .ok()
-        .filter(|k| (8..=128).contains(&k.len()) && k.chars().all(|c| c.is_ascii_graphic()));
-    match key {
-        Some(k) => Ok(Some(k.to_owned())),
-        None => Err(ApiError::Invalid {
-            code: "invalid_idempotency_key",
-            message: "Idempotency-Key must be 8 to 128 visible ASCII characters".into(),
-            field: None,
-        }),
+        .map(|v| v.to_string());
+    let target = parts.uri.path_and_query().map_or("", |p| p.as_str());
+    let digest = Sha256::new()
+        .chain_update(parts.method.as_str())
+        .chain_update(" ")
+        .chain_update(target)
+        .chain_update("\n")
+        .chain_update(canonical.as_ref().map_or(&bytes[..], |c| c.as_bytes()))
+        .finalize();
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    parts.extensions.insert(RequestDigest(hex));
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await
+}
+
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// The client's idempotency key, if it sent one, bound to its request: a retry of the same
+/// request returns the first outcome instead of acting twice.
+pub struct Idempotency(pub Option<CommandKey>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Idempotency {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let Some(value) = parts.headers.get(IDEMPOTENCY_KEY) else {
+            return Ok(Idempotency(None));
+        };
+        let key = value
+            .to_str()
+            .ok()
+            .filter(|k| (8..=128).contains(&k.len()) && k.chars().all(|c| c.is_ascii_graphic()))
+            .ok_or_else(|| ApiError::Invalid {
+                code: "invalid_idempotency_key",
+                message: "Idempotency-Key must be 8 to 128 visible ASCII characters".into(),
+                field: None,
+            })?;
+        let RequestDigest(request) = parts
+            .extensions
+            .get::<RequestDigest>()
+            .cloned()
+            .ok_or_else(|| ApiError::Internal("a keyed request reached its handler without a digest".into()))?;
+        Ok(Idempotency(Some(CommandKey {
+            key: key.to_owned(),
+            request,
+        })))
     }
 }

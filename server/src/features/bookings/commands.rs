@@ -53,6 +53,7 @@ fn holder_hash(state: &AppState, email: &str) -> String {
     state.vault.keyed_hash("holder", email)
 }
 
+/// Whether `proof` solves a challenge of this server and is fresh; spending it is admission's.
 fn check_proof(state: &AppState, proof: Option<&Proof>) -> Result<(), ApiError> {
     if !state.abuse.enabled() {
         return Ok(());
@@ -79,8 +80,8 @@ fn check_proof(state: &AppState, proof: Option<&Proof>) -> Result<(), ApiError> 
             Some("proof"),
             "the proof does not solve a challenge of this server",
         ),
-    })?;
-    state.abuse.spend_proof(&proof.challenge)
+    })
+    .map(drop)
 }
 
 /// A new booking. Admission checks the request and seals the personal data once; each attempt
@@ -112,7 +113,11 @@ pub struct Placed {
 }
 
 impl<'a> PlaceBooking<'a> {
-    pub fn new(state: &'a AppState, ip: IpAddr, request: BookingRequest) -> Result<PlaceBooking<'a>, ApiError> {
+    /// The booking `request` from `ip`, once this address's limit and the proof of work allow it
+    /// (the proof is spent only when the booking is decided, so a retry may carry it again).
+    pub fn limited(state: &'a AppState, ip: IpAddr, request: BookingRequest) -> Result<PlaceBooking<'a>, ApiError> {
+        state.abuse.check(&format!("book-ip:{ip}"), abuse::BOOK_PER_IP)?;
+        check_proof(state, request.proof.as_ref())?;
         Ok(PlaceBooking {
             state,
             ip,
@@ -141,8 +146,9 @@ impl Command for PlaceBooking<'_> {
         let code = new_code();
         let code_hash = code_hash(&code).expect("generated codes are valid");
         let holder = holder_hash(state, &contact.email);
-        state.abuse.check(&format!("book-ip:{ip}"), abuse::BOOK_PER_IP)?;
-        check_proof(state, req.proof.as_ref())?;
+        if let Some(proof) = req.proof.as_ref().filter(|_| state.abuse.enabled()) {
+            state.abuse.spend_proof(&proof.challenge)?;
+        }
         state
             .abuse
             .check(&format!("book-email:{holder}"), abuse::BOOK_PER_EMAIL)?;

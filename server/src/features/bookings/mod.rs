@@ -3,7 +3,7 @@
 //! decision when a concurrent booking changed a stream in between.
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{NaiveDate, Utc};
@@ -31,7 +31,7 @@ use crate::engine::state::AppState;
 use crate::engine::vault::{PersonalData, VaultError};
 use crate::http::abuse::{self, ClientIp};
 use crate::http::error::{ApiError, ErrorBody};
-use crate::http::{idempotency_key, ApiJson, ApiPath, ApiQuery};
+use crate::http::{ApiJson, ApiPath, ApiQuery, Idempotency};
 use crate::jobs::retention;
 
 const MAX_DAYS: u32 = 62;
@@ -211,12 +211,13 @@ pub async fn challenge(State(state): State<AppState>) -> Json<Challenge> {
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn book(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Idempotency(key): Idempotency,
     ClientIp(ip): ClientIp,
     ApiJson(req): ApiJson<BookingRequest>,
 ) -> Result<Response, ApiError> {
-    let command = PlaceBooking::new(&state, ip, req)?;
-    match state.execute("citizen", idempotency_key(&headers)?, command).await? {
+    // Limits come before the key: a used key must not be a way around them.
+    let command = PlaceBooking::limited(&state, ip, req)?;
+    match state.execute("citizen", key, command).await? {
         Executed::Done(placed, _) => {
             let view = view_of(&state, &placed.booking, Some(placed.code), Some(&placed.personal));
             Ok((StatusCode::CREATED, Json(view)).into_response())
@@ -249,18 +250,17 @@ pub async fn view(
     responses((status = 200, body = BookingView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn cancel(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Idempotency(key): Idempotency,
     ClientIp(ip): ClientIp,
     ApiPath(code): ApiPath<String>,
 ) -> Result<Json<BookingView>, ApiError> {
-    let command_id = idempotency_key(&headers)?;
     state.abuse.check(&format!("change-ip:{ip}"), abuse::CHANGE_PER_IP)?;
     let code_hash = code_hash(&code).ok_or(BookingError::UnknownBooking)?;
     let command = Cancel {
         store: &state.store,
         code_hash,
     };
-    if let Executed::Done(before, _) = state.execute("citizen", command_id, command).await? {
+    if let Executed::Done(before, _) = state.execute("citizen", key, command).await? {
         state.abuse.cancelled(before.start, &[before.holder, ip.to_string()]);
     }
     current_view(&state, &code).await
@@ -307,12 +307,11 @@ pub async fn confirm(
     responses((status = 200, body = BookingView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn reschedule(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Idempotency(key): Idempotency,
     ClientIp(ip): ClientIp,
     ApiPath(code): ApiPath<String>,
     ApiJson(req): ApiJson<RescheduleRequest>,
 ) -> Result<Json<BookingView>, ApiError> {
-    let command_id = idempotency_key(&headers)?;
     state.abuse.check(&format!("change-ip:{ip}"), abuse::CHANGE_PER_IP)?;
     let command = Reschedule {
         state: &state,
@@ -320,7 +319,7 @@ pub async fn reschedule(
         start: commands::requested_start(&req.start)?,
         ip,
     };
-    state.execute("citizen", command_id, command).await?;
+    state.execute("citizen", key, command).await?;
     current_view(&state, &code).await
 }
 

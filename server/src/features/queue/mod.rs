@@ -191,17 +191,16 @@ pub fn called_view(
 pub async fn call_next(
     State(state): State<AppState>,
     ApiPath(counter_id): ApiPath<String>,
-    headers: axum::http::HeaderMap,
+    crate::http::Idempotency(key): crate::http::Idempotency,
     user: StaffUser,
 ) -> Result<Response, ApiError> {
-    let command_id = crate::http::idempotency_key(&headers)?;
     let (counter, tz) = crate::features::office::counter(&state, &counter_id)?;
     let command = CallNext {
         state: &state,
         counter: counter.clone(),
         tz,
     };
-    match state.execute(&user.actor(), command_id, command).await? {
+    match state.execute(&user.actor(), key, command).await? {
         Executed::Done(Some((day, called)), _) => {
             Ok(Json(called_view(&counter.location, day, &called, &counter.name, tz)).into_response())
         }
