@@ -62,6 +62,8 @@ pub struct Settings {
     /// With `demo` and neither a mail server nor an SMS gateway: emails and text messages go to
     /// the admins' demo outbox (`/api/admin/demo-outbox`) instead of nowhere.
     pub demo_outbox: bool,
+    /// Open connections, per address and for hall screens, and the header timeout.
+    pub connections: http::connections::ConnectionLimits,
 }
 
 impl Default for Settings {
@@ -79,6 +81,7 @@ impl Default for Settings {
             open_data: false,
             metrics_token: None,
             demo_outbox: false,
+            connections: http::connections::ConnectionLimits::default(),
         }
     }
 }
@@ -236,15 +239,13 @@ pub async fn start(settings: Settings) -> Result<Server, StartError> {
     state.metrics_token = settings.metrics_token.clone().filter(|t| !t.is_empty()).map(Into::into);
     jobs::expiry::spawn(state.clone());
     outbox::spawn(state.clone(), messages).map_err(|e| StartError::Mail(e.to_string()))?;
-    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let mut on_stop = stopped.clone();
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = on_stop.wait_for(|s| *s).await;
-            })
-            .await
-    });
+    let connections = http::connections::Connections::new(settings.connections.clone().fitted_to_file_limit());
+    let task = tokio::spawn(http::connections::serve(
+        listener,
+        router(state.clone()),
+        connections,
+        stopped.clone(),
+    ));
     Ok(Server {
         addr,
         store,

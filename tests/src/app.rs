@@ -102,6 +102,12 @@ impl Spawn {
         self
     }
 
+    /// Connection limits and the header timeout other than the defaults.
+    pub fn connections(mut self, limits: schalter_server::http::connections::ConnectionLimits) -> Spawn {
+        self.settings.connections = limits;
+        self
+    }
+
     pub fn publishing(mut self) -> Spawn {
         self.settings.open_data = true;
         self

@@ -122,6 +122,36 @@ impl Mail {
 }
 
 // Parsed once per process: the size of the `serve` variant does not matter.
+/// How many connections the server holds open, and for how long it waits for a request.
+#[derive(Args)]
+pub struct Connections {
+    /// Open connections besides hall-screen streams; more are refused with 503.
+    #[arg(long, env = "SCHALTER_HTTP_CONNECTIONS", default_value_t = 4096)]
+    http_connections: usize,
+    /// Open connections from one public address (not counted for a proxy on this machine or a
+    /// private network); more are refused with 429.
+    #[arg(long, env = "SCHALTER_HTTP_CONNECTIONS_PER_ADDRESS", default_value_t = 64)]
+    http_connections_per_address: usize,
+    /// Hall-screen event streams, counted apart from other connections.
+    #[arg(long, env = "SCHALTER_HALL_SCREEN_STREAMS", default_value_t = 2048)]
+    hall_screen_streams: usize,
+    /// Seconds a connection may take to send a request's headers, and may stay idle between
+    /// requests, before it is closed.
+    #[arg(long, env = "SCHALTER_HEADER_TIMEOUT_SECONDS", default_value_t = 10)]
+    header_timeout_seconds: u64,
+}
+
+impl Connections {
+    fn limits(&self) -> crate::http::connections::ConnectionLimits {
+        crate::http::connections::ConnectionLimits {
+            max: self.http_connections,
+            per_address: self.http_connections_per_address,
+            streams: self.hall_screen_streams,
+            header_timeout: std::time::Duration::from_secs(self.header_timeout_seconds.max(1)),
+        }
+    }
+}
+
 #[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 pub enum Command {
@@ -161,6 +191,8 @@ pub enum Command {
         /// this machine may.
         #[arg(long, env = "SCHALTER_METRICS_TOKEN", hide_env_values = true)]
         metrics_token: Option<String>,
+        #[command(flatten)]
+        connections: Connections,
     },
     /// Erase the personal data of bookings whose appointment is older than the retention
     /// period (the server also does this daily). The event log stays complete.
@@ -312,6 +344,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             open_data,
             abuse_protection,
             metrics_token,
+            connections,
         } => {
             serve(
                 Settings {
@@ -327,6 +360,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                     open_data: open_data == "on",
                     metrics_token,
                     demo_outbox: demo,
+                    connections: connections.limits(),
                 },
                 welcome,
             )

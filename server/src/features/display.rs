@@ -224,6 +224,7 @@ pub async fn stream(
     ApiPath(location): ApiPath<String>,
     _viewer: Viewer,
     headers: HeaderMap,
+    connection: Option<axum::Extension<crate::http::connections::Connection>>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let tz = location_tz(&state, &location)?;
     let resume_after = headers
@@ -250,6 +251,9 @@ pub async fn stream(
         changes,
     };
     feed.snapshot(resume_after)?;
+    if let Some(axum::Extension(connection)) = connection {
+        connection.hold_as_stream()?;
+    }
     metrics::gauge!("schalter_display_streams").increment(1.0);
     let stream = futures::stream::unfold(feed, Feed::next);
     Ok(Sse::new(Counted(Box::pin(stream))).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))

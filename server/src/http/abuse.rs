@@ -127,10 +127,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip())
             .unwrap_or(IpAddr::from([0, 0, 0, 0]));
-        let local_proxy = match peer {
-            IpAddr::V4(v4) => v4.is_loopback() || v4.is_private(),
-            IpAddr::V6(v6) => v6.is_loopback(),
-        };
+        let local_proxy = is_local_proxy(peer);
         let forwarded = parts
             .headers
             .get("x-forwarded-for")
@@ -141,6 +138,16 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
             (true, Some(ip)) => ip,
             _ => peer,
         }))
+    }
+}
+
+/// A peer that may be a reverse proxy in front of Schalter (this machine, a private network):
+/// it speaks for many clients, so its `X-Forwarded-For` is believed and it has no
+/// per-address connection cap.
+pub fn is_local_proxy(peer: IpAddr) -> bool {
+    match peer {
+        IpAddr::V4(v4) => v4.is_loopback() || v4.is_private(),
+        IpAddr::V6(v6) => v6.is_loopback(),
     }
 }
 

@@ -46,6 +46,13 @@ pub enum ApiError {
     RateLimited { retry_after: u64 },
     #[error("the event store is not reachable")]
     StoreUnavailable,
+    /// More connections or streams than the server holds; answered with Retry-After.
+    #[error("{message}")]
+    Overloaded {
+        status: StatusCode,
+        code: &'static str,
+        message: &'static str,
+    },
     #[error("internal error")]
     Internal(String),
 }
@@ -74,6 +81,7 @@ impl ApiError {
             ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
             ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::StoreUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable"),
+            ApiError::Overloaded { status, code, .. } => (*status, code),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -96,10 +104,15 @@ impl IntoResponse for ApiError {
             field: field.map(str::to_owned),
         };
         let mut response = (status, Json(body)).into_response();
-        if let ApiError::RateLimited { retry_after } = self {
+        let retry_after = match self {
+            ApiError::RateLimited { retry_after } => Some(retry_after),
+            ApiError::Overloaded { .. } => Some(5),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
             response
                 .headers_mut()
-                .insert(axum::http::header::RETRY_AFTER, retry_after.into());
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
         }
         response
     }

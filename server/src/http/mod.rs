@@ -4,6 +4,7 @@
 
 pub mod abuse;
 pub mod auth;
+pub mod connections;
 pub mod error;
 pub mod security;
 pub mod telemetry;
