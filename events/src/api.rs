@@ -19,7 +19,7 @@ use crate::staff::{access::DeviceRole, Role};
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "utoipa", schema(value_type = String, example = "2026-12-02T09:00:00+01:00"))]
+#[cfg_attr(feature = "utoipa", schema(value_type = String, format = DateTime, example = "2026-12-02T09:00:00+01:00"))]
 pub struct LocalTime(String);
 
 /// A [`LocalTime`] that is not an RFC 3339 time with an offset.

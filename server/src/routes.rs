@@ -14,7 +14,8 @@ use crate::http::abuse::ClientIp;
 use crate::http::error::ApiError;
 
 pub fn router(state: &AppState) -> Router<AppState> {
-    let (api, document) = api(state).split_for_parts();
+    let (api, mut document) = api(state).split_for_parts();
+    crate::http::openapi::complete(&mut document);
     // Rendered once: the document cannot change while the server runs.
     let document = document.to_json().expect("the OpenAPI document serialises");
     api.route_layer(axum::middleware::from_fn(crate::http::digest_keyed_requests))

@@ -248,3 +248,40 @@ async fn a_body_that_stops_coming_does_not_hold_the_connection() {
     );
     app.stop().await;
 }
+
+/// A hall-screen stream ends after its lifetime (so screens move to restarted or added
+/// servers); the screen comes back with its `Last-Event-ID` and gets the call it missed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hall_screen_stream_ends_after_its_lifetime_and_resumes() {
+    let app = spawn_app(TestDb::sqlite().await)
+        .connections(ConnectionLimits {
+            stream_lifetime: Duration::from_millis(500),
+            ..ConnectionLimits::default()
+        })
+        .start()
+        .await;
+    let display = add_device(&app.db.url, "buergerbuero", "display");
+    let kiosk = add_device(&app.db.url, "buergerbuero", "kiosk");
+    add_user(&app.db.url, "anna", "desk", "counter-one-2026");
+    let anna = app.sign_in("anna", "counter-one-2026").await;
+    app.open_counter(&anna, "buergerbuero-1").await;
+    let url = format!("{}/api/locations/buergerbuero/display/stream?token={display}", app.url);
+    let mut screen = SseStream::open(app.client.get(&url)).await;
+    let snapshot = screen.next(HEADER_TIMEOUT).await.expect("snapshot");
+    let opened = Instant::now();
+    assert!(screen.next(Duration::from_secs(10)).await.is_none());
+    let lasted = opened.elapsed();
+    assert!(
+        lasted < Duration::from_secs(5),
+        "the stream ended by itself: {lasted:?}"
+    );
+
+    call_one(&app, &kiosk, &anna).await;
+    let mut screen = SseStream::open(app.client.get(&url).header("last-event-id", snapshot.id.unwrap())).await;
+    let missed = screen
+        .next_named("call", HEADER_TIMEOUT)
+        .await
+        .expect("the missed call");
+    assert_eq!(missed.json()["number"], "A-001");
+    app.stop().await;
+}

@@ -139,6 +139,10 @@ pub struct Connections {
     /// requests, before it is closed.
     #[arg(long, env = "SCHALTER_HEADER_TIMEOUT_SECONDS", default_value_t = 10)]
     header_timeout_seconds: u64,
+    /// Seconds a hall-screen stream stays open before the screen reconnects (it resumes where
+    /// it was; this lets screens move to restarted or added servers).
+    #[arg(long, env = "SCHALTER_STREAM_SECONDS", default_value_t = 1800)]
+    stream_seconds: u64,
 }
 
 impl Connections {
@@ -148,6 +152,7 @@ impl Connections {
             per_address: self.http_connections_per_address,
             streams: self.hall_screen_streams,
             header_timeout: std::time::Duration::from_secs(self.header_timeout_seconds.max(1)),
+            stream_lifetime: std::time::Duration::from_secs(self.stream_seconds.max(1)),
         }
     }
 }

@@ -20,7 +20,6 @@ use crate::engine::state::AppState;
 use crate::http::auth::{self, StaffUser};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::{ApiJson, ApiPath};
-use axum::middleware::from_fn_with_state;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
@@ -166,21 +165,21 @@ impl Command for Revoke<'_> {
 }
 
 pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
+    let admins = OpenApiRouter::new()
         .routes(routes!(list_users, add_user))
         .routes(routes!(list_devices, add_device))
         .routes(routes!(revoke_device))
         .routes(routes!(message_problems))
         .routes(routes!(demo_messages))
         .routes(routes!(demo_calendar))
-        .routes(routes!(export_booking))
-        .route_layer(from_fn_with_state(state.clone(), auth::admin))
+        .routes(routes!(export_booking));
+    auth::staff_only(admins, state, auth::Staff::Admins)
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct BookingExport {
     /// The personal data as stored (decrypted), or `null` once erased.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     personal_data: Option<serde_json::Value>,
     /// Every recorded step of the booking, oldest first, with who did it and when.
     #[schema(value_type = Vec<Object>)]
@@ -308,10 +307,14 @@ pub async fn list_users(State(state): State<AppState>) -> Result<Json<Vec<UserVi
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
+    /// 2 to 40 of a–z, 0–9, `.`, `-`, `_`.
+    #[schema(pattern = "^[a-z0-9._-]{2,40}$")]
     username: String,
-    /// admin, desk or manager
+    /// Checked here rather than by the JSON reader, so a wrong one is named (`unknown_role`).
+    #[schema(value_type = Role)]
     role: String,
     /// At least 10 characters.
+    #[schema(min_length = 10)]
     password: String,
 }
 
@@ -364,7 +367,8 @@ pub async fn list_devices(State(state): State<AppState>) -> Result<Json<Vec<Devi
 #[serde(deny_unknown_fields)]
 pub struct NewDevice {
     location: String,
-    /// kiosk or display
+    /// Checked here rather than by the JSON reader, so a wrong one is named (`unknown_role`).
+    #[schema(value_type = DeviceRole)]
     role: String,
 }
 

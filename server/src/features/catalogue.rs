@@ -1,6 +1,6 @@
 //! What anyone may read (health, locations, services) and the citizens' feedback.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -15,7 +15,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::engine::executor::{Attempt, Command, Decided};
 use crate::engine::state::AppState;
 use crate::http::error::{ApiError, ErrorBody};
-use crate::http::{ApiJson, Idempotency};
+use crate::http::{ApiJson, ApiQuery, Idempotency};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -44,6 +44,7 @@ pub async fn locations(State(state): State<AppState>) -> Json<Vec<Location>> {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ServiceFilter {
     /// Only services offered at this location.
     location: Option<String>,
@@ -53,7 +54,7 @@ pub struct ServiceFilter {
     responses((status = 200, body = [Service]), (status = 404, body = ErrorBody)))]
 pub async fn services(
     State(state): State<AppState>,
-    Query(filter): Query<ServiceFilter>,
+    ApiQuery(filter): ApiQuery<ServiceFilter>,
 ) -> Result<Json<Vec<Service>>, ApiError> {
     let catalogue = state.catalogue();
     if let Some(l) = &filter.location {
@@ -75,6 +76,7 @@ pub async fn services(
 #[serde(deny_unknown_fields)]
 pub struct FeedbackRequest {
     /// 1 (bad) to 5 (very good).
+    #[schema(minimum = 1, maximum = 5)]
     rating: u8,
     /// The service the visit was for, if the citizen says.
     service: Option<String>,

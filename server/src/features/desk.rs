@@ -17,14 +17,13 @@ use crate::features::queue::{called_view, OpenOrClose};
 use crate::http::auth::{self, StaffUser};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::ApiPath;
-use axum::middleware::from_fn_with_state;
 
 pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
+    let desk = OpenApiRouter::new()
         .routes(routes!(counters))
         .routes(routes!(waiting_line))
-        .routes(routes!(open_or_close))
-        .route_layer(from_fn_with_state(state.clone(), auth::desk))
+        .routes(routes!(open_or_close));
+    auth::staff_only(desk, state, auth::Staff::Desk)
 }
 
 fn counter_view(state: &AppState, counter: &Counter, now: DateTime<Utc>, tz: Tz) -> CounterView {
@@ -68,22 +67,25 @@ pub async fn counters(
     Ok(Json(list.iter().map(|c| counter_view(&state, c, now, tz)).collect()))
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CounterChange {
+    Open,
+    Close,
+}
+
 /// Opens or closes a counter (`open` | `close`); only open counters call tickets and count for
 /// the waiting-time estimate. Repeating it changes nothing.
 #[utoipa::path(post, path = "/api/counters/{id}/{change}", tag = "queue",
-    params(("id" = String, Path), ("change" = String, Path, description = "open | close")),
+    params(("id" = String, Path), ("change" = inline(CounterChange), Path)),
     responses((status = 200, body = CounterView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub async fn open_or_close(
     State(state): State<AppState>,
-    ApiPath((id, change)): ApiPath<(String, String)>,
+    ApiPath((id, change)): ApiPath<(String, CounterChange)>,
     user: StaffUser,
 ) -> Result<Json<CounterView>, ApiError> {
-    let open = match change.as_str() {
-        "open" => true,
-        "close" => false,
-        _ => return Err(ApiError::NotFound(format!("there is no counter command {change:?}"))),
-    };
+    let open = change == CounterChange::Open;
     let (counter, tz) = crate::features::office::counter(&state, &id)?;
     let command = OpenOrClose {
         state: &state,

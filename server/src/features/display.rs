@@ -32,6 +32,8 @@ use crate::http::ApiPath;
 const SHOWN_CALLS: usize = 8;
 /// Estimates drift with the clock even when nothing happens; refresh them this often.
 const REFRESH: Duration = Duration::from_secs(30);
+/// How soon a screen reconnects after its stream ended.
+const RECONNECT: Duration = Duration::from_secs(1);
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(stream))
@@ -76,6 +78,8 @@ struct Feed {
     pending: VecDeque<Event>,
     changes: watch::Receiver<i64>,
     shutdown: watch::Receiver<bool>,
+    /// The stream ends here; the screen reconnects with its `Last-Event-ID` and misses nothing.
+    ends_at: tokio::time::Instant,
 }
 
 impl Feed {
@@ -157,6 +161,8 @@ impl Feed {
         };
         let event = Event::default()
             .event("snapshot")
+            // When the stream ends, come back at once rather than after the browser's default.
+            .retry(RECONNECT)
             .id(self.last_call.to_string())
             .json_data(&snapshot)
             .map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -199,12 +205,13 @@ impl Feed {
             if let Some(event) = self.pending.pop_front() {
                 return Some((Ok(event), self));
             }
-            if *self.shutdown.borrow() {
+            if *self.shutdown.borrow() || tokio::time::Instant::now() >= self.ends_at {
                 return None;
             }
             tokio::select! {
                 changed = self.changes.changed() => if changed.is_err() { return None },
                 _ = self.shutdown.changed() => return None,
+                _ = tokio::time::sleep_until(self.ends_at) => return None,
                 _ = tokio::time::sleep(REFRESH) => {}
             }
             self.catch_up();
@@ -214,8 +221,8 @@ impl Feed {
 
 /// The hall screen's live feed (SSE). Events: `snapshot` (first, and after a reconnect),
 /// `call` (id = log position; resume with `Last-Event-ID`), `waiting` (counts and estimates).
-#[utoipa::path(get, path = "/api/locations/{id}/display/stream", tag = "queue",
-    params(("id" = String, Path), ("token" = Option<String>, Query, description = "display device token, for EventSource"),
+#[utoipa::path(get, path = "/api/locations/{id}/display/stream", tag = "queue", security(("staff_session" = []), ("device_token" = []), ("device_token_query" = [])),
+    params(("id" = String, Path),
         ("Last-Event-ID" = Option<String>, Header, description = "resume after this call")),
     responses((status = 200, content_type = "text/event-stream", description = "snapshot, call and waiting events"),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -237,6 +244,12 @@ pub async fn stream(
         .values()
         .map(|c| (c.id.clone(), c.name.clone()))
         .collect();
+    // A stream lasts a while, then the screen reconnects: screens spread over restarted or added
+    // servers, and no connection lives for ever.
+    let lifetime = match connection {
+        Some(axum::Extension(connection)) => connection.hold_as_stream()?,
+        None => crate::http::connections::ConnectionLimits::default().stream_lifetime,
+    };
     let mut changes = state.changes();
     changes.mark_unchanged();
     let mut feed = Feed {
@@ -249,11 +262,9 @@ pub async fn stream(
         last_waiting: Vec::new(),
         pending: VecDeque::new(),
         changes,
+        ends_at: tokio::time::Instant::now() + lifetime,
     };
     feed.snapshot(resume_after)?;
-    if let Some(axum::Extension(connection)) = connection {
-        connection.hold_as_stream()?;
-    }
     metrics::gauge!("schalter_display_streams").increment(1.0);
     let stream = futures::stream::unfold(feed, Feed::next);
     Ok(Sse::new(Counted(Box::pin(stream))).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))

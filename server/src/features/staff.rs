@@ -199,7 +199,7 @@ impl Command for SignOut<'_> {
     }
 }
 
-#[utoipa::path(get, path = "/api/auth/me", tag = "staff",
+#[utoipa::path(get, path = "/api/auth/me", tag = "staff", security(("staff_session" = [])),
     responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
 pub async fn me(user: StaffUser) -> Json<Me> {
     Json(Me {
@@ -208,7 +208,7 @@ pub async fn me(user: StaffUser) -> Json<Me> {
     })
 }
 
-#[utoipa::path(get, path = "/api/devices/me", tag = "staff",
+#[utoipa::path(get, path = "/api/devices/me", tag = "staff", security(("device_token" = [])),
     responses((status = 200, body = DeviceMe), (status = 401, body = ErrorBody)))]
 pub async fn device_me(DeviceAuth(device): DeviceAuth) -> Json<DeviceMe> {
     Json(DeviceMe {

@@ -22,7 +22,6 @@ use crate::engine::state::AppState;
 use crate::http::auth;
 use crate::http::error::ApiError;
 use crate::http::ApiQuery;
-use axum::middleware::from_fn_with_state;
 
 /// The longest period one request may cover.
 const MAX_DAYS: i64 = 3 * 366;
@@ -35,8 +34,8 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
     let managers = OpenApiRouter::new()
         .routes(routes!(summary))
         .routes(routes!(export_csv))
-        .routes(routes!(export_json))
-        .route_layer(from_fn_with_state(state.clone(), auth::managers));
+        .routes(routes!(export_json));
+    let managers = auth::staff_only(managers, state, auth::Staff::Managers);
     OpenApiRouter::new()
         .merge(managers)
         // Published for everyone where the municipality switched it on.
@@ -46,6 +45,7 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StatsQuery {
     /// First local day, `YYYY-MM-DD` (default: 27 days before `to`).
     from: Option<NaiveDate>,

@@ -5,7 +5,7 @@
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
-use axum::middleware::Next;
+use axum::middleware::{from_fn_with_state, Next};
 use axum::response::Response;
 use chrono::Utc;
 use schalter_events::staff::access::{self, Device, DeviceRole};
@@ -14,6 +14,7 @@ use schalter_events::staff::Role;
 use crate::engine::secrets::hash;
 use crate::engine::state::AppState;
 use crate::http::error::ApiError;
+use utoipa_axum::router::OpenApiRouter;
 
 pub(crate) const COOKIE: &str = "schalter_session";
 /// A working day; staff sign in again the next morning.
@@ -105,21 +106,39 @@ impl FromRequestParts<AppState> for StaffUser {
     }
 }
 
-/// Who may use a group of routes, declared at the group's router with
-/// `route_layer(from_fn_with_state(state, auth::desk))`: 401 without a session, 403 with
-/// another role, both before anything of the request is read. The handler's `StaffUser` is the
-/// one found here.
-pub async fn desk(State(state): State<AppState>, request: Request, next: Next) -> Result<Response, ApiError> {
+/// Which staff may use a group of routes ([`staff_only`]).
+#[derive(Debug, Clone, Copy)]
+pub enum Staff {
+    Desk,
+    Managers,
+    Admins,
+}
+
+/// Lets only `who` through to the routes of `router` (401 without a session, 403 with another
+/// role, both before anything of the request is read; the handler's `StaffUser` is the one
+/// found here), and says so in their OpenAPI entries.
+pub fn staff_only(router: OpenApiRouter<AppState>, state: &AppState, who: Staff) -> OpenApiRouter<AppState> {
+    let mut router = match who {
+        Staff::Desk => router.route_layer(from_fn_with_state(state.clone(), desk)),
+        Staff::Managers => router.route_layer(from_fn_with_state(state.clone(), managers)),
+        Staff::Admins => router.route_layer(from_fn_with_state(state.clone(), admin)),
+    };
+    crate::http::openapi::require(router.get_openapi_mut(), &[crate::http::openapi::STAFF_SESSION]);
+    router
+}
+
+/// Desk work: calling, serving, counters.
+async fn desk(State(state): State<AppState>, request: Request, next: Next) -> Result<Response, ApiError> {
     only(&state, &[Role::Desk, Role::Admin], request, next).await
 }
 
 /// Administration: accounts, devices, messages, access requests.
-pub async fn admin(State(state): State<AppState>, request: Request, next: Next) -> Result<Response, ApiError> {
+async fn admin(State(state): State<AppState>, request: Request, next: Next) -> Result<Response, ApiError> {
     only(&state, &[Role::Admin], request, next).await
 }
 
 /// Evaluation: the statistics and their exports.
-pub async fn managers(State(state): State<AppState>, request: Request, next: Next) -> Result<Response, ApiError> {
+async fn managers(State(state): State<AppState>, request: Request, next: Next) -> Result<Response, ApiError> {
     only(&state, &[Role::Manager, Role::Admin], request, next).await
 }
 

@@ -38,6 +38,8 @@ pub struct ConnectionLimits {
     pub streams: usize,
     /// A request's headers must arrive within this; an idle kept-alive connection closes after it.
     pub header_timeout: Duration,
+    /// A hall-screen stream ends after this; the screen reconnects and resumes where it was.
+    pub stream_lifetime: Duration,
 }
 
 impl Default for ConnectionLimits {
@@ -47,6 +49,7 @@ impl Default for ConnectionLimits {
             per_address: 64,
             streams: 2048,
             header_timeout: Duration::from_secs(10),
+            stream_lifetime: Duration::from_secs(30 * 60),
         }
     }
 }
@@ -188,13 +191,13 @@ impl Drop for Slot {
 pub struct Connection(Arc<Slot>);
 
 impl Connection {
-    /// Moves this connection from the general count to the hall screens' own: its stream will
-    /// stay open for hours. 503 when the screens' budget is used up.
-    pub fn hold_as_stream(&self) -> Result<(), ApiError> {
+    /// Moves this connection from the general count to the hall screens' own, for a stream
+    /// that stays open as long as the returned lifetime. 503 when the screens' budget is used up.
+    pub fn hold_as_stream(&self) -> Result<Duration, ApiError> {
         let slot = &self.0;
         let c = &slot.connections;
         if slot.stream.load(Ordering::SeqCst) {
-            return Ok(());
+            return Ok(c.limits.stream_lifetime);
         }
         if c.streams.fetch_add(1, Ordering::SeqCst) >= c.limits.streams {
             c.streams.fetch_sub(1, Ordering::SeqCst);
@@ -211,7 +214,7 @@ impl Connection {
         if slot.per_address {
             c.forget_address(slot.peer);
         }
-        Ok(())
+        Ok(c.limits.stream_lifetime)
     }
 }
 

@@ -6,6 +6,7 @@ pub mod abuse;
 pub mod auth;
 pub mod connections;
 pub mod error;
+pub mod openapi;
 pub mod security;
 pub mod telemetry;
 pub mod web;

@@ -137,12 +137,14 @@ fn view_of(state: &AppState, booking: &Booking, code: Option<String>, personal: 
 // ---- handlers ------------------------------------------------------------------------------
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AvailabilityQuery {
     location: String,
     service: String,
     /// First day (local date, `YYYY-MM-DD`); default today.
     from: Option<NaiveDate>,
     /// Number of days, 1 to 62; default 14.
+    #[param(minimum = 1, maximum = 62)]
     days: Option<u32>,
 }
 

@@ -27,14 +27,13 @@ use crate::engine::state::AppState;
 use crate::http::auth::{self, DeviceAuth, StaffUser};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::{ApiJson, ApiPath};
-use axum::middleware::from_fn_with_state;
 
 pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
     let desk = OpenApiRouter::new()
         .routes(routes!(call_next))
         .routes(routes!(ticket_action))
-        .routes(routes!(send_away))
-        .route_layer(from_fn_with_state(state.clone(), auth::desk));
+        .routes(routes!(send_away));
+    let desk = auth::staff_only(desk, state, auth::Staff::Desk);
     OpenApiRouter::new()
         .merge(desk)
         // A kiosk of the office or desk staff (see `Issuer`).
@@ -110,7 +109,7 @@ fn issued_view(
     })
 }
 
-#[utoipa::path(post, path = "/api/locations/{id}/tickets", tag = "queue", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/api/locations/{id}/tickets", tag = "queue", security(("staff_session" = []), ("device_token" = [])), params(("id" = String, Path)),
     request_body = TicketRequest,
     responses((status = 201, body = TicketIssued), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -136,7 +135,7 @@ pub async fn issue_ticket(
 }
 
 /// Checks an appointment in: the booking is marked and an appointment ticket issued together.
-#[utoipa::path(post, path = "/api/locations/{id}/check-in", tag = "queue", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/api/locations/{id}/check-in", tag = "queue", security(("staff_session" = []), ("device_token" = [])), params(("id" = String, Path)),
     request_body = CheckInRequest,
     responses((status = 201, body = TicketIssued), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -186,8 +185,9 @@ pub fn called_view(
 /// Calls the next ticket by the call policy to this counter; 204 when nobody waits for it.
 #[utoipa::path(post, path = "/api/counters/{id}/call-next", tag = "queue", params(("id" = String, Path),
         ("Idempotency-Key" = Option<String>, Header, description = "A repeated call returns the same ticket")),
-    responses((status = 200, body = CalledTicket), (status = 204), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = CalledTicket), (status = 204, description = "Nobody waits for this counter"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "The counter is closed (`counter_closed`)", body = ErrorBody)))]
 pub async fn call_next(
     State(state): State<AppState>,
     ApiPath(counter_id): ApiPath<String>,
@@ -245,19 +245,16 @@ impl From<queue::QueueError> for ApiError {
 
 /// recall, start, finish, no-show, park or transfer a ticket.
 #[utoipa::path(post, path = "/api/tickets/{id}/{action}", tag = "queue",
-    params(("id" = String, Path), ("action" = String, Path, description = "recall | start | finish | no-show | park | transfer")),
+    params(("id" = String, Path), ("action" = inline(queue::Action), Path)),
     request_body = ActionRequest,
     responses((status = 200, body = CalledTicket), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn ticket_action(
     State(state): State<AppState>,
-    ApiPath((id, action)): ApiPath<(String, String)>,
+    ApiPath((id, action)): ApiPath<(String, queue::Action)>,
     user: StaffUser,
     body: Option<ApiJson<ActionRequest>>,
 ) -> Result<Response, ApiError> {
-    let action: queue::Action = action
-        .parse()
-        .map_err(|_| ApiError::NotFound(format!("there is no ticket action {action:?}")))?;
     let (location, day, label) =
         queue::parse_ticket_id(&id).ok_or_else(|| ApiError::NotFound(format!("there is no ticket {id:?}")))?;
     let command = ActOnTicket {
