@@ -115,6 +115,9 @@ async fn clerk_kiosk_and_hall_screen_work_together() {
     kiosk.wait(".kiosk-choices").await;
     check_a11y(&kiosk, "kiosk start").await;
     kiosk.screenshot("kiosk-1-start").await;
+    // This visitor reads English.
+    kiosk.click(".kiosk-lang").await;
+    wait_text(&kiosk, "#kiosk-h", "Welcome! Do you have an appointment?").await;
     let choices = kiosk
         .client
         .find_all(Locator::Css(".kiosk-choices .kiosk-button"))
@@ -135,6 +138,8 @@ async fn clerk_kiosk_and_hall_screen_work_together() {
     check_a11y(&kiosk, "kiosk ticket").await;
     kiosk.screenshot("kiosk-3-ticket").await;
     kiosk.click(".kiosk-primary").await;
+    // The next person finds the kiosk in German again.
+    wait_text(&kiosk, "#kiosk-h", "Willkommen! Haben Sie einen Termin?").await;
 
     // The booked citizen checks in with the code.
     let choices = kiosk
@@ -143,7 +148,18 @@ async fn clerk_kiosk_and_hall_screen_work_together() {
         .await
         .unwrap();
     choices[0].click().await.unwrap();
-    kiosk.wait("#kiosk-code-input").await.send_keys(CODE).await.unwrap();
+    // A mistyped code first: the kiosk says it does not know it (not "try again shortly").
+    let input = kiosk.wait("#kiosk-code-input").await;
+    input.send_keys("AAAA-BBBB-CCCC-DDDD").await.unwrap();
+    kiosk.click(".kiosk-code button[type=submit]").await;
+    wait_text(
+        &kiosk,
+        ".kiosk-error",
+        "Diesen Code kennen wir nicht. Bitte prüfen Sie ihn oder fragen Sie am Empfang.",
+    )
+    .await;
+    input.clear().await.unwrap();
+    input.send_keys(CODE).await.unwrap();
     check_a11y(&kiosk, "kiosk code").await;
     kiosk.click(".kiosk-code button[type=submit]").await;
     wait_text(&kiosk, "[data-testid=ticket-number]", "T-001").await;
@@ -184,6 +200,21 @@ async fn clerk_kiosk_and_hall_screen_work_together() {
     let (_, status) = app.get_json(&format!("/api/tickets/status/{ticket_token}")).await;
     assert_eq!(status["state"], "called");
 
+    // A stray "X" (no-show) only asks; Escape keeps the citizen called.
+    let page = desk.client.find(Locator::Css("body")).await.unwrap();
+    page.send_keys("x").await.unwrap();
+    desk.wait("[data-testid=confirm-no-show]").await;
+    check_a11y(&desk, "desk, no-show asked").await;
+    desk.screenshot("desk-3-no-show-asked").await;
+    page.send_keys(&fantoccini::key::Key::Escape.to_string()).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while desk.client.find(Locator::Css("[data-testid=confirm-no-show]")).await.is_ok() {
+        assert!(tokio::time::Instant::now() < deadline, "Escape closes the question");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (_, status) = app.get_json(&format!("/api/tickets/status/{ticket_token}")).await;
+    assert_eq!(status["state"], "called", "nobody was marked absent");
+
     // The walk-in lacks a document: the clerk sends them away, and it is counted.
     desk.click("[data-testid=sent-away]").await;
     wait_text(
@@ -192,7 +223,7 @@ async fn clerk_kiosk_and_hall_screen_work_together() {
         &format!("{walk_in}: ohne Unterlagen weggeschickt, gezählt"),
     )
     .await;
-    desk.screenshot("desk-3-sent-away").await;
+    desk.screenshot("desk-4-sent-away").await;
     let (_, status) = app.get_json(&format!("/api/tickets/status/{ticket_token}")).await;
     assert_eq!(status["state"], "finished");
 

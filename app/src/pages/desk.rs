@@ -174,6 +174,20 @@ fn Workstation(me: Me, signed_in: RwSignal<u32>) -> impl IntoView {
         run(request, action_done(action));
     };
 
+    // Marking someone absent ends their visit: it is asked once more, never done by one stray
+    // key or tap (the citizen may be on the way to the counter).
+    let confirming_no_show = RwSignal::new(false);
+    let ask_no_show = move || {
+        if current.get_untracked().is_some_and(|c| c.state == State::Called) {
+            confirming_no_show.set(true);
+        }
+    };
+    Effect::new(move |_| {
+        // Another ticket at the counter: no question left open from the one before.
+        current.track();
+        confirming_no_show.set(false);
+    });
+
     // One-key shortcuts, except while typing in a field.
     let keys = window_event_listener(leptos::ev::keydown, move |ev| {
         if ev.ctrl_key() || ev.alt_key() || ev.meta_key() {
@@ -205,7 +219,11 @@ fn Workstation(me: Me, signed_in: RwSignal<u32>) -> impl IntoView {
                 true
             }
             "x" => {
-                act("no-show");
+                ask_no_show();
+                true
+            }
+            "escape" if confirming_no_show.get_untracked() => {
+                confirming_no_show.set(false);
                 true
             }
             "p" => {
@@ -380,12 +398,29 @@ fn Workstation(me: Me, signed_in: RwSignal<u32>) -> impl IntoView {
                                 {called.then(|| view! {
                                     <button type="button" class="button" on:click=move |_| act("recall")>{t("desk_recall")}<kbd>"R"</kbd></button>
                                     <button type="button" class="button" on:click=move |_| act("start")>{t("desk_start")}<kbd>"S"</kbd></button>
-                                    <button type="button" class="button danger" on:click=move |_| act("no-show")>{t("desk_no_show")}<kbd>"X"</kbd></button>
                                 })}
                                 <button type="button" class="button primary" on:click=move |_| act("finish")>{t("desk_finish")}<kbd>"F"</kbd></button>
                                 <button type="button" class="button" on:click=move |_| act("park")>{t("desk_park")}<kbd>"P"</kbd></button>
                                 <button type="button" class="button" data-testid="sent-away" on:click=move |_| act("sent-away")>{t("desk_sent_away")}</button>
+                                // Last and apart from the everyday actions, so a quick tap lands elsewhere.
+                                {called.then(|| view! {
+                                    <button type="button" class="button danger desk-no-show" on:click=move |_| ask_no_show()>
+                                        {t("desk_no_show")}<kbd>"X"</kbd>
+                                    </button>
+                                })}
                             </div>
+                            {move || confirming_no_show.get().then(|| view! {
+                                <div class="desk-confirm" role="alertdialog" aria-labelledby="no-show-q" data-testid="confirm-no-show">
+                                    <p id="no-show-q">{t("desk_no_show_question")}</p>
+                                    <button type="button" class="button danger" autofocus=true on:click=move |_| {
+                                        confirming_no_show.set(false);
+                                        act("no-show");
+                                    }>{t("desk_no_show_yes")}</button>
+                                    <button type="button" class="button" on:click=move |_| confirming_no_show.set(false)>
+                                        {t("desk_no_show_cancel")}<kbd>"Esc"</kbd>
+                                    </button>
+                                </div>
+                            })}
                             <div class="desk-transfer">
                                 <label for="transfer">{t("desk_transfer_to")}</label>
                                 <select id="transfer" on:change=move |ev| transfer_to.set(event_target_value(&ev))>

@@ -34,6 +34,8 @@ enum Step {
 
 /// After a ticket, the kiosk returns to the start on its own for the next person.
 const RESET_AFTER: Duration = Duration::from_secs(45);
+/// A kiosk left mid-way (or in English) goes back to the start after this long untouched.
+const IDLE_AFTER: Duration = Duration::from_secs(90);
 
 #[component]
 pub fn Kiosk() -> impl IntoView {
@@ -88,6 +90,35 @@ fn KioskFlow(location: String, token: String) -> impl IntoView {
         code.set(String::new());
         phone.set(String::new());
     };
+    // The next person at the kiosk starts in German, whatever the last one chose.
+    let next_person = move || {
+        reset();
+        lang.set(crate::i18n::Lang::De);
+    };
+    // Someone who walks away mid-way leaves the kiosk to the next person after a while: every
+    // touch or key restarts the wait.
+    let touched = RwSignal::new(0u32);
+    Effect::new(move |_| {
+        let at = touched.get();
+        if step.get() == Step::Start && lang.get() == crate::i18n::Lang::De {
+            return;
+        }
+        set_timeout(
+            move || {
+                if touched.get_untracked() == at {
+                    next_person();
+                }
+            },
+            IDLE_AFTER,
+        );
+    });
+    let touch = move || touched.update(|n| *n = n.wrapping_add(1));
+    let pointer = window_event_listener(leptos::ev::pointerdown, move |_| touch());
+    let keys = window_event_listener(leptos::ev::keydown, move |_| touch());
+    on_cleanup(move || {
+        pointer.remove();
+        keys.remove();
+    });
     let submit = move |url: String, body: KioskRequest| {
         if busy.get_untracked() {
             return;
@@ -106,7 +137,7 @@ fn KioskFlow(location: String, token: String) -> impl IntoView {
                         move || {
                             // Only if nobody started over in the meantime.
                             if issued.get_untracked().map(|t| t.token) == shown {
-                                reset();
+                                next_person();
                             }
                         },
                         RESET_AFTER,
@@ -136,11 +167,8 @@ fn KioskFlow(location: String, token: String) -> impl IntoView {
     };
     let error_view = move || {
         error.get().map(|c| {
-            let key = if c == "not_found" {
-                "err_unknown_code".to_owned()
-            } else {
-                c
-            };
+            // The server says only "nothing at this address"; here that means the code.
+            let key = if c == "not_found" { "unknown_code".to_owned() } else { c };
             view! { <p class="error kiosk-error" role="alert">{move || error_text(lang.get(), &key)}</p> }
         })
     };
@@ -228,7 +256,7 @@ fn KioskFlow(location: String, token: String) -> impl IntoView {
                         <button type="button" class="kiosk-secondary" on:click=move |_| {
                             if let Some(w) = web_sys::window() { let _ = w.print(); }
                         }>{t("kiosk_print")}</button>
-                        <button type="button" class="kiosk-primary" on:click=move |_| reset()>{t("kiosk_done")}</button>
+                        <button type="button" class="kiosk-primary" on:click=move |_| next_person()>{t("kiosk_done")}</button>
                     </div>
                 }.into_any()
             }
