@@ -1,6 +1,6 @@
 //! The real binary: durability under kill -9, and clear errors for operators.
 
-use schalter_events::store::{ConnectOptions, Store};
+use schalter_events::store::{ConnectOptions, Store, StoreError};
 use schalter_tests::app::{schalter_bin, ServerProcess};
 use schalter_tests::{on_both_backends, TestDb};
 
@@ -22,10 +22,12 @@ async fn acknowledged_write_survives_kill_9(db: TestDb) {
         assert_eq!(r.status(), 201);
         server.kill9().await;
         let store = Store::connect(&db.url, ConnectOptions::default()).await.unwrap();
-        let outcome = store.command_outcome(&key, None).await.unwrap();
+        // The key is stored, bound to the request's fingerprint (which only the server
+        // computes): asked without it, the store says it was used for another request.
+        let outcome = store.command_outcome(&key, None).await;
         assert!(
-            outcome.is_some(),
-            "round {round}: acknowledged feedback lost after kill -9"
+            matches!(outcome, Err(StoreError::CommandReused { .. })),
+            "round {round}: acknowledged feedback lost after kill -9: {outcome:?}"
         );
         assert_eq!(store.read_stream("feedback", 0).await.unwrap().len(), round + 1);
         store.close().await;
