@@ -42,6 +42,8 @@ pub fn provide() {
         Lang::De
     });
     provide_context(lang);
+    let page = RwSignal::new(None::<&'static str>);
+    provide_context(PageTitle(page));
     Effect::new(move |_| {
         let l = lang.get();
         if let Some(s) = storage() {
@@ -54,9 +56,32 @@ pub fn provide() {
             let _ = html.set_attribute("lang", l.code());
         }
         if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
-            doc.set_title(text(l, "page_title"));
+            match page.get() {
+                Some(key) => doc.set_title(&format!("{} – {}", text(l, key), text(l, "brand"))),
+                None => doc.set_title(text(l, "page_title")),
+            }
         }
     });
+}
+
+/// The open page's name (a text key) for the browser tab and history.
+#[derive(Clone, Copy)]
+struct PageTitle(RwSignal<Option<&'static str>>);
+
+/// Names the tab after this page ("Ihr Termin – Bürgerservice") while it is open, so tabs,
+/// history and screen readers tell pages apart.
+pub fn title(key: &'static str) {
+    if let Some(PageTitle(page)) = use_context::<PageTitle>() {
+        page.set(Some(key));
+        // The next page may have named itself already.
+        on_cleanup(move || {
+            page.update(|p| {
+                if *p == Some(key) {
+                    *p = None
+                }
+            })
+        });
+    }
 }
 
 pub fn use_lang() -> RwSignal<Lang> {

@@ -82,6 +82,11 @@ async fn journey(app: &TestApp, browser: &Browser, width: u32) {
     // Open the manage link as one would from the email, then move the appointment.
     c.goto(&format!("{}/booking/{code}", app.url)).await.unwrap();
     browser.wait("[data-testid=when]").await;
+    let tab = c.title().await.unwrap();
+    assert!(
+        ["Ihr Termin – Bürgerservice", "Your appointment – Citizen services"].contains(&tab.as_str()),
+        "{tab}"
+    );
     check_a11y(browser, "manage").await;
     browser.click(".actions button:nth-of-type(1)").await;
     let days = {

@@ -105,6 +105,9 @@ async fn clerk_kiosk_and_hall_screen_work_together() {
         "the token leaves the address bar: {address}"
     );
     check_a11y(&screen, "display").await;
+    // Each page names its tab, so staff with several open tell them apart.
+    assert_eq!(desk.client.title().await.unwrap(), "Schalterplatz – Bürgerservice");
+    assert_eq!(screen.client.title().await.unwrap(), "Aufrufanzeige – Bürgerservice");
 
     // A walk-in takes a ticket at the kiosk.
     kiosk
@@ -113,6 +116,7 @@ async fn clerk_kiosk_and_hall_screen_work_together() {
         .await
         .unwrap();
     kiosk.wait(".kiosk-choices").await;
+    assert_eq!(kiosk.client.title().await.unwrap(), "Wartemarke ziehen – Bürgerservice");
     check_a11y(&kiosk, "kiosk start").await;
     kiosk.screenshot("kiosk-1-start").await;
     // This visitor reads English.
@@ -208,7 +212,12 @@ async fn clerk_kiosk_and_hall_screen_work_together() {
     desk.screenshot("desk-3-no-show-asked").await;
     page.send_keys(&fantoccini::key::Key::Escape.to_string()).await.unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while desk.client.find(Locator::Css("[data-testid=confirm-no-show]")).await.is_ok() {
+    while desk
+        .client
+        .find(Locator::Css("[data-testid=confirm-no-show]"))
+        .await
+        .is_ok()
+    {
         assert!(tokio::time::Instant::now() < deadline, "Escape closes the question");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

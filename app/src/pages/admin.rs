@@ -16,6 +16,7 @@ const REFRESH: Duration = Duration::from_secs(3);
 
 #[component]
 pub fn Admin() -> impl IntoView {
+    crate::i18n::title("admin_title");
     view! {
         <StaffPage class="page admin" title="admin_title" heading="admin-h" allowed=|role| role == Role::Admin
             page=|me, _| view! {

@@ -45,6 +45,7 @@ pub fn availability_url(location: &str, service: &str) -> String {
 
 #[component]
 pub fn BookingFlow() -> impl IntoView {
+    crate::i18n::title("book_page_title");
     let query = use_query_map();
     let offices = load_offices();
     view! {

@@ -6,6 +6,7 @@ use crate::i18n::t;
 
 #[component]
 pub fn NotFound() -> impl IntoView {
+    crate::i18n::title("not_found_title");
     view! {
         <section class="page narrow">
             <h1>{t("not_found_title")}</h1>

@@ -56,6 +56,7 @@ fn remember(key: &str, value: &str) {
 
 #[component]
 pub fn Desk() -> impl IntoView {
+    crate::i18n::title("desk_title");
     // Every role may work at a counter; the server decides what each may do.
     view! {
         <StaffPage class="page desk" title="desk_title" heading="desk-h" allowed=|_| true

@@ -34,6 +34,7 @@ struct Screen {
 
 #[component]
 pub fn Display() -> impl IntoView {
+    crate::i18n::title("display_page_title");
     let params = use_params_map();
     let location = params.read_untracked().get("location").unwrap_or_default();
     let token = api::device_token("display");

@@ -39,6 +39,7 @@ const IDLE_AFTER: Duration = Duration::from_secs(90);
 
 #[component]
 pub fn Kiosk() -> impl IntoView {
+    crate::i18n::title("kiosk_title");
     let params = use_params_map();
     let location = move || params.read().get("location").unwrap_or_default();
     let token = StoredValue::new(api::device_token("kiosk"));

@@ -14,6 +14,7 @@ use schalter_events::api::Availability;
 
 #[component]
 pub fn ManageBooking() -> impl IntoView {
+    crate::i18n::title("manage_title");
     let params = use_params_map();
     let query = use_query_map();
     let code = move || params.read().get("code").unwrap_or_default();

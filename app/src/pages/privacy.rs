@@ -16,6 +16,7 @@ const SECTIONS: [(&str, &str); 7] = [
 
 #[component]
 pub fn Privacy() -> impl IntoView {
+    crate::i18n::title("privacy_link");
     view! {
         <section class="page narrow privacy" aria-labelledby="privacy-h">
             <h1 id="privacy-h">{t("privacy_link")}</h1>

@@ -41,6 +41,7 @@ impl Query {
 
 #[component]
 pub fn Stats() -> impl IntoView {
+    crate::i18n::title("stats_title");
     view! {
         <StaffPage class="page stats" title="stats_title" heading="stats-h"
             allowed=|role| matches!(role, Role::Manager | Role::Admin)

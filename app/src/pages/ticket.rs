@@ -15,6 +15,7 @@ const REFRESH: Duration = Duration::from_secs(10);
 
 #[component]
 pub fn TicketStatus() -> impl IntoView {
+    crate::i18n::title("ticket_title");
     let params = use_params_map();
     let lang = use_lang();
     let tick = RwSignal::new(0u32);
