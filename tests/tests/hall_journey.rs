@@ -208,6 +208,11 @@ async fn clerk_kiosk_and_hall_screen_work_together() {
     let page = desk.client.find(Locator::Css("body")).await.unwrap();
     page.send_keys("x").await.unwrap();
     desk.wait("[data-testid=confirm-no-show]").await;
+    let focused = desk.client.active_element().await.unwrap().text().await.unwrap();
+    assert!(
+        focused.starts_with("Abbrechen"),
+        "the safe answer has the focus: {focused:?}"
+    );
     check_a11y(&desk, "desk, no-show asked").await;
     desk.screenshot("desk-3-no-show-asked").await;
     page.send_keys(&fantoccini::key::Key::Escape.to_string()).await.unwrap();
@@ -239,5 +244,60 @@ async fn clerk_kiosk_and_hall_screen_work_together() {
     desk.close().await;
     kiosk.close().await;
     screen.close().await;
+    app.stop().await;
+}
+
+/// Where every button of the kiosk is: (label, top, bottom) in CSS pixels.
+async fn kiosk_buttons(kiosk: &Browser) -> Vec<(String, f64, f64)> {
+    let rects = kiosk
+        .client
+        .execute(
+            "return [...document.querySelectorAll('.kiosk button')].map(b => { \
+               const r = b.getBoundingClientRect(); return [b.innerText, r.top, r.bottom]; })",
+            vec![],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(rects).unwrap()
+}
+
+/// A portrait kiosk (1080×1920): every control in the lower two thirds, in reach from a
+/// wheelchair, and "Zurück" well apart from the service buttons.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_portrait_kiosk_keeps_its_controls_within_reach() {
+    let Some(app) = spawn_app(TestDb::sqlite().await).start_with_ui().await else {
+        return;
+    };
+    let token = add_device(&app.db.url, "buergerbuero", "kiosk");
+    let Some(kiosk) = Browser::launch(1080, 1920).await else {
+        return;
+    };
+    kiosk
+        .client
+        .goto(&format!("{}/kiosk/buergerbuero?token={token}", app.url))
+        .await
+        .unwrap();
+    kiosk.wait(".kiosk-choices").await;
+    let height: f64 =
+        serde_json::from_value(kiosk.client.execute("return window.innerHeight", vec![]).await.unwrap()).unwrap();
+    kiosk.screenshot("kiosk-portrait-1-start").await;
+    for (label, top, _) in kiosk_buttons(&kiosk).await {
+        assert!(top >= height / 3.0, "{label:?} starts at {top} of {height}");
+    }
+    kiosk.click(".kiosk-choices .kiosk-button:nth-of-type(2)").await;
+    kiosk.wait(".kiosk-services .kiosk-button").await;
+    kiosk.screenshot("kiosk-portrait-2-services").await;
+    let buttons = kiosk_buttons(&kiosk).await;
+    for (label, top, _) in &buttons {
+        assert!(*top >= height / 3.0, "{label:?} starts at {top} of {height}");
+    }
+    let (back, back_top, _) = buttons.last().unwrap().clone();
+    let services_end = buttons[..buttons.len() - 1].iter().map(|b| b.2).fold(0.0, f64::max);
+    assert!(
+        back_top - services_end >= 44.0,
+        "{back:?} is {} px below the last service button",
+        back_top - services_end
+    );
+    kiosk.close().await;
     app.stop().await;
 }

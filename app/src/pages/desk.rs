@@ -178,6 +178,12 @@ fn Workstation(me: Me, signed_in: RwSignal<u32>) -> impl IntoView {
     // Marking someone absent ends their visit: it is asked once more, never done by one stray
     // key or tap (the citizen may be on the way to the counter).
     let confirming_no_show = RwSignal::new(false);
+    let keep_ref = NodeRef::<leptos::html::Button>::new();
+    Effect::new(move |_| {
+        if let Some(keep) = keep_ref.get() {
+            let _ = keep.focus();
+        }
+    });
     let ask_no_show = move || {
         if current.get_untracked().is_some_and(|c| c.state == State::Called) {
             confirming_no_show.set(true);
@@ -413,11 +419,12 @@ fn Workstation(me: Me, signed_in: RwSignal<u32>) -> impl IntoView {
                             {move || confirming_no_show.get().then(|| view! {
                                 <div class="desk-confirm" role="alertdialog" aria-labelledby="no-show-q" data-testid="confirm-no-show">
                                     <p id="no-show-q">{t("desk_no_show_question")}</p>
-                                    <button type="button" class="button danger" autofocus=true on:click=move |_| {
+                                    <button type="button" class="button danger" on:click=move |_| {
                                         confirming_no_show.set(false);
                                         act("no-show");
                                     }>{t("desk_no_show_yes")}</button>
-                                    <button type="button" class="button" on:click=move |_| confirming_no_show.set(false)>
+                                    // The safe answer has the focus: a stray Enter keeps the citizen.
+                                    <button type="button" class="button" node_ref=keep_ref on:click=move |_| confirming_no_show.set(false)>
                                         {t("desk_no_show_cancel")}<kbd>"Esc"</kbd>
                                     </button>
                                 </div>
