@@ -27,7 +27,12 @@ pub fn report_panics() {
 
 /// Header, skip link, main landmark and footer around one bundle's routes.
 #[component]
-pub fn Shell(children: Children) -> impl IntoView {
+pub fn Shell(
+    /// The office's bundle: its pages are for staff, who need no "book by phone on 115".
+    #[prop(optional)]
+    staff: bool,
+    children: Children,
+) -> impl IntoView {
     i18n::provide();
     view! {
         <Router>
@@ -36,7 +41,7 @@ pub fn Shell(children: Children) -> impl IntoView {
             <main id="main" tabindex="-1">
                 {children()}
             </main>
-            <Footer/>
+            <Footer staff/>
         </Router>
     }
 }
@@ -67,10 +72,10 @@ fn Header() -> impl IntoView {
 }
 
 #[component]
-fn Footer() -> impl IntoView {
+fn Footer(staff: bool) -> impl IntoView {
     view! {
         <footer class="site-footer">
-            <p>{i18n::t("footer_phone")}</p>
+            {(!staff).then(|| view! { <p>{i18n::t("footer_phone")}</p> })}
             <p><a href="/datenschutz">{i18n::t("privacy_link")}</a></p>
         </footer>
     }

@@ -8,7 +8,7 @@ fn main() {
     schalter_app::report_panics();
     leptos::mount::mount_to_body(|| {
         view! {
-            <Shell>
+            <Shell staff=true>
                 <Routes
                     pages=vec![
                         ("/kiosk/:location", || view! { <pages::Kiosk/> }.into_any()),

@@ -108,6 +108,9 @@ async fn clerk_kiosk_and_hall_screen_work_together() {
     // Each page names its tab, so staff with several open tell them apart.
     assert_eq!(desk.client.title().await.unwrap(), "Schalterplatz – Bürgerservice");
     assert_eq!(screen.client.title().await.unwrap(), "Aufrufanzeige – Bürgerservice");
+    // The citizens' "book by phone on 115" is not the clerk's business.
+    let footer = desk.wait(".site-footer").await.text().await.unwrap();
+    assert!(!footer.contains("115"), "{footer}");
 
     // A walk-in takes a ticket at the kiosk.
     kiosk
