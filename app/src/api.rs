@@ -17,6 +17,8 @@ use crate::i18n::t;
 pub struct ApiError {
     pub code: String,
     pub message: String,
+    /// The request's field to blame, where the server names one.
+    pub field: Option<String>,
 }
 
 /// The answer of a request whose content the page doesn't need.
@@ -26,6 +28,7 @@ fn from_js(e: JsValue) -> ApiError {
     ApiError {
         code: "network".into(),
         message: e.as_string().unwrap_or_else(|| format!("{e:?}")),
+        field: None,
     }
 }
 
@@ -33,6 +36,7 @@ fn unexpected(e: impl std::fmt::Display) -> ApiError {
     ApiError {
         code: "unexpected_response".into(),
         message: e.to_string(),
+        field: None,
     }
 }
 
@@ -62,6 +66,7 @@ fn to_json(body: &impl Serialize) -> Result<String, ApiError> {
     let value = serde_wasm_bindgen::to_value(body).map_err(|e| ApiError {
         code: "invalid_request".into(),
         message: e.to_string(),
+        field: None,
     })?;
     js_sys::JSON::stringify(&value).map(String::from).map_err(from_js)
 }
@@ -108,10 +113,12 @@ async fn request(method: &str, url: &str, body: Option<String>, token: Option<&s
             Ok(body) => ApiError {
                 code: body.error,
                 message: body.message,
+                field: body.field,
             },
             Err(_) => ApiError {
                 code: format!("http_{}", response.status()),
                 message: response.status_text(),
+                field: None,
             },
         });
     }

@@ -225,6 +225,18 @@ pub fn Routes(pages: Vec<Page>, fallback: fn() -> AnyView) -> impl IntoView {
     }
 }
 
+/// Moves the focus to the element with `id` (a step's heading, a notice, a wrong field), so
+/// keyboard and screen-reader users continue there.
+pub fn focus(id: &str) {
+    if let Some(el) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(id))
+        .and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok())
+    {
+        let _ = el.focus();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

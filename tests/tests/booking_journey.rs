@@ -46,15 +46,28 @@ async fn journey(app: &TestApp, browser: &Browser, width: u32) {
         .send_keys("Erika Mustermann")
         .await
         .unwrap();
-    c.find(Locator::Css("#email"))
-        .await
-        .unwrap()
-        .send_keys(&format!("erika{width}@example.org"))
-        .await
-        .unwrap();
-    // Submitting without consent is refused with a clear message, nothing booked.
+    // An address without its domain: the message names the email field, which is marked
+    // invalid and has the focus (and the missing consent waits its turn).
+    let email = c.find(Locator::Css("#email")).await.unwrap();
+    email.send_keys("erika@").await.unwrap();
     browser.click("button.primary").await;
     let alert = browser.wait("form.details .error p").await.text().await.unwrap();
+    assert!(alert.contains("E-Mail-Adresse"), "{alert}");
+    assert_eq!(email.attr("aria-invalid").await.unwrap().as_deref(), Some("true"));
+    let focused = c.active_element().await.unwrap().attr("id").await.unwrap();
+    assert_eq!(focused.as_deref(), Some("email"));
+    email.clear().await.unwrap();
+    email.send_keys(&format!("erika{width}@example.org")).await.unwrap();
+    // Submitting without consent is refused with a clear message, nothing booked.
+    browser.click("button.primary").await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    let alert = loop {
+        let alert = browser.wait("form.details .error p").await.text().await.unwrap();
+        if alert.contains("Datenschutzhinweise") || tokio::time::Instant::now() > deadline {
+            break alert;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
     assert!(alert.contains("Datenschutzhinweise"), "{alert}");
     assert_eq!(app.free_at(ID_CARD, &start).await, free_before);
     browser.click("#consent").await;
@@ -101,7 +114,29 @@ async fn journey(app: &TestApp, browser: &Browser, width: u32) {
     let new_start = new_time.attr("data-start").await.unwrap().unwrap();
     check_a11y(browser, "reschedule").await;
     new_time.click().await.unwrap();
+    // A tap on a time only proposes it: nothing moves until "Verschieben".
+    browser.wait("[data-testid=confirm-move]").await;
+    // Below a long grid of times, the question stays in view at the bottom of the screen.
+    let in_view: bool = serde_json::from_value(
+        c.execute(
+            "const r = document.querySelector('[data-testid=confirm-move]').getBoundingClientRect(); \
+             return r.top >= 0 && r.bottom <= window.innerHeight;",
+            vec![],
+        )
+        .await
+        .unwrap(),
+    )
+    .unwrap();
+    assert!(in_view, "the move question is on screen");
+    let (_, unmoved) = app.get_json(&format!("/api/bookings/{code}")).await;
+    assert_eq!(unmoved["start"], start.as_str(), "not moved by the first tap");
+    check_a11y(browser, "reschedule, move proposed").await;
+    browser.screenshot(&shot("5-move-proposed")).await;
+    browser.click("[data-testid=confirm-move] button.primary").await;
     browser.wait("p.notice[role=status]").await;
+    // The notice has the focus, so it is on screen and read out.
+    let focused = c.active_element().await.unwrap().attr("id").await.unwrap();
+    assert_eq!(focused.as_deref(), Some("notice"));
     let (_, moved) = app.get_json(&format!("/api/bookings/{code}")).await;
     assert_eq!(moved["start"], new_start.as_str());
     assert_eq!(
@@ -109,7 +144,7 @@ async fn journey(app: &TestApp, browser: &Browser, width: u32) {
         free_before,
         "the old time is free again"
     );
-    browser.screenshot(&shot("5-moved")).await;
+    browser.screenshot(&shot("6-moved")).await;
 
     // Cancel, confirming the question first.
     browser.click(".actions button.danger").await;
@@ -124,7 +159,7 @@ async fn journey(app: &TestApp, browser: &Browser, width: u32) {
     let (_, cancelled) = app.get_json(&format!("/api/bookings/{code}")).await;
     assert_eq!(cancelled["status"], "cancelled");
     check_a11y(browser, "cancelled").await;
-    browser.screenshot(&shot("6-cancelled")).await;
+    browser.screenshot(&shot("7-cancelled")).await;
 
     // Erase the details now instead of in 30 days.
     browser.click(".erase button.danger").await;

@@ -232,6 +232,11 @@ fn Details(service: Service, location: Location, day: String, time: String) -> i
     let sending = RwSignal::new(false);
     let error = RwSignal::new(None::<(String, Option<String>)>);
     let back = flow_href(&[("service", &service.id), ("location", &location.id), ("day", &day)]);
+    let is_wrong = move |field: &'static str| {
+        error
+            .with(|e| e.as_ref().is_some_and(|(_, f)| f.as_deref() == Some(field)))
+            .then_some("true")
+    };
     let (sid, lid, start) = (service.id.clone(), location.id.clone(), time.clone());
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -262,7 +267,13 @@ fn Details(service: Service, location: Location, day: String, time: String) -> i
             match booked {
                 Ok(booked) => navigate(&format!("/booking/{}?neu=1", booked.code.unwrap_or_default())),
                 Err(e) => {
-                    error.set(Some((e.code, None)));
+                    // The field to blame gets the focus, so it is the next thing read and typed.
+                    match e.field.as_deref() {
+                        Some("privacy_accepted") => crate::nav::focus("consent"),
+                        Some(field) => crate::nav::focus(field),
+                        None => {}
+                    }
+                    error.set(Some((e.code, e.field)));
                     sending.set(false);
                 }
             }
@@ -281,18 +292,18 @@ fn Details(service: Service, location: Location, day: String, time: String) -> i
         <form class="details" on:submit=submit novalidate>
             <div class="field">
                 <label for="name">{t("name")}</label>
-                <input id="name" name="name" type="text" autocomplete="name" required maxlength="100"
+                <input id="name" name="name" type="text" autocomplete="name" required maxlength="100" aria-invalid=move || is_wrong("name")
                     prop:value=name on:input=move |ev| name.set(event_target_value(&ev))/>
             </div>
             <div class="field">
                 <label for="email">{t("email")}</label>
-                <input id="email" name="email" type="email" autocomplete="email" inputmode="email" required
+                <input id="email" name="email" type="email" autocomplete="email" inputmode="email" required aria-invalid=move || is_wrong("email")
                     aria-describedby="email-hint" prop:value=email on:input=move |ev| email.set(event_target_value(&ev))/>
                 <p class="hint" id="email-hint">{t("email_hint")}</p>
             </div>
             <div class="field">
                 <label for="phone">{t("phone")}</label>
-                <input id="phone" name="phone" type="tel" autocomplete="tel" inputmode="tel" maxlength="30"
+                <input id="phone" name="phone" type="tel" autocomplete="tel" inputmode="tel" maxlength="30" aria-invalid=move || is_wrong("phone")
                     aria-describedby="phone-hint" prop:value=phone on:input=move |ev| phone.set(event_target_value(&ev))/>
                 <p class="hint" id="phone-hint">{t("phone_hint")}</p>
             </div>
@@ -305,7 +316,14 @@ fn Details(service: Service, location: Location, day: String, time: String) -> i
                 <label for="consent">{t("consent")}" "<a href="/datenschutz" target="_blank">{t("privacy_link")}</a></label>
             </div>
             <div role="alert" class="error">
-                {move || error.get().map(|(code, _)| view! { <p>{error_text(lang.get(), &code)}</p> })}
+                {move || error.get().map(|(code, field)| {
+                    // A wrong field is named: "Bitte geben Sie eine gültige E-Mail-Adresse ein."
+                    let key = match field.as_deref() {
+                        Some(f @ ("name" | "email" | "phone")) => code + "_" + f,
+                        _ => code,
+                    };
+                    view! { <p>{error_text(lang.get(), &key)}</p> }
+                })}
             </div>
             <button type="submit" class="primary" prop:disabled=sending>
                 {move || if sending.get() { t("booking")() } else { t("confirm_booking")() }}

@@ -55,6 +55,12 @@ fn Booking(
     message: RwSignal<Option<&'static str>>,
 ) -> impl IntoView {
     let lang = use_lang();
+    // A notice ("moved", "confirmed") is where the eye and the screen reader go next.
+    Effect::new(move |_| {
+        if message.get().is_some() {
+            crate::nav::focus("notice");
+        }
+    });
     let BookingView {
         status,
         location,
@@ -157,7 +163,7 @@ fn Booking(
                 })}
             </div>
         })}
-        {move || message.get().map(|key| view! { <p class="notice" role="status">{t(key)}</p> })}
+        {move || message.get().map(|key| view! { <p class="notice" id="notice" tabindex="-1" role="status">{t(key)}</p> })}
         {move || error.get().map(|code| view! { <p class="error" role="alert">{error_text(lang.get(), &code)}</p> })}
         <dl class="booking-facts">
             <div><dt>{t("status")}</dt><dd data-testid="status">{t(status_key)}</dd></div>
@@ -228,6 +234,9 @@ fn Reschedule(
         async move { api::get::<Availability>(&url).await }
     });
     let day = RwSignal::new(None::<String>);
+    // A tap on a time only proposes it (another tap proposes another); the move waits for
+    // "Verschieben".
+    let chosen = RwSignal::new(None::<String>);
     let code = StoredValue::new(code);
     // Choices are in-page here: the hash carries the pick, a click handler acts on it.
     let move_to = move |start: String| {
@@ -261,7 +270,7 @@ fn Reschedule(
         if let Some(d) = link.get_attribute("data-day") {
             day.set(Some(d));
         } else if let Some(start) = link.get_attribute("data-start") {
-            move_to(start);
+            chosen.set(Some(start));
         }
     };
     view! {
@@ -274,7 +283,13 @@ fn Reschedule(
                     view! {
                         <p class="chosen-day">{date_of(heading)}</p>
                         <TimeGrid slots=a.slots day=d pick=|s: String| format!("#{s}")/>
-                        <button type="button" class="back link" on:click=move |_| day.set(None)>{t("back")}</button>
+                        {move || chosen.get().map(|start| view! {
+                            <div class="confirm confirm-move" role="group" aria-labelledby="move-q" data-testid="confirm-move">
+                                <p id="move-q">{t("move_question")}" "<strong>{date_of(start.clone())}", "{time_of(start.clone())}</strong></p>
+                                <button type="button" class="button primary" id="move-yes" on:click=move |_| move_to(start.clone())>{t("move_yes")}</button>
+                            </div>
+                        })}
+                        <button type="button" class="back link" on:click=move |_| { chosen.set(None); day.set(None) }>{t("back")}</button>
                     }.into_any()
                 }
             })}

@@ -134,6 +134,8 @@ impl Command for PlaceBooking<'_> {
 
     async fn admit(&mut self) -> Result<(), ApiError> {
         let (state, req, ip) = (self.state, &self.request, self.ip);
+        // In the form's order, so the first answer names the first field that is wrong.
+        let contact = booking::check_contact(&req.name, &req.email, req.phone.as_deref())?;
         if !req.privacy_accepted {
             return Err(ApiError::invalid(
                 "consent_required",
@@ -141,7 +143,6 @@ impl Command for PlaceBooking<'_> {
                 "please confirm that you have read the privacy notice",
             ));
         }
-        let contact = booking::check_contact(&req.name, &req.email, req.phone.as_deref())?;
         let start = self.start;
         let code = new_code();
         let code_hash = code_hash(&code).expect("generated codes are valid");
