@@ -15,6 +15,13 @@ use tokio::net::TcpStream;
 const IDLE: usize = 2_000;
 const HEADER_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// A server (SQLite, demo office) with `limits`, and its address for raw connections.
+async fn serving(limits: ConnectionLimits) -> (TestApp, String) {
+    let app = spawn_app(TestDb::sqlite().await).connections(limits).start().await;
+    let addr = app.url.trim_start_matches("http://").to_owned();
+    (app, addr)
+}
+
 /// Opens a connection and sends the start of a request, never its end.
 async fn half_sent(addr: &str) -> TcpStream {
     let mut stream = TcpStream::connect(addr).await.expect("connects");
@@ -143,14 +150,11 @@ async fn idle_connections_cannot_hold_the_server() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kept_alive_connection_closes_when_idle() {
-    let app = spawn_app(TestDb::sqlite().await)
-        .connections(ConnectionLimits {
-            header_timeout: Duration::from_secs(1),
-            ..ConnectionLimits::default()
-        })
-        .start()
-        .await;
-    let addr = app.url.trim_start_matches("http://").to_owned();
+    let (app, addr) = serving(ConnectionLimits {
+        header_timeout: Duration::from_secs(1),
+        ..ConnectionLimits::default()
+    })
+    .await;
     let mut stream = TcpStream::connect(&addr).await.unwrap();
     stream
         .write_all(b"GET /api/health HTTP/1.1\r\nhost: schalter\r\n\r\n")
@@ -174,14 +178,11 @@ async fn a_kept_alive_connection_closes_when_idle() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn beyond_the_cap_a_connection_is_refused_with_json() {
-    let app = spawn_app(TestDb::sqlite().await)
-        .connections(ConnectionLimits {
-            max: 10,
-            ..ConnectionLimits::default()
-        })
-        .start()
-        .await;
-    let addr = app.url.trim_start_matches("http://").to_owned();
+    let (app, addr) = serving(ConnectionLimits {
+        max: 10,
+        ..ConnectionLimits::default()
+    })
+    .await;
     let mut held = Vec::new();
     for _ in 0..10 {
         held.push(half_sent(&addr).await);
@@ -217,14 +218,11 @@ async fn beyond_the_cap_a_connection_is_refused_with_json() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_that_stops_coming_does_not_hold_the_connection() {
-    let app = spawn_app(TestDb::sqlite().await)
-        .connections(ConnectionLimits {
-            header_timeout: Duration::from_secs(1),
-            ..ConnectionLimits::default()
-        })
-        .start()
-        .await;
-    let addr = app.url.trim_start_matches("http://").to_owned();
+    let (app, addr) = serving(ConnectionLimits {
+        header_timeout: Duration::from_secs(1),
+        ..ConnectionLimits::default()
+    })
+    .await;
     let mut stream = TcpStream::connect(&addr).await.unwrap();
     stream
         .write_all(
