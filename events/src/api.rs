@@ -279,6 +279,9 @@ pub struct WaitingTicket {
     /// The appointment time, for checked-in bookings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub appointment: Option<LocalTime>,
+    /// Set aside by a clerk and back in the line (its waiting time counts from then).
+    #[serde(default)]
+    pub parked: bool,
 }
 
 /// Today's line at a location for the desk: only what the clerk needs, no names.

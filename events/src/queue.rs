@@ -162,6 +162,8 @@ pub struct Ticket {
     pub version: i64,
     /// The sealed phone number, until erased.
     pub contact: Option<Personal>,
+    /// Set aside by a clerk and back in the line, until it is called again: the desk marks it.
+    pub parked: bool,
 }
 
 impl Ticket {
@@ -185,6 +187,7 @@ impl Ticket {
             serving_since: None,
             version: 0,
             contact: contact.clone(),
+            parked: false,
         }
     }
 
@@ -195,6 +198,7 @@ impl Ticket {
         match event {
             TicketEvent::TicketCalled { counter, at } => {
                 self.state = State::Called;
+                self.parked = false;
                 self.counter = Some(counter.clone());
                 self.serving_since = Some(*at);
             }
@@ -213,6 +217,7 @@ impl Ticket {
             TicketEvent::SentAway { .. } => self.state = State::Finished,
             TicketEvent::TicketParked { at } => {
                 self.state = State::Waiting;
+                self.parked = true;
                 self.counter = None;
                 self.waiting_since = *at;
             }
@@ -568,6 +573,7 @@ mod tests {
             serving_since: None,
             version: 0,
             contact: None,
+            parked: false,
         }
     }
 
@@ -720,6 +726,7 @@ mod tests {
         assert_eq!((t.state, t.counter.as_deref()), (State::Called, Some("3")));
         t.apply(&TicketEvent::TicketParked { at: at("08:15") }, 2);
         assert_eq!((t.state, t.waiting_since, t.version), (State::Waiting, at("08:15"), 2));
+        assert!(t.parked, "the desk marks a parked ticket in the line");
         t.apply(
             &TicketEvent::TicketTransferred {
                 service: "meldung".into(),

@@ -169,6 +169,17 @@ async fn a_clerks_day_with_a_ticket(db: TestDb) {
     assert_eq!(act(&app, &anna, &id, "recall", None).await.1["state"], "called");
     // Not there yet: park it; it waits again at the back of the line.
     assert_eq!(act(&app, &anna, &id, "park", None).await.1["state"], "waiting");
+    // The desk's line marks it, so its fresh waiting time is not read as a newcomer's.
+    let line = app
+        .staff_ok(&anna, reqwest::Method::GET, "/api/locations/buergerbuero/queue")
+        .await;
+    let parked: Vec<(&str, bool)> = line["waiting"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| (w["number"].as_str().unwrap(), w["parked"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(parked, [(second.as_str(), false), (first.as_str(), true)]);
     let (_, next) = call_next(&app, &anna, "buergerbuero-1", None).await;
     assert_eq!(
         next["number"].as_str(),

@@ -296,9 +296,13 @@ fn Workstation(me: Me, signed_in: RwSignal<u32>) -> impl IntoView {
                     .as_ref()
                     .map(|a| clock(lang.get(), a.as_str()))
                     .unwrap_or_else(|| text(lang.get(), "desk_walk_in").to_owned());
+                let parked = w.parked;
                 view! {
-                    <tr>
-                        <th scope="row">{w.number}</th>
+                    <tr class:parked=parked>
+                        <th scope="row">
+                            {w.number}
+                            {parked.then(|| view! { <span class="tag" data-testid="parked">{t("desk_parked")}</span> })}
+                        </th>
                         <td>{service_name(&w.service)}</td>
                         <td>{format!("{} {}", w.waiting_minutes, text(lang.get(), "minutes"))}</td>
                         <td>{appointment}</td>

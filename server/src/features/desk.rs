@@ -124,6 +124,7 @@ pub async fn waiting_line(
         kind: t.kind,
         waiting_minutes: (now - t.waiting_since).num_minutes().max(0),
         appointment: t.slot_start.map(|s| LocalTime::at(s.with_timezone(&tz))),
+        parked: t.parked,
     })
     .collect();
     let names: std::collections::HashMap<String, String> = state
