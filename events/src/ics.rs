@@ -37,18 +37,46 @@ pub fn appointment(catalogue: &Catalogue, a: &Appointment<'_>, now: DateTime<Utc
     let service_name = name(service.map(|s| &s.name));
     let location_name = name(location.map(|l| &l.name));
     let address = location.map(|l| l.address.clone()).unwrap_or_default();
-    let documents: Vec<&str> = service
-        .map(|s| s.documents.iter().map(|d| d.de.as_str()).collect())
-        .unwrap_or_default();
+    // German first, then English, as in the mails: the file does not know the citizen's language.
+    let block = |pick: fn(&Text) -> &str, labels: [&str; 4]| {
+        let documents: Vec<&str> = service
+            .map(|s| s.documents.iter().map(pick).collect())
+            .unwrap_or_default();
+        format!(
+            "{}: {}\n{}: {}\n{}: {} ({})",
+            labels[0],
+            if documents.is_empty() {
+                "–".to_owned()
+            } else {
+                documents.join(", ")
+            },
+            labels[1],
+            service.map(|s| pick(&s.fee)).unwrap_or_default(),
+            labels[2],
+            a.site,
+            labels[3],
+        )
+    };
     let description = format!(
-        "Bitte mitbringen: {}\nGebühr: {}\nTermin verwalten: {} (mit dem Buchungscode aus Ihrer E-Mail)",
-        if documents.is_empty() {
-            "–".to_owned()
-        } else {
-            documents.join(", ")
-        },
-        name(service.map(|s| &s.fee)),
-        a.site,
+        "{}\n\n{}",
+        block(
+            |t| &t.de,
+            [
+                "Bitte mitbringen",
+                "Gebühr",
+                "Termin verwalten",
+                "mit dem Buchungscode aus Ihrer E-Mail"
+            ]
+        ),
+        block(
+            |t| &t.en,
+            [
+                "Please bring",
+                "Fee",
+                "Manage your appointment",
+                "with the booking code from your email"
+            ]
+        ),
     );
     let status = match booking.status {
         Status::Cancelled | Status::Expired => "CANCELLED",
@@ -163,6 +191,14 @@ mod tests {
         assert!(unfolded.contains("DTEND:20261202T081500Z\r\n"));
         assert!(unfolded.contains(&format!("SUMMARY:{}", text(&catalogue.services[&service].name.de))));
         assert!(unfolded.contains("Termin verwalten: https://termine.example/ (mit"));
+        assert!(
+            unfolded.contains("Manage your appointment: https://termine.example/ (with"),
+            "an English half for who reads no German"
+        );
+        assert!(unfolded.contains(&format!(
+            "Please bring: {}",
+            text(&catalogue.services[&service].documents[0].en)
+        )));
         assert!(unfolded.contains("STATUS:CONFIRMED\r\n"));
         assert!(unfolded.contains("METHOD:PUBLISH\r\n"));
         assert!(unfolded.contains("SEQUENCE:2\r\n"), "the booking's version 3");
