@@ -164,7 +164,7 @@ impl CommandKey {
             .chain_update([0])
             .chain_update(self.request.as_bytes())
             .finalize();
-        digest.iter().map(|b| format!("{b:02x}")).collect()
+        hex::encode(digest)
     }
 }
 

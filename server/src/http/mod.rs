@@ -151,8 +151,7 @@ pub async fn digest_keyed_requests(request: Request, next: axum::middleware::Nex
         .chain_update("\n")
         .chain_update(canonical.as_ref().map_or(&bytes[..], |c| c.as_bytes()))
         .finalize();
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    parts.extensions.insert(RequestDigest(hex));
+    parts.extensions.insert(RequestDigest(hex::encode(digest)));
     next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
         .await
 }
