@@ -58,6 +58,16 @@ async fn health_times(app: &TestApp, n: usize) -> Vec<f64> {
     times
 }
 
+/// A hall screen's token, a kiosk's token and a clerk's session at the open counter 1.
+async fn hall(app: &TestApp) -> (String, String, String) {
+    let display = add_device(&app.db.url, "buergerbuero", "display");
+    let kiosk = add_device(&app.db.url, "buergerbuero", "kiosk");
+    add_user(&app.db.url, "anna", "desk", "counter-one-2026");
+    let anna = app.sign_in("anna", "counter-one-2026").await;
+    app.open_counter(&anna, "buergerbuero-1").await;
+    (display, kiosk, anna)
+}
+
 async fn call_one(app: &TestApp, kiosk: &str, cookie: &str) {
     let r = app
         .client
@@ -87,11 +97,7 @@ async fn idle_connections_cannot_hold_the_server() {
         })
         .start()
         .await;
-    let display = add_device(&app.db.url, "buergerbuero", "display");
-    let kiosk = add_device(&app.db.url, "buergerbuero", "kiosk");
-    add_user(&app.db.url, "anna", "desk", "counter-one-2026");
-    let anna = app.sign_in("anna", "counter-one-2026").await;
-    app.open_counter(&anna, "buergerbuero-1").await;
+    let (display, kiosk, anna) = hall(&app).await;
     let mut screen = SseStream::open(app.client.get(format!(
         "{}/api/locations/buergerbuero/display/stream?token={display}",
         app.url
@@ -258,11 +264,7 @@ async fn a_hall_screen_stream_ends_after_its_lifetime_and_resumes() {
         })
         .start()
         .await;
-    let display = add_device(&app.db.url, "buergerbuero", "display");
-    let kiosk = add_device(&app.db.url, "buergerbuero", "kiosk");
-    add_user(&app.db.url, "anna", "desk", "counter-one-2026");
-    let anna = app.sign_in("anna", "counter-one-2026").await;
-    app.open_counter(&anna, "buergerbuero-1").await;
+    let (display, kiosk, anna) = hall(&app).await;
     let url = format!("{}/api/locations/buergerbuero/display/stream?token={display}", app.url);
     let mut screen = SseStream::open(app.client.get(&url)).await;
     let snapshot = screen.next(HEADER_TIMEOUT).await.expect("snapshot");
