@@ -237,6 +237,18 @@ pub fn focus(id: &str) {
     }
 }
 
+/// Moves the focus to the first element `selector` finds (after a step replaced the control
+/// that had it), if there is one.
+pub fn focus_first(selector: &str) {
+    if let Some(el) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.query_selector(selector).ok().flatten())
+        .and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok())
+    {
+        let _ = el.focus();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -246,7 +246,8 @@ pub struct TicketStatus {
     /// People who will be called before this ticket (while it waits).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ahead: Option<usize>,
-    /// Expected wait in minutes as `[from, to]`: a range, never a promise.
+    /// Expected wait in minutes as `[from, to]`: a range, never a promise; none while no
+    /// counter serving it is open.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub estimate_minutes: Option<[u32; 2]>,
     /// The counter to go to, once called.
@@ -317,8 +318,10 @@ pub struct WaitingGroup {
     pub service: String,
     pub name: Text,
     pub waiting: usize,
-    /// Expected wait in minutes for someone joining now, `[from, to]`.
-    pub estimate_minutes: [u32; 2],
+    /// Expected wait in minutes for someone joining now, `[from, to]`; none while no counter
+    /// serving it is open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimate_minutes: Option<[u32; 2]>,
 }
 
 /// The `snapshot` event a screen gets when it connects.

@@ -105,6 +105,10 @@ pub enum TicketEvent {
     TicketNoShow {
         at: DateTime<Utc>,
     },
+    /// The no-show was a mis-tap: the citizen is at the counter after all, called as before.
+    NoShowUndone {
+        at: DateTime<Utc>,
+    },
     /// Set aside (e.g. a missing document); waits again from `at`.
     TicketParked {
         at: DateTime<Utc>,
@@ -213,6 +217,7 @@ impl Ticket {
                 return Some(((*at - since).num_seconds().max(0) as f64 / 60.0).round() as u32);
             }
             TicketEvent::TicketNoShow { .. } => self.state = State::NoShow,
+            TicketEvent::NoShowUndone { .. } => self.state = State::Called,
             // Over, but not served: no duration for the estimates to learn from.
             TicketEvent::SentAway { .. } => self.state = State::Finished,
             TicketEvent::TicketParked { at } => {
@@ -341,11 +346,10 @@ pub fn wait_estimate(ahead: usize, service_minutes: u32, counters: usize) -> (u3
 }
 
 /// Expected wait as a range for someone with `ahead` people before them: the typical service
-/// time shared by the `open` counters that serve the line, or by all `serving` it before any is
-/// open (so the morning's first estimate is not infinite).
-pub fn wait_range(ahead: usize, service_minutes: u32, open: usize, serving: usize) -> (u32, u32) {
-    let counters = if open > 0 { open } else { serving };
-    wait_estimate(ahead, service_minutes, counters)
+/// time shared by the `open` counters that serve the line. None while none is open: nobody
+/// knows when the first one opens, and "0–5 min." in an empty hall before opening misleads.
+pub fn wait_range(ahead: usize, service_minutes: u32, open: usize) -> Option<(u32, u32)> {
+    (open > 0).then(|| wait_estimate(ahead, service_minutes, open))
 }
 
 /// The event that calls `ticket` to `counter`, expected at the version it was chosen at.
@@ -392,6 +396,8 @@ pub enum Action {
     Start,
     Finish,
     NoShow,
+    /// Takes a no-show back (a mis-tap): the ticket is called to its counter again.
+    UndoNoShow,
     Park,
     Transfer,
 }
@@ -421,6 +427,7 @@ pub fn act(
     use State::*;
     let allowed = match action {
         Action::Recall | Action::Start | Action::NoShow => ticket.state == Called,
+        Action::UndoNoShow => ticket.state == NoShow,
         Action::Finish | Action::Park => matches!(ticket.state, Called | InService),
         Action::Transfer => matches!(ticket.state, Waiting | Called | InService),
     };
@@ -435,6 +442,7 @@ pub fn act(
         Action::Start => TicketEvent::ServiceStarted { at: now },
         Action::Finish => TicketEvent::ServiceFinished { at: now },
         Action::NoShow => TicketEvent::TicketNoShow { at: now },
+        Action::UndoNoShow => TicketEvent::NoShowUndone { at: now },
         Action::Park => TicketEvent::TicketParked { at: now },
         Action::Transfer => {
             let service = to_service.ok_or(QueueError::TransferNeedsService)?;
@@ -517,6 +525,11 @@ mod tests {
             (Finished, Transfer, false),
             (State::NoShow, Start, false),
             (State::NoShow, Park, false),
+            (State::NoShow, Action::UndoNoShow, true),
+            (Waiting, Action::UndoNoShow, false),
+            (Called, Action::UndoNoShow, false),
+            (InService, Action::UndoNoShow, false),
+            (Finished, Action::UndoNoShow, false),
         ];
         for (state, action, allowed) in table {
             let ticket = Ticket {
@@ -784,12 +797,12 @@ mod tests {
     }
 
     #[test]
-    fn waits_are_shared_by_the_open_counters_or_by_all_before_any_opens() {
+    fn waits_are_shared_by_the_open_counters_and_unknown_before_any_opens() {
         // 6 ahead, 10 minutes each: 60 minutes of work.
-        assert_eq!(wait_range(6, 10, 2, 4), (25, 45), "two open counters share it");
-        assert_eq!(wait_range(6, 10, 0, 4), (10, 25), "before opening: all four that could");
-        assert_eq!(wait_range(6, 10, 0, 0), wait_estimate(6, 10, 1), "no counter: as one");
-        assert_eq!(wait_range(0, 10, 1, 1), (0, 5), "next in line: at most five minutes");
+        assert_eq!(wait_range(6, 10, 2), Some((25, 45)), "two open counters share it");
+        assert_eq!(wait_range(6, 10, 0), None, "no counter open: no estimate");
+        assert_eq!(wait_range(0, 10, 0), None, "not even for the first in line");
+        assert_eq!(wait_range(0, 10, 1), Some((0, 5)), "next in line: at most five minutes");
     }
 
     #[test]

@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 use crate::calendar::{holiday, Region};
 use crate::catalogue::Text;
 
+/// How long before an opening period the kiosk starts handing out walk-in tickets.
+pub const TICKETS_BEFORE_OPENING_MINUTES: i64 = 15;
+
 /// When a location is open and how much of that time citizens can book online.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Schedule {
@@ -134,6 +137,25 @@ impl Schedule {
 
     pub fn is_closed(&self, date: NaiveDate) -> bool {
         holiday(date, self.region).is_some() || self.closures.iter().any(|c| c.from <= date && date <= c.to)
+    }
+
+    /// Whether walk-in tickets are handed out at `now`: during an opening period of a day the
+    /// office is open, from [`TICKETS_BEFORE_OPENING_MINUTES`] before it opens (people wait at
+    /// the door) until it closes. A ticket drawn at night would wait until morning and count in
+    /// the statistics as night-time demand.
+    pub fn takes_walk_ins(&self, now: DateTime<Utc>) -> Result<bool, SlotError> {
+        let local = now.with_timezone(&self.tz()?).naive_local();
+        let date = local.date();
+        if self.is_closed(date) {
+            return Ok(false);
+        }
+        let weekday = date.weekday().number_from_monday() as u8;
+        let early = Duration::minutes(TICKETS_BEFORE_OPENING_MINUTES);
+        Ok(self
+            .opening
+            .iter()
+            .filter(|p| p.weekday == weekday)
+            .any(|p| date.and_time(p.open) - early <= local && local < date.and_time(p.close)))
     }
 
     /// The day's units in time order. A local time that does not exist (spring forward) has no
@@ -507,5 +529,38 @@ mod tests {
         // Slots of today respect the lead time too.
         let today_slots = s.slots(today, 1, |_| 0, now).unwrap();
         assert_eq!(today_slots.first().unwrap().start, at(today, 11, 0));
+    }
+
+    #[test]
+    fn walk_in_tickets_only_while_the_office_is_open() {
+        let s = schedule();
+        // Wednesday 2 December 2026 (CET, UTC+1); 7 December is a closure; Sunday the 6th has
+        // only the night period.
+        let table = [
+            (
+                "2026-12-02T06:44:00Z",
+                false,
+                "07:44, before the quarter hour ahead of 08:00",
+            ),
+            ("2026-12-02T06:45:00Z", true, "07:45, people wait at the door"),
+            ("2026-12-02T10:59:00Z", true, "11:59"),
+            ("2026-12-02T11:00:00Z", false, "12:00, closing time"),
+            ("2026-12-02T11:30:00Z", false, "12:30, lunch break"),
+            (
+                "2026-12-02T11:45:00Z",
+                true,
+                "12:45, a quarter hour before the afternoon",
+            ),
+            ("2026-12-02T13:59:00Z", true, "14:59"),
+            ("2026-12-02T14:00:00Z", false, "15:00, closed for the day"),
+            ("2026-12-02T00:50:00Z", true, "01:50 in the night period"),
+            ("2026-12-01T23:00:00Z", false, "00:00"),
+            ("2026-12-06T09:00:00Z", false, "Sunday 10:00"),
+            ("2026-12-07T09:00:00Z", false, "Monday 10:00, a closure"),
+            ("2026-12-25T09:00:00Z", false, "Christmas Day, a holiday"),
+        ];
+        for (now, open, why) in table {
+            assert_eq!(s.takes_walk_ins(utc(now)).unwrap(), open, "{why}");
+        }
     }
 }

@@ -179,6 +179,7 @@ impl Stats {
                 TicketEvent::ServiceStarted { at } => t.serving_since = Some(at),
                 TicketEvent::ServiceFinished { at } => t.finished_at = Some(at),
                 TicketEvent::TicketNoShow { .. } => t.no_show = true,
+                TicketEvent::NoShowUndone { .. } => t.no_show = false,
                 TicketEvent::SentAway { reason, .. } => t.sent_away = Some(reason),
                 TicketEvent::TicketTransferred { service, .. } => t.service = service,
                 TicketEvent::TicketParked { .. } => t.serving_since = None,
@@ -719,9 +720,24 @@ mod tests {
         log.issued("A", 3, Kind::WalkIn, "2026-12-01T09:30:00Z", None, "staff:anna");
         log.issued("A", 4, Kind::WalkIn, "2026-12-01T09:40:00Z", None, "device:k1");
         log.step("A-001", 1, call("2026-12-01T08:10:00Z"));
+        // Marked absent by a mis-tap and taken back at once: served, not a no-show.
         log.step(
             "A-001",
             2,
+            TicketEvent::TicketNoShow {
+                at: at("2026-12-01T08:11:00Z"),
+            },
+        );
+        log.step(
+            "A-001",
+            3,
+            TicketEvent::NoShowUndone {
+                at: at("2026-12-01T08:11:30Z"),
+            },
+        );
+        log.step(
+            "A-001",
+            4,
             TicketEvent::ServiceFinished {
                 at: at("2026-12-01T08:30:00Z"),
             },

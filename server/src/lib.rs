@@ -56,6 +56,9 @@ pub struct Settings {
     pub abuse_protection: bool,
     /// Publish anonymous aggregates at `/api/open-data` (`SCHALTER_OPEN_DATA=on`).
     pub open_data: bool,
+    /// Hand out walk-in tickets at any hour (`SCHALTER_WALK_INS_ANY_HOUR=on`): for a demo tried
+    /// in the evening and for tests; an office hands them out only while it is open.
+    pub walk_ins_any_hour: bool,
     /// `/metrics` for other machines with `Authorization: Bearer <token>`
     /// (`SCHALTER_METRICS_TOKEN`); without it, only this machine may read them.
     pub metrics_token: Option<String>,
@@ -79,6 +82,7 @@ impl Default for Settings {
             messages: outbox::MessageSettings::default(),
             abuse_protection: true,
             open_data: false,
+            walk_ins_any_hour: false,
             metrics_token: None,
             demo_outbox: false,
             connections: http::connections::ConnectionLimits::default(),
@@ -236,6 +240,7 @@ pub async fn start(settings: Settings) -> Result<Server, StartError> {
     }
     state.sms = messages.sms.is_some();
     state.open_data = settings.open_data;
+    state.walk_ins_any_hour = settings.walk_ins_any_hour;
     state.metrics_token = settings.metrics_token.clone().filter(|t| !t.is_empty()).map(Into::into);
     jobs::expiry::spawn(state.clone());
     outbox::spawn(state.clone(), messages).map_err(|e| StartError::Mail(e.to_string()))?;

@@ -36,6 +36,8 @@ pub fn spawn_app(db: TestDb) -> Spawn {
             // Tests make hundreds of requests from one address: abuse protection is off unless
             // a test is about it (or about what a citizen in a browser sees).
             abuse_protection: false,
+            // Tests run at any hour; `office_hours()` turns the rule back on.
+            walk_ins_any_hour: true,
             messages: MessageSettings::default(),
             ..Settings::default()
         },
@@ -52,6 +54,12 @@ impl Spawn {
     /// An empty municipality: no catalogue, no accounts.
     pub fn without_demo(mut self) -> Spawn {
         self.settings.demo = false;
+        self
+    }
+
+    /// Walk-in tickets only while the office is open, as in production.
+    pub fn office_hours(mut self) -> Spawn {
+        self.settings.walk_ins_any_hour = false;
         self
     }
 
@@ -393,6 +401,7 @@ impl ServerProcess {
             .args(extra)
             .env("SCHALTER_MASTER_KEY", TEST_MASTER_KEY)
             .env("SCHALTER_ABUSE_PROTECTION", "off")
+            .env("SCHALTER_WALK_INS_ANY_HOUR", "on")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)

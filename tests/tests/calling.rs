@@ -143,7 +143,7 @@ async fn call_next_is_idempotent_and_respects_skills(db: TestDb) {
     app.stop().await;
 }
 
-on_both_backends!(a_clerks_day_with_a_ticket);
+on_both_backends!(a_clerks_day_with_a_ticket, mis_taps_are_undone_and_tickets_chosen);
 
 async fn act(app: &TestApp, cookie: &str, id: &str, action: &str, body: Option<Value>) -> (u16, Value) {
     let mut r = app
@@ -322,4 +322,96 @@ async fn a_citizen_sent_away_for_missing_documents_is_counted(db: TestDb) {
     let figures = &summary["figures"];
     assert_eq!(figures["sent_away_documents_missing"], 1, "{figures}");
     assert_eq!(figures["served"], 0, "sent away is not served: {figures}");
+}
+
+async fn call_ticket(app: &TestApp, cookie: &str, counter: &str, id: &str) -> (u16, Value) {
+    let r = app
+        .client
+        .post(format!("{}/api/counters/{counter}/call/{id}", app.url))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// A no-show tapped by mistake is taken back while the counter has called nobody since, and
+/// counts as served; a clerk can call one waiting ticket out of the policy's order.
+async fn mis_taps_are_undone_and_tickets_chosen(db: TestDb) {
+    let (app, kiosk, anna, bert) = setup(db).await;
+    let first = issued(&app, &kiosk, "personalausweis").await;
+    let second = issued(&app, &kiosk, "personalausweis").await;
+    let pickup = issued(&app, &kiosk, "ausweis-abholung").await;
+    let third = issued(&app, &kiosk, "personalausweis").await;
+    let (_, called) = call_next(&app, &anna, "buergerbuero-1", None).await;
+    let id = called["id"].as_str().unwrap().to_owned();
+    assert_eq!(called["number"], first["number"]);
+
+    assert_eq!(act(&app, &anna, &id, "no-show", None).await.1["state"], "no-show");
+    let (status, back) = act(&app, &anna, &id, "undo-no-show", None).await;
+    assert_eq!(
+        (status, back["state"].as_str(), back["counter"].as_str()),
+        (200, Some("called"), Some("1"))
+    );
+    let (status, err) = act(&app, &anna, &id, "undo-no-show", None).await;
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (409, Some("not_allowed_now")),
+        "only a no-show"
+    );
+    assert_eq!(act(&app, &anna, &id, "finish", None).await.1["state"], "finished");
+
+    // Chosen out of order: the third ticket before the second.
+    let third_id = third["id"].as_str().unwrap();
+    let (status, chosen) = call_ticket(&app, &anna, "buergerbuero-1", third_id).await;
+    assert_eq!((status, chosen["number"].as_str()), (200, third["number"].as_str()));
+    let (status, err) = call_ticket(&app, &bert, "buergerbuero-2", third_id).await;
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (409, Some("not_allowed_now")),
+        "called already"
+    );
+    app.open_counter(&bert, "buergerbuero-4").await;
+    let (status, err) = call_ticket(&app, &bert, "buergerbuero-4", second["id"].as_str().unwrap()).await;
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (409, Some("not_served_here")),
+        "counter 4 only hands out documents"
+    );
+    let (status, chosen_pickup) = call_ticket(&app, &bert, "buergerbuero-4", pickup["id"].as_str().unwrap()).await;
+    assert_eq!((status, chosen_pickup["counter"].as_str()), (200, Some("4")));
+    let (status, err) = call_ticket(&app, &anna, "buergerbuero-3", second["id"].as_str().unwrap()).await;
+    assert_eq!((status, err["error"].as_str()), (409, Some("counter_closed")));
+    assert_eq!(
+        call_ticket(&app, &anna, "buergerbuero-1", "buergerbuero-20000101-A-001")
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        call_ticket(&app, &anna, "buergerbuero-1", "kfz-zulassung-20000101-A-001")
+            .await
+            .0,
+        404
+    );
+    assert_eq!(call_ticket(&app, &anna, "buergerbuero-1", "nonsense").await.0, 404);
+
+    // The third was a no-show after all; meanwhile counter 1 called the second: too late to
+    // take it back there.
+    let third_id = chosen["id"].as_str().unwrap().to_owned();
+    act(&app, &anna, &third_id, "no-show", None).await;
+    let (_, next) = call_next(&app, &anna, "buergerbuero-1", None).await;
+    assert_eq!(next["number"], second["number"]);
+    let (status, err) = act(&app, &anna, &third_id, "undo-no-show", None).await;
+    assert_eq!((status, err["error"].as_str()), (409, Some("counter_busy")));
+
+    let line = app
+        .staff_ok(&anna, reqwest::Method::GET, "/api/locations/buergerbuero/queue")
+        .await;
+    assert_eq!(
+        (line["finished"].as_u64(), line["no_shows"].as_u64()),
+        (Some(1), Some(1))
+    );
+    app.stop().await;
 }

@@ -83,6 +83,10 @@ async fn hall_screen_sees_calls_live_resumes_and_shows_no_personal_data(db: Test
         .find(|g| g["service"] == "personalausweis")
         .expect("a group per service");
     assert_eq!(id_card["waiting"], 1, "the checked-in appointment waits");
+    assert!(
+        id_card["estimate_minutes"].is_array(),
+        "an open counter serves it: {id_card}"
+    );
 
     let (status, called) = post(&app, "/api/counters/buergerbuero-1/call-next", anna, None).await;
     assert_eq!((status, called["number"].as_str()), (200, Some("T-001")));
@@ -147,6 +151,27 @@ async fn hall_screen_sees_calls_live_resumes_and_shows_no_personal_data(db: Test
     let snapshot = resumed.last().unwrap().json();
     assert_eq!(snapshot["calls"][0]["number"], number.as_str(), "newest first");
     assert_eq!(snapshot["calls"].as_array().unwrap().len(), 3);
+
+    // Parked (a document missing): the number waits again and the screen stops showing it as
+    // called, live and in the next snapshot.
+    let park = format!("/api/tickets/{walk_in_id}/park");
+    assert_eq!(post(&app, &park, anna, None).await.0, 200);
+    let withdrawn = feed
+        .next_named("withdrawn", WAIT)
+        .await
+        .expect("the call is taken back");
+    assert_eq!(withdrawn.json()["number"], number.as_str());
+    raw.push_str(&feed.raw);
+    drop(feed);
+    let mut feed = SseStream::open(screen(&app, &display)).await;
+    let snapshot = feed.next(WAIT).await.expect("a snapshot").json();
+    let shown: Vec<&str> = snapshot["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["number"].as_str().unwrap())
+        .collect();
+    assert_eq!(shown, ["T-001"], "the parked number is not shown as called");
     raw.push_str(&feed.raw);
 
     for secret in [NAME, "Quellenbrunner", EMAIL, CODE, "QQQQ"] {

@@ -232,6 +232,50 @@ async fn clerk_kiosk_and_hall_screen_work_together() {
     let (_, status) = app.get_json(&format!("/api/tickets/status/{ticket_token}")).await;
     assert_eq!(status["state"], "called", "nobody was marked absent");
 
+    // Marked absent after all, then taken back by keyboard ("U"): a mis-tap costs nothing.
+    page.send_keys("x").await.unwrap();
+    desk.click("[data-testid=confirm-no-show] .danger").await;
+    desk.wait("[data-testid=undo-no-show]").await;
+    let focused = desk.client.active_element().await.unwrap().text().await.unwrap();
+    assert!(focused.starts_with("Nächste"), "focus on the next step: {focused:?}");
+    check_a11y(&desk, "desk, no-show with undo").await;
+    desk.screenshot("desk-3b-no-show-undo").await;
+    page.send_keys("u").await.unwrap();
+    wait_text(
+        &desk,
+        "[data-testid=desk-message]",
+        &format!("{walk_in}: wieder aufgerufen (nicht erschienen zurückgenommen)"),
+    )
+    .await;
+    wait_text(&desk, ".current-number", &walk_in).await;
+    let (_, status) = app.get_json(&format!("/api/tickets/status/{ticket_token}")).await;
+    assert_eq!(status["state"], "called", "the no-show is taken back");
+
+    // Set aside ("P"): the hall screen stops showing the number as called.
+    page.send_keys("p").await.unwrap();
+    wait_text(&screen, "[data-testid=latest-number]", "T-001").await;
+    let shown = screen
+        .client
+        .find(Locator::Css(".display-calls"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !shown.contains(&walk_in),
+        "a parked number is not shown as called: {shown}"
+    );
+    // The clerk calls that ticket again on purpose, out of the line's order.
+    desk.click(&format!("[data-testid=call-{walk_in}]")).await;
+    wait_text(&desk, ".current-number", &walk_in).await;
+    wait_text(&screen, "[data-testid=latest-number]", &walk_in).await;
+    let focused = desk.client.active_element().await.unwrap().text().await.unwrap();
+    assert!(
+        focused.starts_with("Erneut"),
+        "focus on the called ticket's first action: {focused:?}"
+    );
+
     // The walk-in lacks a document: the clerk sends them away, and it is counted.
     desk.click("[data-testid=sent-away]").await;
     wait_text(

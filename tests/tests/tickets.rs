@@ -3,13 +3,14 @@
 
 use std::collections::HashSet;
 
-use schalter_tests::app::{add_device, add_user};
+use schalter_tests::app::{add_device, add_user, import_demo_config};
 use schalter_tests::{on_both_backends, spawn_app, TestDb};
 use serde_json::{json, Value};
 
 on_both_backends!(
     thousand_concurrent_kiosk_tickets_get_distinct_numbers,
-    who_may_issue_tickets
+    who_may_issue_tickets,
+    no_walk_in_tickets_while_the_office_is_closed
 );
 
 async fn thousand_concurrent_kiosk_tickets_get_distinct_numbers(db: TestDb) {
@@ -165,11 +166,14 @@ async fn ticket_status_shows_position_estimate_and_counter(db: TestDb) {
     assert_eq!(status, 200);
     assert_eq!(
         third,
-        // 2 ahead × 20 min ÷ 3 counters ≈ 13 min, shown as 10–20.
-        json!({"number": "A-003", "service": "personalausweis", "state": "waiting", "ahead": 2, "estimate_minutes": [10, 20]})
+        // No counter open yet: nobody can say how long.
+        json!({"number": "A-003", "service": "personalausweis", "state": "waiting", "ahead": 2})
     );
     let anna = app.sign_in("anna", "counter-one-2026").await;
     app.open_counter(&anna, "buergerbuero-2").await;
+    let (_, third) = app.get_json(&format!("/api/tickets/status/{}", tokens[2])).await;
+    // 2 ahead × 20 min at one open counter = 40 min, shown as 30–60.
+    assert_eq!(third["estimate_minutes"], json!([30, 60]));
     let called = app
         .staff_ok(&anna, reqwest::Method::POST, "/api/counters/buergerbuero-2/call-next")
         .await;
@@ -183,5 +187,55 @@ async fn ticket_status_shows_position_estimate_and_counter(db: TestDb) {
     assert_eq!(third["ahead"], 1);
     let (status, err) = app.get_json("/api/tickets/status/not-a-token").await;
     assert_eq!((status, err["error"].as_str()), (404, Some("not_found")));
+    app.stop().await;
+}
+
+/// A ticket drawn at night would wait until morning and count as night-time demand: the kiosk
+/// and the desk hand out walk-in tickets only while the office is open (from a quarter of an
+/// hour before). Here the Bürgerbüro is closed today and tomorrow (a closure), the vehicle
+/// registration office keeps its hours.
+async fn no_walk_in_tickets_while_the_office_is_closed(db: TestDb) {
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Berlin)
+        .date_naive();
+    import_demo_config(&db.url, |config| {
+        let closure = format!(
+            "closures = [{{ from = \"{today}\", to = \"{}\", reason = {{ de = \"Umzug\", en = \"Moving\" }} }}]",
+            today.succ_opt().unwrap()
+        );
+        let edited = config.replacen("closures = []", &closure, 1);
+        assert_ne!(edited, config);
+        edited
+    });
+    let app = spawn_app(db).office_hours().start().await;
+    let kiosk = add_device(&app.db.url, "buergerbuero", "kiosk");
+    add_user(&app.db.url, "clerk", "desk", "counter-one-2026");
+    let clerk = app.sign_in("clerk", "counter-one-2026").await;
+    let head = app.store().head().await.unwrap();
+    let r = app
+        .client
+        .post(format!("{}/api/locations/buergerbuero/tickets", app.url))
+        .header("authorization", format!("Bearer {kiosk}"))
+        .json(&json!({"service": "personalausweis"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "office_closed", "{body}");
+    let r = app
+        .client
+        .post(format!("{}/api/locations/buergerbuero/tickets", app.url))
+        .header("cookie", &clerk)
+        .json(&json!({"service": "wohnsitz-anmeldung"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409, "the desk cannot either");
+    assert_eq!(
+        app.store().head().await.unwrap(),
+        head,
+        "nothing stored for a refused ticket"
+    );
     app.stop().await;
 }

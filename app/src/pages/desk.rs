@@ -114,19 +114,41 @@ fn Workstation(me: Me, signed_in: RwSignal<u32>) -> impl IntoView {
     });
     let current = Memo::new(move |_| here.get().and_then(|c| c.current));
     let transfer_to = RwSignal::new(String::new());
+    // The ticket last marked absent, until the counter moves on: a mis-tap is taken back.
+    let undoable = RwSignal::new(None::<String>);
+    // After an action the button pressed is often gone: focus moves to the next step's first
+    // control once the counter is drawn again, instead of falling back to the page.
+    let refocus = RwSignal::new(false);
+    Effect::new(move |_| {
+        here.track();
+        if refocus.get_untracked() {
+            refocus.set(false);
+            crate::nav::focus_first(".desk-actions button, .desk-call");
+        }
+    });
 
     // Every action: one request, then a fresh look at counters and line.
     let run = move |request: DeskRequest, done: &'static str| {
+        // Only a no-show can be taken back, and only until the next action.
+        let undo = match &request {
+            DeskRequest::Ticket(url, _) if url.ends_with("/no-show") => {
+                Some(url.trim_end_matches("/no-show").to_owned())
+            }
+            _ => None,
+        };
         if busy.get_untracked() {
             return;
         }
         busy.set(true);
+        undoable.set(None);
         spawn_local(async move {
             let result = request.send().await;
             busy.set(false);
             match result {
                 Ok(number) => {
                     error.set(None);
+                    refocus.set(true);
+                    undoable.set(undo);
                     let l = lang.get_untracked();
                     message.set(Some(match (done, number) {
                         ("called", None) => text(l, "desk_nobody_waiting").to_owned(),
@@ -173,6 +195,22 @@ fn Workstation(me: Me, signed_in: RwSignal<u32>) -> impl IntoView {
             _ => DeskRequest::Ticket(url, None),
         };
         run(request, action_done(action));
+    };
+    let undo_no_show = move || {
+        if let Some(ticket) = undoable.get_untracked() {
+            run(
+                DeskRequest::Ticket(format!("{ticket}/undo-no-show"), None),
+                "desk_done_undo",
+            );
+        }
+    };
+    let call_chosen = move |id: String| {
+        if let Some(c) = counter.get_untracked() {
+            run(
+                DeskRequest::Ticket(format!("/api/counters/{c}/call/{id}"), None),
+                "called",
+            );
+        }
     };
 
     // Marking someone absent ends their visit: it is asked once more, never done by one stray
@@ -237,6 +275,10 @@ fn Workstation(me: Me, signed_in: RwSignal<u32>) -> impl IntoView {
                 act("park");
                 true
             }
+            "u" if undoable.get_untracked().is_some() => {
+                undo_no_show();
+                true
+            }
             _ => false,
         };
         if handled {
@@ -279,18 +321,23 @@ fn Workstation(me: Me, signed_in: RwSignal<u32>) -> impl IntoView {
     let waiting_rows = move || {
         let line = match line.get() {
             Some(Ok(Some(line))) => line,
-            Some(Ok(None)) => return view! { <tr><td colspan="4">{t("desk_pick_location")}</td></tr> }.into_any(),
+            Some(Ok(None)) => return view! { <tr><td colspan="5">{t("desk_pick_location")}</td></tr> }.into_any(),
             Some(Err(e)) => {
-                return view! { <tr><td colspan="4" class="error" role="alert">{e.message}</td></tr> }.into_any()
+                return view! { <tr><td colspan="5" class="error" role="alert">{e.message}</td></tr> }.into_any()
             }
-            None => return view! { <tr><td colspan="4">{t("loading")}</td></tr> }.into_any(),
+            None => return view! { <tr><td colspan="5">{t("loading")}</td></tr> }.into_any(),
         };
         if line.waiting.is_empty() {
-            return view! { <tr><td colspan="4">{t("desk_nobody_waiting")}</td></tr> }.into_any();
+            return view! { <tr><td colspan="5">{t("desk_nobody_waiting")}</td></tr> }.into_any();
         }
+        // A ticket can be called out of order while this counter is open and free.
+        let can_call = here.get().is_some_and(|c| c.open && c.current.is_none());
         line.waiting
             .into_iter()
             .map(|w| {
+                let id = w.id.clone();
+                let label = format!("{} {}", w.number, text(lang.get(), "desk_call_this"));
+                let testid = format!("call-{}", w.number);
                 let appointment = w
                     .appointment
                     .as_ref()
@@ -306,6 +353,12 @@ fn Workstation(me: Me, signed_in: RwSignal<u32>) -> impl IntoView {
                         <td>{service_name(&w.service)}</td>
                         <td>{format!("{} {}", w.waiting_minutes, text(lang.get(), "minutes"))}</td>
                         <td>{appointment}</td>
+                        <td>{can_call.then(|| view! {
+                            <button type="button" class="button small" aria-label=label data-testid=testid
+                                disabled=move || busy.get() on:click=move |_| call_chosen(id.clone())>
+                                {t("desk_call_this")}
+                            </button>
+                        })}</td>
                     </tr>
                 }
             })
@@ -369,6 +422,12 @@ fn Workstation(me: Me, signed_in: RwSignal<u32>) -> impl IntoView {
         </div>
         <div class="desk-status" role="status" aria-live="polite" data-testid="desk-message">
             {move || message.get()}
+            {move || undoable.get().is_some().then(|| view! {
+                " "
+                <button type="button" class="button small" data-testid="undo-no-show" on:click=move |_| undo_no_show()>
+                    {t("desk_undo")}<kbd>"U"</kbd>
+                </button>
+            })}
         </div>
         {move || error.get().map(|c| view! { <p class="error" role="alert">{move || error_text(lang.get(), &c)}</p> })}
         <div class="desk-grid">
@@ -454,6 +513,7 @@ fn Workstation(me: Me, signed_in: RwSignal<u32>) -> impl IntoView {
                         <th scope="col">{t("desk_service")}</th>
                         <th scope="col">{t("desk_waiting_for")}</th>
                         <th scope="col">{t("desk_appointment")}</th>
+                        <th scope="col">{t("desk_call_column")}</th>
                     </tr></thead>
                     <tbody>{waiting_rows}</tbody>
                 </table>
@@ -469,6 +529,7 @@ fn action_done(action: &str) -> &'static str {
         "finish" => "desk_done_finish",
         "no-show" => "desk_done_no_show",
         "park" => "desk_done_park",
+        "undo-no-show" => "desk_done_undo",
         "sent-away" => "desk_done_sent_away",
         _ => "desk_done_transfer",
     }

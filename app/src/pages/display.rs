@@ -118,11 +118,14 @@ pub fn Display() -> impl IntoView {
             .into_iter()
             .map(|g| {
                 let l = lang.get();
-                let [from, to] = g.estimate_minutes;
+                let estimate = match g.estimate_minutes {
+                    Some([from, to]) => format!("{} {from}–{to} {}", text(l, "ticket_about"), text(l, "minutes")),
+                    None => text(l, "display_not_open").to_owned(),
+                };
                 view! {
                     <li>
                         <span class="group-name">{g.name.get(l.code()).to_owned()}</span>
-                        <span class="group-figures">{format!("{} {} · {} {from}–{to} {}", g.waiting, text(l, "display_waiting"), text(l, "ticket_about"), text(l, "minutes"))}</span>
+                        <span class="group-figures">{format!("{} {} · {estimate}", g.waiting, text(l, "display_waiting"))}</span>
                     </li>
                 }
             })
@@ -189,6 +192,11 @@ fn connect(url: String, screen: Screen) -> Option<web_sys::EventSource> {
                 calls.truncate(SHOWN_CALLS);
             });
             screen.flash.update(|n| *n += 1);
+        }
+    });
+    on(&source, "withdrawn", move |e| {
+        if let Ok(gone) = api::parse::<CallView>(data(&e)) {
+            screen.calls.update(|calls| calls.retain(|c| c.number != gone.number));
         }
     });
     on(&source, "waiting", move |e| {

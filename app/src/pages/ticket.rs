@@ -49,6 +49,7 @@ pub fn TicketStatus() -> impl IntoView {
                                 "{} {n} · {} {from}–{to} {}",
                                 text(l, "ticket_ahead"), text(l, "ticket_about"), text(l, "minutes")
                             ),
+                            (Some(n), None) => format!("{} {n} · {}", text(l, "ticket_ahead"), text(l, "ticket_not_open")),
                             _ => text(l, "ticket_waiting").to_owned(),
                         },
                     };

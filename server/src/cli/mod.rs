@@ -189,6 +189,10 @@ pub enum Command {
         /// `on` publishes anonymous monthly aggregates at /api/open-data (cells under 5 withheld).
         #[arg(long, env = "SCHALTER_OPEN_DATA", default_value = "off")]
         open_data: String,
+        /// `on` hands out walk-in tickets at any hour, not only while the office is open (a
+        /// demo tried in the evening).
+        #[arg(long, env = "SCHALTER_WALK_INS_ANY_HOUR", default_value = "off")]
+        walk_ins_any_hour: String,
         /// `off` switches rate limits and cooling-off off (load tests, trusted networks).
         #[arg(long, env = "SCHALTER_ABUSE_PROTECTION", default_value = "on")]
         abuse_protection: String,
@@ -347,6 +351,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             mail,
             texts,
             open_data,
+            walk_ins_any_hour,
             abuse_protection,
             metrics_token,
             connections,
@@ -363,6 +368,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                     messages: mail.settings(texts),
                     abuse_protection: abuse_protection != "off",
                     open_data: open_data == "on",
+                    walk_ins_any_hour: walk_ins_any_hour == "on",
                     metrics_token,
                     demo_outbox: demo,
                     connections: connections.limits(),

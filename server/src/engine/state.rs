@@ -77,7 +77,17 @@ pub struct Call {
     pub number: String,
     pub counter: String,
     pub at: DateTime<Utc>,
-    pub recall: bool,
+    pub kind: CallKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallKind {
+    Call,
+    /// Called again: the citizen did not come at the first call.
+    Recall,
+    /// Taken back: the ticket was parked or transferred and waits again, so the screen must
+    /// stop showing it as called.
+    Withdrawn,
 }
 
 /// How many measured service durations the estimate remembers per service.
@@ -105,11 +115,33 @@ impl Queues {
             .unwrap_or_default()
     }
 
-    pub fn latest_calls(&self, location: &str, day: chrono::NaiveDate, n: usize) -> Vec<Call> {
+    /// Log position of the day's newest call, recall or withdrawal (0 before the first).
+    pub fn newest_call_position(&self, location: &str, day: chrono::NaiveDate) -> i64 {
         self.calls
             .get(&(location.to_owned(), day))
-            .map(|c| c.iter().rev().take(n).cloned().collect())
-            .unwrap_or_default()
+            .and_then(|c| c.last())
+            .map_or(0, |c| c.position)
+    }
+
+    /// The newest `n` calls still standing, newest first: a withdrawn call and the calls of its
+    /// number before it are left out.
+    pub fn latest_calls(&self, location: &str, day: chrono::NaiveDate, n: usize) -> Vec<Call> {
+        let Some(calls) = self.calls.get(&(location.to_owned(), day)) else {
+            return Vec::new();
+        };
+        let mut withdrawn = std::collections::HashSet::new();
+        calls
+            .iter()
+            .rev()
+            .filter(|c| {
+                if c.kind == CallKind::Withdrawn {
+                    withdrawn.insert(c.number.as_str());
+                }
+                !withdrawn.contains(c.number.as_str())
+            })
+            .take(n)
+            .cloned()
+            .collect()
     }
 
     pub fn typical_minutes(&self, location: &str, service: &str, planned: u32) -> u32 {
@@ -171,19 +203,27 @@ impl Queues {
                 .and_then(|d| d.get_mut(&label));
             match (ticket, decode::<queue::TicketEvent>(event)) {
                 (Some(ticket), Ok(e)) => {
+                    let called_to = ticket.counter.clone();
                     let served = ticket.apply(&e, event.version);
                     let call = match &e {
-                        queue::TicketEvent::TicketCalled { at, .. } => Some((*at, false)),
-                        queue::TicketEvent::TicketRecalled { at } => Some((*at, true)),
+                        queue::TicketEvent::TicketCalled { at, .. } => {
+                            Some((*at, CallKind::Call, ticket.counter.clone()))
+                        }
+                        queue::TicketEvent::TicketRecalled { at } => {
+                            Some((*at, CallKind::Recall, ticket.counter.clone()))
+                        }
+                        queue::TicketEvent::TicketParked { at } | queue::TicketEvent::TicketTransferred { at, .. } => {
+                            Some((*at, CallKind::Withdrawn, called_to))
+                        }
                         _ => None,
                     };
-                    if let (Some((at, recall)), Some(counter)) = (call, &ticket.counter) {
+                    if let Some((at, kind, Some(counter))) = call {
                         self.calls.entry((location.to_owned(), day)).or_default().push(Call {
                             position: event.position,
                             number: label.clone(),
-                            counter: counter.clone(),
+                            counter,
                             at,
-                            recall,
+                            kind,
                         });
                     }
                     if let Some(minutes) = served {
@@ -328,6 +368,8 @@ pub struct AppState {
     pub sms: bool,
     /// Whether the municipality publishes open data (`SCHALTER_OPEN_DATA=on`).
     pub open_data: bool,
+    /// Walk-in tickets at any hour, not only while the office is open (`Settings`).
+    pub walk_ins_any_hour: bool,
     /// Grants `/metrics` to other machines (see `Settings::metrics_token`).
     pub metrics_token: Option<Arc<str>>,
     /// Where messages go in demo mode without a mail server or SMS gateway.
@@ -369,6 +411,7 @@ impl AppState {
             abuse: Arc::new(crate::http::abuse::Abuse::new(true)),
             sms: false,
             open_data: false,
+            walk_ins_any_hour: false,
             metrics_token: None,
             demo_outbox: None,
             public_url: Arc::from(""),

@@ -22,7 +22,7 @@ use schalter_events::staff::Role;
 use tokio::sync::watch;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::engine::state::{AppState, Call};
+use crate::engine::state::{AppState, Call, CallKind};
 use crate::features::office::{location_tz, wait_range};
 use crate::http::auth::{DeviceAuth, StaffUser};
 use crate::http::error::{ApiError, ErrorBody};
@@ -92,7 +92,7 @@ impl Feed {
                 .cloned()
                 .unwrap_or_else(|| call.counter.clone()),
             at: LocalTime::at(call.at.with_timezone(&self.tz)),
-            recall: call.recall,
+            recall: call.kind == CallKind::Recall,
         }
     }
 
@@ -131,21 +131,18 @@ impl Feed {
     fn snapshot(&mut self, resume_after: Option<i64>) -> Result<(), ApiError> {
         let now = Utc::now();
         let day = now.with_timezone(&self.tz).date_naive();
-        let (missed, latest) = {
+        let (missed, latest, newest) = {
             let queues = self.state.queues();
             let missed = resume_after.map(|after| queues.calls_since(&self.location, day, after));
-            (missed, queues.latest_calls(&self.location, day, SHOWN_CALLS))
+            let newest = queues.newest_call_position(&self.location, day);
+            (missed, queues.latest_calls(&self.location, day, SHOWN_CALLS), newest)
         };
         // What happened while the screen was away comes first, one event per call, so its
         // gong and list see every one of them.
         for call in missed.unwrap_or_default() {
             self.pending.push_back(self.call_event(&call)?);
         }
-        self.last_call = latest
-            .first()
-            .map(|c| c.position)
-            .unwrap_or(0)
-            .max(resume_after.unwrap_or(0));
+        self.last_call = newest.max(resume_after.unwrap_or(0));
         self.last_waiting = self.waiting(now);
         let location = self
             .state
@@ -170,9 +167,15 @@ impl Feed {
         Ok(())
     }
 
+    /// `call` for a call or recall, `withdrawn` for a call taken back (the screen drops the number).
     fn call_event(&self, call: &Call) -> Result<Event, ApiError> {
+        let name = if call.kind == CallKind::Withdrawn {
+            "withdrawn"
+        } else {
+            "call"
+        };
         Event::default()
-            .event("call")
+            .event(name)
             .id(call.position.to_string())
             .json_data(self.call_view(call))
             .map_err(|e| ApiError::Internal(e.to_string()))
@@ -220,11 +223,12 @@ impl Feed {
 }
 
 /// The hall screen's live feed (SSE). Events: `snapshot` (first, and after a reconnect),
-/// `call` (id = log position; resume with `Last-Event-ID`), `waiting` (counts and estimates).
+/// `call` (id = log position; resume with `Last-Event-ID`), `withdrawn` (a called ticket parked
+/// or transferred: no longer called; id as for calls), `waiting` (counts and estimates).
 #[utoipa::path(get, path = "/api/locations/{id}/display/stream", tag = "queue", security(("staff_session" = []), ("device_token" = []), ("device_token_query" = [])),
     params(("id" = String, Path),
         ("Last-Event-ID" = Option<String>, Header, description = "resume after this call")),
-    responses((status = 200, content_type = "text/event-stream", description = "snapshot, call and waiting events"),
+    responses((status = 200, content_type = "text/event-stream", description = "snapshot, call, withdrawn and waiting events"),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn stream(
     State(state): State<AppState>,

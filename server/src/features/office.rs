@@ -22,8 +22,8 @@ pub fn location_tz(state: &AppState, location: &str) -> Result<Tz, ApiError> {
 }
 
 /// Expected wait in minutes for someone with `ahead` people before them in `service`'s line:
-/// the measured typical service time, shared by the open counters that serve it (by all that
-/// could, before any is open, so the morning's first estimate is not infinite).
+/// the measured typical service time, shared by the open counters that serve it; none while no
+/// counter that serves it is open.
 pub fn wait_range(
     state: &AppState,
     location: &str,
@@ -31,7 +31,7 @@ pub fn wait_range(
     ahead: usize,
     now: DateTime<Utc>,
     tz: Tz,
-) -> [u32; 2] {
+) -> Option<[u32; 2]> {
     let (planned, serving): (u32, Vec<String>) = {
         let catalogue = state.catalogue();
         let planned = catalogue
@@ -53,8 +53,7 @@ pub fn wait_range(
         .iter()
         .filter(|id| queue::counter_open(queues.opened_at(id), now, &tz))
         .count();
-    let (from, to) = queue::wait_range(ahead, minutes, open, serving.len());
-    [from, to]
+    queue::wait_range(ahead, minutes, open).map(|(from, to)| [from, to])
 }
 
 pub fn is_open(state: &AppState, counter: &str, now: DateTime<Utc>, tz: Tz) -> bool {

@@ -104,6 +104,7 @@ impl Command for IssueTicket<'_> {
     }
 
     async fn decide(&mut self, attempt: &Attempt<'_>) -> Result<Decided<Issued>, ApiError> {
+        self.office_open(attempt.now)?;
         let day = attempt.now.with_timezone(&self.tz).date_naive();
         let ticket = NumberEvent::TicketIssued {
             service: self.request.service.clone(),
@@ -122,6 +123,31 @@ impl Command for IssueTicket<'_> {
             notify: self.contact.is_some(),
         };
         Ok(Decided::append(decision, issued))
+    }
+}
+
+impl IssueTicket<'_> {
+    /// Walk-in tickets only while the office is open (`Schedule::takes_walk_ins`), unless this
+    /// server hands them out at any hour (demo, tests).
+    fn office_open(&self, now: DateTime<Utc>) -> Result<(), ApiError> {
+        if self.state.walk_ins_any_hour {
+            return Ok(());
+        }
+        let catalogue = self.state.catalogue();
+        let open = catalogue
+            .schedules
+            .get(&self.location)
+            .is_some_and(|s| s.takes_walk_ins(now).unwrap_or(false));
+        if open {
+            return Ok(());
+        }
+        Err(ApiError::Conflict {
+            code: "office_closed",
+            message: format!(
+                "the office is closed: tickets are handed out from {} minutes before opening until closing time",
+                schalter_events::slots::TICKETS_BEFORE_OPENING_MINUTES
+            ),
+        })
     }
 }
 
@@ -183,11 +209,14 @@ impl Command for CheckIn<'_> {
     }
 }
 
-/// Calls the next ticket by the call policy to a counter; nothing when nobody waits for it.
+/// Calls the next ticket by the call policy to a counter (nothing when nobody waits for it), or
+/// the waiting ticket the clerk chose (someone who cannot wait, a family called together).
 pub struct CallNext<'a> {
     pub state: &'a AppState,
     pub counter: Counter,
     pub tz: Tz,
+    /// The ticket id (`location/day/label` as in `/api/tickets/{id}`) the clerk chose.
+    pub chosen: Option<String>,
 }
 
 impl Command for CallNext<'_> {
@@ -213,7 +242,11 @@ impl Command for CallNext<'_> {
         let day = attempt.now.with_timezone(&self.tz).date_naive();
         let tickets = self.state.queues().tickets(&self.counter.location, day);
         let max_wait = chrono::Duration::minutes(queue::MAX_WAIT_MINUTES);
-        let Some(next) = queue::next_ticket(&tickets, &self.counter.services, attempt.now, max_wait) else {
+        let next = match &self.chosen {
+            Some(id) => Some(self.chosen_ticket(&tickets, id, day)?),
+            None => queue::next_ticket(&tickets, &self.counter.services, attempt.now, max_wait),
+        };
+        let Some(next) = next else {
             return Ok(Decided::Nothing(None));
         };
         let decision = queue::call(&self.counter.location, day, next, &self.counter.id, attempt.now);
@@ -223,6 +256,33 @@ impl Command for CallNext<'_> {
             ..next.clone()
         };
         Ok(Decided::append(decision, Some((day, called))))
+    }
+}
+
+impl CallNext<'_> {
+    /// The chosen ticket: one of today's at this counter's office, waiting, for a service the
+    /// counter handles (otherwise transfer it first).
+    fn chosen_ticket<'t>(&self, tickets: &'t [Ticket], id: &str, day: NaiveDate) -> Result<&'t Ticket, ApiError> {
+        let not_found = || ApiError::NotFound(format!("there is no ticket {id:?} waiting here today"));
+        let (location, ticket_day, label) = queue::parse_ticket_id(id).ok_or_else(not_found)?;
+        if location != self.counter.location || ticket_day != day {
+            return Err(not_found());
+        }
+        let ticket = tickets.iter().find(|t| t.label == label).ok_or_else(not_found)?;
+        if ticket.state != queue::State::Waiting {
+            return Err(queue::QueueError::NotAllowed {
+                action: queue::Action::Recall,
+                state: ticket.state,
+            }
+            .into());
+        }
+        if !self.counter.services.contains(&ticket.service) {
+            return Err(ApiError::Conflict {
+                code: "not_served_here",
+                message: "this counter does not handle the ticket's service; transfer it first".into(),
+            });
+        }
+        Ok(ticket)
     }
 }
 
@@ -261,6 +321,9 @@ impl Command for ActOnTicket<'_> {
 
     async fn decide(&mut self, attempt: &Attempt<'_>) -> Result<Decided<()>, ApiError> {
         let ticket = current_ticket(self.state, &self.location, self.day, &self.label)?;
+        if self.action == queue::Action::UndoNoShow {
+            self.counter_free(&ticket)?;
+        }
         let decision = queue::act(
             &self.location,
             self.day,
@@ -270,6 +333,25 @@ impl Command for ActOnTicket<'_> {
             attempt.now,
         )?;
         Ok(Decided::append(decision, ()))
+    }
+}
+
+impl ActOnTicket<'_> {
+    /// A no-show is taken back only while its counter has called nobody since: the citizen
+    /// goes back to the counter they were called to.
+    fn counter_free(&self, ticket: &Ticket) -> Result<(), ApiError> {
+        let busy = self.state.queues().tickets(&self.location, self.day).iter().any(|t| {
+            t.label != ticket.label
+                && t.counter == ticket.counter
+                && matches!(t.state, queue::State::Called | queue::State::InService)
+        });
+        if busy {
+            return Err(ApiError::Conflict {
+                code: "counter_busy",
+                message: "the counter has called another ticket since; call this one again instead".into(),
+            });
+        }
+        Ok(())
     }
 }
 

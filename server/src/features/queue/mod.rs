@@ -31,6 +31,7 @@ use crate::http::{ApiJson, ApiPath};
 pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
     let desk = OpenApiRouter::new()
         .routes(routes!(call_next))
+        .routes(routes!(call_ticket))
         .routes(routes!(ticket_action))
         .routes(routes!(send_away));
     let desk = auth::staff_only(desk, state, auth::Staff::Desk);
@@ -199,6 +200,7 @@ pub async fn call_next(
         state: &state,
         counter: counter.clone(),
         tz,
+        chosen: None,
     };
     match state.execute(&user.actor(), key, command).await? {
         Executed::Done(Some((day, called)), _) => {
@@ -207,6 +209,32 @@ pub async fn call_next(
         Executed::Done(None, _) => Ok(StatusCode::NO_CONTENT.into_response()),
         // A repeated request (same key) answers with the ticket it called the first time.
         Executed::Repeated(outcome) => repeated_call(&state, &outcome, &counter.name, tz),
+    }
+}
+
+/// Calls one waiting ticket the clerk chose to this counter, out of the policy's order.
+#[utoipa::path(post, path = "/api/counters/{id}/call/{ticket}", tag = "queue",
+    params(("id" = String, Path), ("ticket" = String, Path, description = "the ticket's id")),
+    responses((status = 200, body = CalledTicket),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "The counter is closed (`counter_closed`), the ticket no longer waits (`not_allowed_now`) or is for a service the counter does not handle (`not_served_here`)", body = ErrorBody)))]
+pub async fn call_ticket(
+    State(state): State<AppState>,
+    ApiPath((counter_id, ticket)): ApiPath<(String, String)>,
+    user: StaffUser,
+) -> Result<Response, ApiError> {
+    let (counter, tz) = crate::features::office::counter(&state, &counter_id)?;
+    let command = CallNext {
+        state: &state,
+        counter: counter.clone(),
+        tz,
+        chosen: Some(ticket),
+    };
+    match state.execute(&user.actor(), None, command).await? {
+        Executed::Done(Some((day, called)), _) => {
+            Ok(Json(called_view(&counter.location, day, &called, &counter.name, tz)).into_response())
+        }
+        _ => Err(ApiError::Internal("a chosen ticket was not called".into())),
     }
 }
 
@@ -243,7 +271,7 @@ impl From<queue::QueueError> for ApiError {
     }
 }
 
-/// recall, start, finish, no-show, park or transfer a ticket.
+/// recall, start, finish, no-show (and undo it), park or transfer a ticket.
 #[utoipa::path(post, path = "/api/tickets/{id}/{action}", tag = "queue",
     params(("id" = String, Path), ("action" = inline(queue::Action), Path)),
     request_body = ActionRequest,
@@ -330,7 +358,8 @@ pub async fn ticket_status(
         chrono::Duration::minutes(queue::MAX_WAIT_MINUTES),
     );
     let tz = crate::features::office::location_tz(&state, &location)?;
-    let estimate = ahead.map(|n| crate::features::office::wait_range(&state, &location, &ticket.service, n, now, tz));
+    let estimate =
+        ahead.and_then(|n| crate::features::office::wait_range(&state, &location, &ticket.service, n, now, tz));
     let catalogue = state.catalogue();
     let counter = ticket
         .counter
