@@ -1,4 +1,4 @@
-//! The citizens' bundle: booking, managing a booking, following a ticket.
+//! The citizens' bundle: booking and managing a booking (following a ticket is `ticket.rs`).
 
 use leptos::prelude::*;
 use schalter_app::nav::Routes;
@@ -13,7 +13,6 @@ fn main() {
                     pages=vec![
                         ("/", || view! { <pages::Home/> }.into_any()),
                         ("/booking/:code", || view! { <pages::ManageBooking/> }.into_any()),
-                        ("/ticket/:token", || view! { <pages::TicketStatus/> }.into_any()),
                         ("/datenschutz", || view! { <pages::Privacy/> }.into_any()),
                     ]
                     fallback=|| view! { <pages::NotFound/> }.into_any()
