@@ -129,6 +129,59 @@ fn go(nav: Nav, href: &str) {
     }
     nav.address.set(Address::of(href));
     window().scroll_to_with_x_and_y(0.0, 0.0);
+    focus_heading(20);
+}
+
+/// After a step, the focus goes to the new step's heading (the old one is gone with the link
+/// that had the focus, which would leave a keyboard or screen-reader user at the top of the
+/// page). The heading may wait for an answer from the server: looked for every 50 ms, for a
+/// second at most.
+fn focus_heading(tries: u32) {
+    set_timeout(
+        move || match window()
+            .document()
+            .and_then(|d| d.query_selector("main h1").ok().flatten())
+        {
+            Some(heading) => {
+                let _ = heading.set_attribute("tabindex", "-1");
+                if let Ok(heading) = heading.dyn_into::<web_sys::HtmlElement>() {
+                    let _ = heading.focus();
+                }
+            }
+            None if tries > 0 => focus_heading(tries - 1),
+            None => {}
+        },
+        std::time::Duration::from_millis(50),
+    );
+}
+
+/// Arrow keys move between the links of a list (the days and times to choose from), as in a
+/// calendar, instead of only Tab.
+pub fn arrows(ev: leptos::ev::KeyboardEvent) {
+    let step: i32 = match ev.key().as_str() {
+        "ArrowRight" | "ArrowDown" => 1,
+        "ArrowLeft" | "ArrowUp" => -1,
+        _ => return,
+    };
+    let Some(list) = ev.current_target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else {
+        return;
+    };
+    let Ok(links) = list.query_selector_all("a") else {
+        return;
+    };
+    let active = window().document().and_then(|d| d.active_element());
+    let Some(at) = (0..links.length()).find(|&i| {
+        links
+            .item(i)
+            .is_some_and(|link| active.as_ref().is_some_and(|a| a.is_same_node(Some(&link))))
+    }) else {
+        return;
+    };
+    let next = (at as i32 + step).clamp(0, links.length() as i32 - 1) as u32;
+    if let Some(link) = links.item(next).and_then(|l| l.dyn_into::<web_sys::HtmlElement>().ok()) {
+        ev.prevent_default();
+        let _ = link.focus();
+    }
 }
 
 /// The query of the current address.
@@ -226,27 +279,27 @@ pub fn Routes(pages: Vec<Page>, fallback: fn() -> AnyView) -> impl IntoView {
 }
 
 /// Moves the focus to the element with `id` (a step's heading, a notice, a wrong field), so
-/// keyboard and screen-reader users continue there.
+/// the next thing read and typed is what changed.
 pub fn focus(id: &str) {
-    if let Some(el) = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.get_element_by_id(id))
-        .and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok())
-    {
-        let _ = el.focus();
-    }
+    focus_first(&format!("#{id}"));
 }
 
-/// Moves the focus to the first element `selector` finds (after a step replaced the control
-/// that had it), if there is one.
+/// Moves the focus to the first element `selector` finds, once the view has drawn what just
+/// changed (the control that had the focus is often gone with it).
 pub fn focus_first(selector: &str) {
-    if let Some(el) = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.query_selector(selector).ok().flatten())
-        .and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok())
-    {
-        let _ = el.focus();
-    }
+    let selector = selector.to_owned();
+    set_timeout(
+        move || {
+            if let Some(el) = window()
+                .document()
+                .and_then(|d| d.query_selector(&selector).ok().flatten())
+                .and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok())
+            {
+                let _ = el.focus();
+            }
+        },
+        std::time::Duration::ZERO,
+    );
 }
 
 #[cfg(test)]

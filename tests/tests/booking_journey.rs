@@ -227,6 +227,42 @@ async fn press(c: &Client, key: fantoccini::key::Key) {
         .unwrap();
 }
 
+/// Waits (3 s at most) until the focused element matches `css`: after each step the focus
+/// lands where the next one starts.
+async fn focus_is_on(c: &Client, css: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    loop {
+        let matches = c
+            .execute(
+                "return !!document.activeElement && document.activeElement.matches(arguments[0]);",
+                vec![css.into()],
+            )
+            .await
+            .unwrap();
+        if matches == Value::Bool(true) {
+            return;
+        }
+        if tokio::time::Instant::now() > deadline {
+            let html = c
+                .execute(
+                    "return document.activeElement ? document.activeElement.outerHTML.slice(0, 200) : 'none';",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            panic!("the focus is not on {css} but on {html}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn focused_attr(c: &Client, name: &str) -> Option<String> {
+    c.active_element().await.unwrap().attr(name).await.unwrap()
+}
+
+/// Booking, moving and cancelling with the keyboard alone: after every step the focus is on
+/// the new step's heading or first control, arrow keys move through days and times, Escape
+/// steps back out of a question.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn citizen_books_with_the_keyboard_only() {
     use fantoccini::key::Key;
@@ -242,9 +278,20 @@ async fn citizen_books_with_the_keyboard_only() {
     tab_to(c, "li[data-service=meldebescheinigung] a.button").await;
     press(c, Key::Enter).await;
     browser.wait("a.day").await;
+    focus_is_on(c, "main h1").await;
     tab_to(c, "a.day").await;
+    let first_day = focused_attr(c, "data-day").await;
+    press(c, Key::Right).await;
+    let second_day = focused_attr(c, "data-day").await;
+    assert!(
+        second_day.is_some() && second_day != first_day,
+        "→ moves to the next day"
+    );
+    press(c, Key::Left).await;
+    assert_eq!(focused_attr(c, "data-day").await, first_day, "← moves back");
     press(c, Key::Enter).await;
     browser.wait("a.time").await;
+    focus_is_on(c, "main h1").await;
     // The browser's back and forward buttons move between the steps.
     c.back().await.unwrap();
     browser.wait("a.day").await;
@@ -257,6 +304,7 @@ async fn citizen_books_with_the_keyboard_only() {
     tab_to(c, "a.time").await;
     press(c, Key::Enter).await;
     browser.wait("form.details").await;
+    focus_is_on(c, "main h1").await;
     tab_to(c, "#name").await;
     c.active_element()
         .await
@@ -276,8 +324,66 @@ async fn citizen_books_with_the_keyboard_only() {
     tab_to(c, "button.primary").await;
     press(c, Key::Enter).await;
     let code = browser.wait("[data-testid=booking-code]").await.text().await.unwrap();
+    focus_is_on(c, "main h1").await;
     let (status, booking) = app.get_json(&format!("/api/bookings/{code}")).await;
     assert_eq!((status, booking["name"].as_str()), (200, Some("Karl Tastatur")));
+
+    // Moving: the panel takes the focus; a day leads to its first time, a time to the question.
+    tab_to(c, "#reschedule-open").await;
+    press(c, Key::Enter).await;
+    focus_is_on(c, "#reschedule-h").await;
+    tab_to(c, ".reschedule a.day").await;
+    press(c, Key::Enter).await;
+    focus_is_on(c, ".reschedule a.time").await;
+    press(c, Key::Right).await;
+    let proposed = focused_attr(c, "data-start").await.expect("a time");
+    press(c, Key::Enter).await;
+    focus_is_on(c, "#move-yes").await;
+    // Escape takes the question back, and the time keeps the focus.
+    press(c, Key::Escape).await;
+    focus_is_on(c, ".reschedule a.time").await;
+    assert!(c.find(Locator::Css("[data-testid=confirm-move]")).await.is_err());
+    assert_eq!(
+        app.get_json(&format!("/api/bookings/{code}")).await.1["start"],
+        booking["start"]
+    );
+    tab_to(c, &format!(".reschedule a[data-start='{proposed}']")).await;
+    press(c, Key::Enter).await;
+    focus_is_on(c, "#move-yes").await;
+    press(c, Key::Enter).await;
+    focus_is_on(c, "#notice").await;
+    assert_eq!(
+        app.get_json(&format!("/api/bookings/{code}")).await.1["start"],
+        proposed.as_str()
+    );
+
+    // Cancelling: one question at a time, the safe answer focused, Escape keeps the booking.
+    tab_to(c, "#reschedule-open").await;
+    press(c, Key::Enter).await;
+    focus_is_on(c, "#reschedule-h").await;
+    tab_to(c, "#cancel-open").await;
+    press(c, Key::Enter).await;
+    focus_is_on(c, "#cancel-no").await;
+    assert!(
+        c.find(Locator::Css(".reschedule")).await.is_err(),
+        "asking to cancel closes the move panel"
+    );
+    press(c, Key::Escape).await;
+    focus_is_on(c, "#cancel-open").await;
+    assert!(
+        c.find(Locator::Css(".confirm")).await.is_err(),
+        "Escape closes the question"
+    );
+    press(c, Key::Enter).await;
+    focus_is_on(c, "#cancel-no").await;
+    tab_to(c, ".confirm button.danger").await;
+    press(c, Key::Enter).await;
+    focus_is_on(c, "#notice").await;
+    assert_eq!(
+        app.get_json(&format!("/api/bookings/{code}")).await.1["status"],
+        "cancelled"
+    );
+    browser.screenshot("booking-keyboard-cancelled").await;
     browser.close().await;
     app.stop().await;
 }

@@ -154,7 +154,7 @@ pub fn DayGrid(slots: Vec<SlotView>, #[prop(into)] pick: Callback<String, String
         return view! { <p class="notice">{t("no_days")}</p> }.into_any();
     }
     view! {
-        <ul class="days">
+        <ul class="days" on:keydown=crate::nav::arrows>
             {days.into_iter().map(|(day, free)| {
                 let d = StoredValue::new(day.clone());
                 let label = move || d.with_value(|d| short_date(lang.get(), d));
@@ -179,7 +179,7 @@ pub fn DayGrid(slots: Vec<SlotView>, #[prop(into)] pick: Callback<String, String
 #[component]
 pub fn TimeGrid(slots: Vec<SlotView>, day: String, #[prop(into)] pick: Callback<String, String>) -> impl IntoView {
     view! {
-        <ul class="times">
+        <ul class="times" on:keydown=crate::nav::arrows>
             {slots.into_iter().filter(|s| s.start.day() == day && s.free > 0).map(|s| {
                 let start = s.start.as_str().to_owned();
                 let href = pick.run(start.clone());

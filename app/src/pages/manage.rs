@@ -121,8 +121,8 @@ fn Booking(
         spawn_local(async move {
             match api::delete::<api::Ignored>(&format!("/api/bookings/{code}")).await {
                 Ok(_) => {
-                    // The earlier "moved" notice no longer describes the booking.
-                    message.set(None);
+                    // Replaces an earlier "moved" notice, and takes the focus.
+                    message.set(Some("cancel_done"));
                     refresh.update(|n| *n += 1)
                 }
                 Err(e) => error.set(Some(e.code)),
@@ -197,21 +197,42 @@ fn Booking(
         {confirmed.then(|| view! {
             <div class="actions">
                 <a class="button" href=ics download="termin.ics">{t("add_to_calendar")}</a>
-                <button type="button" class="button" aria-expanded=move || rescheduling.get().to_string()
-                    on:click=move |_| rescheduling.update(|r| *r = !*r)>{t("reschedule")}</button>
-                <button type="button" class="button danger" on:click=move |_| confirming_cancel.set(true)>{t("cancel")}</button>
+                // One question at a time: moving and cancelling never stand open together, and
+                // the focus goes into the panel that opens.
+                <button type="button" class="button" id="reschedule-open" aria-expanded=move || rescheduling.get().to_string()
+                    on:click=move |_| {
+                        confirming_cancel.set(false);
+                        rescheduling.update(|r| *r = !*r);
+                        if rescheduling.get_untracked() {
+                            crate::nav::focus("reschedule-h");
+                        }
+                    }>{t("reschedule")}</button>
+                <button type="button" class="button danger" id="cancel-open" on:click=move |_| {
+                    rescheduling.set(false);
+                    confirming_cancel.set(true);
+                    // The safe answer first: a stray Enter keeps the appointment.
+                    crate::nav::focus("cancel-no");
+                }>{t("cancel")}</button>
             </div>
             {move || confirming_cancel.get().then(|| view! {
-                <div class="confirm" role="alertdialog" aria-labelledby="cancel-q">
+                <div class="confirm" role="alertdialog" aria-labelledby="cancel-q" on:keydown=move |ev| {
+                    if ev.key() == "Escape" {
+                        confirming_cancel.set(false);
+                        crate::nav::focus("cancel-open");
+                    }
+                }>
                     <p id="cancel-q">{t("cancel_confirm")}</p>
                     <button type="button" class="button danger" on:click=cancel.clone()>{t("cancel_yes")}</button>
-                    <button type="button" class="button" on:click=move |_| confirming_cancel.set(false)>{t("cancel_no")}</button>
+                    <button type="button" class="button" id="cancel-no" on:click=move |_| {
+                        confirming_cancel.set(false);
+                        crate::nav::focus("cancel-open");
+                    }>{t("cancel_no")}</button>
                 </div>
             })}
             {
                 let code = code.clone();
                 move || rescheduling.get().then(|| view! {
-                    <Reschedule location=location.clone() service=service.clone() code=code.clone() refresh message error/>
+                    <Reschedule location=location.clone() service=service.clone() code=code.clone() refresh message error rescheduling/>
                 })
             }
         })}
@@ -227,6 +248,7 @@ fn Reschedule(
     refresh: RwSignal<u32>,
     message: RwSignal<Option<&'static str>>,
     error: RwSignal<Option<String>>,
+    rescheduling: RwSignal<bool>,
 ) -> impl IntoView {
     let url = availability_url(&location, &service);
     let availability = api::load(move || {
@@ -267,15 +289,36 @@ fn Reschedule(
         };
         let Ok(Some(link)) = el.closest("a") else { return };
         ev.prevent_default();
+        // The focus follows the choice: from a day to its first time, from a time to the
+        // question whether to move there.
         if let Some(d) = link.get_attribute("data-day") {
             day.set(Some(d));
+            crate::nav::focus_first(".reschedule .time");
         } else if let Some(start) = link.get_attribute("data-start") {
             chosen.set(Some(start));
+            crate::nav::focus("move-yes");
+        }
+    };
+    // Escape steps back: from the question to the times, from the times to the days, from the
+    // days out of the panel.
+    let on_key = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() != "Escape" {
+            return;
+        }
+        if chosen.get_untracked().is_some() {
+            chosen.set(None);
+            crate::nav::focus_first(".reschedule .time");
+        } else if day.get_untracked().is_some() {
+            day.set(None);
+            crate::nav::focus_first(".reschedule .day");
+        } else {
+            rescheduling.set(false);
+            crate::nav::focus("reschedule-open");
         }
     };
     view! {
-        <section class="reschedule" aria-labelledby="reschedule-h" on:click=on_click>
-            <h2 id="reschedule-h">{t("reschedule")}</h2>
+        <section class="reschedule" aria-labelledby="reschedule-h" on:click=on_click on:keydown=on_key>
+            <h2 id="reschedule-h" tabindex="-1">{t("reschedule")}</h2>
             {api::loaded(availability, move |a| match day.get() {
                 None => view! { <DayGrid slots=a.slots pick=|d: String| format!("#{d}")/> }.into_any(),
                 Some(d) => {
@@ -289,7 +332,11 @@ fn Reschedule(
                                 <button type="button" class="button primary" id="move-yes" on:click=move |_| move_to(start.clone())>{t("move_yes")}</button>
                             </div>
                         })}
-                        <button type="button" class="back link" on:click=move |_| { chosen.set(None); day.set(None) }>{t("back")}</button>
+                        <button type="button" class="back link" on:click=move |_| {
+                            chosen.set(None);
+                            day.set(None);
+                            crate::nav::focus_first(".reschedule .day");
+                        }>{t("back")}</button>
                     }.into_any()
                 }
             })}
