@@ -282,7 +282,7 @@ mod tests {
         };
         let (citizens_page, staff_page) = (include_str!("../index.html"), include_str!("../staff.html"));
         assert!(inlined(citizens_page, "citizens") && !inlined(citizens_page, "staff"));
-        let ticket_page = include_str!("../ticket.html");
+        let ticket_page = include_str!("../info.html");
         assert!(inlined(ticket_page, "citizens") && !inlined(ticket_page, "staff"));
         assert!(inlined(staff_page, "citizens") && inlined(staff_page, "staff"));
     }
@@ -317,7 +317,7 @@ mod tests {
     fn each_bundle_has_every_text_its_pages_name() {
         let citizens = [
             include_str!("main.rs"),
-            include_str!("ticket.rs"),
+            include_str!("info.rs"),
             include_str!("lib.rs"),
             include_str!("api.rs"),
             include_str!("pages/catalogue.rs"),

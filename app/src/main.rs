@@ -1,4 +1,5 @@
-//! The citizens' bundle: booking and managing a booking (following a ticket is `ticket.rs`).
+//! The citizens' bundle: booking and managing a booking (the ticket status and the privacy
+//! notice are `info.rs`).
 
 use leptos::prelude::*;
 use schalter_app::nav::Routes;
@@ -13,7 +14,6 @@ fn main() {
                     pages=vec![
                         ("/", || view! { <pages::Home/> }.into_any()),
                         ("/booking/:code", || view! { <pages::ManageBooking/> }.into_any()),
-                        ("/datenschutz", || view! { <pages::Privacy/> }.into_any()),
                     ]
                     fallback=|| view! { <pages::NotFound/> }.into_any()
                 />

@@ -130,6 +130,10 @@ pub struct BookingView {
     /// The citizen's key to this booking; only in the answer that created it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Five digits that check the booking in at the kiosk on its day, instead of the code; for
+    /// whoever looks the booking up with its code, while it is still to come.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_in_number: Option<String>,
     pub status: Status,
     pub location: String,
     pub location_name: Text,

@@ -73,6 +73,18 @@ pub struct Service {
     pub online_elsewhere: Option<String>,
 }
 
+/// The municipality behind the offices, as its privacy notice must name it (GDPR art. 13(1)(a)
+/// and (b)): who is responsible for the data and how to reach its data-protection officer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct Municipality {
+    pub name: String,
+    /// The controller: authority, postal address, email or phone, as one text (lines kept).
+    pub controller: String,
+    /// The data-protection officer's contact, as one text.
+    pub data_protection_officer: String,
+}
+
 /// A counter (Schalter) where staff serve; it calls only the services it handles.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
@@ -99,6 +111,8 @@ pub enum CatalogueEvent {
         schedule: Schedule,
     },
     CounterDefined(Counter),
+    /// Who runs the offices: controller and data-protection officer for the privacy notice.
+    MunicipalityDefined(Municipality),
 }
 
 impl CatalogueEvent {
@@ -114,6 +128,7 @@ pub struct Catalogue {
     pub services: BTreeMap<String, Service>,
     pub schedules: BTreeMap<String, Schedule>,
     pub counters: BTreeMap<String, Counter>,
+    pub municipality: Option<Municipality>,
 }
 
 impl Catalogue {
@@ -143,6 +158,7 @@ impl Catalogue {
             CatalogueEvent::CounterDefined(counter) => {
                 self.counters.insert(counter.id.clone(), counter.clone());
             }
+            CatalogueEvent::MunicipalityDefined(m) => self.municipality = Some(m.clone()),
         }
     }
 
@@ -174,6 +190,7 @@ impl Catalogue {
                     }),
             )
             .chain(self.counters.values().cloned().map(CatalogueEvent::CounterDefined))
+            .chain(self.municipality.clone().map(CatalogueEvent::MunicipalityDefined))
             .collect()
     }
 }
@@ -484,6 +501,12 @@ pub fn demo() -> Catalogue {
     for s in services {
         c.apply(&CatalogueEvent::ServiceDefined(s));
     }
+    // Placeholders a municipality replaces with its own (docs/config-example.toml).
+    c.apply(&CatalogueEvent::MunicipalityDefined(Municipality {
+        name: "Demo-Stadtverwaltung".into(),
+        controller: "Demo-Stadtverwaltung (Beispiel: in der Konfiguration durch die eigene Verwaltung ersetzen)\nRathausplatz 1, 67059 Ludwigshafen am Rhein\nbuergerservice@verwaltung.example, Telefon 115".into(),
+        data_protection_officer: "Behördliche Datenschutzbeauftragte der Demo-Stadtverwaltung\nRathausplatz 1, 67059 Ludwigshafen am Rhein\ndatenschutz@verwaltung.example".into(),
+    }));
     c
 }
 
@@ -547,6 +570,9 @@ mod tests {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
+    /// Controller and data-protection officer for the privacy notice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub municipality: Option<Municipality>,
     #[serde(default)]
     pub location: Vec<LocationConfig>,
     #[serde(default)]
@@ -567,6 +593,7 @@ pub struct LocationConfig {
 impl ConfigFile {
     pub fn from_catalogue(c: &Catalogue) -> ConfigFile {
         ConfigFile {
+            municipality: c.municipality.clone(),
             location: c
                 .locations
                 .values()
@@ -584,6 +611,18 @@ impl ConfigFile {
     pub fn to_catalogue(&self) -> Result<Catalogue, Vec<String>> {
         let mut c = Catalogue::default();
         let mut problems = Vec::new();
+        if let Some(m) = &self.municipality {
+            for (field, value) in [
+                ("name", &m.name),
+                ("controller", &m.controller),
+                ("data_protection_officer", &m.data_protection_officer),
+            ] {
+                if value.trim().is_empty() {
+                    problems.push(format!("municipality: {field} is empty (the privacy notice names it)"));
+                }
+            }
+            c.municipality = Some(m.clone());
+        }
         let slug = |id: &str| {
             !id.is_empty()
                 && id.len() <= 60
@@ -702,6 +741,9 @@ impl Catalogue {
             if self.counters.get(id) != Some(counter) {
                 events.push(CatalogueEvent::CounterDefined(counter.clone()));
             }
+        }
+        if target.municipality.is_some() && self.municipality != target.municipality {
+            events.extend(target.municipality.clone().map(CatalogueEvent::MunicipalityDefined));
         }
         if withdraw_missing {
             for id in self.services.keys().filter(|id| !target.services.contains_key(*id)) {

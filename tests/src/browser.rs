@@ -117,8 +117,23 @@ impl Browser {
         path
     }
 
-    /// Runs axe-core (WCAG 2.1 A/AA rules) on the current page and returns the serious and
-    /// critical violations as "rule: help (n nodes)". Missing axe-core is a failure in CI.
+    /// Prints the page as Chromium's print dialog would (A4, print CSS), keeps the PDF under
+    /// `target/screenshots/` for a person to open, and returns the text of each printed page.
+    pub async fn printed_pages(&self, name: &str) -> Vec<String> {
+        let pdf = self
+            .client
+            .print(fantoccini::wd::PrintConfiguration::default())
+            .await
+            .expect("printed");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.pdf")), &pdf).unwrap();
+        pdf_extract::extract_text_from_mem_by_pages(&pdf).expect("the PDF's text")
+    }
+
+    /// Runs axe-core with every rule it enables by default (WCAG 2.x A and AA, best practices;
+    /// not the AAA-only enhanced contrast) on the current page and returns every violation,
+    /// whatever its impact, as "rule: help (n nodes)". Missing axe-core is a failure in CI.
     pub async fn accessibility_violations(&self) -> Option<Vec<String>> {
         let path = std::env::var("AXE_JS").unwrap_or_else(|_| {
             format!(
@@ -138,8 +153,8 @@ impl Browser {
             .client
             .execute_async(
                 "const done = arguments[arguments.length - 1];
-                 axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
-                    .then(r => done(r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+                 axe.run(document, { rules: { 'color-contrast-enhanced': { enabled: false } } })
+                    .then(r => done(r.violations
                         .map(v => v.id + ': ' + v.help + ' (' + v.nodes.length + ' nodes: ' + v.nodes.map(n => n.target.join(' ')).slice(0, 3).join(', ') + ')')))
                     .catch(e => done(['axe failed: ' + e]));",
                 vec![],
@@ -147,6 +162,27 @@ impl Browser {
             .await
             .expect("run axe-core");
         Some(serde_json::from_value(result).expect("a list of strings"))
+    }
+
+    /// The page's layout shift so far: every layout-shift entry Chromium recorded since it
+    /// loaded, except shifts right after input (at least Lighthouse's CLS, which takes the worst
+    /// window of them).
+    pub async fn layout_shift(&self) -> f64 {
+        let sum = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 let sum = 0;
+                 const po = new PerformanceObserver(list => {
+                     for (const e of list.getEntries()) if (!e.hadRecentInput) sum += e.value;
+                 });
+                 po.observe({ type: 'layout-shift', buffered: true });
+                 setTimeout(() => { po.disconnect(); done(sum); }, 300);",
+                vec![],
+            )
+            .await
+            .expect("layout shift measured");
+        sum.as_f64().expect("a number")
     }
 
     pub async fn close(self) {

@@ -33,8 +33,8 @@ async fn health_names_the_store(db: TestDb) {
         }
     );
     assert_eq!(
-        body["head"], 22,
-        "demo seeds 2 locations, 10 services, 2 schedules, 8 counters"
+        body["head"], 23,
+        "demo seeds 2 locations, 10 services, 2 schedules, 8 counters, the municipality"
     );
     app.stop().await;
 }
@@ -60,12 +60,20 @@ async fn catalogue_lists_demo_services(db: TestDb) {
     assert!(plate["online_elsewhere"].as_str().unwrap().starts_with("https://"));
     let (status, err) = app.get_json("/api/services?location=atlantis").await;
     assert_eq!((status, err["error"].as_str()), (404, Some("not_found")));
+    // The privacy notice names who is responsible and the data-protection officer.
+    let (status, municipality) = app.get_json("/api/municipality").await;
+    assert_eq!(status, 200);
+    assert!(municipality["controller"].as_str().unwrap().contains("Rathausplatz"));
+    assert!(municipality["data_protection_officer"]
+        .as_str()
+        .unwrap()
+        .contains("datenschutz@"));
     // A second start on the same store does not seed twice.
     let db = app.stop().await;
     let app = spawn_app(db).start().await;
     let (_, all) = app.get_json("/api/services").await;
     assert_eq!(all.as_array().unwrap().len(), 10);
-    assert_eq!(app.store().head().await.unwrap(), 22);
+    assert_eq!(app.store().head().await.unwrap(), 23);
     app.stop().await;
 }
 
@@ -165,6 +173,8 @@ async fn bad_input_gets_json_errors_and_stores_nothing(db: TestDb) {
 
 async fn unknown_api_routes_are_json_404(db: TestDb) {
     let app = spawn_app(db).without_demo().start().await;
+    let (status, _) = app.get_json("/api/municipality").await;
+    assert_eq!(status, 404, "no controller configured yet");
     // The last ones carry bytes that are not UTF-8 where a booking code or ticket token goes.
     for path in [
         "/api/nothing",
@@ -320,10 +330,19 @@ async fn app_routes_fall_back_to_index(db: TestDb) {
     assert!(html.contains("lang=de") || html.contains("lang=\"de\""), "{html}");
     // Citizens' pages come from the citizens' bundle; office pages from the staff's bundle, so
     // a phone never downloads the desk or the hall screen.
-    for route in ["/booking/ABCD", "/ticket/some-token", "/datenschutz"] {
+    for route in ["/booking/ABCD"] {
         let r = app.get(route).await;
         assert_eq!(r.status(), 200, "{route}");
         assert_eq!(r.text().await.unwrap(), html, "{route} serves the citizens' app");
+    }
+    // The ticket page (opened from a kiosk ticket's QR code) and the privacy notice are a
+    // bundle of their own.
+    for route in ["/ticket/some-token", "/datenschutz"] {
+        let r = app.get(route).await;
+        assert_eq!(r.status(), 200, "{route}");
+        let page = r.text().await.unwrap();
+        assert!(page.contains("/info-app/schalter-info-"), "{route}: the info bundle");
+        assert!(!page.contains("/schalter-app-"), "{route}: not the booking bundle");
     }
     // Addresses that are no page: 404 with the app, which shows its "not found" page.
     for route in [

@@ -20,6 +20,8 @@ async fn journey(app: &TestApp, browser: &Browser, width: u32) {
     let c = &browser.client;
     let shot = |name: &str| format!("booking-{name}-{width}");
     c.goto(&app.url).await.unwrap();
+    browser.wait("li.service").await;
+    check_a11y(browser, "start page").await;
     browser.click("li[data-service=personalausweis] a.button").await;
 
     // One office offers it: straight to the days.
@@ -76,8 +78,30 @@ async fn journey(app: &TestApp, browser: &Browser, width: u32) {
 
     let code = browser.wait("[data-testid=booking-code]").await.text().await.unwrap();
     assert_eq!(code.len(), 19, "{code}");
+    // The five digits for the kiosk on the day, beside the code.
+    let number = browser
+        .wait("[data-testid=check-in-number]")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let hash = schalter_server::features::bookings::code_hash(&code).unwrap();
+    assert_eq!(number, schalter_server::features::bookings::check_in_number(&hash));
     check_a11y(browser, "confirmation").await;
     browser.screenshot(&shot("4-booked")).await;
+    // Printed, the confirmation carries the code and the appointment (it once printed blank).
+    let printed = browser.printed_pages(&shot("4-booked")).await;
+    assert!(!printed.is_empty());
+    for (i, page) in printed.iter().enumerate() {
+        assert!(
+            page.split_whitespace().count() > 3,
+            "printed page {} is blank: {page:?}",
+            i + 1
+        );
+    }
+    // The code is printed letter-spaced: compared without spaces.
+    let all: String = printed.concat().split_whitespace().collect();
+    assert!(all.contains(&code), "the code is printed: {all}");
     let (status, booking) = app.get_json(&format!("/api/bookings/{code}")).await;
     assert_eq!((status, booking["status"].as_str()), (200, Some("confirmed")));
     assert_eq!(booking["start"], start.as_str());
@@ -175,6 +199,17 @@ async fn journey(app: &TestApp, browser: &Browser, width: u32) {
     // The privacy notice the citizen agreed to.
     c.goto(&format!("{}/datenschutz", app.url)).await.unwrap();
     browser.wait(".privacy h2").await;
+    // It names who is responsible and the data-protection officer (GDPR art. 13), from the
+    // municipality's configuration.
+    let controller = browser.wait("[data-testid=controller]").await.text().await.unwrap();
+    assert!(controller.contains("Demo-Stadtverwaltung"), "{controller}");
+    let officer = browser
+        .wait("[data-testid=data-protection-officer]")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(officer.contains("datenschutz@verwaltung.example"), "{officer}");
     check_a11y(browser, "privacy notice").await;
     browser.screenshot(&shot("8-privacy")).await;
 }

@@ -19,6 +19,9 @@ async fn start_page_renders_the_service_catalogue_from_the_api() {
         browser.wait("[data-testid=services] li.service").await;
         let cards = c.find_all(Locator::Css("li.service")).await.unwrap();
         assert_eq!(cards.len(), 10, "every service from /api/services is shown");
+        // The footer must not jump down when the services arrive (it did: CLS 0.14).
+        let shift = browser.layout_shift().await;
+        assert!(shift < 0.1, "layout shift {shift:.3} at {width} px");
         let heading = c.find(Locator::Css("h1")).await.unwrap().text().await.unwrap();
         assert_eq!(heading, "Was möchten Sie erledigen?");
         let body = c.find(Locator::Css("main")).await.unwrap().text().await.unwrap();

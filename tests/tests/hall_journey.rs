@@ -105,6 +105,11 @@ async fn clerk_kiosk_and_hall_screen_work_together() {
         "the token leaves the address bar: {address}"
     );
     check_a11y(&screen, "display").await;
+    let shift = screen.layout_shift().await;
+    assert!(
+        shift < 0.1,
+        "the hall screen's layout shifted by {shift:.3} as it loaded"
+    );
     // Each page names its tab, so staff with several open tell them apart.
     assert_eq!(desk.client.title().await.unwrap(), "Schalterplatz – Bürgerservice");
     assert_eq!(screen.client.title().await.unwrap(), "Aufrufanzeige – Bürgerservice");
@@ -165,10 +170,25 @@ async fn clerk_kiosk_and_hall_screen_work_together() {
         "Diesen Code kennen wir nicht. Bitte prüfen Sie ihn oder fragen Sie am Empfang.",
     )
     .await;
-    input.clear().await.unwrap();
-    input.send_keys(CODE).await.unwrap();
+    // Typing sixteen characters on a touch screen is what the short number spares: back to the
+    // start, then the five digits from the confirmation on the kiosk's own keypad.
+    kiosk.click(".kiosk-code .kiosk-secondary").await;
+    let hash = schalter_server::features::bookings::code_hash(CODE).unwrap();
+    let number = schalter_server::features::bookings::check_in_number(&hash);
+    let mut touches = 0;
+    kiosk.click(".kiosk-choices .kiosk-button:first-child").await;
+    touches += 1;
+    for digit in number.chars() {
+        kiosk.click(&format!(".kiosk-key[data-key='{digit}']")).await;
+        touches += 1;
+    }
+    let typed = kiosk.wait("#kiosk-code-input").await.prop("value").await.unwrap();
+    assert_eq!(typed.as_deref(), Some(number.as_str()));
     check_a11y(&kiosk, "kiosk code").await;
+    kiosk.screenshot("kiosk-3b-number").await;
     kiosk.click(".kiosk-code button[type=submit]").await;
+    touches += 1;
+    assert!(touches <= 8, "{touches} touches to check in");
     wait_text(&kiosk, "[data-testid=ticket-number]", "T-001").await;
     kiosk.screenshot("kiosk-4-checked-in").await;
 
@@ -178,6 +198,7 @@ async fn clerk_kiosk_and_hall_screen_work_together() {
     wait_text(&screen, "[data-testid=latest-number]", "T-001").await;
     wait_text(&screen, "[data-testid=latest-counter]", "1").await;
     screen.screenshot("display-1-called").await;
+    check_a11y(&screen, "display with a call").await;
     let shown = screen.client.source().await.unwrap();
     for secret in [NAME, "Quellenbrunner", EMAIL, CODE] {
         assert!(!shown.contains(secret), "the hall screen shows {secret:?}");
@@ -345,6 +366,35 @@ async fn a_portrait_kiosk_keeps_its_controls_within_reach() {
         "{back:?} is {} px below the last service button",
         back_top - services_end
     );
+    // The check-in keypad: in reach, keys large and apart.
+    kiosk.click(".kiosk-secondary").await;
+    kiosk.click(".kiosk-choices .kiosk-button:first-child").await;
+    kiosk.wait(".kiosk-keypad").await;
+    kiosk.screenshot("kiosk-portrait-3-keypad").await;
+    for (label, top, _) in kiosk_buttons(&kiosk).await {
+        assert!(top >= height / 3.0, "{label:?} starts at {top} of {height}");
+    }
+    let keys: Vec<(f64, f64, f64, f64)> = serde_json::from_value(
+        kiosk
+            .client
+            .execute(
+                "return [...document.querySelectorAll('.kiosk-key')].map(b => { \
+                   const r = b.getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; })",
+                vec![],
+            )
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(keys.len(), 11, "ten digits and delete");
+    for (i, a) in keys.iter().enumerate() {
+        assert!(a.2 >= 44.0 && a.3 >= 44.0, "key {i} is {}×{} px", a.2, a.3);
+        for b in &keys[i + 1..] {
+            let apart_x = (b.0 - (a.0 + a.2)).max(a.0 - (b.0 + b.2));
+            let apart_y = (b.1 - (a.1 + a.3)).max(a.1 - (b.1 + b.3));
+            assert!(apart_x.max(apart_y) >= 8.0, "keys {a:?} and {b:?} touch");
+        }
+    }
     kiosk.close().await;
     app.stop().await;
 }

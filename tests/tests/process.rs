@@ -42,7 +42,7 @@ async fn acknowledged_write_survives_kill_9(db: TestDb) {
         .json()
         .await
         .unwrap();
-    assert_eq!(health["head"], 25, "22 demo events seeded once + 3 ratings");
+    assert_eq!(health["head"], 26, "23 demo events seeded once + 3 ratings");
     server.kill9().await;
 }
 
@@ -135,7 +135,7 @@ async fn rebuild_projections_reports_what_it_folded() {
     let out = run(&["rebuild-projections", "--database-url", &db.url]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("rebuilt from 22 events"), "{stdout}");
+    assert!(stdout.contains("rebuilt from 23 events"), "{stdout}");
     assert!(stdout.contains("2 locations, 10 services"), "{stdout}");
 }
 
@@ -145,7 +145,7 @@ async fn config_file_round_trips_and_a_second_import_changes_nothing() {
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/config-example.toml");
     let out = run(&["import-config", "--database-url", &db.url, example]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("22 change(s) recorded"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("23 change(s) recorded"));
     let again = run(&["import-config", "--database-url", &db.url, example]);
     assert!(String::from_utf8_lossy(&again.stdout).contains("0 change(s)"));
     // What is stored is exactly the demo, and exports back to the same file.

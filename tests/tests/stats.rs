@@ -332,6 +332,32 @@ async fn a_manager_reads_the_dashboard_in_a_browser() {
     assert!(bars.len() > 10, "{} bars", bars.len());
     a11y("stats dashboard").await;
     browser.screenshot("stats-1-dashboard").await;
+    // The hour axis has every hour from the first to the last, and the heat map a legend.
+    let hours = browser
+        .client
+        .execute(
+            "return Array.from(document.querySelectorAll('svg.chart-svg')[0]
+                .querySelectorAll('text.axis[text-anchor=middle]')).map(t => Number(t.textContent));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let hours: Vec<u32> = serde_json::from_value(hours).unwrap();
+    assert!(hours.len() > 3, "{hours:?}");
+    assert!(hours.windows(2).all(|w| w[1] == w[0] + 1), "no hour skipped: {hours:?}");
+    let legend = browser
+        .client
+        .execute(
+            "return document.querySelectorAll('svg.chart-svg')[3].textContent;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let legend = legend.as_str().unwrap_or_default().to_owned();
+    assert!(
+        legend.contains("wenig") && legend.contains("viel"),
+        "a legend: {legend}"
+    );
     for (name, y) in [("stats-1b-charts", 780)] {
         browser
             .client
@@ -371,6 +397,21 @@ async fn a_manager_reads_the_dashboard_in_a_browser() {
     assert_eq!(pages.len(), 2);
     a11y("stats report").await;
     browser.screenshot("stats-3-report").await;
+    // Printed: every page has text, one office on each (it once printed three blank pages).
+    let printed = browser.printed_pages("stats-3-report").await;
+    assert!(printed.len() >= 2, "{} pages", printed.len());
+    for (i, page) in printed.iter().enumerate() {
+        assert!(
+            page.split_whitespace().count() > 10,
+            "printed page {} is blank: {page:?}",
+            i + 1
+        );
+    }
+    // Kerning splits words in the extracted text: compared without spaces.
+    let all: String = printed.concat().split_whitespace().collect();
+    for office in ["Bürgerbüro", "Kfz-Zulassungsstelle"] {
+        assert!(all.contains(office), "{office} is in the printed report: {all}");
+    }
     browser.close().await;
     app.stop().await;
 }

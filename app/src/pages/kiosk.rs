@@ -199,6 +199,16 @@ fn KioskFlow(location: String, token: String) -> impl IntoView {
                     <input id="kiosk-code-input" name="code" autocomplete="off" autocapitalize="characters"
                         spellcheck="false" autofocus=true prop:value=move || code.get()
                         on:input=move |ev| code.set(event_target_value(&ev))/>
+                    // Digits on the screen: the five-digit check-in number in five touches,
+                    // whatever keyboard the kiosk's system would show (a scanner types the code).
+                    <div class="kiosk-keypad" role="group" aria-label=t("kiosk_keypad")>
+                        {["1", "2", "3", "4", "5", "6", "7", "8", "9", "0"].into_iter().map(|digit| view! {
+                            <button type="button" class="kiosk-key" data-key=digit
+                                on:click=move |_| code.update(|c| c.push_str(digit))>{digit}</button>
+                        }).collect_view()}
+                        <button type="button" class="kiosk-key kiosk-key-wide" aria-label=t("kiosk_delete")
+                            on:click=move |_| code.update(|c| { c.pop(); })>"⌫"</button>
+                    </div>
                     {error_view}
                     <div class="kiosk-row">
                         <button type="button" class="kiosk-secondary" on:click=move |_| reset()>{t("back")}</button>

@@ -73,6 +73,7 @@ fn Booking(
         start,
         personal_data_erased,
         confirm_by,
+        check_in_number,
         ..
     } = booking;
     let day = start.day().to_owned();
@@ -167,6 +168,9 @@ fn Booking(
         {move || error.get().map(|code| view! { <p class="error" role="alert">{error_text(lang.get(), &code)}</p> })}
         <dl class="booking-facts">
             <div><dt>{t("status")}</dt><dd data-testid="status">{t(status_key)}</dd></div>
+            {check_in_number.map(|n| view! {
+                <div><dt>{t("check_in_number")}</dt><dd class="check-in-number" data-testid="check-in-number">{n}</dd></div>
+            })}
             <div><dt>{t("summary")}</dt><dd>{local(service_name)}</dd></div>
             <div><dt>{t("when")}</dt><dd data-testid="when">{date_of(day)}", "{time_of(start)}</dd></div>
             <div><dt>{t("where")}</dt><dd>{local(location_name)}<br/>{address}</dd></div>

@@ -1,7 +1,9 @@
 //! `/datenschutz`: the privacy notice citizens agree to when they book (GDPR art. 13).
 
 use leptos::prelude::*;
+use schalter_events::catalogue::Municipality;
 
+use crate::api;
 use crate::i18n::t;
 
 const SECTIONS: [(&str, &str); 7] = [
@@ -17,10 +19,24 @@ const SECTIONS: [(&str, &str); 7] = [
 #[component]
 pub fn Privacy() -> impl IntoView {
     crate::i18n::title("privacy_link");
+    // Who is responsible and whom to ask (GDPR art. 13(1)(a), (b)): the municipality's own
+    // entries from its configuration, so every town's notice names its own.
+    let municipality = api::load(|| async { api::get::<Municipality>("/api/municipality").await.ok() });
+    let contacts = move || {
+        municipality.get().flatten().map(|m| {
+            view! {
+                <h2 class="h3">{t("privacy_h_controller")}</h2>
+                <p class="contact" data-testid="controller">{m.controller}</p>
+                <h2 class="h3">{t("privacy_h_officer")}</h2>
+                <p class="contact" data-testid="data-protection-officer">{m.data_protection_officer}</p>
+            }
+        })
+    };
     view! {
         <section class="page narrow privacy" aria-labelledby="privacy-h">
             <h1 id="privacy-h">{t("privacy_link")}</h1>
             <p class="lead">{t("privacy_intro")}</p>
+            {contacts}
             {SECTIONS
                 .iter()
                 .map(|(heading, text)| view! {

@@ -305,6 +305,7 @@ fn Overview(summary: Summary, prefix: String) -> impl IntoView {
             <figure class="chart">
                 <figcaption>{t("chart_bookings_walk_ins")}</figcaption>
                 <div inner_html=move || weeks_chart(lang.get(), &s.get_value(), &weeks_id)></div>
+                {move || partial_note(&s.get_value())}
                 <details><summary>{t("stats_table")}</summary>
                     <table><thead><tr><th scope="col">{t("stats_week")}</th><th scope="col">{t("fig_bookings")}</th>
                         <th scope="col">{t("fig_walk_ins")}</th><th scope="col">{t("fig_no_show_rate")}</th></tr></thead>
@@ -317,6 +318,7 @@ fn Overview(summary: Summary, prefix: String) -> impl IntoView {
             <figure class="chart">
                 <figcaption>{t("chart_no_show_trend")}</figcaption>
                 <div inner_html=move || no_show_chart(lang.get(), &s.get_value(), &noshow_id)></div>
+                {move || partial_note(&s.get_value())}
             </figure>
             <figure class="chart">
                 <figcaption>{t("chart_heatmap")}</figcaption>
@@ -357,7 +359,8 @@ const W: f64 = 640.0;
 const H: f64 = 240.0;
 const LEFT: f64 = 48.0;
 const BOTTOM: f64 = 28.0;
-const TOP: f64 = 12.0;
+/// Room above the top grid line for the legend's row (15 px text).
+const TOP: f64 = 26.0;
 
 /// The top of the y axis: four steps of 1, 2 or 5 × 10ⁿ, so the grid lines read well.
 fn nice_max(max: f64) -> f64 {
@@ -390,7 +393,24 @@ fn frame(id: &str, title: &str, desc: &str, max: f64, unit: &str, body: &str) ->
 }
 
 fn waiting_chart(lang: Lang, s: &Summary, id: &str) -> String {
-    let rows = &s.by_hour;
+    // Every hour from the first to the last with arrivals, empty ones too: an axis that skips
+    // an hour draws 10:00 next to 12:00 as if they followed each other.
+    let (first, last) = s
+        .by_hour
+        .iter()
+        .fold((23, 0), |(a, b), h| (a.min(h.hour), b.max(h.hour)));
+    let rows: Vec<_> = (first..=last)
+        .map(|hour| {
+            s.by_hour
+                .iter()
+                .find(|h| h.hour == hour)
+                .cloned()
+                .unwrap_or(schalter_events::stats::HourRow {
+                    hour,
+                    ..Default::default()
+                })
+        })
+        .collect();
     let max = rows
         .iter()
         .filter_map(|h| h.waiting_minutes.median)
@@ -438,20 +458,23 @@ fn weeks_chart(lang: Lang, s: &Summary, id: &str) -> String {
     let mut desc = Vec::new();
     for (i, w) in rows.iter().enumerate() {
         let x = LEFT + slot * i as f64;
+        let partial = partial_week(s, w.week);
         for (j, (value, class)) in [(w.bookings, "bar"), (w.walk_ins, "bar second")].iter().enumerate() {
             let height = (H - BOTTOM - TOP) * f64::from(*value) / max;
             body.push_str(&format!(
-                r#"<rect class="{class}" x="{:.1}" y="{:.1}" width="{:.1}" height="{height:.1}"/>"#,
+                r#"<rect class="{class}{}" x="{:.1}" y="{:.1}" width="{:.1}" height="{height:.1}"/>"#,
+                if partial { " partial" } else { "" },
                 x + slot * (0.1 + 0.4 * j as f64),
                 H - BOTTOM - height,
                 slot * 0.38,
             ));
         }
         body.push_str(&format!(
-            r#"<text class="axis" x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
+            r#"<text class="axis" x="{:.1}" y="{:.1}" text-anchor="middle">{}{}</text>"#,
             x + slot / 2.0,
             H - 8.0,
-            day_month(w.week)
+            day_month(w.week),
+            if partial { "*" } else { "" }
         ));
         desc.push(format!(
             "{}: {} {}, {} {}",
@@ -463,11 +486,11 @@ fn weeks_chart(lang: Lang, s: &Summary, id: &str) -> String {
         ));
     }
     let legend = format!(
-        r#"<rect class="bar" x="{LEFT}" y="0" width="10" height="10"/><text class="axis" x="{}" y="9">{}</text><rect class="bar second" x="{}" y="0" width="10" height="10"/><text class="axis" x="{}" y="9">{}</text>"#,
-        LEFT + 14.0,
+        r#"<rect class="bar" x="{LEFT}" y="2" width="12" height="12"/><text class="axis" x="{}" y="13">{}</text><rect class="bar second" x="{}" y="2" width="12" height="12"/><text class="axis" x="{}" y="13">{}</text>"#,
+        LEFT + 16.0,
         text(lang, "fig_bookings"),
-        LEFT + 140.0,
-        LEFT + 154.0,
+        LEFT + 160.0,
+        LEFT + 176.0,
         text(lang, "fig_walk_ins")
     );
     frame(
@@ -478,6 +501,20 @@ fn weeks_chart(lang: Lang, s: &Summary, id: &str) -> String {
         "",
         &(legend + &body),
     )
+}
+
+/// A week the period covers only in part (its start or the current week): marked, so a short
+/// week does not look like a collapse in demand.
+fn partial_week(s: &Summary, monday: NaiveDate) -> bool {
+    monday < s.filter.from || monday + Duration::days(6) > s.filter.to
+}
+
+/// The note under a weekly chart when one of its weeks is partial.
+fn partial_note(s: &Summary) -> Option<impl IntoView> {
+    s.by_week
+        .iter()
+        .any(|w| partial_week(s, w.week))
+        .then(|| view! { <p class="chart-note">{t("chart_partial_week")}</p> })
 }
 
 fn no_show_chart(lang: Lang, s: &Summary, id: &str) -> String {
@@ -496,9 +533,10 @@ fn no_show_chart(lang: Lang, s: &Summary, id: &str) -> String {
             body.push_str(&format!(r#"<circle class="dot" cx="{x:.1}" cy="{y:.1}" r="4"/>"#));
         }
         body.push_str(&format!(
-            r#"<text class="axis" x="{x:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
+            r#"<text class="axis" x="{x:.1}" y="{:.1}" text-anchor="middle">{}{}</text>"#,
             H - 8.0,
-            day_month(w.week)
+            day_month(w.week),
+            if partial_week(s, w.week) { "*" } else { "" }
         ));
         desc.push(format!("{}: {}", w.week, percent(lang, w.no_show_rate)));
     }
@@ -553,9 +591,30 @@ fn heatmap(lang: Lang, s: &Summary, id: &str) -> String {
     let desc = busiest
         .map(|(n, d, h)| format!("{} {} {h:02}:00 ({n})", text(lang, "chart_busiest"), weekday(lang, d)))
         .unwrap_or_default();
-    let svg = format!(
-        r#"<svg viewBox="0 0 {W} {H}" role="img" aria-labelledby="{id}-t {id}-d" class="chart-svg"><title id="{id}-t">{}</title><desc id="{id}-d">{desc}</desc>{body}</svg>"#,
+    // The legend: from the palest cell (few arrivals) to the darkest (the busiest hour's count).
+    let legend_y = H + 8.0;
+    body.push_str(&format!(
+        r#"<text class="axis" x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
+        LEFT + 92.0,
+        legend_y + 13.0,
+        text(lang, "chart_fewer")
+    ));
+    for i in 0..5 {
+        body.push_str(&format!(
+            r#"<rect class="heat" x="{:.1}" y="{legend_y:.1}" width="22" height="16" fill-opacity="{:.2}"/>"#,
+            LEFT + 100.0 + 24.0 * f64::from(i),
+            0.12 + 0.22 * f64::from(i)
+        ));
+    }
+    body.push_str(&format!(
+        r#"<text class="axis" x="{:.1}" y="{:.1}">{} ({max:.0})</text>"#,
+        LEFT + 228.0,
+        legend_y + 13.0,
+        text(lang, "chart_more")
+    ));
+    format!(
+        r#"<svg viewBox="0 0 {W} {}" role="img" aria-labelledby="{id}-t {id}-d" class="chart-svg"><title id="{id}-t">{}</title><desc id="{id}-d">{desc}</desc>{body}</svg>"#,
+        H + 30.0,
         text(lang, "chart_heatmap")
-    );
-    svg
+    )
 }

@@ -24,6 +24,9 @@ pub struct Taken {
     counters: Counters,
     /// Bookings waiting for their email confirmation, with the time it runs out.
     pending: HashMap<String, DateTime<Utc>>,
+    /// Bookings still to arrive (placed, not cancelled, expired or checked in): their stream,
+    /// location and start, for check-in by the short number.
+    arriving: HashMap<String, (String, DateTime<Utc>)>,
 }
 
 impl Taken {
@@ -40,6 +43,15 @@ impl Taken {
             .collect()
     }
 
+    /// Streams of the bookings at `location` starting within `from..=to` and not yet arrived.
+    pub fn arriving(&self, location: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<String> {
+        self.arriving
+            .iter()
+            .filter(|(_, (l, start))| l == location && from <= *start && *start <= to)
+            .map(|(stream, _)| stream.clone())
+            .collect()
+    }
+
     /// Counters as far as this projection has applied the log.
     pub fn counters(&self) -> &Counters {
         &self.counters
@@ -50,18 +62,36 @@ impl Taken {
             tracing::error!(error = %e, "counter projection skipped an unreadable event");
         }
         if event.stream.starts_with("booking-") {
-            match decode::<schalter_events::booking::BookingEvent>(event) {
-                Ok(schalter_events::booking::BookingEvent::BookingPlaced {
-                    confirm_by: Some(by), ..
+            use schalter_events::booking::BookingEvent;
+            match decode::<BookingEvent>(event) {
+                Ok(BookingEvent::BookingPlaced {
+                    location,
+                    start,
+                    confirm_by,
+                    ..
                 }) => {
-                    self.pending.insert(event.stream.clone(), by);
+                    if let Some(by) = confirm_by {
+                        self.pending.insert(event.stream.clone(), by);
+                    }
+                    self.arriving.insert(event.stream.clone(), (location, start));
+                }
+                Ok(BookingEvent::BookingConfirmed { .. }) => {
+                    self.pending.remove(&event.stream);
+                }
+                Ok(BookingEvent::BookingRescheduled { start, .. }) => {
+                    if let Some((_, at)) = self.arriving.get_mut(&event.stream) {
+                        *at = start;
+                    }
                 }
                 Ok(
-                    schalter_events::booking::BookingEvent::BookingConfirmed { .. }
-                    | schalter_events::booking::BookingEvent::BookingExpired { .. }
-                    | schalter_events::booking::BookingEvent::BookingCancelled { .. },
+                    BookingEvent::BookingExpired { .. }
+                    | BookingEvent::BookingCancelled { .. }
+                    | BookingEvent::BookingCheckedIn { .. }
+                    // Erased (the retention period after a no-show): never arriving now.
+                    | BookingEvent::PersonalDataErased { .. },
                 ) => {
                     self.pending.remove(&event.stream);
+                    self.arriving.remove(&event.stream);
                 }
                 _ => {}
             }

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use schalter_events::api::Health;
-use schalter_events::catalogue::{Location, Service, Text};
+use schalter_events::catalogue::{Location, Municipality, Service, Text};
 use schalter_events::feedback;
 use schalter_events::Decision;
 use serde::{Deserialize, Serialize};
@@ -22,6 +22,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(health))
         .routes(routes!(locations))
         .routes(routes!(services))
+        .routes(routes!(municipality))
         .routes(routes!(give_feedback))
 }
 
@@ -41,6 +42,19 @@ pub async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiEr
 #[utoipa::path(get, path = "/api/locations", tag = "catalogue", responses((status = 200, body = [Location])))]
 pub async fn locations(State(state): State<AppState>) -> Json<Vec<Location>> {
     Json(state.catalogue().locations.values().cloned().collect())
+}
+
+/// Who is responsible for the citizens' data and how to reach the data-protection officer: the
+/// privacy notice shows it. 404 until the configuration names them.
+#[utoipa::path(get, path = "/api/municipality", tag = "catalogue",
+    responses((status = 200, body = Municipality), (status = 404, body = ErrorBody)))]
+pub async fn municipality(State(state): State<AppState>) -> Result<Json<Municipality>, ApiError> {
+    state
+        .catalogue()
+        .municipality
+        .clone()
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound("the configuration names no controller yet".into()))
 }
 
 #[derive(Deserialize, IntoParams)]

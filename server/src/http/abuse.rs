@@ -79,6 +79,23 @@ impl Abuse {
     }
 
     /// Remembers who cancelled the slot at `start`.
+    /// 429 if `key` has used up `limit` in its current window, without counting a request:
+    /// for limits that count only failures.
+    pub fn exhausted(&self, key: &str, limit: Limit) -> Result<(), ApiError> {
+        if !self.enabled {
+            return Ok(());
+        }
+        let now = Instant::now();
+        let windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        match windows.get(key) {
+            Some((start, count)) if now.duration_since(*start) < limit.window && *count >= limit.count => {
+                let retry_after = limit.window.saturating_sub(now.duration_since(*start)).as_secs().max(1);
+                Err(ApiError::RateLimited { retry_after })
+            }
+            _ => Ok(()),
+        }
+    }
+
     pub fn cancelled(&self, start: DateTime<Utc>, who: &[String]) {
         if !self.enabled {
             return;

@@ -1,5 +1,5 @@
-//! Serves the built web app: the citizens' bundle (`dist/`, with the ticket page's bundle in
-//! `dist/ticket-app/`) and the staff's (`dist-staff/`, under `/staff/`). Debug builds read them from disk on every request; release builds embed
+//! Serves the built web app: the citizens' bundle (`dist/`, with the info pages' bundle in
+//! `dist/info-app/`) and the staff's (`dist-staff/`, under `/staff/`). Debug builds read them from disk on every request; release builds embed
 //! them, so one binary is the whole deployment.
 
 use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
@@ -27,12 +27,12 @@ fn is_staff_page(path: &str) -> bool {
 }
 
 /// App routes have no file extension; anything else that is not a file is a real 404.
-/// The citizens' bundle's pages (`app/src/main.rs`): the start page, a booking, the privacy
-/// notice. Any other address without a file extension is the app's "not found" page, answered
-/// 404 so that scanners and search engines see it is no page.
+/// The citizens' bundle's pages (`app/src/main.rs`): the start page and a booking. Any other
+/// address without a file extension is the app's "not found" page, answered 404 so that
+/// scanners and search engines see it is no page.
 fn is_citizen_page(path: &str) -> bool {
     let segments: Vec<&str> = path.split('/').collect();
-    matches!(segments.as_slice(), [""] | ["datenschutz"] | ["booking", _])
+    matches!(segments.as_slice(), [""] | ["booking", _])
 }
 
 pub async fn app(method: Method, uri: Uri) -> Response {
@@ -69,9 +69,13 @@ pub async fn app(method: Method, uri: Uri) -> Response {
     if last_segment.contains('.') {
         return (StatusCode::NOT_FOUND, "not found").into_response();
     }
-    // The ticket page is its own bundle (`app/src/ticket.rs`), built into `dist/ticket-app/`.
-    if matches!(path.split('/').collect::<Vec<_>>().as_slice(), ["ticket", _]) {
-        return match Dist::get("ticket-app/index.html") {
+    // The ticket status and the privacy notice are a bundle of their own (`app/src/info.rs`),
+    // built into `dist/info-app/`.
+    if matches!(
+        path.split('/').collect::<Vec<_>>().as_slice(),
+        ["ticket", _] | ["datenschutz"]
+    ) {
+        return match Dist::get("info-app/index.html") {
             Some(index) => asset(index, "index.html", "no-cache"),
             None => not_built(),
         };

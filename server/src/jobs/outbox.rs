@@ -786,6 +786,9 @@ fn compose(
     let local = booking.start.with_timezone(&tz);
     let (date, time) = (local.format("%d.%m.%Y").to_string(), local.format("%H:%M").to_string());
     let code = personal.code.clone().unwrap_or_default();
+    let number = crate::engine::codes::code_hash(&code)
+        .map(|hash| crate::engine::codes::check_in_number(&hash))
+        .unwrap_or_default();
     let mut link = format!("{}/booking/{code}", settings.public_url.trim_end_matches('/'));
     if pending.kind == Kind::Confirmation && booking.confirm_by.is_some() {
         link.push_str(&format!("?bestaetigen={}", state.vault.confirm_token(&code)));
@@ -845,8 +848,10 @@ fn compose(
         (
             bring_de,
             bring_en,
-            format!("Termin-Code: {code}\nAnsehen, verschieben, absagen: {link}"),
-            format!("Booking code: {code}\nView, move or cancel: {link}"),
+            format!(
+                "Buchungscode: {code}\nAnmeldenummer am Automaten am Termintag: {number}\nAnsehen, verschieben, absagen: {link}"
+            ),
+            format!("Booking code: {code}\nCheck-in number at the kiosk on the day: {number}\nView, move or cancel: {link}"),
         )
     };
     let body = format!(

@@ -9,7 +9,7 @@ use schalter_events::booking::{self, Booking, BookingError, Channel, Counter, Of
 use schalter_events::slots::Unit;
 use schalter_events::store::{DataKey, Store, StoreError};
 
-use super::codes::{code_hash, new_code};
+use crate::engine::codes::{code_hash, new_code};
 use crate::engine::executor::{Attempt, Command, Decided, Plan};
 use crate::engine::state::AppState;
 use crate::engine::streams;

@@ -18,11 +18,10 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-mod codes;
 mod commands;
 
-pub use codes::code_hash;
-use codes::normalise_code;
+use crate::engine::codes::normalise_code;
+pub use crate::engine::codes::{check_in_number, code_hash, is_check_in_number};
 pub(crate) use commands::read_counter;
 use commands::{Cancel, Confirm, PlaceBooking, Reschedule};
 
@@ -100,6 +99,11 @@ async fn personal_of(state: &AppState, booking: &Booking) -> Result<Option<Perso
 /// The booking behind a code as typed or scanned, with its code's hash.
 pub(crate) async fn load_booking(state: &AppState, code: &str) -> Result<(String, Booking), ApiError> {
     let hash = code_hash(code).ok_or(BookingError::UnknownBooking)?;
+    load_by_hash(state, hash).await
+}
+
+/// A booking by its code's hash (what the check-in number resolves to).
+pub(crate) async fn load_by_hash(state: &AppState, hash: String) -> Result<(String, Booking), ApiError> {
     let booking = commands::load(&state.store, &hash).await?;
     Ok((hash, booking))
 }
@@ -113,6 +117,7 @@ fn view_of(state: &AppState, booking: &Booking, code: Option<String>, personal: 
     let service = catalogue.services.get(&booking.service);
     BookingView {
         code,
+        check_in_number: None,
         status: booking.status,
         location: booking.location.clone(),
         location_name: location.map(|l| l.name.clone()).unwrap_or_default(),
@@ -243,9 +248,13 @@ pub async fn view(
     State(state): State<AppState>,
     ApiPath(code): ApiPath<String>,
 ) -> Result<Json<BookingView>, ApiError> {
-    let (_, booking) = load_booking(&state, &code).await?;
+    let (hash, booking) = load_booking(&state, &code).await?;
     let personal = personal_of(&state, &booking).await?;
-    Ok(Json(view_of(&state, &booking, None, personal.as_ref())))
+    let mut view = view_of(&state, &booking, None, personal.as_ref());
+    if matches!(booking.status, Status::Confirmed | Status::Pending) {
+        view.check_in_number = Some(check_in_number(&hash));
+    }
+    Ok(Json(view))
 }
 
 #[utoipa::path(delete, path = "/api/bookings/{code}", tag = "citizens", params(("code" = String, Path)),

@@ -12,7 +12,7 @@ use schalter_events::queue::{self, Kind, NumberEvent, Ticket};
 use crate::engine::executor::{Attempt, Command, Decided};
 use crate::engine::state::AppState;
 use crate::engine::vault::PersonalData;
-use crate::features::bookings::load_booking;
+use crate::features::bookings::{check_in_number, is_check_in_number, load_booking, load_by_hash};
 use crate::http::error::ApiError;
 
 /// Appointment tickets share one prefix, so the hall sees who came with an appointment.
@@ -173,20 +173,95 @@ fn not_offered() -> ApiError {
 }
 
 /// Checks an appointment in: the booking is marked and an appointment ticket issued together.
+/// `code` is the booking code, or the five-digit check-in number on the appointment's day.
 pub struct CheckIn<'a> {
     pub state: &'a AppState,
     pub location: String,
     pub tz: Tz,
     pub code: String,
     pub token_hash: String,
+    /// The kiosk or clerk asking, whose mistyped numbers are counted.
+    pub issuer: String,
+    /// The booking a check-in number stands for.
+    resolved: Option<String>,
+}
+
+/// Mistyped check-in numbers one kiosk (or clerk) may enter: enough for clumsy fingers, far
+/// too few to guess one of the day's numbers.
+const CHECK_IN_NUMBER_MISSES: crate::http::abuse::Limit = crate::http::abuse::Limit {
+    count: 10,
+    window: std::time::Duration::from_secs(600),
+};
+
+impl<'a> CheckIn<'a> {
+    pub fn new(
+        state: &'a AppState,
+        location: String,
+        tz: Tz,
+        code: String,
+        token_hash: String,
+        issuer: String,
+    ) -> Self {
+        CheckIn {
+            state,
+            location,
+            tz,
+            code,
+            token_hash,
+            issuer,
+            resolved: None,
+        }
+    }
+
+    /// The booking a check-in number stands for: among this office's bookings due within the
+    /// check-in window, the one whose number it is. 404 for none, 409 `ambiguous_number` when
+    /// two share it (the citizen then types the code).
+    fn resolve_number(&self, now: DateTime<Utc>) -> Result<String, ApiError> {
+        let key = format!("check-in-number:{}", self.issuer);
+        self.state.abuse.exhausted(&key, CHECK_IN_NUMBER_MISSES)?;
+        let number: String = self.code.chars().filter(|c| !c.is_whitespace()).collect();
+        let window = (
+            now - chrono::Duration::minutes(booking::CHECK_IN_LATE_MINUTES),
+            now + chrono::Duration::minutes(booking::CHECK_IN_EARLY_MINUTES),
+        );
+        let due = self.state.taken().arriving(&self.location, window.0, window.1);
+        let matching: Vec<String> = due
+            .into_iter()
+            .filter_map(|stream| stream.strip_prefix("booking-").map(str::to_owned))
+            .filter(|hash| check_in_number(hash) == number)
+            .collect();
+        match matching.as_slice() {
+            [hash] => Ok(hash.clone()),
+            [] => {
+                self.state.abuse.check(&key, CHECK_IN_NUMBER_MISSES)?;
+                Err(ApiError::NotFound(
+                    "no appointment with this number is due here now".into(),
+                ))
+            }
+            _ => Err(ApiError::Conflict {
+                code: "ambiguous_number",
+                message: "two appointments share this number now; please type the booking code".into(),
+            }),
+        }
+    }
 }
 
 impl Command for CheckIn<'_> {
     type Output = Issued;
     type Error = ApiError;
 
+    async fn admit(&mut self) -> Result<(), ApiError> {
+        if is_check_in_number(&self.code) {
+            self.resolved = Some(self.resolve_number(Utc::now())?);
+        }
+        Ok(())
+    }
+
     async fn decide(&mut self, attempt: &Attempt<'_>) -> Result<Decided<Issued>, ApiError> {
-        let (code_hash, booking) = load_booking(self.state, &self.code).await?;
+        let (code_hash, booking) = match &self.resolved {
+            Some(hash) => load_by_hash(self.state, hash.clone()).await?,
+            None => load_booking(self.state, &self.code).await?,
+        };
         let day = attempt.now.with_timezone(&self.tz).date_naive();
         let ticket = NumberEvent::TicketIssued {
             service: booking.service.clone(),

@@ -149,13 +149,14 @@ pub async fn check_in(
     issuer.may_act_at(&location_id)?;
     let tz = crate::features::office::location_tz(&state, &location_id)?;
     let token = new_token();
-    let command = CheckIn {
-        state: &state,
-        location: location_id.clone(),
+    let command = CheckIn::new(
+        &state,
+        location_id.clone(),
         tz,
-        code: req.code,
-        token_hash: hash("ticket", &token),
-    };
+        req.code,
+        hash("ticket", &token),
+        issuer.actor(),
+    );
     let Executed::Done(issued, outcome) = state.execute(&issuer.actor(), None, command).await? else {
         return Err(ApiError::Internal(
             "a check-in without an idempotency key was repeated".into(),

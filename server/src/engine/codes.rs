@@ -1,11 +1,12 @@
 //! Booking codes: what the citizen keeps instead of an account. Only their hash is stored.
+//! Here rather than in the bookings feature because the outbox (a job) needs them too.
 
 use crate::engine::secrets::hash;
 
 const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 /// 80 random bits in Crockford base32, grouped for reading aloud: `K7QM-3XZP-9RTA-WB2C`.
-pub(super) fn new_code() -> String {
+pub(crate) fn new_code() -> String {
     let random = uuid::Uuid::new_v4().into_bytes();
     // The first 10 bytes of a v4 UUID are random except for 4 version bits in byte 6.
     let mut bits: u128 = 0;
@@ -24,7 +25,7 @@ pub(super) fn new_code() -> String {
 }
 
 /// Case, dashes, spaces and the look-alikes O/I/L do not matter when a code is typed in.
-pub(super) fn normalise_code(code: &str) -> Option<String> {
+pub(crate) fn normalise_code(code: &str) -> Option<String> {
     let c: String = code
         .chars()
         .filter(|c| !matches!(c, '-' | ' '))
@@ -41,6 +42,22 @@ pub fn code_hash(code: &str) -> Option<String> {
     normalise_code(code).map(|c| hash("booking-code", &c))
 }
 
+/// The short number (five digits) a citizen types at the kiosk instead of the code, on the
+/// appointment's day: derived from the code's hash, so only someone who holds the code learns
+/// it and nothing more is stored. It identifies a booking only among the few due at that office
+/// within the check-in window (`features::queue` resolves it there).
+pub fn check_in_number(code_hash: &str) -> String {
+    let digest = hash("check-in-number", code_hash);
+    let n = u64::from_str_radix(&digest[..12], 16).unwrap_or(0) % 100_000;
+    format!("{n:05}")
+}
+
+/// Whether what was typed at the kiosk is a check-in number rather than a booking code.
+pub fn is_check_in_number(input: &str) -> bool {
+    let digits: String = input.chars().filter(|c| !c.is_whitespace()).collect();
+    digits.len() == 5 && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,5 +72,22 @@ mod tests {
         assert_eq!(normalise_code(&sloppy), normalise_code(&a));
         assert_eq!(normalise_code("too-short"), None);
         assert_eq!(normalise_code("UUUU-UUUU-UUUU-UUUU"), None, "U is not in the alphabet");
+    }
+
+    #[test]
+    fn check_in_numbers_are_five_digits_of_the_code() {
+        let hash = code_hash(&new_code()).unwrap();
+        let n = check_in_number(&hash);
+        assert_eq!(n.len(), 5);
+        assert!(is_check_in_number(&n));
+        assert_eq!(n, check_in_number(&hash), "the same every time");
+        assert!(is_check_in_number(" 01234 "));
+        assert!(!is_check_in_number("1234"));
+        assert!(!is_check_in_number("K7QM-3XZP-9RTA-WB2C"));
+        // Spread: 2,000 codes give far more than 1,900 different numbers.
+        let distinct: std::collections::HashSet<String> = (0..2000)
+            .map(|_| check_in_number(&code_hash(&new_code()).unwrap()))
+            .collect();
+        assert!(distinct.len() > 1_900, "{}", distinct.len());
     }
 }
