@@ -7,6 +7,7 @@ pub mod bench;
 pub mod browser;
 pub mod citizen;
 pub mod ics;
+pub mod keyboard;
 pub mod sms;
 pub mod smtp;
 pub mod sse;

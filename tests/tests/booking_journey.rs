@@ -3,10 +3,11 @@
 
 use std::time::Duration;
 
-use fantoccini::{Client, Locator};
+use fantoccini::Locator;
 use schalter_tests::app::spawn_app;
 use schalter_tests::browser::Browser;
 use schalter_tests::citizen::ID_CARD;
+use schalter_tests::keyboard::{focus_is_on, focused_attr, press, tab_to};
 use schalter_tests::{TestApp, TestDb};
 use serde_json::Value;
 
@@ -228,71 +229,6 @@ async fn citizen_books_reschedules_and_cancels_in_the_browser() {
     }
     let _: Value = app.get_json("/api/health").await.1;
     app.stop().await;
-}
-
-/// Presses Tab until the focused element matches `css`, proving it is reachable by keyboard.
-async fn tab_to(c: &Client, css: &str) {
-    for _ in 0..250 {
-        let matches = c
-            .execute(
-                "return !!document.activeElement && document.activeElement.matches(arguments[0]);",
-                vec![css.into()],
-            )
-            .await
-            .unwrap();
-        if matches == Value::Bool(true) {
-            return;
-        }
-        c.active_element()
-            .await
-            .unwrap()
-            .send_keys(&fantoccini::key::Key::Tab.to_string())
-            .await
-            .unwrap();
-    }
-    panic!("{css} cannot be reached with the Tab key");
-}
-
-async fn press(c: &Client, key: fantoccini::key::Key) {
-    c.active_element()
-        .await
-        .unwrap()
-        .send_keys(&key.to_string())
-        .await
-        .unwrap();
-}
-
-/// Waits (3 s at most) until the focused element matches `css`: after each step the focus
-/// lands where the next one starts.
-async fn focus_is_on(c: &Client, css: &str) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
-    loop {
-        let matches = c
-            .execute(
-                "return !!document.activeElement && document.activeElement.matches(arguments[0]);",
-                vec![css.into()],
-            )
-            .await
-            .unwrap();
-        if matches == Value::Bool(true) {
-            return;
-        }
-        if tokio::time::Instant::now() > deadline {
-            let html = c
-                .execute(
-                    "return document.activeElement ? document.activeElement.outerHTML.slice(0, 200) : 'none';",
-                    vec![],
-                )
-                .await
-                .unwrap();
-            panic!("the focus is not on {css} but on {html}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn focused_attr(c: &Client, name: &str) -> Option<String> {
-    c.active_element().await.unwrap().attr(name).await.unwrap()
 }
 
 /// Booking, moving and cancelling with the keyboard alone: after every step the focus is on

@@ -398,3 +398,111 @@ async fn a_portrait_kiosk_keeps_its_controls_within_reach() {
     kiosk.close().await;
     app.stop().await;
 }
+
+/// A clerk's morning with the keyboard alone: open the counter, call, start, finish, mark a
+/// no-show (asked first) and take it back, park, call one chosen ticket. After each step the
+/// focus is on the next step's first control.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clerks_morning_by_keyboard() {
+    use fantoccini::key::Key;
+    use schalter_tests::keyboard::{focus_is_on, press, tab_to};
+
+    let Some(app) = spawn_app(TestDb::sqlite().await).start_with_ui().await else {
+        return;
+    };
+    let kiosk = add_device(&app.db.url, "buergerbuero", "kiosk");
+    add_user(&app.db.url, "anna", "desk", "counter-one-2026");
+    let mut numbers = vec![];
+    for _ in 0..3 {
+        let r = app
+            .client
+            .post(format!("{}/api/locations/buergerbuero/tickets", app.url))
+            .header("authorization", format!("Bearer {kiosk}"))
+            .json(&serde_json::json!({"service": "personalausweis"}))
+            .send()
+            .await
+            .unwrap();
+        let ticket: serde_json::Value = r.json().await.unwrap();
+        numbers.push(ticket["number"].as_str().unwrap().to_owned());
+    }
+    let Some(desk) = Browser::launch(1280, 900).await else {
+        return;
+    };
+    let c = &desk.client;
+    // The workstation remembers its office and counter from yesterday.
+    c.goto(&format!("{}/desk", app.url)).await.unwrap();
+    c.execute(
+        "localStorage.setItem('schalter.desk.location', 'buergerbuero'); \
+         localStorage.setItem('schalter.desk.counter', 'buergerbuero-1');",
+        vec![],
+    )
+    .await
+    .unwrap();
+    c.refresh().await.unwrap();
+    desk.wait("#username").await.send_keys("anna").await.unwrap();
+    press(c, Key::Tab).await;
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys("counter-one-2026")
+        .await
+        .unwrap();
+    press(c, Key::Enter).await;
+    desk.wait(".desk-counter button.primary").await;
+    tab_to(c, ".desk-counter button.primary").await;
+    press(c, Key::Enter).await;
+    focus_is_on(c, ".desk-call").await;
+
+    // N calls, S starts, F finishes; the focus follows.
+    press(c, Key::Enter).await;
+    wait_text(&desk, ".current-number", &numbers[0]).await;
+    focus_is_on(c, ".desk-actions button").await;
+    c.active_element().await.unwrap().send_keys("s").await.unwrap();
+    wait_text(
+        &desk,
+        "[data-testid=desk-message]",
+        &format!("{}: in Bedienung", numbers[0]),
+    )
+    .await;
+    c.active_element().await.unwrap().send_keys("f").await.unwrap();
+    focus_is_on(c, ".desk-call").await;
+
+    // X asks; the safe answer has the focus; Shift+Tab reaches "yes".
+    c.active_element().await.unwrap().send_keys("n").await.unwrap();
+    wait_text(&desk, ".current-number", &numbers[1]).await;
+    c.active_element().await.unwrap().send_keys("x").await.unwrap();
+    focus_is_on(c, "[data-testid=confirm-no-show] button:not(.danger)").await;
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys(&format!("{}{}", Key::Shift, Key::Tab))
+        .await
+        .unwrap();
+    focus_is_on(c, "[data-testid=confirm-no-show] button.danger").await;
+    press(c, Key::Enter).await;
+    desk.wait("[data-testid=undo-no-show]").await;
+    // U takes it back: called again at this counter.
+    c.active_element().await.unwrap().send_keys("u").await.unwrap();
+    wait_text(&desk, ".current-number", &numbers[1]).await;
+    // P parks it; then the third ticket is called out of order from the line.
+    c.active_element().await.unwrap().send_keys("p").await.unwrap();
+    desk.wait(&format!("[data-testid=call-{}]", numbers[2])).await;
+    tab_to(c, &format!("[data-testid=call-{}]", numbers[2])).await;
+    press(c, Key::Enter).await;
+    wait_text(&desk, ".current-number", &numbers[2]).await;
+    focus_is_on(c, ".desk-actions button").await;
+    desk.screenshot("desk-5-keyboard-morning").await;
+
+    let cookie = app.sign_in("anna", "counter-one-2026").await;
+    let line = app
+        .staff_ok(&cookie, reqwest::Method::GET, "/api/locations/buergerbuero/queue")
+        .await;
+    assert_eq!(
+        (line["finished"].as_u64(), line["no_shows"].as_u64()),
+        (Some(1), Some(0))
+    );
+    assert_eq!(line["waiting"][0]["number"], numbers[1].as_str());
+    assert_eq!(line["waiting"][0]["parked"], true);
+    desk.close().await;
+    app.stop().await;
+}
