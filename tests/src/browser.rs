@@ -117,6 +117,22 @@ impl Browser {
         path
     }
 
+    /// Prints the page (see [`Browser::printed_pages`]), asserts that every printed page
+    /// carries more than `words` words, and returns the number of pages and the whole text
+    /// without whitespace (kerning splits words in extracted text).
+    pub async fn printed_text(&self, name: &str, words: usize) -> (usize, String) {
+        let printed = self.printed_pages(name).await;
+        assert!(!printed.is_empty(), "{name}: nothing printed");
+        for (i, page) in printed.iter().enumerate() {
+            assert!(
+                page.split_whitespace().count() > words,
+                "{name}: printed page {} is blank: {page:?}",
+                i + 1
+            );
+        }
+        (printed.len(), printed.concat().split_whitespace().collect())
+    }
+
     /// Prints the page as Chromium's print dialog would (A4, print CSS), keeps the PDF under
     /// `target/screenshots/` for a person to open, and returns the text of each printed page.
     pub async fn printed_pages(&self, name: &str) -> Vec<String> {

@@ -6,17 +6,22 @@ use std::time::Duration;
 use fantoccini::Client;
 use serde_json::Value;
 
+/// Whether the focused element matches `css`.
+async fn focused(c: &Client, css: &str) -> bool {
+    let matches = c
+        .execute(
+            "return !!document.activeElement && document.activeElement.matches(arguments[0]);",
+            vec![css.into()],
+        )
+        .await
+        .unwrap();
+    matches == Value::Bool(true)
+}
+
 /// Presses Tab until the focused element matches `css`, proving it is reachable by keyboard.
 pub async fn tab_to(c: &Client, css: &str) {
     for _ in 0..250 {
-        let matches = c
-            .execute(
-                "return !!document.activeElement && document.activeElement.matches(arguments[0]);",
-                vec![css.into()],
-            )
-            .await
-            .unwrap();
-        if matches == Value::Bool(true) {
+        if focused(c, css).await {
             return;
         }
         c.active_element()
@@ -43,14 +48,7 @@ pub async fn press(c: &Client, key: fantoccini::key::Key) {
 pub async fn focus_is_on(c: &Client, css: &str) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
     loop {
-        let matches = c
-            .execute(
-                "return !!document.activeElement && document.activeElement.matches(arguments[0]);",
-                vec![css.into()],
-            )
-            .await
-            .unwrap();
-        if matches == Value::Bool(true) {
+        if focused(c, css).await {
             return;
         }
         if tokio::time::Instant::now() > deadline {

@@ -196,21 +196,7 @@ pub async fn call_next(
     crate::http::Idempotency(key): crate::http::Idempotency,
     user: StaffUser,
 ) -> Result<Response, ApiError> {
-    let (counter, tz) = crate::features::office::counter(&state, &counter_id)?;
-    let command = CallNext {
-        state: &state,
-        counter: counter.clone(),
-        tz,
-        chosen: None,
-    };
-    match state.execute(&user.actor(), key, command).await? {
-        Executed::Done(Some((day, called)), _) => {
-            Ok(Json(called_view(&counter.location, day, &called, &counter.name, tz)).into_response())
-        }
-        Executed::Done(None, _) => Ok(StatusCode::NO_CONTENT.into_response()),
-        // A repeated request (same key) answers with the ticket it called the first time.
-        Executed::Repeated(outcome) => repeated_call(&state, &outcome, &counter.name, tz),
-    }
+    call(&state, &counter_id, None, key, &user).await
 }
 
 /// Calls one waiting ticket the clerk chose to this counter, out of the policy's order.
@@ -224,18 +210,32 @@ pub async fn call_ticket(
     ApiPath((counter_id, ticket)): ApiPath<(String, String)>,
     user: StaffUser,
 ) -> Result<Response, ApiError> {
-    let (counter, tz) = crate::features::office::counter(&state, &counter_id)?;
+    call(&state, &counter_id, Some(ticket), None, &user).await
+}
+
+/// Calls the next ticket, or the `chosen` one, to the counter: the called ticket, or 204 when
+/// nobody waits for it.
+async fn call(
+    state: &AppState,
+    counter_id: &str,
+    chosen: Option<String>,
+    key: Option<crate::engine::executor::CommandKey>,
+    user: &StaffUser,
+) -> Result<Response, ApiError> {
+    let (counter, tz) = crate::features::office::counter(state, counter_id)?;
     let command = CallNext {
-        state: &state,
+        state,
         counter: counter.clone(),
         tz,
-        chosen: Some(ticket),
+        chosen,
     };
-    match state.execute(&user.actor(), None, command).await? {
+    match state.execute(&user.actor(), key, command).await? {
         Executed::Done(Some((day, called)), _) => {
             Ok(Json(called_view(&counter.location, day, &called, &counter.name, tz)).into_response())
         }
-        _ => Err(ApiError::Internal("a chosen ticket was not called".into())),
+        Executed::Done(None, _) => Ok(StatusCode::NO_CONTENT.into_response()),
+        // A repeated request (same key) answers with the ticket it called the first time.
+        Executed::Repeated(outcome) => repeated_call(state, &outcome, &counter.name, tz),
     }
 }
 
