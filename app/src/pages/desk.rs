@@ -64,71 +64,83 @@ pub fn Desk() -> impl IntoView {
     }
 }
 
-#[component]
-fn Workstation(me: Me, signed_in: RwSignal<u32>) -> impl IntoView {
-    let lang = use_lang();
-    let location = RwSignal::new(remembered("schalter.desk.location"));
-    let counter = RwSignal::new(remembered("schalter.desk.counter"));
-    let tick = RwSignal::new(0u32);
-    let message = RwSignal::new(None::<String>);
-    let error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
-    if let Ok(handle) = set_interval_with_handle(move || tick.update(|n| *n += 1), REFRESH) {
-        on_cleanup(move || handle.clear());
+/// What the workstation's parts share: the chosen counter, what the server said last, and the
+/// actions, each one request followed by a fresh look at counters and line.
+#[derive(Clone, Copy)]
+struct Desk {
+    lang: RwSignal<Lang>,
+    location: RwSignal<Option<String>>,
+    counter: RwSignal<Option<String>>,
+    /// Bumped to load counters and line again.
+    tick: RwSignal<u32>,
+    message: RwSignal<Option<String>>,
+    error: RwSignal<Option<String>>,
+    busy: RwSignal<bool>,
+    services: api::Answer<Vec<Service>>,
+    /// The office's counters, for the picker and the one chosen.
+    counters: api::Answer<Vec<CounterView>>,
+    here: Memo<Option<CounterView>>,
+    current: Memo<Option<CalledTicket>>,
+    transfer_to: RwSignal<String>,
+    /// The ticket last marked absent, until the counter moves on: a mis-tap is taken back.
+    undoable: RwSignal<Option<String>>,
+    /// After an action the button pressed is often gone: focus moves to the next step's first
+    /// control once the counter is drawn again, instead of falling back to the page.
+    refocus: RwSignal<bool>,
+    /// Marking someone absent ends their visit: it is asked once more, never done by one stray
+    /// key or tap (the citizen may be on the way to the counter).
+    confirming_no_show: RwSignal<bool>,
+}
+
+impl Desk {
+    fn new() -> Desk {
+        let location = RwSignal::new(remembered("schalter.desk.location"));
+        let counter = RwSignal::new(remembered("schalter.desk.counter"));
+        let tick = RwSignal::new(0u32);
+        let counters = api::load(move || {
+            tick.track();
+            let location = location.get();
+            async move {
+                match location {
+                    Some(l) => api::get::<Vec<CounterView>>(&format!("/api/locations/{l}/counters")).await,
+                    None => Ok(vec![]),
+                }
+            }
+        });
+        let here = Memo::new(move |_| {
+            let chosen = counter.get()?;
+            counters.get()?.ok()?.into_iter().find(|c| c.id == chosen)
+        });
+        Desk {
+            lang: use_lang(),
+            location,
+            counter,
+            tick,
+            message: RwSignal::new(None),
+            error: RwSignal::new(None),
+            busy: RwSignal::new(false),
+            services: api::load(|| async { api::get::<Vec<Service>>("/api/services").await }),
+            counters,
+            here,
+            current: Memo::new(move |_| here.get().and_then(|c| c.current)),
+            transfer_to: RwSignal::new(String::new()),
+            undoable: RwSignal::new(None),
+            refocus: RwSignal::new(false),
+            confirming_no_show: RwSignal::new(false),
+        }
     }
-    let locations = api::load(|| async { api::get::<Vec<Location>>("/api/locations").await });
-    let services = api::load(|| async { api::get::<Vec<Service>>("/api/services").await });
-    let counters = api::load(move || {
-        tick.track();
-        let location = location.get();
-        async move {
-            match location {
-                Some(l) => api::get::<Vec<CounterView>>(&format!("/api/locations/{l}/counters")).await,
-                None => Ok(vec![]),
-            }
-        }
-    });
-    let line = api::load(move || {
-        tick.track();
-        let location = location.get();
-        async move {
-            match location {
-                Some(l) => api::get::<WaitingLine>(&format!("/api/locations/{l}/queue"))
-                    .await
-                    .map(Some),
-                None => Ok(None),
-            }
-        }
-    });
-    let service_name = move |id: &str| -> String {
-        services
+
+    fn service_name(self, id: &str) -> String {
+        self.services
             .get()
             .and_then(|r| r.ok())
             .and_then(|all| all.into_iter().find(|s| s.id == id))
-            .map(|s| s.name.get(lang.get().code()).to_owned())
+            .map(|s| s.name.get(self.lang.get().code()).to_owned())
             .unwrap_or_else(|| id.to_owned())
-    };
-    let here = Memo::new(move |_| {
-        let chosen = counter.get()?;
-        counters.get()?.ok()?.into_iter().find(|c| c.id == chosen)
-    });
-    let current = Memo::new(move |_| here.get().and_then(|c| c.current));
-    let transfer_to = RwSignal::new(String::new());
-    // The ticket last marked absent, until the counter moves on: a mis-tap is taken back.
-    let undoable = RwSignal::new(None::<String>);
-    // After an action the button pressed is often gone: focus moves to the next step's first
-    // control once the counter is drawn again, instead of falling back to the page.
-    let refocus = RwSignal::new(false);
-    Effect::new(move |_| {
-        here.track();
-        if refocus.get_untracked() {
-            refocus.set(false);
-            crate::nav::focus_first(".desk-actions button, .desk-call");
-        }
-    });
+    }
 
-    // Every action: one request, then a fresh look at counters and line.
-    let run = move |request: DeskRequest, done: &'static str| {
+    /// One request, then a fresh look at counters and line.
+    fn run(self, request: DeskRequest, done: &'static str) {
         // Only a no-show can be taken back, and only until the next action.
         let undo = match &request {
             DeskRequest::Ticket(url, _) if url.ends_with("/no-show") => {
@@ -136,36 +148,37 @@ fn Workstation(me: Me, signed_in: RwSignal<u32>) -> impl IntoView {
             }
             _ => None,
         };
-        if busy.get_untracked() {
+        if self.busy.get_untracked() {
             return;
         }
-        busy.set(true);
-        undoable.set(None);
+        self.busy.set(true);
+        self.undoable.set(None);
         spawn_local(async move {
             let result = request.send().await;
-            busy.set(false);
+            self.busy.set(false);
             match result {
                 Ok(number) => {
-                    error.set(None);
-                    refocus.set(true);
-                    undoable.set(undo);
-                    let l = lang.get_untracked();
-                    message.set(Some(match (done, number) {
+                    self.error.set(None);
+                    self.refocus.set(true);
+                    self.undoable.set(undo);
+                    let l = self.lang.get_untracked();
+                    self.message.set(Some(match (done, number) {
                         ("called", None) => text(l, "desk_nobody_waiting").to_owned(),
                         (_, Some(n)) => format!("{n}: {}", text(l, done)),
                         (_, None) => text(l, done).to_owned(),
                     }));
                 }
                 Err(e) => {
-                    message.set(None);
-                    error.set(Some(e.code));
+                    self.message.set(None);
+                    self.error.set(Some(e.code));
                 }
             }
-            tick.update(|n| *n += 1);
+            self.tick.update(|n| *n += 1);
         });
-    };
-    let counter_command = move |command: &'static str| {
-        if let Some(c) = counter.get_untracked() {
+    }
+
+    fn counter_command(self, command: &'static str) {
+        if let Some(c) = self.counter.get_untracked() {
             let done = match command {
                 "call-next" => "called",
                 "open" => "desk_opened",
@@ -176,17 +189,20 @@ fn Workstation(me: Me, signed_in: RwSignal<u32>) -> impl IntoView {
                 "call-next" => DeskRequest::Ticket(url, None),
                 _ => DeskRequest::Counter(url),
             };
-            run(request, done);
+            self.run(request, done);
         }
-    };
-    let act = move |action: &'static str| {
-        let Some(ticket) = current.get_untracked() else { return };
+    }
+
+    fn act(self, action: &'static str) {
+        let Some(ticket) = self.current.get_untracked() else {
+            return;
+        };
         let url = format!("/api/tickets/{}/{action}", ticket.id);
         let request = match action {
             "transfer" => {
-                let service = transfer_to.get_untracked();
+                let service = self.transfer_to.get_untracked();
                 if service.is_empty() {
-                    error.set(Some("invalid_transfer".into()));
+                    self.error.set(Some("invalid_transfer".into()));
                     return;
                 }
                 DeskRequest::Ticket(url, Some(ActionRequest { service: Some(service) }))
@@ -194,47 +210,35 @@ fn Workstation(me: Me, signed_in: RwSignal<u32>) -> impl IntoView {
             "sent-away" => DeskRequest::SentAway(url),
             _ => DeskRequest::Ticket(url, None),
         };
-        run(request, action_done(action));
-    };
-    let undo_no_show = move || {
-        if let Some(ticket) = undoable.get_untracked() {
-            run(
+        self.run(request, action_done(action));
+    }
+
+    fn undo_no_show(self) {
+        if let Some(ticket) = self.undoable.get_untracked() {
+            self.run(
                 DeskRequest::Ticket(format!("{ticket}/undo-no-show"), None),
                 "desk_done_undo",
             );
         }
-    };
-    let call_chosen = move |id: String| {
-        if let Some(c) = counter.get_untracked() {
-            run(
+    }
+
+    fn call_chosen(self, id: String) {
+        if let Some(c) = self.counter.get_untracked() {
+            self.run(
                 DeskRequest::Ticket(format!("/api/counters/{c}/call/{id}"), None),
                 "called",
             );
         }
-    };
+    }
 
-    // Marking someone absent ends their visit: it is asked once more, never done by one stray
-    // key or tap (the citizen may be on the way to the counter).
-    let confirming_no_show = RwSignal::new(false);
-    let keep_ref = NodeRef::<leptos::html::Button>::new();
-    Effect::new(move |_| {
-        if let Some(keep) = keep_ref.get() {
-            let _ = keep.focus();
+    fn ask_no_show(self) {
+        if self.current.get_untracked().is_some_and(|c| c.state == State::Called) {
+            self.confirming_no_show.set(true);
         }
-    });
-    let ask_no_show = move || {
-        if current.get_untracked().is_some_and(|c| c.state == State::Called) {
-            confirming_no_show.set(true);
-        }
-    };
-    Effect::new(move |_| {
-        // Another ticket at the counter: no question left open from the one before.
-        current.track();
-        confirming_no_show.set(false);
-    });
+    }
 
-    // One-key shortcuts, except while typing in a field.
-    let keys = window_event_listener(leptos::ev::keydown, move |ev| {
+    /// One-key shortcuts, except while typing in a field.
+    fn on_key(self, ev: web_sys::KeyboardEvent) {
         if ev.ctrl_key() || ev.alt_key() || ev.meta_key() {
             return;
         }
@@ -245,38 +249,37 @@ fn Workstation(me: Me, signed_in: RwSignal<u32>) -> impl IntoView {
         if typing {
             return;
         }
-        let key = ev.key().to_lowercase();
-        let handled = match key.as_str() {
+        let handled = match ev.key().to_lowercase().as_str() {
             "n" => {
-                counter_command("call-next");
+                self.counter_command("call-next");
                 true
             }
             "r" => {
-                act("recall");
+                self.act("recall");
                 true
             }
             "s" => {
-                act("start");
+                self.act("start");
                 true
             }
             "f" => {
-                act("finish");
+                self.act("finish");
                 true
             }
             "x" => {
-                ask_no_show();
+                self.ask_no_show();
                 true
             }
-            "escape" if confirming_no_show.get_untracked() => {
-                confirming_no_show.set(false);
+            "escape" if self.confirming_no_show.get_untracked() => {
+                self.confirming_no_show.set(false);
                 true
             }
             "p" => {
-                act("park");
+                self.act("park");
                 true
             }
-            "u" if undoable.get_untracked().is_some() => {
-                undo_no_show();
+            "u" if self.undoable.get_untracked().is_some() => {
+                self.undo_no_show();
                 true
             }
             _ => false,
@@ -284,15 +287,66 @@ fn Workstation(me: Me, signed_in: RwSignal<u32>) -> impl IntoView {
         if handled {
             ev.prevent_default();
         }
-    });
-    on_cleanup(move || keys.remove());
+    }
+}
 
+#[component]
+fn Workstation(me: Me, signed_in: RwSignal<u32>) -> impl IntoView {
+    let desk = Desk::new();
+    let lang = desk.lang;
+    let tick = desk.tick;
+    if let Ok(handle) = set_interval_with_handle(move || tick.update(|n| *n += 1), REFRESH) {
+        on_cleanup(move || handle.clear());
+    }
+    Effect::new(move |_| {
+        desk.here.track();
+        if desk.refocus.get_untracked() {
+            desk.refocus.set(false);
+            crate::nav::focus_first(".desk-actions button, .desk-call");
+        }
+    });
+    Effect::new(move |_| {
+        // Another ticket at the counter: no question left open from the one before.
+        desk.current.track();
+        desk.confirming_no_show.set(false);
+    });
+    let keys = window_event_listener(leptos::ev::keydown, move |ev| desk.on_key(ev));
+    on_cleanup(move || keys.remove());
     let logout = move |_| {
         spawn_local(async move {
             let _ = api::send::<api::Ignored>("/api/auth/logout").await;
             signed_in.update(|n| *n += 1);
         });
     };
+    view! {
+        <div class="desk-bar">
+            <h1 id="desk-h">{t("desk_title")}</h1>
+            <p class="desk-user">{move || format!("{} ({})", me.username, role_name(lang.get(), me.role))}</p>
+            <button type="button" class="button" on:click=logout>{t("sign_out")}</button>
+        </div>
+        <Pickers desk/>
+        <div class="desk-status" role="status" aria-live="polite" data-testid="desk-message">
+            {move || desk.message.get()}
+            {move || desk.undoable.get().is_some().then(|| view! {
+                " "
+                <button type="button" class="button small" data-testid="undo-no-show" on:click=move |_| desk.undo_no_show()>
+                    {t("desk_undo")}<kbd>"U"</kbd>
+                </button>
+            })}
+        </div>
+        {move || desk.error.get().map(|c| view! { <p class="error" role="alert">{move || error_text(lang.get(), &c)}</p> })}
+        <div class="desk-grid">
+            <CounterPanel desk/>
+            <Line desk/>
+        </div>
+    }
+}
+
+/// The office and the counter this workstation serves, remembered for the next morning.
+#[component]
+fn Pickers(desk: Desk) -> impl IntoView {
+    let lang = desk.lang;
+    let locations = api::load(|| async { api::get::<Vec<Location>>("/api/locations").await });
     let location_options = move || {
         locations
             .get()
@@ -300,24 +354,178 @@ fn Workstation(me: Me, signed_in: RwSignal<u32>) -> impl IntoView {
             .unwrap_or_default()
             .into_iter()
             .map(|l| {
-                let selected = location.get().as_deref() == Some(l.id.as_str());
+                let selected = desk.location.get().as_deref() == Some(l.id.as_str());
                 view! { <option value=l.id.clone() selected=selected>{l.name.get(lang.get().code()).to_owned()}</option> }
             })
             .collect_view()
     };
     let counter_options = move || {
-        counters
+        desk.counters
             .get()
             .and_then(|r| r.ok())
             .unwrap_or_default()
             .into_iter()
             .map(|c| {
-                let selected = counter.get().as_deref() == Some(c.id.as_str());
+                let selected = desk.counter.get().as_deref() == Some(c.id.as_str());
                 let label = format!("{} {}", text(lang.get(), "display_counter"), c.name);
                 view! { <option value=c.id.clone() selected=selected>{label}</option> }
             })
             .collect_view()
     };
+    view! {
+        <div class="desk-pick">
+            <label>
+                <span>{t("desk_location")}</span>
+                <select on:change=move |ev| {
+                    let v = event_target_value(&ev);
+                    remember("schalter.desk.location", &v);
+                    desk.location.set(Some(v));
+                    desk.counter.set(None);
+                }>
+                    <option value="" disabled=true selected=move || desk.location.get().is_none()>{t("desk_choose")}</option>
+                    {location_options}
+                </select>
+            </label>
+            <label>
+                <span>{t("display_counter")}</span>
+                <select data-testid="counter-select" on:change=move |ev| {
+                    let v = event_target_value(&ev);
+                    remember("schalter.desk.counter", &v);
+                    desk.counter.set(Some(v));
+                }>
+                    <option value="" disabled=true selected=move || desk.counter.get().is_none()>{t("desk_choose")}</option>
+                    {counter_options}
+                </select>
+            </label>
+        </div>
+    }
+}
+
+/// The counter: open or closed, "call next", and the ticket being served with its actions.
+#[component]
+fn CounterPanel(desk: Desk) -> impl IntoView {
+    let lang = desk.lang;
+    view! {
+        <section class="desk-counter" aria-labelledby="counter-h">
+            <h2 id="counter-h">{move || desk.here.get().map(|c| format!("{} {}", text(lang.get(), "display_counter"), c.name)).unwrap_or_else(|| text(lang.get(), "desk_no_counter").to_owned())}</h2>
+            {move || desk.here.get().map(|c| {
+                if c.open {
+                    view! {
+                        <p class="counter-state open">{t("desk_is_open")}</p>
+                        <button type="button" class="button" on:click=move |_| desk.counter_command("close")>{t("desk_close")}</button>
+                    }.into_any()
+                } else {
+                    view! {
+                        <p class="counter-state">{t("desk_is_closed")}</p>
+                        <button type="button" class="button primary" on:click=move |_| desk.counter_command("open")>{t("desk_open")}</button>
+                    }.into_any()
+                }
+            })}
+            // One person at a time: the next call comes after finishing, parking or a no-show.
+            {move || desk.here.get().filter(|c| c.open && c.current.is_none()).map(|_| view! {
+                <button type="button" class="button primary desk-call" disabled=move || desk.busy.get()
+                    on:click=move |_| desk.counter_command("call-next")>
+                    {t("desk_call_next")}<kbd>"N"</kbd>
+                </button>
+            })}
+            {move || desk.current.get().map(|ticket| view! { <CurrentTicket desk ticket/> })}
+        </section>
+    }
+}
+
+#[component]
+fn CurrentTicket(desk: Desk, ticket: CalledTicket) -> impl IntoView {
+    let lang = desk.lang;
+    let appointment = ticket.appointment.clone();
+    let kind = move || match appointment.as_ref() {
+        Some(a) => format!(
+            "{} {}",
+            text(lang.get(), "desk_appointment_at"),
+            clock(lang.get(), a.as_str())
+        ),
+        None => text(lang.get(), "desk_walk_in").to_owned(),
+    };
+    let called = ticket.state == State::Called;
+    let service = ticket.service.clone();
+    // The safe answer has the focus: a stray Enter keeps the citizen.
+    let keep_ref = NodeRef::<leptos::html::Button>::new();
+    Effect::new(move |_| {
+        if let Some(keep) = keep_ref.get() {
+            let _ = keep.focus();
+        }
+    });
+    let here = desk.location.get_untracked().unwrap_or_default();
+    let transfer_options = move || {
+        desk.services
+            .get()
+            .and_then(|r| r.ok())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|s| s.locations.contains(&here))
+            .map(|s| view! { <option value=s.id.clone()>{s.name.get(lang.get().code()).to_owned()}</option> })
+            .collect_view()
+    };
+    view! {
+        <div class="desk-current" data-testid="current-ticket">
+            <p class="current-number">{ticket.number.clone()}</p>
+            <p class="current-service">{move || desk.service_name(&service)}</p>
+            <p>{kind}" · "{move || text(lang.get(), if called { "desk_state_called" } else { "desk_state_serving" })}</p>
+            <div class="desk-actions">
+                {called.then(|| view! {
+                    <button type="button" class="button" on:click=move |_| desk.act("recall")>{t("desk_recall")}<kbd>"R"</kbd></button>
+                    <button type="button" class="button" on:click=move |_| desk.act("start")>{t("desk_start")}<kbd>"S"</kbd></button>
+                })}
+                <button type="button" class="button primary" on:click=move |_| desk.act("finish")>{t("desk_finish")}<kbd>"F"</kbd></button>
+                <button type="button" class="button" on:click=move |_| desk.act("park")>{t("desk_park")}<kbd>"P"</kbd></button>
+                <button type="button" class="button" data-testid="sent-away" on:click=move |_| desk.act("sent-away")>{t("desk_sent_away")}</button>
+                // Last and apart from the everyday actions, so a quick tap lands elsewhere.
+                {called.then(|| view! {
+                    <button type="button" class="button danger desk-no-show" on:click=move |_| desk.ask_no_show()>
+                        {t("desk_no_show")}<kbd>"X"</kbd>
+                    </button>
+                })}
+            </div>
+            {move || desk.confirming_no_show.get().then(|| view! {
+                <div class="desk-confirm" role="alertdialog" aria-labelledby="no-show-q" data-testid="confirm-no-show">
+                    <p id="no-show-q">{t("desk_no_show_question")}</p>
+                    <button type="button" class="button danger" on:click=move |_| {
+                        desk.confirming_no_show.set(false);
+                        desk.act("no-show");
+                    }>{t("desk_no_show_yes")}</button>
+                    <button type="button" class="button" node_ref=keep_ref on:click=move |_| desk.confirming_no_show.set(false)>
+                        {t("desk_no_show_cancel")}<kbd>"Esc"</kbd>
+                    </button>
+                </div>
+            })}
+            <div class="desk-transfer">
+                <label for="transfer">{t("desk_transfer_to")}</label>
+                <select id="transfer" on:change=move |ev| desk.transfer_to.set(event_target_value(&ev))>
+                    <option value="" selected=true>{t("desk_choose")}</option>
+                    {transfer_options}
+                </select>
+                <button type="button" class="button" on:click=move |_| desk.act("transfer")>{t("desk_transfer")}</button>
+            </div>
+        </div>
+    }
+}
+
+/// Today's line: who waits for what and how long, never names; a ticket can be called out of
+/// order while this counter is open and free.
+#[component]
+fn Line(desk: Desk) -> impl IntoView {
+    let lang = desk.lang;
+    let line = api::load(move || {
+        desk.tick.track();
+        let location = desk.location.get();
+        async move {
+            match location {
+                Some(l) => api::get::<WaitingLine>(&format!("/api/locations/{l}/queue"))
+                    .await
+                    .map(Some),
+                None => Ok(None),
+            }
+        }
+    });
     let waiting_rows = move || {
         let line = match line.get() {
             Some(Ok(Some(line))) => line,
@@ -330,8 +538,7 @@ fn Workstation(me: Me, signed_in: RwSignal<u32>) -> impl IntoView {
         if line.waiting.is_empty() {
             return view! { <tr><td colspan="5">{t("desk_nobody_waiting")}</td></tr> }.into_any();
         }
-        // A ticket can be called out of order while this counter is open and free.
-        let can_call = here.get().is_some_and(|c| c.open && c.current.is_none());
+        let can_call = desk.here.get().is_some_and(|c| c.open && c.current.is_none());
         line.waiting
             .into_iter()
             .map(|w| {
@@ -350,12 +557,12 @@ fn Workstation(me: Me, signed_in: RwSignal<u32>) -> impl IntoView {
                             {w.number}
                             {parked.then(|| view! { <span class="tag" data-testid="parked">{t("desk_parked")}</span> })}
                         </th>
-                        <td>{service_name(&w.service)}</td>
+                        <td>{desk.service_name(&w.service)}</td>
                         <td>{format!("{} {}", w.waiting_minutes, text(lang.get(), "minutes"))}</td>
                         <td>{appointment}</td>
                         <td>{can_call.then(|| view! {
                             <button type="button" class="button small" aria-label=label data-testid=testid
-                                disabled=move || busy.get() on:click=move |_| call_chosen(id.clone())>
+                                disabled=move || desk.busy.get() on:click=move |_| desk.call_chosen(id.clone())>
                                 {t("desk_call_this")}
                             </button>
                         })}</td>
@@ -377,148 +584,21 @@ fn Workstation(me: Me, signed_in: RwSignal<u32>) -> impl IntoView {
         ),
         _ => String::new(),
     };
-    let transfer_options = move || {
-        let here = location.get().unwrap_or_default();
-        services
-            .get()
-            .and_then(|r| r.ok())
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|s| s.locations.contains(&here))
-            .map(|s| view! { <option value=s.id.clone()>{s.name.get(lang.get().code()).to_owned()}</option> })
-            .collect_view()
-    };
-
     view! {
-        <div class="desk-bar">
-            <h1 id="desk-h">{t("desk_title")}</h1>
-            <p class="desk-user">{move || format!("{} ({})", me.username, role_name(lang.get(), me.role))}</p>
-            <button type="button" class="button" on:click=logout>{t("sign_out")}</button>
-        </div>
-        <div class="desk-pick">
-            <label>
-                <span>{t("desk_location")}</span>
-                <select on:change=move |ev| {
-                    let v = event_target_value(&ev);
-                    remember("schalter.desk.location", &v);
-                    location.set(Some(v));
-                    counter.set(None);
-                }>
-                    <option value="" disabled=true selected=move || location.get().is_none()>{t("desk_choose")}</option>
-                    {location_options}
-                </select>
-            </label>
-            <label>
-                <span>{t("display_counter")}</span>
-                <select data-testid="counter-select" on:change=move |ev| {
-                    let v = event_target_value(&ev);
-                    remember("schalter.desk.counter", &v);
-                    counter.set(Some(v));
-                }>
-                    <option value="" disabled=true selected=move || counter.get().is_none()>{t("desk_choose")}</option>
-                    {counter_options}
-                </select>
-            </label>
-        </div>
-        <div class="desk-status" role="status" aria-live="polite" data-testid="desk-message">
-            {move || message.get()}
-            {move || undoable.get().is_some().then(|| view! {
-                " "
-                <button type="button" class="button small" data-testid="undo-no-show" on:click=move |_| undo_no_show()>
-                    {t("desk_undo")}<kbd>"U"</kbd>
-                </button>
-            })}
-        </div>
-        {move || error.get().map(|c| view! { <p class="error" role="alert">{move || error_text(lang.get(), &c)}</p> })}
-        <div class="desk-grid">
-            <section class="desk-counter" aria-labelledby="counter-h">
-                <h2 id="counter-h">{move || here.get().map(|c| format!("{} {}", text(lang.get(), "display_counter"), c.name)).unwrap_or_else(|| text(lang.get(), "desk_no_counter").to_owned())}</h2>
-                {move || here.get().map(|c| {
-                    if c.open {
-                        view! {
-                            <p class="counter-state open">{t("desk_is_open")}</p>
-                            <button type="button" class="button" on:click=move |_| counter_command("close")>{t("desk_close")}</button>
-                        }.into_any()
-                    } else {
-                        view! {
-                            <p class="counter-state">{t("desk_is_closed")}</p>
-                            <button type="button" class="button primary" on:click=move |_| counter_command("open")>{t("desk_open")}</button>
-                        }.into_any()
-                    }
-                })}
-                // One person at a time: the next call comes after finishing, parking or a no-show.
-                {move || here.get().filter(|c| c.open && c.current.is_none()).map(|_| view! {
-                    <button type="button" class="button primary desk-call" disabled=move || busy.get()
-                        on:click=move |_| counter_command("call-next")>
-                        {t("desk_call_next")}<kbd>"N"</kbd>
-                    </button>
-                })}
-                {move || current.get().map(|c| {
-                    let kind = match c.appointment.as_ref() {
-                        Some(a) => format!("{} {}", text(lang.get(), "desk_appointment_at"), clock(lang.get(), a.as_str())),
-                        None => text(lang.get(), "desk_walk_in").to_owned(),
-                    };
-                    let called = c.state == State::Called;
-                    view! {
-                        <div class="desk-current" data-testid="current-ticket">
-                            <p class="current-number">{c.number.clone()}</p>
-                            <p class="current-service">{service_name(&c.service)}</p>
-                            <p>{kind}" · "{move || text(lang.get(), if called { "desk_state_called" } else { "desk_state_serving" })}</p>
-                            <div class="desk-actions">
-                                {called.then(|| view! {
-                                    <button type="button" class="button" on:click=move |_| act("recall")>{t("desk_recall")}<kbd>"R"</kbd></button>
-                                    <button type="button" class="button" on:click=move |_| act("start")>{t("desk_start")}<kbd>"S"</kbd></button>
-                                })}
-                                <button type="button" class="button primary" on:click=move |_| act("finish")>{t("desk_finish")}<kbd>"F"</kbd></button>
-                                <button type="button" class="button" on:click=move |_| act("park")>{t("desk_park")}<kbd>"P"</kbd></button>
-                                <button type="button" class="button" data-testid="sent-away" on:click=move |_| act("sent-away")>{t("desk_sent_away")}</button>
-                                // Last and apart from the everyday actions, so a quick tap lands elsewhere.
-                                {called.then(|| view! {
-                                    <button type="button" class="button danger desk-no-show" on:click=move |_| ask_no_show()>
-                                        {t("desk_no_show")}<kbd>"X"</kbd>
-                                    </button>
-                                })}
-                            </div>
-                            {move || confirming_no_show.get().then(|| view! {
-                                <div class="desk-confirm" role="alertdialog" aria-labelledby="no-show-q" data-testid="confirm-no-show">
-                                    <p id="no-show-q">{t("desk_no_show_question")}</p>
-                                    <button type="button" class="button danger" on:click=move |_| {
-                                        confirming_no_show.set(false);
-                                        act("no-show");
-                                    }>{t("desk_no_show_yes")}</button>
-                                    // The safe answer has the focus: a stray Enter keeps the citizen.
-                                    <button type="button" class="button" node_ref=keep_ref on:click=move |_| confirming_no_show.set(false)>
-                                        {t("desk_no_show_cancel")}<kbd>"Esc"</kbd>
-                                    </button>
-                                </div>
-                            })}
-                            <div class="desk-transfer">
-                                <label for="transfer">{t("desk_transfer_to")}</label>
-                                <select id="transfer" on:change=move |ev| transfer_to.set(event_target_value(&ev))>
-                                    <option value="" selected=true>{t("desk_choose")}</option>
-                                    {transfer_options}
-                                </select>
-                                <button type="button" class="button" on:click=move |_| act("transfer")>{t("desk_transfer")}</button>
-                            </div>
-                        </div>
-                    }
-                })}
-            </section>
-            <section class="desk-line" aria-labelledby="line-h">
-                <h2 id="line-h">{t("desk_line")}</h2>
-                <p class="desk-summary">{summary}</p>
-                <table>
-                    <thead><tr>
-                        <th scope="col">{t("display_number")}</th>
-                        <th scope="col">{t("desk_service")}</th>
-                        <th scope="col">{t("desk_waiting_for")}</th>
-                        <th scope="col">{t("desk_appointment")}</th>
-                        <th scope="col">{t("desk_call_column")}</th>
-                    </tr></thead>
-                    <tbody>{waiting_rows}</tbody>
-                </table>
-            </section>
-        </div>
+        <section class="desk-line" aria-labelledby="line-h">
+            <h2 id="line-h">{t("desk_line")}</h2>
+            <p class="desk-summary">{summary}</p>
+            <table>
+                <thead><tr>
+                    <th scope="col">{t("display_number")}</th>
+                    <th scope="col">{t("desk_service")}</th>
+                    <th scope="col">{t("desk_waiting_for")}</th>
+                    <th scope="col">{t("desk_appointment")}</th>
+                    <th scope="col">{t("desk_call_column")}</th>
+                </tr></thead>
+                <tbody>{waiting_rows}</tbody>
+            </table>
+        </section>
     }
 }
 

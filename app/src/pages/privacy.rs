@@ -36,9 +36,11 @@ pub fn Privacy() -> impl IntoView {
             });
             let sections = SECTIONS
                 .iter()
-                .map(|(heading, text)| view! {
-                    <h2 class="h3">{t(heading)}</h2>
-                    <p>{t(text)}</p>
+                .map(|(heading, text)| {
+                    view! {
+                        <h2 class="h3">{t(heading)}</h2>
+                        <p>{t(text)}</p>
+                    }
                 })
                 .collect_view();
             view! { {contacts} {sections} }
