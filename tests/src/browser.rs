@@ -147,8 +147,8 @@ impl Browser {
         pdf_extract::extract_text_from_mem_by_pages(&pdf).expect("the PDF's text")
     }
 
-    /// Runs axe-core with every rule it enables by default (WCAG 2.x A and AA, best practices;
-    /// not the AAA-only enhanced contrast) on the current page and returns every violation,
+    /// Runs axe-core with every rule it enables by default (WCAG 2.x A and AA, best practices)
+    /// and the AAA enhanced contrast (7:1) on the current page and returns every violation,
     /// whatever its impact, as "rule: help (n nodes)". Missing axe-core is a failure in CI.
     pub async fn accessibility_violations(&self) -> Option<Vec<String>> {
         let path = std::env::var("AXE_JS").unwrap_or_else(|_| {
@@ -169,7 +169,7 @@ impl Browser {
             .client
             .execute_async(
                 "const done = arguments[arguments.length - 1];
-                 axe.run(document, { rules: { 'color-contrast-enhanced': { enabled: false } } })
+                 axe.run(document, { rules: { 'color-contrast-enhanced': { enabled: true } } })
                     .then(r => done(r.violations
                         .map(v => v.id + ': ' + v.help + ' (' + v.nodes.length + ' nodes: ' + v.nodes.map(n => n.target.join(' ')).slice(0, 3).join(', ') + ')')))
                     .catch(e => done(['axe failed: ' + e]));",
