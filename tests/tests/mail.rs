@@ -71,6 +71,12 @@ async fn citizens_get_one_message_per_step(db: TestDb) {
     assert!(text.contains("To: henrike@example.org"), "{text}");
     assert!(text.contains(&format!("http://schalter.test/booking/{code}")), "{text}");
     assert!(text.contains("Guten Tag Henrike Postmeister"), "{text}");
+    let hash = schalter_server::features::bookings::code_hash(code).unwrap();
+    let number = schalter_server::features::bookings::check_in_number(&hash);
+    assert!(
+        text.contains(&format!("Anmeldenummer am Automaten am Termintag: {number}")),
+        "the kiosk's five digits: {text}"
+    );
     // The English half says as much as the German.
     assert!(text.contains("Please bring:") && text.contains("Fee:"), "{text}");
     assert!(text.contains("No internet? Call 115."), "{text}");

@@ -144,6 +144,13 @@ async fn bookings_with_a_phone_get_the_reminder_by_sms(db: TestDb) {
         text.starts_with("Erinnerung: ") && text.contains(&format!("http://schalter.test/booking/{code}")),
         "{text}"
     );
+    // The five digits for the kiosk on the day, without the email at hand.
+    let hash = schalter_server::features::bookings::code_hash(code).unwrap();
+    let number = schalter_server::features::bookings::check_in_number(&hash);
+    assert!(
+        text.contains(&format!("Anmeldenummer am Automaten: {number}")),
+        "{text}"
+    );
 
     // A gateway that is down: the admin sees the failing message, without the number.
     sink.refuse(true);

@@ -727,10 +727,13 @@ fn reminder_text(
     };
     let local = booking.start.with_timezone(&tz);
     let code = personal.code.clone().unwrap_or_default();
+    let number = crate::engine::codes::code_hash(&code)
+        .map(|hash| crate::engine::codes::check_in_number(&hash))
+        .unwrap_or_default();
     let link = format!("{}/booking/{code}", settings.public_url.trim_end_matches('/'));
     format!(
-        "Erinnerung: {service}, {date} um {time} Uhr, {location}. Verschieben/absagen: {link} \
-         (Reminder: {date}, {time})",
+        "Erinnerung: {service}, {date} um {time} Uhr, {location}. Anmeldenummer am Automaten: \
+         {number}. Verschieben/absagen: {link} (Reminder: {date}, {time}, check-in {number})",
         date = local.format("%d.%m.%Y"),
         time = local.format("%H:%M"),
     )
