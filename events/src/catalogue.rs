@@ -764,8 +764,15 @@ mod config_tests {
         let file = ConfigFile::from_catalogue(&demo);
         let back = file.to_catalogue().unwrap();
         assert_eq!(back, demo);
-        assert_eq!(Catalogue::default().changes_to(&demo, false).len(), 22);
+        // 2 locations, 2 schedules, 10 services, 8 counters, the municipality.
+        assert_eq!(Catalogue::default().changes_to(&demo, false).len(), 23);
         assert!(demo.changes_to(&back, true).is_empty());
+        // A file without a [municipality] keeps the one recorded: nothing changes.
+        let without = ConfigFile {
+            municipality: None,
+            ..file
+        };
+        assert!(demo.changes_to(&without.to_catalogue().unwrap(), false).is_empty());
     }
 
     #[test]
