@@ -52,10 +52,11 @@ pub fn check_in_number(code_hash: &str) -> String {
     format!("{n:05}")
 }
 
-/// Whether what was typed at the kiosk is a check-in number rather than a booking code.
-pub fn is_check_in_number(input: &str) -> bool {
+/// The check-in number in what was typed at the kiosk (spaces do not matter), or None when it
+/// is no check-in number (a booking code, say): the twin of [`normalise_code`].
+pub fn normalise_check_in_number(input: &str) -> Option<String> {
     let digits: String = input.chars().filter(|c| !c.is_whitespace()).collect();
-    digits.len() == 5 && digits.bytes().all(|b| b.is_ascii_digit())
+    (digits.len() == 5 && digits.bytes().all(|b| b.is_ascii_digit())).then_some(digits)
 }
 
 #[cfg(test)]
@@ -79,11 +80,11 @@ mod tests {
         let hash = code_hash(&new_code()).unwrap();
         let n = check_in_number(&hash);
         assert_eq!(n.len(), 5);
-        assert!(is_check_in_number(&n));
+        assert_eq!(normalise_check_in_number(&n), Some(n.clone()));
         assert_eq!(n, check_in_number(&hash), "the same every time");
-        assert!(is_check_in_number(" 01234 "));
-        assert!(!is_check_in_number("1234"));
-        assert!(!is_check_in_number("K7QM-3XZP-9RTA-WB2C"));
+        assert_eq!(normalise_check_in_number(" 012 34 "), Some("01234".into()));
+        assert_eq!(normalise_check_in_number("1234"), None);
+        assert_eq!(normalise_check_in_number("K7QM-3XZP-9RTA-WB2C"), None);
         // Spread: 2,000 codes give far more than 1,900 different numbers.
         let distinct: std::collections::HashSet<String> = (0..2000)
             .map(|_| check_in_number(&code_hash(&new_code()).unwrap()))

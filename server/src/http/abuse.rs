@@ -35,6 +35,9 @@ pub const BOOK_PER_EMAIL: Limit = per(6, 3600);
 pub const CHANGE_PER_IP: Limit = per(30, 3600);
 pub const AVAILABILITY_PER_IP: Limit = per(300, 60);
 pub const LOGIN_PER_ACCOUNT: Limit = per(10, 900);
+/// Mistyped check-in numbers one kiosk (or clerk) may enter: enough for clumsy fingers, far
+/// too few to guess one of the day's numbers (only misses count).
+pub const CHECK_IN_NUMBER_MISSES: Limit = per(10, 600);
 /// A cancelled slot stays out of reach of whoever cancelled it for this long.
 pub const COOLING_OFF: Duration = Duration::from_secs(15 * 60);
 

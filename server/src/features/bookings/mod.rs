@@ -21,7 +21,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 mod commands;
 
 use crate::engine::codes::normalise_code;
-pub use crate::engine::codes::{check_in_number, code_hash, is_check_in_number};
+pub use crate::engine::codes::{check_in_number, code_hash, normalise_check_in_number};
 pub(crate) use commands::read_counter;
 use commands::{Cancel, Confirm, PlaceBooking, Reschedule};
 

@@ -12,7 +12,8 @@ use schalter_events::queue::{self, Kind, NumberEvent, Ticket};
 use crate::engine::executor::{Attempt, Command, Decided};
 use crate::engine::state::AppState;
 use crate::engine::vault::PersonalData;
-use crate::features::bookings::{check_in_number, is_check_in_number, load_booking, load_by_hash};
+use crate::features::bookings::{check_in_number, load_booking, load_by_hash, normalise_check_in_number};
+use crate::http::abuse::CHECK_IN_NUMBER_MISSES;
 use crate::http::error::ApiError;
 
 /// Appointment tickets share one prefix, so the hall sees who came with an appointment.
@@ -186,13 +187,6 @@ pub struct CheckIn<'a> {
     resolved: Option<String>,
 }
 
-/// Mistyped check-in numbers one kiosk (or clerk) may enter: enough for clumsy fingers, far
-/// too few to guess one of the day's numbers.
-const CHECK_IN_NUMBER_MISSES: crate::http::abuse::Limit = crate::http::abuse::Limit {
-    count: 10,
-    window: std::time::Duration::from_secs(600),
-};
-
 impl<'a> CheckIn<'a> {
     pub fn new(
         state: &'a AppState,
@@ -216,10 +210,9 @@ impl<'a> CheckIn<'a> {
     /// The booking a check-in number stands for: among this office's bookings due within the
     /// check-in window, the one whose number it is. 404 for none, 409 `ambiguous_number` when
     /// two share it (the citizen then types the code).
-    fn resolve_number(&self, now: DateTime<Utc>) -> Result<String, ApiError> {
+    fn resolve_number(&self, number: &str, now: DateTime<Utc>) -> Result<String, ApiError> {
         let key = format!("check-in-number:{}", self.issuer);
         self.state.abuse.exhausted(&key, CHECK_IN_NUMBER_MISSES)?;
-        let number: String = self.code.chars().filter(|c| !c.is_whitespace()).collect();
         let window = (
             now - chrono::Duration::minutes(booking::CHECK_IN_LATE_MINUTES),
             now + chrono::Duration::minutes(booking::CHECK_IN_EARLY_MINUTES),
@@ -251,8 +244,8 @@ impl Command for CheckIn<'_> {
     type Error = ApiError;
 
     async fn admit(&mut self) -> Result<(), ApiError> {
-        if is_check_in_number(&self.code) {
-            self.resolved = Some(self.resolve_number(Utc::now())?);
+        if let Some(number) = normalise_check_in_number(&self.code) {
+            self.resolved = Some(self.resolve_number(&number, Utc::now())?);
         }
         Ok(())
     }
