@@ -233,6 +233,21 @@ impl TestApp {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// A JSON POST as a device (`("authorization", "Bearer …")`) or signed-in staff
+    /// (`("cookie", …)`): the status and the JSON answer (`Null` if there is none).
+    pub async fn post_as(&self, path: &str, auth: (&str, &str), body: &Value) -> (u16, Value) {
+        let r = self
+            .client
+            .post(format!("{}{path}", self.url))
+            .header(auth.0, auth.1)
+            .json(body)
+            .send()
+            .await
+            .expect("request sent");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
     pub async fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
         let r = self
             .client

@@ -16,16 +16,7 @@ async fn booking_at(app: &TestApp, code: &str, minutes_from_now: i64) {
 }
 
 async fn post(app: &TestApp, path: &str, auth: (&str, String), body: Value) -> (u16, Value) {
-    let r = app
-        .client
-        .post(format!("{}{path}", app.url))
-        .header(auth.0, auth.1)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
+    app.post_as(path, (auth.0, &auth.1), &body).await
 }
 
 async fn appointments_check_in_once_and_go_first_when_due(db: TestDb) {

@@ -413,16 +413,16 @@ async fn a_clerks_morning_by_keyboard() {
     let kiosk = add_device(&app.db.url, "buergerbuero", "kiosk");
     add_user(&app.db.url, "anna", "desk", "counter-one-2026");
     let mut numbers = vec![];
+    let bearer = format!("Bearer {kiosk}");
     for _ in 0..3 {
-        let r = app
-            .client
-            .post(format!("{}/api/locations/buergerbuero/tickets", app.url))
-            .header("authorization", format!("Bearer {kiosk}"))
-            .json(&serde_json::json!({"service": "personalausweis"}))
-            .send()
-            .await
-            .unwrap();
-        let ticket: serde_json::Value = r.json().await.unwrap();
+        let (status, ticket) = app
+            .post_as(
+                "/api/locations/buergerbuero/tickets",
+                ("authorization", &bearer),
+                &serde_json::json!({"service": "personalausweis"}),
+            )
+            .await;
+        assert_eq!(status, 201);
         numbers.push(ticket["number"].as_str().unwrap().to_owned());
     }
     let Some(desk) = Browser::launch(1280, 900).await else {

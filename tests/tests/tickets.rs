@@ -212,26 +212,16 @@ async fn no_walk_in_tickets_while_the_office_is_closed(db: TestDb) {
     add_user(&app.db.url, "clerk", "desk", "counter-one-2026");
     let clerk = app.sign_in("clerk", "counter-one-2026").await;
     let head = app.store().head().await.unwrap();
-    let r = app
-        .client
-        .post(format!("{}/api/locations/buergerbuero/tickets", app.url))
-        .header("authorization", format!("Bearer {kiosk}"))
-        .json(&json!({"service": "personalausweis"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 409);
-    let body: Value = r.json().await.unwrap();
-    assert_eq!(body["error"], "office_closed", "{body}");
-    let r = app
-        .client
-        .post(format!("{}/api/locations/buergerbuero/tickets", app.url))
-        .header("cookie", &clerk)
-        .json(&json!({"service": "wohnsitz-anmeldung"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 409, "the desk cannot either");
+    let path = "/api/locations/buergerbuero/tickets";
+    let bearer = format!("Bearer {kiosk}");
+    let (status, body) = app
+        .post_as(path, ("authorization", &bearer), &json!({"service": "personalausweis"}))
+        .await;
+    assert_eq!((status, body["error"].as_str()), (409, Some("office_closed")), "{body}");
+    let (status, _) = app
+        .post_as(path, ("cookie", &clerk), &json!({"service": "wohnsitz-anmeldung"}))
+        .await;
+    assert_eq!(status, 409, "the desk cannot either");
     assert_eq!(
         app.store().head().await.unwrap(),
         head,
