@@ -48,6 +48,9 @@ pub struct Settings {
     pub master_key: Option<String>,
     /// A file holding the master key (`SCHALTER_MASTER_KEY_FILE`).
     pub master_key_file: Option<std::path::PathBuf>,
+    /// During a master key rotation, the key being replaced (`SCHALTER_PREVIOUS_MASTER_KEY`;
+    /// from files, the key file's `.previous` sibling is read instead).
+    pub previous_master_key: Option<String>,
     /// Days after the appointment until its personal data is erased.
     pub retention_days: u32,
     /// Messages to citizens: email and SMS, each sent only when configured.
@@ -69,6 +72,18 @@ pub struct Settings {
     pub connections: http::connections::ConnectionLimits,
 }
 
+impl Settings {
+    /// The master keys as configured now (files are read again on every call: a reload).
+    pub fn master_keys(&self) -> Result<vault::MasterKeys, vault::VaultError> {
+        vault::master_keys(
+            self.master_key.as_deref(),
+            self.master_key_file.as_deref(),
+            self.previous_master_key.as_deref(),
+            &self.database_url,
+        )
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
@@ -78,6 +93,7 @@ impl Default for Settings {
             max_connections: 16,
             master_key: None,
             master_key_file: None,
+            previous_master_key: None,
             retention_days: retention::DEFAULT_RETENTION_DAYS,
             messages: outbox::MessageSettings::default(),
             abuse_protection: true,
@@ -201,12 +217,7 @@ pub async fn start(settings: Settings) -> Result<Server, StartError> {
         source,
     })?;
     let (stop, stopped) = watch::channel(false);
-    let master = vault::master_key(
-        settings.master_key.as_deref(),
-        settings.master_key_file.as_deref(),
-        &settings.database_url,
-    )?;
-    let vault = vault::Vault::new(master, store.clone());
+    let vault = vault::Vault::unlock(&settings.master_keys()?, store.clone()).await?;
     retention::schedule(store.clone(), vault.clone(), settings.retention_days, stopped.clone());
     let (mut state, position) = AppState::load(store.clone(), vault, stopped.clone()).await?;
     state.abuse = std::sync::Arc::new(abuse::Abuse::new(settings.abuse_protection));

@@ -266,13 +266,16 @@ impl TestApp {
     }
 
     /// The vault as the test servers have it, for tests that read or erase sealed data.
-    pub fn vault(&self) -> schalter_server::engine::vault::Vault {
+    pub async fn vault(&self) -> schalter_server::engine::vault::Vault {
         let key: [u8; 32] = (0..32)
             .map(|i| u8::from_str_radix(&TEST_MASTER_KEY[2 * i..2 * i + 2], 16).unwrap())
             .collect::<Vec<_>>()
             .try_into()
             .unwrap();
-        schalter_server::engine::vault::Vault::new(key, self.store().clone())
+        let keys = schalter_server::engine::vault::MasterKeys::single(key);
+        schalter_server::engine::vault::Vault::unlock(&keys, self.store().clone())
+            .await
+            .expect("the test servers' master key")
     }
 
     /// A booking at the Bürgerbüro starting `minutes_from_now`, recorded as the booking rules
@@ -289,6 +292,7 @@ impl TestApp {
             units: vec![start, start + chrono::Duration::minutes(10)],
             contact: self
                 .vault()
+                .await
                 .seal(&schalter_server::engine::vault::PersonalData {
                     name: name.into(),
                     email: email.into(),
@@ -411,12 +415,24 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     pub async fn start(database_url: &str, extra: &[&str]) -> ServerProcess {
-        let mut child = Command::new(schalter_bin())
+        Self::start_with(database_url, extra, |command| {
+            command.env("SCHALTER_MASTER_KEY", TEST_MASTER_KEY);
+        })
+        .await
+    }
+
+    /// As [`ServerProcess::start`], but without the tests' master key: `configure` says where
+    /// the key comes from (and may set anything else).
+    pub async fn start_with(database_url: &str, extra: &[&str], configure: impl FnOnce(&mut Command)) -> ServerProcess {
+        let mut command = Command::new(schalter_bin());
+        command
             .args(["serve", "--listen", "127.0.0.1:0", "--database-url", database_url])
             .args(extra)
-            .env("SCHALTER_MASTER_KEY", TEST_MASTER_KEY)
+            .env_remove("SCHALTER_MASTER_KEY")
             .env("SCHALTER_ABUSE_PROTECTION", "off")
-            .env("SCHALTER_WALK_INS_ANY_HOUR", "on")
+            .env("SCHALTER_WALK_INS_ANY_HOUR", "on");
+        configure(&mut command);
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
@@ -451,17 +467,23 @@ impl ServerProcess {
 
 /// Runs `schalter ARGS` to completion and returns stdout; fails the test if it fails.
 pub fn cli(args: &[&str]) -> String {
-    let out = std::process::Command::new(schalter_bin())
-        .args(args)
-        .env("SCHALTER_MASTER_KEY", TEST_MASTER_KEY)
-        .output()
-        .expect("run schalter");
+    let out = cli_output(args, TEST_MASTER_KEY);
     assert!(
         out.status.success(),
         "schalter {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs `schalter ARGS` with `master_key` (empty: none in the environment) to completion.
+pub fn cli_output(args: &[&str], master_key: &str) -> std::process::Output {
+    let mut command = std::process::Command::new(schalter_bin());
+    command.args(args).env_remove("SCHALTER_MASTER_KEY");
+    if !master_key.is_empty() {
+        command.env("SCHALTER_MASTER_KEY", master_key);
+    }
+    command.output().expect("run schalter")
 }
 
 /// Imports the demo configuration (`docs/config-example.toml`) as `edit` changes it.

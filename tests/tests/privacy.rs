@@ -149,7 +149,7 @@ async fn retention_and_requests_erase_personal_data_and_keep_the_log(db: TestDb)
     );
     let (_, free_before) = app.get_json(&availability).await;
     let cutoff = Utc::now() + chrono::Duration::days(365);
-    let vault = app.vault();
+    let vault = app.vault().await;
     let erased = schalter_server::jobs::retention::purge(app.store(), &vault, cutoff)
         .await
         .unwrap();

@@ -88,7 +88,7 @@ async fn walk_ins_hear_once_when_their_turn_is_near(db: TestDb) {
     let events = app.store().read_all(0, 100_000).await.unwrap();
     let digits = "15123456789";
     assert!(events.iter().all(|e| !e.data.to_string().contains(digits)));
-    let vault = app.vault();
+    let vault = app.vault().await;
     let tomorrow = Utc::now().date_naive() + chrono::Duration::days(1);
     let erased = schalter_server::jobs::retention::purge_ticket_contacts(app.store(), &vault, tomorrow)
         .await

@@ -35,6 +35,8 @@ on_both_backends!(
     queued_appends_are_written_in_order_and_fail_together,
     subscribers_get_written_events_exactly_as_stored,
     reading_ahead_returns_the_whole_log_in_order,
+    a_copy_carries_the_log_and_the_keys_to_either_backend,
+    a_key_is_rewrapped_only_while_it_is_unchanged,
 );
 
 /// Two writers who both saw version 1 race to write version 2: exactly one wins.
@@ -607,4 +609,51 @@ async fn data_keys_are_stored_exactly_with_their_events(db: TestDb) {
     assert!(again.duplicate);
     store.erase_data_key("kept").await.unwrap();
     assert_eq!(store.data_key("kept").await.unwrap(), None);
+}
+
+/// A backup, a restore and the move from SQLite to PostgreSQL are one copy: every event exactly
+/// as stored (old schemas too), every key row, erased ones as erased; never into a store in use.
+async fn a_copy_carries_the_log_and_the_keys_to_either_backend(db: TestDb) {
+    use schalter_events::store::copy::{copy_store, CopyError};
+    let source = db.store().await;
+    for n in 0..12 {
+        let mut request = AppendRequest::new(vec![event(&format!("copy-{}", n % 3), n)]);
+        request.data_keys = vec![DataKey {
+            id: format!("key-{n:02}"),
+            wrapped: vec![n as u8; 40],
+        }];
+        source.append(&request).await.unwrap();
+    }
+    source.erase_data_key("key-03").await.unwrap();
+    for kind in [Kind::Sqlite, Kind::Postgres] {
+        let Some(other) = TestDb::of(kind).await else { continue };
+        let target = other.store().await;
+        let copied = copy_store(&source, &target, |_| {}).await.unwrap();
+        assert_eq!((copied.events, copied.head, copied.data_keys, copied.erased_keys), (12, 12, 11, 1));
+        assert_eq!(
+            target.read_all_as_stored(0, 100).await.unwrap(),
+            source.read_all_as_stored(0, 100).await.unwrap(),
+            "{kind:?}"
+        );
+        assert_eq!(target.data_key_rows("", 100).await.unwrap(), source.data_key_rows("", 100).await.unwrap());
+        assert_eq!(target.data_key("key-03").await.unwrap(), None, "erased stays erased");
+        assert_eq!(target.data_key("key-04").await.unwrap(), Some(vec![4; 40]));
+        // The copy appends on as the source would.
+        let next = target.append(&AppendRequest::new(vec![event("copy-0", 99)])).await.unwrap();
+        assert_eq!(next.first_position, 13);
+        assert!(matches!(copy_store(&source, &target, |_| {}).await, Err(CopyError::TargetNotEmpty)));
+        target.close().await;
+    }
+}
+
+/// Rotation's compare-and-set: a key erased or re-wrapped meanwhile is left as it is.
+async fn a_key_is_rewrapped_only_while_it_is_unchanged(db: TestDb) {
+    let store = db.store().await;
+    store.put_data_key("k", &[1; 40]).await.unwrap();
+    assert!(!store.rewrap_data_key("k", &[9; 40], &[2; 40]).await.unwrap(), "not what was read");
+    assert!(store.rewrap_data_key("k", &[1; 40], &[2; 40]).await.unwrap());
+    assert_eq!(store.data_key("k").await.unwrap(), Some(vec![2; 40]));
+    store.erase_data_key("k").await.unwrap();
+    assert!(!store.rewrap_data_key("k", &[2; 40], &[3; 40]).await.unwrap(), "erased stays erased");
+    assert_eq!(store.data_key("k").await.unwrap(), None);
 }

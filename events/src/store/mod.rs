@@ -1,9 +1,11 @@
 //! The event store: one trait, two sqlx backends, and the backend-independent parts written
 //! once on top: requests and outcomes (`request`), group commit (`appender`), catch-up and
-//! live subscriptions (`subscription`), upcasting (`upcast`). This file holds the trait, the
+//! live subscriptions (`subscription`), upcasting (`upcast`), whole-store copies for backups
+//! and restores (`copy`). This file holds the trait, the
 //! `Store` every caller shares, and the helpers both backends use.
 
 mod appender;
+pub mod copy;
 mod postgres;
 mod request;
 mod sqlite;
@@ -24,7 +26,7 @@ use crate::event::RecordedEvent;
 pub use appender::Submitted;
 use appender::{appender_stopped, spawn_appender, AppendJob, Written, WRITTEN_BATCHES_KEPT};
 pub use postgres::PgStore;
-pub use request::{AppendOutcome, AppendRequest, DataKey, StoreError, StreamVersion};
+pub use request::{AppendOutcome, AppendRequest, DataKey, DataKeyRow, StoreError, StreamVersion};
 pub use sqlite::SqliteStore;
 pub use subscription::Subscription;
 pub use upcast::{UpcastFn, Upcasters};
@@ -75,6 +77,15 @@ pub trait EventStore: Send + Sync + 'static {
     async fn data_key(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// Overwrites the key for good; erasing twice is not an error.
     async fn erase_data_key(&self, id: &str) -> Result<(), StoreError>;
+    /// Up to `limit` rows of the key table, erased ones too, with an id after `after_id`, in id
+    /// order (for backups and master key rotation).
+    async fn data_key_rows(&self, after_id: &str, limit: i64) -> Result<Vec<DataKeyRow>, StoreError>;
+    /// Replaces a wrapped key, but only while it is still `old`: a key erased or re-wrapped
+    /// meanwhile stays as it is. Returns whether it was replaced.
+    async fn rewrap_data_key(&self, id: &str, old: &[u8], new: &[u8]) -> Result<bool, StoreError>;
+    /// Writes events and key rows exactly as another store recorded them (restoring a backup
+    /// into an empty store), in one transaction.
+    async fn import(&self, events: &[RecordedEvent], keys: &[DataKeyRow]) -> Result<(), StoreError>;
     /// Carries the latest position known to be committed. A wake-up only, never the data.
     fn wake_ups(&self) -> watch::Receiver<i64>;
     /// Wakes this process's subscribers: everything up to `position` is committed. The store
@@ -246,6 +257,27 @@ impl Store {
 
     pub async fn erase_data_key(&self, id: &str) -> Result<(), StoreError> {
         self.backend.erase_data_key(id).await
+    }
+
+    pub async fn data_key_rows(&self, after_id: &str, limit: i64) -> Result<Vec<DataKeyRow>, StoreError> {
+        self.backend.data_key_rows(after_id, limit).await
+    }
+
+    pub async fn rewrap_data_key(&self, id: &str, old: &[u8], new: &[u8]) -> Result<bool, StoreError> {
+        self.backend.rewrap_data_key(id, old, new).await
+    }
+
+    /// Events as stored, without upcasting (a backup keeps the log as it was written).
+    pub async fn read_all_as_stored(&self, after: i64, limit: i64) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.backend.read_all(after, limit).await
+    }
+
+    pub async fn import(&self, events: &[RecordedEvent], keys: &[DataKeyRow]) -> Result<(), StoreError> {
+        self.backend.import(events, keys).await?;
+        if let Some(last) = events.last() {
+            self.backend.committed(last.position);
+        }
+        Ok(())
     }
 
     /// A named subscriber, resuming after its stored checkpoint.

@@ -1,6 +1,7 @@
 //! What a writer asks of the store (one atomic append with its expectations) and what it gets
 //! back (the streams' new versions, or why not).
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::event::{Expectation, Metadata, NewEvent};
@@ -28,6 +29,15 @@ pub struct AppendRequest {
 pub struct DataKey {
     pub id: String,
     pub wrapped: Vec<u8>,
+}
+
+/// A row of the vault's key table as stored: an erased key keeps its id and dates, not its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataKeyRow {
+    pub id: String,
+    pub wrapped: Option<Vec<u8>>,
+    pub created_at: DateTime<Utc>,
+    pub erased_at: Option<DateTime<Utc>>,
 }
 
 impl AppendRequest {

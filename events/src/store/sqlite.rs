@@ -15,7 +15,7 @@ use tokio::sync::watch;
 
 use super::{
     advance, now, parse_streams, plan_append, redact, streams_json, unique_to_conflict, AppendOutcome, AppendRequest,
-    Backend, EventStore, StoreError,
+    Backend, DataKeyRow, EventStore, StoreError,
 };
 use crate::event::{Metadata, RecordedEvent};
 
@@ -206,6 +206,66 @@ impl EventStore for SqliteStore {
             .bind(id)
             .execute(&mut *conn)
             .await?;
+        Ok(())
+    }
+
+    async fn data_key_rows(&self, after_id: &str, limit: i64) -> Result<Vec<DataKeyRow>, StoreError> {
+        let rows =
+            sqlx::query("SELECT id, wrapped, created_at, erased_at FROM data_keys WHERE id > ? ORDER BY id LIMIT ?")
+                .bind(after_id)
+                .bind(limit)
+                .fetch_all(&self.reader)
+                .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(DataKeyRow {
+                    id: row.try_get("id")?,
+                    wrapped: row.try_get("wrapped")?,
+                    created_at: row.try_get("created_at")?,
+                    erased_at: row.try_get("erased_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn rewrap_data_key(&self, id: &str, old: &[u8], new: &[u8]) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE data_keys SET wrapped = ? WHERE id = ? AND wrapped = ?")
+            .bind(new)
+            .bind(id)
+            .bind(old)
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn import(&self, events: &[RecordedEvent], keys: &[DataKeyRow]) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        for event in events {
+            sqlx::query(
+                "INSERT INTO events (position, stream, version, event_type, schema, data, metadata, recorded_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(event.position)
+            .bind(&event.stream)
+            .bind(event.version)
+            .bind(&event.event_type)
+            .bind(event.schema)
+            .bind(event.data.to_string())
+            .bind(serde_json::to_string(&event.metadata).expect("metadata serialises"))
+            .bind(event.recorded_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for key in keys {
+            sqlx::query("INSERT INTO data_keys (id, wrapped, created_at, erased_at) VALUES (?, ?, ?, ?)")
+                .bind(&key.id)
+                .bind(&key.wrapped)
+                .bind(key.created_at)
+                .bind(key.erased_at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

@@ -1,6 +1,7 @@
 //! The `schalter` command line. Long-running commands show progress on a terminal and stay
 //! quiet when their output goes to a log.
 
+mod backup;
 pub mod simulate;
 mod welcome;
 
@@ -51,6 +52,14 @@ pub struct Keys {
 impl Keys {
     fn master_key(&self) -> Option<String> {
         std::env::var("SCHALTER_MASTER_KEY").ok().filter(|k| !k.is_empty())
+    }
+
+    /// During a rotation, the key being replaced (`SCHALTER_PREVIOUS_MASTER_KEY`); with key
+    /// files, the key file's `.previous` sibling instead.
+    fn previous_master_key(&self) -> Option<String> {
+        std::env::var("SCHALTER_PREVIOUS_MASTER_KEY")
+            .ok()
+            .filter(|k| !k.is_empty())
     }
 }
 
@@ -270,6 +279,41 @@ pub enum Command {
         #[command(flatten)]
         db: Database,
     },
+    /// Copy the event log and the wrapped personal-data keys, consistently and while the server
+    /// runs, into a new SQLite file in DIR (with a manifest beside it). The master key is not
+    /// copied unless asked for.
+    Backup {
+        #[command(flatten)]
+        db: Database,
+        #[command(flatten)]
+        keys: Keys,
+        /// Directory for the backup (created if missing).
+        #[arg(long)]
+        to: std::path::PathBuf,
+        /// Also write the master key beside the backup (only for a backup kept as safely as the
+        /// key itself).
+        #[arg(long)]
+        with_master_key: bool,
+    },
+    /// Restore a backup into a new, empty database (SQLite or PostgreSQL); the server rebuilds
+    /// its read models from it on start.
+    Restore {
+        #[command(flatten)]
+        db: Database,
+        #[command(flatten)]
+        keys: Keys,
+        /// The backup's .sqlite file.
+        #[arg(long)]
+        from: std::path::PathBuf,
+    },
+    /// Re-wrap every personal-data key under the current master key that is still under the
+    /// previous one (see docs/operations.md for the whole rotation, without downtime).
+    RotateMasterKey {
+        #[command(flatten)]
+        db: Database,
+        #[command(flatten)]
+        keys: Keys,
+    },
 }
 
 #[derive(Subcommand)]
@@ -363,7 +407,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                     demo,
                     max_connections,
                     master_key: keys.master_key(),
-                    master_key_file: keys.master_key_file,
+                    master_key_file: keys.master_key_file.clone(),
+                    previous_master_key: keys.previous_master_key(),
                     retention_days,
                     messages: mail.settings(texts),
                     abuse_protection: abuse_protection != "off",
@@ -405,6 +450,14 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             dry_run,
         } => import_config(&db, &file, withdraw_missing, dry_run).await,
         Command::ExportConfig { db } => export_config(&db).await,
+        Command::Backup {
+            db,
+            keys,
+            to,
+            with_master_key,
+        } => backup::backup(&db, &keys, &to, with_master_key).await,
+        Command::Restore { db, keys, from } => backup::restore(&db, &keys, &from).await,
+        Command::RotateMasterKey { db, keys } => backup::rotate_master_key(&db, &keys).await,
     }
 }
 
@@ -422,7 +475,8 @@ async fn serve(settings: Settings, welcome: bool) -> Result<(), CliError> {
     } else {
         "PostgreSQL"
     };
-    let server = start(settings).await?;
+    let server = start(settings.clone()).await?;
+    reload_keys_on_hangup(settings, server.state.vault.clone());
     let shown = if server.addr.ip().is_unspecified() {
         format!("localhost:{}", server.addr.port())
     } else {
@@ -443,6 +497,36 @@ async fn serve(settings: Settings, welcome: bool) -> Result<(), CliError> {
     });
     server.wait().await;
     Ok(())
+}
+
+/// `kill -HUP` (systemd: `systemctl reload`) reads the master key files again: the steps of a
+/// key rotation without a restart. Keys that do not open this database are refused.
+fn reload_keys_on_hangup(settings: Settings, vault: crate::engine::vault::Vault) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            let reloaded = match settings.master_keys() {
+                Ok(keys) => vault.reload(&keys).await.map(|()| keys),
+                Err(e) => Err(e),
+            };
+            let outcome = match reloaded {
+                Ok(keys) => {
+                    tracing::info!(keys = ?keys, "reloaded the master keys");
+                    "reloaded"
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "kept the master keys: the new ones are not usable");
+                    "refused"
+                }
+            };
+            metrics::counter!("schalter_master_key_reloads_total", "outcome" => outcome).increment(1);
+        }
+    });
+    #[cfg(not(unix))]
+    let _ = (settings, vault);
 }
 
 async fn shutdown_signal() {
@@ -524,14 +608,15 @@ async fn revoke_device(db: &Database, id: &str) -> Result<(), CliError> {
 }
 
 async fn purge(db: &Database, keys: &Keys, retention_days: u32) -> Result<(), CliError> {
-    let master = crate::engine::vault::master_key(
-        keys.master_key().as_deref(),
-        keys.master_key_file.as_deref(),
-        &db.database_url,
-    )
-    .map_err(|e| CliError::Usage(e.to_string()))?;
+    let master = keys.resolve(db)?;
     let store = open_store(&settings_for(db)).await?;
-    let vault = crate::engine::vault::Vault::new(master, store.clone());
+    let vault = match crate::engine::vault::Vault::unlock(&master, store.clone()).await {
+        Ok(vault) => vault,
+        Err(e) => {
+            store.close().await;
+            return Err(CliError::Usage(e.to_string()));
+        }
+    };
     let cutoff = chrono::Utc::now() - chrono::Duration::days(i64::from(retention_days));
     let result = crate::jobs::retention::purge(&store, &vault, cutoff).await;
     let before = (chrono::Utc::now() - chrono::Duration::days(1)).date_naive();

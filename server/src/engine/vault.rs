@@ -5,6 +5,10 @@
 //!
 //! The master key comes from `SCHALTER_MASTER_KEY` (64 hex characters) or a key file; for the
 //! embedded SQLite default it is generated on first start next to the database, with a warning.
+//! During a rotation a previous master key opens the data keys not yet re-wrapped; new ones are
+//! always wrapped under the current key. The pepper for keyed hashes is fixed on first start
+//! and kept wrapped beside the data keys, so a rotation changes no hash that links in sent
+//! messages or per-email counts depend on, and a wrong master key is refused at start.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -34,6 +38,13 @@ pub enum VaultError {
     MasterKeyRequired,
     #[error("sealed personal data could not be opened (wrong master key?)")]
     Corrupt,
+    #[error(
+        "the master key (fingerprint {fingerprint}) does not open this database's personal data: \
+         it was sealed under another key"
+    )]
+    WrongMasterKey { fingerprint: String },
+    #[error("no previous master key is configured: set SCHALTER_PREVIOUS_MASTER_KEY or put it in {0}")]
+    NoPreviousKey(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -50,9 +61,70 @@ pub struct PersonalData {
     pub code: Option<String>,
 }
 
+/// The row of the key table that keeps the pepper, wrapped like a data key.
+const PEPPER_KEY_ID: &str = "vault:pepper";
+
+struct Keyring {
+    current: XChaCha20Poly1305,
+    previous: Option<XChaCha20Poly1305>,
+}
+
+impl Keyring {
+    fn new(keys: &MasterKeys) -> Keyring {
+        Keyring {
+            current: XChaCha20Poly1305::new(&keys.current.into()),
+            previous: keys.previous.map(|k| XChaCha20Poly1305::new(&k.into())),
+        }
+    }
+
+    fn wrap(&self, key: &[u8]) -> Vec<u8> {
+        let (wrapped, nonce) = seal_bytes(&self.current, key);
+        let mut stored = nonce.to_vec();
+        stored.extend_from_slice(&wrapped);
+        stored
+    }
+
+    /// The key inside `stored`, and whether the current master key wrapped it.
+    fn unwrap(&self, stored: &[u8]) -> Option<(Vec<u8>, Wrapping)> {
+        if stored.len() <= NONCE_BYTES {
+            return None;
+        }
+        let (nonce, wrapped) = stored.split_at(NONCE_BYTES);
+        let open = |cipher: &XChaCha20Poly1305| cipher.decrypt(XNonce::from_slice(nonce), wrapped).ok();
+        if let Some(key) = open(&self.current) {
+            return Some((key, Wrapping::Current));
+        }
+        self.previous
+            .as_ref()
+            .and_then(open)
+            .map(|key| (key, Wrapping::Previous))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wrapping {
+    Current,
+    Previous,
+}
+
+/// What a pass over the key table found and did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KeyCensus {
+    /// Keys under the current master key (before a rotation, or already re-wrapped).
+    pub current: u64,
+    /// Keys moved from the previous master key to the current one.
+    pub rewrapped: u64,
+    /// Keys still under the previous master key (a census that does not re-wrap).
+    pub previous: u64,
+    /// Keys erased for good (their personal data is gone, as intended).
+    pub erased: u64,
+    /// Keys that neither master key opens: their personal data cannot be read.
+    pub unreadable: u64,
+}
+
 #[derive(Clone)]
 pub struct Vault {
-    master: Arc<XChaCha20Poly1305>,
+    keyring: Arc<RwLock<Arc<Keyring>>>,
     /// A secret derived from the master key, for keyed hashes (e.g. of email addresses).
     pepper: Arc<String>,
     store: Store,
@@ -74,29 +146,71 @@ fn seal_bytes(cipher: &XChaCha20Poly1305, plain: &[u8]) -> (Vec<u8>, [u8; NONCE_
     (sealed, nonce)
 }
 
+/// The master keys in use: `current` wraps every new data key; `previous`, during a rotation,
+/// opens the ones not yet re-wrapped.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MasterKeys {
+    pub current: [u8; 32],
+    pub previous: Option<[u8; 32]>,
+}
+
+impl std::fmt::Debug for MasterKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MasterKeys")
+            .field("current", &fingerprint(&self.current))
+            .field("previous", &self.previous.as_ref().map(fingerprint))
+            .finish()
+    }
+}
+
+impl MasterKeys {
+    pub fn single(current: [u8; 32]) -> MasterKeys {
+        MasterKeys {
+            current,
+            previous: None,
+        }
+    }
+}
+
+/// A short public name for a master key (it reveals nothing of the key): printed on backups
+/// and recovery sheets, so the key that opens a backup can be told from the others.
+pub fn fingerprint(key: &[u8; 32]) -> String {
+    crate::engine::secrets::hash("master-key-fingerprint", &hex::encode(key))[..16].to_owned()
+}
+
+fn parse_key(text: &str) -> Result<[u8; 32], VaultError> {
+    let bytes = hex::decode(text.trim()).map_err(|_| VaultError::BadMasterKey)?;
+    bytes.try_into().map_err(|_| VaultError::BadMasterKey)
+}
+
+/// The file the master key is read from when none is given: next to a SQLite database.
+pub fn default_key_file(database_url: &str) -> Option<PathBuf> {
+    let path = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))?;
+    let path = path.split('?').next().unwrap_or(path);
+    Some(PathBuf::from(format!("{path}.key")))
+}
+
+/// Where the previous master key is looked for beside a key file.
+pub fn previous_key_file(key_file: &Path) -> PathBuf {
+    let mut name = key_file.as_os_str().to_owned();
+    name.push(".previous");
+    PathBuf::from(name)
+}
+
 /// Where the master key comes from, in order: the given hex key, the key file, then (SQLite
 /// only) a file next to the database, generated on first start.
 pub fn master_key(hex_key: Option<&str>, key_file: Option<&Path>, database_url: &str) -> Result<[u8; 32], VaultError> {
-    let parse = |text: &str| -> Result<[u8; 32], VaultError> {
-        let bytes = hex::decode(text.trim()).map_err(|_| VaultError::BadMasterKey)?;
-        bytes.try_into().map_err(|_| VaultError::BadMasterKey)
-    };
     if let Some(key) = hex_key {
-        return parse(key);
+        return parse_key(key);
     }
     let file = match key_file {
         Some(f) => f.to_owned(),
-        None => {
-            let path = database_url
-                .strip_prefix("sqlite://")
-                .or_else(|| database_url.strip_prefix("sqlite:"))
-                .ok_or(VaultError::MasterKeyRequired)?;
-            let path = path.split('?').next().unwrap_or(path);
-            PathBuf::from(format!("{path}.key"))
-        }
+        None => default_key_file(database_url).ok_or(VaultError::MasterKeyRequired)?,
     };
     match std::fs::read_to_string(&file) {
-        Ok(text) => parse(&text),
+        Ok(text) => parse_key(&text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && key_file.is_none() => {
             let key = random::<32>();
             write_private(&file, &hex::encode(key)).map_err(|source| VaultError::KeyFile {
@@ -105,12 +219,45 @@ pub fn master_key(hex_key: Option<&str>, key_file: Option<&Path>, database_url: 
             })?;
             tracing::warn!(
                 file = %file.display(),
-                "generated a master key for personal data next to the database; back it up with the \
-                 database, or set SCHALTER_MASTER_KEY in production"
+                "generated a master key for personal data next to the database; keep a copy apart \
+                 from the backups (see docs/operations.md), or set SCHALTER_MASTER_KEY in production"
             );
             Ok(key)
         }
         Err(source) => Err(VaultError::KeyFile { path: file, source }),
+    }
+}
+
+/// The current key as `master_key` finds it, and the previous one from `previous_hex` or, when
+/// the current key comes from a file, from that file's `.previous` sibling if it exists.
+pub fn master_keys(
+    hex_key: Option<&str>,
+    key_file: Option<&Path>,
+    previous_hex: Option<&str>,
+    database_url: &str,
+) -> Result<MasterKeys, VaultError> {
+    let current = master_key(hex_key, key_file, database_url)?;
+    let previous = if let Some(hex) = previous_hex {
+        Some(parse_key(hex)?)
+    } else if hex_key.is_some() {
+        None
+    } else {
+        match key_file.map(Path::to_owned).or_else(|| default_key_file(database_url)) {
+            Some(file) => read_optional_key(&previous_key_file(&file))?,
+            None => None,
+        }
+    };
+    Ok(MasterKeys { current, previous })
+}
+
+fn read_optional_key(file: &Path) -> Result<Option<[u8; 32]>, VaultError> {
+    match std::fs::read_to_string(file) {
+        Ok(text) => parse_key(&text).map(Some),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(VaultError::KeyFile {
+            path: file.to_owned(),
+            source,
+        }),
     }
 }
 
@@ -124,14 +271,96 @@ fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
 }
 
 impl Vault {
-    pub fn new(master: [u8; 32], store: Store) -> Vault {
-        let pepper = crate::engine::secrets::hash("pepper", &hex::encode(master));
-        Vault {
-            master: Arc::new(XChaCha20Poly1305::new(&master.into())),
+    /// Opens the vault of `store`. On the first start the pepper is derived from the master key
+    /// of that time and stored; afterwards it is read back, which also proves that the keys
+    /// given are the ones this database's personal data is sealed under.
+    pub async fn unlock(keys: &MasterKeys, store: Store) -> Result<Vault, VaultError> {
+        let keyring = Keyring::new(keys);
+        let pepper = match store.data_key(PEPPER_KEY_ID).await? {
+            Some(stored) => Self::stored_pepper(&keyring, &stored, keys)?,
+            None => {
+                // As before the pepper was stored: derived from the key it was first used with.
+                let first = keys.previous.unwrap_or(keys.current);
+                let pepper = crate::engine::secrets::hash("pepper", &hex::encode(first));
+                if let Err(e) = store
+                    .put_data_key(PEPPER_KEY_ID, &keyring.wrap(pepper.as_bytes()))
+                    .await
+                {
+                    // Another server stored it first: use theirs.
+                    let stored = store.data_key(PEPPER_KEY_ID).await?.ok_or(e)?;
+                    Self::stored_pepper(&keyring, &stored, keys)?
+                } else {
+                    pepper
+                }
+            }
+        };
+        Ok(Vault {
+            keyring: Arc::new(RwLock::new(Arc::new(keyring))),
             pepper: Arc::new(pepper),
             store,
             keys: Arc::default(),
+        })
+    }
+
+    fn stored_pepper(keyring: &Keyring, stored: &[u8], keys: &MasterKeys) -> Result<String, VaultError> {
+        let (pepper, _) = keyring.unwrap(stored).ok_or_else(|| VaultError::WrongMasterKey {
+            fingerprint: fingerprint(&keys.current),
+        })?;
+        String::from_utf8(pepper).map_err(|_| VaultError::Corrupt)
+    }
+
+    fn keyring(&self) -> Arc<Keyring> {
+        self.keyring.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Takes new master keys (a rotation's first and last step, on SIGHUP), but only keys that
+    /// still open this database's personal data: a mistyped key file changes nothing.
+    pub async fn reload(&self, keys: &MasterKeys) -> Result<(), VaultError> {
+        let keyring = Keyring::new(keys);
+        if let Some(stored) = self.store.data_key(PEPPER_KEY_ID).await? {
+            Self::stored_pepper(&keyring, &stored, keys)?;
         }
+        *self.keyring.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(keyring);
+        Ok(())
+    }
+
+    /// Counts the key table by the master key each key is wrapped under; with `rewrap`, moves
+    /// every key under the previous master key to the current one (a key erased meanwhile
+    /// stays erased).
+    pub async fn census(&self, rewrap: bool) -> Result<KeyCensus, VaultError> {
+        let keyring = self.keyring();
+        let mut census = KeyCensus::default();
+        let mut after = String::new();
+        loop {
+            let rows = self.store.data_key_rows(&after, 1_000).await?;
+            let Some(last) = rows.last() else { break };
+            after = last.id.clone();
+            for row in rows {
+                let Some(stored) = row.wrapped else {
+                    census.erased += 1;
+                    continue;
+                };
+                match keyring.unwrap(&stored) {
+                    Some((_, Wrapping::Current)) => census.current += 1,
+                    Some((key, Wrapping::Previous)) if rewrap => {
+                        if self
+                            .store
+                            .rewrap_data_key(&row.id, &stored, &keyring.wrap(&key))
+                            .await?
+                        {
+                            census.rewrapped += 1;
+                        } else if self.store.data_key(&row.id).await?.is_some() {
+                            census.current += 1; // another rotation got there first
+                        } else {
+                            census.erased += 1;
+                        }
+                    }
+                    Some((_, Wrapping::Previous)) => census.previous += 1,
+                    None => census.unreadable += 1,
+                }
+            }
+        }
+        Ok(census)
     }
 
     /// Keyed hash for values that must be matched but not read back (an email's booking count).
@@ -158,9 +387,7 @@ impl Vault {
     pub fn seal_with_key(&self, data: &PersonalData) -> (Personal, DataKey) {
         let key = random::<32>();
         let id = uuid::Uuid::new_v4().simple().to_string();
-        let (wrapped, nonce) = seal_bytes(&self.master, &key);
-        let mut stored = nonce.to_vec();
-        stored.extend_from_slice(&wrapped);
+        let stored = self.keyring().wrap(&key);
         let plain = serde_json::to_vec(data).expect("personal data serialises");
         let (sealed, nonce) = seal_bytes(&XChaCha20Poly1305::new(&key.into()), &plain);
         // As before the key moved into the append: the confirmation mail opens this data at
@@ -213,16 +440,8 @@ impl Vault {
         let Some(stored) = self.store.data_key(id).await? else {
             return Ok(None);
         };
-        if stored.len() <= NONCE_BYTES {
-            return Err(VaultError::Corrupt);
-        }
-        let (nonce, wrapped) = stored.split_at(NONCE_BYTES);
-        let key: [u8; 32] = self
-            .master
-            .decrypt(XNonce::from_slice(nonce), wrapped)
-            .map_err(|_| VaultError::Corrupt)?
-            .try_into()
-            .map_err(|_| VaultError::Corrupt)?;
+        let (key, _) = self.keyring().unwrap(&stored).ok_or(VaultError::Corrupt)?;
+        let key: [u8; 32] = key.try_into().map_err(|_| VaultError::Corrupt)?;
         self.keys
             .write()
             .unwrap_or_else(|e| e.into_inner())

@@ -1,0 +1,256 @@
+//! Operating Schalter for years: a restore drill and a master key rotation, through the real
+//! binary on both backends, as an administrator would run them.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use schalter_server::engine::vault::{MasterKeys, Vault, VaultError};
+use schalter_tests::app::{cli, cli_output, ServerProcess, TEST_MASTER_KEY};
+use schalter_tests::citizen::{booked, booking, free_starts, ID_CARD};
+use schalter_tests::{on_both_backends, TestDb};
+
+on_both_backends!(the_restore_drill, the_master_key_rotates_without_a_restart);
+
+async fn free_places(client: &reqwest::Client, url: &str) -> Vec<String> {
+    let from = chrono::Utc::now().date_naive() + chrono::Duration::days(2);
+    free_starts(client, url, ID_CARD, from, 21).await
+}
+
+/// The holder's name as the server shows it, or the status it answers with.
+async fn holder(client: &reqwest::Client, url: &str, code: &str) -> Result<String, u16> {
+    let response = client.get(format!("{url}/api/bookings/{code}")).send().await.unwrap();
+    match response.status().as_u16() {
+        200 => Ok(response.json::<serde_json::Value>().await.unwrap()["name"]
+            .as_str()
+            .unwrap()
+            .to_owned()),
+        status => Err(status),
+    }
+}
+
+fn only_file_ending(dir: &Path, ending: &str) -> PathBuf {
+    let files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(ending))
+        .collect();
+    assert_eq!(files.len(), 1, "one {ending} in {}: {files:?}", dir.display());
+    files[0].clone()
+}
+
+/// Book, back up, book more, restore into a new database: the first booking is there with its
+/// personal data readable, the later one is not, and the server rebuilt its read models.
+async fn the_restore_drill(db: TestDb) {
+    let client = reqwest::Client::new();
+    let server = ServerProcess::start(&db.url, &["--demo"]).await;
+    let starts = free_places(&client, &server.url).await;
+    let kept = booked(&client, &server.url, &booking(&starts[0], "erika@example.org")).await;
+    let kept_code = kept.code.clone().unwrap();
+
+    let backups = tempfile::tempdir().unwrap();
+    let printed = cli(&[
+        "backup",
+        "--database-url",
+        &db.url,
+        "--to",
+        &backups.path().display().to_string(),
+    ]);
+    assert!(printed.contains("not in the backup"), "{printed}");
+    let file = only_file_ending(backups.path(), ".sqlite");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(file.with_extension("json")).unwrap()).unwrap();
+    assert_eq!(manifest["master_key_included"], false);
+    assert!(
+        !file.with_extension("key").exists(),
+        "the key stays out unless asked for"
+    );
+    let text = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
+    assert!(!text.contains(TEST_MASTER_KEY), "the master key is not in the backup");
+    assert!(
+        !text.contains("erika@example.org"),
+        "personal data stays sealed in the backup"
+    );
+
+    let later = booked(&client, &server.url, &booking(&starts[1], "max@example.org")).await;
+    server.kill9().await;
+
+    let target = TestDb::of(db.kind).await.expect("a second database of the same kind");
+    let from = file.display().to_string();
+    let wrong_key = "11".repeat(32);
+    let refused = cli_output(&["restore", "--database-url", &target.url, "--from", &from], &wrong_key);
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("sealed under the master key"), "{said}");
+    let untouched = target.store().await;
+    assert_eq!(untouched.head().await.unwrap(), 0, "a refused restore writes nothing");
+    untouched.close().await;
+
+    let printed = cli(&["restore", "--database-url", &target.url, "--from", &from]);
+    assert!(
+        printed.contains(&format!("up to position {}", manifest["head"])),
+        "{printed}"
+    );
+    assert!(printed.contains(", 0 with neither"), "{printed}");
+    let again = cli_output(
+        &["restore", "--database-url", &target.url, "--from", &from],
+        TEST_MASTER_KEY,
+    );
+    assert!(!again.status.success(), "a restore never mixes into a database in use");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
+
+    let restored = ServerProcess::start(&target.url, &[]).await;
+    assert_eq!(
+        holder(&client, &restored.url, &kept_code).await,
+        Ok("Erika Mustermann".into())
+    );
+    assert_eq!(
+        holder(&client, &restored.url, later.code.as_deref().unwrap()).await,
+        Err(404)
+    );
+    // The place booked after the backup is free again in the restored read models; the one
+    // booked before is not offered twice.
+    let free = free_places(&client, &restored.url).await;
+    assert!(
+        free.contains(&starts[1]),
+        "the later booking's place is free after the restore"
+    );
+    let (status, body) =
+        schalter_tests::citizen::book(&client, &restored.url, &booking(&starts[1], "max@example.org")).await;
+    assert_eq!(status, 201, "{body}");
+    restored.kill9().await;
+}
+
+fn random_key() -> [u8; 32] {
+    let mut key = [0u8; 32];
+    for (i, b) in key.iter_mut().enumerate() {
+        *b = (uuid::Uuid::new_v4().as_bytes()[i % 16]) ^ (i as u8);
+    }
+    key
+}
+
+fn hangup(server: &ServerProcess) {
+    let pid = server.child.id().expect("running").to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Waits until the server has handled `n` reloads with `outcome`, as `/metrics` counts them.
+async fn reloads(client: &reqwest::Client, server: &ServerProcess, outcome: &str, n: u32) {
+    let line = format!("schalter_master_key_reloads_total{{outcome=\"{outcome}\"}} {n}");
+    for _ in 0..100 {
+        let metrics = client.get(format!("{}/metrics", server.url)).send().await.unwrap();
+        if metrics.text().await.unwrap().lines().any(|l| l == line) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the server never reported {line}");
+}
+
+/// The rotation in docs/operations.md, with the server running throughout: new key in the key
+/// file and the old one beside it, reload, re-wrap, remove the old one, reload. Every booking
+/// stays readable, the old key opens nothing any more, and keyed hashes do not change.
+async fn the_master_key_rotates_without_a_restart(db: TestDb) {
+    let client = reqwest::Client::new();
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("master.key");
+    let previous_file = dir.path().join("master.key.previous");
+    let (old, new) = (random_key(), random_key());
+    std::fs::write(&key_file, hex::encode(old)).unwrap();
+    let key_arg = key_file.display().to_string();
+    let server = ServerProcess::start_with(&db.url, &["--demo", "--master-key-file", &key_arg], |_| {}).await;
+    let starts = free_places(&client, &server.url).await;
+    let first = booked(&client, &server.url, &booking(&starts[0], "erika@example.org")).await;
+
+    let store = db.store().await;
+    let token_before = Vault::unlock(&MasterKeys::single(old), store.clone())
+        .await
+        .unwrap()
+        .confirm_token("ABCD");
+
+    std::fs::rename(&key_file, &previous_file).unwrap();
+    std::fs::write(&key_file, hex::encode(new)).unwrap();
+    hangup(&server);
+    reloads(&client, &server, "reloaded", 1).await;
+    let during = booked(&client, &server.url, &booking(&starts[1], "max@example.org")).await;
+
+    let rotated = cli_output(
+        &[
+            "rotate-master-key",
+            "--database-url",
+            &db.url,
+            "--master-key-file",
+            &key_arg,
+        ],
+        "",
+    );
+    let said = String::from_utf8_lossy(&rotated.stdout);
+    assert!(
+        rotated.status.success(),
+        "{said} {}",
+        String::from_utf8_lossy(&rotated.stderr)
+    );
+    assert!(
+        said.contains("re-wrapped 2 data key(s)"),
+        "the first booking's key and the pepper: {said}"
+    );
+
+    std::fs::remove_file(&previous_file).unwrap();
+    hangup(&server);
+    reloads(&client, &server, "reloaded", 2).await;
+    let after = booked(&client, &server.url, &booking(&starts[2], "ina@example.org")).await;
+    for (view, name) in [
+        (&first, "Erika Mustermann"),
+        (&during, "Erika Mustermann"),
+        (&after, "Erika Mustermann"),
+    ] {
+        assert_eq!(
+            holder(&client, &server.url, view.code.as_deref().unwrap()).await,
+            Ok(name.into())
+        );
+    }
+
+    let stale = Vault::unlock(&MasterKeys::single(old), store.clone()).await;
+    assert!(
+        matches!(stale, Err(VaultError::WrongMasterKey { .. })),
+        "the old key stops working"
+    );
+    let vault = Vault::unlock(&MasterKeys::single(new), store.clone()).await.unwrap();
+    let census = vault.census(false).await.unwrap();
+    assert_eq!((census.previous, census.unreadable), (0, 0), "{census:?}");
+    assert_eq!(census.current, 4, "three bookings and the pepper: {census:?}");
+    assert_eq!(
+        vault.confirm_token("ABCD"),
+        token_before,
+        "links in sent messages keep working"
+    );
+
+    // A mistyped key file is refused at reload; the server keeps sealing under the right key.
+    std::fs::write(&key_file, hex::encode(random_key())).unwrap();
+    hangup(&server);
+    reloads(&client, &server, "refused", 1).await;
+    let last = booked(&client, &server.url, &booking(&starts[3], "ole@example.org")).await;
+    assert_eq!(
+        holder(&client, &server.url, last.code.as_deref().unwrap()).await,
+        Ok("Erika Mustermann".into())
+    );
+    assert_eq!(vault.census(false).await.unwrap().current, 5);
+
+    let nothing_to_do = cli_output(
+        &[
+            "rotate-master-key",
+            "--database-url",
+            &db.url,
+            "--master-key-file",
+            &key_arg,
+        ],
+        "",
+    );
+    assert!(!nothing_to_do.status.success());
+    assert!(String::from_utf8_lossy(&nothing_to_do.stderr).contains("no previous master key"));
+    store.close().await;
+    server.kill9().await;
+}
