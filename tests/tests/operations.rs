@@ -9,7 +9,11 @@ use schalter_tests::app::{cli, cli_output, ServerProcess, TEST_MASTER_KEY};
 use schalter_tests::citizen::{booked, booking, free_starts, ID_CARD};
 use schalter_tests::{on_both_backends, TestDb};
 
-on_both_backends!(the_restore_drill, the_master_key_rotates_without_a_restart);
+on_both_backends!(
+    the_restore_drill,
+    the_master_key_rotates_without_a_restart,
+    a_lost_master_key_costs_the_personal_data_not_the_appointments,
+);
 
 async fn free_places(client: &reqwest::Client, url: &str) -> Vec<String> {
     let from = chrono::Utc::now().date_naive() + chrono::Duration::days(2);
@@ -252,5 +256,55 @@ async fn the_master_key_rotates_without_a_restart(db: TestDb) {
     assert!(!nothing_to_do.status.success());
     assert!(String::from_utf8_lossy(&nothing_to_do.stderr).contains("no previous master key"));
     store.close().await;
+    server.kill9().await;
+}
+
+/// Another key is refused (it would seal new data under a key that opens none of the old);
+/// after `lost-master-key` the server starts with a new key and every appointment is still there.
+async fn a_lost_master_key_costs_the_personal_data_not_the_appointments(db: TestDb) {
+    let client = reqwest::Client::new();
+    let server = ServerProcess::start(&db.url, &["--demo"]).await;
+    let starts = free_places(&client, &server.url).await;
+    let code = booked(&client, &server.url, &booking(&starts[0], "erika@example.org"))
+        .await
+        .code
+        .unwrap();
+    server.kill9().await;
+
+    let new_key = hex::encode(random_key());
+    let refused = cli_output(&["purge", "--database-url", &db.url], &new_key);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("does not open this database"));
+    let unconfirmed = cli_output(&["lost-master-key", "--database-url", &db.url], &new_key);
+    assert!(!unconfirmed.status.success(), "nothing is erased without saying so");
+    let done = cli_output(
+        &["lost-master-key", "--database-url", &db.url, "--erase-personal-data"],
+        &new_key,
+    );
+    let printed = String::from_utf8_lossy(&done.stdout);
+    assert!(
+        done.status.success() && printed.contains("erased 1 wrapped key(s)"),
+        "{printed}"
+    );
+
+    let server = ServerProcess::start_with(&db.url, &[], |c| {
+        c.env("SCHALTER_MASTER_KEY", &new_key);
+    })
+    .await;
+    let view: serde_json::Value = client
+        .get(format!("{}/api/bookings/{code}", server.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view["personal_data_erased"], true, "{view}");
+    assert_eq!(view["start"], starts[0].as_str(), "the appointment itself stays");
+    let later = booked(&client, &server.url, &booking(&starts[1], "max@example.org")).await;
+    assert_eq!(
+        holder(&client, &server.url, later.code.as_deref().unwrap()).await,
+        Ok("Erika Mustermann".into())
+    );
     server.kill9().await;
 }

@@ -629,19 +629,31 @@ async fn a_copy_carries_the_log_and_the_keys_to_either_backend(db: TestDb) {
         let Some(other) = TestDb::of(kind).await else { continue };
         let target = other.store().await;
         let copied = copy_store(&source, &target, |_| {}).await.unwrap();
-        assert_eq!((copied.events, copied.head, copied.data_keys, copied.erased_keys), (12, 12, 11, 1));
+        assert_eq!(
+            (copied.events, copied.head, copied.data_keys, copied.erased_keys),
+            (12, 12, 11, 1)
+        );
         assert_eq!(
             target.read_all_as_stored(0, 100).await.unwrap(),
             source.read_all_as_stored(0, 100).await.unwrap(),
             "{kind:?}"
         );
-        assert_eq!(target.data_key_rows("", 100).await.unwrap(), source.data_key_rows("", 100).await.unwrap());
+        assert_eq!(
+            target.data_key_rows("", 100).await.unwrap(),
+            source.data_key_rows("", 100).await.unwrap()
+        );
         assert_eq!(target.data_key("key-03").await.unwrap(), None, "erased stays erased");
         assert_eq!(target.data_key("key-04").await.unwrap(), Some(vec![4; 40]));
         // The copy appends on as the source would.
-        let next = target.append(&AppendRequest::new(vec![event("copy-0", 99)])).await.unwrap();
+        let next = target
+            .append(&AppendRequest::new(vec![event("copy-0", 99)]))
+            .await
+            .unwrap();
         assert_eq!(next.first_position, 13);
-        assert!(matches!(copy_store(&source, &target, |_| {}).await, Err(CopyError::TargetNotEmpty)));
+        assert!(matches!(
+            copy_store(&source, &target, |_| {}).await,
+            Err(CopyError::TargetNotEmpty)
+        ));
         target.close().await;
     }
 }
@@ -650,10 +662,16 @@ async fn a_copy_carries_the_log_and_the_keys_to_either_backend(db: TestDb) {
 async fn a_key_is_rewrapped_only_while_it_is_unchanged(db: TestDb) {
     let store = db.store().await;
     store.put_data_key("k", &[1; 40]).await.unwrap();
-    assert!(!store.rewrap_data_key("k", &[9; 40], &[2; 40]).await.unwrap(), "not what was read");
+    assert!(
+        !store.rewrap_data_key("k", &[9; 40], &[2; 40]).await.unwrap(),
+        "not what was read"
+    );
     assert!(store.rewrap_data_key("k", &[1; 40], &[2; 40]).await.unwrap());
     assert_eq!(store.data_key("k").await.unwrap(), Some(vec![2; 40]));
     store.erase_data_key("k").await.unwrap();
-    assert!(!store.rewrap_data_key("k", &[2; 40], &[3; 40]).await.unwrap(), "erased stays erased");
+    assert!(
+        !store.rewrap_data_key("k", &[2; 40], &[3; 40]).await.unwrap(),
+        "erased stays erased"
+    );
     assert_eq!(store.data_key("k").await.unwrap(), None);
 }

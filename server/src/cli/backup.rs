@@ -294,3 +294,23 @@ fn store_key_beside_sqlite(db: &Database, keys: &Keys, master: &MasterKeys) -> R
     }
     Ok(())
 }
+
+/// After a master key is lost for good: erases every wrapped key, which nothing can open any
+/// more, and binds the database to the master key now configured. The log is untouched.
+pub(super) async fn lost_master_key(db: &Database, keys: &Keys, confirmed: bool) -> Result<(), CliError> {
+    if !confirmed {
+        return Err(CliError::Usage(
+            "this erases every booking's personal data for good; add --erase-personal-data to confirm".into(),
+        ));
+    }
+    let master = keys.resolve(db)?;
+    let store = open_store(&super::settings_for(db)).await?;
+    let erased = Vault::start_over(&master, &store).await;
+    store.close().await;
+    println!(
+        "erased {} wrapped key(s); the server now starts with the master key {}",
+        erased.map_err(vault_error)?,
+        fingerprint(&master.current)
+    );
+    Ok(())
+}

@@ -306,6 +306,25 @@ pub enum Command {
         #[arg(long)]
         from: std::path::PathBuf,
     },
+    /// When the master key is lost for good: erase every wrapped personal-data key (none can be
+    /// opened any more) and bind the database to the new master key. Appointments stay.
+    LostMasterKey {
+        #[command(flatten)]
+        db: Database,
+        /// The new master key (as for `serve`).
+        #[command(flatten)]
+        keys: Keys,
+        /// Confirms that every booking's personal data is to be erased.
+        #[arg(long)]
+        erase_personal_data: bool,
+    },
+    /// Ask a running server whether it is healthy (exit 0) or not (exit 1): for container
+    /// health checks and monitoring, where no HTTP client is installed.
+    Health {
+        /// The server's address.
+        #[arg(long, env = "SCHALTER_HEALTH_URL", default_value = "http://127.0.0.1:8080")]
+        url: String,
+    },
     /// Re-wrap every personal-data key under the current master key that is still under the
     /// previous one (see docs/operations.md for the whole rotation, without downtime).
     RotateMasterKey {
@@ -458,7 +477,32 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         } => backup::backup(&db, &keys, &to, with_master_key).await,
         Command::Restore { db, keys, from } => backup::restore(&db, &keys, &from).await,
         Command::RotateMasterKey { db, keys } => backup::rotate_master_key(&db, &keys).await,
+        Command::Health { url } => health(&url).await,
+        Command::LostMasterKey {
+            db,
+            keys,
+            erase_personal_data,
+        } => backup::lost_master_key(&db, &keys, erase_personal_data).await,
     }
+}
+
+async fn health(url: &str) -> Result<(), CliError> {
+    let address = format!("{}/api/health", url.trim_end_matches('/'));
+    let answer = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .map_err(|e| CliError::Usage(e.to_string()))?
+        .get(&address)
+        .send()
+        .await
+        .map_err(|e| CliError::Usage(format!("{address}: {e}")))?;
+    let status = answer.status();
+    let body = answer.text().await.unwrap_or_default();
+    if !status.is_success() {
+        return Err(CliError::Usage(format!("{address}: {status} {body}")));
+    }
+    println!("{body}");
+    Ok(())
 }
 
 fn settings_for(db: &Database) -> Settings {

@@ -302,6 +302,36 @@ impl Vault {
         })
     }
 
+    /// After the master key is lost for good: erases every data key (nothing can open them)
+    /// and puts a new pepper under `keys`, so that a vault unlocks with them. Returns how many
+    /// data keys were erased.
+    pub async fn start_over(keys: &MasterKeys, store: &Store) -> Result<u64, VaultError> {
+        let keyring = Keyring::new(keys);
+        let pepper = crate::engine::secrets::hash("pepper", &hex::encode(keys.current));
+        let mut erased = 0;
+        let mut after = String::new();
+        loop {
+            let rows = store.data_key_rows(&after, 1_000).await?;
+            let Some(last) = rows.last() else { break };
+            after = last.id.clone();
+            for row in rows {
+                match row.wrapped {
+                    Some(old) if row.id == PEPPER_KEY_ID => {
+                        store
+                            .rewrap_data_key(PEPPER_KEY_ID, &old, &keyring.wrap(pepper.as_bytes()))
+                            .await?;
+                    }
+                    Some(_) => {
+                        store.erase_data_key(&row.id).await?;
+                        erased += 1;
+                    }
+                    None => {}
+                }
+            }
+        }
+        Ok(erased)
+    }
+
     fn stored_pepper(keyring: &Keyring, stored: &[u8], keys: &MasterKeys) -> Result<String, VaultError> {
         let (pepper, _) = keyring.unwrap(stored).ok_or_else(|| VaultError::WrongMasterKey {
             fingerprint: fingerprint(&keys.current),

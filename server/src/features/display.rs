@@ -236,7 +236,7 @@ pub async fn stream(
     _viewer: Viewer,
     headers: HeaderMap,
     connection: Option<axum::Extension<crate::http::connections::Connection>>,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+) -> Result<impl axum::response::IntoResponse, ApiError> {
     let tz = location_tz(&state, &location)?;
     let resume_after = headers
         .get("last-event-id")
@@ -271,7 +271,10 @@ pub async fn stream(
     feed.snapshot(resume_after)?;
     metrics::gauge!("schalter_display_streams").increment(1.0);
     let stream = futures::stream::unfold(feed, Feed::next);
-    Ok(Sse::new(Counted(Box::pin(stream))).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    let events: Sse<_> =
+        Sse::new(Counted(Box::pin(stream))).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)));
+    // A reverse proxy (nginx) would otherwise hold the calls back in its buffer.
+    Ok(([("x-accel-buffering", "no")], events))
 }
 
 /// Keeps the open-streams gauge honest: decremented when the screen goes away.
