@@ -264,3 +264,76 @@ async fn nginx_in_front_terminates_tls_and_passes_calls_at_once() {
     drop(nginx);
     server.kill9().await;
 }
+
+/// `scripts/sbom` (run by the test command before the suite) wrote one bill of materials per
+/// shipped artefact: each lists every crate the artefact is built from, with its version and
+/// licence, as `cargo tree` resolves them for that target.
+#[test]
+fn the_bills_of_materials_list_every_crate_with_version_and_licence() {
+    let host = String::from_utf8(Command::new("rustc").arg("-vV").output().unwrap().stdout)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("host: ").map(str::to_owned))
+        .unwrap();
+    for (package, target) in [
+        ("schalter-server", host.as_str()),
+        ("schalter-app", "wasm32-unknown-unknown"),
+    ] {
+        let file = format!("{}/../target/sbom/{package}.cdx.json", env!("CARGO_MANIFEST_DIR"));
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            return missing(
+                "the bills of materials",
+                &format!("{file} is missing: run scripts/sbom"),
+            );
+        };
+        let bom: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(bom["bomFormat"], "CycloneDX");
+        assert_eq!(bom["metadata"]["component"]["name"], package);
+        let mut listed = std::collections::BTreeSet::new();
+        for component in bom["components"].as_array().unwrap() {
+            let (name, version) = (
+                component["name"].as_str().unwrap(),
+                component["version"].as_str().unwrap(),
+            );
+            let licences = component["licenses"].as_array().map_or(0, Vec::len);
+            assert!(
+                licences > 0,
+                "{package}: {name} {version} has no licence in the bill of materials"
+            );
+            listed.insert(format!("{name} v{version}"));
+        }
+        let tree = Command::new("cargo")
+            // Proc-macros run in the compiler, for the host: what they use is not in the artefact.
+            .args([
+                "tree",
+                "--locked",
+                "--offline",
+                "-p",
+                package,
+                "-e",
+                "normal,no-proc-macro",
+                "--prefix",
+                "none",
+            ])
+            .args(["--format", "{p}", "--target", target])
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+            .output()
+            .unwrap();
+        assert!(tree.status.success(), "{}", String::from_utf8_lossy(&tree.stderr));
+        let crates: std::collections::BTreeSet<String> = String::from_utf8_lossy(&tree.stdout)
+            .lines()
+            .map(|l| l.split_whitespace().take(2).collect::<Vec<_>>().join(" "))
+            .filter(|l| !l.is_empty() && !l.starts_with(&format!("{package} ")))
+            .collect();
+        let absent: Vec<&String> = crates.difference(&listed).collect();
+        assert!(
+            absent.is_empty(),
+            "{package}: crates missing from the bill of materials: {absent:?}"
+        );
+        assert!(crates.len() > 100, "{package}: {} crates", crates.len());
+        eprintln!(
+            "{package}: {} crates, all in the bill of materials with a licence",
+            crates.len()
+        );
+    }
+}
