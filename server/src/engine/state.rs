@@ -59,7 +59,7 @@ impl Taken {
 
     fn apply(&mut self, event: &RecordedEvent) {
         if let Err(e) = self.counters.apply(event) {
-            tracing::error!(error = %e, "counter projection skipped an unreadable event");
+            skipped("counter", &e);
         }
         if event.stream.starts_with("booking-") {
             use schalter_events::booking::BookingEvent;
@@ -220,7 +220,7 @@ impl Queues {
                         .or_default()
                         .insert(label, ticket);
                 }
-                Err(e) => tracing::error!(error = %e, "queue projection skipped an unreadable event"),
+                Err(e) => skipped("queue", &e),
             }
         } else if let Some(rest) = event.stream.strip_prefix("ticket-") {
             let Some((location, day, label)) = queue::parse_ticket_id(rest) else {
@@ -268,7 +268,7 @@ impl Queues {
                     }
                 }
                 (None, _) => tracing::error!(stream = %event.stream, "queue event for an unknown ticket"),
-                (_, Err(e)) => tracing::error!(error = %e, "queue projection skipped an unreadable event"),
+                (_, Err(e)) => skipped("queue", &e),
             }
         } else if let Some(counter) = event.stream.strip_prefix("counter-") {
             match decode::<queue::CounterEvent>(event) {
@@ -278,7 +278,7 @@ impl Queues {
                 Ok(queue::CounterEvent::CounterClosed { .. }) => {
                     self.opened.remove(counter);
                 }
-                Err(e) => tracing::error!(error = %e, "counter projection skipped an unreadable event"),
+                Err(e) => skipped("counter", &e),
             }
         }
     }
@@ -298,7 +298,7 @@ impl Directory {
                 Ok(staff::StaffEvent::AccountCreated { username, role, .. }) => {
                     self.accounts.insert(username, role);
                 }
-                Err(e) => tracing::error!(error = %e, "directory skipped an unreadable event"),
+                Err(e) => skipped("directory", &e),
             }
         } else if let Some(id) = event.stream.strip_prefix("device-") {
             match decode::<staff::access::AccessEvent>(event) {
@@ -323,7 +323,7 @@ impl Directory {
                     }
                 }
                 Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "directory skipped an unreadable event"),
+                Err(e) => skipped("directory", &e),
             }
         }
     }
@@ -498,10 +498,10 @@ impl AppState {
             let mut stats = self.stats.write().unwrap_or_else(|e| e.into_inner());
             for e in events {
                 if let Err(err) = stats.apply(e) {
-                    tracing::error!(error = %err, "statistics projection skipped an unreadable event");
+                    skipped("statistics", &err);
                 }
                 if let Err(err) = Projection::apply(&mut *catalogue, e) {
-                    tracing::error!(error = %err, "catalogue projection skipped an unreadable event");
+                    skipped("catalogue", &err);
                 }
                 taken.apply(e);
                 queues.apply(e);
@@ -555,4 +555,11 @@ impl AppState {
             }
         })
     }
+}
+
+/// An event a projection cannot read is skipped, logged and counted: after an upgrade the
+/// metric must stay absent (`schalter_projection_unreadable_events_total`).
+fn skipped(projection: &'static str, error: &dyn std::fmt::Display) {
+    tracing::error!(error = %error, projection, "a projection skipped an unreadable event");
+    metrics::counter!("schalter_projection_unreadable_events_total", "projection" => projection).increment(1);
 }

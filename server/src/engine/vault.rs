@@ -513,6 +513,31 @@ mod tests {
         std::fs::remove_dir_all(dir).unwrap();
     }
 
+    /// A database from before the pepper was stored keeps its keyed hashes: the pepper is
+    /// derived from the master key as it always was, then stored and read back.
+    #[tokio::test]
+    async fn the_pepper_of_an_older_database_stays_what_it_was() {
+        let dir = tempfile_dir();
+        let url = format!("sqlite://{}/s.db?mode=rwc", dir.display());
+        let store = Store::connect(&url, Default::default()).await.unwrap();
+        store.migrate().await.unwrap();
+        let master = [7u8; 32];
+        let as_before = crate::engine::secrets::hash("pepper", &hex::encode(master));
+        let expected = crate::engine::secrets::hash(&format!("holder:{as_before}"), "erika@example.org");
+        let first = Vault::unlock(&MasterKeys::single(master), store.clone()).await.unwrap();
+        assert_eq!(first.keyed_hash("holder", "erika@example.org"), expected);
+        assert!(
+            store.data_key(PEPPER_KEY_ID).await.unwrap().is_some(),
+            "stored on first unlock"
+        );
+        let again = Vault::unlock(&MasterKeys::single(master), store.clone()).await.unwrap();
+        assert_eq!(again.keyed_hash("holder", "erika@example.org"), expected);
+        let other = Vault::unlock(&MasterKeys::single([8u8; 32]), store.clone()).await;
+        assert!(matches!(other, Err(VaultError::WrongMasterKey { .. })));
+        store.close().await;
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
     fn tempfile_dir() -> PathBuf {
         let dir = std::env::temp_dir().join(format!("schalter-vault-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).unwrap();
