@@ -157,6 +157,13 @@ async fn backup_store(
         .map_err(|e| CliError::Usage(e.to_string()));
     bar.finish_and_clear();
     target.close().await;
+    // The wrapped keys are in it: readable by the service user only, whatever the umask.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
+    }
     let Copied {
         events,
         head,
@@ -177,9 +184,9 @@ async fn backup_store(
         master_key_included: with_master_key,
     };
     let json = serde_json::to_string_pretty(&manifest).expect("manifest serialises");
-    write_new(&dir.join(format!("{name}.json")), &json, false)?;
+    write_new(&dir.join(format!("{name}.json")), &json)?;
     if with_master_key {
-        write_new(&key_beside(&file), &hex::encode(master.current), true)?;
+        write_new(&key_beside(&file), &hex::encode(master.current))?;
     }
     Ok((file, manifest))
 }
@@ -189,20 +196,8 @@ fn key_beside(backup: &Path) -> PathBuf {
     backup.with_extension("key")
 }
 
-fn write_new(path: &Path, content: &str, private: bool) -> Result<(), CliError> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    if private {
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    }
-    #[cfg(not(unix))]
-    let _ = private;
-    options
-        .open(path)
-        .and_then(|mut f| f.write_all(content.as_bytes()))
-        .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))
+fn write_new(path: &Path, content: &str) -> Result<(), CliError> {
+    crate::engine::vault::write_private(path, content).map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))
 }
 
 pub(super) async fn restore(db: &Database, keys: &Keys, from: &Path) -> Result<(), CliError> {
@@ -289,7 +284,7 @@ fn store_key_beside_sqlite(db: &Database, keys: &Keys, master: &MasterKeys) -> R
         return Ok(());
     };
     if !file.exists() {
-        write_new(&file, &hex::encode(master.current), true)?;
+        write_new(&file, &hex::encode(master.current))?;
         println!("wrote the master key beside the database: {}", file.display());
     }
     Ok(())

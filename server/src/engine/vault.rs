@@ -261,7 +261,8 @@ fn read_optional_key(file: &Path) -> Result<Option<[u8; 32]>, VaultError> {
     }
 }
 
-fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
+/// Writes a new file only its owner can read (a key, or what holds wrapped keys).
+pub fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
