@@ -458,6 +458,20 @@ impl ServerProcess {
         ServerProcess { url, child, printed }
     }
 
+    /// SIGTERM, as systemd stops a service, and waits until the process has exited.
+    pub async fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().expect("running").to_string();
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .expect("stops within 30 s of SIGTERM")
+            .expect("reaped")
+    }
+
     /// SIGKILL: no shutdown hooks, no flushing, like a power cut to the process.
     pub async fn kill9(mut self) {
         self.child.start_kill().expect("kill");
