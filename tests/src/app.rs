@@ -479,6 +479,17 @@ impl ServerProcess {
     }
 }
 
+/// The JSON an answer to `request` carries (whatever its status).
+pub async fn answer_json(request: reqwest::RequestBuilder) -> serde_json::Value {
+    request
+        .send()
+        .await
+        .expect("request sent")
+        .json()
+        .await
+        .expect("a JSON answer")
+}
+
 /// Runs `schalter ARGS` to completion and returns stdout; fails the test if it fails.
 pub fn cli(args: &[&str]) -> String {
     let out = cli_output(args, TEST_MASTER_KEY);

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use schalter_tests::app::{add_device, add_user, schalter_bin, sign_in, ServerProcess};
+use schalter_tests::app::{add_device, add_user, answer_json, schalter_bin, sign_in, ServerProcess};
 use schalter_tests::sse::SseStream;
 use schalter_tests::{missing, TestDb};
 
@@ -245,15 +245,12 @@ async fn nginx_in_front_terminates_tls_and_passes_calls_at_once() {
         .await
         .unwrap();
     assert_eq!(issued.status(), 201);
-    let called: serde_json::Value = client
-        .post(format!("{public}/api/counters/buergerbuero-1/call-next"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let called = answer_json(
+        client
+            .post(format!("{public}/api/counters/buergerbuero-1/call-next"))
+            .header("cookie", &cookie),
+    )
+    .await;
     // A buffering proxy would hold this small event back until its buffer filled.
     let call = screen
         .next_named("call", Duration::from_secs(5))

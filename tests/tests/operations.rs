@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use schalter_server::engine::vault::{MasterKeys, Vault, VaultError};
-use schalter_tests::app::{cli, cli_output, ServerProcess, TEST_MASTER_KEY};
+use schalter_tests::app::{answer_json, cli, cli_output, ServerProcess, TEST_MASTER_KEY};
 use schalter_tests::citizen::{booked, booking, free_starts, ID_CARD};
 use schalter_tests::{on_both_backends, TestDb};
 
@@ -291,14 +291,7 @@ async fn a_lost_master_key_costs_the_personal_data_not_the_appointments(db: Test
         c.env("SCHALTER_MASTER_KEY", &new_key);
     })
     .await;
-    let view: serde_json::Value = client
-        .get(format!("{}/api/bookings/{code}", server.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let view = answer_json(client.get(format!("{}/api/bookings/{code}", server.url))).await;
     assert_eq!(view["personal_data_erased"], true, "{view}");
     assert_eq!(view["start"], starts[0].as_str(), "the appointment itself stays");
     let later = booked(&client, &server.url, &booking(&starts[1], "max@example.org")).await;

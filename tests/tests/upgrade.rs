@@ -3,7 +3,7 @@
 //! commit). This version migrates it on start, reads every event, opens the sealed personal data
 //! with the same key, and serves on; the same log restored into PostgreSQL does too.
 
-use schalter_tests::app::{cli, ServerProcess};
+use schalter_tests::app::{answer_json, cli, ServerProcess};
 use schalter_tests::{on_both_backends, Kind, TestDb};
 use serde_json::Value;
 
@@ -44,29 +44,16 @@ async fn a_database_from_the_previous_version_is_read_whole(db: TestDb) {
     load_fixture(&db);
     let server = ServerProcess::start(&db.url, &[]).await;
     let client = reqwest::Client::new();
-    let health: Value = client
-        .get(format!("{}/api/health", server.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health = answer_json(client.get(format!("{}/api/health", server.url))).await;
     assert_eq!(health["head"], expected["head"], "every event is there, none added");
 
     for booking in expected["bookings"].as_array().unwrap() {
-        let view: Value = client
-            .get(format!(
-                "{}/api/bookings/{}",
-                server.url,
-                booking["code"].as_str().unwrap()
-            ))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let view = answer_json(client.get(format!(
+            "{}/api/bookings/{}",
+            server.url,
+            booking["code"].as_str().unwrap()
+        )))
+        .await;
         assert_eq!(
             view["name"], booking["name"],
             "sealed by the previous version, opened by this one"
