@@ -9,9 +9,9 @@ use schalter_events::store::copy::{copy_store, Copied};
 use schalter_events::store::{ConnectOptions, Store};
 use serde::{Deserialize, Serialize};
 
-use super::{spinner, CliError, Database, Keys};
+use super::args::{settings_for, spinner, CliError, Database, Keys};
 use crate::engine::vault::{default_key_file, fingerprint, MasterKeys, Vault, VaultError};
-use crate::{open_store, Settings};
+use crate::open_store;
 
 /// What `backup` writes beside the database file, and `restore` checks first.
 #[derive(Debug, Serialize, Deserialize)]
@@ -32,25 +32,6 @@ pub struct Manifest {
     pub master_key_included: bool,
 }
 
-fn vault_error(e: VaultError) -> CliError {
-    CliError::Usage(e.to_string())
-}
-
-impl Keys {
-    /// The configured master keys, as the server would find them for `db`.
-    pub(super) fn resolve(&self, db: &Database) -> Result<MasterKeys, CliError> {
-        Settings {
-            database_url: db.database_url.clone(),
-            master_key: self.master_key(),
-            master_key_file: self.master_key_file.clone(),
-            previous_master_key: self.previous_master_key(),
-            ..Settings::default()
-        }
-        .master_keys()
-        .map_err(vault_error)
-    }
-}
-
 pub(super) async fn rotate_master_key(db: &Database, keys: &Keys) -> Result<(), CliError> {
     let master = keys.resolve(db)?;
     if master.previous.is_none() {
@@ -60,14 +41,14 @@ pub(super) async fn rotate_master_key(db: &Database, keys: &Keys) -> Result<(), 
             .or_else(|| default_key_file(&db.database_url))
             .map(|f| crate::engine::vault::previous_key_file(&f).display().to_string())
             .unwrap_or_else(|| "a key file's .previous sibling".into());
-        return Err(vault_error(VaultError::NoPreviousKey(beside)));
+        return Err(VaultError::NoPreviousKey(beside).into());
     }
-    let store = open_store(&super::settings_for(db)).await?;
+    let store = open_store(&settings_for(db)).await?;
     let result = async {
-        let vault = Vault::unlock(&master, store.clone()).await.map_err(vault_error)?;
+        let vault = Vault::unlock(&master, store.clone()).await?;
         let bar = spinner("re-wrapping the data keys under the new master key");
-        let done = vault.census(true).await.map_err(vault_error)?;
-        let after = vault.census(false).await.map_err(vault_error)?;
+        let done = vault.census(true).await?;
+        let after = vault.census(false).await?;
         bar.finish_and_clear();
         Ok::<_, CliError>((done, after))
     }
@@ -99,7 +80,7 @@ pub(super) async fn rotate_master_key(db: &Database, keys: &Keys) -> Result<(), 
 
 pub(super) async fn backup(db: &Database, keys: &Keys, dir: &Path, with_master_key: bool) -> Result<(), CliError> {
     let master = keys.resolve(db)?;
-    let store = open_store(&super::settings_for(db)).await?;
+    let store = open_store(&settings_for(db)).await?;
     let result = backup_store(&store, &master, dir, with_master_key).await;
     store.close().await;
     let (file, manifest) = result?;
@@ -130,8 +111,8 @@ async fn backup_store(
 ) -> Result<(PathBuf, Manifest), CliError> {
     // The key must open what it backs up: a backup nobody can read is found out today, not
     // on the day it is needed.
-    let vault = Vault::unlock(master, store.clone()).await.map_err(vault_error)?;
-    let census = vault.census(false).await.map_err(vault_error)?;
+    let vault = Vault::unlock(master, store.clone()).await?;
+    let census = vault.census(false).await?;
     if census.unreadable > 0 {
         tracing::warn!(
             keys = census.unreadable,
@@ -220,18 +201,18 @@ pub(super) async fn restore(db: &Database, keys: &Keys, from: &Path) -> Result<(
         }
     }
     let source = Store::connect(&format!("sqlite://{}", from.display()), ConnectOptions::default()).await?;
-    let target = open_store(&super::settings_for(db)).await?;
+    let target = open_store(&settings_for(db)).await?;
     let bar = spinner("restoring the event log");
     let copied = copy_store(&source, &target, |n| bar.set_message(format!("restored {n} events")))
         .await
         .map_err(|e| CliError::Usage(e.to_string()));
     bar.finish_and_clear();
     let checked = match &copied {
-        Ok(_) => Some(Vault::unlock(&master, target.clone()).await.map_err(vault_error)),
+        Ok(_) => Some(Vault::unlock(&master, target.clone()).await.map_err(CliError::from)),
         Err(_) => None,
     };
     let census = match checked {
-        Some(Ok(vault)) => Some(vault.census(false).await.map_err(vault_error)),
+        Some(Ok(vault)) => Some(vault.census(false).await.map_err(CliError::from)),
         Some(Err(e)) => Some(Err(e)),
         None => None,
     };
@@ -265,7 +246,7 @@ fn restore_keys(db: &Database, keys: &Keys, from: &Path) -> Result<MasterKeys, C
     let beside_target = default_key_file(&db.database_url);
     for file in std::iter::once(beside_backup).chain(beside_target) {
         if file.is_file() {
-            let key = crate::engine::vault::master_key(None, Some(&file), &db.database_url).map_err(vault_error)?;
+            let key = crate::engine::vault::master_key(None, Some(&file), &db.database_url)?;
             return Ok(MasterKeys::single(key));
         }
     }
@@ -299,12 +280,12 @@ pub(super) async fn lost_master_key(db: &Database, keys: &Keys, confirmed: bool)
         ));
     }
     let master = keys.resolve(db)?;
-    let store = open_store(&super::settings_for(db)).await?;
+    let store = open_store(&settings_for(db)).await?;
     let erased = Vault::start_over(&master, &store).await;
     store.close().await;
     println!(
         "erased {} wrapped key(s); the server now starts with the master key {}",
-        erased.map_err(vault_error)?,
+        erased?,
         fingerprint(&master.current)
     );
     Ok(())

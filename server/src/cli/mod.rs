@@ -1,11 +1,14 @@
 //! The `schalter` command line. Long-running commands show progress on a terminal and stay
 //! quiet when their output goes to a log.
 
+mod args;
 mod backup;
 pub mod simulate;
 mod welcome;
 
 use crate::engine::executor::{Executed, Executor, Record, WriteError};
+use args::{settings_for, spinner};
+pub use args::{CliError, Database, Keys};
 
 use std::io::{BufRead, IsTerminal};
 use std::time::{Duration, Instant};
@@ -16,11 +19,10 @@ use schalter_events::catalogue::{Catalogue, CatalogueEvent, ConfigFile};
 use schalter_events::projection::{FeedbackTally, Projection};
 use schalter_events::staff::access::DeviceRole;
 use schalter_events::staff::Role;
-use schalter_events::store::StoreError;
 use schalter_events::{Decision, Expectation};
 
 use crate::features::admin::AccountError;
-use crate::{open_store, start, Settings, StartError, DEFAULT_DATABASE_URL, DEFAULT_LISTEN};
+use crate::{open_store, start, Settings, DEFAULT_LISTEN};
 
 #[derive(Parser)]
 #[command(
@@ -31,36 +33,6 @@ use crate::{open_store, start, Settings, StartError, DEFAULT_DATABASE_URL, DEFAU
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
-}
-
-#[derive(Args, Clone)]
-pub struct Database {
-    /// sqlite://FILE (embedded, default) or postgres://USER@HOST/DB
-    #[arg(long, env = "SCHALTER_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
-    pub database_url: String,
-}
-
-/// Where the personal-data master key comes from. The key itself only from the environment
-/// (`SCHALTER_MASTER_KEY`, 64 hex characters), never as an argument that `ps` would show.
-#[derive(Args, Clone)]
-pub struct Keys {
-    /// File holding the master key (64 hex characters).
-    #[arg(long, env = "SCHALTER_MASTER_KEY_FILE")]
-    pub master_key_file: Option<std::path::PathBuf>,
-}
-
-impl Keys {
-    fn master_key(&self) -> Option<String> {
-        std::env::var("SCHALTER_MASTER_KEY").ok().filter(|k| !k.is_empty())
-    }
-
-    /// During a rotation, the key being replaced (`SCHALTER_PREVIOUS_MASTER_KEY`); with key
-    /// files, the key file's `.previous` sibling instead.
-    fn previous_master_key(&self) -> Option<String> {
-        std::env::var("SCHALTER_PREVIOUS_MASTER_KEY")
-            .ok()
-            .filter(|k| !k.is_empty())
-    }
 }
 
 /// Email to citizens. Credentials belong in the URL from the environment, not on the command line.
@@ -375,32 +347,6 @@ pub enum DeviceAction {
     },
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum CliError {
-    #[error(transparent)]
-    Start(#[from] StartError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("{0}")]
-    Usage(String),
-    #[error("a user named {0:?} already exists")]
-    UserExists(String),
-    #[error("{file}: {problems}")]
-    Config { file: String, problems: String },
-    #[error("the catalogue was changed while importing; run the import again")]
-    ConcurrentChange,
-}
-
-impl From<AccountError> for CliError {
-    fn from(e: AccountError) -> Self {
-        match e {
-            AccountError::UserExists(name) => CliError::UserExists(name),
-            AccountError::Store(s) => CliError::Store(s),
-            other => CliError::Usage(other.to_string()),
-        }
-    }
-}
-
 pub async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Serve {
@@ -505,14 +451,6 @@ async fn health(url: &str) -> Result<(), CliError> {
     Ok(())
 }
 
-fn settings_for(db: &Database) -> Settings {
-    Settings {
-        database_url: db.database_url.clone(),
-        max_connections: 4,
-        ..Settings::default()
-    }
-}
-
 async fn serve(settings: Settings, welcome: bool) -> Result<(), CliError> {
     let backend = if settings.database_url.starts_with("sqlite:") {
         "SQLite"
@@ -588,15 +526,6 @@ async fn shutdown_signal() {
     let _ = ctrl_c.await;
 }
 
-fn spinner(message: &'static str) -> ProgressBar {
-    let bar = ProgressBar::new_spinner().with_message(message);
-    if !std::io::stderr().is_terminal() {
-        bar.set_draw_target(ProgressDrawTarget::hidden());
-    }
-    bar.enable_steady_tick(Duration::from_millis(100));
-    bar
-}
-
 async fn migrate(db: &Database) -> Result<(), CliError> {
     let bar = spinner("migrating the event store…");
     let store = schalter_events::store::Store::connect(&db.database_url, Default::default()).await?;
@@ -658,7 +587,7 @@ async fn purge(db: &Database, keys: &Keys, retention_days: u32) -> Result<(), Cl
         Ok(vault) => vault,
         Err(e) => {
             store.close().await;
-            return Err(CliError::Usage(e.to_string()));
+            return Err(e.into());
         }
     };
     let cutoff = chrono::Utc::now() - chrono::Duration::days(i64::from(retention_days));
