@@ -181,16 +181,19 @@ async fn the_master_key_rotates_without_a_restart(db: TestDb) {
     reloads(&client, &server, "reloaded", 1).await;
     let during = booked(&client, &server.url, &booking(&starts[1], "max@example.org")).await;
 
-    let rotated = cli_output(
-        &[
-            "rotate-master-key",
-            "--database-url",
-            &db.url,
-            "--master-key-file",
-            &key_arg,
-        ],
-        "",
-    );
+    let rotate = || {
+        cli_output(
+            &[
+                "rotate-master-key",
+                "--database-url",
+                &db.url,
+                "--master-key-file",
+                &key_arg,
+            ],
+            "",
+        )
+    };
+    let rotated = rotate();
     let said = String::from_utf8_lossy(&rotated.stdout);
     assert!(
         rotated.status.success(),
@@ -243,16 +246,7 @@ async fn the_master_key_rotates_without_a_restart(db: TestDb) {
     );
     assert_eq!(vault.census(false).await.unwrap().current, 5);
 
-    let nothing_to_do = cli_output(
-        &[
-            "rotate-master-key",
-            "--database-url",
-            &db.url,
-            "--master-key-file",
-            &key_arg,
-        ],
-        "",
-    );
+    let nothing_to_do = rotate();
     assert!(!nothing_to_do.status.success());
     assert!(String::from_utf8_lossy(&nothing_to_do.stderr).contains("no previous master key"));
     store.close().await;
