@@ -409,6 +409,27 @@ pub struct Health {
     pub sms: bool,
 }
 
+/// A process that runs and answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct Liveness {
+    /// `live`.
+    pub status: String,
+    pub version: String,
+}
+
+/// A server that may take requests: the store answers and the projections are up to date.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct Readiness {
+    /// `ready`.
+    pub status: String,
+    /// Position of the last event in the log.
+    pub head: i64,
+    /// Position up to which this server's read models have applied the log.
+    pub applied: i64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -395,3 +395,41 @@ async fn a_rolling_restart_of_two_servers_loses_no_request() {
         server.kill9().await;
     }
 }
+
+/// What a load balancer and a supervisor ask: liveness touches nothing but the process;
+/// readiness says 503 with a stable code and Retry-After while the database is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn readiness_follows_the_database_and_liveness_does_not() {
+    let Some(db) = TestDb::postgres().await else { return };
+    let server = ServerProcess::start(&db.url, &["--demo"]).await;
+    let client = reqwest::Client::new();
+    let get = |path: &'static str| client.get(format!("{}{path}", server.url)).send();
+    let ready = get("/api/health/ready").await.unwrap();
+    assert_eq!(ready.status(), 200);
+    let ready: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(ready["status"], "ready");
+    assert_eq!(ready["head"], ready["applied"], "{ready}");
+    assert_eq!(get("/api/health/live").await.unwrap().status(), 200);
+
+    let name = db.url.rsplit('/').next().unwrap().to_owned();
+    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&schalter_tests::pg_admin_url())
+        .await
+        .unwrap();
+    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+
+    let gone = get("/api/health/ready").await.unwrap();
+    assert_eq!(gone.status(), 503);
+    assert!(gone.headers().contains_key("retry-after"));
+    let body: serde_json::Value = gone.json().await.unwrap();
+    assert_eq!(body["error"], "store_unavailable", "{body}");
+    let live = get("/api/health/live").await.unwrap();
+    assert_eq!(
+        live.status(),
+        200,
+        "a database outage is no reason to restart the server"
+    );
+    server.kill9().await;
+}

@@ -484,6 +484,11 @@ impl AppState {
         read(&self.directory)
     }
 
+    /// The log position the projections have applied.
+    pub fn applied(&self) -> i64 {
+        *self.applied.borrow()
+    }
+
     /// Wakes whenever the projections have applied more of the log (SSE streams wait on it).
     pub fn changes(&self) -> watch::Receiver<i64> {
         self.applied.subscribe()

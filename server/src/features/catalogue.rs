@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use schalter_events::api::Health;
+use schalter_events::api::{Health, Liveness, Readiness};
 use schalter_events::catalogue::{Location, Municipality, Service, Text};
 use schalter_events::feedback;
 use schalter_events::Decision;
@@ -20,6 +20,8 @@ use crate::http::{ApiJson, ApiQuery, Idempotency};
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(health))
+        .routes(routes!(live))
+        .routes(routes!(ready))
         .routes(routes!(locations))
         .routes(routes!(services))
         .routes(routes!(municipality))
@@ -36,6 +38,45 @@ pub async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiEr
         version: env!("CARGO_PKG_VERSION").into(),
         head,
         sms: state.sms,
+    }))
+}
+
+/// The process runs and answers (for a liveness probe: restart it when this fails). Touches
+/// nothing else, so a database outage never gets a healthy server restarted.
+#[utoipa::path(get, path = "/api/health/live", tag = "operations", responses((status = 200, body = Liveness)))]
+pub async fn live() -> Json<Liveness> {
+    Json(Liveness {
+        status: "live".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+    })
+}
+
+/// How far behind the log a server's read models may be and still take requests: other servers'
+/// writes arrive within a poll, a restarted one folds the whole log first.
+const READY_LAG: i64 = 1_000;
+
+/// Whether a load balancer should send requests here: 503 while the store is unreachable, while
+/// the read models catch up with the log, and once the server is shutting down.
+#[utoipa::path(get, path = "/api/health/ready", tag = "operations",
+    responses((status = 200, body = Readiness), (status = 503, body = ErrorBody)))]
+pub async fn ready(State(state): State<AppState>) -> Result<Json<Readiness>, ApiError> {
+    let not_ready = |message| ApiError::Overloaded {
+        status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        code: "not_ready",
+        message,
+    };
+    if *state.shutdown.borrow() {
+        return Err(not_ready("the server is shutting down"));
+    }
+    let head = state.store.head().await.map_err(|_| ApiError::StoreUnavailable)?;
+    let applied = state.applied();
+    if head - applied > READY_LAG {
+        return Err(not_ready("the read models are catching up with the log"));
+    }
+    Ok(Json(Readiness {
+        status: "ready".into(),
+        head,
+        applied,
     }))
 }
 

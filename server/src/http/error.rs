@@ -107,6 +107,7 @@ impl IntoResponse for ApiError {
         let retry_after = match self {
             ApiError::RateLimited { retry_after } => Some(retry_after),
             ApiError::Overloaded { .. } => Some(5),
+            ApiError::StoreUnavailable => Some(2),
             _ => None,
         };
         if let Some(seconds) = retry_after {
