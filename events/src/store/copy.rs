@@ -3,7 +3,7 @@
 //! upcasting) up to the source's head when the copy began; the vault's key table as it is once
 //! the events are copied, so a key erased meanwhile is erased in the copy too.
 
-use super::{DataKeyRow, Store, StoreError};
+use super::{Store, StoreError};
 
 const EVENTS_PER_BATCH: i64 = 5_000;
 const KEYS_PER_BATCH: i64 = 5_000;
@@ -56,11 +56,8 @@ pub async fn copy_store(from: &Store, to: &Store, mut progress: impl FnMut(u64))
         copied.events += batch.len() as u64;
         progress(copied.events);
     }
-    let mut after = String::new();
-    loop {
-        let keys: Vec<DataKeyRow> = from.data_key_rows(&after, KEYS_PER_BATCH).await?;
-        let Some(last) = keys.last() else { break };
-        after = last.id.clone();
+    let mut pages = from.data_key_pages(KEYS_PER_BATCH);
+    while let Some(keys) = pages.next().await? {
         let erased = keys.iter().filter(|k| k.wrapped.is_none()).count() as u64;
         copied.erased_keys += erased;
         copied.data_keys += keys.len() as u64 - erased;

@@ -106,6 +106,22 @@ impl Default for ConnectOptions {
     }
 }
 
+/// A cursor over the key table: `next` gives the following rows, `None` after the last.
+pub struct DataKeyPages<'a> {
+    store: &'a Store,
+    after: String,
+    batch: i64,
+}
+
+impl DataKeyPages<'_> {
+    pub async fn next(&mut self) -> Result<Option<Vec<DataKeyRow>>, StoreError> {
+        let rows = self.store.data_key_rows(&self.after, self.batch).await?;
+        let Some(last) = rows.last() else { return Ok(None) };
+        self.after = last.id.clone();
+        Ok(Some(rows))
+    }
+}
+
 /// Shares one backend between handlers, projections and subscribers.
 #[derive(Clone)]
 pub struct Store {
@@ -261,6 +277,15 @@ impl Store {
 
     pub async fn data_key_rows(&self, after_id: &str, limit: i64) -> Result<Vec<DataKeyRow>, StoreError> {
         self.backend.data_key_rows(after_id, limit).await
+    }
+
+    /// The whole key table, `batch` rows at a time, in id order (backups, key rotation).
+    pub fn data_key_pages(&self, batch: i64) -> DataKeyPages<'_> {
+        DataKeyPages {
+            store: self,
+            after: String::new(),
+            batch,
+        }
     }
 
     pub async fn rewrap_data_key(&self, id: &str, old: &[u8], new: &[u8]) -> Result<bool, StoreError> {

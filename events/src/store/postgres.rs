@@ -302,22 +302,13 @@ impl EventStore for PgStore {
     }
 
     async fn data_key_rows(&self, after_id: &str, limit: i64) -> Result<Vec<DataKeyRow>, StoreError> {
-        let rows =
-            sqlx::query("SELECT id, wrapped, created_at, erased_at FROM data_keys WHERE id > $1 ORDER BY id LIMIT $2")
-                .bind(after_id)
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(DataKeyRow {
-                    id: row.try_get("id")?,
-                    wrapped: row.try_get("wrapped")?,
-                    created_at: row.try_get("created_at")?,
-                    erased_at: row.try_get("erased_at")?,
-                })
-            })
-            .collect()
+        Ok(sqlx::query_as(
+            "SELECT id, wrapped, created_at, erased_at FROM data_keys WHERE id > $1 ORDER BY id LIMIT $2",
+        )
+        .bind(after_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     async fn rewrap_data_key(&self, id: &str, old: &[u8], new: &[u8]) -> Result<bool, StoreError> {

@@ -32,7 +32,7 @@ pub struct DataKey {
 }
 
 /// A row of the vault's key table as stored: an erased key keeps its id and dates, not its bytes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct DataKeyRow {
     pub id: String,
     pub wrapped: Option<Vec<u8>>,

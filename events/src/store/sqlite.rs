@@ -210,22 +210,13 @@ impl EventStore for SqliteStore {
     }
 
     async fn data_key_rows(&self, after_id: &str, limit: i64) -> Result<Vec<DataKeyRow>, StoreError> {
-        let rows =
-            sqlx::query("SELECT id, wrapped, created_at, erased_at FROM data_keys WHERE id > ? ORDER BY id LIMIT ?")
+        Ok(
+            sqlx::query_as("SELECT id, wrapped, created_at, erased_at FROM data_keys WHERE id > ? ORDER BY id LIMIT ?")
                 .bind(after_id)
                 .bind(limit)
                 .fetch_all(&self.reader)
-                .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(DataKeyRow {
-                    id: row.try_get("id")?,
-                    wrapped: row.try_get("wrapped")?,
-                    created_at: row.try_get("created_at")?,
-                    erased_at: row.try_get("erased_at")?,
-                })
-            })
-            .collect()
+                .await?,
+        )
     }
 
     async fn rewrap_data_key(&self, id: &str, old: &[u8], new: &[u8]) -> Result<bool, StoreError> {

@@ -310,11 +310,8 @@ impl Vault {
         let keyring = Keyring::new(keys);
         let pepper = crate::engine::secrets::hash("pepper", &hex::encode(keys.current));
         let mut erased = 0;
-        let mut after = String::new();
-        loop {
-            let rows = store.data_key_rows(&after, 1_000).await?;
-            let Some(last) = rows.last() else { break };
-            after = last.id.clone();
+        let mut pages = store.data_key_pages(1_000);
+        while let Some(rows) = pages.next().await? {
             for row in rows {
                 match row.wrapped {
                     Some(old) if row.id == PEPPER_KEY_ID => {
@@ -361,11 +358,8 @@ impl Vault {
     pub async fn census(&self, rewrap: bool) -> Result<KeyCensus, VaultError> {
         let keyring = self.keyring();
         let mut census = KeyCensus::default();
-        let mut after = String::new();
-        loop {
-            let rows = self.store.data_key_rows(&after, 1_000).await?;
-            let Some(last) = rows.last() else { break };
-            after = last.id.clone();
+        let mut pages = self.store.data_key_pages(1_000);
+        while let Some(rows) = pages.next().await? {
             for row in rows {
                 let Some(stored) = row.wrapped else {
                     census.erased += 1;
