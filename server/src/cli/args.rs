@@ -41,6 +41,11 @@ impl Keys {
             .filter(|k| !k.is_empty())
     }
 
+    /// Whether a master key is given (environment or file) rather than left to the default.
+    pub(super) fn configured(&self) -> bool {
+        self.master_key().is_some() || self.master_key_file.is_some()
+    }
+
     /// The configured master keys, as the server would find them for `db`.
     pub(super) fn resolve(&self, db: &Database) -> Result<MasterKeys, CliError> {
         Settings {
@@ -63,6 +68,8 @@ pub enum CliError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Vault(#[from] crate::engine::vault::VaultError),
+    #[error(transparent)]
+    Copy(#[from] schalter_events::store::copy::CopyError),
     #[error("{0}")]
     Usage(String),
     #[error("a user named {0:?} already exists")]

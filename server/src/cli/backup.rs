@@ -133,9 +133,7 @@ async fn backup_store(
     .await?;
     target.migrate().await?;
     let bar = spinner("copying the event log");
-    let copied = copy_store(store, &target, |n| bar.set_message(format!("copied {n} events")))
-        .await
-        .map_err(|e| CliError::Usage(e.to_string()));
+    let copied = copy_store(store, &target, |n| bar.set_message(format!("copied {n} events"))).await;
     bar.finish_and_clear();
     target.close().await;
     // The wrapped keys are in it: readable by the service user only, whatever the umask.
@@ -202,24 +200,18 @@ pub(super) async fn restore(db: &Database, keys: &Keys, from: &Path) -> Result<(
     }
     let source = Store::connect(&format!("sqlite://{}", from.display()), ConnectOptions::default()).await?;
     let target = open_store(&settings_for(db)).await?;
-    let bar = spinner("restoring the event log");
-    let copied = copy_store(&source, &target, |n| bar.set_message(format!("restored {n} events")))
-        .await
-        .map_err(|e| CliError::Usage(e.to_string()));
-    bar.finish_and_clear();
-    let checked = match &copied {
-        Ok(_) => Some(Vault::unlock(&master, target.clone()).await.map_err(CliError::from)),
-        Err(_) => None,
-    };
-    let census = match checked {
-        Some(Ok(vault)) => Some(vault.census(false).await.map_err(CliError::from)),
-        Some(Err(e)) => Some(Err(e)),
-        None => None,
-    };
+    let result = async {
+        let bar = spinner("restoring the event log");
+        let copied = copy_store(&source, &target, |n| bar.set_message(format!("restored {n} events"))).await;
+        bar.finish_and_clear();
+        let copied = copied?;
+        let census = Vault::unlock(&master, target.clone()).await?.census(false).await?;
+        Ok::<_, CliError>((copied, census))
+    }
+    .await;
     source.close().await;
     target.close().await;
-    let copied = copied?;
-    let census = census.transpose()?.unwrap_or_default();
+    let (copied, census) = result?;
     println!(
         "restored {} event(s) (up to position {}) and {} personal-data key(s), {} erased; {} open with the \
          master key {}, {} with neither",
@@ -239,7 +231,7 @@ pub(super) async fn restore(db: &Database, keys: &Keys, from: &Path) -> Result<(
 /// The key to restore with: the one configured, else the one beside the backup, else the one
 /// already beside a SQLite target. Never a new one: it would open nothing.
 fn restore_keys(db: &Database, keys: &Keys, from: &Path) -> Result<MasterKeys, CliError> {
-    if keys.master_key().is_some() || keys.master_key_file.is_some() {
+    if keys.configured() {
         return keys.resolve(db);
     }
     let beside_backup = key_beside(from);
@@ -258,7 +250,7 @@ fn restore_keys(db: &Database, keys: &Keys, from: &Path) -> Result<MasterKeys, C
 /// A restored SQLite database gets its key beside it, as a new one would, unless the key is
 /// configured explicitly (then the server is started with it too).
 fn store_key_beside_sqlite(db: &Database, keys: &Keys, master: &MasterKeys) -> Result<(), CliError> {
-    if keys.master_key().is_some() || keys.master_key_file.is_some() {
+    if keys.configured() {
         return Ok(());
     }
     let Some(file) = default_key_file(&db.database_url) else {

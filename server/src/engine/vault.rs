@@ -261,6 +261,11 @@ fn read_optional_key(file: &Path) -> Result<Option<[u8; 32]>, VaultError> {
     }
 }
 
+/// The pepper as it was derived before it was stored (and still is, the first time).
+fn derived_pepper(master: &[u8; 32]) -> String {
+    crate::engine::secrets::hash("pepper", &hex::encode(master))
+}
+
 /// Writes a new file only its owner can read (a key, or what holds wrapped keys).
 pub fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
     use std::io::Write;
@@ -281,8 +286,7 @@ impl Vault {
             Some(stored) => Self::stored_pepper(&keyring, &stored, keys)?,
             None => {
                 // As before the pepper was stored: derived from the key it was first used with.
-                let first = keys.previous.unwrap_or(keys.current);
-                let pepper = crate::engine::secrets::hash("pepper", &hex::encode(first));
+                let pepper = derived_pepper(&keys.previous.unwrap_or(keys.current));
                 if let Err(e) = store
                     .put_data_key(PEPPER_KEY_ID, &keyring.wrap(pepper.as_bytes()))
                     .await
@@ -308,7 +312,7 @@ impl Vault {
     /// data keys were erased.
     pub async fn start_over(keys: &MasterKeys, store: &Store) -> Result<u64, VaultError> {
         let keyring = Keyring::new(keys);
-        let pepper = crate::engine::secrets::hash("pepper", &hex::encode(keys.current));
+        let pepper = derived_pepper(&keys.current);
         let mut erased = 0;
         let mut pages = store.data_key_pages(1_000);
         while let Some(rows) = pages.next().await? {
