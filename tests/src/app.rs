@@ -228,36 +228,23 @@ impl TestApp {
     }
 
     pub async fn get_json(&self, path: &str) -> (u16, Value) {
-        let r = self.get(path).await;
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
+        status_and_json(self.client.get(format!("{}{path}", self.url))).await
     }
 
     /// A JSON POST as a device (`("authorization", "Bearer …")`) or signed-in staff
     /// (`("cookie", …)`): the status and the JSON answer (`Null` if there is none).
     pub async fn post_as(&self, path: &str, auth: (&str, &str), body: &Value) -> (u16, Value) {
-        let r = self
-            .client
-            .post(format!("{}{path}", self.url))
-            .header(auth.0, auth.1)
-            .json(body)
-            .send()
-            .await
-            .expect("request sent");
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
+        status_and_json(
+            self.client
+                .post(format!("{}{path}", self.url))
+                .header(auth.0, auth.1)
+                .json(body),
+        )
+        .await
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
-        let r = self
-            .client
-            .post(format!("{}{path}", self.url))
-            .json(body)
-            .send()
-            .await
-            .expect("request sent");
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
+        status_and_json(self.client.post(format!("{}{path}", self.url)).json(body)).await
     }
 
     /// Signs staff in through the API and returns the `Cookie` header value.
@@ -477,6 +464,13 @@ impl ServerProcess {
         self.child.start_kill().expect("kill");
         self.child.wait().await.expect("reaped");
     }
+}
+
+/// The status of the answer to `request` and its JSON (`Null` if there is none).
+pub async fn status_and_json(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let r = request.send().await.expect("request sent");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
 }
 
 /// The JSON an answer to `request` carries (whatever its status).

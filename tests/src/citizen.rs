@@ -79,14 +79,7 @@ pub async fn free_starts(
 
 /// Sends a booking; its status and body (a booking view, or the error).
 pub async fn book(client: &reqwest::Client, base: &str, request: &BookingRequest) -> (u16, Value) {
-    let response = client
-        .post(format!("{base}/api/bookings"))
-        .json(request)
-        .send()
-        .await
-        .expect("request sent");
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    crate::app::status_and_json(client.post(format!("{base}/api/bookings")).json(request)).await
 }
 
 /// Sends a booking that must be accepted: the booking as its first answer shows it.

@@ -25,8 +25,7 @@ async fn me(app: &TestApp, cookie: Option<&str>) -> (u16, Value) {
     if let Some(c) = cookie {
         r = r.header("cookie", c);
     }
-    let r = r.send().await.unwrap();
-    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    schalter_tests::app::status_and_json(r).await
 }
 
 async fn staff_sign_in_and_out(db: TestDb) {

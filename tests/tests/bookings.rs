@@ -411,16 +411,13 @@ async fn bad_booking_input_is_refused_and_stores_nothing(db: TestDb) {
 
 /// POSTs `body` (text, sent as it is) to `path` with `key`: status and answer.
 async fn keyed(app: &TestApp, path: &str, key: &str, body: String) -> (u16, Value) {
-    let r = app
+    let request = app
         .client
         .post(format!("{}{path}", app.url))
         .header("idempotency-key", key)
         .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+        .body(body);
+    schalter_tests::app::status_and_json(request).await
 }
 
 /// A key answers again only for the very request it came with (the same JSON, in any field

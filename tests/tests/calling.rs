@@ -39,9 +39,7 @@ async fn call_next(app: &TestApp, cookie: &str, counter: &str, key: Option<&str>
     if let Some(k) = key {
         r = r.header("idempotency-key", k);
     }
-    let r = r.send().await.unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
+    schalter_tests::app::status_and_json(r).await
 }
 
 async fn setup(db: TestDb) -> (TestApp, String, String, String) {
