@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use schalter_events::store::{AppendRequest, DataKey, Store, StoreError, Upcasters};
-use schalter_events::{Expectation, NewEvent};
+use schalter_events::{Expectation, Metadata, NewEvent};
 use schalter_tests::{on_both_backends, Kind, TestDb};
 use serde_json::json;
 
@@ -573,6 +573,149 @@ mod interleavings {
         #[test]
         fn postgres(cases in cases()) {
             tokio::runtime::Runtime::new().unwrap().block_on(check(Kind::Postgres, cases));
+        }
+    }
+}
+
+/// Overlapping commits on PostgreSQL (migration 0008): writers call the append function in their
+/// own transactions and hold them open for random times, some to roll back, so positions are
+/// taken in one order and committed in another. A live subscriber must hand out every committed
+/// event exactly once, in position order, and nothing rolled back.
+mod open_transactions {
+    use super::*;
+    use proptest::prelude::*;
+    use sqlx::Connection;
+    use std::time::Duration;
+
+    #[derive(Debug, Clone)]
+    struct Step {
+        /// How long the transaction stays open after the append, in milliseconds.
+        hold: u64,
+        commit: bool,
+        events: usize,
+        /// One of a few streams every writer shares (they then wait for each other), or the
+        /// writer's own.
+        shared: Option<u8>,
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        (
+            0u64..25,
+            prop::bool::weighted(0.85),
+            1usize..4,
+            proptest::option::weighted(0.3, 0u8..3),
+        )
+            .prop_map(|(hold, commit, events, shared)| Step {
+                hold,
+                commit,
+                events,
+                shared,
+            })
+    }
+
+    /// Runs one writer's steps; returns the positions it committed.
+    async fn writer(url: String, case: usize, w: usize, steps: Vec<Step>) -> Vec<i64> {
+        let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+        let mut committed = Vec::new();
+        for (i, step) in steps.into_iter().enumerate() {
+            let stream = match step.shared {
+                Some(s) => format!("c{case}-shared-{s}"),
+                None => format!("c{case}-w{w}"),
+            };
+            let events: Vec<_> = (0..step.events)
+                .map(|n| json!({"stream": stream, "event_type": "Happened", "schema": 1, "data": {"w": w, "i": i, "n": n}}))
+                .collect();
+            let request = json!([{ "metadata": Metadata::default(), "expectations": [], "events": events }]);
+            let mut tx = c.begin().await.unwrap();
+            let answer: serde_json::Value = sqlx::query_scalar("SELECT schalter_append_batch($1::jsonb, now())")
+                .bind(sqlx::types::Json(request))
+                .fetch_one(&mut *tx)
+                .await
+                .unwrap();
+            let ok = &answer[0]["ok"];
+            let (first, last) = (
+                ok["first_position"].as_i64().unwrap(),
+                ok["last_position"].as_i64().unwrap(),
+            );
+            tokio::time::sleep(Duration::from_millis(step.hold)).await;
+            if step.commit {
+                tx.commit().await.unwrap();
+                committed.extend(first..=last);
+            } else {
+                tx.rollback().await.unwrap();
+            }
+        }
+        committed
+    }
+
+    async fn check(cases: Vec<Vec<Vec<Step>>>) {
+        let Some(db) = TestDb::of(Kind::Postgres).await else {
+            return;
+        };
+        let store = db.store().await;
+        for (case, writers) in cases.into_iter().enumerate() {
+            let mut subscription = store.subscribe_from(None, store.head().await.unwrap());
+            let (seen_sender, mut seen) = tokio::sync::mpsc::unbounded_channel();
+            let reader = tokio::spawn(async move {
+                loop {
+                    let e = subscription.next().await.unwrap();
+                    if seen_sender.send(e.position).is_err() {
+                        break;
+                    }
+                }
+            });
+            let tasks: Vec<_> = writers
+                .into_iter()
+                .enumerate()
+                .map(|(w, steps)| tokio::spawn(writer(db.url.clone(), case, w, steps)))
+                .collect();
+            let mut committed = Vec::new();
+            for t in tasks {
+                committed.extend(t.await.unwrap());
+            }
+            committed.sort_unstable();
+            let mut delivered = Vec::with_capacity(committed.len());
+            while delivered.len() < committed.len() {
+                let position = tokio::time::timeout(Duration::from_secs(20), seen.recv())
+                    .await
+                    .expect("subscriber stalled: a committed event was skipped or never woke it")
+                    .unwrap();
+                delivered.push(position);
+            }
+            // Anything more (a rolled-back event) would show up now.
+            assert!(
+                tokio::time::timeout(Duration::from_millis(300), seen.recv())
+                    .await
+                    .is_err(),
+                "an event that was never committed was delivered"
+            );
+            reader.abort();
+            assert!(
+                delivered.windows(2).all(|w| w[0] < w[1]),
+                "case {case}: out of order: {delivered:?}"
+            );
+            assert_eq!(
+                delivered, committed,
+                "case {case}: every committed event once, nothing else"
+            );
+        }
+        store.close().await;
+    }
+
+    fn cases() -> impl Strategy<Value = Vec<Vec<Vec<Step>>>> {
+        // 8 to 10 writers, each a few transactions.
+        proptest::collection::vec(
+            proptest::collection::vec(proptest::collection::vec(step(), 1..6), 8..11),
+            3,
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 6, .. ProptestConfig::default() })]
+
+        #[test]
+        fn postgres(cases in cases()) {
+            tokio::runtime::Runtime::new().unwrap().block_on(check(cases));
         }
     }
 }

@@ -91,6 +91,12 @@ pub trait EventStore: Send + Sync + 'static {
     /// Wakes this process's subscribers: everything up to `position` is committed. The store
     /// calls it after a batch, once the batch's events are on offer to subscribers.
     fn committed(&self, position: i64);
+    /// How many batches may be written at once. Batches in flight together never share a
+    /// stream or a command id (the appender keeps those in order), so the backend only has to
+    /// let unrelated transactions overlap. SQLite has one writer: 1.
+    fn parallel_batches(&self) -> usize {
+        1
+    }
     async fn close(&self);
 }
 
@@ -174,10 +180,11 @@ impl Store {
         self.submit(request).await?.outcome().await
     }
 
-    /// Queues an append and returns once it is queued, before it is written. Appends are written
-    /// in the order they were queued (within a batch and across batches), so a writer may queue
-    /// a second append that expects the versions the first will create: if the first fails, the
-    /// stream is not at that version and the second fails too.
+    /// Queues an append and returns once it is queued, before it is written. Appends that share
+    /// a stream (written or expected) or a command id are written in the order they were queued,
+    /// so a writer may queue a second append that expects the versions the first will create: if
+    /// the first fails, the stream is not at that version and the second fails too. Appends
+    /// without anything in common may be written in either order.
     pub async fn submit(&self, request: &AppendRequest) -> Result<Submitted, StoreError> {
         if request.events.is_empty() {
             return Err(StoreError::EmptyAppend);

@@ -1,14 +1,17 @@
-//! Production backend. Appends go through `schalter_append_batch` (migrations 0002, 0004): one round
-//! trip and one commit per batch. It serialises appends by a transaction-scoped advisory lock,
-//! which PostgreSQL releases only after the commit is visible, so positions increase in commit order and a
-//! reader by position can never skip an event that commits late with a lower number (the
-//! classic failure of a plain `BIGSERIAL`).
+//! Production backend. Appends go through `schalter_append_batch` (migrations 0002 … 0008): one
+//! round trip and one commit per batch. Batches on different streams commit in parallel
+//! (several batches of one process at a time, and any number of servers): each locks only the
+//! streams it touches, and positions are taken together with the transaction id, so a reader
+//! that hands out only events older than every running transaction never skips one that commits
+//! late with a lower position (the classic failure of a plain `BIGSERIAL`). Migration 0008 has
+//! the three rules.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgListener, PgPool, PgPoolOptions, PgRow};
 use sqlx::types::Json;
 use sqlx::{Connection, Row};
+use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -26,6 +29,7 @@ const CHANNEL: &str = "schalter_events";
 
 pub struct PgStore {
     pool: PgPool,
+    parallel_batches: usize,
     wake: watch::Sender<i64>,
     listener: JoinHandle<()>,
 }
@@ -54,7 +58,13 @@ impl PgStore {
         let mut listener = PgListener::connect_with(&pool).await.map_err(connect_err)?;
         listener.listen(CHANNEL).await.map_err(connect_err)?;
         let listener = tokio::spawn(forward_notifications(listener, wake.clone()));
-        Ok(PgStore { pool, wake, listener })
+        Ok(PgStore {
+            pool,
+            // A quarter of the pool: readers, subscribers and the listener keep the rest.
+            parallel_batches: (max_connections as usize / 4).clamp(1, 4),
+            wake,
+            listener,
+        })
     }
 }
 
@@ -161,6 +171,47 @@ async fn command_outcome(
     .transpose()
 }
 
+/// The oldest transaction of this database the statement's snapshot saw running (or, with none,
+/// the snapshot's upper bound): every event of an older transaction is settled. Transaction ids
+/// are shared by all databases of a PostgreSQL server, so transactions of other databases, which
+/// cannot append here, are left out; one whose database is unknown counts as this one's.
+const SETTLED_BELOW: &str = "\
+    WITH snapshot AS (SELECT pg_current_snapshot() AS s), \
+         elsewhere AS MATERIALIZED ( \
+             SELECT a.backend_xid FROM pg_stat_get_activity(NULL) a \
+              WHERE a.backend_xid IS NOT NULL \
+                AND a.datid IS DISTINCT FROM (SELECT oid FROM pg_database WHERE datname = current_database())) \
+    SELECT COALESCE((SELECT MIN(x) FROM pg_snapshot_xip(s) x WHERE x::xid NOT IN (SELECT backend_xid FROM elsewhere)), \
+                    pg_snapshot_xmax(s)) AS below \
+      FROM snapshot";
+
+const SETTLE_FIRST_PAUSE: Duration = Duration::from_micros(500);
+const SETTLE_LAST_PAUSE: Duration = Duration::from_millis(32);
+
+impl PgStore {
+    /// Events after `after` that no running append can precede (migration 0008, rule 3), and
+    /// whether a later one was held back because one still might.
+    async fn read_settled(&self, after: i64, limit: i64) -> Result<(Vec<RecordedEvent>, bool), StoreError> {
+        let rows = sqlx::query(&format!(
+            "WITH horizon AS ({SETTLED_BELOW}) \
+             SELECT {EVENT_COLUMNS}, events.tx < horizon.below AS settled \
+               FROM events, horizon WHERE position > $1 ORDER BY position LIMIT $2"
+        ))
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut events = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if !row.try_get::<bool, _>("settled")? {
+                return Ok((events, true));
+            }
+            events.push(event_from_row(row)?);
+        }
+        Ok((events, false))
+    }
+}
+
 #[async_trait]
 impl EventStore for PgStore {
     fn backend(&self) -> Backend {
@@ -181,12 +232,21 @@ impl EventStore for PgStore {
         recorded_at: DateTime<Utc>,
     ) -> Result<Vec<Result<AppendOutcome, StoreError>>, StoreError> {
         let payload: Vec<serde_json::Value> = requests.iter().map(request_json).collect();
-        let Json(results): Json<Vec<BatchResult>> = sqlx::query_scalar("SELECT schalter_append_batch($1::jsonb, $2)")
+        let mut connection = self.pool.acquire().await?;
+        let answer = sqlx::query_scalar("SELECT schalter_append_batch($1::jsonb, $2)")
             .bind(Json(payload))
             .bind(recorded_at)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(unique_to_conflict)?;
+            .fetch_one(&mut *connection)
+            .await;
+        let Json(results): Json<Vec<BatchResult>> = match answer {
+            Ok(results) => results,
+            Err(e) => {
+                // The function releases its short session lock on every error it sees; closing
+                // the connection also covers one it cannot see (a cancel at the wrong moment).
+                let _ = connection.close().await;
+                return Err(unique_to_conflict(e));
+            }
+        };
         if results.len() != requests.len() {
             return Err(StoreError::Unavailable(format!(
                 "append function answered {} results for {} requests",
@@ -231,14 +291,17 @@ impl EventStore for PgStore {
     }
 
     async fn read_all(&self, after: i64, limit: i64) -> Result<Vec<RecordedEvent>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT $2"
-        ))
-        .bind(after)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(event_from_row).collect()
+        // An unsettled event at the front is usually a commit microseconds away; a few short
+        // waits here save the caller a whole wake-up round.
+        let mut pause = SETTLE_FIRST_PAUSE;
+        loop {
+            let (events, withheld) = self.read_settled(after, limit).await?;
+            if !events.is_empty() || !withheld || pause > SETTLE_LAST_PAUSE {
+                return Ok(events);
+            }
+            tokio::time::sleep(pause).await;
+            pause *= 2;
+        }
     }
 
     async fn head(&self) -> Result<i64, StoreError> {
@@ -361,6 +424,9 @@ impl EventStore for PgStore {
         .bind(Json(keys))
         .execute(&mut *tx)
         .await?;
+        sqlx::query("SELECT setval('events_position', COALESCE(MAX(position), 0) + 1, false) FROM events")
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -371,6 +437,10 @@ impl EventStore for PgStore {
 
     fn committed(&self, position: i64) {
         advance(&self.wake, position);
+    }
+
+    fn parallel_batches(&self) -> usize {
+        self.parallel_batches
     }
 
     async fn close(&self) {

@@ -9,6 +9,8 @@ use super::appender::Written;
 use super::{Store, StoreError};
 use crate::event::RecordedEvent;
 
+const UNSETTLED_RETRY: Duration = Duration::from_millis(5);
+
 /// Catch-up, then live: delivers every committed event once, in position order.
 pub struct Subscription {
     pub(super) store: Store,
@@ -59,6 +61,12 @@ impl Subscription {
             if let Some(last) = batch.last() {
                 self.position = last.position;
                 return Ok(batch);
+            }
+            if *self.wake.borrow() > self.position {
+                // Committed but not yet settled (PostgreSQL: an older transaction still runs and
+                // may hold an earlier position); its end may bring no wake-up of its own.
+                tokio::time::sleep(UNSETTLED_RETRY).await;
+                continue;
             }
             tokio::select! {
                 changed = self.wake.changed() => {
