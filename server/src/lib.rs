@@ -143,21 +143,47 @@ pub struct Server {
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
+/// How long a stopping server waits for requests in flight. Hall screens are told to reconnect
+/// and leave at once; a request still running after this is cut off (systemd's own limit is
+/// far above it).
+pub const DRAIN: Duration = Duration::from_secs(10);
+
 impl Server {
-    /// Stops accepting, lets in-flight requests finish, ends long-lived streams.
+    /// Stops accepting, lets in-flight requests finish (at most [`DRAIN`]), tells hall screens
+    /// to reconnect and ends their streams.
     pub async fn shutdown(self) {
-        let _ = self.stop.send(true);
-        match tokio::time::timeout(Duration::from_secs(10), self.task).await {
-            Ok(Ok(Err(e))) => tracing::warn!(error = %e, "server ended with an error"),
-            Err(_) => tracing::warn!("server did not stop within 10 s"),
-            _ => {}
-        }
-        self.store.close().await;
+        self.run_until(std::future::ready(())).await;
     }
 
-    /// Resolves when the server has stopped (after a shutdown signal).
-    pub async fn wait(self) {
-        let _ = self.task.await;
+    /// Serves until `signal` resolves, then shuts down as [`Server::shutdown`] does; also
+    /// returns if the server stops by itself.
+    pub async fn run_until(mut self, signal: impl std::future::Future<Output = ()>) {
+        let ended = tokio::select! {
+            ended = &mut self.task => Some(ended),
+            () = signal => None,
+        };
+        let ended = match ended {
+            Some(ended) => Ok(ended),
+            None => {
+                tracing::info!(
+                    drain_seconds = DRAIN.as_secs(),
+                    "shutting down: finishing in-flight requests"
+                );
+                let _ = self.stop.send(true);
+                tokio::time::timeout(DRAIN, &mut self.task).await
+            }
+        };
+        match ended {
+            Ok(Ok(Err(e))) => tracing::warn!(error = %e, "server ended with an error"),
+            Err(_) => {
+                tracing::warn!(
+                    drain_seconds = DRAIN.as_secs(),
+                    "requests still running after the drain; cut off"
+                );
+                self.task.abort();
+            }
+            _ => {}
+        }
         self.store.close().await;
     }
 

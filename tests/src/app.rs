@@ -446,16 +446,26 @@ impl ServerProcess {
     }
 
     /// SIGTERM, as systemd stops a service, and waits until the process has exited.
-    pub async fn terminate(mut self) -> std::process::ExitStatus {
+    pub async fn terminate(self) -> std::process::ExitStatus {
+        self.send_sigterm();
+        self.exited_within(Duration::from_secs(30)).await
+    }
+
+    /// SIGTERM without waiting for the exit.
+    pub fn send_sigterm(&self) {
         let pid = self.child.id().expect("running").to_string();
         let sent = std::process::Command::new("kill")
             .args(["-TERM", &pid])
             .status()
             .unwrap();
         assert!(sent.success());
-        tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+    }
+
+    /// The exit status, which must come within `limit`.
+    pub async fn exited_within(mut self, limit: Duration) -> std::process::ExitStatus {
+        tokio::time::timeout(limit, self.child.wait())
             .await
-            .expect("stops within 30 s of SIGTERM")
+            .unwrap_or_else(|_| panic!("the server exits within {limit:?}"))
             .expect("reaped")
     }
 

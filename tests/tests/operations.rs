@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use schalter_server::engine::vault::{MasterKeys, Vault, VaultError};
-use schalter_tests::app::{answer_json, cli, cli_output, ServerProcess, TEST_MASTER_KEY};
+use schalter_tests::app::{add_device, answer_json, cli, cli_output, ServerProcess, TEST_MASTER_KEY};
 use schalter_tests::citizen::{booked, booking, free_starts, ID_CARD};
 use schalter_tests::{on_both_backends, TestDb};
 
@@ -326,6 +326,70 @@ impl Balancer {
         }
         Err(last)
     }
+}
+
+/// SIGTERM drains within a bound: a request already on its way (its body still arriving) is
+/// answered, a hall screen is told to come back in a second (`restart` with `retry:`) and its
+/// stream ends, and the process exits cleanly well inside systemd's limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigterm_answers_requests_in_flight_and_sends_screens_back() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let db = TestDb::sqlite().await;
+    let server = ServerProcess::start(&db.url, &["--demo"]).await;
+    let display = add_device(&db.url, "buergerbuero", "display");
+    let mut screen = reqwest::get(format!(
+        "{}/api/locations/buergerbuero/display/stream?token={display}",
+        server.url
+    ))
+    .await
+    .unwrap();
+    assert_eq!(screen.status(), 200);
+    let first = screen.chunk().await.unwrap().expect("the snapshot");
+    assert!(String::from_utf8_lossy(&first).contains("event: snapshot"));
+
+    let body = br#"{"rating": 4}"#;
+    let mut slow = tokio::net::TcpStream::connect(server.url.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let head = format!(
+        "POST /api/feedback HTTP/1.1\r\nHost: schalter\r\nContent-Type: application/json\r\nIdempotency-Key: drain-test-0000-0001\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    slow.write_all(head.as_bytes()).await.unwrap();
+    slow.write_all(&body[..5]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let stopping = std::time::Instant::now();
+    server.send_sigterm();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    slow.write_all(&body[5..]).await.unwrap();
+    let mut answer = Vec::new();
+    slow.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.starts_with("HTTP/1.1 201"),
+        "the request in flight is answered: {answer}"
+    );
+
+    let mut rest = String::new();
+    while let Some(chunk) = tokio::time::timeout(Duration::from_secs(15), screen.chunk())
+        .await
+        .expect("the screen's stream ends during the drain")
+        .unwrap()
+    {
+        rest.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(
+        rest.contains("event: restart") && rest.contains("retry: 1000"),
+        "the screen is told when to come back: {rest}"
+    );
+    let status = server.exited_within(Duration::from_secs(15)).await;
+    assert!(status.success(), "a clean exit on SIGTERM, not {status}");
+    eprintln!("SIGTERM to exit: {:?}", stopping.elapsed());
+    // Nothing acknowledged was lost on the way out.
+    let store = db.store().await;
+    assert_eq!(store.read_stream("feedback", 0).await.unwrap().len(), 1);
+    store.close().await;
 }
 
 /// Two servers on one PostgreSQL restarted one after the other (SIGTERM, new binary start) while

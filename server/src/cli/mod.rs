@@ -471,13 +471,7 @@ async fn serve(settings: Settings, welcome: bool) -> Result<(), CliError> {
         }
     }
     println!("Schalter läuft / is running: http://{shown}/  (event store: {backend}; stop with Ctrl+C)");
-    let stop = server.stop_handle();
-    tokio::spawn(async move {
-        shutdown_signal().await;
-        tracing::info!("shutting down: finishing in-flight requests");
-        let _ = stop.send(true);
-    });
-    server.wait().await;
+    server.run_until(shutdown_signal()).await;
     Ok(())
 }
 

@@ -80,7 +80,12 @@ struct Feed {
     shutdown: watch::Receiver<bool>,
     /// The stream ends here; the screen reconnects with its `Last-Event-ID` and misses nothing.
     ends_at: tokio::time::Instant,
+    said_farewell: bool,
 }
+
+/// How long a screen waits before it reconnects after the server said it is stopping: long
+/// enough for a restart's new process to listen, short enough that the hall hardly notices.
+const RECONNECT_AFTER: Duration = Duration::from_secs(1);
 
 impl Feed {
     fn call_view(&self, call: &Call) -> CallView {
@@ -203,17 +208,32 @@ impl Feed {
         }
     }
 
+    /// The server is stopping: one `restart` event telling the screen to come back after
+    /// [`RECONNECT_AFTER`] (to this server once it is back, or through the proxy to another),
+    /// then the end of the stream. Its `Last-Event-ID` carries it over without a missed call.
+    fn farewell(mut self) -> Option<(Result<Event, Infallible>, Feed)> {
+        if self.said_farewell {
+            return None;
+        }
+        self.said_farewell = true;
+        let event = Event::default().event("restart").retry(RECONNECT_AFTER).data("{}");
+        Some((Ok(event), self))
+    }
+
     async fn next(mut self) -> Option<(Result<Event, Infallible>, Feed)> {
         loop {
             if let Some(event) = self.pending.pop_front() {
                 return Some((Ok(event), self));
             }
-            if *self.shutdown.borrow() || tokio::time::Instant::now() >= self.ends_at {
+            if *self.shutdown.borrow() {
+                return self.farewell();
+            }
+            if tokio::time::Instant::now() >= self.ends_at {
                 return None;
             }
             tokio::select! {
                 changed = self.changes.changed() => if changed.is_err() { return None },
-                _ = self.shutdown.changed() => return None,
+                _ = self.shutdown.changed() => return self.farewell(),
                 _ = tokio::time::sleep_until(self.ends_at) => return None,
                 _ = tokio::time::sleep(REFRESH) => {}
             }
@@ -224,11 +244,12 @@ impl Feed {
 
 /// The hall screen's live feed (SSE). Events: `snapshot` (first, and after a reconnect),
 /// `call` (id = log position; resume with `Last-Event-ID`), `withdrawn` (a called ticket parked
-/// or transferred: no longer called; id as for calls), `waiting` (counts and estimates).
+/// or transferred: no longer called; id as for calls), `waiting` (counts and estimates),
+/// `restart` (the server is stopping; with `retry:` for when to reconnect).
 #[utoipa::path(get, path = "/api/locations/{id}/display/stream", tag = "queue", security(("staff_session" = []), ("device_token" = []), ("device_token_query" = [])),
     params(("id" = String, Path),
         ("Last-Event-ID" = Option<String>, Header, description = "resume after this call")),
-    responses((status = 200, content_type = "text/event-stream", description = "snapshot, call, withdrawn and waiting events"),
+    responses((status = 200, content_type = "text/event-stream", description = "snapshot, call, withdrawn, waiting and restart events"),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn stream(
     State(state): State<AppState>,
@@ -267,6 +288,7 @@ pub async fn stream(
         pending: VecDeque::new(),
         changes,
         ends_at: tokio::time::Instant::now() + lifetime,
+        said_farewell: false,
     };
     feed.snapshot(resume_after)?;
     metrics::gauge!("schalter_display_streams").increment(1.0);
