@@ -460,6 +460,107 @@ async fn a_rolling_restart_of_two_servers_loses_no_request() {
     }
 }
 
+/// A database restart under load, as the server sees one: every connection to its database is
+/// terminated and new ones are refused for two seconds. Meanwhile a write is answered either as
+/// usual or 503 `store_unavailable` with Retry-After, never another 5xx; afterwards the server
+/// has reconnected by itself, and every acknowledged write is in the log exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_database_restart_under_load_is_503_then_business_as_usual() {
+    let Some(db) = TestDb::postgres().await else { return };
+    let server = ServerProcess::start(&db.url, &["--demo"]).await;
+    let name = db.url.rsplit('/').next().unwrap().to_owned();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let clients: Vec<_> = (0..8)
+        .map(|c| {
+            let (url, stop) = (server.url.clone(), stop.clone());
+            tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                let (mut acknowledged, mut unavailable) = (0, 0);
+                let mut n = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let key = format!("outage-{c}-{n}-0000");
+                    // Retried with its key until it lands, as the app does.
+                    loop {
+                        let r = client
+                            .post(format!("{url}/api/feedback"))
+                            .header("Idempotency-Key", &key)
+                            .json(&serde_json::json!({"rating": 3}))
+                            .send()
+                            .await
+                            .expect("the server itself stays up");
+                        let status = r.status().as_u16();
+                        let retry_after = r.headers().contains_key("retry-after");
+                        let body: serde_json::Value = r.json().await.unwrap_or_default();
+                        match status {
+                            201 => break,
+                            503 => {
+                                assert_eq!(body["error"], "store_unavailable", "{body}");
+                                assert!(retry_after, "503 without Retry-After");
+                                unavailable += 1;
+                                tokio::time::sleep(Duration::from_millis(100)).await;
+                            }
+                            other => panic!("answered {other} during the outage: {body}"),
+                        }
+                    }
+                    acknowledged += 1;
+                    n += 1;
+                }
+                (acknowledged, unavailable)
+            })
+        })
+        .collect();
+    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&schalter_tests::pg_admin_url())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for sql in [
+        format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"),
+        format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"),
+    ] {
+        sqlx::query(&sql).execute(&mut admin).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    sqlx::query(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let client = reqwest::Client::new();
+    let back = async {
+        loop {
+            let r = client
+                .get(format!("{}/api/health/ready", server.url))
+                .send()
+                .await
+                .unwrap();
+            if r.status() == 200 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), back)
+        .await
+        .expect("ready again within 20 s of the database's return");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (mut acknowledged, mut unavailable) = (0, 0);
+    for c in clients {
+        let (a, u) = c.await.unwrap();
+        acknowledged += a;
+        unavailable += u;
+    }
+    assert!(unavailable > 0, "the outage was noticed");
+    let store = db.store().await;
+    assert_eq!(
+        store.read_stream("feedback", 0).await.unwrap().len(),
+        acknowledged,
+        "each acknowledged rating in the log exactly once"
+    );
+    eprintln!("database restart: {acknowledged} ratings acknowledged, {unavailable} answers 503 meanwhile");
+    store.close().await;
+    server.kill9().await;
+}
+
 /// What a load balancer and a supervisor ask: liveness touches nothing but the process;
 /// readiness says 503 with a stable code and Retry-After while the database is gone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -141,9 +141,14 @@ async fn write_batch(backend: &dyn EventStore, written: &broadcast::Sender<Writt
         }
         Err(e) => {
             tracing::error!(error = %e, appends = requests.len(), "a batch of appends failed");
-            let message = e.to_string();
+            let (message, unavailable) = (e.to_string(), e.is_unavailable());
             for reply in replies {
-                let _ = reply.send(Err(StoreError::Unavailable(message.clone())));
+                let error = if unavailable {
+                    StoreError::Unavailable(message.clone())
+                } else {
+                    StoreError::BatchFailed(message.clone())
+                };
+                let _ = reply.send(Err(error));
             }
         }
     }

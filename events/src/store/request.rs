@@ -135,6 +135,8 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("the event store could not write: {0}")]
     Unavailable(String),
+    #[error("a batch of appends failed: {0}")]
+    BatchFailed(String),
     #[error("stored event at position {position} is unreadable: {reason}")]
     Corrupt { position: i64, reason: String },
     #[error("the command id {command_id:?} was used for another request")]
@@ -155,5 +157,49 @@ pub(super) fn same_command(command_id: &str, stored: Option<&str>, requested: Op
 impl StoreError {
     pub fn is_conflict(&self) -> bool {
         matches!(self, StoreError::Conflict { .. } | StoreError::ConcurrentWrite)
+    }
+
+    /// The database cannot be reached or cannot write just now (a restart, an outage, a full
+    /// or read-only disk): worth trying again later, not a fault in the request or the code.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Connect { .. } | StoreError::Unavailable(_) => true,
+            StoreError::Database(e) => database_unavailable(e),
+            _ => false,
+        }
+    }
+}
+
+fn database_unavailable(e: &sqlx::Error) -> bool {
+    use sqlx::error::DatabaseError;
+    use sqlx::postgres::PgDatabaseError;
+    use sqlx::sqlite::SqliteError;
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            if let Some(pg) = db.try_downcast_ref::<PgDatabaseError>() {
+                let code = pg.code();
+                // 08: connection exceptions; 57P0x: shut down, crashed, starting up;
+                // 53: out of disk, memory or connections; 55000 at connect: not accepting
+                // connections to this database; 25006: a read-only standby.
+                code.starts_with("08")
+                    || code.starts_with("57P")
+                    || code.starts_with("53")
+                    || code == "25006"
+                    || (code == "55000" && pg.message().contains("accepting connections"))
+            } else if let Some(sqlite) = db.try_downcast_ref::<SqliteError>() {
+                let primary = sqlite.code().and_then(|c| c.parse::<i32>().ok()).map(|c| c & 0xff);
+                // SQLITE_BUSY (past the busy timeout), READONLY, IOERR, FULL, CANTOPEN.
+                matches!(primary, Some(5 | 8 | 10 | 13 | 14))
+            } else {
+                false
+            }
+        }
+        _ => false,
     }
 }

@@ -131,8 +131,8 @@ impl From<StoreError> for ApiError {
                 None,
                 "this Idempotency-Key was used for another request",
             ),
-            StoreError::Connect { .. } => ApiError::StoreUnavailable,
-            StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed) => {
+            unavailable if unavailable.is_unavailable() => {
+                tracing::warn!(error = %unavailable, "the event store is unavailable");
                 ApiError::StoreUnavailable
             }
             other => ApiError::Internal(other.to_string()),
