@@ -147,6 +147,135 @@ async fn a_kill_in_the_middle_of_a_rush_loses_no_booking(db: TestDb) {
     server.kill9().await;
 }
 
+/// A small tmpfs the test mounts for itself (the machines that run the suite run it as root).
+struct SmallDisk {
+    path: std::path::PathBuf,
+}
+
+impl SmallDisk {
+    fn mount(megabytes: u32) -> Option<SmallDisk> {
+        let dir = std::env::temp_dir().join(format!("schalter-disk-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={megabytes}m"), "tmpfs"])
+            .arg(&dir)
+            .output();
+        match mounted {
+            Ok(out) if out.status.success() => Some(SmallDisk { path: dir }),
+            Ok(out) => {
+                schalter_tests::missing(
+                    "a small file system (mount -t tmpfs)",
+                    &String::from_utf8_lossy(&out.stderr),
+                );
+                None
+            }
+            Err(e) => {
+                schalter_tests::missing("a small file system (mount -t tmpfs)", &e.to_string());
+                None
+            }
+        }
+    }
+
+    /// Writes zeros until the disk is full; returns the file that holds them.
+    fn fill(&self) -> std::path::PathBuf {
+        use std::io::Write;
+        let filler = self.path.join("filler");
+        let mut file = std::fs::File::create(&filler).unwrap();
+        let chunk = vec![0u8; 4096];
+        while file.write_all(&chunk).is_ok() {}
+        let _ = file.sync_all();
+        filler
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg("-l").arg(&self.path).status();
+        let _ = std::fs::remove_dir(&self.path);
+    }
+}
+
+/// SQLite on a disk that fills up: writes are answered 503 `store_unavailable` with
+/// Retry-After (never 500), nothing already written is damaged, and once there is room again the
+/// same server writes on without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_on_a_full_disk_says_503_and_recovers() {
+    let Some(disk) = SmallDisk::mount(24) else { return };
+    let file = disk.path.join("schalter.db");
+    let url = format!("sqlite://{}", file.display());
+    let server = ServerProcess::start(&url, &["--demo"]).await;
+    let client = reqwest::Client::new();
+    let mut n = 0;
+    let mut rate = || {
+        n += 1;
+        client
+            .post(format!("{}/api/feedback", server.url))
+            .header("Idempotency-Key", format!("disk-{n}-0000-0000"))
+            .json(&serde_json::json!({"rating": 2}))
+    };
+    let mut acknowledged = 0;
+    for _ in 0..20 {
+        assert_eq!(rate().send().await.unwrap().status(), 201);
+        acknowledged += 1;
+    }
+    let filler = disk.fill();
+    let mut refused = 0;
+    for _ in 0..400 {
+        let r = rate().send().await.unwrap();
+        match r.status().as_u16() {
+            201 => acknowledged += 1,
+            503 => {
+                assert!(r.headers().contains_key("retry-after"));
+                let body: serde_json::Value = r.json().await.unwrap();
+                assert_eq!(body["error"], "store_unavailable", "{body}");
+                refused += 1;
+                if refused >= 5 {
+                    break;
+                }
+            }
+            other => panic!("a full disk answered {other}: {}", r.text().await.unwrap_or_default()),
+        }
+    }
+    assert!(
+        refused >= 5,
+        "the full disk was noticed: {acknowledged} written, {refused} refused"
+    );
+
+    std::fs::remove_file(&filler).unwrap();
+    let mut back = false;
+    for _ in 0..50 {
+        let r = rate().send().await.unwrap();
+        match r.status().as_u16() {
+            201 => {
+                acknowledged += 1;
+                back = true;
+                break;
+            }
+            503 => tokio::time::sleep(Duration::from_millis(100)).await,
+            other => panic!("after the disk had room again: {other}"),
+        }
+    }
+    assert!(back, "the server writes again once the disk has room");
+    server.kill9().await;
+
+    let mut db = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+        .await
+        .unwrap();
+    let check: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+    assert_eq!(check, "ok");
+    let store = Store::connect(&url, ConnectOptions::default()).await.unwrap();
+    assert_eq!(
+        store.read_stream("feedback", 0).await.unwrap().len(),
+        acknowledged,
+        "every acknowledged rating, and nothing refused"
+    );
+    eprintln!("full disk: {acknowledged} ratings written, {refused} refused with 503 meanwhile");
+    store.close().await;
+}
+
 fn run(args: &[&str]) -> std::process::Output {
     std::process::Command::new(schalter_bin())
         .args(args)

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
-use sqlx::Row;
+use sqlx::{Connection, Row};
 use tokio::sync::watch;
 
 use super::{
@@ -97,6 +97,23 @@ async fn command_outcome(
     .transpose()
 }
 
+async fn write_batch(
+    writer: &mut sqlx::SqliteConnection,
+    requests: &[AppendRequest],
+    recorded_at: DateTime<Utc>,
+) -> Result<Vec<Result<AppendOutcome, StoreError>>, StoreError> {
+    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+    let mut head: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM events")
+        .fetch_one(&mut *tx)
+        .await?;
+    let mut results = Vec::with_capacity(requests.len());
+    for request in requests {
+        results.push(append_one(&mut tx, request, &mut head, recorded_at).await?);
+    }
+    tx.commit().await?;
+    Ok(results)
+}
+
 #[async_trait]
 impl EventStore for SqliteStore {
     fn backend(&self) -> Backend {
@@ -116,16 +133,14 @@ impl EventStore for SqliteStore {
         requests: &[AppendRequest],
         recorded_at: DateTime<Utc>,
     ) -> Result<Vec<Result<AppendOutcome, StoreError>>, StoreError> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let mut head: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM events")
-            .fetch_one(&mut *tx)
-            .await?;
-        let mut results = Vec::with_capacity(requests.len());
-        for request in requests {
-            results.push(append_one(&mut tx, request, &mut head, recorded_at).await?);
+        let mut writer = self.writer.acquire().await?;
+        let written = write_batch(&mut writer, requests, recorded_at).await;
+        if written.is_err() {
+            // A commit that failed (a full disk) can leave the connection inside its
+            // transaction; the next batch gets a fresh one, and closing rolls this one back.
+            let _ = writer.close().await;
         }
-        tx.commit().await?;
-        Ok(results)
+        written
     }
 
     async fn command_outcome(&self, command_id: &str) -> Result<Option<(AppendOutcome, Option<String>)>, StoreError> {
