@@ -14,6 +14,9 @@
 --    By rule 2 no running append can hold a position below one handed out, so a transaction that
 --    commits late with a lower position is waited for, never skipped.
 --
+-- The function no longer sends the NOTIFY that wakes other servers: PostgreSQL serialises the
+-- commits of notifying transactions. The appending server sends it right after the commit.
+--
 -- A batch reserves a position for each event it carries; events of requests that conflict or
 -- repeat an earlier command leave their positions unused (positions rise, with gaps).
 ALTER TABLE events ADD COLUMN tx xid8 NOT NULL DEFAULT '0';
@@ -27,7 +30,6 @@ DECLARE
     req        jsonb;
     existing   record;
     results    jsonb[] := '{}';
-    start_head bigint;
     head       bigint;
     wanted     bigint;
     me         xid8;
@@ -64,7 +66,6 @@ BEGIN
         RAISE;
     END;
     PERFORM pg_advisory_unlock(91548440153173);
-    start_head := head;
 
     -- Each request decided on its own, as in 0007.
     FOR req IN SELECT value FROM jsonb_array_elements(requests) LOOP
@@ -128,8 +129,7 @@ BEGIN
         head := head + written;
     END LOOP;
 
-    IF head > start_head THEN
-        PERFORM pg_notify('schalter_events', head::text);
-    END IF;
+    -- No NOTIFY here: a notifying transaction holds a database-wide lock through its commit,
+    -- which would queue the commits again. The server notifies after the commit (PgStore).
     RETURN to_jsonb(results);
 END $$;

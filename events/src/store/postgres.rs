@@ -32,6 +32,9 @@ pub struct PgStore {
     parallel_batches: usize,
     wake: watch::Sender<i64>,
     listener: JoinHandle<()>,
+    /// The newest position this process committed, for the notifier to announce.
+    written: watch::Sender<i64>,
+    notifier: JoinHandle<()>,
 }
 
 impl PgStore {
@@ -58,12 +61,16 @@ impl PgStore {
         let mut listener = PgListener::connect_with(&pool).await.map_err(connect_err)?;
         listener.listen(CHANNEL).await.map_err(connect_err)?;
         let listener = tokio::spawn(forward_notifications(listener, wake.clone()));
+        let (written, announce) = watch::channel(0);
+        let notifier = tokio::spawn(notify_others(pool.clone(), announce));
         Ok(PgStore {
             pool,
             // A quarter of the pool: readers, subscribers and the listener keep the rest.
             parallel_batches: (max_connections as usize / 4).clamp(1, 4),
             wake,
             listener,
+            written,
+            notifier,
         })
     }
 }
@@ -84,6 +91,25 @@ async fn forward_notifications(mut listener: PgListener, wake: watch::Sender<i64
                 wake.send_modify(|_| {});
                 tokio::time::sleep(std::time::Duration::from_millis(500)).await;
             }
+        }
+    }
+}
+
+/// Tells the other servers (and this one's listener) about new commits: one NOTIFY with the
+/// newest position, after the commit and outside it (a notifying transaction holds a lock
+/// through its commit that would make the appends queue again). Commits that land while one
+/// NOTIFY is on its way are announced together by the next.
+async fn notify_others(pool: PgPool, mut announce: watch::Receiver<i64>) {
+    while announce.changed().await.is_ok() {
+        let position = *announce.borrow_and_update();
+        if let Err(e) = sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CHANNEL)
+            .bind(position.to_string())
+            .execute(&pool)
+            .await
+        {
+            // Other servers' subscribers still poll; nothing is lost, only later.
+            tracing::warn!(error = %e, "could not announce new events to other servers");
         }
     }
 }
@@ -437,6 +463,7 @@ impl EventStore for PgStore {
 
     fn committed(&self, position: i64) {
         advance(&self.wake, position);
+        advance(&self.written, position);
     }
 
     fn parallel_batches(&self) -> usize {
@@ -445,6 +472,7 @@ impl EventStore for PgStore {
 
     async fn close(&self) {
         self.listener.abort();
+        self.notifier.abort();
         self.pool.close().await;
     }
 }
@@ -452,6 +480,7 @@ impl EventStore for PgStore {
 impl Drop for PgStore {
     fn drop(&mut self) {
         self.listener.abort();
+        self.notifier.abort();
     }
 }
 
