@@ -6,13 +6,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use schalter_events::store::{ConnectOptions, Store, StoreError};
-use schalter_tests::app::{schalter_bin, status_and_json, ServerProcess};
+use schalter_tests::app::{add_device, add_user, schalter_bin, sign_in, status_and_json, ServerProcess};
 use schalter_tests::citizen::{availability, booking, ID_CARD};
+use schalter_tests::sse::SseStream;
 use schalter_tests::{on_both_backends, TestDb};
 
 on_both_backends!(
     acknowledged_write_survives_kill_9,
-    a_kill_in_the_middle_of_a_rush_loses_no_booking
+    a_kill_in_the_middle_of_a_rush_loses_no_booking,
+    a_hall_screen_misses_no_call_across_a_kill_9
 );
 
 /// An acknowledged command is on disk: SIGKILL right after the 201, restart, it is there.
@@ -143,6 +145,121 @@ async fn a_kill_in_the_middle_of_a_rush_loses_no_booking(db: TestDb) {
         "kill -9 mid-rush ({:?}): {} acknowledged bookings, all there after the restart",
         db.kind,
         acknowledged.len()
+    );
+    server.kill9().await;
+}
+
+/// A hall screen across a kill -9: it saw the first call; the server dies; the restarted server
+/// (on another port, as a new process behind the proxy would be) calls two more tickets before
+/// the screen is back; the screen resumes with its `Last-Event-ID` and gets exactly the two
+/// calls it missed, in order, then a snapshot with all three.
+async fn a_hall_screen_misses_no_call_across_a_kill_9(db: TestDb) {
+    let client = reqwest::Client::new();
+    // The demo office first, then the screen, the kiosk and the clerk, all read at the start.
+    ServerProcess::start(&db.url, &["--demo"]).await.kill9().await;
+    let display = add_device(&db.url, "buergerbuero", "display");
+    let kiosk = format!("Bearer {}", add_device(&db.url, "buergerbuero", "kiosk"));
+    add_user(&db.url, "anna", "desk", "counter-one-2026");
+    let server = ServerProcess::start(&db.url, &[]).await;
+    let post = |url: &str, path: &str, auth: (&str, String), body: Option<serde_json::Value>| {
+        let mut r = client.post(format!("{url}{path}")).header(auth.0, auth.1);
+        if let Some(body) = body {
+            r = r.json(&body);
+        }
+        status_and_json(r)
+    };
+    let anna = (
+        "cookie",
+        sign_in(&client, &server.url, "anna", "counter-one-2026").await,
+    );
+    assert_eq!(
+        post(&server.url, "/api/counters/buergerbuero-1/open", anna.clone(), None)
+            .await
+            .0,
+        200
+    );
+    let mut numbers = Vec::new();
+    for _ in 0..3 {
+        let (status, ticket) = post(
+            &server.url,
+            "/api/locations/buergerbuero/tickets",
+            ("authorization", kiosk.clone()),
+            Some(serde_json::json!({"service": "meldebescheinigung"})),
+        )
+        .await;
+        assert_eq!(status, 201, "{ticket}");
+        numbers.push(ticket["number"].as_str().unwrap().to_owned());
+    }
+    let screen = |url: &str| {
+        client.get(format!(
+            "{url}/api/locations/buergerbuero/display/stream?token={display}"
+        ))
+    };
+    let wait = Duration::from_secs(5);
+    let mut feed = SseStream::open(screen(&server.url)).await;
+    assert_eq!(feed.next(wait).await.expect("a snapshot").event, "snapshot");
+    let (status, first) = post(
+        &server.url,
+        "/api/counters/buergerbuero-1/call-next",
+        anna.clone(),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{first}");
+    let seen = feed.next_named("call", wait).await.expect("the first call arrives");
+    assert_eq!(seen.json()["number"], numbers[0].as_str());
+    let last_event_id = seen.id.clone().expect("calls carry ids");
+    server.kill9().await;
+    drop(feed);
+
+    let server = ServerProcess::start(&db.url, &[]).await;
+    let anna = (
+        "cookie",
+        sign_in(&client, &server.url, "anna", "counter-one-2026").await,
+    );
+    let mut current = first["id"].as_str().unwrap().to_owned();
+    for number in &numbers[1..] {
+        let finish = format!("/api/tickets/{current}/finish");
+        assert_eq!(post(&server.url, &finish, anna.clone(), None).await.0, 200);
+        let (status, called) = post(
+            &server.url,
+            "/api/counters/buergerbuero-1/call-next",
+            anna.clone(),
+            None,
+        )
+        .await;
+        assert_eq!((status, called["number"].as_str()), (200, Some(number.as_str())));
+        current = called["id"].as_str().unwrap().to_owned();
+    }
+
+    let mut feed = SseStream::open(screen(&server.url).header("last-event-id", &last_event_id)).await;
+    let mut missed = Vec::new();
+    let snapshot = loop {
+        let e = feed
+            .next(wait)
+            .await
+            .expect("the resumed stream ends its catch-up with a snapshot");
+        match e.event.as_str() {
+            "call" => missed.push(e.json()["number"].as_str().unwrap().to_owned()),
+            "snapshot" => break e.json(),
+            _ => {}
+        }
+    };
+    assert_eq!(
+        missed,
+        numbers[1..],
+        "exactly the calls made while the screen was away, in order"
+    );
+    let shown: Vec<&str> = snapshot["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["number"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        shown,
+        [numbers[2].as_str(), numbers[1].as_str(), numbers[0].as_str()],
+        "newest first"
     );
     server.kill9().await;
 }

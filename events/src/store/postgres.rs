@@ -473,6 +473,15 @@ impl EventStore for PgStore {
     async fn close(&self) {
         self.listener.abort();
         self.notifier.abort();
+        // A short-lived writer (a CLI command) may close before its notifier had its turn.
+        let position = *self.written.borrow();
+        if position > 0 {
+            let _ = sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(CHANNEL)
+                .bind(position.to_string())
+                .execute(&self.pool)
+                .await;
+        }
         self.pool.close().await;
     }
 }
