@@ -102,16 +102,20 @@ async fn forward_notifications(mut listener: PgListener, wake: watch::Sender<i64
 async fn notify_others(pool: PgPool, mut announce: watch::Receiver<i64>) {
     while announce.changed().await.is_ok() {
         let position = *announce.borrow_and_update();
-        if let Err(e) = sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(CHANNEL)
-            .bind(position.to_string())
-            .execute(&pool)
-            .await
-        {
+        if let Err(e) = notify(&pool, position).await {
             // Other servers' subscribers still poll; nothing is lost, only later.
             tracing::warn!(error = %e, "could not announce new events to other servers");
         }
     }
+}
+
+async fn notify(pool: &PgPool, position: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(CHANNEL)
+        .bind(position.to_string())
+        .execute(pool)
+        .await
+        .map(drop)
 }
 
 /// One request as `schalter_append_batch` (migration 0002) reads it.
@@ -274,7 +278,7 @@ impl EventStore for PgStore {
             }
         };
         if results.len() != requests.len() {
-            return Err(StoreError::Unavailable(format!(
+            return Err(StoreError::BatchFailed(format!(
                 "append function answered {} results for {} requests",
                 results.len(),
                 requests.len()
@@ -476,11 +480,7 @@ impl EventStore for PgStore {
         // A short-lived writer (a CLI command) may close before its notifier had its turn.
         let position = *self.written.borrow();
         if position > 0 {
-            let _ = sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(CHANNEL)
-                .bind(position.to_string())
-                .execute(&self.pool)
-                .await;
+            let _ = notify(&self.pool, position).await;
         }
         self.pool.close().await;
     }
