@@ -91,13 +91,18 @@ impl Spawn {
         self
     }
 
+    /// The clock the message sender goes by (set after [`Spawn::mailing`] or [`Spawn::messages`]).
+    pub fn message_clock(mut self, clock: schalter_server::engine::clock::Clock) -> Spawn {
+        self.settings.messages.clock = clock;
+        self
+    }
+
     /// The rate limits, cooling-off and proof of work a real installation has.
     pub fn protected(mut self) -> Spawn {
         self.settings.abuse_protection = true;
         self
     }
 
-    /// Anonymous monthly aggregates at `/api/open-data`.
     /// Demo mode's outbox: without a mail server, messages go to the admins' viewer.
     pub fn demo_outbox(mut self) -> Spawn {
         self.settings.demo_outbox = true;
@@ -116,6 +121,7 @@ impl Spawn {
         self
     }
 
+    /// Anonymous monthly aggregates at `/api/open-data`.
     pub fn publishing(mut self) -> Spawn {
         self.settings.open_data = true;
         self
@@ -161,8 +167,7 @@ fn test_messages() -> MessageSettings {
         public_url: "http://schalter.test".into(),
         reminder_hours: 24,
         lease: chrono::Duration::seconds(2),
-        mail: None,
-        sms: None,
+        ..MessageSettings::default()
     }
 }
 

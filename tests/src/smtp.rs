@@ -1,7 +1,9 @@
 //! A local SMTP sink: a real SMTP conversation (greeting, EHLO, MAIL, RCPT, DATA, QUIT) that
-//! keeps every message it accepts, and a "black hole" that accepts connections and never
+//! keeps every message it accepts, or, while it is down, turns every connection away with
+//! `421` as a mail server in maintenance does; and a "black hole" that accepts connections and never
 //! answers (a mail server that hangs, to kill the sender mid-send).
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -12,6 +14,8 @@ use tokio::net::TcpListener;
 pub struct SmtpSink {
     pub url: String,
     messages: Arc<Mutex<Vec<String>>>,
+    down: Arc<AtomicBool>,
+    turned_away: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -20,16 +24,39 @@ impl SmtpSink {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("smtp://{}", listener.local_addr().unwrap());
         let messages: Arc<Mutex<Vec<String>>> = Arc::default();
-        let kept = messages.clone();
+        let down: Arc<AtomicBool> = Arc::default();
+        let turned_away: Arc<AtomicUsize> = Arc::default();
+        let (kept, is_down, counted) = (messages.clone(), down.clone(), turned_away.clone());
         let task = tokio::spawn(async move {
-            while let Ok((socket, _)) = listener.accept().await {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                if is_down.load(Ordering::SeqCst) {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    let _ = socket.write_all(b"421 sink.test service not available\r\n").await;
+                    continue;
+                }
                 let kept = kept.clone();
                 tokio::spawn(async move {
                     let _ = converse(socket, kept).await;
                 });
             }
         });
-        SmtpSink { url, messages, task }
+        SmtpSink {
+            url,
+            messages,
+            down,
+            turned_away,
+            task,
+        }
+    }
+
+    /// Down: every connection is answered `421` and closed; up: messages are accepted again.
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+    }
+
+    /// How many connections were turned away while down.
+    pub fn turned_away(&self) -> usize {
+        self.turned_away.load(Ordering::SeqCst)
     }
 
     pub fn messages(&self) -> Vec<String> {

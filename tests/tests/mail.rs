@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use schalter_events::api::{BookingRequest, BookingView};
+use schalter_events::outbox::{backoff, MessageEvent};
+use schalter_server::engine::clock::Clock;
 use schalter_tests::app::{spawn_app, ServerProcess};
 use schalter_tests::citizen::{self, booking, ID_CARD};
 use schalter_tests::ics;
@@ -12,7 +14,10 @@ use schalter_tests::smtp::{black_hole, decoded, SmtpSink};
 use schalter_tests::{on_both_backends, TestApp, TestDb};
 use serde_json::json;
 
-on_both_backends!(citizens_get_one_message_per_step);
+on_both_backends!(
+    citizens_get_one_message_per_step,
+    an_hour_without_the_mail_server_delays_but_loses_nothing
+);
 
 /// The free places `days_ahead` days from now for the ID card, as the server at `base` shows them.
 async fn free_starts(base: &str, days_ahead: i64) -> Vec<String> {
@@ -259,5 +264,126 @@ async fn failures_are_visible_to_admins() {
     assert_eq!(failing["attempts"], 1);
     assert_eq!(failing["given_up"], false);
     assert!(!problems.to_string().contains("unlucky"), "{problems}");
+    app.stop().await;
+}
+
+/// Waits (15 s at most) until the admins' message problems satisfy `done`, and returns them.
+async fn problems_when(
+    app: &TestApp,
+    cookie: &str,
+    what: &str,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let problems = app.staff_ok(cookie, reqwest::Method::GET, "/api/admin/messages").await;
+        if done(&problems) {
+            return problems;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never {what}: {problems}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn attempts_all(problems: &serde_json::Value, n: u64) -> bool {
+    let failing = problems["failing"].as_array().expect("failing");
+    failing.len() == 3 && failing.iter().all(|m| m["attempts"] == n)
+}
+
+/// The mail server is down for an hour, on a clock the test moves forward: the confirmations
+/// are tried on the back-off schedule (after 1, 2, 4 … minutes), shown as overdue once they are
+/// ten minutes late, and each is sent exactly once when the server is back.
+async fn an_hour_without_the_mail_server_delays_but_loses_nothing(db: TestDb) {
+    let sink = SmtpSink::start().await;
+    sink.set_down(true);
+    let (clock, hand) = Clock::with_hand();
+    let app = spawn_app(db).mailing(&sink.url).message_clock(clock).start().await;
+    schalter_tests::app::add_user(&app.db.url, "root", "admin", "administrator-2026");
+    let root = app.sign_in("root", "administrator-2026").await;
+    let starts = free_starts(&app.url, 3).await;
+    let emails = ["anna@example.org", "bert@example.org", "cem@example.org"];
+    for (start, email) in starts.iter().zip(emails) {
+        book(&app.url, start, email).await;
+    }
+
+    let mut late = Duration::ZERO;
+    let first = problems_when(&app, &root, "three failed first attempts", |p| attempts_all(p, 1)).await;
+    let ids: Vec<String> = first["failing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(first["overdue"].as_array().unwrap().is_empty(), "{first}");
+    // Attempts 2 … 6 at 1, 3, 7, 15 and 31 minutes: each waits for its back-off, no longer.
+    for attempt in 1..=5 {
+        let wait = backoff(attempt).to_std().unwrap();
+        hand.advance(chrono::Duration::from_std(wait - Duration::from_secs(20)).unwrap());
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let early = app.staff_ok(&root, reqwest::Method::GET, "/api/admin/messages").await;
+        assert!(
+            attempts_all(&early, u64::from(attempt)),
+            "tried before its back-off ran out: {early}"
+        );
+        hand.advance(chrono::Duration::seconds(25));
+        late += wait + Duration::from_secs(5);
+        let now = problems_when(&app, &root, "the next attempt", |p| {
+            attempts_all(p, u64::from(attempt) + 1)
+        })
+        .await;
+        let overdue = now["overdue"].as_array().unwrap().len();
+        let expected = if late > Duration::from_secs(10 * 60) { 3 } else { 0 };
+        assert_eq!(overdue, expected, "{} minutes late: {now}", late.as_secs() / 60);
+    }
+    // Up again after an hour; the seventh attempt is due at 63 minutes.
+    hand.advance(chrono::Duration::minutes(29));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let waiting = app.staff_ok(&root, reqwest::Method::GET, "/api/admin/messages").await;
+    assert!(attempts_all(&waiting, 6), "no attempt before 63 minutes: {waiting}");
+    assert!(sink.messages().is_empty());
+    sink.set_down(false);
+    hand.advance(chrono::Duration::minutes(4));
+    let sent = sink.wait_for(3, Duration::from_secs(15)).await;
+    assert_eq!(sent.len(), 3);
+    // Hours later nothing more goes out, and nothing is flagged any more.
+    hand.advance(chrono::Duration::hours(3));
+    problems_when(&app, &root, "a clean list", |p| {
+        ["failing", "overdue", "expired"]
+            .iter()
+            .all(|k| p[*k].as_array().unwrap().is_empty())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let sent = sink.messages();
+    let mut to: Vec<String> = sent
+        .iter()
+        .map(|m| {
+            decoded(m)
+                .lines()
+                .find_map(|l| l.strip_prefix("To: ").map(str::to_owned))
+                .unwrap()
+        })
+        .collect();
+    to.sort();
+    assert_eq!(to, emails, "one confirmation each");
+    assert!(sink.turned_away() >= 18, "six attempts each: {}", sink.turned_away());
+    for id in ids {
+        let events = app
+            .store()
+            .read_stream(&schalter_events::outbox::stream(&id), 0)
+            .await
+            .unwrap();
+        let kinds: Vec<&str> = events
+            .iter()
+            .map(|e| match schalter_events::decode::<MessageEvent>(e).unwrap() {
+                MessageEvent::DeliveryStarted { .. } => "started",
+                MessageEvent::DeliveryFailed { .. } => "failed",
+                MessageEvent::MessageSent { .. } => "sent",
+            })
+            .collect();
+        let mut expected = ["started", "failed"].repeat(6);
+        expected.extend(["started", "sent"]);
+        assert_eq!(kinds, expected, "{id}");
+    }
     app.stop().await;
 }

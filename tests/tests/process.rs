@@ -393,6 +393,138 @@ async fn sqlite_on_a_full_disk_says_503_and_recovers() {
     store.close().await;
 }
 
+/// Runs a system tool for a test's own file system; `Err` with its complaint if it cannot.
+fn system(program: &str, args: &[&str]) -> Result<(), String> {
+    match std::process::Command::new(program).args(args).output() {
+        Ok(out) if out.status.success() => Ok(()),
+        Ok(out) => Err(format!("{program}: {}", String::from_utf8_lossy(&out.stderr).trim())),
+        Err(e) => Err(format!("{program}: {e}")),
+    }
+}
+
+/// An ext4 file system in a file, mounted through a loop device with `errors=remount-ro`: on the
+/// first error the kernel turns it read-only, as it does a failing disk, and the test can cause
+/// that error (`/sys/fs/ext4/<device>/trigger_fs_error`).
+struct LoopDisk {
+    image: std::path::PathBuf,
+    path: std::path::PathBuf,
+}
+
+impl LoopDisk {
+    fn mount(megabytes: u64) -> Option<LoopDisk> {
+        let name = format!("schalter-ext4-{}", uuid::Uuid::new_v4().simple());
+        let disk = LoopDisk {
+            image: std::env::temp_dir().join(format!("{name}.img")),
+            path: std::env::temp_dir().join(name),
+        };
+        std::fs::create_dir_all(&disk.path).unwrap();
+        let image = std::fs::File::create(&disk.image).unwrap();
+        image.set_len(megabytes << 20).unwrap();
+        let made = system("mkfs.ext4", &["-q", "-F", disk.image.to_str().unwrap()]).and_then(|()| disk.attach());
+        match made {
+            Ok(()) => Some(disk),
+            Err(e) => {
+                schalter_tests::missing("an ext4 file system on a loop device (mkfs.ext4, mount -o loop)", &e);
+                None
+            }
+        }
+    }
+
+    fn attach(&self) -> Result<(), String> {
+        let (image, path) = (self.image.to_str().unwrap(), self.path.to_str().unwrap());
+        system("mount", &["-o", "loop,errors=remount-ro", image, path])
+    }
+
+    /// An error as a failing disk reports it: from now on every write is refused (EROFS).
+    fn fail(&self) {
+        let out = std::process::Command::new("findmnt")
+            .args(["-n", "-o", "SOURCE"])
+            .arg(&self.path)
+            .output()
+            .unwrap();
+        let device = String::from_utf8_lossy(&out.stdout).trim().replace("/dev/", "");
+        std::fs::write(format!("/sys/fs/ext4/{device}/trigger_fs_error"), "schalter test").unwrap();
+    }
+
+    /// What an administrator does before starting the server again: unmount, check and repair
+    /// (e2fsck exits 1 or 2 when it repaired something), mount read-write.
+    fn repair(&self) {
+        system("umount", &[self.path.to_str().unwrap()]).unwrap();
+        let fsck = std::process::Command::new("e2fsck")
+            .args(["-f", "-y"])
+            .arg(&self.image)
+            .output()
+            .unwrap();
+        assert!(fsck.status.code().is_some_and(|c| c <= 2), "{fsck:?}");
+        self.attach().unwrap();
+    }
+}
+
+impl Drop for LoopDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg("-l").arg(&self.path).status();
+        let _ = std::fs::remove_dir(&self.path);
+        let _ = std::fs::remove_file(&self.image);
+    }
+}
+
+/// SQLite on a disk the kernel turns read-only after an error: writes are answered 503
+/// `store_unavailable` with Retry-After (never 500) while reads go on, and once the disk is
+/// repaired the restarted server has every acknowledged write in an intact database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_on_a_disk_turned_read_only_says_503_and_loses_nothing() {
+    let Some(disk) = LoopDisk::mount(64) else { return };
+    let url = format!("sqlite://{}", disk.path.join("schalter.db").display());
+    let server = ServerProcess::start(&url, &["--demo"]).await;
+    let client = reqwest::Client::new();
+    let mut n = 0;
+    let mut rate = |base: &str| {
+        n += 1;
+        client
+            .post(format!("{base}/api/feedback"))
+            .header("Idempotency-Key", format!("ro-{n}-0000-0000"))
+            .json(&serde_json::json!({"rating": 4}))
+    };
+    let mut acknowledged = 0;
+    for _ in 0..20 {
+        assert_eq!(rate(&server.url).send().await.unwrap().status(), 201);
+        acknowledged += 1;
+    }
+    disk.fail();
+    for _ in 0..5 {
+        let r = rate(&server.url).send().await.unwrap();
+        assert_eq!(r.status(), 503, "a read-only disk");
+        assert!(r.headers().contains_key("retry-after"));
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["error"], "store_unavailable", "{body}");
+    }
+    let services = client.get(format!("{}/api/services", server.url)).send().await.unwrap();
+    assert_eq!(services.status(), 200, "reading goes on");
+    server.kill9().await;
+
+    disk.repair();
+    let mut db = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+        .await
+        .unwrap();
+    let check: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+    assert_eq!(check, "ok");
+    drop(db);
+    let server = ServerProcess::start(&url, &["--demo"]).await;
+    assert_eq!(rate(&server.url).send().await.unwrap().status(), 201, "writing again");
+    acknowledged += 1;
+    server.kill9().await;
+    let store = Store::connect(&url, ConnectOptions::default()).await.unwrap();
+    assert_eq!(
+        store.read_stream("feedback", 0).await.unwrap().len(),
+        acknowledged,
+        "every acknowledged rating, and nothing refused"
+    );
+    store.close().await;
+}
+
 fn run(args: &[&str]) -> std::process::Output {
     std::process::Command::new(schalter_bin())
         .args(args)

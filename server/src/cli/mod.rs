@@ -98,6 +98,7 @@ impl Mail {
                     sender: texts.sms_sender,
                     near_ahead: texts.sms_near_ahead,
                 }),
+            clock: crate::engine::clock::Clock::system(),
         }
     }
 }

@@ -21,6 +21,7 @@ use schalter_events::outbox::{self, Delivery, Kind};
 use schalter_events::queue::{self, NumberEvent, TicketEvent};
 use schalter_events::{decode, ics, Decision, RecordedEvent};
 
+use crate::engine::clock::Clock;
 use crate::engine::executor::{Executed, Record, WriteError};
 use crate::engine::state::{AppState, DemoMessage, DemoOutbox, MessageProblem, MessageProblems};
 use crate::jobs::sms::{HttpGateway, Sms, SmsGateway, SmsSettings};
@@ -35,6 +36,8 @@ pub struct MessageSettings {
     pub lease: Duration,
     pub mail: Option<MailSettings>,
     pub sms: Option<SmsSettings>,
+    /// When messages are due, retried, overdue and expired (a test moves it forward).
+    pub clock: Clock,
 }
 
 impl Default for MessageSettings {
@@ -45,6 +48,7 @@ impl Default for MessageSettings {
             lease: Duration::seconds(120),
             mail: None,
             sms: None,
+            clock: Clock::system(),
         }
     }
 }
@@ -496,7 +500,7 @@ async fn run(
                 }
             },
             _ = tick.tick() => {
-                let now = Utc::now();
+                let now = settings.clock.now();
                 if let Some((sms, _)) = &transports.sms {
                     // The projections must have seen at least what this sender has.
                     state.caught_up(subscription.position()).await;
@@ -532,7 +536,7 @@ async fn send_due(
     outbox: &mut Outbox,
     tz_of: &(dyn Fn(&str) -> Tz + Sync),
 ) {
-    let now = Utc::now();
+    let now = settings.clock.now();
     // Due at the same moment (a booking within the reminder window): the notice first.
     let mut due: Vec<(DateTime<Utc>, bool, String)> = outbox
         .pending
@@ -631,7 +635,7 @@ async fn deliver(
             return;
         }
     };
-    let now = Utc::now();
+    let now = settings.clock.now();
     let delivery = outbox.deliveries.get(id).cloned().unwrap_or_default();
     let (claim, expectation) = outbox::start(id, &delivery, now, settings.lease);
     let claim = Record::<WriteError>::new(Decision::expecting(claim, expectation));
@@ -663,7 +667,7 @@ async fn deliver(
                 }
             }
             Some((_, MailTransport::Demo(outbox))) => {
-                outbox.push(demo_message(*letter, id, Utc::now()));
+                outbox.push(demo_message(*letter, id, settings.clock.now()));
                 Ok(())
             }
             None => Err("no mail server configured".into()),
@@ -674,7 +678,7 @@ async fn deliver(
         },
         Err(e) => Err(e),
     };
-    let now = Utc::now();
+    let now = settings.clock.now();
     let (event, label) = match &outcome {
         Ok(()) => (outbox::sent(id, now), "sent"),
         Err(error) => {
@@ -876,7 +880,7 @@ fn compose(
         site: &site,
     };
     let calendar = Some(Calendar {
-        text: ics::appointment(&state.catalogue(), &appointment, Utc::now()),
+        text: ics::appointment(&state.catalogue(), &appointment, settings.clock.now()),
         method: ics::method(booking),
     });
     Ok(Letter {
