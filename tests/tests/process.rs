@@ -57,25 +57,40 @@ async fn acknowledged_write_survives_kill_9(db: TestDb) {
     server.kill9().await;
 }
 
+/// A size of the fault tests: small in the suite, larger for a recorded full-size run
+/// (`SCHALTER_FAULT_CITIZENS=200 SCHALTER_FAULT_DAYS=28 SCHALTER_FAULT_KILL_MS=3000`, with
+/// `SCHALTER_BIN` at a release build).
+fn fault_size(name: &str, small: usize) -> usize {
+    std::env::var(format!("SCHALTER_FAULT_{name}"))
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(small)
+}
+
 /// kill -9 while 24 citizens rush a week's slots, then a restart on the same log: every booking
 /// that was answered 201 is there with its code and time, no slot holds more than it has
 /// places, and the restarted server has caught up (it counts them all as taken).
 async fn a_kill_in_the_middle_of_a_rush_loses_no_booking(db: TestDb) {
+    let (rushing, days, kill_after) = (
+        fault_size("CITIZENS", 24),
+        fault_size("DAYS", 7) as u32,
+        fault_size("KILL_MS", 500) as u64,
+    );
     let client = reqwest::Client::new();
     let server = ServerProcess::start(&db.url, &["--demo"]).await;
     let tomorrow = chrono::Local::now().date_naive() + chrono::Duration::days(1);
-    let places: HashMap<String, u32> = availability(&client, &server.url, ID_CARD, tomorrow, 7)
+    let places: HashMap<String, u32> = availability(&client, &server.url, ID_CARD, tomorrow, days)
         .await
         .slots
         .into_iter()
         .filter(|s| s.free > 0)
-        .take(300)
+        .take(300 * days as usize / 7)
         .map(|s| (s.start.as_str().to_owned(), s.free))
         .collect();
     assert!(!places.is_empty(), "the demo office has free places next week");
     let starts: Arc<Vec<String>> = Arc::new(places.keys().cloned().collect());
     let stop = Arc::new(AtomicBool::new(false));
-    let citizens: Vec<_> = (0..24)
+    let citizens: Vec<_> = (0..rushing)
         .map(|c| {
             let (client, url, starts, stop) = (client.clone(), server.url.clone(), starts.clone(), stop.clone());
             tokio::spawn(async move {
@@ -101,7 +116,7 @@ async fn a_kill_in_the_middle_of_a_rush_loses_no_booking(db: TestDb) {
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    tokio::time::sleep(Duration::from_millis(kill_after)).await;
     server.kill9().await;
     stop.store(true, Ordering::Relaxed);
     let mut acknowledged = Vec::new();
@@ -123,7 +138,7 @@ async fn a_kill_in_the_middle_of_a_rush_loses_no_booking(db: TestDb) {
         assert_eq!(view["start"].as_str(), Some(start.as_str()), "{code}");
         *held.entry(start).or_default() += 1;
     }
-    let after = availability(&client, &server.url, ID_CARD, tomorrow, 7).await;
+    let after = availability(&client, &server.url, ID_CARD, tomorrow, days).await;
     for slot in after.slots.iter().filter(|s| places.contains_key(s.start.as_str())) {
         let (before, acked) = (
             places[slot.start.as_str()],
@@ -142,8 +157,9 @@ async fn a_kill_in_the_middle_of_a_rush_loses_no_booking(db: TestDb) {
         );
     }
     eprintln!(
-        "kill -9 mid-rush ({:?}): {} acknowledged bookings, all there after the restart",
+        "kill -9 mid-rush ({:?}, {rushing} citizens, {} places, killed after {kill_after} ms): {} acknowledged bookings, all there after the restart",
         db.kind,
+        places.values().sum::<u32>(),
         acknowledged.len()
     );
     server.kill9().await;
