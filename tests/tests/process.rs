@@ -391,14 +391,7 @@ async fn sqlite_on_a_full_disk_says_503_and_recovers() {
     assert!(back, "the server writes again once the disk has room");
     server.kill9().await;
 
-    let mut db = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
-        .await
-        .unwrap();
-    let check: String = sqlx::query_scalar("PRAGMA integrity_check")
-        .fetch_one(&mut db)
-        .await
-        .unwrap();
-    assert_eq!(check, "ok");
+    assert_intact(&url).await;
     let store = Store::connect(&url, ConnectOptions::default()).await.unwrap();
     assert_eq!(
         store.read_stream("feedback", 0).await.unwrap().len(),
@@ -407,6 +400,18 @@ async fn sqlite_on_a_full_disk_says_503_and_recovers() {
     );
     eprintln!("full disk: {acknowledged} ratings written, {refused} refused with 503 meanwhile");
     store.close().await;
+}
+
+/// SQLite's own check of the whole file finds nothing wrong.
+async fn assert_intact(url: &str) {
+    let mut db = <sqlx::SqliteConnection as sqlx::Connection>::connect(url)
+        .await
+        .unwrap();
+    let check: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+    assert_eq!(check, "ok");
 }
 
 /// Runs a system tool for a test's own file system; `Err` with its complaint if it cannot.
@@ -519,15 +524,7 @@ async fn sqlite_on_a_disk_turned_read_only_says_503_and_loses_nothing() {
     server.kill9().await;
 
     disk.repair();
-    let mut db = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
-        .await
-        .unwrap();
-    let check: String = sqlx::query_scalar("PRAGMA integrity_check")
-        .fetch_one(&mut db)
-        .await
-        .unwrap();
-    assert_eq!(check, "ok");
-    drop(db);
+    assert_intact(&url).await;
     let server = ServerProcess::start(&url, &["--demo"]).await;
     assert_eq!(rate(&server.url).send().await.unwrap().status(), 201, "writing again");
     acknowledged += 1;
