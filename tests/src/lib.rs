@@ -40,6 +40,15 @@ pub fn missing(component: &str, why: &str) {
     eprintln!("SKIPPED: {component} not available ({why}); set CI=true to make this a failure");
 }
 
+/// A size of the fault tests: small in the suite, larger for a recorded full-size run with
+/// `SCHALTER_FAULT_<NAME>` set (and `SCHALTER_BIN` at a release build); see BENCHMARKS.md.
+pub fn fault_size(name: &str, small: usize) -> usize {
+    std::env::var(format!("SCHALTER_FAULT_{name}"))
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(small)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Sqlite,

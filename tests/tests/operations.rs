@@ -461,16 +461,20 @@ async fn a_rolling_restart_of_two_servers_loses_no_request() {
 }
 
 /// A database restart under load, as the server sees one: every connection to its database is
-/// terminated and new ones are refused for two seconds. Meanwhile a write is answered either as
-/// usual or 503 `store_unavailable` with Retry-After, never another 5xx; afterwards the server
+/// terminated and new ones are refused for two seconds (sizes: `SCHALTER_FAULT_WRITERS`,
+/// `SCHALTER_FAULT_OUTAGE_MS`). Meanwhile a write is answered either as usual or 503 `store_unavailable` with Retry-After, never another 5xx; afterwards the server
 /// has reconnected by itself, and every acknowledged write is in the log exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_database_restart_under_load_is_503_then_business_as_usual() {
     let Some(db) = TestDb::postgres().await else { return };
+    let (writers, outage) = (
+        schalter_tests::fault_size("WRITERS", 8),
+        schalter_tests::fault_size("OUTAGE_MS", 2000) as u64,
+    );
     let server = ServerProcess::start(&db.url, &["--demo"]).await;
     let name = db.url.rsplit('/').next().unwrap().to_owned();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let clients: Vec<_> = (0..8)
+    let clients: Vec<_> = (0..writers)
         .map(|c| {
             let (url, stop) = (server.url.clone(), stop.clone());
             tokio::spawn(async move {
@@ -519,7 +523,7 @@ async fn a_database_restart_under_load_is_503_then_business_as_usual() {
     ] {
         sqlx::query(&sql).execute(&mut admin).await.unwrap();
     }
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    tokio::time::sleep(Duration::from_millis(outage)).await;
     sqlx::query(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
         .execute(&mut admin)
         .await
@@ -556,7 +560,9 @@ async fn a_database_restart_under_load_is_503_then_business_as_usual() {
         acknowledged,
         "each acknowledged rating in the log exactly once"
     );
-    eprintln!("database restart: {acknowledged} ratings acknowledged, {unavailable} answers 503 meanwhile");
+    eprintln!(
+        "database restart ({writers} writers, {outage} ms away): {acknowledged} ratings acknowledged, {unavailable} answers 503 meanwhile"
+    );
     store.close().await;
     server.kill9().await;
 }

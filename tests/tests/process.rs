@@ -57,24 +57,14 @@ async fn acknowledged_write_survives_kill_9(db: TestDb) {
     server.kill9().await;
 }
 
-/// A size of the fault tests: small in the suite, larger for a recorded full-size run
-/// (`SCHALTER_FAULT_CITIZENS=200 SCHALTER_FAULT_DAYS=28 SCHALTER_FAULT_KILL_MS=3000`, with
-/// `SCHALTER_BIN` at a release build).
-fn fault_size(name: &str, small: usize) -> usize {
-    std::env::var(format!("SCHALTER_FAULT_{name}"))
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(small)
-}
-
 /// kill -9 while 24 citizens rush a week's slots, then a restart on the same log: every booking
 /// that was answered 201 is there with its code and time, no slot holds more than it has
 /// places, and the restarted server has caught up (it counts them all as taken).
 async fn a_kill_in_the_middle_of_a_rush_loses_no_booking(db: TestDb) {
     let (rushing, days, kill_after) = (
-        fault_size("CITIZENS", 24),
-        fault_size("DAYS", 7) as u32,
-        fault_size("KILL_MS", 500) as u64,
+        schalter_tests::fault_size("CITIZENS", 24),
+        schalter_tests::fault_size("DAYS", 7) as u32,
+        schalter_tests::fault_size("KILL_MS", 500) as u64,
     );
     let client = reqwest::Client::new();
     let server = ServerProcess::start(&db.url, &["--demo"]).await;
