@@ -538,7 +538,16 @@ mod interleavings {
             let prefix = format!("case{case}");
             let before = store.head().await.unwrap();
             let (wa, wb) = tokio::join!(run(&store, &prefix, a), run(&store, &prefix, b));
-            let all = store.read_all(before, 10_000).await.unwrap();
+            // A read hands out settled events only (PostgreSQL: none a running transaction
+            // could still precede), so a reader pages on until it has reached the head.
+            let head = store.head().await.unwrap();
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            let mut all: Vec<schalter_events::RecordedEvent> = Vec::new();
+            while all.last().map_or(before, |e| e.position) < head {
+                let from = all.last().map_or(before, |e| e.position);
+                all.extend(store.read_all(from, 10_000).await.unwrap());
+                assert!(std::time::Instant::now() < deadline, "reads reach the head {head}");
+            }
             assert_eq!(all.len(), wa + wb, "exactly the acknowledged events were stored");
             let mut per_stream: BTreeMap<String, Vec<i64>> = BTreeMap::new();
             for e in &all {
