@@ -315,21 +315,26 @@ impl TestApp {
         }
     }
 
-    /// Waits (10 s at most) until `/api/admin/messages` lists a failing message, as the admin
-    /// signed in with `cookie` sees it.
-    pub async fn failing_messages(&self, cookie: &str) -> Value {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    /// Waits (15 s at most) until `/api/admin/messages`, as the admin signed in with `cookie`
+    /// sees it, satisfies `done`, and returns it; `what` names the awaited state in the failure.
+    pub async fn message_problems_when(&self, cookie: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
         loop {
             let problems = self.staff_ok(cookie, reqwest::Method::GET, "/api/admin/messages").await;
-            if !problems["failing"].as_array().expect("failing").is_empty() {
+            if done(&problems) {
                 return problems;
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "no failure reported: {problems}"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            assert!(tokio::time::Instant::now() < deadline, "never {what}: {problems}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// Waits until `/api/admin/messages` lists a failing message (see `message_problems_when`).
+    pub async fn failing_messages(&self, cookie: &str) -> Value {
+        self.message_problems_when(cookie, "a failure reported", |p| {
+            !p["failing"].as_array().expect("failing").is_empty()
+        })
+        .await
     }
 
     /// Opens a counter as the signed-in clerk (`cookie`), so it may call tickets.

@@ -1,6 +1,6 @@
 //! A local SMTP sink: a real SMTP conversation (greeting, EHLO, MAIL, RCPT, DATA, QUIT) that
-//! keeps every message it accepts, or, while it is down, turns every connection away with
-//! `421` as a mail server in maintenance does; and a "black hole" that accepts connections and never
+//! keeps every message it accepts, or, while it is down, turns every connection away with `421`
+//! as a mail server in maintenance does; and a "black hole" that accepts connections and never
 //! answers (a mail server that hangs, to kill the sender mid-send).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -19,6 +19,16 @@ impl SseEvent {
     }
 }
 
+/// The ticket numbers a hall-screen snapshot shows as called, newest first.
+pub fn called_numbers(snapshot: &Value) -> Vec<&str> {
+    snapshot["calls"]
+        .as_array()
+        .expect("a snapshot lists its calls")
+        .iter()
+        .map(|c| c["number"].as_str().expect("each call has a number"))
+        .collect()
+}
+
 pub struct SseStream {
     body: futures::stream::BoxStream<'static, reqwest::Result<Vec<u8>>>,
     buffer: String,

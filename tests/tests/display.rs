@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use schalter_tests::app::{add_device, add_user};
-use schalter_tests::sse::{SseEvent, SseStream};
+use schalter_tests::sse::{called_numbers, SseEvent, SseStream};
 use schalter_tests::{on_both_backends, spawn_app, TestApp, TestDb};
 use serde_json::{json, Value};
 
@@ -165,12 +165,7 @@ async fn hall_screen_sees_calls_live_resumes_and_shows_no_personal_data(db: Test
     drop(feed);
     let mut feed = SseStream::open(screen(&app, &display)).await;
     let snapshot = feed.next(WAIT).await.expect("a snapshot").json();
-    let shown: Vec<&str> = snapshot["calls"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["number"].as_str().unwrap())
-        .collect();
+    let shown = called_numbers(&snapshot);
     assert_eq!(shown, ["T-001"], "the parked number is not shown as called");
     raw.push_str(&feed.raw);
 

@@ -267,24 +267,6 @@ async fn failures_are_visible_to_admins() {
     app.stop().await;
 }
 
-/// Waits (15 s at most) until the admins' message problems satisfy `done`, and returns them.
-async fn problems_when(
-    app: &TestApp,
-    cookie: &str,
-    what: &str,
-    done: impl Fn(&serde_json::Value) -> bool,
-) -> serde_json::Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    loop {
-        let problems = app.staff_ok(cookie, reqwest::Method::GET, "/api/admin/messages").await;
-        if done(&problems) {
-            return problems;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "never {what}: {problems}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 fn attempts_all(problems: &serde_json::Value, n: u64) -> bool {
     let failing = problems["failing"].as_array().expect("failing");
     failing.len() == 3 && failing.iter().all(|m| m["attempts"] == n)
@@ -307,7 +289,9 @@ async fn an_hour_without_the_mail_server_delays_but_loses_nothing(db: TestDb) {
     }
 
     let mut late = Duration::ZERO;
-    let first = problems_when(&app, &root, "three failed first attempts", |p| attempts_all(p, 1)).await;
+    let first = app
+        .message_problems_when(&root, "three failed first attempts", |p| attempts_all(p, 1))
+        .await;
     let ids: Vec<String> = first["failing"]
         .as_array()
         .unwrap()
@@ -327,10 +311,9 @@ async fn an_hour_without_the_mail_server_delays_but_loses_nothing(db: TestDb) {
         );
         hand.advance(chrono::Duration::seconds(25));
         late += wait + Duration::from_secs(5);
-        let now = problems_when(&app, &root, "the next attempt", |p| {
-            attempts_all(p, u64::from(attempt) + 1)
-        })
-        .await;
+        let now = app
+            .message_problems_when(&root, "the next attempt", |p| attempts_all(p, u64::from(attempt) + 1))
+            .await;
         let overdue = now["overdue"].as_array().unwrap().len();
         let expected = if late > Duration::from_secs(10 * 60) { 3 } else { 0 };
         assert_eq!(overdue, expected, "{} minutes late: {now}", late.as_secs() / 60);
@@ -347,7 +330,7 @@ async fn an_hour_without_the_mail_server_delays_but_loses_nothing(db: TestDb) {
     assert_eq!(sent.len(), 3);
     // Hours later nothing more goes out, and nothing is flagged any more.
     hand.advance(chrono::Duration::hours(3));
-    problems_when(&app, &root, "a clean list", |p| {
+    app.message_problems_when(&root, "a clean list", |p| {
         ["failing", "overdue", "expired"]
             .iter()
             .all(|k| p[*k].as_array().unwrap().is_empty())

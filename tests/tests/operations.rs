@@ -462,8 +462,9 @@ async fn a_rolling_restart_of_two_servers_loses_no_request() {
 
 /// A database restart under load, as the server sees one: every connection to its database is
 /// terminated and new ones are refused for two seconds (sizes: `SCHALTER_FAULT_WRITERS`,
-/// `SCHALTER_FAULT_OUTAGE_MS`). Meanwhile a write is answered either as usual or 503 `store_unavailable` with Retry-After, never another 5xx; afterwards the server
-/// has reconnected by itself, and every acknowledged write is in the log exactly once.
+/// `SCHALTER_FAULT_OUTAGE_MS`). Meanwhile a write is answered either as usual or 503
+/// `store_unavailable` with Retry-After, never another 5xx; afterwards the server has reconnected
+/// by itself, and every acknowledged write is in the log exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_database_restart_under_load_is_503_then_business_as_usual() {
     let Some(db) = TestDb::postgres().await else { return };

@@ -8,7 +8,7 @@ use std::time::Duration;
 use schalter_events::store::{ConnectOptions, Store, StoreError};
 use schalter_tests::app::{add_device, add_user, schalter_bin, sign_in, status_and_json, ServerProcess};
 use schalter_tests::citizen::{availability, booking, ID_CARD};
-use schalter_tests::sse::SseStream;
+use schalter_tests::sse::{called_numbers, SseStream};
 use schalter_tests::{on_both_backends, TestDb};
 
 on_both_backends!(
@@ -256,12 +256,7 @@ async fn a_hall_screen_misses_no_call_across_a_kill_9(db: TestDb) {
         numbers[1..],
         "exactly the calls made while the screen was away, in order"
     );
-    let shown: Vec<&str> = snapshot["calls"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["number"].as_str().unwrap())
-        .collect();
+    let shown = called_numbers(&snapshot);
     assert_eq!(
         shown,
         [numbers[2].as_str(), numbers[1].as_str(), numbers[0].as_str()],
@@ -279,21 +274,11 @@ impl SmallDisk {
     fn mount(megabytes: u32) -> Option<SmallDisk> {
         let dir = std::env::temp_dir().join(format!("schalter-disk-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).unwrap();
-        let mounted = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={megabytes}m"), "tmpfs"])
-            .arg(&dir)
-            .output();
-        match mounted {
-            Ok(out) if out.status.success() => Some(SmallDisk { path: dir }),
-            Ok(out) => {
-                schalter_tests::missing(
-                    "a small file system (mount -t tmpfs)",
-                    &String::from_utf8_lossy(&out.stderr),
-                );
-                None
-            }
+        let size = format!("size={megabytes}m");
+        match system("mount", &["-t", "tmpfs", "-o", &size, "tmpfs", dir.to_str().unwrap()]) {
+            Ok(()) => Some(SmallDisk { path: dir }),
             Err(e) => {
-                schalter_tests::missing("a small file system (mount -t tmpfs)", &e.to_string());
+                schalter_tests::missing("a small file system (mount -t tmpfs)", &e);
                 None
             }
         }
@@ -381,15 +366,8 @@ async fn sqlite_on_a_full_disk_says_503_and_recovers() {
     assert!(back, "the server writes again once the disk has room");
     server.kill9().await;
 
-    assert_intact(&url).await;
-    let store = Store::connect(&url, ConnectOptions::default()).await.unwrap();
-    assert_eq!(
-        store.read_stream("feedback", 0).await.unwrap().len(),
-        acknowledged,
-        "every acknowledged rating, and nothing refused"
-    );
+    assert_ratings_kept(&url, acknowledged).await;
     eprintln!("full disk: {acknowledged} ratings written, {refused} refused with 503 meanwhile");
-    store.close().await;
 }
 
 /// SQLite's own check of the whole file finds nothing wrong.
@@ -402,6 +380,19 @@ async fn assert_intact(url: &str) {
         .await
         .unwrap();
     assert_eq!(check, "ok");
+}
+
+/// The database is intact and holds exactly the `acknowledged` ratings: none lost, none of the
+/// refused ones written after all.
+async fn assert_ratings_kept(url: &str, acknowledged: usize) {
+    assert_intact(url).await;
+    let store = Store::connect(url, ConnectOptions::default()).await.unwrap();
+    assert_eq!(
+        store.read_stream("feedback", 0).await.unwrap().len(),
+        acknowledged,
+        "every acknowledged rating, and nothing refused"
+    );
+    store.close().await;
 }
 
 /// Runs a system tool for a test's own file system; `Err` with its complaint if it cannot.
@@ -519,13 +510,7 @@ async fn sqlite_on_a_disk_turned_read_only_says_503_and_loses_nothing() {
     assert_eq!(rate(&server.url).send().await.unwrap().status(), 201, "writing again");
     acknowledged += 1;
     server.kill9().await;
-    let store = Store::connect(&url, ConnectOptions::default()).await.unwrap();
-    assert_eq!(
-        store.read_stream("feedback", 0).await.unwrap().len(),
-        acknowledged,
-        "every acknowledged rating, and nothing refused"
-    );
-    store.close().await;
+    assert_ratings_kept(&url, acknowledged).await;
 }
 
 fn run(args: &[&str]) -> std::process::Output {
