@@ -10,13 +10,12 @@
 //! only: PostgreSQL runs as its own user), so the model's prediction can be checked against one
 //! core each. `BENCH_SERVERS=1` (or 2) runs one row. `SCHALTER_BIN=…` measures another build of the server (an older commit's, say).
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use chrono::Utc;
 use schalter_tests::app::ServerProcess;
-use schalter_tests::bench::{slots, slots_at};
+use schalter_tests::bench::{clock_ticks, cpu_seconds, postgres_processes, postgres_used, slots, slots_at};
 use schalter_tests::TestDb;
 use serde_json::json;
 
@@ -25,41 +24,6 @@ const MEASURED: usize = 4_000;
 const WARM_UP: usize = 600;
 const SERVICE: &str = "meldebescheinigung";
 const WARM_UP_SERVICE: &str = "kfz-abmeldung";
-
-/// Seconds of CPU (user + system) a process has used, its reaped children included.
-fn cpu_seconds(pid: u32, ticks: f64) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name in parentheses: utime, stime, cutime, cstime are 14 … 17.
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let sum: f64 = fields.get(11..15)?.iter().filter_map(|f| f.parse::<f64>().ok()).sum();
-    Some(sum / ticks)
-}
-
-/// Every PostgreSQL process on this machine and its CPU seconds so far.
-fn postgres_processes(ticks: f64) -> HashMap<u32, f64> {
-    let mut found = HashMap::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-        if comm.trim() == "postgres" {
-            if let Some(cpu) = cpu_seconds(pid, ticks) {
-                found.insert(pid, cpu);
-            }
-        }
-    }
-    found
-}
-
-/// CPU seconds PostgreSQL used between two readings (a process new since the first counts whole).
-fn postgres_used(before: &HashMap<u32, f64>, after: &HashMap<u32, f64>) -> f64 {
-    after
-        .iter()
-        .map(|(pid, cpu)| cpu - before.get(pid).copied().unwrap_or(0.0))
-        .filter(|d| *d > 0.0)
-        .sum()
-}
 
 fn pin(pids: &[u32], core: usize) {
     for pid in pids {
@@ -186,12 +150,7 @@ async fn run(servers: usize, pinned: bool, ticks: f64) {
 
 #[tokio::main]
 async fn main() {
-    let ticks: f64 = std::process::Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
-        .unwrap_or(100.0);
+    let ticks = clock_ticks();
     let pinned = std::env::var_os("BENCH_PIN").is_some();
     println!(
         "| servers | cores | bookings | server CPU-µs/booking | PostgreSQL CPU-µs/booking | load generator CPU-µs/booking | measured bookings/s | model bookings/s | CPU busy |"

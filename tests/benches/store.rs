@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use schalter_events::store::{AppendRequest, Store};
 use schalter_events::NewEvent;
+use schalter_tests::bench::CpuMeter;
 use schalter_tests::{Kind, TestDb};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection, Executor};
@@ -182,6 +183,7 @@ async fn read_all(store: &Store) -> (usize, f64) {
 async fn main() {
     println!("| backend | measure | store | raw database | store / raw |");
     println!("|---|---|---:|---:|---:|");
+    let mut cpu = Vec::new();
     for kind in [Kind::Sqlite, Kind::Postgres] {
         let Some(db) = TestDb::of(kind).await else { continue };
         let name = if kind == Kind::Sqlite { "SQLite" } else { "PostgreSQL" };
@@ -192,9 +194,20 @@ async fn main() {
             "| {name} | single-event appends/s, 1 writer ({SEQUENTIAL}) | {ours:.0} | {raw:.0} (1-row INSERT txns) | {:.0} % |",
             100.0 * ours / raw
         );
+        let meter = CpuMeter::start();
         let ours = appends_concurrent(&store).await;
+        let (ours_own, ours_pg) = meter.per(WRITERS * PER_WRITER);
         let raw = if kind == Kind::Postgres {
-            raw_inserts_concurrent(&db.url).await
+            let meter = CpuMeter::start();
+            let raw = raw_inserts_concurrent(&db.url).await;
+            let (raw_own, raw_pg) = meter.per(WRITERS * PER_WRITER);
+            // Where each append's time goes: this process (writers, store, driver) and
+            // PostgreSQL (all its processes), beside the same for a raw insert.
+            cpu.push(format!(
+                "| {name} | CPU-µs per append, {WRITERS} writers: this process / PostgreSQL | {ours_own:.0} / {ours_pg:.0} | {raw_own:.0} / {raw_pg:.0} | {:.0} % |",
+                100.0 * (raw_own + raw_pg) / (ours_own + ours_pg)
+            ));
+            raw
         } else {
             raw
         };
@@ -217,5 +230,8 @@ async fn main() {
             100.0 * ours / raw
         );
         store.close().await;
+    }
+    for line in cpu {
+        println!("{line}");
     }
 }
