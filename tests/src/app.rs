@@ -315,10 +315,17 @@ impl TestApp {
         }
     }
 
-    /// Waits (15 s at most) until `/api/admin/messages`, as the admin signed in with `cookie`
-    /// sees it, satisfies `done`, and returns it; `what` names the awaited state in the failure.
-    pub async fn message_problems_when(&self, cookie: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    /// Waits (`within` at most) until `/api/admin/messages`, as the admin signed in with
+    /// `cookie` sees it, satisfies `done`, and returns it; `what` names the awaited state in the
+    /// failure.
+    pub async fn message_problems_when(
+        &self,
+        cookie: &str,
+        what: &str,
+        within: Duration,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = tokio::time::Instant::now() + within;
         loop {
             let problems = self.staff_ok(cookie, reqwest::Method::GET, "/api/admin/messages").await;
             if done(&problems) {
@@ -329,9 +336,9 @@ impl TestApp {
         }
     }
 
-    /// Waits until `/api/admin/messages` lists a failing message (see `message_problems_when`).
+    /// Waits (10 s at most) until `/api/admin/messages` lists a failing message.
     pub async fn failing_messages(&self, cookie: &str) -> Value {
-        self.message_problems_when(cookie, "a failure reported", |p| {
+        self.message_problems_when(cookie, "a failure reported", Duration::from_secs(10), |p| {
             !p["failing"].as_array().expect("failing").is_empty()
         })
         .await

@@ -267,6 +267,9 @@ async fn failures_are_visible_to_admins() {
     app.stop().await;
 }
 
+/// How long the outage test waits for the outbox to reach each awaited state.
+const PROBLEMS_WITHIN: Duration = Duration::from_secs(15);
+
 fn attempts_all(problems: &serde_json::Value, n: u64) -> bool {
     let failing = problems["failing"].as_array().expect("failing");
     failing.len() == 3 && failing.iter().all(|m| m["attempts"] == n)
@@ -290,7 +293,9 @@ async fn an_hour_without_the_mail_server_delays_but_loses_nothing(db: TestDb) {
 
     let mut late = Duration::ZERO;
     let first = app
-        .message_problems_when(&root, "three failed first attempts", |p| attempts_all(p, 1))
+        .message_problems_when(&root, "three failed first attempts", PROBLEMS_WITHIN, |p| {
+            attempts_all(p, 1)
+        })
         .await;
     let ids: Vec<String> = first["failing"]
         .as_array()
@@ -312,7 +317,9 @@ async fn an_hour_without_the_mail_server_delays_but_loses_nothing(db: TestDb) {
         hand.advance(chrono::Duration::seconds(25));
         late += wait + Duration::from_secs(5);
         let now = app
-            .message_problems_when(&root, "the next attempt", |p| attempts_all(p, u64::from(attempt) + 1))
+            .message_problems_when(&root, "the next attempt", PROBLEMS_WITHIN, |p| {
+                attempts_all(p, u64::from(attempt) + 1)
+            })
             .await;
         let overdue = now["overdue"].as_array().unwrap().len();
         let expected = if late > Duration::from_secs(10 * 60) { 3 } else { 0 };
@@ -330,7 +337,7 @@ async fn an_hour_without_the_mail_server_delays_but_loses_nothing(db: TestDb) {
     assert_eq!(sent.len(), 3);
     // Hours later nothing more goes out, and nothing is flagged any more.
     hand.advance(chrono::Duration::hours(3));
-    app.message_problems_when(&root, "a clean list", |p| {
+    app.message_problems_when(&root, "a clean list", PROBLEMS_WITHIN, |p| {
         ["failing", "overdue", "expired"]
             .iter()
             .all(|k| p[*k].as_array().unwrap().is_empty())

@@ -16,7 +16,6 @@ DECLARE
     wanted     bigint;
     me         xid8;
     actual     bigint;
-    conflict   jsonb;
     streams    jsonb;
     written    int;
     keys       bigint[] := '{}';
