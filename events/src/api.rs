@@ -66,6 +66,9 @@ pub struct ErrorBody {
     /// The request field that is wrong, where one is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// How many things the refusal is about, where it counts them (`bookings_affected`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u32>,
 }
 
 // ---- bookings ------------------------------------------------------------------------------
@@ -391,6 +394,74 @@ pub struct OutboxMessage {
     pub text: String,
     /// Whether a calendar file is attached (`…/calendar.ics`).
     pub calendar: bool,
+}
+
+// ---- closures ------------------------------------------------------------------------------
+
+/// What becomes of the bookings a closure meets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub enum BookingsChoice {
+    /// They stay (served over capacity, or the office calls the citizens itself).
+    Keep,
+    /// Each is cancelled and its citizen sent `message` with a link to book again.
+    Cancel,
+}
+
+/// Closing a location from `from` (at `from_time`, else all day) until `to` (until
+/// `until_time`, else all day), local time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "utoipa", schema(example = json!({
+    "from": "2026-12-09", "to": "2026-12-09", "from_time": "13:00",
+    "reason": {"de": "Krankheit", "en": "Illness"},
+    "bookings": "cancel", "message": "Das Bürgerbüro bleibt heute Nachmittag geschlossen."
+})))]
+pub struct ClosureRequest {
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = Date))]
+    pub from: chrono::NaiveDate,
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = Date))]
+    pub to: chrono::NaiveDate,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>))]
+    pub from_time: Option<chrono::NaiveTime>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>))]
+    pub until_time: Option<chrono::NaiveTime>,
+    /// Shown to citizens where the days would be.
+    pub reason: Text,
+    /// Needed when the closure meets booked appointments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bookings: Option<BookingsChoice>,
+    /// The text each citizen whose booking is cancelled is sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// A booked appointment a closure would meet: no name, no contact.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct AffectedBooking {
+    pub start: LocalTime,
+    pub service: String,
+    pub service_name: Text,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct ClosureImpact {
+    pub bookings: Vec<AffectedBooking>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct ClosureDone {
+    /// Bookings cancelled, their citizens told.
+    pub cancelled: u32,
+    /// Bookings kept.
+    pub kept: u32,
 }
 
 // ---- operations ----------------------------------------------------------------------------

@@ -106,6 +106,9 @@ pub enum BookingEvent {
     BookingCancelled {
         /// Minutes between cancellation and the appointment: statistics on lead time.
         lead_minutes: i64,
+        /// Set when the office cancelled (a closure): the text the citizen is sent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by_office: Option<String>,
     },
     /// The citizen arrived and got a ticket; from now on the queue takes over.
     BookingCheckedIn { at: DateTime<Utc>, ticket: String },
@@ -164,6 +167,8 @@ pub struct Booking {
     pub status: Status,
     pub erased: bool,
     pub confirm_by: Option<DateTime<Utc>>,
+    /// Why the office cancelled it, when it did.
+    pub office_note: Option<String>,
 }
 
 impl Booking {
@@ -211,6 +216,7 @@ impl Booking {
                     },
                     erased: false,
                     confirm_by,
+                    office_note: None,
                 })
             }
             (BookingEvent::BookingConfirmed { .. }, Some(b)) => {
@@ -227,8 +233,9 @@ impl Booking {
                 b.units = units;
                 b.version = e.version;
             }
-            (BookingEvent::BookingCancelled { .. }, Some(b)) => {
+            (BookingEvent::BookingCancelled { by_office, .. }, Some(b)) => {
                 b.status = Status::Cancelled;
+                b.office_note = by_office;
                 b.version = e.version;
             }
             (BookingEvent::BookingCheckedIn { .. }, Some(b)) => {
@@ -700,9 +707,29 @@ pub fn cancel(booking: &Booking, code_hash: &str, now: DateTime<Utc>) -> Result<
     active(booking, now)?;
     let closing = BookingEvent::BookingCancelled {
         lead_minutes: (booking.start - now).num_minutes(),
+        by_office: None,
     };
     let mut decision = release(booking, code_hash, closing);
     decision.expectations = vec![(stream(code_hash), Expectation::AtVersion(booking.version))];
+    Ok(decision)
+}
+
+/// The office cancels a future booking (it closed that time) and tells the citizen `note`.
+pub fn cancel_by_office(
+    booking: &Booking,
+    code_hash: &str,
+    note: &str,
+    now: DateTime<Utc>,
+) -> Result<Decision, BookingError> {
+    let mut decision = cancel(booking, code_hash, now)?;
+    decision.events[0] = encode(
+        stream(code_hash),
+        SCHEMA,
+        &BookingEvent::BookingCancelled {
+            lead_minutes: (booking.start - now).num_minutes(),
+            by_office: Some(note.to_owned()),
+        },
+    );
     Ok(decision)
 }
 

@@ -111,6 +111,12 @@ pub enum CatalogueEvent {
         schedule: Schedule,
     },
     CounterDefined(Counter),
+    /// A closure added to a location's schedule by an admin (`closing::close`); the bookings it
+    /// cancelled are in the same append.
+    ClosureAdded {
+        location: String,
+        closure: crate::slots::Closure,
+    },
     /// Who runs the offices: controller and data-protection officer for the privacy notice.
     MunicipalityDefined(Municipality),
 }
@@ -157,6 +163,11 @@ impl Catalogue {
             }
             CatalogueEvent::CounterDefined(counter) => {
                 self.counters.insert(counter.id.clone(), counter.clone());
+            }
+            CatalogueEvent::ClosureAdded { location, closure } => {
+                if let Some(schedule) = self.schedules.get_mut(location) {
+                    schedule.closures.push(closure.clone());
+                }
             }
             CatalogueEvent::MunicipalityDefined(m) => self.municipality = Some(m.clone()),
         }

@@ -177,6 +177,7 @@ mod tests {
             status: Status::Confirmed,
             erased: false,
             confirm_by: None,
+            office_note: None,
         };
         let appointment = Appointment {
             booking: &booking,

@@ -7,6 +7,7 @@ pub mod api;
 pub mod booking;
 pub mod calendar;
 pub mod catalogue;
+pub mod closing;
 pub mod event;
 pub mod feedback;
 pub mod ics;

@@ -2,7 +2,7 @@
 //! consecutive units; a booking takes one unit of capacity on each. Stored instants are UTC,
 //! and every conversion goes through the location's time zone, so DST days come out right.
 
-use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
@@ -45,12 +45,73 @@ pub struct OpeningPeriod {
     pub online_capacity: u32,
 }
 
-/// A day range (inclusive) on which the location is closed, e.g. staff training.
+/// A time in which the location is closed, e.g. staff training or an ill clerk's afternoon:
+/// from `from` (at `from_time`, else the day's start) until `to` (until `until_time`, else the
+/// day's end), local time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Closure {
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub reason: Text,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_time: Option<NaiveTime>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until_time: Option<NaiveTime>,
+}
+
+impl Closure {
+    /// Whole days `from..=to`.
+    pub fn days(from: NaiveDate, to: NaiveDate, reason: Text) -> Closure {
+        Closure {
+            from,
+            to,
+            reason,
+            from_time: None,
+            until_time: None,
+        }
+    }
+
+    fn starts(&self) -> NaiveDateTime {
+        self.from.and_time(self.from_time.unwrap_or(NaiveTime::MIN))
+    }
+
+    fn ends(&self) -> NaiveDateTime {
+        match self.until_time {
+            Some(until) => self.to.and_time(until),
+            None => (self.to + Duration::days(1)).and_time(NaiveTime::MIN),
+        }
+    }
+
+    /// Whether the local time span `from..until` meets the closure.
+    pub fn meets(&self, from: NaiveDateTime, until: NaiveDateTime) -> bool {
+        from < self.ends() && self.starts() < until
+    }
+
+    /// Whether the closure takes the whole of `date`.
+    pub fn covers_day(&self, date: NaiveDate) -> bool {
+        self.starts() <= date.and_time(NaiveTime::MIN)
+            && (date + Duration::days(1)).and_time(NaiveTime::MIN) <= self.ends()
+    }
+
+    /// What is wrong with it: the field and why.
+    pub fn problem(&self) -> Option<(&'static str, String)> {
+        if self.to < self.from {
+            return Some((
+                "to",
+                format!("the closure ends ({}) before it starts ({})", self.to, self.from),
+            ));
+        }
+        if self.ends() <= self.starts() {
+            return Some(("until_time", "the closure ends before it starts".into()));
+        }
+        if self.reason.de.trim().is_empty() {
+            return Some((
+                "reason",
+                "the closure needs a reason citizens are shown (in German)".into(),
+            ));
+        }
+        None
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,7 +173,7 @@ impl Schedule {
             }
         }
         for c in &self.closures {
-            if c.from > c.to {
+            if c.from > c.to || c.problem().is_some_and(|(field, _)| field == "until_time") {
                 p.push(format!("closure {} – {} ends before it starts", c.from, c.to));
             }
         }
@@ -135,8 +196,21 @@ impl Schedule {
         Duration::minutes(i64::from(self.unit_minutes.max(1)))
     }
 
+    /// Whether the whole of `date` is closed: a public holiday or a closure over the day.
     pub fn is_closed(&self, date: NaiveDate) -> bool {
-        holiday(date, self.region).is_some() || self.closures.iter().any(|c| c.from <= date && date <= c.to)
+        holiday(date, self.region).is_some() || self.closures.iter().any(|c| c.covers_day(date))
+    }
+
+    /// The closure that meets the local time span `from..until`, if one does.
+    pub fn closure_at(&self, from: NaiveDateTime, until: NaiveDateTime) -> Option<&Closure> {
+        self.closures.iter().find(|c| c.meets(from, until))
+    }
+
+    /// The closure that meets the instants `from..until`, if one does.
+    pub fn closure_between(&self, from: DateTime<Utc>, until: DateTime<Utc>) -> Option<&Closure> {
+        let tz = self.tz().ok()?;
+        let local = |t: DateTime<Utc>| t.with_timezone(&tz).naive_local();
+        self.closure_at(local(from), local(until))
     }
 
     /// Whether walk-in tickets are handed out at `now`: during an opening period of a day the
@@ -146,7 +220,7 @@ impl Schedule {
     pub fn takes_walk_ins(&self, now: DateTime<Utc>) -> Result<bool, SlotError> {
         let local = now.with_timezone(&self.tz()?).naive_local();
         let date = local.date();
-        if self.is_closed(date) {
+        if self.is_closed(date) || self.closure_at(local, local + Duration::seconds(1)).is_some() {
             return Ok(false);
         }
         let weekday = date.weekday().number_from_monday() as u8;
@@ -171,6 +245,10 @@ impl Schedule {
             let mut local = date.and_time(period.open);
             let close = date.and_time(period.close);
             while local + self.unit() <= close {
+                if self.closure_at(local, local + self.unit()).is_some() {
+                    local += self.unit();
+                    continue;
+                }
                 let starts = match tz.from_local_datetime(&local) {
                     LocalResult::Single(t) => vec![t],
                     LocalResult::Ambiguous(a, b) => vec![a, b],
@@ -210,7 +288,9 @@ impl Schedule {
         self.check_timing(start, now)?;
         let tz = self.tz()?;
         let date = start.with_timezone(&tz).date_naive();
-        if self.is_closed(date) {
+        let local = start.with_timezone(&tz).naive_local();
+        let span = self.unit() * k.max(1) as i32;
+        if self.is_closed(date) || self.closure_at(local, local + span).is_some() {
             return Err(SlotError::Closed);
         }
         let units = self.units(date)?;
@@ -269,7 +349,6 @@ impl Schedule {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::NaiveDateTime;
 
     fn t(h: u32, m: u32) -> NaiveTime {
         NaiveTime::from_hms_opt(h, m, 0).unwrap()
@@ -314,11 +393,11 @@ mod tests {
             unit_minutes: 15,
             region: Region::RhinelandPalatinate,
             opening,
-            closures: vec![Closure {
-                from: d(2026, 12, 7),
-                to: d(2026, 12, 8),
-                reason: Text::new("Schulung", "Training"),
-            }],
+            closures: vec![Closure::days(
+                d(2026, 12, 7),
+                d(2026, 12, 8),
+                Text::new("Schulung", "Training"),
+            )],
             booking_window_days: 60,
             min_lead_minutes: 120,
             max_active_per_email: 2,
@@ -482,6 +561,64 @@ mod tests {
             .slots(d(2026, 11, 2), 1, |_| 0, before(d(2026, 11, 2)))
             .unwrap()
             .is_empty());
+    }
+
+    #[test]
+    fn a_part_day_closure_takes_only_its_hours() {
+        let mut s = schedule();
+        // Wednesday 9 December 2026: closed from 11:00 (an ill clerk's afternoon).
+        let day = d(2026, 12, 9);
+        s.closures.push(Closure {
+            from_time: Some(t(11, 0)),
+            ..Closure::days(day, day, Text::new("Krankheit", "Illness"))
+        });
+        let tz = s.tz().unwrap();
+        let at = |h, m| {
+            tz.from_local_datetime(&day.and_time(t(h, m)))
+                .unwrap()
+                .with_timezone(&Utc)
+        };
+        let starts: Vec<_> = s
+            .slots(day, 1, |_| 0, before(day))
+            .unwrap()
+            .iter()
+            .map(|x| x.start)
+            .collect();
+        assert!(starts.contains(&at(10, 45)), "before the closure");
+        assert!(
+            !starts.contains(&at(11, 0)) && !starts.contains(&at(13, 0)),
+            "{starts:?}"
+        );
+        assert!(!s.is_closed(day), "the morning is open");
+        assert_eq!(s.units_for(at(11, 0), 1, before(day)), Err(SlotError::Closed));
+        assert_eq!(
+            s.units_for(at(10, 45), 2, before(day)),
+            Err(SlotError::Closed),
+            "its second unit is closed"
+        );
+        assert!(s.units_for(at(10, 30), 2, before(day)).is_ok());
+        let walk_ins = |h, m| s.takes_walk_ins(at(h, m)).unwrap();
+        assert!(walk_ins(10, 59) && !walk_ins(11, 0) && !walk_ins(14, 0));
+        // Until 10:00 on the next day: that morning opens at 10:00.
+        let next = d(2026, 12, 10);
+        s.closures.last_mut().unwrap().to = next;
+        s.closures.last_mut().unwrap().until_time = Some(t(10, 0));
+        let first = s.slots(next, 1, |_| 0, before(next)).unwrap()[0].start;
+        assert_eq!(first.with_timezone(&tz).time(), t(10, 0));
+        let wrong = Closure {
+            from_time: Some(t(12, 0)),
+            until_time: Some(t(11, 0)),
+            ..Closure::days(day, day, Text::new("x", ""))
+        };
+        assert_eq!(wrong.problem().map(|(field, _)| field), Some("until_time"));
+        assert_eq!(
+            Closure::days(next, day, Text::new("x", "")).problem().map(|(f, _)| f),
+            Some("to")
+        );
+        assert_eq!(
+            Closure::days(day, day, Text::new(" ", "")).problem().map(|(f, _)| f),
+            Some("reason")
+        );
     }
 
     #[test]

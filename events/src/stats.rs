@@ -41,6 +41,8 @@ pub struct BookingFact {
     pub placed_at: DateTime<Utc>,
     pub channel: Channel,
     pub cancelled_lead_minutes: Option<i64>,
+    /// Cancelled by the office (it closed that time), not by the citizen.
+    pub cancelled_by_office: bool,
     pub checked_in: bool,
     /// The appointment's ticket id, once checked in.
     pub ticket: Option<String>,
@@ -100,6 +102,7 @@ impl Stats {
                             placed_at: when(e),
                             channel,
                             cancelled_lead_minutes: None,
+                            cancelled_by_office: false,
                             checked_in: false,
                             ticket: None,
                         },
@@ -111,9 +114,13 @@ impl Stats {
                         b.places = units.len() as u32;
                     }
                 }
-                BookingEvent::BookingCancelled { lead_minutes } => {
+                BookingEvent::BookingCancelled {
+                    lead_minutes,
+                    by_office,
+                } => {
                     if let Some(b) = self.bookings.get_mut(&e.stream) {
                         b.cancelled_lead_minutes = Some(lead_minutes);
+                        b.cancelled_by_office = by_office.is_some();
                     }
                 }
                 BookingEvent::BookingCheckedIn { .. } => {
@@ -267,6 +274,9 @@ pub struct Figures {
     /// Appointments in the period (by the appointment's day), cancelled ones included.
     pub bookings: u32,
     pub cancellations: u32,
+    /// Of the cancellations, those the office made (closures); the rest were the citizens'.
+    #[serde(default)]
+    pub cancellations_by_office: u32,
     /// Hours between cancellation and the appointment.
     pub cancellation_lead_hours: Spread,
     pub no_shows: u32,
@@ -504,6 +514,7 @@ fn figures(
     for b in bookings {
         if let Some(lead) = b.cancelled_lead_minutes {
             f.cancellations += 1;
+            f.cancellations_by_office += u32::from(b.cancelled_by_office);
             lead_hours.push(lead as f64 / 60.0);
             continue;
         }
@@ -638,6 +649,40 @@ mod tests {
         }
     }
 
+    #[test]
+    fn cancellations_by_the_office_are_counted_apart_from_the_citizens() {
+        let mut log = Log(Vec::new());
+        log.placed("booking-c1", "2026-12-01T08:00:00Z", "2026-11-20T10:00:00Z");
+        log.placed("booking-c2", "2026-12-01T09:00:00Z", "2026-11-20T10:00:00Z");
+        log.placed("booking-c3", "2026-12-01T10:00:00Z", "2026-11-20T10:00:00Z");
+        let citizen = BookingEvent::BookingCancelled {
+            lead_minutes: 600,
+            by_office: None,
+        };
+        log.add("booking-c1", 2, &citizen, "2026-11-30T22:00:00Z", "citizen");
+        let office = BookingEvent::BookingCancelled {
+            lead_minutes: 120,
+            by_office: Some("Wegen Krankheit geschlossen.".into()),
+        };
+        log.add("booking-c2", 2, &office, "2026-12-01T07:00:00Z", "staff:admin");
+        let mut stats = Stats::default();
+        for e in &log.0 {
+            stats.apply(e).unwrap();
+        }
+        let berlin = |_: &str| chrono_tz::Europe::Berlin;
+        let offered = |_: Option<&str>, _: NaiveDate| None;
+        let day = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        let filter = Filter {
+            from: day,
+            to: day,
+            location: None,
+            service: None,
+        };
+        let f = stats.figures(&filter, &context(&offered, &berlin));
+        assert_eq!((f.bookings, f.cancellations, f.cancellations_by_office), (3, 2, 1));
+        assert_eq!(f.no_shows, 1, "only c3 was due");
+    }
+
     /// A Tuesday at one office, every figure computed by hand (see the comments).
     fn scripted_day() -> Stats {
         let mut log = Log(Vec::new());
@@ -680,7 +725,10 @@ mod tests {
         log.add(
             "booking-b3",
             2,
-            &BookingEvent::BookingCancelled { lead_minutes: 1440 },
+            &BookingEvent::BookingCancelled {
+                lead_minutes: 1440,
+                by_office: None,
+            },
             "2026-11-30T10:00:00Z",
             "citizen",
         );
@@ -800,6 +848,7 @@ mod tests {
             Figures {
                 bookings: 4,
                 cancellations: 1,
+                cancellations_by_office: 0,
                 cancellation_lead_hours: spread(1, 24.0, 24.0),
                 // B2 never came, B4 was marked no-show: 2 of the 3 appointments due.
                 no_shows: 2,

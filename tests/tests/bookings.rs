@@ -293,11 +293,11 @@ async fn bad_booking_input_is_refused_and_stores_nothing(db: TestDb) {
     // projection shows it.
     let closed_day = start.date_naive();
     let mut schedule = schalter_events::catalogue::demo().schedules[LOCATION].clone();
-    schedule.closures.push(schalter_events::slots::Closure {
-        from: closed_day,
-        to: closed_day,
-        reason: schalter_events::catalogue::Text::new("Personalversammlung", "Staff meeting"),
-    });
+    schedule.closures.push(schalter_events::slots::Closure::days(
+        closed_day,
+        closed_day,
+        schalter_events::catalogue::Text::new("Personalversammlung", "Staff meeting"),
+    ));
     let event = schalter_events::catalogue::CatalogueEvent::ScheduleSet {
         location: LOCATION.into(),
         schedule,

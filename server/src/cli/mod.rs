@@ -663,6 +663,7 @@ async fn import_config(
             CatalogueEvent::ScheduleSet { location, .. } => ("schedule", location.as_str()),
             CatalogueEvent::CounterDefined(c) => ("counter", c.id.as_str()),
             CatalogueEvent::MunicipalityDefined(m) => ("municipality", m.name.as_str()),
+            CatalogueEvent::ClosureAdded { location, .. } => ("closure", location.as_str()),
         };
         println!("{}{kind} {id}", if dry_run { "would change: " } else { "changed: " });
     }

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod bookings;
 pub mod catalogue;
+pub mod closures;
 pub mod desk;
 pub mod display;
 pub mod office;

@@ -42,6 +42,8 @@ pub enum ApiError {
     },
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    #[error("the closure meets {0} booked appointments: choose to keep them or to cancel them with a message")]
+    BookingsAffected(u32),
     #[error("too many requests from here; please wait {retry_after} seconds")]
     RateLimited { retry_after: u64 },
     #[error("the event store is not reachable")]
@@ -79,6 +81,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::Invalid { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
             ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
+            ApiError::BookingsAffected(_) => (StatusCode::CONFLICT, "bookings_affected"),
             ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::StoreUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable"),
             ApiError::Overloaded { status, code, .. } => (*status, code),
@@ -102,6 +105,10 @@ impl IntoResponse for ApiError {
             error: code.to_owned(),
             message: self.to_string(),
             field: field.map(str::to_owned),
+            count: match &self {
+                ApiError::BookingsAffected(n) => Some(*n),
+                _ => None,
+            },
         };
         let mut response = (status, Json(body)).into_response();
         let retry_after = match self {

@@ -175,8 +175,16 @@ impl Outbox {
                 notices.push((format!("change-{}", e.position), notice(Kind::Change)));
                 notices.extend(self.reminders(&e.stream, &b, e.recorded_at, tz_of));
             }
-            Ok(BookingEvent::BookingCancelled { .. }) => {
+            Ok(BookingEvent::BookingCancelled { by_office, .. }) => {
                 notices.push((format!("cancel-{}", e.position), notice(Kind::Cancellation)));
+                // The citizen did not cancel: where they left a number, a text too.
+                if by_office.is_some() {
+                    let by_sms = Pending {
+                        channel: Channel::Sms,
+                        ..notice(Kind::Cancellation)
+                    };
+                    notices.push((format!("sms-cancel-{}", e.position), by_sms));
+                }
             }
             _ => {}
         }
@@ -594,6 +602,9 @@ async fn prepare(
                 return Ok(None);
             };
             let text = match (&pending.about, booking) {
+                (_, Some(booking)) if pending.kind == Kind::Cancellation => {
+                    office_cancellation_text(state, settings, booking, tz_of(&booking.location))
+                }
                 (_, Some(booking)) => reminder_text(state, settings, booking, &personal, tz_of(&booking.location)),
                 (About::Ticket(ticket), None) => match outbox.tickets.get(ticket) {
                     Some(t) => turn_near_text(state, t),
@@ -699,6 +710,7 @@ fn kind_name(kind: Kind, channel: Channel) -> &'static str {
     match (kind, channel) {
         (Kind::Confirmation, _) => "confirmation",
         (Kind::Change, _) => "change",
+        (Kind::Cancellation, Channel::Sms) => "cancellation-sms",
         (Kind::Cancellation, _) => "cancellation",
         (Kind::Reminder, Channel::Mail) => "reminder",
         (Kind::Reminder, Channel::Sms) => "reminder-sms",
@@ -740,6 +752,25 @@ fn reminder_text(
          {number}. Verschieben/absagen: {link} (Reminder: {date}, {time}, check-in {number})",
         date = local.format("%d.%m.%Y"),
         time = local.format("%H:%M"),
+    )
+}
+
+/// The office cancelled: its text, and where to book again.
+fn office_cancellation_text(state: &AppState, settings: &MessageSettings, booking: &Booking, tz: Tz) -> String {
+    let service = state
+        .catalogue()
+        .services
+        .get(&booking.service)
+        .map(|s| s.name.de.clone())
+        .unwrap_or_default();
+    let local = booking.start.with_timezone(&tz);
+    format!(
+        "Ihr Termin {service} am {date} um {time} Uhr ist abgesagt: {note} Neuen Termin: {site}/ \
+         (Your appointment is cancelled by the office.)",
+        date = local.format("%d.%m.%Y"),
+        time = local.format("%H:%M"),
+        note = booking.office_note.as_deref().unwrap_or_default().trim(),
+        site = settings.public_url.trim_end_matches('/'),
     )
 }
 
@@ -822,8 +853,18 @@ fn compose(
             "A reminder of your appointment.",
         ),
     };
-    // Where the location asks for confirmation, the first message asks for it.
+    // Where the location asks for confirmation, the first message asks for it; where the office
+    // cancelled, the message says so with the office's own text.
     let (subject, de_intro, en_intro) = match (pending.kind, booking.confirm_by) {
+        (Kind::Cancellation, _) if booking.office_note.is_some() => (
+            format!("Termin vom Amt abgesagt: {} am {date}", service.0),
+            format!(
+                "Wir müssen Ihren Termin leider absagen.\n\n{}",
+                booking.office_note.as_deref().unwrap_or_default().trim()
+            ),
+            "We are sorry: the office had to cancel your appointment (see the message above). Please book a new one."
+                .to_owned(),
+        ),
         (Kind::Confirmation, Some(by)) => {
             let by = by.with_timezone(&tz).format("%H:%M").to_string();
             (

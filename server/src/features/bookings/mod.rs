@@ -225,7 +225,11 @@ pub async fn book(
     // Limits come before the key: a used key must not be a way around them.
     let command = PlaceBooking::limited(&state, ip, req)?;
     match state.execute("citizen", key, command).await? {
-        Executed::Done(placed, _) => {
+        Executed::Done(placed, outcome) => {
+            if let (Some(outcome), Some(hash)) = (outcome, code_hash(&placed.code)) {
+                let position = outcome.last_position;
+                crate::features::closures::refuse_if_closed(&state, &hash, &placed.booking, position).await?;
+            }
             let view = view_of(&state, &placed.booking, Some(placed.code), Some(&placed.personal));
             Ok((StatusCode::CREATED, Json(view)).into_response())
         }
@@ -324,13 +328,17 @@ pub async fn reschedule(
     ApiJson(req): ApiJson<RescheduleRequest>,
 ) -> Result<Json<BookingView>, ApiError> {
     state.abuse.check(&format!("change-ip:{ip}"), abuse::CHANGE_PER_IP)?;
+    let hash = code_hash(&code).ok_or(BookingError::UnknownBooking)?;
     let command = Reschedule {
         state: &state,
-        code_hash: code_hash(&code).ok_or(BookingError::UnknownBooking)?,
+        code_hash: hash.clone(),
         start: commands::requested_start(&req.start)?,
         ip,
     };
-    state.execute("citizen", key, command).await?;
+    if let Executed::Done(_, Some(outcome)) = state.execute("citizen", key, command).await? {
+        let moved = commands::load(&state.store, &hash).await?;
+        crate::features::closures::refuse_if_closed(&state, &hash, &moved, outcome.last_position).await?;
+    }
     current_view(&state, &code).await
 }
 

@@ -1,0 +1,328 @@
+//! Closing a location for a time (admins): the impact first (which booked appointments it
+//! meets), then the closure with the admin's choice for them, recorded in one append.
+//!
+//! A booking decided on a catalogue that did not yet hold the closure can still land beside it
+//! (its server had not applied the closure when it decided). Either side looks again once its
+//! own append is in this server's projections: the closure sweeps bookings placed before it
+//! ([`sweep`]); a booking placed after it is cancelled at once and refused ([`refuse_if_closed`]).
+//! So no booking is acknowledged for a time that is closed.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use schalter_events::api::{AffectedBooking, BookingsChoice, ClosureDone, ClosureImpact, ClosureRequest, LocalTime};
+use schalter_events::booking::{self, Booking, BookingError};
+use schalter_events::catalogue::{self, Catalogue};
+use schalter_events::closing::{self, Choice, ClosingError};
+use schalter_events::slots::{Closure, SlotError};
+use schalter_events::store::StoreError;
+use schalter_events::Decision;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::engine::executor::{Attempt, Command, Decided, Executed};
+use crate::engine::state::AppState;
+use crate::engine::streams;
+use crate::http::auth::{self, StaffUser};
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::{ApiJson, ApiPath};
+
+/// How long the sweep waits for this server's projections to hold the closure.
+const SWEEP_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
+    let admins = OpenApiRouter::new().routes(routes!(close)).routes(routes!(impact));
+    auth::staff_only(admins, state, auth::Staff::Admins)
+}
+
+impl From<ClosingError> for ApiError {
+    fn from(e: ClosingError) -> Self {
+        let message = e.to_string();
+        match e {
+            ClosingError::UnknownLocation => ApiError::NotFound(message),
+            ClosingError::Invalid { field, .. } => ApiError::invalid("invalid_closure", Some(field), message),
+            ClosingError::InPast => ApiError::invalid("in_past", Some("to"), message),
+            ClosingError::NoteMissing => ApiError::invalid("message_missing", Some("message"), message),
+            ClosingError::BookingsAffected(n) => ApiError::BookingsAffected(n),
+            ClosingError::Booking(b) => b.into(),
+        }
+    }
+}
+
+fn closure_of(req: &ClosureRequest) -> Closure {
+    Closure {
+        from_time: req.from_time,
+        until_time: req.until_time,
+        ..Closure::days(req.from, req.to, req.reason.clone())
+    }
+}
+
+/// The bookings at `location` a closure meets, read from the store (`(code hash, booking)`).
+async fn bookings_met(
+    state: &AppState,
+    location: &str,
+    closure: &Closure,
+    now: DateTime<Utc>,
+) -> Result<Vec<(String, Booking)>, ApiError> {
+    let (tz, window) = {
+        let catalogue = state.catalogue();
+        let schedule = catalogue.schedules.get(location).ok_or(ClosingError::UnknownLocation)?;
+        (schedule.tz().map_err(BookingError::from)?, schedule.booking_window_days)
+    };
+    // Bookings lie within the booking window; the closure's days bound the search.
+    let day_start = |d: chrono::NaiveDate| {
+        d.and_hms_opt(0, 0, 0)
+            .and_then(|t| t.and_local_timezone(tz).earliest())
+            .map(|t| t.with_timezone(&Utc))
+    };
+    let from = day_start(closure.from).unwrap_or(now).max(now);
+    let to = day_start(closure.to + chrono::Duration::days(1))
+        .unwrap_or(now)
+        .min(now + chrono::Duration::days(i64::from(window) + 2));
+    let streams = state.taken().arriving(location, from - chrono::Duration::days(1), to);
+    let mut met = Vec::new();
+    for stream in streams {
+        let hash = stream.trim_start_matches("booking-").to_owned();
+        let Some(b) = streams::booking(&state.store, &hash).await? else {
+            continue;
+        };
+        let local = |t: DateTime<Utc>| t.with_timezone(&tz).naive_local();
+        if closing::meets(&b, location, now, |s, e| closure.meets(local(s), local(e))) {
+            met.push((hash, b));
+        }
+    }
+    met.sort_by_key(|(_, b)| b.start);
+    Ok(met)
+}
+
+fn affected_view(catalogue: &Catalogue, met: &[(String, Booking)]) -> Vec<AffectedBooking> {
+    met.iter()
+        .map(|(_, b)| AffectedBooking {
+            start: LocalTime::at(b.start.with_timezone(&catalogue.time_zone(&b.location))),
+            service: b.service.clone(),
+            service_name: catalogue
+                .services
+                .get(&b.service)
+                .map(|s| s.name.clone())
+                .unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// Which booked appointments (time and service, no names) a closure would meet; nothing is
+/// recorded.
+#[utoipa::path(post, path = "/api/admin/locations/{location}/closures/impact", tag = "staff",
+    params(("location" = String, Path)), request_body = ClosureRequest,
+    responses((status = 200, body = ClosureImpact), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn impact(
+    State(state): State<AppState>,
+    ApiPath(location): ApiPath<String>,
+    ApiJson(req): ApiJson<ClosureRequest>,
+) -> Result<Json<ClosureImpact>, ApiError> {
+    let closure = closure_of(&req);
+    let now = Utc::now();
+    // The same checks as closing, on no bookings: a wrong closure is named before any choice.
+    closing::close(&state.catalogue(), &location, &closure, &[], None, now)?;
+    let met = bookings_met(&state, &location, &closure, now).await?;
+    Ok(Json(ClosureImpact {
+        bookings: affected_view(&state.catalogue(), &met),
+    }))
+}
+
+/// Closes a location for a time. If the closure meets booked appointments, `bookings` must say
+/// what becomes of them (otherwise 409 `bookings_affected` with their `count`): `keep`, or
+/// `cancel` with the `message` each citizen is sent (by email, and SMS where they left a
+/// number) with a link to book again.
+#[utoipa::path(post, path = "/api/admin/locations/{location}/closures", tag = "staff",
+    params(("location" = String, Path)), request_body = ClosureRequest,
+    responses((status = 201, body = ClosureDone), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn close(
+    State(state): State<AppState>,
+    user: StaffUser,
+    ApiPath(location): ApiPath<String>,
+    ApiJson(req): ApiJson<ClosureRequest>,
+) -> Result<(StatusCode, Json<ClosureDone>), ApiError> {
+    let choice = match req.bookings {
+        None => None,
+        Some(BookingsChoice::Keep) => Some(Choice::Keep),
+        Some(BookingsChoice::Cancel) => Some(Choice::Cancel {
+            note: req.message.clone().unwrap_or_default(),
+        }),
+    };
+    let command = Close {
+        state: &state,
+        location: &location,
+        closure: closure_of(&req),
+        choice: choice.clone(),
+    };
+    let actor = user.actor();
+    let Executed::Done(mut done, _) = state.execute(&actor, None, command).await? else {
+        return Err(ApiError::Internal("a closure without a key was repeated".into()));
+    };
+    if let Some(Choice::Cancel { note }) = &choice {
+        done.cancelled += sweep(&state, &actor, &location, &closure_of(&req), note).await?;
+    }
+    Ok((StatusCode::CREATED, Json(done)))
+}
+
+struct Close<'a> {
+    state: &'a AppState,
+    location: &'a str,
+    closure: Closure,
+    choice: Option<Choice>,
+}
+
+impl Command for Close<'_> {
+    type Output = ClosureDone;
+    type Error = ApiError;
+
+    fn reads_projections(&self) -> bool {
+        true
+    }
+
+    async fn decide(&mut self, attempt: &Attempt<'_>) -> Result<Decided<ClosureDone>, ApiError> {
+        // Checked before reading any booking.
+        closing::close(
+            &self.state.catalogue(),
+            self.location,
+            &self.closure,
+            &[],
+            None,
+            attempt.now,
+        )?;
+        let met = bookings_met(self.state, self.location, &self.closure, attempt.now).await?;
+        let decision = closing::close(
+            &self.state.catalogue(),
+            self.location,
+            &self.closure,
+            &met,
+            self.choice.as_ref(),
+            attempt.now,
+        )?;
+        let n = met.len() as u32;
+        let done = match self.choice {
+            Some(Choice::Cancel { .. }) => ClosureDone { cancelled: n, kept: 0 },
+            _ => ClosureDone { cancelled: 0, kept: n },
+        };
+        Ok(Decided::append(decision, done))
+    }
+}
+
+/// Cancels what the closure meets and its decision could not see: bookings placed before it
+/// that this server had not yet applied. Returns how many.
+async fn sweep(state: &AppState, actor: &str, location: &str, closure: &Closure, note: &str) -> Result<u32, ApiError> {
+    let head = state.store.head().await?;
+    let mut applied = state.changes();
+    let _ = tokio::time::timeout(SWEEP_WAIT, applied.wait_for(|p| *p >= head)).await;
+    let command = CancelMet {
+        state,
+        location,
+        closure,
+        note,
+    };
+    match state.execute(actor, None, command).await? {
+        Executed::Done(n, _) => Ok(n),
+        Executed::Repeated(_) => Ok(0),
+    }
+}
+
+struct CancelMet<'a> {
+    state: &'a AppState,
+    location: &'a str,
+    closure: &'a Closure,
+    note: &'a str,
+}
+
+impl Command for CancelMet<'_> {
+    type Output = u32;
+    type Error = ApiError;
+
+    fn reads_projections(&self) -> bool {
+        true
+    }
+
+    async fn decide(&mut self, attempt: &Attempt<'_>) -> Result<Decided<u32>, ApiError> {
+        let met = bookings_met(self.state, self.location, self.closure, attempt.now).await?;
+        if met.is_empty() {
+            return Ok(Decided::Nothing(0));
+        }
+        let mut decision = Decision::default();
+        for (hash, b) in &met {
+            let cancel = booking::cancel_by_office(b, hash, self.note, attempt.now)?;
+            decision.events.extend(cancel.events);
+            decision.expectations.extend(cancel.expectations);
+        }
+        Ok(Decided::append(decision, met.len() as u32))
+    }
+}
+
+/// After a booking is written: if its time is closed by a closure this server had not applied
+/// when it decided, the booking is cancelled at once (the citizen is told why) and refused with
+/// 422 `closed`, the answer it would have had a moment later.
+pub async fn refuse_if_closed(state: &AppState, hash: &str, placed: &Booking, position: i64) -> Result<(), ApiError> {
+    let closure = if state.applied() >= position {
+        let catalogue = state.catalogue();
+        closure_for(&catalogue, placed)
+    } else {
+        // Not yet applied here (a slow projection): the catalogue as committed.
+        let catalogue = committed_catalogue(state).await?;
+        closure_for(&catalogue, placed)
+    };
+    check(state, hash, placed, closure).await
+}
+
+fn closure_for(catalogue: &Catalogue, placed: &Booking) -> Option<Closure> {
+    catalogue
+        .schedules
+        .get(&placed.location)?
+        .closure_between(placed.start, placed.end)
+        .cloned()
+}
+
+async fn check(state: &AppState, hash: &str, placed: &Booking, closure: Option<Closure>) -> Result<(), ApiError> {
+    let Some(closure) = closure else { return Ok(()) };
+    let note = format!("{}\n\n{}", closure.reason.de, closure.reason.en);
+    let command = OfficeCancel {
+        state,
+        hash,
+        note: note.trim(),
+    };
+    state.execute("system:closure", None, command).await?;
+    tracing::info!(location = %placed.location, "a booking met a closure decided meanwhile; cancelled");
+    Err(BookingError::Slot(SlotError::Closed).into())
+}
+
+async fn committed_catalogue(state: &AppState) -> Result<Catalogue, StoreError> {
+    let mut catalogue = Catalogue::default();
+    for e in state.store.read_stream(catalogue::STREAM, 0).await? {
+        catalogue.apply_recorded(&e).map_err(|d| StoreError::Corrupt {
+            position: d.position,
+            reason: d.to_string(),
+        })?;
+    }
+    Ok(catalogue)
+}
+
+struct OfficeCancel<'a> {
+    state: &'a AppState,
+    hash: &'a str,
+    note: &'a str,
+}
+
+impl Command for OfficeCancel<'_> {
+    type Output = ();
+    type Error = ApiError;
+
+    async fn decide(&mut self, attempt: &Attempt<'_>) -> Result<Decided<()>, ApiError> {
+        let Some(b) = streams::booking(&self.state.store, self.hash).await? else {
+            return Ok(Decided::Nothing(()));
+        };
+        match booking::cancel_by_office(&b, self.hash, self.note, attempt.now) {
+            Ok(decision) => Ok(Decided::append(decision, ())),
+            // Already cancelled or over: nothing left to undo.
+            Err(_) => Ok(Decided::Nothing(())),
+        }
+    }
+}
