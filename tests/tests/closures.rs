@@ -280,3 +280,128 @@ async fn an_afternoon_closed_keeps_the_morning_and_the_kept_bookings(db: TestDb)
     assert_eq!((status, answer["error"].as_str()), (422, Some("closed")), "{answer}");
     app.stop().await;
 }
+
+/// Sets a date or time input as a person picking from its control would, whatever the browser's
+/// locale shows.
+async fn pick(browser: &schalter_tests::browser::Browser, css: &str, value: &str) {
+    browser.wait(css).await;
+    browser
+        .client
+        .execute(
+            "const el = document.querySelector(arguments[0]); el.value = arguments[1];
+             el.dispatchEvent(new Event('input', { bubbles: true }));",
+            vec![json!(css), json!(value)],
+        )
+        .await
+        .unwrap();
+}
+
+/// The ill-clerk morning in Chromium: the admin closes the afternoon, sees the two appointments
+/// it meets (no names), cancels them with a message, and both citizens are mailed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_closes_an_afternoon_in_the_browser() {
+    use schalter_tests::browser::Browser;
+
+    let mail = SmtpSink::start().await;
+    let Some(app) = spawn_app(TestDb::sqlite().await)
+        .mailing(&mail.url)
+        .start_with_ui()
+        .await
+    else {
+        return;
+    };
+    add_user(&app.db.url, "root", "admin", "administrator-2026");
+    let (day, starts) = day_with(&app, 3, 8).await;
+    // The first start stays open; the afternoon from the second on is closed.
+    // The page runs with the abuse protection on: each booking brings its proof of work.
+    for (i, start) in starts[1..].iter().enumerate() {
+        app.booked(&BookingRequest {
+            name: format!("Bürgerin Nummer{i}"),
+            proof: Some(app.proof().await),
+            ..booking(start, &format!("citizen{i}@example.org"))
+        })
+        .await;
+    }
+    assert_eq!(mail.wait_for(2, Duration::from_secs(10)).await.len(), 2);
+    let from_time = &starts[1][11..16];
+
+    for (width, height) in [(1280, 1000), (390, 844)] {
+        let Some(browser) = Browser::launch(width, height).await else {
+            return;
+        };
+        let a11y = |state: &'static str| {
+            let browser = &browser;
+            async move {
+                if let Some(violations) = browser.accessibility_violations().await {
+                    assert!(violations.is_empty(), "{state}: {violations:#?}");
+                }
+            }
+        };
+        browser.client.goto(&format!("{}/admin", app.url)).await.unwrap();
+        browser.wait("#username").await.send_keys("root").await.unwrap();
+        browser
+            .wait("#password")
+            .await
+            .send_keys("administrator-2026")
+            .await
+            .unwrap();
+        browser.click("form.login button[type=submit]").await;
+        browser.wait("#closure-from").await;
+        a11y("the closure form").await;
+        if width < 1000 {
+            // The phone: the form fits and checks the reason before asking the server.
+            pick(&browser, "#closure-from", &day).await;
+            browser.click("form.closure-form button[type=submit]").await;
+            browser.wait("#closure-reason[aria-invalid=true]").await;
+            a11y("a reason missing").await;
+            browser.screenshot("closure-390-reason-missing").await;
+            let overflow = browser
+                .client
+                .execute(
+                    "return document.documentElement.scrollWidth <= window.innerWidth;",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            assert_eq!(overflow, json!(true), "no sideways scrolling at 390 px");
+            browser.close().await;
+            continue;
+        }
+        pick(&browser, "#closure-from", &day).await;
+        pick(&browser, "#closure-from_time", from_time).await;
+        browser
+            .wait("#closure-reason")
+            .await
+            .send_keys("Krankheit")
+            .await
+            .unwrap();
+        browser.click("form.closure-form button[type=submit]").await;
+        let count = browser.wait("[data-testid=closure-count]").await.text().await.unwrap();
+        assert!(count.starts_with("2 "), "{count}");
+        let listed = browser.wait(".closure-met").await.text().await.unwrap();
+        assert!(!listed.contains("Nummer"), "no names: {listed}");
+        a11y("the appointments met").await;
+        browser.screenshot("closure-1280-impact").await;
+        // Nothing is chosen for them yet: the page asks first.
+        browser.click("form.closure-form button[type=submit]").await;
+        browser.wait(".error p").await;
+        browser.click("#closure-cancel").await;
+        browser.wait("#closure-message").await.send_keys(NOTE).await.unwrap();
+        a11y("cancel with a message").await;
+        browser.screenshot("closure-1280-cancel").await;
+        browser.click("form.closure-form button[type=submit]").await;
+        let done = browser.wait("[data-testid=closure-done]").await.text().await.unwrap();
+        assert!(done.contains("2 Termine abgesagt"), "{done}");
+        browser.screenshot("closure-1280-done").await;
+        browser.close().await;
+    }
+    let all = mail.wait_for(4, Duration::from_secs(15)).await;
+    assert_eq!(all.len(), 4, "two confirmations, two cancellations");
+    assert!(all[2..].iter().all(|m| decoded(m).contains(NOTE)));
+    let free = free_on(&app, &day).await;
+    assert!(
+        free.contains(&starts[0]) && !free.iter().any(|s| s[11..16] >= *from_time),
+        "{free:?}"
+    );
+    app.stop().await;
+}

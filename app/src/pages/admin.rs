@@ -1,15 +1,21 @@
-//! `/admin`: the administration. So far: the demo outbox, where a demo without a mail server
-//! shows the emails and text messages it would have sent to citizens.
+//! `/admin`: the administration. So far: closing an office for a time (with what becomes of
+//! the appointments booked then), and the demo outbox, where a demo without a mail server shows
+//! the emails and text messages it would have sent to citizens.
 
 use std::time::Duration;
 
+use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use schalter_events::api::{MessageChannel, OutboxMessage};
+use leptos::task::spawn_local;
+use schalter_events::api::{
+    AffectedBooking, BookingsChoice, ClosureDone, ClosureImpact, ClosureRequest, MessageChannel, OutboxMessage,
+};
+use schalter_events::catalogue::{Location, Text};
 use schalter_events::staff::Role;
 
 use super::login::StaffPage;
 use crate::api;
-use crate::i18n::{clock, t, text, use_lang};
+use crate::i18n::{clock, error_text, local, long_date, t, text, use_lang};
 
 /// New messages arrive while the page is open (a booking on a phone beside it).
 const REFRESH: Duration = Duration::from_secs(3);
@@ -22,10 +28,284 @@ pub fn Admin() -> impl IntoView {
             page=|me, _| view! {
                 <h1 id="admin-h">{t("admin_title")}</h1>
                 <p class="desk-user" data-testid="admin-user">{me.username}</p>
+                <CloseOffice/>
                 <DemoOutbox/>
                 <p>{t("admin_more")}</p>
             }.into_any()/>
     }
+}
+
+/// What the admin typed; checked by the browser as it is typed, and again by the server.
+#[derive(Clone, Default)]
+struct ClosureForm {
+    location: String,
+    from: String,
+    to: String,
+    from_time: String,
+    until_time: String,
+    reason_de: String,
+    reason_en: String,
+    /// Cancel (true) or keep (false) the appointments met: chosen explicitly, no default.
+    cancel: Option<bool>,
+    message: String,
+}
+
+impl ClosureForm {
+    /// The request, or the first field the server would refuse.
+    fn request(&self, choose: bool) -> Result<ClosureRequest, &'static str> {
+        let day = |s: &str| s.parse::<chrono::NaiveDate>().ok();
+        let time = |s: &str, field| match s.trim() {
+            "" => Ok(None),
+            t => t.parse::<chrono::NaiveTime>().map(Some).map_err(|_| field),
+        };
+        let from = day(&self.from).ok_or("from")?;
+        let to = day(&self.to).ok_or("to")?;
+        if to < from {
+            return Err("to");
+        }
+        if self.reason_de.trim().is_empty() {
+            return Err("reason");
+        }
+        let message = self.message.trim();
+        let cancel = match (choose, self.cancel) {
+            (false, _) => false,
+            (true, None) => return Err("bookings"),
+            (true, Some(cancel)) => cancel,
+        };
+        if cancel && message.is_empty() {
+            return Err("message");
+        }
+        Ok(ClosureRequest {
+            from,
+            to,
+            from_time: time(&self.from_time, "from_time")?,
+            until_time: time(&self.until_time, "until_time")?,
+            reason: Text::new(self.reason_de.trim(), self.reason_en.trim()),
+            bookings: choose.then_some(if cancel {
+                BookingsChoice::Cancel
+            } else {
+                BookingsChoice::Keep
+            }),
+            message: cancel.then(|| message.to_owned()),
+        })
+    }
+}
+
+/// The input the server's `field` names.
+fn field_id(field: &str) -> &'static str {
+    match field {
+        "from" => "closure-from",
+        "to" => "closure-to",
+        "from_time" => "closure-from_time",
+        "until_time" => "closure-until_time",
+        "reason" => "closure-reason",
+        "message" => "closure-message",
+        _ => "closure-keep",
+    }
+}
+
+/// Closing an office for a time: first the appointments it meets (no names), then the choice.
+#[component]
+fn CloseOffice() -> impl IntoView {
+    let lang = use_lang();
+    let locations = api::load(|| async { api::get::<Vec<Location>>("/api/locations").await.unwrap_or_default() });
+    let form = RwSignal::new(ClosureForm::default());
+    // The appointments met, once checked; any change to the form asks again.
+    let impact = RwSignal::new(None::<Vec<AffectedBooking>>);
+    let error = RwSignal::new(None::<(String, Option<String>)>);
+    let done = RwSignal::new(None::<ClosureDone>);
+    let sending = RwSignal::new(false);
+    Effect::new(move |_| {
+        if form.with(|f| f.location.is_empty()) {
+            if let Some(first) = locations.get().and_then(|l| l.first().cloned()) {
+                form.update(|f| f.location = first.id);
+            }
+        }
+    });
+    let edit = move |change: fn(&mut ClosureForm, String)| {
+        move |ev: leptos::ev::Event| {
+            let value = event_target_value(&ev);
+            form.update(|f| change(f, value));
+            impact.set(None);
+            done.set(None);
+            error.set(None);
+        }
+    };
+    let wrong = move |field: &'static str| {
+        move || {
+            error
+                .with(|e| e.as_ref().and_then(|(_, f)| f.as_deref()) == Some(field))
+                .to_string()
+        }
+    };
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        if sending.get_untracked() {
+            return;
+        }
+        let choose = impact.with_untracked(|i| i.as_ref().is_some_and(|list| !list.is_empty()));
+        let checked = impact.with_untracked(Option::is_some);
+        let current = form.get_untracked();
+        let request = match current.request(choose) {
+            Ok(r) => r,
+            Err(field) => {
+                error.set(Some((format!("invalid_closure_{field}"), Some(field.to_owned()))));
+                crate::nav::focus(if field == "bookings" {
+                    "closure-keep"
+                } else {
+                    field_id(field)
+                });
+                return;
+            }
+        };
+        let base = format!("/api/admin/locations/{}/closures", current.location);
+        sending.set(true);
+        spawn_local(async move {
+            let answer = if checked {
+                api::post::<ClosureDone>(&base, &request).await.map(|d| {
+                    done.set(Some(d));
+                    impact.set(None);
+                })
+            } else {
+                api::post::<ClosureImpact>(&format!("{base}/impact"), &request)
+                    .await
+                    .map(|i| impact.set(Some(i.bookings)))
+            };
+            if let Err(e) = answer {
+                if let Some(field) = &e.field {
+                    crate::nav::focus(field_id(field));
+                }
+                let code = match &e.field {
+                    Some(f) if e.code == "invalid_closure" => format!("invalid_closure_{f}"),
+                    _ => e.code,
+                };
+                error.set(Some((code, e.field)));
+            }
+            sending.set(false);
+        });
+    };
+    view! {
+        <section class="close-office" aria-labelledby="close-h">
+            <h2 id="close-h">{t("closure_title")}</h2>
+            <p class="hint">{t("closure_hint")}</p>
+            <form class="closure-form" on:submit=submit novalidate>
+                <div class="field">
+                    <label for="closure-location">{t("stats_location")}</label>
+                    <select id="closure-location" on:change=edit(|f, v| f.location = v)>
+                        {move || locations.get().unwrap_or_default().into_iter().map(|l| {
+                            let id = l.id.clone();
+                            let selected = move || form.with(|f| f.location == id);
+                            view! { <option value=l.id.clone() selected=selected>{local(l.name.clone())}</option> }
+                        }).collect_view()}
+                    </select>
+                </div>
+                <div class="closure-times">
+                    <div class="field">
+                        <label for="closure-from">{t("closure_from")}</label>
+                        <input id="closure-from" type="date" required aria-invalid=wrong("from")
+                            prop:value=move || form.with(|f| f.from.clone()) on:input=edit(|f, v| {
+                                if f.to.is_empty() || f.to < v { f.to = v.clone(); }
+                                f.from = v;
+                            })/>
+                    </div>
+                    <div class="field">
+                        <label for="closure-from_time">{t("closure_from_time")}</label>
+                        <input id="closure-from_time" type="time" aria-invalid=wrong("from_time") aria-describedby="closure-time-hint"
+                            prop:value=move || form.with(|f| f.from_time.clone()) on:input=edit(|f, v| f.from_time = v)/>
+                    </div>
+                    <div class="field">
+                        <label for="closure-to">{t("closure_to")}</label>
+                        <input id="closure-to" type="date" required aria-invalid=wrong("to")
+                            prop:value=move || form.with(|f| f.to.clone()) on:input=edit(|f, v| f.to = v)/>
+                    </div>
+                    <div class="field">
+                        <label for="closure-until_time">{t("closure_until_time")}</label>
+                        <input id="closure-until_time" type="time" aria-invalid=wrong("until_time") aria-describedby="closure-time-hint"
+                            prop:value=move || form.with(|f| f.until_time.clone()) on:input=edit(|f, v| f.until_time = v)/>
+                    </div>
+                </div>
+                <p class="hint" id="closure-time-hint">{t("closure_time_hint")}</p>
+                <div class="field">
+                    <label for="closure-reason">{t("closure_reason_de")}</label>
+                    <input id="closure-reason" type="text" required maxlength="200" aria-invalid=wrong("reason")
+                        prop:value=move || form.with(|f| f.reason_de.clone()) on:input=edit(|f, v| f.reason_de = v)/>
+                </div>
+                <div class="field">
+                    <label for="closure-reason-en">{t("closure_reason_en")}</label>
+                    <input id="closure-reason-en" type="text" maxlength="200" lang="en"
+                        prop:value=move || form.with(|f| f.reason_en.clone()) on:input=edit(|f, v| f.reason_en = v)/>
+                </div>
+                {move || impact.get().map(|met| view! { <Affected met=met form=form error=error/> })}
+                <div role="alert" class="error">
+                    {move || error.get().map(|(code, _)| view! { <p>{error_text(lang.get(), &code)}</p> })}
+                </div>
+                <div role="status" class="closure-done">
+                    {move || done.get().map(|d| view! {
+                        <p data-testid="closure-done">{move || text(lang.get(), "closure_done")}" "
+                            {move || text(lang.get(), "closure_cancelled").replace("{n}", &d.cancelled.to_string())}" "
+                            {move || text(lang.get(), "closure_kept").replace("{n}", &d.kept.to_string())}</p>
+                    })}
+                </div>
+                <button type="submit" class="button primary" prop:disabled=sending>
+                    {move || if impact.with(Option::is_some) { t("closure_save")() } else { t("closure_check")() }}
+                </button>
+            </form>
+        </section>
+    }
+}
+
+/// The appointments a closure meets (day, time, service; never a name) and the choice for them.
+#[component]
+fn Affected(
+    met: Vec<AffectedBooking>,
+    form: RwSignal<ClosureForm>,
+    error: RwSignal<Option<(String, Option<String>)>>,
+) -> impl IntoView {
+    let lang = use_lang();
+    let wrong = move |field: &'static str| error.with(|e| e.as_ref().and_then(|(_, f)| f.as_deref()) == Some(field));
+    if met.is_empty() {
+        return view! { <p data-testid="closure-none">{t("closure_none")}</p> }.into_any();
+    }
+    let count = met.len();
+    let rows = met
+        .into_iter()
+        .map(|b| {
+            let start = b.start.as_str().to_owned();
+            let day = start.clone();
+            view! {
+                <li>{move || long_date(lang.get(), &day)}", "{move || clock(lang.get(), &start)}": "{local(b.service_name.clone())}</li>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="closure-impact">
+            <p data-testid="closure-count"><strong>{move || text(lang.get(), "closure_met").replace("{n}", &count.to_string())}</strong></p>
+            <ul class="closure-met">{rows}</ul>
+            <fieldset>
+                <legend>{t("closure_choice")}</legend>
+                <div class="field check">
+                    <input id="closure-keep" type="radio" name="closure-choice" prop:checked=move || form.with(|f| f.cancel == Some(false))
+                        on:change=move |_| { form.update(|f| f.cancel = Some(false)); error.set(None); }/>
+                    <label for="closure-keep">{t("closure_keep")}</label>
+                </div>
+                <div class="field check">
+                    <input id="closure-cancel" type="radio" name="closure-choice" prop:checked=move || form.with(|f| f.cancel == Some(true))
+                        on:change=move |_| { form.update(|f| f.cancel = Some(true)); error.set(None); }/>
+                    <label for="closure-cancel">{t("closure_cancel")}</label>
+                </div>
+            </fieldset>
+            {move || (form.with(|f| f.cancel) == Some(true)).then(|| view! {
+                <div class="field">
+                    <label for="closure-message">{t("closure_message")}</label>
+                    <textarea id="closure-message" rows="4" aria-invalid=move || wrong("message").to_string() maxlength="1000" aria-describedby="closure-message-hint"
+                        prop:value=move || form.with(|f| f.message.clone())
+                        on:input=move |ev| { let v = event_target_value(&ev); form.update(|f| f.message = v); error.set(None); }></textarea>
+                    <p class="hint" id="closure-message-hint">{t("closure_message_hint")}</p>
+                </div>
+            })}
+        </div>
+    }
+    .into_any()
 }
 
 /// The demo's messages, newest first; nothing at all outside demo mode (the server answers 404).
