@@ -4,6 +4,7 @@
 //! `wasm32-unknown-unknown`, so the web app shares these types with the server.
 
 pub mod api;
+pub mod audit;
 pub mod booking;
 pub mod calendar;
 pub mod catalogue;

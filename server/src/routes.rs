@@ -9,7 +9,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::engine::state::AppState;
-use crate::features::{admin, bookings, catalogue, closures, desk, display, queue, staff, stats};
+use crate::features::{admin, audit, bookings, catalogue, closures, desk, display, queue, staff, stats};
 use crate::http::abuse::ClientIp;
 use crate::http::error::ApiError;
 
@@ -42,6 +42,7 @@ pub fn api(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(display::router())
         .merge(admin::router(state))
         .merge(closures::router(state))
+        .merge(audit::router(state))
         .merge(stats::router(state))
 }
 

@@ -393,6 +393,17 @@ async fn an_admin_closes_an_afternoon_in_the_browser() {
         let done = browser.wait("[data-testid=closure-done]").await.text().await.unwrap();
         assert!(done.contains("2 Termine abgesagt"), "{done}");
         browser.screenshot("closure-1280-done").await;
+        // The audit log names who closed it, with the time closed.
+        browser.client.goto(&format!("{}/admin", app.url)).await.unwrap();
+        let table = browser.wait("[data-testid=audit-table]").await.text().await.unwrap();
+        assert!(table.contains("staff:root") && table.contains("Krankheit"), "{table}");
+        browser
+            .client
+            .execute("document.querySelector('#audit-h').scrollIntoView();", vec![])
+            .await
+            .unwrap();
+        a11y("the audit log").await;
+        browser.screenshot("closure-1280-audit").await;
         browser.close().await;
     }
     let all = mail.wait_for(4, Duration::from_secs(15)).await;

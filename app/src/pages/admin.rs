@@ -10,6 +10,7 @@ use leptos::task::spawn_local;
 use schalter_events::api::{
     AffectedBooking, BookingsChoice, ClosureDone, ClosureImpact, ClosureRequest, MessageChannel, OutboxMessage,
 };
+use schalter_events::audit::Change;
 use schalter_events::catalogue::{Location, Text};
 use schalter_events::staff::Role;
 
@@ -29,6 +30,7 @@ pub fn Admin() -> impl IntoView {
                 <h1 id="admin-h">{t("admin_title")}</h1>
                 <p class="desk-user" data-testid="admin-user">{me.username}</p>
                 <CloseOffice/>
+                <AuditLog/>
                 <DemoOutbox/>
                 <p>{t("admin_more")}</p>
             }.into_any()/>
@@ -306,6 +308,127 @@ fn Affected(
         </div>
     }
     .into_any()
+}
+
+/// The audit filter as typed: each field may stay empty.
+#[derive(Clone, Default, PartialEq)]
+struct AuditQuery {
+    area: String,
+    actor: String,
+    from: String,
+    to: String,
+}
+
+impl AuditQuery {
+    fn string(&self) -> String {
+        let encode = |s: &str| String::from(js_sys::encode_uri_component(s));
+        [
+            ("area", &self.area),
+            ("actor", &self.actor),
+            ("from", &self.from),
+            ("to", &self.to),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .map(|(k, v)| format!("{k}={}", encode(v.trim())))
+        .collect::<Vec<_>>()
+        .join("&")
+    }
+}
+
+const AREAS: [(&str, &str); 5] = [
+    ("offices", "audit_area_offices"),
+    ("hours", "audit_area_hours"),
+    ("closures", "audit_area_closures"),
+    ("accounts", "audit_area_accounts"),
+    ("devices", "audit_area_devices"),
+];
+
+/// Who changed how the offices run: filters, the changes with before and after, CSV.
+#[component]
+fn AuditLog() -> impl IntoView {
+    let lang = use_lang();
+    let draft = RwSignal::new(AuditQuery::default());
+    let query = RwSignal::new(AuditQuery::default());
+    let changes = api::load(move || {
+        let q = query.get().string();
+        async move { api::get::<Vec<Change>>(&format!("/api/admin/audit?{q}")).await }
+    });
+    let apply = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        query.set(draft.get_untracked());
+    };
+    let set = move |change: fn(&mut AuditQuery, String)| {
+        move |ev: leptos::ev::Event| {
+            let value = event_target_value(&ev);
+            draft.update(|q| change(q, value));
+        }
+    };
+    view! {
+        <section class="audit" aria-labelledby="audit-h">
+            <h2 id="audit-h">{t("audit_title")}</h2>
+            <p class="hint">{t("audit_hint")}</p>
+            <form class="audit-filter" on:submit=apply aria-label=t("audit_filter")>
+                <label>{t("audit_area")}
+                    <select name="area" on:change=set(|q, v| q.area = v)>
+                        <option value="">{t("stats_all")}</option>
+                        {AREAS.into_iter().map(|(id, key)| view! { <option value=id>{t(key)}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label>{t("audit_actor")}
+                    <input type="text" name="actor" prop:value=move || draft.with(|q| q.actor.clone()) on:input=set(|q, v| q.actor = v)/>
+                </label>
+                <label>{t("stats_from")}
+                    <input type="date" name="from" prop:value=move || draft.with(|q| q.from.clone()) on:change=set(|q, v| q.from = v)/>
+                </label>
+                <label>{t("stats_to")}
+                    <input type="date" name="to" prop:value=move || draft.with(|q| q.to.clone()) on:change=set(|q, v| q.to = v)/>
+                </label>
+                <button type="submit" class="button primary">{t("stats_show")}</button>
+                <a class="button" href=move || format!("/api/admin/audit.csv?{}", query.get().string()) download="">{t("audit_csv")}</a>
+            </form>
+            {move || match changes.get() {
+                None => api::loading_notice(),
+                Some(Err(_)) => api::failed_notice(),
+                Some(Ok(list)) if list.is_empty() => view! { <p data-testid="audit-empty">{t("audit_empty")}</p> }.into_any(),
+                Some(Ok(list)) => view! {
+                    <div class="audit-scroll" tabindex="0" role="region" aria-label=t("audit_table")>
+                        <table class="audit-table" data-testid="audit-table">
+                            <thead><tr>
+                                <th scope="col">{t("audit_when")}</th>
+                                <th scope="col">{t("audit_actor")}</th>
+                                <th scope="col">{t("audit_area")}</th>
+                                <th scope="col">{t("audit_subject")}</th>
+                                <th scope="col">{t("audit_before")}</th>
+                                <th scope="col">{t("audit_after")}</th>
+                            </tr></thead>
+                            <tbody>
+                                {list.into_iter().map(|c| {
+                                    let at = c.at.to_rfc3339();
+                                    let area = AREAS.iter().find(|(id, _)| *id == c.area.name()).map(|(_, k)| *k).unwrap_or("audit_area_offices");
+                                    view! {
+                                        <tr>
+                                            <td class="audit-when">{move || {
+                                                // The browser's clock: the admin reads it where they are.
+                                                let locale = if lang.get() == crate::i18n::Lang::En { "en-GB" } else { "de-DE" };
+                                                let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(&at));
+                                                String::from(date.to_locale_string(locale, &wasm_bindgen::JsValue::UNDEFINED))
+                                            }}</td>
+                                            <td>{c.actor.clone()}</td>
+                                            <td>{t(area)}</td>
+                                            <td>{c.subject.clone()}</td>
+                                            <td class="audit-text">{c.before.clone()}</td>
+                                            <td class="audit-text">{c.after.clone()}</td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                }.into_any(),
+            }}
+        </section>
+    }
 }
 
 /// The demo's messages, newest first; nothing at all outside demo mode (the server answers 404).

@@ -412,6 +412,7 @@ pub struct AppState {
     taken: Arc<RwLock<Taken>>,
     queues: Arc<RwLock<Queues>>,
     directory: Arc<RwLock<Directory>>,
+    audit: Arc<RwLock<schalter_events::audit::Audit>>,
     /// Kept current by the message sender (empty when no mail server is configured).
     pub message_problems: Arc<RwLock<MessageProblems>>,
     /// Position up to which the projections above have applied the log.
@@ -450,6 +451,7 @@ impl AppState {
             taken: Arc::default(),
             queues: Arc::default(),
             directory: Arc::default(),
+            audit: Arc::default(),
             message_problems: Arc::default(),
             applied,
             shutdown,
@@ -462,6 +464,11 @@ impl AppState {
             state.apply(&batch);
         }
         Ok((state, position))
+    }
+
+    /// Changes to how the offices run, for the admins' audit view.
+    pub fn audit(&self) -> RwLockReadGuard<'_, schalter_events::audit::Audit> {
+        read(&self.audit)
     }
 
     pub fn stats(&self) -> RwLockReadGuard<'_, schalter_events::stats::Stats> {
@@ -501,7 +508,11 @@ impl AppState {
             let mut taken = self.taken.write().unwrap_or_else(|e| e.into_inner());
             let mut queues = self.queues.write().unwrap_or_else(|e| e.into_inner());
             let mut stats = self.stats.write().unwrap_or_else(|e| e.into_inner());
+            let mut audit = self.audit.write().unwrap_or_else(|e| e.into_inner());
             for e in events {
+                if let Err(err) = audit.apply(e) {
+                    skipped("audit", &err);
+                }
                 if let Err(err) = stats.apply(e) {
                     skipped("statistics", &err);
                 }

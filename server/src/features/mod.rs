@@ -2,6 +2,7 @@
 //! parse → authorise → execute → respond; the rules they apply live in `schalter-events`.
 
 pub mod admin;
+pub mod audit;
 pub mod bookings;
 pub mod catalogue;
 pub mod closures;

@@ -210,7 +210,7 @@ fn csv_row(out: &mut String, r: &DayRow) {
     );
 }
 
-fn csv_response(body: String, name: &str) -> Response {
+pub(crate) fn csv_response(body: String, name: &str) -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
