@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use schalter_events::api::{BookingRequest, BookingView};
 use schalter_server::jobs::outbox::{MailSettings, MessageSettings};
-use schalter_tests::app::{add_device, add_user, texting};
+use schalter_tests::app::{add_device, add_user, cli, texting};
 use schalter_tests::citizen::booking;
 use schalter_tests::sms::SmsSink;
 use schalter_tests::smtp::{decoded, SmtpSink};
@@ -16,7 +16,8 @@ use serde_json::{json, Value};
 
 on_both_backends!(
     closing_a_day_cancels_its_bookings_only_when_the_admin_says_so,
-    an_afternoon_closed_keeps_the_morning_and_the_kept_bookings
+    an_afternoon_closed_keeps_the_morning_and_the_kept_bookings,
+    closures_survive_export_and_import
 );
 
 const CLOSURES: &str = "/api/admin/locations/buergerbuero/closures";
@@ -414,5 +415,125 @@ async fn an_admin_closes_an_afternoon_in_the_browser() {
         free.contains(&starts[0]) && !free.iter().any(|s| s[11..16] >= *from_time),
         "{free:?}"
     );
+    app.stop().await;
+}
+
+/// Every service's free times at every office for 60 days from tomorrow, as citizens see them.
+async fn all_availability(app: &TestApp) -> Vec<Value> {
+    let (_, services) = app.get_json("/api/services").await;
+    let from = (chrono::Utc::now() + chrono::Duration::days(1)).date_naive();
+    let mut all = Vec::new();
+    for s in services.as_array().unwrap() {
+        let service = s["id"].as_str().unwrap();
+        for location in s["locations"].as_array().unwrap() {
+            let location = location.as_str().unwrap();
+            let (status, availability) = app
+                .get_json(&format!(
+                    "/api/availability?location={location}&service={service}&from={from}&days=60"
+                ))
+                .await;
+            if status == 200 {
+                all.push(availability);
+            }
+        }
+    }
+    all
+}
+
+/// The closures an admin made are part of the exported configuration: imported into an empty
+/// database, the next 60 days offer exactly the same times.
+async fn closures_survive_export_and_import(db: TestDb) {
+    let app = spawn_app(db).start().await;
+    add_user(&app.db.url, "root", "admin", "administrator-2026");
+    let root = app.sign_in("root", "administrator-2026").await;
+    let (day, starts) = day_with(&app, 2, 8).await;
+    let later = (chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d").unwrap() + chrono::Duration::days(7)).to_string();
+    for closure in [
+        json!({"from": day, "to": day, "from_time": &starts[1][11..16], "reason": {"de": "Krankheit", "en": "Illness"}}),
+        json!({"from": later, "to": later, "reason": {"de": "Betriebsausflug", "en": "Staff outing"}}),
+    ] {
+        let (status, answer) = close(&app, &root, &closure).await;
+        assert_eq!(status, 201, "{answer}");
+    }
+    let before = all_availability(&app).await;
+    assert!(before.len() >= 5, "{} offers", before.len());
+
+    let exported = cli(&["export-config", "--database-url", &app.db.url]);
+    assert!(
+        exported.contains("from_time") && exported.contains("Betriebsausflug"),
+        "{exported}"
+    );
+    let copy = TestDb::sqlite().await;
+    let file = copy.sqlite_path().unwrap().with_file_name("exported.toml");
+    std::fs::write(&file, &exported).unwrap();
+    cli(&["import-config", "--database-url", &copy.url, file.to_str().unwrap()]);
+    let imported = spawn_app(copy).without_demo().start().await;
+    let after = all_availability(&imported).await;
+    assert_eq!(after.len(), before.len());
+    for (b, a) in before.iter().zip(&after) {
+        assert_eq!(a, b, "{} at {}", b["service"], b["location"]);
+    }
+    imported.stop().await;
+    app.stop().await;
+}
+
+/// Bookings for a day pour in through two servers while an admin closes that day through one of
+/// them: whichever server decided a booking before it had seen the closure, when all is done no
+/// appointment on the day is still active, and every booking refused was refused as `closed`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bookings_racing_a_closure_on_two_servers_end_cancelled_or_refused() {
+    let Some(db) = TestDb::postgres().await else { return };
+    let app = spawn_app(db).start().await;
+    let peer = app.peer(8).await;
+    add_user(&app.db.url, "root", "admin", "administrator-2026");
+    let root = app.sign_in("root", "administrator-2026").await;
+    let (day, starts) = day_with(&app, 24, 1).await;
+    let closure = json!({
+        "from": day, "to": day, "reason": {"de": "Wasserschaden", "en": "Water damage"},
+        "bookings": "cancel", "message": NOTE
+    });
+    let mut racing = Vec::new();
+    for (i, start) in starts.iter().enumerate() {
+        let base = if i % 2 == 0 { app.url.clone() } else { peer.url.clone() };
+        let request = BookingRequest {
+            name: format!("Eilige Nummer{i}"),
+            ..booking(start, &format!("racer{i}@example.org"))
+        };
+        racing.push(tokio::spawn(async move {
+            schalter_tests::citizen::book(&reqwest::Client::new(), &base, &request).await
+        }));
+        if i == starts.len() / 3 {
+            let (status, answer) = close(&app, &root, &closure).await;
+            assert_eq!(status, 201, "{answer}");
+        }
+    }
+    let mut codes = Vec::new();
+    for task in racing {
+        let (status, body) = task.await.unwrap();
+        match status {
+            201 => codes.push(body["code"].as_str().unwrap().to_owned()),
+            422 => assert_eq!(body["error"], "closed", "{body}"),
+            409 => assert_eq!(body["error"], "slot_taken", "{body}"),
+            _ => panic!("{status}: {body}"),
+        }
+    }
+    for code in &codes {
+        let (_, view) = app.get_json(&format!("/api/bookings/{code}")).await;
+        assert_eq!(
+            view["status"], "cancelled",
+            "acknowledged on a closed day and left: {view}"
+        );
+    }
+    assert!(free_on(&app, &day).await.is_empty());
+    let on_peer = schalter_tests::citizen::free_starts(
+        &reqwest::Client::new(),
+        &peer.url,
+        schalter_tests::citizen::ID_CARD,
+        chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d").unwrap(),
+        1,
+    )
+    .await;
+    assert!(on_peer.is_empty(), "{on_peer:?}");
+    peer.stop().await;
     app.stop().await;
 }
