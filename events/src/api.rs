@@ -127,6 +127,34 @@ pub struct BookingRequest {
     pub proof: Option<Proof>,
 }
 
+/// How a caller reached the office when the desk books for them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub enum CallerChannel {
+    /// On the phone (the 115 line, the office's number).
+    Phone,
+    /// In person at the counter.
+    Desk,
+}
+
+/// A booking the desk makes for a caller who has no internet: the name, and an email address
+/// or mobile number only where the caller gives one (then the usual messages go there).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct CallerBookingRequest {
+    pub location: String,
+    pub service: String,
+    pub start: LocalTime,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    pub channel: CallerChannel,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct BookingView {

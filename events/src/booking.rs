@@ -74,6 +74,8 @@ pub enum Channel {
     Online,
     Desk,
     Kiosk,
+    /// Booked by the desk for a caller (the 115 line, the office's number).
+    Phone,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -497,6 +499,25 @@ fn invalid(field: &'static str, message: &'static str) -> BookingError {
 
 /// Normalised, validated contact details.
 pub fn check_contact(name: &str, email: &str, phone: Option<&str>) -> Result<Contact, BookingError> {
+    let name = check_name(name)?;
+    let email = check_email(email)?;
+    let phone = check_phone(phone)?;
+    Ok(Contact { name, email, phone })
+}
+
+/// A caller's details as the desk takes them on the phone or at the counter: a name, and an
+/// email address or a mobile number only where the caller gives one (then checked as online).
+pub fn check_caller(name: &str, email: &str, phone: Option<&str>) -> Result<Contact, BookingError> {
+    let name = check_name(name)?;
+    let email = match email.trim() {
+        "" => String::new(),
+        given => check_email(given)?,
+    };
+    let phone = check_phone(phone)?;
+    Ok(Contact { name, email, phone })
+}
+
+fn check_name(name: &str) -> Result<String, BookingError> {
     let name = name.trim();
     if name.is_empty() {
         return Err(invalid("name", "please enter your name"));
@@ -504,6 +525,10 @@ pub fn check_contact(name: &str, email: &str, phone: Option<&str>) -> Result<Con
     if name.chars().count() > 100 {
         return Err(invalid("name", "the name may have at most 100 characters"));
     }
+    Ok(name.to_owned())
+}
+
+fn check_email(email: &str) -> Result<String, BookingError> {
     let email = email.trim().to_lowercase();
     let valid_email = email.len() <= 254
         && !email.chars().any(|c| c.is_whitespace() || c.is_control())
@@ -520,15 +545,15 @@ pub fn check_contact(name: &str, email: &str, phone: Option<&str>) -> Result<Con
     if !valid_email {
         return Err(invalid("email", "please enter a valid email address"));
     }
+    Ok(email)
+}
+
+fn check_phone(phone: Option<&str>) -> Result<Option<String>, BookingError> {
     let phone = phone.map(str::trim).filter(|p| !p.is_empty());
     if phone.is_some_and(|p| p.len() > 30 || normalise_phone(p).is_none()) {
         return Err(invalid("phone", "please enter a valid phone number or leave it empty"));
     }
-    Ok(Contact {
-        name: name.to_owned(),
-        email,
-        phone: phone.map(str::to_owned),
-    })
+    Ok(phone.map(str::to_owned))
 }
 
 /// A phone number as people type it (digits, an optional leading +, spaces, slashes, dashes,

@@ -273,6 +273,14 @@ fn minutes(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
 pub struct Figures {
     /// Appointments in the period (by the appointment's day), cancelled ones included.
     pub bookings: u32,
+    /// Of those, booked online by the citizen, by the desk for a caller on the phone, and by the
+    /// desk for someone at the counter: the non-digital way in is counted, not assumed.
+    #[serde(default)]
+    pub bookings_online: u32,
+    #[serde(default)]
+    pub bookings_phone: u32,
+    #[serde(default)]
+    pub bookings_desk: u32,
     pub cancellations: u32,
     /// Of the cancellations, those the office made (closures); the rest were the citizens'.
     #[serde(default)]
@@ -512,6 +520,11 @@ fn figures(
     let mut lead_hours = Vec::new();
     let mut due = 0;
     for b in bookings {
+        match b.channel {
+            Channel::Online => f.bookings_online += 1,
+            Channel::Phone => f.bookings_phone += 1,
+            Channel::Desk | Channel::Kiosk => f.bookings_desk += 1,
+        }
         if let Some(lead) = b.cancelled_lead_minutes {
             f.cancellations += 1;
             f.cancellations_by_office += u32::from(b.cancelled_by_office);
@@ -680,6 +693,7 @@ mod tests {
         };
         let f = stats.figures(&filter, &context(&offered, &berlin));
         assert_eq!((f.bookings, f.cancellations, f.cancellations_by_office), (3, 2, 1));
+        assert_eq!((f.bookings_online, f.bookings_phone, f.bookings_desk), (3, 0, 0));
         assert_eq!(f.no_shows, 1, "only c3 was due");
     }
 
@@ -847,6 +861,9 @@ mod tests {
             f,
             Figures {
                 bookings: 4,
+                bookings_online: 4,
+                bookings_phone: 0,
+                bookings_desk: 0,
                 cancellations: 1,
                 cancellations_by_office: 0,
                 cancellation_lead_hours: spread(1, 24.0, 24.0),

@@ -36,6 +36,7 @@ pub fn api(state: &AppState) -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(catalogue::router())
         .merge(bookings::router())
+        .merge(bookings::staff_router(state))
         .merge(staff::router())
         .merge(queue::router(state))
         .merge(desk::router(state))

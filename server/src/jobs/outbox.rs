@@ -559,7 +559,8 @@ async fn send_due(
 }
 
 /// The message for `pending`, or `None` when there is nothing (any more) to send: a reminder for
-/// a time the booking no longer has, personal data erased, no phone number for an SMS.
+/// a time the booking no longer has, personal data erased, no email address (a caller booked by
+/// the desk) or no phone number for an SMS.
 async fn prepare(
     state: &AppState,
     settings: &MessageSettings,
@@ -590,7 +591,8 @@ async fn prepare(
     };
     let message = match (pending.channel, booking) {
         (Channel::Mail, Some(booking)) => {
-            if transports.mail.is_none() {
+            // A caller the desk booked for may have given no address.
+            if transports.mail.is_none() || personal.email.is_empty() {
                 return Ok(None);
             }
             let tz = tz_of(&booking.location);

@@ -91,6 +91,8 @@ pub struct PlaceBooking<'a> {
     ip: IpAddr,
     request: BookingRequest,
     start: DateTime<Utc>,
+    /// Set when the desk books for a caller: how the caller reached the office.
+    by_staff: Option<Channel>,
     admitted: Option<Admitted>,
 }
 
@@ -123,6 +125,26 @@ impl<'a> PlaceBooking<'a> {
             ip,
             start: requested_start(&request.start)?,
             request,
+            by_staff: None,
+            admitted: None,
+        })
+    }
+
+    /// A booking the desk makes for a caller (`channel`: phone or desk). The caller is told the
+    /// privacy notice by the clerk; there is no proof of work and no address limit, and an
+    /// email address or mobile number only where the caller gives one.
+    pub fn for_caller(
+        state: &'a AppState,
+        ip: IpAddr,
+        request: BookingRequest,
+        channel: Channel,
+    ) -> Result<PlaceBooking<'a>, ApiError> {
+        Ok(PlaceBooking {
+            state,
+            ip,
+            start: requested_start(&request.start)?,
+            request,
+            by_staff: Some(channel),
             admitted: None,
         })
     }
@@ -135,6 +157,10 @@ impl Command for PlaceBooking<'_> {
     async fn admit(&mut self) -> Result<(), ApiError> {
         let (state, req, ip) = (self.state, &self.request, self.ip);
         // In the form's order, so the first answer names the first field that is wrong.
+        if self.by_staff.is_some() {
+            let contact = booking::check_caller(&req.name, &req.email, req.phone.as_deref())?;
+            return self.admit_checked(contact);
+        }
         let contact = booking::check_contact(&req.name, &req.email, req.phone.as_deref())?;
         if !req.privacy_accepted {
             return Err(ApiError::invalid(
@@ -143,9 +169,6 @@ impl Command for PlaceBooking<'_> {
                 "please confirm that you have read the privacy notice",
             ));
         }
-        let start = self.start;
-        let code = new_code();
-        let code_hash = code_hash(&code).expect("generated codes are valid");
         let holder = holder_hash(state, &contact.email);
         if let Some(proof) = req.proof.as_ref().filter(|_| state.abuse.enabled()) {
             state.abuse.spend_proof(&proof.challenge)?;
@@ -153,7 +176,33 @@ impl Command for PlaceBooking<'_> {
         state
             .abuse
             .check(&format!("book-email:{holder}"), abuse::BOOK_PER_EMAIL)?;
-        state.abuse.may_book(start, &[holder.clone(), ip.to_string()])?;
+        state.abuse.may_book(self.start, &[holder, ip.to_string()])?;
+        self.admit_checked(contact)
+    }
+
+    /// Citizens who book the same time at the same moment take turns; see the executor.
+    fn turn(&self) -> Option<String> {
+        Some(format!("{}@{}", self.request.location, self.start))
+    }
+
+    async fn decide(&mut self, attempt: &Attempt<'_>) -> Result<Decided<Placed>, ApiError> {
+        self.decide_places(attempt).await
+    }
+}
+
+impl PlaceBooking<'_> {
+    /// The places still free, the code, and the sealed contact: what every decision needs.
+    fn admit_checked(&mut self, contact: booking::Contact) -> Result<(), ApiError> {
+        let (state, req) = (self.state, &self.request);
+        let start = self.start;
+        let code = new_code();
+        let code_hash = code_hash(&code).expect("generated codes are valid");
+        // A caller without an email address counts towards no one's limit.
+        let holder = if contact.email.is_empty() {
+            holder_hash(state, &format!("caller:{code}"))
+        } else {
+            holder_hash(state, &contact.email)
+        };
         // Most of a rush comes too late for the time it chose. This server's projection holds
         // every booking it wrote (writes wait for it), so a time it shows full is full, or is
         // being freed by another server this very moment, which no citizen could tell from
@@ -188,12 +237,7 @@ impl Command for PlaceBooking<'_> {
         Ok(())
     }
 
-    /// Citizens who book the same time at the same moment take turns; see the executor.
-    fn turn(&self) -> Option<String> {
-        Some(format!("{}@{}", self.request.location, self.start))
-    }
-
-    async fn decide(&mut self, attempt: &Attempt<'_>) -> Result<Decided<Placed>, ApiError> {
+    async fn decide_places(&mut self, attempt: &Attempt<'_>) -> Result<Decided<Placed>, ApiError> {
         let a = self
             .admitted
             .as_ref()
@@ -212,11 +256,12 @@ impl Command for PlaceBooking<'_> {
                 units: a.units.clone(),
                 contact: a.contact.clone(),
                 holder: a.holder.clone(),
-                channel: Channel::Online,
+                channel: self.by_staff.unwrap_or(Channel::Online),
                 unit_counts: units,
                 holder_count: holder,
                 max_active_per_email: offer.schedule.max_active_per_email,
-                confirm_by: offer.confirm_by(attempt.now),
+                // The desk has the caller on the line: nothing to confirm by email.
+                confirm_by: offer.confirm_by(attempt.now).filter(|_| self.by_staff.is_none()),
             })?
         };
         let booking = Booking::from_placement(&decision)

@@ -8,7 +8,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{NaiveDate, Utc};
 use schalter_events::api::{
-    Availability, BookingRequest, BookingView, Challenge, ConfirmRequest, LocalTime, RescheduleRequest, SlotView,
+    Availability, BookingRequest, BookingView, CallerBookingRequest, CallerChannel, Challenge, ConfirmRequest,
+    LocalTime, RescheduleRequest, SlotView,
 };
 use schalter_events::booking::{Booking, BookingError, ErasureReason, Offer, Status};
 use schalter_events::ics;
@@ -29,6 +30,7 @@ use crate::engine::executor::Executed;
 use crate::engine::state::AppState;
 use crate::engine::vault::{PersonalData, VaultError};
 use crate::http::abuse::{self, ClientIp};
+use crate::http::auth::{self, StaffUser};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::{ApiJson, ApiPath, ApiQuery, Idempotency};
 use crate::jobs::retention;
@@ -46,6 +48,15 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(calendar))
         .routes(routes!(qr))
         .routes(routes!(erase_personal_data))
+}
+
+/// The desk books for callers.
+pub fn staff_router(state: &AppState) -> OpenApiRouter<AppState> {
+    auth::staff_only(
+        OpenApiRouter::new().routes(routes!(book_for_caller)),
+        state,
+        auth::Staff::Desk,
+    )
 }
 
 /// Each refusal with its stable code: 422 naming the field for what the request got wrong, 409
@@ -231,6 +242,56 @@ pub async fn book(
                 crate::features::closures::refuse_if_closed(&state, &hash, &placed.booking, position).await?;
             }
             let view = view_of(&state, &placed.booking, Some(placed.code), Some(&placed.personal));
+            Ok((StatusCode::CREATED, Json(view)).into_response())
+        }
+        Executed::Repeated(outcome) => repeated_booking(&state, &outcome).await,
+    }
+}
+
+/// The desk books for a caller (phone or counter): the answer carries the code to read out or
+/// print; a confirmation goes by email only where the caller gave an address. The same places,
+/// rules and refusals as online; the channel is recorded for the statistics.
+#[utoipa::path(post, path = "/api/desk/bookings", tag = "staff", request_body = CallerBookingRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "repeat-safe retries")),
+    responses((status = 201, body = BookingView), (status = 200, body = BookingView, description = "a repeated request"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn book_for_caller(
+    State(state): State<AppState>,
+    user: StaffUser,
+    Idempotency(key): Idempotency,
+    ClientIp(ip): ClientIp,
+    ApiJson(req): ApiJson<CallerBookingRequest>,
+) -> Result<Response, ApiError> {
+    let channel = match req.channel {
+        CallerChannel::Phone => schalter_events::booking::Channel::Phone,
+        CallerChannel::Desk => schalter_events::booking::Channel::Desk,
+    };
+    let request = BookingRequest {
+        location: req.location,
+        service: req.service,
+        start: req.start,
+        name: req.name,
+        email: req.email.unwrap_or_default(),
+        phone: req.phone,
+        // The clerk tells the caller how their data is used.
+        privacy_accepted: true,
+        proof: None,
+    };
+    let command = PlaceBooking::for_caller(&state, ip, request, channel)?;
+    match state.execute(&user.actor(), key, command).await? {
+        Executed::Done(placed, outcome) => {
+            if let (Some(outcome), Some(hash)) = (outcome, code_hash(&placed.code)) {
+                let position = outcome.last_position;
+                crate::features::closures::refuse_if_closed(&state, &hash, &placed.booking, position).await?;
+            }
+            let mut view = view_of(
+                &state,
+                &placed.booking,
+                Some(placed.code.clone()),
+                Some(&placed.personal),
+            );
+            view.check_in_number = code_hash(&placed.code).map(|h| check_in_number(&h));
             Ok((StatusCode::CREATED, Json(view)).into_response())
         }
         Executed::Repeated(outcome) => repeated_booking(&state, &outcome).await,

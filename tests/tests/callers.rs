@@ -1,0 +1,117 @@
+//! Booking on behalf of a caller: the desk books for someone on the phone or at the counter,
+//! with only a name if that is all they give; the code is read out, mail goes only where an
+//! address was given, and the statistics count the channel.
+
+use std::time::Duration;
+
+use schalter_tests::app::{add_device, add_user};
+use schalter_tests::citizen::ID_CARD;
+use schalter_tests::smtp::{decoded, SmtpSink};
+use schalter_tests::{on_both_backends, spawn_app, TestApp, TestDb};
+use serde_json::{json, Value};
+
+on_both_backends!(the_desk_books_for_callers_without_internet);
+
+const DESK_BOOKINGS: &str = "/api/desk/bookings";
+
+async fn book_for(app: &TestApp, cookie: &str, body: &Value) -> (u16, Value) {
+    app.post_as(DESK_BOOKINGS, ("cookie", cookie), body).await
+}
+
+async fn the_desk_books_for_callers_without_internet(db: TestDb) {
+    let mail = SmtpSink::start().await;
+    let app = spawn_app(db).mailing(&mail.url).start().await;
+    add_user(&app.db.url, "anna", "desk", "counter-one-2026");
+    add_user(&app.db.url, "boss", "manager", "statistics-2026");
+    let kiosk = add_device(&app.db.url, "buergerbuero", "kiosk");
+    let anna = app.sign_in("anna", "counter-one-2026").await;
+    let starts = app.free_starts(3).await;
+    let caller = |start: &str, channel: &str| {
+        json!({
+            "location": ID_CARD.location, "service": ID_CARD.service, "start": start,
+            "name": "Walter Ohnenetz", "channel": channel
+        })
+    };
+
+    // On the phone, a name only: the code and the kiosk number to read out.
+    let free_before = app.free_at(ID_CARD, &starts[0]).await;
+    let (status, phoned) = book_for(&app, &anna, &caller(&starts[0], "phone")).await;
+    assert_eq!(status, 201, "{phoned}");
+    let code = phoned["code"].as_str().expect("the code to read out").to_owned();
+    assert_eq!(phoned["check_in_number"].as_str().map(str::len), Some(5), "{phoned}");
+    assert_eq!(phoned["status"], "confirmed", "nothing to confirm by email: {phoned}");
+    // At the counter, with an address: the confirmation goes there.
+    let mut with_mail = caller(&starts[4], "desk");
+    with_mail["email"] = json!("walter@example.org");
+    let (status, counter) = book_for(&app, &anna, &with_mail).await;
+    assert_eq!(status, 201, "{counter}");
+    let sent = mail.wait_for(1, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        mail.wait_for(2, Duration::ZERO).await.len(),
+        1,
+        "no mail without an address"
+    );
+    assert!(decoded(&sent[0]).contains("To: walter@example.org"));
+    let (status, view) = app.get_json(&format!("/api/bookings/{code}")).await;
+    assert_eq!((status, &view["status"]), (200, &json!("confirmed")), "{view}");
+    assert_eq!(
+        app.free_at(ID_CARD, &starts[0]).await,
+        free_before - 1,
+        "the place is taken"
+    );
+
+    // Wrong details name their field; nothing is booked.
+    let mut nameless = caller(&starts[8], "phone");
+    nameless["name"] = json!("  ");
+    let mut bad_mail = caller(&starts[8], "phone");
+    bad_mail["email"] = json!("walter at home");
+    let mut bad_phone = caller(&starts[8], "phone");
+    bad_phone["phone"] = json!("call me");
+    for (body, field) in [(nameless, "name"), (bad_mail, "email"), (bad_phone, "phone")] {
+        let (status, answer) = book_for(&app, &anna, &body).await;
+        assert_eq!((status, answer["field"].as_str()), (422, Some(field)), "{answer}");
+    }
+    let mut unknown = caller(&starts[8], "letter");
+    let (status, answer) = book_for(&app, &anna, &unknown).await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (422, Some("invalid_body")),
+        "{answer}"
+    );
+    unknown["channel"] = json!("phone");
+    unknown["privacy_accepted"] = json!(true);
+    assert_eq!(
+        book_for(&app, &anna, &unknown).await.0,
+        422,
+        "no fields beyond the caller's"
+    );
+
+    // The desk's (and admins') business only.
+    let boss = app.sign_in("boss", "statistics-2026").await;
+    assert_eq!(book_for(&app, &boss, &caller(&starts[8], "phone")).await.0, 403);
+    let as_kiosk = format!("Bearer {kiosk}");
+    let body = caller(&starts[8], "phone");
+    assert_eq!(
+        app.post_as(DESK_BOOKINGS, ("authorization", &as_kiosk), &body).await.0,
+        401
+    );
+    assert_eq!(app.post_json(DESK_BOOKINGS, &body).await.0, 401);
+
+    // The statistics count how each appointment was booked.
+    let (from, to) = (&starts[0][..10], &starts[4][..10]);
+    let summary = app
+        .staff_ok(
+            &boss,
+            reqwest::Method::GET,
+            &format!("/api/stats/summary?from={from}&to={to}&location=buergerbuero"),
+        )
+        .await;
+    let f = &summary["figures"];
+    assert_eq!(
+        (&f["bookings_phone"], &f["bookings_desk"], &f["bookings_online"]),
+        (&json!(1), &json!(1), &json!(0)),
+        "{f}"
+    );
+    app.stop().await;
+}
