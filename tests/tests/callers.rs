@@ -115,3 +115,72 @@ async fn the_desk_books_for_callers_without_internet(db: TestDb) {
     );
     app.stop().await;
 }
+
+/// A clerk books for a caller on the phone with the keyboard alone and reads out the code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_clerk_books_for_a_caller_with_the_keyboard() {
+    use fantoccini::key::Key;
+    use schalter_tests::browser::Browser;
+    use schalter_tests::keyboard::{press, tab_to};
+
+    let Some(app) = spawn_app(TestDb::sqlite().await).start_with_ui().await else {
+        return;
+    };
+    add_user(&app.db.url, "anna", "desk", "counter-one-2026");
+    for (width, height) in [(1280, 1000), (390, 844)] {
+        let Some(browser) = Browser::launch(width, height).await else {
+            return;
+        };
+        let a11y = |state: &'static str| {
+            let browser = &browser;
+            async move {
+                if let Some(violations) = browser.accessibility_violations().await {
+                    assert!(violations.is_empty(), "{state}: {violations:#?}");
+                }
+            }
+        };
+        let c = &browser.client;
+        c.goto(&format!("{}/desk", app.url)).await.unwrap();
+        browser.wait("#username").await.send_keys("anna").await.unwrap();
+        browser
+            .wait("#password")
+            .await
+            .send_keys("counter-one-2026")
+            .await
+            .unwrap();
+        press(c, Key::Enter).await;
+        // The office first, as every morning at a new workstation.
+        browser.wait(".desk-pick select option[value=buergerbuero]").await;
+        tab_to(c, ".desk-pick select").await;
+        press(c, Key::Down).await;
+        tab_to(c, ".caller-booking summary").await;
+        press(c, Key::Enter).await;
+        tab_to(c, "#caller-service").await;
+        press(c, Key::Down).await;
+        let first_time = browser.wait("#caller-start option:nth-child(2)").await;
+        let start = first_time.attr("value").await.unwrap().unwrap();
+        tab_to(c, "#caller-start").await;
+        press(c, Key::Down).await;
+        a11y("the caller form").await;
+        tab_to(c, "#caller-name").await;
+        c.active_element()
+            .await
+            .unwrap()
+            .send_keys(&format!("Walter Ohnenetz{width}"))
+            .await
+            .unwrap();
+        press(c, Key::Enter).await;
+        let code = browser.wait("[data-testid=caller-code]").await.text().await.unwrap();
+        let number = browser.wait("[data-testid=caller-number]").await.text().await.unwrap();
+        assert_eq!(number.len(), 5, "{number}");
+        a11y("booked for the caller").await;
+        browser.screenshot(&format!("caller-{width}-booked")).await;
+        let (status, view) = app.get_json(&format!("/api/bookings/{code}")).await;
+        assert_eq!(status, 200, "{view}");
+        assert_eq!(view["start"].as_str(), Some(start.as_str()));
+        assert_eq!(view["name"], format!("Walter Ohnenetz{width}"));
+        assert_eq!(view["status"], "confirmed");
+        browser.close().await;
+    }
+    app.stop().await;
+}

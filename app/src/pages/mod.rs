@@ -1,5 +1,6 @@
 mod admin;
 mod book;
+mod callers;
 mod catalogue;
 mod coming;
 mod desk;

@@ -1,0 +1,218 @@
+//! On the desk page: booking for a caller who has no internet (on the phone or at the counter).
+//! The clerk picks a service and one of the next free times, types the caller's name (and an
+//! address or mobile number only where given), books, and reads out the code and the kiosk
+//! number, or prints them.
+
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use schalter_events::api::{Availability, BookingView, CallerBookingRequest, CallerChannel, LocalTime};
+use schalter_events::catalogue::Service;
+
+use crate::api;
+use crate::i18n::{clock, error_text, long_date, short_date, t, use_lang};
+
+/// How far ahead the desk looks for free times.
+const DAYS_AHEAD: u32 = 28;
+
+#[derive(Clone, Default)]
+struct CallerForm {
+    service: String,
+    start: String,
+    name: String,
+    email: String,
+    phone: String,
+    at_the_counter: bool,
+}
+
+/// Booking for a caller at `location`, folded away until the clerk needs it.
+#[component]
+pub fn CallerBooking(location: Signal<Option<String>>, services: api::Answer<Vec<Service>>) -> impl IntoView {
+    let lang = use_lang();
+    let form = RwSignal::new(CallerForm::default());
+    let booked = RwSignal::new(None::<BookingView>);
+    let error = RwSignal::new(None::<(String, Option<String>)>);
+    let sending = RwSignal::new(false);
+    // Bumped after each booking: the time just taken may be gone.
+    let refresh = RwSignal::new(0u32);
+    let here = move || {
+        let location = location.get().unwrap_or_default();
+        services
+            .get()
+            .and_then(Result::ok)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|s| s.bookable_online && s.locations.contains(&location))
+            .collect::<Vec<_>>()
+    };
+    let times = api::load(move || {
+        refresh.track();
+        let (location, service) = (location.get(), form.with(|f| f.service.clone()));
+        async move {
+            match location.filter(|_| !service.is_empty()) {
+                Some(l) => {
+                    let today = String::from(js_sys::Date::new_0().to_iso_string())
+                        .chars()
+                        .take(10)
+                        .collect::<String>();
+                    let url =
+                        format!("/api/availability?location={l}&service={service}&from={today}&days={DAYS_AHEAD}");
+                    api::get::<Availability>(&url)
+                        .await
+                        .map(|a| a.slots.into_iter().filter(|s| s.free > 0).collect())
+                }
+                None => Ok(Vec::new()),
+            }
+        }
+    });
+    let edit = move |change: fn(&mut CallerForm, String)| {
+        move |ev: leptos::ev::Event| {
+            let value = event_target_value(&ev);
+            form.update(|f| change(f, value));
+            error.set(None);
+        }
+    };
+    let wrong = move |field: &'static str| {
+        move || {
+            error
+                .with(|e| e.as_ref().and_then(|(_, f)| f.as_deref()) == Some(field))
+                .to_string()
+        }
+    };
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        if sending.get_untracked() {
+            return;
+        }
+        let f = form.get_untracked();
+        let Some(location) = location.get_untracked() else {
+            return;
+        };
+        for (value, field) in [(&f.service, "service"), (&f.start, "start"), (&f.name, "name")] {
+            if value.trim().is_empty() {
+                error.set(Some((format!("caller_missing_{field}"), Some(field.to_owned()))));
+                crate::nav::focus(&format!("caller-{field}"));
+                return;
+            }
+        }
+        let optional = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+        let request = CallerBookingRequest {
+            location,
+            service: f.service.clone(),
+            start: LocalTime::from(f.start.clone()),
+            name: f.name.trim().to_owned(),
+            email: optional(&f.email),
+            phone: optional(&f.phone),
+            channel: if f.at_the_counter {
+                CallerChannel::Desk
+            } else {
+                CallerChannel::Phone
+            },
+        };
+        sending.set(true);
+        spawn_local(async move {
+            match api::post::<BookingView>("/api/desk/bookings", &request).await {
+                Ok(view) => {
+                    booked.set(Some(view));
+                    refresh.update(|n| *n += 1);
+                    form.update(|f| {
+                        *f = CallerForm {
+                            service: f.service.clone(),
+                            at_the_counter: f.at_the_counter,
+                            ..CallerForm::default()
+                        }
+                    });
+                    crate::nav::focus("caller-booked");
+                }
+                Err(e) => {
+                    if let Some(field) = &e.field {
+                        crate::nav::focus(&format!("caller-{field}"));
+                    }
+                    let code = match e.field.as_deref() {
+                        Some(f @ ("name" | "email" | "phone")) => format!("{}_{f}", e.code),
+                        _ => e.code,
+                    };
+                    error.set(Some((code, e.field)));
+                }
+            }
+            sending.set(false);
+        });
+    };
+    view! {
+        <details class="caller-booking">
+            <summary><h2 id="caller-h">{t("caller_title")}</h2></summary>
+            <p class="hint">{t("caller_hint")}</p>
+            {move || location.get().is_none().then(|| view! { <p class="hint">{t("caller_pick_office")}</p> })}
+            {move || booked.get().map(|b| {
+                let (day, start) = (b.start.as_str().to_owned(), b.start.as_str().to_owned());
+                view! {
+                    <div class="caller-booked" id="caller-booked" tabindex="-1" data-testid="caller-booked">
+                        <p><strong>{t("caller_booked")}</strong>" "{move || long_date(lang.get(), &day)}", "{move || clock(lang.get(), &start)}</p>
+                        <p>{t("caller_code")}" "<span class="code" data-testid="caller-code">{b.code.clone().unwrap_or_default()}</span></p>
+                        <p>{t("caller_number")}" "<strong data-testid="caller-number">{b.check_in_number.clone().unwrap_or_default()}</strong></p>
+                        <button type="button" class="button no-print" on:click=move |_| { let _ = window().print(); }>{t("caller_print")}</button>
+                    </div>
+                }
+            })}
+            <form class="caller-form" on:submit=submit novalidate>
+                <div class="field">
+                    <label for="caller-service">{t("stats_service")}</label>
+                    <select id="caller-service" aria-invalid=wrong("service") on:change=edit(|f, v| { f.service = v; f.start.clear(); })>
+                        <option value="">{t("caller_choose")}</option>
+                        {move || here().into_iter().map(|s| {
+                            let id = s.id.clone();
+                            let selected = move || form.with(|f| f.service == id);
+                            view! { <option value=s.id.clone() selected=selected>{s.name.get(lang.get().code()).to_owned()}</option> }
+                        }).collect_view()}
+                    </select>
+                </div>
+                <div class="field">
+                    <label for="caller-start">{t("caller_time")}</label>
+                    <select id="caller-start" aria-invalid=wrong("start") prop:value=move || form.with(|f| f.start.clone())
+                        on:change=edit(|f, v| f.start = v)>
+                        <option value="">{t("caller_choose")}</option>
+                        {move || times.get().and_then(Result::ok).unwrap_or_default().into_iter().map(|slot| {
+                            let start = slot.start.as_str().to_owned();
+                            let (weekday, date) = short_date(lang.get(), &start);
+                            let label = format!("{weekday} {date}, {}", clock(lang.get(), &start));
+                            let selected = form.with(|f| f.start == start);
+                            view! { <option value=start selected=selected>{label}</option> }
+                        }).collect_view()}
+                    </select>
+                </div>
+                <div class="field">
+                    <label for="caller-name">{t("name")}</label>
+                    <input id="caller-name" type="text" maxlength="100" autocomplete="off" aria-invalid=wrong("name")
+                        prop:value=move || form.with(|f| f.name.clone()) on:input=edit(|f, v| f.name = v)/>
+                </div>
+                <div class="field">
+                    <label for="caller-email">{t("caller_email")}</label>
+                    <input id="caller-email" type="email" autocomplete="off" aria-invalid=wrong("email")
+                        prop:value=move || form.with(|f| f.email.clone()) on:input=edit(|f, v| f.email = v)/>
+                </div>
+                <div class="field">
+                    <label for="caller-phone">{t("caller_phone")}</label>
+                    <input id="caller-phone" type="tel" autocomplete="off" aria-invalid=wrong("phone")
+                        prop:value=move || form.with(|f| f.phone.clone()) on:input=edit(|f, v| f.phone = v)/>
+                </div>
+                <fieldset class="caller-channel">
+                    <legend>{t("caller_how")}</legend>
+                    <div class="field check">
+                        <input id="caller-by-phone" type="radio" name="caller-channel" prop:checked=move || form.with(|f| !f.at_the_counter)
+                            on:change=move |_| form.update(|f| f.at_the_counter = false)/>
+                        <label for="caller-by-phone">{t("caller_by_phone")}</label>
+                    </div>
+                    <div class="field check">
+                        <input id="caller-at-counter" type="radio" name="caller-channel" prop:checked=move || form.with(|f| f.at_the_counter)
+                            on:change=move |_| form.update(|f| f.at_the_counter = true)/>
+                        <label for="caller-at-counter">{t("caller_at_counter")}</label>
+                    </div>
+                </fieldset>
+                <div role="alert" class="error">
+                    {move || error.get().map(|(code, _)| view! { <p>{move || error_text(lang.get(), &code)}</p> })}
+                </div>
+                <button type="submit" class="button primary" prop:disabled=sending>{t("caller_book")}</button>
+            </form>
+        </details>
+    }
+}
