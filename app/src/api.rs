@@ -189,6 +189,18 @@ where
 /// A request's answer as [`load`] gives it.
 pub type Answer<T> = ReadSignal<Option<Result<T, ApiError>>>;
 
+/// A form's refusal as it shows it: the text key of the message and the field to mark.
+pub type FormError = RwSignal<Option<(String, Option<String>)>>;
+
+/// `aria-invalid` for the input of `field`: "true" while the refusal names it.
+pub fn invalid_if(error: FormError, field: &'static str) -> impl Fn() -> String + Copy + Send + Sync + 'static {
+    move || {
+        error
+            .with(|e| e.as_ref().and_then(|(_, f)| f.as_deref()) == Some(field))
+            .to_string()
+    }
+}
+
 /// The loading notice, or the error notice, or what `ready` makes of the answer.
 pub fn loaded<T: Clone + Send + Sync + 'static, V: IntoView + 'static>(
     answer: Answer<T>,

@@ -364,6 +364,12 @@ impl TestApp {
         r.json().await.unwrap_or(Value::Null)
     }
 
+    /// The key figures of the Bürgerbüro for local days `from..=to`, as a manager reads them.
+    pub async fn office_figures(&self, cookie: &str, from: &str, to: &str) -> Value {
+        let path = format!("/api/stats/summary?from={from}&to={to}&location=buergerbuero");
+        self.staff_ok(cookie, reqwest::Method::GET, &path).await["figures"].clone()
+    }
+
     pub async fn stop(mut self) -> TestDb {
         if let Some(server) = self.server.take() {
             server.shutdown().await;

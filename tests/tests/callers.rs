@@ -100,14 +100,7 @@ async fn the_desk_books_for_callers_without_internet(db: TestDb) {
 
     // The statistics count how each appointment was booked.
     let (from, to) = (&starts[0][..10], &starts[4][..10]);
-    let summary = app
-        .staff_ok(
-            &boss,
-            reqwest::Method::GET,
-            &format!("/api/stats/summary?from={from}&to={to}&location=buergerbuero"),
-        )
-        .await;
-    let f = &summary["figures"];
+    let f = app.office_figures(&boss, from, to).await;
     assert_eq!(
         (&f["bookings_phone"], &f["bookings_desk"], &f["bookings_online"]),
         (&json!(1), &json!(1), &json!(0)),

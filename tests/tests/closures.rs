@@ -232,14 +232,7 @@ async fn closing_a_day_cancels_its_bookings_only_when_the_admin_says_so(db: Test
         assert_eq!(view["status"], "cancelled", "{view}");
     }
     let boss = app.sign_in("boss", "statistics-2026").await;
-    let summary = app
-        .staff_ok(
-            &boss,
-            reqwest::Method::GET,
-            &format!("/api/stats/summary?from={day}&to={day}&location=buergerbuero"),
-        )
-        .await;
-    let figures = &summary["figures"];
+    let figures = app.office_figures(&boss, &day, &day).await;
     assert_eq!(
         (&figures["cancellations"], &figures["cancellations_by_office"]),
         (&json!(5), &json!(5)),

@@ -114,7 +114,7 @@ fn CloseOffice() -> impl IntoView {
     let form = RwSignal::new(ClosureForm::default());
     // The appointments met, once checked; any change to the form asks again.
     let impact = RwSignal::new(None::<Vec<AffectedBooking>>);
-    let error = RwSignal::new(None::<(String, Option<String>)>);
+    let error: api::FormError = RwSignal::new(None);
     let done = RwSignal::new(None::<ClosureDone>);
     let sending = RwSignal::new(false);
     Effect::new(move |_| {
@@ -133,13 +133,7 @@ fn CloseOffice() -> impl IntoView {
             error.set(None);
         }
     };
-    let wrong = move |field: &'static str| {
-        move || {
-            error
-                .with(|e| e.as_ref().and_then(|(_, f)| f.as_deref()) == Some(field))
-                .to_string()
-        }
-    };
+    let wrong = move |field| api::invalid_if(error, field);
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         if sending.get_untracked() {
@@ -258,13 +252,8 @@ fn CloseOffice() -> impl IntoView {
 
 /// The appointments a closure meets (day, time, service; never a name) and the choice for them.
 #[component]
-fn Affected(
-    met: Vec<AffectedBooking>,
-    form: RwSignal<ClosureForm>,
-    error: RwSignal<Option<(String, Option<String>)>>,
-) -> impl IntoView {
+fn Affected(met: Vec<AffectedBooking>, form: RwSignal<ClosureForm>, error: api::FormError) -> impl IntoView {
     let lang = use_lang();
-    let wrong = move |field: &'static str| error.with(|e| e.as_ref().and_then(|(_, f)| f.as_deref()) == Some(field));
     if met.is_empty() {
         return view! { <p data-testid="closure-none">{t("closure_none")}</p> }.into_any();
     }
@@ -299,7 +288,7 @@ fn Affected(
             {move || (form.with(|f| f.cancel) == Some(true)).then(|| view! {
                 <div class="field">
                     <label for="closure-message">{t("closure_message")}</label>
-                    <textarea id="closure-message" rows="4" aria-invalid=move || wrong("message").to_string() maxlength="1000" aria-describedby="closure-message-hint"
+                    <textarea id="closure-message" rows="4" aria-invalid=api::invalid_if(error, "message") maxlength="1000" aria-describedby="closure-message-hint"
                         prop:value=move || form.with(|f| f.message.clone())
                         on:input=move |ev| { let v = event_target_value(&ev); form.update(|f| f.message = v); error.set(None); }></textarea>
                     <p class="hint" id="closure-message-hint">{t("closure_message_hint")}</p>

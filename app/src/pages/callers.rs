@@ -31,7 +31,7 @@ pub fn CallerBooking(location: Signal<Option<String>>, services: api::Answer<Vec
     let lang = use_lang();
     let form = RwSignal::new(CallerForm::default());
     let booked = RwSignal::new(None::<BookingView>);
-    let error = RwSignal::new(None::<(String, Option<String>)>);
+    let error: api::FormError = RwSignal::new(None);
     let sending = RwSignal::new(false);
     // Bumped after each booking: the time just taken may be gone.
     let refresh = RwSignal::new(0u32);
@@ -72,13 +72,7 @@ pub fn CallerBooking(location: Signal<Option<String>>, services: api::Answer<Vec
             error.set(None);
         }
     };
-    let wrong = move |field: &'static str| {
-        move || {
-            error
-                .with(|e| e.as_ref().and_then(|(_, f)| f.as_deref()) == Some(field))
-                .to_string()
-        }
-    };
+    let wrong = move |field| api::invalid_if(error, field);
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         if sending.get_untracked() {
