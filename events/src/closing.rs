@@ -95,12 +95,22 @@ pub fn close(
                 .map(|(hash, b)| (booking::stream(hash), Expectation::AtVersion(b.version))),
         ),
         (Some(Choice::Cancel { note }), _) => {
-            for (code_hash, booking) in hit {
-                let cancel = booking::cancel_by_office(booking, code_hash, note.trim(), now)?;
-                decision.events.extend(cancel.events);
-                decision.expectations.extend(cancel.expectations);
-            }
+            let cancel = cancel_all(hit, note.trim(), now)?;
+            decision.events.extend(cancel.events);
+            decision.expectations.extend(cancel.expectations);
         }
+    }
+    Ok(decision)
+}
+
+/// The office cancels each of `hit` (`(code hash, booking)`) and tells its citizen `note`, in
+/// one decision, each booking expected at the version read.
+pub fn cancel_all(hit: &[(String, Booking)], note: &str, now: DateTime<Utc>) -> Result<Decision, BookingError> {
+    let mut decision = Decision::default();
+    for (code_hash, booking) in hit {
+        let cancel = booking::cancel_by_office(booking, code_hash, note, now)?;
+        decision.events.extend(cancel.events);
+        decision.expectations.extend(cancel.expectations);
     }
     Ok(decision)
 }

@@ -628,14 +628,12 @@ async fn simulate(db: &Database, days: u32, seed: u64) -> Result<(), CliError> {
 }
 
 async fn current_catalogue(store: &schalter_events::store::Store) -> Result<(Catalogue, i64), CliError> {
-    let events = store.read_stream(schalter_events::catalogue::STREAM, 0).await?;
-    let mut catalogue = Catalogue::default();
-    for e in &events {
-        catalogue
-            .apply_recorded(e)
-            .map_err(|err| CliError::Usage(format!("the stored catalogue is unreadable: {err}")))?;
-    }
-    Ok((catalogue, events.last().map(|e| e.version).unwrap_or(0)))
+    crate::engine::streams::catalogue(store).await.map_err(|e| match e {
+        schalter_events::store::StoreError::Corrupt { reason, .. } => {
+            CliError::Usage(format!("the stored catalogue is unreadable: {reason}"))
+        }
+        other => other.into(),
+    })
 }
 
 async fn import_config(

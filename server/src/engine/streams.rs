@@ -2,6 +2,7 @@
 //! committed now, not what this server's projections have applied.
 
 use schalter_events::booking::{self, Booking};
+use schalter_events::catalogue::{self, Catalogue};
 use schalter_events::store::{Store, StoreError};
 
 /// The booking behind a code's hash; `None` when there is none.
@@ -11,4 +12,17 @@ pub async fn booking(store: &Store, code_hash: &str) -> Result<Option<Booking>, 
         position: e.position,
         reason: e.to_string(),
     })
+}
+
+/// The catalogue as committed, with its stream's version (0 when nothing is configured yet).
+pub async fn catalogue(store: &Store) -> Result<(Catalogue, i64), StoreError> {
+    let events = store.read_stream(catalogue::STREAM, 0).await?;
+    let mut folded = Catalogue::default();
+    for e in &events {
+        folded.apply_recorded(e).map_err(|d| StoreError::Corrupt {
+            position: d.position,
+            reason: d.to_string(),
+        })?;
+    }
+    Ok((folded, events.last().map_or(0, |e| e.version)))
 }

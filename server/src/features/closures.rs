@@ -13,11 +13,9 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use schalter_events::api::{AffectedBooking, BookingsChoice, ClosureDone, ClosureImpact, ClosureRequest, LocalTime};
 use schalter_events::booking::{self, Booking, BookingError};
-use schalter_events::catalogue::{self, Catalogue};
+use schalter_events::catalogue::Catalogue;
 use schalter_events::closing::{self, Choice, ClosingError};
 use schalter_events::slots::{Closure, SlotError};
-use schalter_events::store::StoreError;
-use schalter_events::Decision;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::engine::executor::{Attempt, Command, Decided, Executed};
@@ -248,12 +246,7 @@ impl Command for CancelMet<'_> {
         if met.is_empty() {
             return Ok(Decided::Nothing(0));
         }
-        let mut decision = Decision::default();
-        for (hash, b) in &met {
-            let cancel = booking::cancel_by_office(b, hash, self.note, attempt.now)?;
-            decision.events.extend(cancel.events);
-            decision.expectations.extend(cancel.expectations);
-        }
+        let decision = closing::cancel_all(&met, self.note, attempt.now)?;
         Ok(Decided::append(decision, met.len() as u32))
     }
 }
@@ -267,7 +260,7 @@ pub async fn refuse_if_closed(state: &AppState, hash: &str, placed: &Booking, po
         closure_for(&catalogue, placed)
     } else {
         // Not yet applied here (a slow projection): the catalogue as committed.
-        let catalogue = committed_catalogue(state).await?;
+        let (catalogue, _) = streams::catalogue(&state.store).await?;
         closure_for(&catalogue, placed)
     };
     check(state, hash, placed, closure).await
@@ -292,17 +285,6 @@ async fn check(state: &AppState, hash: &str, placed: &Booking, closure: Option<C
     state.execute("system:closure", None, command).await?;
     tracing::info!(location = %placed.location, "a booking met a closure decided meanwhile; cancelled");
     Err(BookingError::Slot(SlotError::Closed).into())
-}
-
-async fn committed_catalogue(state: &AppState) -> Result<Catalogue, StoreError> {
-    let mut catalogue = Catalogue::default();
-    for e in state.store.read_stream(catalogue::STREAM, 0).await? {
-        catalogue.apply_recorded(&e).map_err(|d| StoreError::Corrupt {
-            position: d.position,
-            reason: d.to_string(),
-        })?;
-    }
-    Ok(catalogue)
 }
 
 struct OfficeCancel<'a> {
