@@ -24,7 +24,7 @@ mod commands;
 use crate::engine::codes::normalise_code;
 pub use crate::engine::codes::{check_in_number, code_hash, normalise_check_in_number};
 pub(crate) use commands::read_counter;
-use commands::{Cancel, Confirm, PlaceBooking, Reschedule};
+use commands::{Cancel, Confirm, PlaceBooking, Placed, Reschedule};
 
 use crate::engine::executor::Executed;
 use crate::engine::state::AppState;
@@ -237,10 +237,7 @@ pub async fn book(
     let command = PlaceBooking::limited(&state, ip, req)?;
     match state.execute("citizen", key, command).await? {
         Executed::Done(placed, outcome) => {
-            if let (Some(outcome), Some(hash)) = (outcome, code_hash(&placed.code)) {
-                let position = outcome.last_position;
-                crate::features::closures::refuse_if_closed(&state, &hash, &placed.booking, position).await?;
-            }
+            refuse_if_closed(&state, &placed, outcome.as_ref()).await?;
             let view = view_of(&state, &placed.booking, Some(placed.code), Some(&placed.personal));
             Ok((StatusCode::CREATED, Json(view)).into_response())
         }
@@ -281,10 +278,7 @@ pub async fn book_for_caller(
     let command = PlaceBooking::for_caller(&state, ip, request, channel)?;
     match state.execute(&user.actor(), key, command).await? {
         Executed::Done(placed, outcome) => {
-            if let (Some(outcome), Some(hash)) = (outcome, code_hash(&placed.code)) {
-                let position = outcome.last_position;
-                crate::features::closures::refuse_if_closed(&state, &hash, &placed.booking, position).await?;
-            }
+            refuse_if_closed(&state, &placed, outcome.as_ref()).await?;
             let mut view = view_of(
                 &state,
                 &placed.booking,
@@ -295,6 +289,18 @@ pub async fn book_for_caller(
             Ok((StatusCode::CREATED, Json(view)).into_response())
         }
         Executed::Repeated(outcome) => repeated_booking(&state, &outcome).await,
+    }
+}
+
+/// A booking just written for a time a closure took meanwhile is cancelled and refused (see
+/// `features::closures`).
+async fn refuse_if_closed(state: &AppState, placed: &Placed, outcome: Option<&AppendOutcome>) -> Result<(), ApiError> {
+    match (outcome, code_hash(&placed.code)) {
+        (Some(outcome), Some(hash)) => {
+            let position = outcome.last_position;
+            crate::features::closures::refuse_if_closed(state, &hash, &placed.booking, position).await
+        }
+        _ => Ok(()),
     }
 }
 
