@@ -634,29 +634,17 @@ impl ConfigFile {
             }
             c.municipality = Some(m.clone());
         }
-        let slug = |id: &str| {
-            !id.is_empty()
-                && id.len() <= 60
-                && id
-                    .chars()
-                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
-        };
+        use crate::administration::{self as rules, Invalid};
+        let said = |kind: &str, id: &str, e: Invalid| format!("{kind} {id:?}: {e}");
         for lc in &self.location {
             let l = &lc.location;
-            if !slug(&l.id) {
-                problems.push(format!(
-                    "location id {:?}: use lower-case letters, digits and '-'",
-                    l.id
-                ));
-            }
             if c.locations.contains_key(&l.id) {
                 problems.push(format!("location {:?} is defined twice", l.id));
             }
-            if l.time_zone.parse::<chrono_tz::Tz>().is_err() {
-                problems.push(format!("location {:?}: unknown time zone {:?}", l.id, l.time_zone));
+            if let Err(e) = rules::check_location(l) {
+                problems.push(said("location", &l.id, e));
             }
             if let Some(s) = &lc.schedule {
-                problems.extend(s.problems().into_iter().map(|p| format!("location {:?}: {p}", l.id)));
                 if s.time_zone != l.time_zone {
                     problems.push(format!(
                         "location {:?}: the schedule's time zone differs from the location's",
@@ -667,55 +655,31 @@ impl ConfigFile {
             }
             c.locations.insert(l.id.clone(), l.clone());
         }
+        // Services are checked against all of them, so their order in the file does not matter.
         for s in &self.service {
-            if !slug(&s.id) {
-                problems.push(format!("service id {:?}: use lower-case letters, digits and '-'", s.id));
-            }
             if c.services.contains_key(&s.id) {
                 problems.push(format!("service {:?} is defined twice", s.id));
             }
-            if s.name.de.trim().is_empty() {
-                problems.push(format!("service {:?} needs a German name", s.id));
-            }
-            if !(1..=480).contains(&s.duration_minutes) {
-                problems.push(format!("service {:?}: duration must be 1 to 480 minutes", s.id));
-            }
-            for l in &s.locations {
-                if !c.locations.contains_key(l) {
-                    problems.push(format!("service {:?} names unknown location {l:?}", s.id));
-                }
-            }
             c.services.insert(s.id.clone(), s.clone());
         }
-        for counter in &self.counter {
-            if !slug(&counter.id) {
-                problems.push(format!(
-                    "counter id {:?}: use lower-case letters, digits and '-'",
-                    counter.id
-                ));
+        for s in &self.service {
+            if let Err(e) = rules::check_service(&c, s) {
+                problems.push(said("service", &s.id, e));
             }
+        }
+        for counter in &self.counter {
             if c.counters.contains_key(&counter.id) {
                 problems.push(format!("counter {:?} is defined twice", counter.id));
             }
-            if !c.locations.contains_key(&counter.location) {
-                problems.push(format!(
-                    "counter {:?} names unknown location {:?}",
-                    counter.id, counter.location
-                ));
-            }
-            for s in &counter.services {
-                if !c
-                    .services
-                    .get(s)
-                    .is_some_and(|s| s.locations.contains(&counter.location))
-                {
-                    problems.push(format!(
-                        "counter {:?}: service {s:?} is not offered at its location",
-                        counter.id
-                    ));
-                }
+            if let Err(e) = rules::check_counter(&c, counter) {
+                problems.push(said("counter", &counter.id, e));
             }
             c.counters.insert(counter.id.clone(), counter.clone());
+        }
+        for (id, s) in &c.schedules {
+            if let Err(e) = rules::check_schedule(s, Some(rules::counters_at(&c, id))) {
+                problems.push(said("location", id, e));
+            }
         }
         if problems.is_empty() {
             Ok(c)
@@ -813,7 +777,7 @@ mod config_tests {
         file.service[1].duration_minutes = 0;
         file.service[2].id = "Bad Id".into();
         let problems = file.to_catalogue().unwrap_err();
-        // 5 broken entries, and the 4 Kfz counters that now name a service that is gone.
+        // 5 problems in 4 entries, and the 4 Kfz counters that now name a service that is gone.
         assert_eq!(problems.len(), 9, "{problems:#?}");
     }
 }

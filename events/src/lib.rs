@@ -3,6 +3,7 @@
 //! Everything outside the `store` module is pure (no I/O, no clock) and compiles to
 //! `wasm32-unknown-unknown`, so the web app shares these types with the server.
 
+pub mod administration;
 pub mod api;
 pub mod audit;
 pub mod booking;

@@ -146,46 +146,6 @@ pub enum SlotError {
 }
 
 impl Schedule {
-    /// What is wrong with this schedule, for people editing a configuration file.
-    pub fn problems(&self) -> Vec<String> {
-        let mut p = Vec::new();
-        if self.tz().is_err() {
-            p.push(format!("unknown time zone {:?}", self.time_zone));
-        }
-        if !(5..=60).contains(&self.unit_minutes) || 60 % self.unit_minutes != 0 {
-            p.push("unit_minutes must divide an hour: 5, 6, 10, 12, 15, 20, 30 or 60".into());
-        }
-        for o in &self.opening {
-            if !(1..=7).contains(&o.weekday) {
-                p.push(format!("weekday {} must be 1 (Monday) to 7 (Sunday)", o.weekday));
-            }
-            if o.open >= o.close {
-                p.push(format!(
-                    "weekday {}: opening {} is not before closing {}",
-                    o.weekday, o.open, o.close
-                ));
-            }
-            if o.online_capacity > 100 {
-                p.push(format!(
-                    "weekday {}: online_capacity {} is not a counter count",
-                    o.weekday, o.online_capacity
-                ));
-            }
-        }
-        for c in &self.closures {
-            if c.from > c.to || c.problem().is_some_and(|(field, _)| field == "until_time") {
-                p.push(format!("closure {} – {} ends before it starts", c.from, c.to));
-            }
-        }
-        if self.booking_window_days == 0 || self.booking_window_days > 366 {
-            p.push("booking_window_days must be 1 to 366".into());
-        }
-        if self.max_active_per_email == 0 {
-            p.push("max_active_per_email must be at least 1".into());
-        }
-        p
-    }
-
     pub fn tz(&self) -> Result<Tz, SlotError> {
         self.time_zone
             .parse()
