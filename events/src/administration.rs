@@ -244,11 +244,11 @@ pub fn check_schedule(s: &Schedule, counters: Option<u32>) -> Result<(), Invalid
             "one email address holds 1 to 20 appointments",
         ));
     }
-    if s.confirm_within_minutes.is_some_and(|m| !(5..=60 * 24).contains(&m)) {
+    if s.confirm_within_minutes.is_some_and(|m| !(1..=60 * 24).contains(&m)) {
         return Err(invalid(
             "confirm_within_minutes",
             "invalid_cooling_off",
-            "a booking waits 5 minutes to 24 hours for its confirmation",
+            "a booking waits 1 minute to 24 hours for its confirmation",
         ));
     }
     Ok(())
@@ -274,7 +274,7 @@ fn check_period(s: &Schedule, i: usize, o: &OpeningPeriod, counters: Option<u32>
             ),
         ));
     }
-    let on_grid = |t: chrono::NaiveTime| t.second() == 0 && t.minute() % s.unit_minutes == 0;
+    let on_grid = |t: chrono::NaiveTime| t.second() == 0 && t.minute().is_multiple_of(s.unit_minutes);
     if !on_grid(o.open) {
         return Err(invalid(
             at("open"),

@@ -589,3 +589,163 @@ mod tests {
         assert_eq!(serde_json::from_value::<CalledTicket>(json).unwrap(), ticket);
     }
 }
+
+/// A location's opening hours and booking rules as an admin sets them; the time zone is the
+/// location's and closures are added on their own (`…/closures`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "utoipa", schema(example = json!({
+    "unit_minutes": 10, "region": "rhineland-palatinate",
+    "opening": [{"weekday": 1, "open": "08:00", "close": "12:30", "online_capacity": 3}],
+    "booking_window_days": 60, "min_lead_minutes": 60, "max_active_per_email": 2
+})))]
+pub struct ScheduleRequest {
+    /// Length of one unit of the day's grid: 5, 6, 10, 12, 15, 20, 30 or 60 minutes.
+    pub unit_minutes: u32,
+    /// Whose public holidays close the office.
+    pub region: crate::calendar::Region,
+    /// Opening periods; a break is two periods on one weekday.
+    pub opening: Vec<OpeningHours>,
+    /// How many days ahead citizens may book (today is day 0).
+    pub booking_window_days: u32,
+    /// Minimum notice before an appointment starts.
+    pub min_lead_minutes: u32,
+    /// Appointments one email address may hold at once.
+    pub max_active_per_email: u32,
+    /// If set, a booking holds its place this long until confirmed through the emailed link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirm_within_minutes: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct OpeningHours {
+    /// ISO weekday: 1 = Monday … 7 = Sunday.
+    pub weekday: u8,
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, example = "08:00"))]
+    pub open: chrono::NaiveTime,
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, example = "12:30"))]
+    pub close: chrono::NaiveTime,
+    /// Appointments per unit of time; at most the location's counters.
+    pub online_capacity: u32,
+}
+
+impl ScheduleRequest {
+    /// The schedule it sets; zone and closures are filled in from the location.
+    pub fn to_schedule(&self) -> crate::slots::Schedule {
+        crate::slots::Schedule {
+            time_zone: String::new(),
+            unit_minutes: self.unit_minutes,
+            region: self.region,
+            opening: self
+                .opening
+                .iter()
+                .map(|o| crate::slots::OpeningPeriod {
+                    weekday: o.weekday,
+                    open: o.open,
+                    close: o.close,
+                    online_capacity: o.online_capacity,
+                })
+                .collect(),
+            closures: Vec::new(),
+            booking_window_days: self.booking_window_days,
+            min_lead_minutes: self.min_lead_minutes,
+            max_active_per_email: self.max_active_per_email,
+            confirm_within_minutes: self.confirm_within_minutes,
+        }
+    }
+
+    pub fn of(s: &crate::slots::Schedule) -> ScheduleRequest {
+        ScheduleRequest {
+            unit_minutes: s.unit_minutes,
+            region: s.region,
+            opening: s
+                .opening
+                .iter()
+                .map(|o| OpeningHours {
+                    weekday: o.weekday,
+                    open: o.open,
+                    close: o.close,
+                    online_capacity: o.online_capacity,
+                })
+                .collect(),
+            booking_window_days: s.booking_window_days,
+            min_lead_minutes: s.min_lead_minutes,
+            max_active_per_email: s.max_active_per_email,
+            confirm_within_minutes: s.confirm_within_minutes,
+        }
+    }
+}
+
+/// A location as the admin page shows it: with its hours, closures and how many counters it has.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct LocationSetup {
+    pub location: crate::catalogue::Location,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<ScheduleRequest>,
+    pub closures: Vec<ClosureView>,
+    pub counters: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct ClosureView {
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = Date))]
+    pub from: chrono::NaiveDate,
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = Date))]
+    pub to: chrono::NaiveDate,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>))]
+    pub from_time: Option<chrono::NaiveTime>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>))]
+    pub until_time: Option<chrono::NaiveTime>,
+    pub reason: Text,
+}
+
+/// Everything an admin edits: locations with their hours, services (also those not bookable
+/// online) and counters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct OfficeSetup {
+    pub locations: Vec<LocationSetup>,
+    pub services: Vec<crate::catalogue::Service>,
+    pub counters: Vec<crate::catalogue::Counter>,
+}
+
+impl OfficeSetup {
+    pub fn of(c: &crate::catalogue::Catalogue) -> OfficeSetup {
+        OfficeSetup {
+            locations: c
+                .locations
+                .values()
+                .map(|l| LocationSetup {
+                    location: l.clone(),
+                    schedule: c.schedules.get(&l.id).map(ScheduleRequest::of),
+                    closures: c
+                        .schedules
+                        .get(&l.id)
+                        .map(|s| {
+                            s.closures
+                                .iter()
+                                .map(|k| ClosureView {
+                                    from: k.from,
+                                    to: k.to,
+                                    from_time: k.from_time,
+                                    until_time: k.until_time,
+                                    reason: k.reason.clone(),
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    counters: crate::administration::counters_at(c, &l.id),
+                })
+                .collect(),
+            services: c.services.values().cloned().collect(),
+            counters: c.counters.values().cloned().collect(),
+        }
+    }
+}

@@ -10,5 +10,6 @@ pub mod desk;
 pub mod display;
 pub mod office;
 pub mod queue;
+pub mod setup;
 pub mod staff;
 pub mod stats;

@@ -38,7 +38,7 @@ pub enum ApiError {
     Invalid {
         code: &'static str,
         message: String,
-        field: Option<&'static str>,
+        field: Option<std::borrow::Cow<'static, str>>,
     },
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
@@ -64,7 +64,7 @@ impl ApiError {
         ApiError::Invalid {
             code,
             message: message.into(),
-            field,
+            field: field.map(std::borrow::Cow::Borrowed),
         }
     }
 
@@ -98,13 +98,14 @@ impl IntoResponse for ApiError {
             tracing::error!(%detail, "internal error");
         }
         let field = match &self {
-            ApiError::Invalid { field, .. } => *field,
+            ApiError::Invalid { field, .. } => field.as_deref().map(str::to_owned),
+            ApiError::InvalidBody(message) => body_field(message),
             _ => None,
         };
         let body = ErrorBody {
             error: code.to_owned(),
             message: self.to_string(),
-            field: field.map(str::to_owned),
+            field,
             count: match &self {
                 ApiError::BookingsAffected(n) => Some(*n),
                 _ => None,
@@ -123,6 +124,26 @@ impl IntoResponse for ApiError {
                 .insert(axum::http::header::RETRY_AFTER, seconds.into());
         }
         response
+    }
+}
+
+/// The field a JSON reader's complaint is about: serde names its path before a colon
+/// (`opening[0].close: invalid type…`), `.` when the body as a whole is wrong.
+fn body_field(message: &str) -> Option<String> {
+    let message = message
+        .strip_prefix("Failed to deserialize the JSON body into the target type: ")
+        .unwrap_or(message);
+    let (path, _) = message.split_once(": ")?;
+    (path != "." && !path.is_empty() && !path.contains(' ')).then(|| path.to_owned())
+}
+
+impl From<schalter_events::administration::Invalid> for ApiError {
+    fn from(e: schalter_events::administration::Invalid) -> Self {
+        ApiError::Invalid {
+            code: e.code,
+            message: e.message,
+            field: Some(e.field.into()),
+        }
     }
 }
 

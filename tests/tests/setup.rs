@@ -1,0 +1,349 @@
+//! Running the offices from the browser: every admin edit is checked on the server, a refused
+//! one stores nothing, an accepted one is bookable at once and audited; and no one but an admin
+//! reaches any admin endpoint.
+
+use reqwest::Method;
+use schalter_events::api::BookingRequest;
+use schalter_tests::app::{add_device, add_user, status_and_json};
+use schalter_tests::citizen::{booking, Offer};
+use schalter_tests::{on_both_backends, spawn_app, TestApp, TestDb};
+use serde_json::{json, Value};
+
+on_both_backends!(
+    refused_edits_name_the_field_and_store_nothing,
+    a_new_service_is_bookable_and_audited
+);
+
+async fn send(app: &TestApp, cookie: &str, method: Method, path: &str, body: &Value) -> (u16, Value) {
+    status_and_json(
+        app.client
+            .request(method, format!("{}{path}", app.url))
+            .header("cookie", cookie)
+            .json(body),
+    )
+    .await
+}
+
+async fn admin(app: &TestApp) -> String {
+    add_user(&app.db.url, "root", "admin", "administrator-2026");
+    app.sign_in("root", "administrator-2026").await
+}
+
+fn hours(periods: &[(u8, &str, &str, u32)]) -> Value {
+    json!({
+        "unit_minutes": 10,
+        "region": "rhineland-palatinate",
+        "opening": periods.iter().map(|(weekday, open, close, capacity)| json!({
+            "weekday": weekday, "open": open, "close": close, "online_capacity": capacity
+        })).collect::<Vec<_>>(),
+        "booking_window_days": 60,
+        "min_lead_minutes": 60,
+        "max_active_per_email": 2
+    })
+}
+
+fn service(id: &str, prefix: &str, locations: &[&str]) -> Value {
+    json!({
+        "id": id,
+        "name": {"de": "Gewerbe anmelden", "en": "Register a business"},
+        "description": {"de": "Anmeldung eines Gewerbes.", "en": "Registering a business."},
+        "locations": locations,
+        "duration_minutes": 20,
+        "documents": [{"de": "Personalausweis", "en": "ID card"}],
+        "fee": {"de": "26,00 €", "en": "€26.00"},
+        "bookable_online": true,
+        "walk_in": true,
+        "ticket_prefix": prefix
+    })
+}
+
+async fn refused_edits_name_the_field_and_store_nothing(db: TestDb) {
+    let app = spawn_app(db).start().await;
+    let root = admin(&app).await;
+    let setup_before = app.staff_ok(&root, Method::GET, "/api/admin/setup").await;
+    let head = app.store().head().await.unwrap();
+
+    let schedule = "/api/admin/locations/buergerbuero/schedule";
+    let mut negative = service("gewerbe", "G", &["buergerbuero"]);
+    negative["duration_minutes"] = json!(-20);
+    let mut zero = service("gewerbe", "G", &["buergerbuero"]);
+    zero["duration_minutes"] = json!(0);
+    let counter = |location: &str, services: &[&str]| json!({"id": "buergerbuero-9", "location": location, "name": "9", "services": services});
+    let mut no_zone = setup_before["locations"][0]["location"].clone();
+    no_zone["time_zone"] = json!("Mars/Olympus");
+    let cases: Vec<(Method, &str, Value, u16, &str, &str)> = vec![
+        (
+            Method::PUT,
+            schedule,
+            hours(&[(1, "08:00", "12:00", 3), (1, "11:00", "14:00", 3)]),
+            422,
+            "opening[1].open",
+            "overlapping_hours",
+        ),
+        (
+            Method::PUT,
+            schedule,
+            hours(&[(1, "12:00", "08:00", 3)]),
+            422,
+            "opening[0].close",
+            "ends_before_start",
+        ),
+        (
+            Method::PUT,
+            schedule,
+            hours(&[(2, "08:00", "12:00", 5)]),
+            422,
+            "opening[0].online_capacity",
+            "capacity_above_counters",
+        ),
+        (
+            Method::PUT,
+            schedule,
+            hours(&[(8, "08:00", "12:00", 1)]),
+            422,
+            "opening[0].weekday",
+            "invalid_weekday",
+        ),
+        (
+            Method::POST,
+            "/api/admin/services",
+            zero,
+            422,
+            "duration_minutes",
+            "invalid_duration",
+        ),
+        (
+            Method::POST,
+            "/api/admin/services",
+            negative,
+            422,
+            "duration_minutes",
+            "invalid_body",
+        ),
+        (
+            Method::POST,
+            "/api/admin/services",
+            service("gewerbe", "K", &["buergerbuero"]),
+            422,
+            "ticket_prefix",
+            "duplicate_ticket_prefix",
+        ),
+        (
+            Method::POST,
+            "/api/admin/services",
+            service("gewerbe", "G", &["atlantis"]),
+            422,
+            "locations",
+            "unknown_location",
+        ),
+        (
+            Method::POST,
+            "/api/admin/services",
+            service("Gewerbe!", "G", &["buergerbuero"]),
+            422,
+            "id",
+            "invalid_id",
+        ),
+        (
+            Method::POST,
+            "/api/admin/counters",
+            counter("buergerbuero", &["kfz-abmeldung"]),
+            422,
+            "services",
+            "unknown_service",
+        ),
+        (
+            Method::POST,
+            "/api/admin/counters",
+            counter("atlantis", &["reisepass"]),
+            422,
+            "location",
+            "unknown_location",
+        ),
+        (
+            Method::POST,
+            "/api/admin/locations",
+            no_zone,
+            422,
+            "time_zone",
+            "unknown_time_zone",
+        ),
+    ];
+    for (i, (method, path, body, status, field, code)) in cases.into_iter().enumerate() {
+        let (got, answer) = send(&app, &root, method, path, &body).await;
+        assert_eq!(got, status, "case {i}: {answer}");
+        assert_eq!(answer["error"], code, "case {i}: {answer}");
+        assert_eq!(answer["field"], field, "case {i}: {answer}");
+        assert!(!answer["message"].as_str().unwrap_or("").is_empty(), "case {i}");
+    }
+    let (status, answer) = send(
+        &app,
+        &root,
+        Method::PUT,
+        "/api/admin/locations/atlantis/schedule",
+        &hours(&[(1, "08:00", "12:00", 1)]),
+    )
+    .await;
+    assert_eq!(status, 404, "{answer}");
+    assert_eq!(answer["error"], "not_found");
+
+    assert_eq!(
+        app.store().head().await.unwrap(),
+        head,
+        "a refused edit stored something"
+    );
+    assert_eq!(app.staff_ok(&root, Method::GET, "/api/admin/setup").await, setup_before);
+    app.stop().await;
+}
+
+async fn a_new_service_is_bookable_and_audited(db: TestDb) {
+    let app = spawn_app(db).start().await;
+    let root = admin(&app).await;
+    let (status, answer) = send(
+        &app,
+        &root,
+        Method::POST,
+        "/api/admin/services",
+        &service("gewerbe", "G", &["buergerbuero"]),
+    )
+    .await;
+    assert_eq!(status, 201, "{answer}");
+    let (status, answer) = send(
+        &app,
+        &root,
+        Method::POST,
+        "/api/admin/counters",
+        &json!({"id": "buergerbuero-5", "location": "buergerbuero", "name": "5", "services": ["gewerbe"]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{answer}");
+    // Every weekday 07:00–19:00, so the test finds a free time whenever it runs; five counters
+    // now hold five appointments at a time.
+    let all_week: Vec<(u8, &str, &str, u32)> = (1..=7).map(|d| (d, "07:00", "19:00", 5)).collect();
+    let (status, answer) = send(
+        &app,
+        &root,
+        Method::PUT,
+        "/api/admin/locations/buergerbuero/schedule",
+        &hours(&all_week),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+
+    // The same edit again changes nothing and records nothing.
+    let head = app.store().head().await.unwrap();
+    let (status, _) = send(
+        &app,
+        &root,
+        Method::POST,
+        "/api/admin/services",
+        &service("gewerbe", "G", &["buergerbuero"]),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(app.store().head().await.unwrap(), head);
+
+    let (status, services) = app.get_json("/api/services?location=buergerbuero").await;
+    assert_eq!(status, 200);
+    assert!(
+        services.as_array().unwrap().iter().any(|s| s["id"] == "gewerbe"),
+        "{services}"
+    );
+    let business = Offer {
+        location: "buergerbuero",
+        service: "gewerbe",
+    };
+    let starts = app.free_starts_of(business, 3).await;
+    assert!(!starts.is_empty(), "the new service has free times");
+    let booked = app
+        .booked(&BookingRequest {
+            service: "gewerbe".into(),
+            ..booking(&starts[0], "erika@example.org")
+        })
+        .await;
+    assert_eq!(booked.service, "gewerbe");
+
+    let services_audit = app.staff_ok(&root, Method::GET, "/api/admin/audit?area=offices").await;
+    let created = services_audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["subject"] == "gewerbe")
+        .unwrap_or_else(|| panic!("the new service in the audit: {services_audit:#}"));
+    assert_eq!(created["actor"], "staff:root");
+    assert_eq!(created["before"], "");
+    let hours_audit = app.staff_ok(&root, Method::GET, "/api/admin/audit?area=hours").await;
+    let changed = hours_audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["actor"] == "staff:root");
+    let changed = changed.unwrap_or_else(|| panic!("the admin's hours in the audit: {hours_audit:#}"));
+    assert!(
+        changed["after"].as_str().unwrap().contains("Su 07:00–19:00 (5 online)"),
+        "{changed}"
+    );
+    app.stop().await;
+}
+
+/// Every path under `/api/admin/` in the published API, with each of its methods.
+async fn admin_endpoints(app: &TestApp) -> Vec<(Method, String)> {
+    let (status, spec) = app.get_json("/api/openapi.json").await;
+    assert_eq!(status, 200);
+    let mut endpoints = Vec::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        if !path.starts_with("/api/admin/") {
+            continue;
+        }
+        // Path parameters get a value of the right shape; the refusal comes before it is read.
+        let concrete: String = path
+            .split('/')
+            .map(|part| if part.starts_with('{') { "buergerbuero" } else { part })
+            .collect::<Vec<_>>()
+            .join("/");
+        for method in item.as_object().unwrap().keys() {
+            endpoints.push((method.to_uppercase().parse().unwrap(), concrete.clone()));
+        }
+    }
+    endpoints
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn no_one_but_an_admin_reaches_an_admin_endpoint() {
+    let app = spawn_app(TestDb::sqlite().await).start().await;
+    add_user(&app.db.url, "root", "admin", "administrator-2026");
+    add_user(&app.db.url, "anna", "desk", "counter-one-2026");
+    add_user(&app.db.url, "boss", "manager", "statistics-2026");
+    let kiosk = add_device(&app.db.url, "buergerbuero", "kiosk");
+    let desk = app.sign_in("anna", "counter-one-2026").await;
+    let manager = app.sign_in("boss", "statistics-2026").await;
+    let root = app.sign_in("root", "administrator-2026").await;
+    let endpoints = admin_endpoints(&app).await;
+    // Users, devices, setup (5), closures (2), audit (2), messages, demo outbox (2), export.
+    assert!(endpoints.len() >= 17, "{endpoints:?}");
+    for (method, path) in &endpoints {
+        let request = || {
+            app.client
+                .request(method.clone(), format!("{}{path}", app.url))
+                .json(&json!({}))
+        };
+        let (status, answer) = status_and_json(request()).await;
+        assert_eq!(status, 401, "{method} {path} without a session: {answer}");
+        for (who, cookie) in [("desk", &desk), ("manager", &manager)] {
+            let (status, answer) = status_and_json(request().header("cookie", cookie)).await;
+            assert_eq!(status, 403, "{method} {path} as {who}: {answer}");
+            assert_eq!(answer["error"], "forbidden");
+        }
+        let (status, answer) = status_and_json(request().header("authorization", format!("Bearer {kiosk}"))).await;
+        assert!(
+            status == 401 || status == 403,
+            "{method} {path} as a kiosk: {status} {answer}"
+        );
+        let (status, answer) = status_and_json(request().header("cookie", &root)).await;
+        assert!(
+            ![401, 403].contains(&status) && status < 500,
+            "{method} {path} as admin: {status} {answer}"
+        );
+    }
+    app.stop().await;
+}
