@@ -48,6 +48,10 @@ pub async fn post<T: DeserializeOwned>(url: &str, body: &impl Serialize) -> Resu
     parse(request("POST", url, Some(to_json(body)?), None).await?)
 }
 
+pub async fn put<T: DeserializeOwned>(url: &str, body: &impl Serialize) -> Result<T, ApiError> {
+    parse(request("PUT", url, Some(to_json(body)?), None).await?)
+}
+
 /// A POST as a device (kiosk): its token goes in the `Authorization` header.
 pub async fn post_as<T: DeserializeOwned>(url: &str, body: &impl Serialize, token: &str) -> Result<T, ApiError> {
     parse(request("POST", url, Some(to_json(body)?), Some(token)).await?)

@@ -748,4 +748,50 @@ impl OfficeSetup {
             counters: c.counters.values().cloned().collect(),
         }
     }
+
+    /// The catalogue it shows, for checking an edit with the server's rules while it is typed.
+    pub fn to_catalogue(&self) -> crate::catalogue::Catalogue {
+        let mut c = crate::catalogue::Catalogue::default();
+        for l in &self.locations {
+            c.locations.insert(l.location.id.clone(), l.location.clone());
+            if let Some(s) = &l.schedule {
+                let mut schedule = s.to_schedule();
+                schedule.time_zone = l.location.time_zone.clone();
+                schedule.closures = l
+                    .closures
+                    .iter()
+                    .map(|k| crate::slots::Closure {
+                        from_time: k.from_time,
+                        until_time: k.until_time,
+                        ..crate::slots::Closure::days(k.from, k.to, k.reason.clone())
+                    })
+                    .collect();
+                c.schedules.insert(l.location.id.clone(), schedule);
+            }
+        }
+        for s in &self.services {
+            c.services.insert(s.id.clone(), s.clone());
+        }
+        for k in &self.counters {
+            c.counters.insert(k.id.clone(), k.clone());
+        }
+        c
+    }
+}
+
+#[cfg(test)]
+mod setup_tests {
+    use super::OfficeSetup;
+
+    #[test]
+    fn the_setup_shows_the_whole_catalogue() {
+        let mut demo = crate::catalogue::demo();
+        demo.municipality = None;
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 24).unwrap();
+        demo.apply(&crate::catalogue::CatalogueEvent::ClosureAdded {
+            location: "buergerbuero".into(),
+            closure: crate::slots::Closure::days(day, day, crate::catalogue::Text::new("Heiligabend", "")),
+        });
+        assert_eq!(OfficeSetup::of(&demo).to_catalogue(), demo);
+    }
 }

@@ -347,3 +347,192 @@ async fn no_one_but_an_admin_reaches_an_admin_endpoint() {
     }
     app.stop().await;
 }
+
+/// Sets a select's value as a choice would, with the change event the page listens to.
+async fn choose(browser: &schalter_tests::browser::Browser, css: &str, value: &str) {
+    browser.wait(css).await;
+    browser
+        .client
+        .execute(
+            "const el = document.querySelector(arguments[0]); el.value = arguments[1];
+             el.dispatchEvent(new Event('change', { bubbles: true }));",
+            vec![json!(css), json!(value)],
+        )
+        .await
+        .unwrap();
+}
+
+async fn type_into(browser: &schalter_tests::browser::Browser, css: &str, text: &str) {
+    let input = browser.wait(css).await;
+    input.clear().await.unwrap();
+    input.send_keys(text).await.unwrap();
+}
+
+/// The admin in Chromium sets up a new service with a counter and one more opening period; the
+/// forms name what is wrong as it is typed; then a citizen finds the service and books it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_sets_up_a_service_in_the_browser() {
+    use schalter_tests::browser::Browser;
+
+    let Some(app) = spawn_app(TestDb::sqlite().await).start_with_ui().await else {
+        return;
+    };
+    add_user(&app.db.url, "root", "admin", "administrator-2026");
+    for (width, height) in [(1280, 1000), (390, 844)] {
+        let Some(browser) = Browser::launch(width, height).await else {
+            return;
+        };
+        let a11y = |state: &'static str| {
+            let browser = &browser;
+            async move {
+                if let Some(violations) = browser.accessibility_violations().await {
+                    assert!(violations.is_empty(), "{state}: {violations:#?}");
+                }
+            }
+        };
+        browser.client.goto(&format!("{}/admin", app.url)).await.unwrap();
+        browser.wait("#username").await.send_keys("root").await.unwrap();
+        browser
+            .wait("#password")
+            .await
+            .send_keys("administrator-2026")
+            .await
+            .unwrap();
+        browser.click("form.login button[type=submit]").await;
+        browser.wait("#service-id").await;
+        a11y("the setup forms").await;
+        if width < 1000 {
+            choose(&browser, "#service-pick", "gewerbe").await;
+            browser.wait("#service-id[readonly]").await;
+            type_into(&browser, "#service-duration_minutes", "0").await;
+            browser.wait("#service-duration_minutes[aria-invalid=true]").await;
+            a11y("a wrong duration on a phone").await;
+            browser.screenshot("setup-390-service").await;
+            let overflow = browser
+                .client
+                .execute(
+                    "return document.documentElement.scrollWidth <= window.innerWidth;",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            assert_eq!(overflow, json!(true), "no sideways scrolling at 390 px");
+            browser
+                .client
+                .execute("document.querySelector('#hours-h').scrollIntoView();", vec![])
+                .await
+                .unwrap();
+            browser.screenshot("setup-390-hours").await;
+            browser.close().await;
+            continue;
+        }
+        type_into(&browser, "#service-id", "gewerbe").await;
+        type_into(&browser, "#service-name-de", "Gewerbe anmelden").await;
+        // Checked as it is typed: the first rule broken is named at its field.
+        browser
+            .wait("#service-locations.invalid #service-locations-error:not(:empty)")
+            .await;
+        browser.click("#service-locations-buergerbuero").await;
+        type_into(&browser, "#service-duration_minutes", "0").await;
+        let said = browser
+            .wait("#service-duration_minutes-error")
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(said.contains("480"), "{said}");
+        a11y("a wrong duration").await;
+        browser.screenshot("setup-1280-service-wrong").await;
+        type_into(&browser, "#service-duration_minutes", "20").await;
+        type_into(&browser, "#service-ticket_prefix", "k").await;
+        let said = browser.wait("#service-ticket_prefix-error").await.text().await.unwrap();
+        assert!(said.contains("anderen Standorts"), "{said}");
+        type_into(&browser, "#service-ticket_prefix", "G").await;
+        type_into(&browser, "#service-name-en", "Register a business").await;
+        browser
+            .click("form[aria-labelledby=service-h] button[type=submit]")
+            .await;
+        browser.wait("[data-testid=service-saved]:not(:empty)").await;
+        browser.screenshot("setup-1280-service-saved").await;
+
+        // A counter that calls it: the new service is offered in the list at once.
+        type_into(&browser, "#counter-id", "buergerbuero-5").await;
+        type_into(&browser, "#counter-name", "5").await;
+        browser.click("#counter-services-gewerbe").await;
+        browser
+            .click("form[aria-labelledby=counter-h] button[type=submit]")
+            .await;
+        browser.wait("[data-testid=counter-saved]:not(:empty)").await;
+
+        // One more period: it starts on Friday morning, which already has one, so it is
+        // refused until it is moved to Saturday.
+        browser.click("#hours-add").await;
+        browser.wait("#hours-opening-8-open[aria-invalid=true]").await;
+        let said = browser.wait("#hours-opening-error").await.text().await.unwrap();
+        assert!(
+            said.starts_with("Zeitraum 9: ") && said.contains("überschneidet"),
+            "{said}"
+        );
+        a11y("overlapping hours").await;
+        browser.screenshot("setup-1280-hours-overlap").await;
+        choose(&browser, "#hours-opening-8-weekday", "6").await;
+        browser.wait("#hours-opening-8-open[aria-invalid=false]").await;
+        browser.click("form[aria-labelledby=hours-h] button[type=submit]").await;
+        browser.wait("[data-testid=hours-saved]:not(:empty)").await;
+        a11y("saved hours").await;
+        browser.screenshot("setup-1280-hours-saved").await;
+
+        // The citizen's start page lists the new service.
+        browser.client.goto(&app.url).await.unwrap();
+        let listed = browser.wait("main").await;
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !listed.text().await.unwrap().contains("Gewerbe anmelden") {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the start page lists the new service"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        browser.close().await;
+    }
+    let setup = {
+        let root = app.sign_in("root", "administrator-2026").await;
+        app.staff_ok(&root, Method::GET, "/api/admin/setup").await
+    };
+    let saturday = setup["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["location"]["id"] == "buergerbuero")
+        .map(|l| {
+            l["schedule"]["opening"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|o| o["weekday"] == 6)
+        })
+        .unwrap();
+    assert!(saturday, "{setup:#}");
+    let counter = setup["counters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["id"] == "buergerbuero-5")
+        .cloned();
+    assert_eq!(counter.unwrap()["services"], json!(["gewerbe"]));
+    let business = Offer {
+        location: "buergerbuero",
+        service: "gewerbe",
+    };
+    let starts = app.free_starts_of(business, 3).await;
+    let booked = app
+        .booked(&BookingRequest {
+            service: "gewerbe".into(),
+            // The page runs with the abuse protection on: a booking brings its proof of work.
+            proof: Some(app.proof().await),
+            ..booking(&starts[0], "erika@example.org")
+        })
+        .await;
+    assert_eq!(booked.service, "gewerbe");
+    app.stop().await;
+}

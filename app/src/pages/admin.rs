@@ -1,5 +1,5 @@
-//! `/admin`: the administration. So far: closing an office for a time (with what becomes of
-//! the appointments booked then), and the demo outbox, where a demo without a mail server shows
+//! `/admin`: the administration: the office's setup (`setup.rs`), closing an office for a time
+//! (with what becomes of the appointments booked then), the audit log, and the demo outbox, where a demo without a mail server shows
 //! the emails and text messages it would have sent to citizens.
 
 use std::time::Duration;
@@ -29,6 +29,7 @@ pub fn Admin() -> impl IntoView {
             page=|me, _| view! {
                 <h1 id="admin-h">{t("admin_title")}</h1>
                 <p class="desk-user" data-testid="admin-user">{me.username}</p>
+                <super::setup::OfficeSetupPanel/>
                 <CloseOffice/>
                 <AuditLog/>
                 <DemoOutbox/>

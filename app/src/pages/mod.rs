@@ -9,6 +9,7 @@ mod kiosk;
 mod login;
 mod manage;
 mod privacy;
+mod setup;
 mod stats;
 mod ticket;
 
