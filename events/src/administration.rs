@@ -375,6 +375,29 @@ pub fn set_schedule(c: &Catalogue, location: &str, mut schedule: Schedule) -> Re
     })
 }
 
+/// Withdraws a service everywhere; the counters that called it stop calling it. A counter that
+/// would be left with nothing to call is changed first by the admin.
+pub fn withdraw_service(c: &Catalogue, id: &str) -> Result<Vec<CatalogueEvent>, Invalid> {
+    if !c.services.contains_key(id) {
+        return Err(invalid("id", "unknown_service", format!("there is no service {id:?}")));
+    }
+    let mut events = vec![CatalogueEvent::ServiceWithdrawn { id: id.to_owned() }];
+    for k in c.counters.values().filter(|k| k.services.iter().any(|s| s == id)) {
+        if k.services.len() == 1 {
+            return Err(invalid(
+                "id",
+                "service_at_counter",
+                format!("counter {:?} calls only this service; give it another first", k.id),
+            ));
+        }
+        events.push(CatalogueEvent::CounterDefined(Counter {
+            services: k.services.iter().filter(|s| *s != id).cloned().collect(),
+            ..k.clone()
+        }));
+    }
+    Ok(events)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -544,6 +567,26 @@ mod tests {
         assert_eq!(schedule.time_zone, "Europe/Berlin");
         assert_eq!(schedule.closures.len(), 1);
         assert_eq!(schedule.min_lead_minutes, 120);
+    }
+
+    #[test]
+    fn a_withdrawn_service_leaves_the_counters_that_called_it() {
+        let c = demo();
+        let events = withdraw_service(&c, "reisepass").unwrap();
+        // The service, and the three counters at the citizen office that called it.
+        assert_eq!(events.len(), 4);
+        let mut after = c.clone();
+        events.iter().for_each(|e| after.apply(e));
+        assert!(after
+            .counters
+            .values()
+            .all(|k| !k.services.contains(&"reisepass".to_owned())));
+        // Counter 4 calls only pick-ups: the admin gives it another service first.
+        assert_eq!(
+            withdraw_service(&c, "ausweis-abholung").unwrap_err().code,
+            "service_at_counter"
+        );
+        assert_eq!(withdraw_service(&c, "atlantis").unwrap_err().code, "unknown_service");
     }
 
     #[test]

@@ -479,13 +479,16 @@ pub struct AffectedBooking {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
-pub struct ClosureImpact {
+/// The booked appointments a change would take places from (closure, shorter hours, lower
+/// capacity, a withdrawn service).
+pub struct Impact {
     pub bookings: Vec<AffectedBooking>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
-pub struct ClosureDone {
+/// What became of the booked appointments a change met.
+pub struct BookingsDone {
     /// Bookings cancelled, their citizens told.
     pub cancelled: u32,
     /// Bookings kept.
@@ -616,6 +619,25 @@ pub struct ScheduleRequest {
     /// If set, a booking holds its place this long until confirmed through the emailed link.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confirm_within_minutes: Option<u32>,
+    /// Needed when the new hours or capacity leave booked appointments without a place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bookings: Option<BookingsChoice>,
+    /// The text each citizen whose booking is cancelled is sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// Withdrawing a service: it is no longer offered anywhere.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct WithdrawRequest {
+    /// Needed when appointments for it are booked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bookings: Option<BookingsChoice>,
+    /// The text each citizen whose booking is cancelled is sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -675,6 +697,8 @@ impl ScheduleRequest {
             min_lead_minutes: s.min_lead_minutes,
             max_active_per_email: s.max_active_per_email,
             confirm_within_minutes: s.confirm_within_minutes,
+            bookings: None,
+            message: None,
         }
     }
 }

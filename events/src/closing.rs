@@ -1,14 +1,17 @@
-//! Closing an office for a time: a staff meeting planned weeks ahead, or the morning a clerk
-//! calls in ill and the afternoon must go. A closure that meets booked appointments is only
-//! recorded once the admin has chosen what becomes of them: kept (the day's list shows them over
-//! capacity) or cancelled, each citizen told with a text the admin writes.
+//! Taking places away from booked appointments: closing an office for a time (a staff meeting
+//! planned weeks ahead, or the morning a clerk calls in ill and the afternoon must go), shorter
+//! hours, lower capacity, a service withdrawn. Such a change is only recorded once the admin
+//! has chosen what becomes of the bookings it meets: kept (served over capacity) or cancelled,
+//! each citizen told with a text the admin writes.
 
-use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::booking::{self, Booking, BookingError, Status};
 use crate::catalogue::{Catalogue, CatalogueEvent};
 use crate::event::{Decision, Expectation};
-use crate::slots::Closure;
+use crate::slots::{Closure, Schedule};
 
 /// The longest text an admin may send to the citizens whose bookings a closure cancels.
 pub const MAX_NOTE_CHARS: usize = 1000;
@@ -76,20 +79,31 @@ pub fn close(
     if !closure.meets(today, chrono::NaiveDateTime::MAX) {
         return Err(ClosingError::InPast);
     }
+    let decision = Decision::unconditional(vec![CatalogueEvent::ClosureAdded {
+        location: location.to_owned(),
+        closure: closure.clone(),
+    }
+    .to_new_event()]);
+    with_bookings(decision, hit, choice, now)
+}
+
+/// Adds to `decision` (a change that takes places away) what becomes of the bookings it hits:
+/// refused without a choice; kept as read (one changed meanwhile makes it decide again); or
+/// each cancelled with the admin's note.
+pub fn with_bookings(
+    mut decision: Decision,
+    hit: &[(String, Booking)],
+    choice: Option<&Choice>,
+    now: DateTime<Utc>,
+) -> Result<Decision, ClosingError> {
     if let Some(Choice::Cancel { note }) = choice {
         if note.trim().is_empty() || note.chars().count() > MAX_NOTE_CHARS {
             return Err(ClosingError::NoteMissing);
         }
     }
-    let mut decision = Decision::unconditional(vec![CatalogueEvent::ClosureAdded {
-        location: location.to_owned(),
-        closure: closure.clone(),
-    }
-    .to_new_event()]);
     match (choice, hit.len()) {
         (_, 0) => {}
         (None, n) => return Err(ClosingError::BookingsAffected(n as u32)),
-        // Kept as read: one changed meanwhile (moved away, cancelled) is decided on again.
         (Some(Choice::Keep), _) => decision.expectations.extend(
             hit.iter()
                 .map(|(hash, b)| (booking::stream(hash), Expectation::AtVersion(b.version))),
@@ -101,6 +115,48 @@ pub fn close(
         }
     }
     Ok(decision)
+}
+
+/// Which of `booked` (a location's bookings still to come, in the order they were placed) a
+/// new schedule no longer holds: one whose units are not all in its hours any more, and where a
+/// unit holds more bookings than its new capacity, those placed last. Closures are left out:
+/// what they met was decided when they were added.
+pub fn displaced(schedule: &Schedule, booked: &[(String, Booking)]) -> Result<Vec<(String, Booking)>, BookingError> {
+    let open = Schedule {
+        closures: Vec::new(),
+        ..schedule.clone()
+    };
+    let tz = open.tz().map_err(BookingError::from)?;
+    let mut grid: HashMap<NaiveDate, HashMap<DateTime<Utc>, u32>> = HashMap::new();
+    let mut used: HashMap<DateTime<Utc>, u32> = HashMap::new();
+    let mut out = Vec::new();
+    for (hash, b) in booked {
+        let mut capacities = Vec::with_capacity(b.units.len());
+        for unit in &b.units {
+            let day = unit.with_timezone(&tz).date_naive();
+            let units = match grid.entry(day) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    let units = open.units(day).map_err(BookingError::from)?;
+                    e.insert(units.into_iter().map(|u| (u.start, u.capacity)).collect())
+                }
+            };
+            capacities.push(units.get(unit).copied().unwrap_or(0));
+        }
+        let fits = b
+            .units
+            .iter()
+            .zip(&capacities)
+            .all(|(unit, capacity)| used.get(unit).copied().unwrap_or(0) < *capacity);
+        if fits {
+            for unit in &b.units {
+                *used.entry(*unit).or_default() += 1;
+            }
+        } else {
+            out.push((hash.clone(), b.clone()));
+        }
+    }
+    Ok(out)
 }
 
 /// The office cancels each of `hit` (`(code hash, booking)`) and tells its citizen `note`, in
@@ -262,6 +318,50 @@ mod tests {
             )
             .is_ok(),
             "the rest of an afternoon already begun"
+        );
+    }
+
+    #[test]
+    fn shorter_hours_and_lower_capacity_displace_the_bookings_placed_last() {
+        let catalogue = crate::catalogue::demo();
+        let before = &catalogue.schedules["buergerbuero"];
+        // Monday 7 December 2026, Berlin = UTC + 1: 12:10 local is 11:10 UTC.
+        let late = booking("buergerbuero", "2026-12-07T11:10:00Z", Status::Confirmed);
+        let early = |n| {
+            (
+                format!("early{n}"),
+                booking("buergerbuero", "2026-12-07T08:00:00Z", Status::Confirmed),
+            )
+        };
+        let booked = vec![early(1), early(2), early(3), ("late".to_owned(), late)];
+        assert!(
+            displaced(before, &booked).unwrap().is_empty(),
+            "today's schedule holds them all"
+        );
+
+        let mut shorter = before.clone();
+        shorter.opening[0].close = NaiveTime::from_hms_opt(12, 0, 0).unwrap();
+        let hit = displaced(&shorter, &booked).unwrap();
+        assert_eq!(hit.iter().map(|(h, _)| h.as_str()).collect::<Vec<_>>(), ["late"]);
+
+        let mut fewer = before.clone();
+        fewer.opening[0].online_capacity = 1;
+        let hit = displaced(&fewer, &booked).unwrap();
+        assert_eq!(
+            hit.iter().map(|(h, _)| h.as_str()).collect::<Vec<_>>(),
+            ["early2", "early3"]
+        );
+
+        // A closure already decided on is not asked about again.
+        let mut closed = before.clone();
+        let day = NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+        closed.closures.push(Closure::days(day, day, Text::new("Umzug", "")));
+        assert!(displaced(&closed, &booked).unwrap().is_empty());
+
+        let catalogue_event = crate::event::Decision::default();
+        assert_eq!(
+            with_bookings(catalogue_event, &hit, None, at("2026-12-01T00:00:00Z")).unwrap_err(),
+            ClosingError::BookingsAffected(2)
         );
     }
 }

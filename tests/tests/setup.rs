@@ -6,12 +6,15 @@ use reqwest::Method;
 use schalter_events::api::BookingRequest;
 use schalter_tests::app::{add_device, add_user, status_and_json};
 use schalter_tests::citizen::{booking, Offer};
+use schalter_tests::smtp::{decoded, SmtpSink};
 use schalter_tests::{on_both_backends, spawn_app, TestApp, TestDb};
 use serde_json::{json, Value};
+use std::time::Duration;
 
 on_both_backends!(
     refused_edits_name_the_field_and_store_nothing,
-    a_new_service_is_bookable_and_audited
+    a_new_service_is_bookable_and_audited,
+    fewer_hours_and_a_withdrawn_service_ask_about_the_bookings_first
 );
 
 async fn send(app: &TestApp, cookie: &str, method: Method, path: &str, body: &Value) -> (u16, Value) {
@@ -286,6 +289,103 @@ async fn a_new_service_is_bookable_and_audited(db: TestDb) {
     app.stop().await;
 }
 
+/// The admin drops a weekday with two appointments booked on it (kept), then withdraws the
+/// service (cancelled with a message): each time the change is refused with the count until the
+/// admin chooses, and only the cancelled ones are mailed and counted as cancelled by the office.
+async fn fewer_hours_and_a_withdrawn_service_ask_about_the_bookings_first(db: TestDb) {
+    let mail = SmtpSink::start().await;
+    let app = spawn_app(db).mailing(&mail.url).start().await;
+    let root = admin(&app).await;
+    add_user(&app.db.url, "boss", "manager", "statistics-2026");
+    let starts = app.free_starts(3).await;
+    let day = starts[0][..10].to_owned();
+    let on_day: Vec<&String> = starts.iter().filter(|s| s.starts_with(&day)).collect();
+    for (i, start) in [on_day[0], on_day[on_day.len() - 1]].into_iter().enumerate() {
+        app.booked(&BookingRequest {
+            name: format!("Bürger Nummer{i}"),
+            ..booking(start, &format!("citizen{i}@example.org"))
+        })
+        .await;
+    }
+    assert_eq!(mail.wait_for(2, Duration::from_secs(10)).await.len(), 2);
+
+    let setup = app.staff_ok(&root, Method::GET, "/api/admin/setup").await;
+    let mut hours = setup["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["location"]["id"] == "buergerbuero")
+        .unwrap()["schedule"]
+        .clone();
+    let weekday: u32 = chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d")
+        .unwrap()
+        .format("%u")
+        .to_string()
+        .parse()
+        .unwrap();
+    let opening = hours["opening"].as_array().unwrap().clone();
+    hours["opening"] = json!(opening
+        .into_iter()
+        .filter(|o| o["weekday"] != weekday)
+        .collect::<Vec<_>>());
+    let path = "/api/admin/locations/buergerbuero/schedule";
+    let head = app.store().head().await.unwrap();
+    let (status, answer) = send(&app, &root, Method::PUT, path, &hours).await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (409, Some("bookings_affected")),
+        "{answer}"
+    );
+    assert_eq!(answer["count"], 2);
+    assert_eq!(
+        app.store().head().await.unwrap(),
+        head,
+        "nothing recorded without a choice"
+    );
+    let (status, impact) = app.post_as(&format!("{path}/impact"), ("cookie", &root), &hours).await;
+    assert_eq!(status, 200, "{impact}");
+    assert_eq!(impact["bookings"].as_array().unwrap().len(), 2);
+    assert!(!impact.to_string().contains("Nummer"), "no names: {impact}");
+    hours["bookings"] = json!("keep");
+    let (status, answer) = send(&app, &root, Method::PUT, path, &hours).await;
+    assert_eq!((status, &answer), (200, &json!({"cancelled": 0, "kept": 2})));
+    assert!(
+        app.free_starts(3).await.iter().all(|s| !s.starts_with(&day)),
+        "the weekday is gone"
+    );
+
+    let withdraw = "/api/admin/services/personalausweis/withdraw";
+    let (status, answer) = app.post_as(withdraw, ("cookie", &root), &json!({})).await;
+    assert_eq!((status, answer["count"].clone()), (409, json!(2)), "{answer}");
+    let (status, impact) = app
+        .post_as(&format!("{withdraw}/impact"), ("cookie", &root), &json!({}))
+        .await;
+    assert_eq!(
+        (status, impact["bookings"].as_array().map(Vec::len)),
+        (200, Some(2)),
+        "{impact}"
+    );
+    let note = "Personalausweise gibt es ab sofort im neuen Bürgerbüro Nord.";
+    let body = json!({"bookings": "cancel", "message": note});
+    let (status, answer) = app.post_as(withdraw, ("cookie", &root), &body).await;
+    assert_eq!((status, &answer), (200, &json!({"cancelled": 2, "kept": 0})));
+    let all = mail.wait_for(4, Duration::from_secs(15)).await;
+    assert_eq!(all.len(), 4, "two confirmations, two cancellations");
+    assert!(all[2..].iter().all(|m| decoded(m).contains(note)));
+    let (_, services) = app.get_json("/api/services?location=buergerbuero").await;
+    assert!(services
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["id"] != "personalausweis"));
+    let counters = app.staff_ok(&root, Method::GET, "/api/admin/setup").await["counters"].clone();
+    assert!(!counters.to_string().contains("personalausweis"), "no counter calls it");
+    let boss = app.sign_in("boss", "statistics-2026").await;
+    let figures = app.office_figures(&boss, &day, &day).await;
+    assert_eq!(figures["cancellations_by_office"], 2, "{figures}");
+    app.stop().await;
+}
+
 /// Every path under `/api/admin/` in the published API, with each of its methods.
 async fn admin_endpoints(app: &TestApp) -> Vec<(Method, String)> {
     let (status, spec) = app.get_json("/api/openapi.json").await;
@@ -378,6 +478,13 @@ async fn an_admin_sets_up_a_service_in_the_browser() {
         return;
     };
     add_user(&app.db.url, "root", "admin", "administrator-2026");
+    // One ID card appointment, which withdrawing the service meets.
+    let first = app.free_starts(3).await[0].clone();
+    app.booked(&BookingRequest {
+        proof: Some(app.proof().await),
+        ..booking(&first, "citizen@example.org")
+    })
+    .await;
     for (width, height) in [(1280, 1000), (390, 844)] {
         let Some(browser) = Browser::launch(width, height).await else {
             return;
@@ -482,6 +589,22 @@ async fn an_admin_sets_up_a_service_in_the_browser() {
         a11y("saved hours").await;
         browser.screenshot("setup-1280-hours-saved").await;
 
+        // Withdrawing the ID card shows the appointment it meets and asks what becomes of it.
+        choose(&browser, "#service-pick", "personalausweis").await;
+        browser
+            .click("form[aria-labelledby=withdraw-h] button[type=submit]")
+            .await;
+        let met = browser.wait("[data-testid=withdraw-met]").await.text().await.unwrap();
+        assert!(met.ends_with(": 1"), "{met}");
+        a11y("a withdrawal meeting an appointment").await;
+        browser.screenshot("setup-1280-withdraw").await;
+        browser.click("#withdraw-cancel").await;
+        type_into(&browser, "#withdraw-message", "Bitte buchen Sie im Bürgerbüro Nord.").await;
+        browser
+            .click("form[aria-labelledby=withdraw-h] button[type=submit]")
+            .await;
+        browser.wait("[data-testid=withdraw-done]:not(:empty)").await;
+
         // The citizen's start page lists the new service.
         browser.client.goto(&app.url).await.unwrap();
         let listed = browser.wait("main").await;
@@ -524,6 +647,15 @@ async fn an_admin_sets_up_a_service_in_the_browser() {
         location: "buergerbuero",
         service: "gewerbe",
     };
+    let (_, services) = app.get_json("/api/services?location=buergerbuero").await;
+    assert!(
+        services
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["id"] != "personalausweis"),
+        "withdrawn"
+    );
     let starts = app.free_starts_of(business, 3).await;
     let booked = app
         .booked(&BookingRequest {

@@ -8,7 +8,7 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use schalter_events::api::{
-    AffectedBooking, BookingsChoice, ClosureDone, ClosureImpact, ClosureRequest, MessageChannel, OutboxMessage,
+    AffectedBooking, BookingsChoice, BookingsDone, ClosureRequest, Impact, MessageChannel, OutboxMessage,
 };
 use schalter_events::audit::Change;
 use schalter_events::catalogue::{Location, Text};
@@ -116,7 +116,7 @@ fn CloseOffice() -> impl IntoView {
     // The appointments met, once checked; any change to the form asks again.
     let impact = RwSignal::new(None::<Vec<AffectedBooking>>);
     let error: api::FormError = RwSignal::new(None);
-    let done = RwSignal::new(None::<ClosureDone>);
+    let done = RwSignal::new(None::<BookingsDone>);
     let sending = RwSignal::new(false);
     Effect::new(move |_| {
         if form.with(|f| f.location.is_empty()) {
@@ -159,12 +159,12 @@ fn CloseOffice() -> impl IntoView {
         sending.set(true);
         spawn_local(async move {
             let answer = if checked {
-                api::post::<ClosureDone>(&base, &request).await.map(|d| {
+                api::post::<BookingsDone>(&base, &request).await.map(|d| {
                     done.set(Some(d));
                     impact.set(None);
                 })
             } else {
-                api::post::<ClosureImpact>(&format!("{base}/impact"), &request)
+                api::post::<Impact>(&format!("{base}/impact"), &request)
                     .await
                     .map(|i| impact.set(Some(i.bookings)))
             };

@@ -6,12 +6,14 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use schalter_events::administration::{self, Invalid};
-use schalter_events::api::{OfficeSetup, OpeningHours, ScheduleRequest};
+use schalter_events::api::{
+    AffectedBooking, BookingsChoice, BookingsDone, Impact, OfficeSetup, OpeningHours, ScheduleRequest, WithdrawRequest,
+};
 use schalter_events::calendar::Region;
 use schalter_events::catalogue::{Catalogue, Counter, Location, Service, Text};
 
 use crate::api;
-use crate::i18n::{error_text, local, t, text, use_lang};
+use crate::i18n::{clock, error_text, local, long_date, t, text, use_lang};
 
 /// The setup as last loaded, and a way to load it again after a save.
 #[derive(Clone, Copy)]
@@ -260,6 +262,102 @@ fn group_error(shown: Signal<Option<Invalid>>, path: &'static str, id: &'static 
     }
 }
 
+/// A change that takes places from booked appointments: the ones it meets (no names), once the
+/// server said so, and the admin's choice for them.
+#[derive(Clone, Copy)]
+struct BookingsAsk {
+    met: RwSignal<Option<Vec<AffectedBooking>>>,
+    cancel: RwSignal<Option<bool>>,
+    message: RwSignal<String>,
+}
+
+impl BookingsAsk {
+    fn new() -> Self {
+        BookingsAsk {
+            met: RwSignal::new(None),
+            cancel: RwSignal::new(None),
+            message: RwSignal::new(String::new()),
+        }
+    }
+
+    fn reset(&self) {
+        self.met.set(None);
+        self.cancel.set(None);
+        self.message.set(String::new());
+    }
+
+    /// What the request says about them: nothing until the server has named them.
+    fn choice(&self) -> (Option<BookingsChoice>, Option<String>) {
+        if self.met.with_untracked(|m| m.as_ref().is_none_or(Vec::is_empty)) {
+            return (None, None);
+        }
+        match self.cancel.get_untracked() {
+            None => (None, None),
+            Some(false) => (Some(BookingsChoice::Keep), None),
+            Some(true) => (Some(BookingsChoice::Cancel), Some(self.message.get_untracked())),
+        }
+    }
+
+    /// After a refusal with `bookings_affected`: the appointments from `impact`.
+    async fn ask(&self, impact: Result<Impact, api::ApiError>, focus: &str) {
+        if let Ok(i) = impact {
+            self.met.set(Some(i.bookings));
+            crate::nav::focus(focus);
+        }
+    }
+
+    fn view(self, form: &'static str) -> impl IntoView {
+        let lang = use_lang();
+        let keep = format!("{form}-keep");
+        let cancel = format!("{form}-cancel");
+        let message = format!("{form}-message");
+        let hint = format!("{form}-message-hint");
+        move || {
+            let met = self.met.get().filter(|m| !m.is_empty())?;
+            let count = met.len();
+            let rows = met
+                .into_iter()
+                .map(|b| {
+                    let start = b.start.as_str().to_owned();
+                    let day = start.clone();
+                    view! {
+                        <li>{move || long_date(lang.get(), &day)}", "{move || clock(lang.get(), &start)}": "{local(b.service_name.clone())}</li>
+                    }
+                })
+                .collect_view();
+            let (keep, cancel, message, hint) = (keep.clone(), cancel.clone(), message.clone(), hint.clone());
+            Some(view! {
+                <div class="closure-impact">
+                    <p data-testid=format!("{form}-met")><strong>{move || text(lang.get(), "change_met").replace("{n}", &count.to_string())}</strong></p>
+                    <ul class="closure-met">{rows}</ul>
+                    <fieldset>
+                        <legend>{t("closure_choice")}</legend>
+                        <div class="field check">
+                            <input id=keep.clone() type="radio" name=format!("{form}-choice") prop:checked=move || self.cancel.get() == Some(false)
+                                on:change=move |_| self.cancel.set(Some(false))/>
+                            <label for=keep>{t("closure_keep")}</label>
+                        </div>
+                        <div class="field check">
+                            <input id=cancel.clone() type="radio" name=format!("{form}-choice") prop:checked=move || self.cancel.get() == Some(true)
+                                on:change=move |_| self.cancel.set(Some(true))/>
+                            <label for=cancel>{t("closure_cancel")}</label>
+                        </div>
+                    </fieldset>
+                    {move || (self.cancel.get() == Some(true)).then(|| view! {
+                        <div class="field">
+                            <label for=message.clone()>{t("closure_message")}</label>
+                            <textarea id=message.clone() rows="4" maxlength="1000" aria-describedby=hint.clone()
+                                prop:value=move || self.message.get()
+                                on:input=move |ev| self.message.set(event_target_value(&ev))></textarea>
+                            <p class="hint" id=hint.clone()>{t("closure_message_hint")}</p>
+                        </div>
+                    })}
+                </div>
+            })
+        }
+    }
+}
+
 /// "Which one": an existing entry to change, or a new one (the empty value).
 fn chooser(
     id: &'static str,
@@ -320,8 +418,13 @@ fn ServiceEditor(loaded: Loaded) -> impl IntoView {
     const F: &str = "service";
     let service = RwSignal::new(blank_service());
     let editing = RwSignal::new(false);
+    let lang = use_lang();
     let state = FormState::new();
+    let withdrawing = FormState::new();
+    let ask = BookingsAsk::new();
     let rules = Memo::new(move |_| administration::define_service(&loaded.catalogue(), service.get()).err());
+    let no_rule = Memo::new(|_| None::<Invalid>);
+    let withdraw_shown = withdrawing.shown(no_rule);
     let shown = state.shown(rules);
     let entries = move || {
         loaded.setup.with(|s| {
@@ -334,7 +437,27 @@ fn ServiceEditor(loaded: Loaded) -> impl IntoView {
         let found = loaded.catalogue().services.get(&id).cloned();
         editing.set(found.is_some());
         service.set(found.unwrap_or_else(blank_service));
+        withdrawing.reset();
+        ask.reset();
         state.reset();
+    };
+    let withdraw = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let (bookings, message) = ask.choice();
+        let body = WithdrawRequest { bookings, message };
+        let id = service.with_untracked(|s| s.id.clone());
+        withdrawing.submit(no_rule, "withdraw", loaded, move || async move {
+            let path = format!("/api/admin/services/{id}/withdraw");
+            let answer = api::post::<BookingsDone>(&path, &body).await.map(|_| ());
+            if matches!(&answer, Err(e) if e.code == "bookings_affected") {
+                ask.ask(
+                    api::post::<Impact>(&format!("{path}/impact"), &WithdrawRequest::default()).await,
+                    "withdraw-keep",
+                )
+                .await;
+            }
+            answer
+        });
     };
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
@@ -406,6 +529,18 @@ fn ServiceEditor(loaded: Loaded) -> impl IntoView {
             </div>
             {form_footer(state, shown, "service-saved")}
         </form>
+        {move || editing.get().then(|| view! {
+            <form class="setup-form withdraw" on:submit=withdraw novalidate aria-labelledby="withdraw-h">
+                <h3 id="withdraw-h">{t("setup_withdraw_title")}</h3>
+                <p class="hint">{t("setup_withdraw_hint")}</p>
+                {ask.view("withdraw")}
+                <div role="alert" class="error">
+                    {move || withdraw_shown.get().map(|p| view! { <p>{move || problem_text(lang.get(), &p)}</p> })}
+                </div>
+                <p role="status" class="saved" data-testid="withdraw-done">{move || withdrawing.saved.get().then(|| text(lang.get(), "setup_withdrawn"))}</p>
+                <button type="submit" class="button" prop:disabled=withdrawing.sending>{t("setup_withdraw")}</button>
+            </form>
+        })}
     }
 }
 
@@ -546,6 +681,8 @@ fn blank_hours() -> ScheduleRequest {
         min_lead_minutes: 60,
         max_active_per_email: 2,
         confirm_within_minutes: None,
+        bookings: None,
+        message: None,
     }
 }
 
@@ -568,18 +705,40 @@ fn HoursEditor(loaded: Loaded) -> impl IntoView {
     };
     let hours = RwSignal::new(hours_of(&location.get_untracked()));
     let state = FormState::new();
+    let ask = BookingsAsk::new();
+    // Any change to the hours asks the server again which appointments they meet.
+    Effect::new(move |_| {
+        hours.track();
+        ask.reset();
+    });
     let rules = Memo::new(move |_| {
         administration::set_schedule(&loaded.catalogue(), &location.get(), hours.get().to_schedule()).err()
     });
     let shown = state.shown(rules);
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        let body = hours.get_untracked();
+        let (bookings, message) = ask.choice();
+        let body = ScheduleRequest {
+            bookings,
+            message,
+            ..hours.get_untracked()
+        };
         let at = location.get_untracked();
         state.submit(rules, F, loaded, move || async move {
-            api::put::<api::Ignored>(&format!("/api/admin/locations/{at}/schedule"), &body)
-                .await
-                .map(|_| ())
+            let path = format!("/api/admin/locations/{at}/schedule");
+            let answer = api::put::<api::Ignored>(&path, &body).await.map(|_| ());
+            match &answer {
+                Err(e) if e.code == "bookings_affected" => {
+                    ask.ask(
+                        api::post::<Impact>(&format!("{path}/impact"), &body).await,
+                        "hours-keep",
+                    )
+                    .await;
+                }
+                Ok(()) => ask.reset(),
+                Err(_) => {}
+            }
+            answer
         });
     };
     let bound = Bound {
@@ -697,6 +856,7 @@ fn HoursEditor(loaded: Loaded) -> impl IntoView {
             {f("confirm_within_minutes", "setup_confirm_within", "number",
                 |h: &ScheduleRequest| h.confirm_within_minutes.map(|m| m.to_string()).unwrap_or_default(),
                 |h: &mut ScheduleRequest, v| h.confirm_within_minutes = match v.trim() { "" => None, v => Some(v.parse().unwrap_or(0)) })}
+            {ask.view("hours")}
             {form_footer(state, shown, "hours-saved")}
         </form>
     }

@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use schalter_events::api::{AffectedBooking, BookingsChoice, ClosureDone, ClosureImpact, ClosureRequest, LocalTime};
+use schalter_events::api::{AffectedBooking, BookingsChoice, BookingsDone, ClosureRequest, Impact, LocalTime};
 use schalter_events::booking::{self, Booking, BookingError};
 use schalter_events::catalogue::Catalogue;
 use schalter_events::closing::{self, Choice, ClosingError};
@@ -62,38 +62,71 @@ async fn bookings_met(
     closure: &Closure,
     now: DateTime<Utc>,
 ) -> Result<Vec<(String, Booking)>, ApiError> {
-    let (tz, window) = {
+    let tz = {
         let catalogue = state.catalogue();
         let schedule = catalogue.schedules.get(location).ok_or(ClosingError::UnknownLocation)?;
-        (schedule.tz().map_err(BookingError::from)?, schedule.booking_window_days)
+        schedule.tz().map_err(BookingError::from)?
     };
-    // Bookings lie within the booking window; the closure's days bound the search.
+    // The closure's days bound the search.
     let day_start = |d: chrono::NaiveDate| {
         d.and_hms_opt(0, 0, 0)
             .and_then(|t| t.and_local_timezone(tz).earliest())
             .map(|t| t.with_timezone(&Utc))
     };
-    let from = day_start(closure.from).unwrap_or(now).max(now);
-    let to = day_start(closure.to + chrono::Duration::days(1))
-        .unwrap_or(now)
-        .min(now + chrono::Duration::days(i64::from(window) + 2));
-    let streams = state.taken().arriving(location, from - chrono::Duration::days(1), to);
-    let mut met = Vec::new();
-    for stream in streams {
-        let hash = stream.trim_start_matches("booking-").to_owned();
-        let Some(b) = streams::booking(&state.store, &hash).await? else {
-            continue;
-        };
-        let local = |t: DateTime<Utc>| t.with_timezone(&tz).naive_local();
-        if closing::meets(&b, location, now, |s, e| closure.meets(local(s), local(e))) {
-            met.push((hash, b));
-        }
-    }
+    let from = day_start(closure.from).unwrap_or(now);
+    let to = day_start(closure.to + chrono::Duration::days(1)).unwrap_or(now);
+    let local = |t: DateTime<Utc>| t.with_timezone(&tz).naive_local();
+    let mut met: Vec<_> = coming_bookings(state, location, from, to, now)
+        .await?
+        .into_iter()
+        .filter(|(_, b)| closure.meets(local(b.start), local(b.end)))
+        .collect();
     met.sort_by_key(|(_, b)| b.start);
     Ok(met)
 }
 
-fn affected_view(catalogue: &Catalogue, met: &[(String, Booking)]) -> Vec<AffectedBooking> {
+/// The bookings at `location` still to come that start between `from` and `to` (within the
+/// booking window), read from the store, in the order they were placed.
+pub(crate) async fn coming_bookings(
+    state: &AppState,
+    location: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Vec<(String, Booking)>, ApiError> {
+    let window = {
+        let catalogue = state.catalogue();
+        let schedule = catalogue.schedules.get(location).ok_or(ClosingError::UnknownLocation)?;
+        schedule.booking_window_days
+    };
+    let from = from.max(now);
+    let to = to.min(now + chrono::Duration::days(i64::from(window) + 2));
+    let streams = state.taken().arriving(location, from - chrono::Duration::days(1), to);
+    let mut found = Vec::new();
+    for stream in streams {
+        let events = state.store.read_stream(&stream, 0).await?;
+        let placed = events.first().map_or(i64::MAX, |e| e.position);
+        let booking = Booking::fold(&events).map_err(|e| ApiError::Internal(e.to_string()))?;
+        if let Some(b) = booking.filter(|b| closing::meets(b, location, now, |_, _| true)) {
+            let hash = stream.trim_start_matches("booking-").to_owned();
+            found.push((placed, hash, b));
+        }
+    }
+    found.sort_by_key(|(placed, ..)| *placed);
+    Ok(found.into_iter().map(|(_, hash, b)| (hash, b)).collect())
+}
+
+/// The admin's choice for the bookings a change meets, as a request gives it.
+pub(crate) fn choice_of(bookings: Option<BookingsChoice>, message: Option<&str>) -> Option<Choice> {
+    bookings.map(|b| match b {
+        BookingsChoice::Keep => Choice::Keep,
+        BookingsChoice::Cancel => Choice::Cancel {
+            note: message.unwrap_or_default().to_owned(),
+        },
+    })
+}
+
+pub(crate) fn affected_view(catalogue: &Catalogue, met: &[(String, Booking)]) -> Vec<AffectedBooking> {
     met.iter()
         .map(|(_, b)| AffectedBooking {
             start: LocalTime::at(b.start.with_timezone(&catalogue.time_zone(&b.location))),
@@ -111,19 +144,19 @@ fn affected_view(catalogue: &Catalogue, met: &[(String, Booking)]) -> Vec<Affect
 /// recorded.
 #[utoipa::path(post, path = "/api/admin/locations/{location}/closures/impact", tag = "staff",
     params(("location" = String, Path)), request_body = ClosureRequest,
-    responses((status = 200, body = ClosureImpact), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 200, body = Impact), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn impact(
     State(state): State<AppState>,
     ApiPath(location): ApiPath<String>,
     ApiJson(req): ApiJson<ClosureRequest>,
-) -> Result<Json<ClosureImpact>, ApiError> {
+) -> Result<Json<Impact>, ApiError> {
     let closure = closure_of(&req);
     let now = Utc::now();
     // The same checks as closing, on no bookings: a wrong closure is named before any choice.
     closing::close(&state.catalogue(), &location, &closure, &[], None, now)?;
     let met = bookings_met(&state, &location, &closure, now).await?;
-    Ok(Json(ClosureImpact {
+    Ok(Json(Impact {
         bookings: affected_view(&state.catalogue(), &met),
     }))
 }
@@ -134,21 +167,15 @@ pub async fn impact(
 /// number) with a link to book again.
 #[utoipa::path(post, path = "/api/admin/locations/{location}/closures", tag = "staff",
     params(("location" = String, Path)), request_body = ClosureRequest,
-    responses((status = 201, body = ClosureDone), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 201, body = BookingsDone), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn close(
     State(state): State<AppState>,
     user: StaffUser,
     ApiPath(location): ApiPath<String>,
     ApiJson(req): ApiJson<ClosureRequest>,
-) -> Result<(StatusCode, Json<ClosureDone>), ApiError> {
-    let choice = match req.bookings {
-        None => None,
-        Some(BookingsChoice::Keep) => Some(Choice::Keep),
-        Some(BookingsChoice::Cancel) => Some(Choice::Cancel {
-            note: req.message.clone().unwrap_or_default(),
-        }),
-    };
+) -> Result<(StatusCode, Json<BookingsDone>), ApiError> {
+    let choice = choice_of(req.bookings, req.message.as_deref());
     let command = Close {
         state: &state,
         location: &location,
@@ -173,14 +200,14 @@ struct Close<'a> {
 }
 
 impl Command for Close<'_> {
-    type Output = ClosureDone;
+    type Output = BookingsDone;
     type Error = ApiError;
 
     fn reads_projections(&self) -> bool {
         true
     }
 
-    async fn decide(&mut self, attempt: &Attempt<'_>) -> Result<Decided<ClosureDone>, ApiError> {
+    async fn decide(&mut self, attempt: &Attempt<'_>) -> Result<Decided<BookingsDone>, ApiError> {
         // Checked before reading any booking.
         closing::close(
             &self.state.catalogue(),
@@ -201,8 +228,8 @@ impl Command for Close<'_> {
         )?;
         let n = met.len() as u32;
         let done = match self.choice {
-            Some(Choice::Cancel { .. }) => ClosureDone { cancelled: n, kept: 0 },
-            _ => ClosureDone { cancelled: 0, kept: n },
+            Some(Choice::Cancel { .. }) => BookingsDone { cancelled: n, kept: 0 },
+            _ => BookingsDone { cancelled: 0, kept: n },
         };
         Ok(Decided::append(decision, done))
     }
