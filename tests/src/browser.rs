@@ -99,6 +99,21 @@ impl Browser {
             .unwrap_or_else(|e| panic!("{css} did not appear: {e}"))
     }
 
+    /// Opens `url` (a staff page) and signs in on its form.
+    pub async fn sign_in_at(&self, url: &str, username: &str, password: &str) {
+        self.client.goto(url).await.unwrap();
+        self.wait("#username").await.send_keys(username).await.unwrap();
+        self.wait("#password").await.send_keys(password).await.unwrap();
+        self.click("form.login button[type=submit]").await;
+    }
+
+    /// Fails the test with axe-core's serious and critical findings in the page's `state`.
+    pub async fn assert_accessible(&self, state: &str) {
+        if let Some(violations) = self.accessibility_violations().await {
+            assert!(violations.is_empty(), "{state}: {violations:#?}");
+        }
+    }
+
     pub async fn click(&self, css: &str) {
         self.wait(css)
             .await

@@ -323,23 +323,10 @@ async fn an_admin_closes_an_afternoon_in_the_browser() {
         let Some(browser) = Browser::launch(width, height).await else {
             return;
         };
-        let a11y = |state: &'static str| {
-            let browser = &browser;
-            async move {
-                if let Some(violations) = browser.accessibility_violations().await {
-                    assert!(violations.is_empty(), "{state}: {violations:#?}");
-                }
-            }
-        };
-        browser.client.goto(&format!("{}/admin", app.url)).await.unwrap();
-        browser.wait("#username").await.send_keys("root").await.unwrap();
+        let a11y = |state: &'static str| browser.assert_accessible(state);
         browser
-            .wait("#password")
-            .await
-            .send_keys("administrator-2026")
-            .await
-            .unwrap();
-        browser.click("form.login button[type=submit]").await;
+            .sign_in_at(&format!("{}/admin", app.url), "root", "administrator-2026")
+            .await;
         browser.wait("#closure-from").await;
         a11y("the closure form").await;
         if width < 1000 {

@@ -18,6 +18,16 @@ use crate::http::error::ApiError;
 
 pub use error::BODY_LIMIT;
 
+/// The request body within [`BODY_LIMIT`].
+async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<axum::body::Bytes, ApiError> {
+    axum::body::Bytes::from_request(req, state)
+        .await
+        .map_err(|e| match e.status() {
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(BODY_LIMIT),
+            _ => ApiError::MalformedJson(e.body_text()),
+        })
+}
+
 /// `axum::Json` with every rejection mapped to the API's error shape.
 pub struct ApiJson<T>(pub T);
 
@@ -38,12 +48,7 @@ where
         if !json {
             return Err(ApiError::UnsupportedMediaType);
         }
-        let body = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(|e| match e.status() {
-                axum::http::StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(BODY_LIMIT),
-                _ => ApiError::MalformedJson(e.body_text()),
-            })?;
+        let body = body_bytes(req, state).await?;
         // Every request body is an object: serde would also read a struct from an array of its
         // fields' values, which no client means.
         if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
@@ -64,12 +69,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Option<Self>, Self::Rejection> {
-        let body = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(|e| match e.status() {
-                axum::http::StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(BODY_LIMIT),
-                _ => ApiError::MalformedJson(e.body_text()),
-            })?;
+        let body = body_bytes(req, state).await?;
         if body.iter().all(u8::is_ascii_whitespace) {
             return Ok(None);
         }
