@@ -819,3 +819,30 @@ mod setup_tests {
         assert_eq!(OfficeSetup::of(&demo).to_catalogue(), demo);
     }
 }
+
+/// One appointment on the desk's list of the day: no name until a clerk asks for the contact.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct DayEntry {
+    /// Names the entry for `…/contact`.
+    pub id: String,
+    pub start: LocalTime,
+    pub end: LocalTime,
+    pub service: String,
+    pub service_name: Text,
+    pub channel: crate::booking::Channel,
+    pub state: crate::booking::DayState,
+    /// The ticket number once checked in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<String>,
+}
+
+/// A booking's contact details, shown on a clerk's explicit request (recorded).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct ContactView {
+    pub name: String,
+    pub email: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}

@@ -24,6 +24,8 @@ pub enum Area {
     Closures,
     Accounts,
     Devices,
+    /// A clerk opened the contact details of an appointment on the day's list.
+    Contacts,
 }
 
 impl Area {
@@ -34,6 +36,7 @@ impl Area {
             Area::Closures,
             Area::Accounts,
             Area::Devices,
+            Area::Contacts,
         ]
         .into_iter()
         .find(|a| a.name() == s)
@@ -46,6 +49,7 @@ impl Area {
             Area::Closures => "closures",
             Area::Accounts => "accounts",
             Area::Devices => "devices",
+            Area::Contacts => "contacts",
         }
     }
 }
@@ -166,6 +170,13 @@ impl Audit {
             let role = format!("role {role:?}").to_lowercase();
             let before = self.roles.insert(username.to_owned(), role.clone()).unwrap_or_default();
             self.changes.push(change(Area::Accounts, username, before, role));
+        } else if e.stream.starts_with("booking-") && e.event_type == "ContactShown" {
+            if let crate::booking::BookingEvent::ContactShown { location, start, .. } = decode(e)? {
+                // The appointment by place and time: the audit never names a citizen.
+                let what = format!("appointment {}", start.format("%Y-%m-%d %H:%M UTC"));
+                self.changes
+                    .push(change(Area::Contacts, &location, String::new(), what));
+            }
         } else if let Some(id) = e.stream.strip_prefix("device-") {
             match decode(e)? {
                 AccessEvent::DeviceRegistered { location, role, .. } => {

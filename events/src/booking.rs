@@ -114,6 +114,14 @@ pub enum BookingEvent {
     },
     /// The citizen arrived and got a ticket; from now on the queue takes over.
     BookingCheckedIn { at: DateTime<Utc>, ticket: String },
+    /// A clerk opened the contact details on the day's list; who is the event's actor. Kept in
+    /// the booking's own history, so the citizen's access export shows every look.
+    ContactShown {
+        at: DateTime<Utc>,
+        /// Where and when the appointment is, so the audit names it without a name.
+        location: String,
+        start: DateTime<Utc>,
+    },
     /// The booking's data key was destroyed (retention over, or the citizen asked): its
     /// personal data can no longer be read. Everything else about the booking stays.
     PersonalDataErased { at: DateTime<Utc>, reason: ErasureReason },
@@ -246,6 +254,9 @@ impl Booking {
             }
             (BookingEvent::PersonalDataErased { .. }, Some(b)) => {
                 b.erased = true;
+                b.version = e.version;
+            }
+            (BookingEvent::ContactShown { .. }, Some(b)) => {
                 b.version = e.version;
             }
             (_, None) => {}
@@ -758,6 +769,64 @@ pub fn cancel_by_office(
     Ok(decision)
 }
 
+/// Records that a clerk opened the booking's contact details. Any version: a look does not
+/// compete with the citizen moving or cancelling.
+pub fn show_contact(booking: &Booking, code_hash: &str, now: DateTime<Utc>) -> Option<Decision> {
+    (!booking.erased).then(|| {
+        Decision::expecting(
+            encode(
+                stream(code_hash),
+                SCHEMA,
+                &BookingEvent::ContactShown {
+                    at: now,
+                    location: booking.location.clone(),
+                    start: booking.start,
+                },
+            ),
+            Expectation::Any,
+        )
+    })
+}
+
+/// Where an appointment on the day's list stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub enum DayState {
+    /// Waiting for the citizen's email confirmation.
+    Unconfirmed,
+    Booked,
+    CheckedIn,
+    Called,
+    InService,
+    Served,
+    /// Called and did not come to the counter.
+    NoShow,
+    /// Never checked in, and check-in has closed.
+    Missed,
+}
+
+impl DayState {
+    /// A booking's state, from its own stream and, once checked in, its ticket's; `None` for
+    /// one that is no longer coming (cancelled, expired).
+    pub fn of(booking: &Booking, ticket: Option<crate::queue::State>, now: DateTime<Utc>) -> Option<DayState> {
+        use crate::queue::State;
+        Some(match (booking.status, ticket) {
+            (Status::Cancelled | Status::Expired, _) => return None,
+            (Status::Pending, _) => DayState::Unconfirmed,
+            (Status::Confirmed, _) if now > booking.start + chrono::Duration::minutes(CHECK_IN_LATE_MINUTES) => {
+                DayState::Missed
+            }
+            (Status::Confirmed, _) => DayState::Booked,
+            (Status::CheckedIn, None | Some(State::Waiting)) => DayState::CheckedIn,
+            (Status::CheckedIn, Some(State::Called)) => DayState::Called,
+            (Status::CheckedIn, Some(State::InService)) => DayState::InService,
+            (Status::CheckedIn, Some(State::Finished)) => DayState::Served,
+            (Status::CheckedIn, Some(State::NoShow)) => DayState::NoShow,
+        })
+    }
+}
+
 /// Check-in opens this long before the appointment…
 pub const CHECK_IN_EARLY_MINUTES: i64 = 60;
 /// …and closes this long after its start (later arrivals take a walk-in ticket).
@@ -1074,6 +1143,7 @@ mod tests {
                 token_hash: "t".into(),
                 issued_at: start(),
                 contact: None,
+                booking: None,
             },
         );
         assert_eq!(

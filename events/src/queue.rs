@@ -74,6 +74,9 @@ pub enum NumberEvent {
         /// who chose to leave one).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         contact: Option<Personal>,
+        /// The booking's stream, for checked-in bookings: the day's list follows the ticket.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        booking: Option<String>,
     },
 }
 
@@ -779,6 +782,7 @@ mod tests {
             token_hash: "h".into(),
             issued_at: at("08:00"),
             contact: None,
+            booking: None,
         };
         let issued = issue("kfz-zulassung", day, "K", &ticket);
         assert_eq!(issued.events[0].stream, "numbers-kfz-zulassung-20261202-K");

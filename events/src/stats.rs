@@ -133,7 +133,9 @@ impl Stats {
                 BookingEvent::BookingExpired { .. } => {
                     self.bookings.remove(&e.stream);
                 }
-                BookingEvent::BookingConfirmed { .. } | BookingEvent::PersonalDataErased { .. } => {}
+                BookingEvent::BookingConfirmed { .. }
+                | BookingEvent::PersonalDataErased { .. }
+                | BookingEvent::ContactShown { .. } => {}
             }
         } else if let Some((location, day, prefix)) = queue::parse_numbers_stream(&e.stream) {
             let NumberEvent::TicketIssued {
@@ -636,6 +638,7 @@ mod tests {
                 token_hash: "t".into(),
                 issued_at: at(issued),
                 contact: None,
+                booking: None,
             };
             self.add(&format!("numbers-bb-20261201-{prefix}"), number, &event, issued, actor);
         }
@@ -933,6 +936,7 @@ mod tests {
                 token_hash: "t".into(),
                 issued_at: at(issued),
                 contact: None,
+                booking: None,
             };
             log.add(
                 &format!("numbers-bb-{day}-A"),

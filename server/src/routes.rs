@@ -9,7 +9,9 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::engine::state::AppState;
-use crate::features::{admin, audit, bookings, catalogue, closures, desk, display, queue, setup, staff, stats};
+use crate::features::{
+    admin, audit, bookings, catalogue, closures, day_list, desk, display, queue, setup, staff, stats,
+};
 use crate::http::abuse::ClientIp;
 use crate::http::error::ApiError;
 
@@ -45,6 +47,7 @@ pub fn api(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(closures::router(state))
         .merge(audit::router(state))
         .merge(setup::router(state))
+        .merge(day_list::router(state))
         .merge(stats::router(state))
 }
 

@@ -307,6 +307,7 @@ impl Sim<'_> {
                             token_hash: self.code_hash(),
                             issued_at: at,
                             contact: None,
+                            booking: None,
                         };
                         let ticket = queue::issue(location, day, &prefix, &issued);
                         let Ok(decision) = booking::check_in(b, hash, location, ticket, at) else {
@@ -331,6 +332,7 @@ impl Sim<'_> {
                             token_hash: self.code_hash(),
                             issued_at: at,
                             contact: None,
+                            booking: None,
                         };
                         let decision = queue::issue(location, day, prefix, &issued);
                         let stream = queue::numbers_stream(location, day, prefix);

@@ -27,6 +27,9 @@ pub struct Taken {
     /// Bookings still to arrive (placed, not cancelled, expired or checked in): their stream,
     /// location and start, for check-in by the short number.
     arriving: HashMap<String, (String, DateTime<Utc>)>,
+    /// Bookings on the day's lists: as `arriving`, and checked in ones stay; entries of past
+    /// days are dropped as new bookings come.
+    listed: HashMap<String, (String, DateTime<Utc>)>,
 }
 
 impl Taken {
@@ -52,6 +55,16 @@ impl Taken {
             .collect()
     }
 
+    /// Streams of the bookings at `location` starting within `from..to` that are still on the
+    /// day's list (not cancelled or expired).
+    pub fn listed(&self, location: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<String> {
+        self.listed
+            .iter()
+            .filter(|(_, (l, start))| l == location && from <= *start && *start < to)
+            .map(|(stream, _)| stream.clone())
+            .collect()
+    }
+
     /// Counters as far as this projection has applied the log.
     pub fn counters(&self) -> &Counters {
         &self.counters
@@ -73,7 +86,12 @@ impl Taken {
                     if let Some(by) = confirm_by {
                         self.pending.insert(event.stream.clone(), by);
                     }
-                    self.arriving.insert(event.stream.clone(), (location, start));
+                    self.arriving.insert(event.stream.clone(), (location.clone(), start));
+                    self.listed.insert(event.stream.clone(), (location, start));
+                    if self.listed.len().is_multiple_of(1024) {
+                        let past = event.recorded_at - chrono::Duration::days(2);
+                        self.listed.retain(|_, (_, start)| *start > past);
+                    }
                 }
                 Ok(BookingEvent::BookingConfirmed { .. }) => {
                     self.pending.remove(&event.stream);
@@ -82,11 +100,17 @@ impl Taken {
                     if let Some((_, at)) = self.arriving.get_mut(&event.stream) {
                         *at = start;
                     }
+                    if let Some((_, at)) = self.listed.get_mut(&event.stream) {
+                        *at = start;
+                    }
+                }
+                Ok(BookingEvent::BookingExpired { .. } | BookingEvent::BookingCancelled { .. }) => {
+                    self.pending.remove(&event.stream);
+                    self.arriving.remove(&event.stream);
+                    self.listed.remove(&event.stream);
                 }
                 Ok(
-                    BookingEvent::BookingExpired { .. }
-                    | BookingEvent::BookingCancelled { .. }
-                    | BookingEvent::BookingCheckedIn { .. }
+                    BookingEvent::BookingCheckedIn { .. }
                     // Erased (the retention period after a no-show): never arriving now.
                     | BookingEvent::PersonalDataErased { .. },
                 ) => {
@@ -129,6 +153,8 @@ pub struct Queues {
     days: HashMap<(String, chrono::NaiveDate), std::collections::BTreeMap<String, queue::Ticket>>,
     /// Status-page token hash → (location, day, label).
     by_token: HashMap<String, (String, chrono::NaiveDate, String)>,
+    /// Checked-in booking's stream → its ticket (location, day, label), for the day's list.
+    by_booking: HashMap<String, (String, chrono::NaiveDate, String)>,
     /// Calls per location and day, in log order.
     calls: HashMap<(String, chrono::NaiveDate), Vec<Call>>,
     /// Recent service durations in minutes per (location, service), newest last.
@@ -187,6 +213,12 @@ impl Queues {
         self.opened.get(counter).copied()
     }
 
+    /// The ticket a checked-in booking (its stream) was given.
+    pub fn of_booking(&self, booking_stream: &str) -> Option<queue::Ticket> {
+        let (location, day, label) = self.by_booking.get(booking_stream)?;
+        self.ticket(location, *day, label)
+    }
+
     pub fn by_token(&self, token_hash: &str) -> Option<&(String, chrono::NaiveDate, String)> {
         self.by_token.get(token_hash)
     }
@@ -211,9 +243,15 @@ impl Queues {
             match decode::<queue::NumberEvent>(event) {
                 Ok(issued) => {
                     let label = queue::label(prefix, event.version);
-                    let queue::NumberEvent::TicketIssued { token_hash, .. } = &issued;
+                    let queue::NumberEvent::TicketIssued {
+                        token_hash, booking, ..
+                    } = &issued;
                     self.by_token
                         .insert(token_hash.clone(), (location.to_owned(), day, label.clone()));
+                    if let Some(stream) = booking {
+                        self.by_booking
+                            .insert(stream.clone(), (location.to_owned(), day, label.clone()));
+                    }
                     let ticket = queue::Ticket::issued(label.clone(), &issued);
                     self.days
                         .entry((location.to_owned(), day))

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod bookings;
 pub mod catalogue;
 pub mod closures;
+pub mod day_list;
 pub mod desk;
 pub mod display;
 pub mod office;

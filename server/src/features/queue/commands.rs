@@ -114,6 +114,7 @@ impl Command for IssueTicket<'_> {
             token_hash: self.token_hash.clone(),
             issued_at: attempt.now,
             contact: self.contact.clone(),
+            booking: None,
         };
         let decision = queue::issue(&self.location, day, &self.prefix, &ticket);
         let issued = Issued {
@@ -263,6 +264,7 @@ impl Command for CheckIn<'_> {
             token_hash: self.token_hash.clone(),
             issued_at: attempt.now,
             contact: None,
+            booking: Some(booking::stream(&code_hash)),
         };
         let issue = queue::issue(&self.location, day, APPOINTMENT_PREFIX, &ticket);
         let decision = booking::check_in(&booking, &code_hash, &self.location, issue, attempt.now)?;
