@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use schalter_tests::app::{add_device, add_user};
+use schalter_tests::app::{add_device, add_user, status_and_json};
 use schalter_tests::citizen::ID_CARD;
 use schalter_tests::smtp::{decoded, SmtpSink};
 use schalter_tests::{on_both_backends, spawn_app, TestApp, TestDb};
@@ -120,18 +120,28 @@ async fn the_clerk_books_for_a_caller_with_the_keyboard() {
         return;
     };
     add_user(&app.db.url, "anna", "desk", "counter-one-2026");
+    add_user(&app.db.url, "root", "admin", "administrator-2026");
+    // Open around the clock, so the first free time is today or tomorrow whenever this runs:
+    // the day's list shows those two days.
+    let root = app.sign_in("root", "administrator-2026").await;
+    let all_day: Vec<Value> = (1..=7)
+        .map(|d| json!({"weekday": d, "open": "00:00", "close": "23:50", "online_capacity": 3}))
+        .collect();
+    let hours = json!({"unit_minutes": 10, "region": "rhineland-palatinate", "opening": all_day,
+        "booking_window_days": 60, "min_lead_minutes": 60, "max_active_per_email": 2});
+    let (status, answer) = status_and_json(
+        app.client
+            .put(format!("{}/api/admin/locations/buergerbuero/schedule", app.url))
+            .header("cookie", &root)
+            .json(&hours),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
     for (width, height) in [(1280, 1000), (390, 844)] {
         let Some(browser) = Browser::launch(width, height).await else {
             return;
         };
-        let a11y = |state: &'static str| {
-            let browser = &browser;
-            async move {
-                if let Some(violations) = browser.accessibility_violations().await {
-                    assert!(violations.is_empty(), "{state}: {violations:#?}");
-                }
-            }
-        };
+        let a11y = |state: &'static str| browser.assert_accessible(state);
         let c = &browser.client;
         c.goto(&format!("{}/desk", app.url)).await.unwrap();
         browser.wait("#username").await.send_keys("anna").await.unwrap();
@@ -173,6 +183,32 @@ async fn the_clerk_books_for_a_caller_with_the_keyboard() {
         assert_eq!(view["start"].as_str(), Some(start.as_str()));
         assert_eq!(view["name"], format!("Walter Ohnenetz{width}"));
         assert_eq!(view["status"], "confirmed");
+
+        // The same clerk finds the caller on the day's list, and the contact on request.
+        tab_to(c, ".day-list summary").await;
+        press(c, Key::Enter).await;
+        let today = chrono::Utc::now()
+            .with_timezone(&chrono_tz::Europe::Berlin)
+            .date_naive()
+            .to_string();
+        if !start.starts_with(&today) {
+            tab_to(c, "#day-today").await;
+            press(c, Key::Right).await;
+        }
+        browser.wait("[data-testid=day-table] tr[data-state=Booked]").await;
+        let table = browser.wait("[data-testid=day-table]").await.text().await.unwrap();
+        assert!(
+            table.contains(&start[11..16]) && table.contains("telefonisch"),
+            "{table}"
+        );
+        assert!(!table.contains("Ohnenetz"), "no names before asking: {table}");
+        tab_to(c, "[data-testid=day-table] button").await;
+        press(c, Key::Enter).await;
+        browser.wait(".day-contact").await;
+        let table = browser.wait("[data-testid=day-table]").await.text().await.unwrap();
+        assert!(table.contains("Walter Ohnenetz"), "{table}");
+        a11y("the day's list with a contact").await;
+        browser.screenshot(&format!("day-list-{width}")).await;
         browser.close().await;
     }
     app.stop().await;

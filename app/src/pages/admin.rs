@@ -326,12 +326,13 @@ impl AuditQuery {
     }
 }
 
-const AREAS: [(&str, &str); 5] = [
+const AREAS: [(&str, &str); 6] = [
     ("offices", "audit_area_offices"),
     ("hours", "audit_area_hours"),
     ("closures", "audit_area_closures"),
     ("accounts", "audit_area_accounts"),
     ("devices", "audit_area_devices"),
+    ("contacts", "audit_area_contacts"),
 ];
 
 /// Who changed how the offices run: filters, the changes with before and after, CSV.

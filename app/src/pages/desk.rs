@@ -339,6 +339,7 @@ fn Workstation(me: Me, signed_in: RwSignal<u32>) -> impl IntoView {
             <CounterPanel desk/>
             <Line desk/>
         </div>
+        <super::day_list::DayList location=desk.location.into()/>
         <super::callers::CallerBooking location=desk.location.into() services=desk.services/>
     }
 }

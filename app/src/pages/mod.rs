@@ -3,6 +3,7 @@ mod book;
 mod callers;
 mod catalogue;
 mod coming;
+mod day_list;
 mod desk;
 mod display;
 mod kiosk;
