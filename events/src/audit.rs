@@ -166,10 +166,18 @@ impl Audit {
             self.catalogue.apply(&event);
             self.changes.push(entry);
         } else if let Some(username) = e.stream.strip_prefix("staff-") {
-            let StaffEvent::AccountCreated { role, .. } = decode(e)?;
-            let role = format!("role {role:?}").to_lowercase();
-            let before = self.roles.insert(username.to_owned(), role.clone()).unwrap_or_default();
-            self.changes.push(change(Area::Accounts, username, before, role));
+            let (before, after) = match decode(e)? {
+                StaffEvent::AccountCreated { role, .. } => {
+                    let role = format!("role {role:?}").to_lowercase();
+                    let before = self.roles.insert(username.to_owned(), role.clone()).unwrap_or_default();
+                    (before, role)
+                }
+                // Never the hash: only that a new password was set.
+                StaffEvent::PasswordSet { .. } => (String::new(), "new password set".into()),
+                StaffEvent::AccountDeactivated => ("active".into(), "deactivated".into()),
+                StaffEvent::AccountReactivated => ("deactivated".into(), "active".into()),
+            };
+            self.changes.push(change(Area::Accounts, username, before, after));
         } else if e.stream.starts_with("booking-") && e.event_type == "ContactShown" {
             if let crate::booking::BookingEvent::ContactShown { location, start, .. } = decode(e)? {
                 // The appointment by place and time: the audit never names a citizen.

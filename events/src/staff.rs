@@ -45,6 +45,13 @@ pub enum StaffEvent {
         /// argon2id PHC string; the password itself is never stored.
         password_hash: String,
     },
+    /// An admin set a new password (the person forgot theirs, or it may be known to others).
+    PasswordSet {
+        password_hash: String,
+    },
+    /// The person left or must not sign in for now: sign-in refused, sessions no longer valid.
+    AccountDeactivated,
+    AccountReactivated,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -334,21 +341,139 @@ pub struct Account {
     pub username: String,
     pub role: Role,
     pub password_hash: String,
+    pub active: bool,
+    /// The stream's version, for changes that expect it.
+    pub version: i64,
 }
 
 pub fn fold_account(events: &[crate::event::RecordedEvent]) -> Result<Option<Account>, crate::event::DecodeError> {
-    let mut account = None;
+    let mut account: Option<Account> = None;
     for e in events {
-        let StaffEvent::AccountCreated {
-            username,
-            role,
-            password_hash,
-        } = crate::event::decode(e)?;
-        account = Some(Account {
-            username,
-            role,
-            password_hash,
-        });
+        match (crate::event::decode(e)?, account.as_mut()) {
+            (
+                StaffEvent::AccountCreated {
+                    username,
+                    role,
+                    password_hash,
+                },
+                _,
+            ) => {
+                account = Some(Account {
+                    username,
+                    role,
+                    password_hash,
+                    active: true,
+                    version: e.version,
+                });
+                continue;
+            }
+            (StaffEvent::PasswordSet { password_hash }, Some(a)) => a.password_hash = password_hash,
+            (StaffEvent::AccountDeactivated, Some(a)) => a.active = false,
+            (StaffEvent::AccountReactivated, Some(a)) => a.active = true,
+            (_, None) => continue,
+        }
+        if let Some(a) = account.as_mut() {
+            a.version = e.version;
+        }
     }
     Ok(account)
+}
+
+/// What an admin does to an existing account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountChange {
+    SetPassword { password_hash: String },
+    Deactivate,
+    Reactivate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum AccountChangeError {
+    #[error("there is no account with this name")]
+    Unknown,
+    #[error("admins cannot deactivate their own account (someone must be able to undo it)")]
+    OwnAccount,
+}
+
+/// Decides `change` to `account` by `admin`; `None` when it is already so.
+pub fn change_account(
+    account: Option<&Account>,
+    change: AccountChange,
+    admin: &str,
+) -> Result<Option<(NewEvent, Expectation)>, AccountChangeError> {
+    let a = account.ok_or(AccountChangeError::Unknown)?;
+    let event = match change {
+        AccountChange::SetPassword { password_hash } => StaffEvent::PasswordSet { password_hash },
+        AccountChange::Deactivate if a.username == admin => return Err(AccountChangeError::OwnAccount),
+        AccountChange::Deactivate if !a.active => return Ok(None),
+        AccountChange::Deactivate => StaffEvent::AccountDeactivated,
+        AccountChange::Reactivate if a.active => return Ok(None),
+        AccountChange::Reactivate => StaffEvent::AccountReactivated,
+    };
+    Ok(Some((
+        encode(stream(&a.username), SCHEMA, &event),
+        Expectation::AtVersion(a.version),
+    )))
+}
+
+#[cfg(test)]
+mod account_tests {
+    use super::*;
+    use crate::event::{Metadata, RecordedEvent};
+
+    fn recorded(events: Vec<NewEvent>) -> Vec<RecordedEvent> {
+        events
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| RecordedEvent {
+                position: i as i64 + 1,
+                stream: e.stream,
+                version: i as i64 + 1,
+                event_type: e.event_type,
+                schema: e.schema,
+                data: e.data,
+                metadata: Metadata::default(),
+                recorded_at: chrono::Utc::now(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_account_is_deactivated_reactivated_and_given_a_new_password() {
+        let (created, _) = create_account("anna", Role::Desk, "old".into()).unwrap();
+        let mut log = vec![created];
+        let anna = fold_account(&recorded(log.clone())).unwrap();
+        assert_eq!(anna.as_ref().map(|a| (a.active, a.version)), Some((true, 1)));
+        let (off, expect) = change_account(anna.as_ref(), AccountChange::Deactivate, "root")
+            .unwrap()
+            .unwrap();
+        assert_eq!(expect, Expectation::AtVersion(1));
+        log.push(off);
+        let anna = fold_account(&recorded(log.clone())).unwrap();
+        assert!(!anna.as_ref().unwrap().active);
+        assert_eq!(
+            change_account(anna.as_ref(), AccountChange::Deactivate, "root"),
+            Ok(None)
+        );
+        let (set, _) = change_account(
+            anna.as_ref(),
+            AccountChange::SetPassword {
+                password_hash: "new".into(),
+            },
+            "root",
+        )
+        .unwrap()
+        .unwrap();
+        log.push(set);
+        let anna = fold_account(&recorded(log)).unwrap().unwrap();
+        assert_eq!((anna.password_hash.as_str(), anna.version), ("new", 3));
+        assert_eq!(
+            change_account(Some(&anna), AccountChange::Deactivate, "anna"),
+            Err(AccountChangeError::OwnAccount)
+        );
+        assert_eq!(
+            change_account(None, AccountChange::Reactivate, "root"),
+            Err(AccountChangeError::Unknown)
+        );
+    }
 }

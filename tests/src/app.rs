@@ -236,6 +236,11 @@ impl TestApp {
         status_and_json(self.client.get(format!("{}{path}", self.url))).await
     }
 
+    /// A GET as signed-in staff (`cookie`): the status and the JSON answer.
+    pub async fn get_json_as(&self, path: &str, cookie: &str) -> (u16, Value) {
+        status_and_json(self.client.get(format!("{}{path}", self.url)).header("cookie", cookie)).await
+    }
+
     /// A JSON POST as a device (`("authorization", "Bearer …")`) or signed-in staff
     /// (`("cookie", …)`): the status and the JSON answer (`Null` if there is none).
     pub async fn post_as(&self, path: &str, auth: (&str, &str), body: &Value) -> (u16, Value) {

@@ -5,7 +5,11 @@ use schalter_tests::app::{add_device, add_user, cli};
 use schalter_tests::{on_both_backends, spawn_app, TestApp, TestDb};
 use serde_json::{json, Value};
 
-on_both_backends!(staff_sign_in_and_out, device_tokens_and_revocation);
+on_both_backends!(
+    staff_sign_in_and_out,
+    device_tokens_and_revocation,
+    admins_deactivate_accounts_and_set_passwords
+);
 
 async fn login(app: &TestApp, username: &str, password: &str) -> (u16, Option<String>, Value) {
     let r = app
@@ -153,5 +157,94 @@ async fn device_tokens_and_revocation(db: TestDb) {
         200,
         "other devices are unaffected"
     );
+    app.stop().await;
+}
+
+/// An admin in the browser's API: a new account, a new password, a deactivation that ends the
+/// person's session at once and refuses their sign-in, and a reactivation; each in the audit.
+async fn admins_deactivate_accounts_and_set_passwords(db: TestDb) {
+    let app = spawn_app(db).start().await;
+    add_user(&app.db.url, "root", "admin", "administrator-2026");
+    let root = app.sign_in("root", "administrator-2026").await;
+    let body = json!({"username": "berta", "role": "desk", "password": "first-password-1"});
+    let (status, answer) = app.post_as("/api/admin/users", ("cookie", &root), &body).await;
+    assert_eq!(status, 201, "{answer}");
+    let (status, berta, _) = login(&app, "berta", "first-password-1").await;
+    assert_eq!(status, 200);
+    let berta = berta.unwrap();
+
+    let password = |p: &str| json!({ "password": p });
+    let (status, answer) = app
+        .post_as("/api/admin/users/berta/password", ("cookie", &root), &password("short"))
+        .await;
+    assert_eq!((status, answer["field"].as_str()), (422, Some("password")), "{answer}");
+    let (status, _) = app
+        .post_as(
+            "/api/admin/users/berta/password",
+            ("cookie", &root),
+            &password("second-password-2"),
+        )
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(
+        login(&app, "berta", "first-password-1").await.0,
+        401,
+        "the old password is gone"
+    );
+    assert_eq!(login(&app, "berta", "second-password-2").await.0, 200);
+
+    assert_eq!(me(&app, Some(&berta)).await.0, 200);
+    let (status, _) = app
+        .post_as("/api/admin/users/berta/deactivate", ("cookie", &root), &json!(null))
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(
+        me(&app, Some(&berta)).await.0,
+        401,
+        "her session ended with the account"
+    );
+    assert_eq!(login(&app, "berta", "second-password-2").await.0, 401);
+    let (_, users) = app.get_json_as("/api/admin/users", &root).await;
+    let listed = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "berta")
+        .cloned();
+    assert_eq!(listed.unwrap()["active"], false);
+
+    let (status, answer) = app
+        .post_as("/api/admin/users/root/deactivate", ("cookie", &root), &json!(null))
+        .await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (409, Some("own_account")),
+        "{answer}"
+    );
+    let (status, _) = app
+        .post_as("/api/admin/users/nobody/deactivate", ("cookie", &root), &json!(null))
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = app
+        .post_as("/api/admin/users/berta/reactivate", ("cookie", &root), &json!(null))
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(login(&app, "berta", "second-password-2").await.0, 200);
+
+    let (_, audit) = app
+        .get_json_as("/api/admin/audit?area=accounts&actor=staff:root", &root)
+        .await;
+    let after: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["after"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        after,
+        ["active", "deactivated", "new password set", "role desk"],
+        "{audit:#}"
+    );
+    assert!(!audit.to_string().contains("argon2"), "no hash in the audit");
     app.stop().await;
 }

@@ -326,6 +326,8 @@ impl Queues {
 #[derive(Default)]
 pub struct Directory {
     pub accounts: std::collections::BTreeMap<String, staff::Role>,
+    /// Accounts an admin deactivated: their sessions are refused.
+    pub deactivated: std::collections::BTreeSet<String>,
     pub devices: std::collections::BTreeMap<String, staff::access::Device>,
 }
 
@@ -336,6 +338,13 @@ impl Directory {
                 Ok(staff::StaffEvent::AccountCreated { username, role, .. }) => {
                     self.accounts.insert(username, role);
                 }
+                Ok(staff::StaffEvent::AccountDeactivated) => {
+                    self.deactivated.insert(event.stream["staff-".len()..].to_owned());
+                }
+                Ok(staff::StaffEvent::AccountReactivated) => {
+                    self.deactivated.remove(&event.stream["staff-".len()..]);
+                }
+                Ok(staff::StaffEvent::PasswordSet { .. }) => {}
                 Err(e) => skipped("directory", &e),
             }
         } else if let Some(id) = event.stream.strip_prefix("device-") {

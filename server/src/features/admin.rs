@@ -31,6 +31,8 @@ pub enum AccountError {
     UnknownLocation(String),
     #[error("there is no device {0:?}")]
     UnknownDevice(String),
+    #[error(transparent)]
+    Change(#[from] staff::AccountChangeError),
     #[error("cannot hash the password: {0}")]
     Hash(String),
     #[error(transparent)]
@@ -57,6 +59,11 @@ impl From<AccountError> for ApiError {
             },
             AccountError::UnknownLocation(_) => ApiError::invalid("unknown_location", Some("location"), e.to_string()),
             AccountError::UnknownDevice(_) => ApiError::NotFound(e.to_string()),
+            AccountError::Change(staff::AccountChangeError::Unknown) => ApiError::NotFound(e.to_string()),
+            AccountError::Change(staff::AccountChangeError::OwnAccount) => ApiError::Conflict {
+                code: "own_account",
+                message: e.to_string(),
+            },
             AccountError::Hash(m) => ApiError::Internal(m),
             AccountError::Store(s) => s.into(),
             AccountError::Busy(b) => b.into(),
@@ -72,11 +79,7 @@ pub async fn create_user(
     password: &str,
     actor: &str,
 ) -> Result<(), AccountError> {
-    staff::check_password(password)?;
-    let password_hash = argon2::Argon2::default()
-        .hash_password(password.as_bytes(), &SaltString::generate(&mut OsRng))
-        .map_err(|e| AccountError::Hash(e.to_string()))?
-        .to_string();
+    let password_hash = hash_password(password)?;
     let command = CreateAccount {
         store: executor.store(),
         username,
@@ -85,6 +88,55 @@ pub async fn create_user(
     };
     executor.execute(actor, None, command).await?;
     Ok(())
+}
+
+/// A password's argon2id hash, once it is long enough.
+fn hash_password(password: &str) -> Result<String, AccountError> {
+    staff::check_password(password)?;
+    Ok(argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &SaltString::generate(&mut OsRng))
+        .map_err(|e| AccountError::Hash(e.to_string()))?
+        .to_string())
+}
+
+/// Sets a new password, or deactivates or reactivates an account.
+pub async fn change_account(
+    executor: &Executor,
+    username: &str,
+    change: staff::AccountChange,
+    actor: &str,
+) -> Result<(), AccountError> {
+    let command = ChangeAccount {
+        store: executor.store(),
+        username,
+        change,
+        admin: actor.strip_prefix("staff:").unwrap_or(actor),
+    };
+    executor.execute(actor, None, command).await?;
+    Ok(())
+}
+
+struct ChangeAccount<'a> {
+    store: &'a Store,
+    username: &'a str,
+    change: staff::AccountChange,
+    admin: &'a str,
+}
+
+impl Command for ChangeAccount<'_> {
+    type Output = ();
+    type Error = AccountError;
+
+    async fn decide(&mut self, _: &Attempt<'_>) -> Result<Decided<()>, AccountError> {
+        let events = self.store.read_stream(&staff::stream(self.username), 0).await?;
+        let account = staff::fold_account(&events).map_err(|e| AccountError::Hash(e.to_string()))?;
+        Ok(
+            match staff::change_account(account.as_ref(), self.change.clone(), self.admin)? {
+                None => Decided::Nothing(()),
+                Some((event, expectation)) => Decided::append(Decision::expecting(event, expectation), ()),
+            },
+        )
+    }
 }
 
 struct CreateAccount<'a> {
@@ -167,6 +219,9 @@ impl Command for Revoke<'_> {
 pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
     let admins = OpenApiRouter::new()
         .routes(routes!(list_users, add_user))
+        .routes(routes!(set_password))
+        .routes(routes!(deactivate_user))
+        .routes(routes!(reactivate_user))
         .routes(routes!(list_devices, add_device))
         .routes(routes!(revoke_device))
         .routes(routes!(message_problems))
@@ -286,19 +341,22 @@ pub struct UserView {
     username: String,
     #[schema(value_type = String, example = "desk")]
     role: Role,
+    /// False once deactivated: sign-in refused, sessions ended.
+    active: bool,
 }
 
 /// All staff accounts and their roles (never password hashes).
 #[utoipa::path(get, path = "/api/admin/users", tag = "staff",
     responses((status = 200, body = [UserView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list_users(State(state): State<AppState>) -> Result<Json<Vec<UserView>>, ApiError> {
-    let users = state
-        .directory()
+    let directory = state.directory();
+    let users = directory
         .accounts
         .iter()
         .map(|(username, role)| UserView {
             username: username.clone(),
             role: *role,
+            active: !directory.deactivated.contains(username),
         })
         .collect();
     Ok(Json(users))
@@ -333,8 +391,70 @@ pub async fn add_user(
         Json(UserView {
             username: req.username,
             role,
+            active: true,
         }),
     ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPassword {
+    /// At least 10 characters.
+    #[schema(min_length = 10)]
+    password: String,
+}
+
+/// Sets a new password for an account (the person tells it nobody; sessions stay).
+#[utoipa::path(post, path = "/api/admin/users/{username}/password", tag = "staff", params(("username" = String, Path)),
+    request_body = NewPassword,
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn set_password(
+    State(state): State<AppState>,
+    user: StaffUser,
+    ApiPath(username): ApiPath<String>,
+    ApiJson(req): ApiJson<NewPassword>,
+) -> Result<StatusCode, ApiError> {
+    let password_hash = hash_password(&req.password)?;
+    let change = staff::AccountChange::SetPassword { password_hash };
+    change_account(&state.executor, &username, change, &user.actor()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deactivates an account: sign-in is refused and its sessions end. Not one's own (409).
+#[utoipa::path(post, path = "/api/admin/users/{username}/deactivate", tag = "staff", params(("username" = String, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+pub async fn deactivate_user(
+    State(state): State<AppState>,
+    user: StaffUser,
+    ApiPath(username): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    change_account(
+        &state.executor,
+        &username,
+        staff::AccountChange::Deactivate,
+        &user.actor(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/admin/users/{username}/reactivate", tag = "staff", params(("username" = String, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn reactivate_user(
+    State(state): State<AppState>,
+    user: StaffUser,
+    ApiPath(username): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    change_account(
+        &state.executor,
+        &username,
+        staff::AccountChange::Reactivate,
+        &user.actor(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Serialize, ToSchema)]

@@ -123,7 +123,8 @@ impl Command for SignIn<'_> {
         })
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-        self.account = Some(account.filter(|_| valid).ok_or_else(invalid_credentials)?);
+        // A deactivated account is refused like a wrong password: nothing to learn from it.
+        self.account = Some(account.filter(|a| valid && a.active).ok_or_else(invalid_credentials)?);
         Ok(())
     }
 

@@ -99,6 +99,10 @@ impl FromRequestParts<AppState> for StaffUser {
         let session = access::active_session(&events, Utc::now())
             .map_err(|e| ApiError::Internal(e.to_string()))?
             .ok_or_else(not_signed_in)?;
+        // A deactivated account's sessions end with it.
+        if state.directory().deactivated.contains(&session.username) {
+            return Err(not_signed_in());
+        }
         Ok(StaffUser {
             username: session.username,
             role: session.role,
