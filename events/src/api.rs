@@ -846,3 +846,71 @@ pub struct ContactView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
 }
+
+/// A staff account as admins see it (never a password hash).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct UserView {
+    pub username: String,
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, example = "desk"))]
+    pub role: Role,
+    /// False once deactivated: sign-in refused, sessions ended.
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct NewUser {
+    /// 2 to 40 of a–z, 0–9, `.`, `-`, `_`.
+    #[cfg_attr(feature = "utoipa", schema(pattern = "^[a-z0-9._-]{2,40}$"))]
+    pub username: String,
+    /// Checked by the server rather than by the JSON reader, so a wrong one is named
+    /// (`unknown_role`).
+    #[cfg_attr(feature = "utoipa", schema(value_type = Role))]
+    pub role: String,
+    /// At least 10 characters.
+    #[cfg_attr(feature = "utoipa", schema(min_length = 10))]
+    pub password: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct NewPassword {
+    /// At least 10 characters.
+    #[cfg_attr(feature = "utoipa", schema(min_length = 10))]
+    pub password: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct DeviceView {
+    pub id: String,
+    pub location: String,
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, example = "display"))]
+    pub role: DeviceRole,
+    pub revoked: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct NewDevice {
+    pub location: String,
+    /// Checked by the server rather than by the JSON reader, so a wrong one is named
+    /// (`unknown_role`).
+    #[cfg_attr(feature = "utoipa", schema(value_type = DeviceRole))]
+    pub role: String,
+}
+
+/// A new device's token, shown only now (the server keeps a hash).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct DeviceAdded {
+    pub id: String,
+    pub token: String,
+    /// The pairing address on this site: open it once on the device (`/kiosk/{location}?token=…`
+    /// or `/display/{location}?token=…`); the device remembers the token.
+    pub path: String,
+}

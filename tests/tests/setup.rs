@@ -655,3 +655,87 @@ async fn an_admin_sets_up_a_service_in_the_browser() {
     assert_eq!(booked.service, "gewerbe");
     app.stop().await;
 }
+
+/// Accounts and devices in Chromium: a new clerk account, deactivated and reactivated; a kiosk
+/// registered with its pairing link and QR code, then revoked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_manages_accounts_and_devices_in_the_browser() {
+    use schalter_tests::browser::Browser;
+
+    let Some(app) = spawn_app(TestDb::sqlite().await).start_with_ui().await else {
+        return;
+    };
+    add_user(&app.db.url, "root", "admin", "administrator-2026");
+    let Some(browser) = Browser::launch(1280, 1000).await else {
+        return;
+    };
+    browser
+        .sign_in_at(&format!("{}/admin", app.url), "root", "administrator-2026")
+        .await;
+    type_into(&browser, "#account-username", "berta").await;
+    type_into(&browser, "#account-password", "first-password-1").await;
+    browser
+        .click("form[aria-labelledby=new-account-h] button[type=submit]")
+        .await;
+    browser.wait("[data-testid=accounts-notice]:not(:empty)").await;
+    let table = browser.wait("[data-testid=accounts-table]").await.text().await.unwrap();
+    assert!(table.contains("berta") && table.contains("Schalterdienst"), "{table}");
+    browser.click("button[aria-label='Deaktivieren berta']").await;
+    browser.wait("button[aria-label='Reaktivieren berta']").await;
+    let (status, _) = app
+        .post_json(
+            "/api/auth/login",
+            &json!({"username": "berta", "password": "first-password-1"}),
+        )
+        .await;
+    assert_eq!(status, 401, "a deactivated account cannot sign in");
+    browser.click("button[aria-label='Reaktivieren berta']").await;
+    browser.wait("button[aria-label='Deaktivieren berta']").await;
+
+    choose(&browser, "#device-role", "display").await;
+    browser
+        .click("form[aria-labelledby=new-device-h] button[type=submit]")
+        .await;
+    browser.wait("[data-testid=device-added] .device-qr svg").await;
+    let link = browser.wait("#device-link").await.prop("value").await.unwrap().unwrap();
+    assert!(
+        link.starts_with(&format!("{}/display/buergerbuero?token=display-", app.url)),
+        "{link}"
+    );
+    browser.assert_accessible("a device just registered").await;
+    browser
+        .client
+        .execute("document.querySelector('#devices-h').scrollIntoView();", vec![])
+        .await
+        .unwrap();
+    browser.screenshot("admin-1280-devices").await;
+    // The pairing link works once opened on the screen.
+    let token = link.split("token=").nth(1).unwrap();
+    let (status, me) = status_and_json(
+        app.client
+            .get(format!("{}/api/devices/me", app.url))
+            .header("authorization", format!("Bearer {token}")),
+    )
+    .await;
+    assert_eq!(status, 200, "{me}");
+    let id = me["id"].as_str().unwrap().to_owned();
+    browser.click(&format!("button[aria-label='Sperren {id}']")).await;
+    let revoked = format!("{}/api/devices/me", app.url);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let r = app
+            .client
+            .get(&revoked)
+            .header("authorization", format!("Bearer {token}"))
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 401 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the revoked screen is refused");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    browser.close().await;
+    app.stop().await;
+}

@@ -31,9 +31,10 @@ pub fn Admin() -> impl IntoView {
                 <p class="desk-user" data-testid="admin-user">{me.username}</p>
                 <super::setup::OfficeSetupPanel/>
                 <CloseOffice/>
+                <super::accounts::Accounts/>
+                <super::accounts::Devices/>
                 <AuditLog/>
                 <DemoOutbox/>
-                <p>{t("admin_more")}</p>
             }.into_any()/>
     }
 }

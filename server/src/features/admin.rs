@@ -11,9 +11,11 @@ use schalter_events::staff::access::{self, DeviceRole};
 use schalter_events::staff::{self, Role, StaffError};
 use schalter_events::store::{Store, StoreError};
 use schalter_events::{Decision, Expectation};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
+
+use schalter_events::api::{DeviceAdded, DeviceView, NewDevice, NewPassword, NewUser, UserView};
 
 use crate::engine::executor::{Attempt, Busy, Command, Decided, Executed, Executor, Record};
 use crate::engine::state::AppState;
@@ -336,15 +338,6 @@ pub async fn demo_calendar(
         .into_response())
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct UserView {
-    username: String,
-    #[schema(value_type = String, example = "desk")]
-    role: Role,
-    /// False once deactivated: sign-in refused, sessions ended.
-    active: bool,
-}
-
 /// All staff accounts and their roles (never password hashes).
 #[utoipa::path(get, path = "/api/admin/users", tag = "staff",
     responses((status = 200, body = [UserView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
@@ -360,20 +353,6 @@ pub async fn list_users(State(state): State<AppState>) -> Result<Json<Vec<UserVi
         })
         .collect();
     Ok(Json(users))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewUser {
-    /// 2 to 40 of a–z, 0–9, `.`, `-`, `_`.
-    #[schema(pattern = "^[a-z0-9._-]{2,40}$")]
-    username: String,
-    /// Checked here rather than by the JSON reader, so a wrong one is named (`unknown_role`).
-    #[schema(value_type = Role)]
-    role: String,
-    /// At least 10 characters.
-    #[schema(min_length = 10)]
-    password: String,
 }
 
 #[utoipa::path(post, path = "/api/admin/users", tag = "staff", request_body = NewUser,
@@ -394,14 +373,6 @@ pub async fn add_user(
             active: true,
         }),
     ))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewPassword {
-    /// At least 10 characters.
-    #[schema(min_length = 10)]
-    password: String,
 }
 
 /// Sets a new password for an account (the person tells it nobody; sessions stay).
@@ -457,15 +428,6 @@ pub async fn reactivate_user(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct DeviceView {
-    id: String,
-    location: String,
-    #[schema(value_type = String, example = "display")]
-    role: DeviceRole,
-    revoked: bool,
-}
-
 #[utoipa::path(get, path = "/api/admin/devices", tag = "staff",
     responses((status = 200, body = [DeviceView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list_devices(State(state): State<AppState>) -> Result<Json<Vec<DeviceView>>, ApiError> {
@@ -481,23 +443,6 @@ pub async fn list_devices(State(state): State<AppState>) -> Result<Json<Vec<Devi
         })
         .collect();
     Ok(Json(devices))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewDevice {
-    location: String,
-    /// Checked here rather than by the JSON reader, so a wrong one is named (`unknown_role`).
-    #[schema(value_type = DeviceRole)]
-    role: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct DeviceAdded {
-    id: String,
-    /// Shown only now; the server keeps a hash. Open `/kiosk/{location}?token=…` or
-    /// `/display/{location}?token=…` with it once on the device.
-    token: String,
 }
 
 #[utoipa::path(post, path = "/api/admin/devices", tag = "staff", request_body = NewDevice,
@@ -516,7 +461,8 @@ pub async fn add_device(
         return Err(AccountError::UnknownLocation(req.location).into());
     }
     let (id, token) = create_device(&state.executor, &req.location, role, &user.actor()).await?;
-    Ok((StatusCode::CREATED, Json(DeviceAdded { id, token })))
+    let path = format!("/{}/{}?token={token}", req.role, req.location);
+    Ok((StatusCode::CREATED, Json(DeviceAdded { id, token, path })))
 }
 
 #[utoipa::path(post, path = "/api/admin/devices/{id}/revoke", tag = "staff", params(("id" = String, Path)),
