@@ -237,6 +237,20 @@ pub fn check_schedule(s: &Schedule, counters: Option<u32>) -> Result<(), Invalid
             "the notice before an appointment is at most 30 days",
         ));
     }
+    if s.release_time.is_some_and(|t| t.second() != 0 || t.nanosecond() != 0) {
+        return Err(invalid(
+            "release_time",
+            "invalid_release_time",
+            "the release time is a whole minute",
+        ));
+    }
+    if s.staff_only_days > s.booking_window_days {
+        return Err(invalid(
+            "staff_only_days",
+            "invalid_staff_days",
+            "the days kept for staff lie within the booking window",
+        ));
+    }
     if !(1..=20).contains(&s.max_active_per_email) {
         return Err(invalid(
             "max_active_per_email",
@@ -306,14 +320,17 @@ fn check_period(s: &Schedule, i: usize, o: &OpeningPeriod, counters: Option<u32>
         ));
     }
     if let Some(n) = counters {
-        if o.online_capacity > n {
+        let booked = o.online_capacity + o.staff_capacity;
+        if booked > n {
+            let field = if o.staff_capacity > 0 {
+                "staff_capacity"
+            } else {
+                "online_capacity"
+            };
             return Err(invalid(
-                at("online_capacity"),
+                at(field),
                 "capacity_above_counters",
-                format!(
-                    "{} appointments at a time need {} counters; the location has {n}",
-                    o.online_capacity, o.online_capacity
-                ),
+                format!("{booked} appointments at a time need {booked} counters; the location has {n}"),
             ));
         }
     }

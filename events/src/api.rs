@@ -619,6 +619,13 @@ pub struct ScheduleRequest {
     /// If set, a booking holds its place this long until confirmed through the emailed link.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confirm_within_minutes: Option<u32>,
+    /// The local time the newest day of the window opens for online booking (e.g. `07:00`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>, example = "07:00"))]
+    pub release_time: Option<chrono::NaiveTime>,
+    /// The nearest days (today is day 0) only staff book, for callers and at the counter.
+    #[serde(default)]
+    pub staff_only_days: u32,
     /// Needed when the new hours or capacity leave booked appointments without a place.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bookings: Option<BookingsChoice>,
@@ -650,8 +657,12 @@ pub struct OpeningHours {
     pub open: chrono::NaiveTime,
     #[cfg_attr(feature = "utoipa", schema(value_type = String, example = "12:30"))]
     pub close: chrono::NaiveTime,
-    /// Appointments per unit of time; at most the location's counters.
+    /// Appointments per unit of time citizens book online.
     pub online_capacity: u32,
+    /// More appointments per unit only staff book (phone, counter); online and staff together
+    /// are at most the location's counters, the rest is the walk-in reserve.
+    #[serde(default)]
+    pub staff_capacity: u32,
 }
 
 impl ScheduleRequest {
@@ -669,6 +680,7 @@ impl ScheduleRequest {
                     open: o.open,
                     close: o.close,
                     online_capacity: o.online_capacity,
+                    staff_capacity: o.staff_capacity,
                 })
                 .collect(),
             closures: Vec::new(),
@@ -676,6 +688,8 @@ impl ScheduleRequest {
             min_lead_minutes: self.min_lead_minutes,
             max_active_per_email: self.max_active_per_email,
             confirm_within_minutes: self.confirm_within_minutes,
+            release_time: self.release_time,
+            staff_only_days: self.staff_only_days,
         }
     }
 
@@ -691,12 +705,15 @@ impl ScheduleRequest {
                     open: o.open,
                     close: o.close,
                     online_capacity: o.online_capacity,
+                    staff_capacity: o.staff_capacity,
                 })
                 .collect(),
             booking_window_days: s.booking_window_days,
             min_lead_minutes: s.min_lead_minutes,
             max_active_per_email: s.max_active_per_email,
             confirm_within_minutes: s.confirm_within_minutes,
+            release_time: s.release_time,
+            staff_only_days: s.staff_only_days,
             bookings: None,
             message: None,
         }

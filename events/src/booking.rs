@@ -486,7 +486,17 @@ impl<'a> Offer<'a> {
     /// The unit starts a booking at `start` would take, checked against the grid and timing.
     /// Each with its capacity: the day's grid is computed once per decision.
     pub fn units_for(&self, start: DateTime<Utc>, now: DateTime<Utc>) -> Result<Vec<Unit>, BookingError> {
-        Ok(self.schedule.units_for(start, self.units_needed(), now)?)
+        self.units_for_as(start, now, crate::slots::Booker::Citizen)
+    }
+
+    /// [`Offer::units_for`] as `booker` may book them (staff also take the staff share).
+    pub fn units_for_as(
+        &self,
+        start: DateTime<Utc>,
+        now: DateTime<Utc>,
+        booker: crate::slots::Booker,
+    ) -> Result<Vec<Unit>, BookingError> {
+        Ok(self.schedule.units_for_as(start, self.units_needed(), now, booker)?)
     }
 
     /// Whether `taken` (places taken per unit, as a projection of the log counts them) leaves no

@@ -428,11 +428,14 @@ pub fn demo() -> Catalogue {
                 open: chrono::NaiveTime::from_hms_opt(oh, om, 0).expect("valid time"),
                 close: chrono::NaiveTime::from_hms_opt(ch, cm, 0).expect("valid time"),
                 online_capacity: capacity,
+                staff_capacity: 0,
             })
             .collect()
     };
     let schedule = |opening| Schedule {
         confirm_within_minutes: None,
+        release_time: None,
+        staff_only_days: 0,
         time_zone: "Europe/Berlin".into(),
         unit_minutes: 10,
         region: Region::RhinelandPalatinate,

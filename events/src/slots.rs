@@ -33,6 +33,26 @@ pub struct Schedule {
     /// the link in the email (catches mistyped addresses and bots); unset: booked at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confirm_within_minutes: Option<u32>,
+    /// The local time at which the newest day of the window opens for online booking (e.g.
+    /// 07:00): before it, citizens see one day less. Unset: the day opens at midnight.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_time: Option<NaiveTime>,
+    /// The nearest days (today is day 0) kept for bookings by staff, on the phone or at the
+    /// counter: slot traders cannot take what frees up at short notice.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub staff_only_days: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// Who books: a citizen online sees the online share and the release rules; staff booking for
+/// a caller (phone, counter) also the staff share and the near days kept for them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Booker {
+    Citizen,
+    Staff,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,8 +61,12 @@ pub struct OpeningPeriod {
     pub weekday: u8,
     pub open: NaiveTime,
     pub close: NaiveTime,
-    /// Counters serving appointments in this period: bookings per unit.
+    /// Counters serving appointments in this period: bookings per unit citizens make online.
     pub online_capacity: u32,
+    /// More bookings per unit only staff make (phone, counter); what the counters leave beyond
+    /// both is the reserve for walk-ins.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub staff_capacity: u32,
 }
 
 /// A time in which the location is closed, e.g. staff training or an ill clerk's afternoon:
@@ -143,6 +167,10 @@ pub enum SlotError {
     Closed,
     #[error("there is no appointment starting at this time")]
     NotOnGrid,
+    #[error("this day opens for online booking at {}", .0.format("%H:%M"))]
+    NotYetReleased(NaiveTime),
+    #[error("the next {0} days are kept for bookings by phone or at the counter")]
+    StaffOnly(u32),
 }
 
 impl Schedule {
@@ -195,6 +223,11 @@ impl Schedule {
     /// The day's units in time order. A local time that does not exist (spring forward) has no
     /// unit; one that exists twice (fall back) has two.
     pub fn units(&self, date: NaiveDate) -> Result<Vec<Unit>, SlotError> {
+        self.units_as(date, Booker::Citizen)
+    }
+
+    /// The day's units with the capacity `booker` may book.
+    pub fn units_as(&self, date: NaiveDate, booker: Booker) -> Result<Vec<Unit>, SlotError> {
         let tz = self.tz()?;
         if self.is_closed(date) {
             return Ok(Vec::new());
@@ -214,9 +247,13 @@ impl Schedule {
                     LocalResult::Ambiguous(a, b) => vec![a, b],
                     LocalResult::None => vec![],
                 };
+                let capacity = match booker {
+                    Booker::Citizen => period.online_capacity,
+                    Booker::Staff => period.online_capacity + period.staff_capacity,
+                };
                 units.extend(starts.into_iter().map(|t| Unit {
                     start: t.with_timezone(&Utc),
-                    capacity: period.online_capacity,
+                    capacity,
                 }));
                 local += self.unit();
             }
@@ -226,8 +263,14 @@ impl Schedule {
         Ok(units)
     }
 
-    /// Whether `start` may still be booked at `now`: lead time and booking window.
+    /// Whether `start` may still be booked at `now` online: lead time, booking window, release.
     pub fn check_timing(&self, start: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), SlotError> {
+        self.check_timing_as(start, now, Booker::Citizen)
+    }
+
+    /// Whether `start` may still be booked at `now` by `booker`. Citizens also wait for the
+    /// newest day's release time and leave the near days kept for staff.
+    pub fn check_timing_as(&self, start: DateTime<Utc>, now: DateTime<Utc>, booker: Booker) -> Result<(), SlotError> {
         let tz = self.tz()?;
         if start <= now {
             return Err(SlotError::InPast);
@@ -235,17 +278,39 @@ impl Schedule {
         if start < now + Duration::minutes(i64::from(self.min_lead_minutes)) {
             return Err(SlotError::TooSoon(self.min_lead_minutes));
         }
-        let today = now.with_timezone(&tz).date_naive();
-        let day = start.with_timezone(&tz).date_naive();
-        if (day - today).num_days() > i64::from(self.booking_window_days) {
+        let local_now = now.with_timezone(&tz).naive_local();
+        let today = local_now.date();
+        let ahead = (start.with_timezone(&tz).date_naive() - today).num_days();
+        if ahead > i64::from(self.booking_window_days) {
             return Err(SlotError::BeyondWindow(self.booking_window_days));
+        }
+        if booker == Booker::Citizen {
+            if let Some(release) = self.release_time {
+                if ahead == i64::from(self.booking_window_days) && local_now.time() < release {
+                    return Err(SlotError::NotYetReleased(release));
+                }
+            }
+            if ahead < i64::from(self.staff_only_days) {
+                return Err(SlotError::StaffOnly(self.staff_only_days));
+            }
         }
         Ok(())
     }
 
     /// The `k` unit starts a booking at `start` would take, if `start` is a bookable slot start.
     pub fn units_for(&self, start: DateTime<Utc>, k: u32, now: DateTime<Utc>) -> Result<Vec<Unit>, SlotError> {
-        self.check_timing(start, now)?;
+        self.units_for_as(start, k, now, Booker::Citizen)
+    }
+
+    /// [`Schedule::units_for`] for `booker`, with the capacity they may book.
+    pub fn units_for_as(
+        &self,
+        start: DateTime<Utc>,
+        k: u32,
+        now: DateTime<Utc>,
+        booker: Booker,
+    ) -> Result<Vec<Unit>, SlotError> {
+        self.check_timing_as(start, now, booker)?;
         let tz = self.tz()?;
         let date = start.with_timezone(&tz).date_naive();
         let local = start.with_timezone(&tz).naive_local();
@@ -253,7 +318,7 @@ impl Schedule {
         if self.is_closed(date) || self.closure_at(local, local + span).is_some() {
             return Err(SlotError::Closed);
         }
-        let units = self.units(date)?;
+        let units = self.units_as(date, booker)?;
         let i = units
             .iter()
             .position(|u| u.start == start)
@@ -281,14 +346,26 @@ impl Schedule {
         taken: impl Fn(DateTime<Utc>) -> u32,
         now: DateTime<Utc>,
     ) -> Result<Vec<Slot>, SlotError> {
-        let units = self.units(date)?;
+        self.slots_as(date, k, taken, now, Booker::Citizen)
+    }
+
+    /// [`Schedule::slots`] as `booker` may book them.
+    pub fn slots_as(
+        &self,
+        date: NaiveDate,
+        k: u32,
+        taken: impl Fn(DateTime<Utc>) -> u32,
+        now: DateTime<Utc>,
+        booker: Booker,
+    ) -> Result<Vec<Slot>, SlotError> {
+        let units = self.units_as(date, booker)?;
         let mut slots = Vec::new();
         for i in 0..units.len() {
             let Some(run) = self.consecutive(&units[i..], k) else {
                 continue;
             };
             let start = run[0].start;
-            if self.check_timing(start, now).is_err() {
+            if self.check_timing_as(start, now, booker).is_err() {
                 continue;
             }
             let free = run
@@ -331,6 +408,7 @@ mod tests {
                 open: t(1, 0),
                 close: t(4, 0),
                 online_capacity: 1,
+                staff_capacity: 0,
             });
         }
         for weekday in 1..=5 {
@@ -339,16 +417,20 @@ mod tests {
                 open: t(8, 0),
                 close: t(12, 0),
                 online_capacity: 2,
+                staff_capacity: 0,
             });
             opening.push(OpeningPeriod {
                 weekday,
                 open: t(13, 0),
                 close: t(15, 0),
                 online_capacity: 2,
+                staff_capacity: 0,
             });
         }
         Schedule {
             confirm_within_minutes: None,
+            release_time: None,
+            staff_only_days: 0,
             time_zone: "Europe/Berlin".into(),
             unit_minutes: 15,
             region: Region::RhinelandPalatinate,
@@ -659,5 +741,77 @@ mod tests {
         for (now, open, why) in table {
             assert_eq!(s.takes_walk_ins(utc(now)).unwrap(), open, "{why}");
         }
+    }
+
+    /// Local time in Berlin.
+    fn berlin(s: &str) -> DateTime<Utc> {
+        chrono_tz::Europe::Berlin
+            .from_local_datetime(&NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap())
+            .single()
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn the_newest_day_opens_at_the_release_time_also_on_dst_days() {
+        let s = Schedule {
+            booking_window_days: 61,
+            release_time: Some(t(7, 0)),
+            ..schedule()
+        };
+        // Spring forward (28 March 2027), fall back (31 October 2027), and a plain day.
+        for today in [d(2027, 3, 28), d(2027, 10, 31), d(2027, 6, 15)] {
+            let newest = today + Duration::days(61);
+            let start = berlin(&format!("{newest} 01:00:00"));
+            let at = |time: &str| berlin(&format!("{today} {time}"));
+            assert_eq!(
+                s.check_timing(start, at("06:59:59")),
+                Err(SlotError::NotYetReleased(t(7, 0))),
+                "{today}"
+            );
+            assert_eq!(s.check_timing(start, at("07:00:00")), Ok(()), "{today}");
+            assert!(s.units_for(start, 1, at("07:00:00")).is_ok(), "{today}");
+            // Staff booking for a caller do not wait for the release.
+            assert_eq!(s.check_timing_as(start, at("06:59:59"), Booker::Staff), Ok(()));
+            // The day before the newest was released yesterday.
+            let earlier = berlin(&format!("{} 01:00:00", newest - Duration::days(1)));
+            assert_eq!(s.check_timing(earlier, at("06:59:59")), Ok(()), "{today}");
+        }
+    }
+
+    #[test]
+    fn the_staff_share_and_the_near_days_are_for_staff_only() {
+        let mut s = Schedule {
+            staff_only_days: 2,
+            ..schedule()
+        };
+        for p in &mut s.opening {
+            p.staff_capacity = 1;
+        }
+        let monday = d(2026, 12, 14);
+        let nine = berlin("2026-12-14 09:00:00");
+        let now = berlin("2026-12-01 08:00:00");
+        assert_eq!(s.units_for(nine, 1, now).unwrap()[0].capacity, 2, "online");
+        assert_eq!(
+            s.units_for_as(nine, 1, now, Booker::Staff).unwrap()[0].capacity,
+            3,
+            "online and staff"
+        );
+        let online = s.slots(monday, 1, |_| 2, now).unwrap();
+        assert!(
+            online.iter().filter(|x| x.start == nine).all(|x| x.free == 0),
+            "the online share is used up"
+        );
+        let staff = s.slots_as(monday, 1, |_| 2, now, Booker::Staff).unwrap();
+        assert_eq!(
+            staff.iter().find(|x| x.start == nine).map(|x| x.free),
+            Some(1),
+            "the clerk's place"
+        );
+        // Tomorrow is kept for staff; the day after is not.
+        let tomorrow = berlin("2026-12-02 09:00:00");
+        assert_eq!(s.check_timing(tomorrow, now), Err(SlotError::StaffOnly(2)));
+        assert_eq!(s.check_timing_as(tomorrow, now, Booker::Staff), Ok(()));
+        assert_eq!(s.check_timing(berlin("2026-12-03 09:00:00"), now), Ok(()));
     }
 }

@@ -14,7 +14,8 @@ use std::time::Duration;
 on_both_backends!(
     refused_edits_name_the_field_and_store_nothing,
     a_new_service_is_bookable_and_audited,
-    fewer_hours_and_a_withdrawn_service_ask_about_the_bookings_first
+    fewer_hours_and_a_withdrawn_service_ask_about_the_bookings_first,
+    the_staff_share_and_near_days_are_left_to_the_desk
 );
 
 async fn send(app: &TestApp, cookie: &str, method: Method, path: &str, body: &Value) -> (u16, Value) {
@@ -384,6 +385,81 @@ async fn fewer_hours_and_a_withdrawn_service_ask_about_the_bookings_first(db: Te
     let figures = app.office_figures(&boss, &day, &day).await;
     assert_eq!(figures["cancellations_by_office"], 2, "{figures}");
     app.stop().await;
+}
+
+/// One place per unit online and one more for staff, and tomorrow kept for staff: a citizen
+/// cannot take the clerk's place or tomorrow's times; the clerk can, once.
+async fn the_staff_share_and_near_days_are_left_to_the_desk(db: TestDb) {
+    let app = spawn_app(db).start().await;
+    let root = admin(&app).await;
+    add_user(&app.db.url, "anna", "desk", "counter-one-2026");
+    let anna = app.sign_in("anna", "counter-one-2026").await;
+    let all_day: Vec<Value> = (1..=7)
+        .map(|d| json!({"weekday": d, "open": "00:00", "close": "23:50", "online_capacity": 1, "staff_capacity": 1}))
+        .collect();
+    let mut hours = hours(&[]);
+    hours["opening"] = json!(all_day);
+    hours["staff_only_days"] = json!(2);
+    hours["release_time"] = json!("07:00");
+    let path = "/api/admin/locations/buergerbuero/schedule";
+    let (status, answer) = send(&app, &root, Method::PUT, path, &hours).await;
+    assert_eq!(status, 200, "{answer}");
+    let setup = app.staff_ok(&root, Method::GET, "/api/admin/setup").await;
+    assert!(setup.to_string().contains(r#""release_time":"07:00:00""#), "{setup}");
+
+    // A time three days ahead: one place online, a second only for the desk.
+    let start = app.free_starts(3).await[0].clone();
+    let online = |email: &str| booking(&start, email);
+    assert_eq!(app.book(&online("one@example.org")).await.0, 201);
+    let (status, answer) = app.book(&online("two@example.org")).await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (409, Some("slot_taken")),
+        "{answer}"
+    );
+    let caller = |name: &str, at: &str| json!({"location": "buergerbuero", "service": "personalausweis", "start": at, "name": name, "channel": "phone"});
+    let (status, answer) = app
+        .post_as("/api/desk/bookings", ("cookie", &anna), &caller("Walter", &start))
+        .await;
+    assert_eq!(status, 201, "the clerk takes the staff share: {answer}");
+    let (status, answer) = app
+        .post_as("/api/desk/bookings", ("cookie", &anna), &caller("Wilma", &start))
+        .await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (409, Some("slot_taken")),
+        "{answer}"
+    );
+
+    // Tomorrow is for the desk only, and the desk sees it.
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1))
+        .with_timezone(&chrono_tz::Europe::Berlin)
+        .date_naive();
+    let q = format!("location=buergerbuero&service=personalausweis&from={tomorrow}&days=1");
+    let (_, citizens) = app.get_json(&format!("/api/availability?{q}")).await;
+    assert!(citizens["slots"].as_array().unwrap().is_empty(), "{citizens}");
+    let desk = app
+        .staff_ok(&anna, Method::GET, &format!("/api/desk/availability?{q}"))
+        .await;
+    let first = desk["slots"][0]["start"]
+        .as_str()
+        .expect("the desk sees tomorrow's times")
+        .to_owned();
+    let (status, answer) = app.book(&online_at(&first)).await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (422, Some("staff_only")),
+        "{answer}"
+    );
+    let (status, answer) = app
+        .post_as("/api/desk/bookings", ("cookie", &anna), &caller("Walter", &first))
+        .await;
+    assert_eq!(status, 201, "{answer}");
+    app.stop().await;
+}
+
+fn online_at(start: &str) -> BookingRequest {
+    booking(start, "three@example.org")
 }
 
 /// Every path under `/api/admin/` in the published API, with each of its methods.

@@ -56,7 +56,7 @@ pub fn CallerBooking(location: Signal<Option<String>>, services: api::Answer<Vec
                         .take(10)
                         .collect::<String>();
                     let url =
-                        format!("/api/availability?location={l}&service={service}&from={today}&days={DAYS_AHEAD}");
+                        format!("/api/desk/availability?location={l}&service={service}&from={today}&days={DAYS_AHEAD}");
                     api::get::<Availability>(&url)
                         .await
                         .map(|a| a.slots.into_iter().filter(|s| s.free > 0).collect())

@@ -681,6 +681,8 @@ fn blank_hours() -> ScheduleRequest {
         min_lead_minutes: 60,
         max_active_per_email: 2,
         confirm_within_minutes: None,
+        release_time: None,
+        staff_only_days: 0,
         bookings: None,
         message: None,
     }
@@ -789,6 +791,9 @@ fn HoursEditor(loaded: Loaded) -> impl IntoView {
                 <td><input id=at("online_capacity") type="number" min="0" aria-label=move || text(lang.get(), "setup_capacity")
                     aria-invalid=wrong("online_capacity")
                     prop:value=get(|o| o.online_capacity.to_string()) on:input=put(|o, v| o.online_capacity = v.parse().unwrap_or(0))/></td>
+                <td><input id=at("staff_capacity") type="number" min="0" aria-label=move || text(lang.get(), "setup_staff_capacity")
+                    aria-invalid=wrong("staff_capacity")
+                    prop:value=get(|o| o.staff_capacity.to_string()) on:input=put(|o, v| o.staff_capacity = v.parse().unwrap_or(0))/></td>
                 <td><button type="button" class="button" on:click=move |_| { hours.update(|h| { h.opening.remove(i); }); state.edited(); }>
                     {t("setup_remove_period")}</button></td>
             </tr>
@@ -822,6 +827,7 @@ fn HoursEditor(loaded: Loaded) -> impl IntoView {
                         <th scope="col">{t("setup_open")}</th>
                         <th scope="col">{t("setup_close")}</th>
                         <th scope="col">{t("setup_capacity")}</th>
+                        <th scope="col">{t("setup_staff_capacity")}</th>
                         <th scope="col"><span class="visually-hidden">{t("setup_remove_period")}</span></th>
                     </tr></thead>
                     <tbody>{move || (0..hours.with(|h| h.opening.len())).map(period).collect_view()}</tbody>
@@ -841,6 +847,7 @@ fn HoursEditor(loaded: Loaded) -> impl IntoView {
                         open: chrono::NaiveTime::from_hms_opt(8, 0, 0).unwrap_or_default(),
                         close: chrono::NaiveTime::from_hms_opt(12, 0, 0).unwrap_or_default(),
                         online_capacity: 1,
+                        staff_capacity: 0,
                     });
                 });
                 state.edited();
@@ -856,6 +863,11 @@ fn HoursEditor(loaded: Loaded) -> impl IntoView {
             {f("confirm_within_minutes", "setup_confirm_within", "number",
                 |h: &ScheduleRequest| h.confirm_within_minutes.map(|m| m.to_string()).unwrap_or_default(),
                 |h: &mut ScheduleRequest, v| h.confirm_within_minutes = match v.trim() { "" => None, v => Some(v.parse().unwrap_or(0)) })}
+            {f("release_time", "setup_release_time", "time",
+                |h: &ScheduleRequest| h.release_time.map(hhmm).unwrap_or_default(),
+                |h: &mut ScheduleRequest, v| h.release_time = (!v.trim().is_empty()).then(|| clock_time(v.trim())))}
+            {f("staff_only_days", "setup_staff_only_days", "number", |h: &ScheduleRequest| h.staff_only_days.to_string(),
+                |h: &mut ScheduleRequest, v| h.staff_only_days = v.parse().unwrap_or(0))}
             {ask.view("hours")}
             {form_footer(state, shown, "hours-saved")}
         </form>

@@ -1,6 +1,7 @@
 //! The citizens' writes: place, move, cancel, confirm and expire a booking. Each loads what its
 //! decision needs and calls the rule in `schalter_events::booking`; the executor does the rest.
 
+use schalter_events::slots::Booker;
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
@@ -211,7 +212,11 @@ impl PlaceBooking<'_> {
         let units = {
             let catalogue = state.catalogue();
             let offer = Offer::find(&catalogue, &req.location, &req.service)?;
-            let units = offer.units_for(start, Utc::now())?;
+            let booker = match self.by_staff {
+                Some(_) => Booker::Staff,
+                None => Booker::Citizen,
+            };
+            let units = offer.units_for_as(start, Utc::now(), booker)?;
             let taken = state.taken();
             if offer.full(&units, |unit| taken.at(&req.location, unit)) {
                 return Err(BookingError::SlotTaken.into());

@@ -13,6 +13,7 @@ use schalter_events::api::{
 };
 use schalter_events::booking::{Booking, BookingError, ErasureReason, Offer, Status};
 use schalter_events::ics;
+use schalter_events::slots::Booker;
 use schalter_events::slots::SlotError;
 use schalter_events::store::AppendOutcome;
 use serde::Deserialize;
@@ -53,7 +54,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// The desk books for callers.
 pub fn staff_router(state: &AppState) -> OpenApiRouter<AppState> {
     auth::staff_only(
-        OpenApiRouter::new().routes(routes!(book_for_caller)),
+        OpenApiRouter::new()
+            .routes(routes!(book_for_caller))
+            .routes(routes!(staff_availability)),
         state,
         auth::Staff::Desk,
     )
@@ -81,6 +84,8 @@ impl From<BookingError> for ApiError {
             Slot(SlotError::BeyondWindow(_)) => invalid("beyond_window", "start"),
             Slot(SlotError::Closed) => invalid("closed", "start"),
             Slot(SlotError::NotOnGrid) => invalid("not_on_grid", "start"),
+            Slot(SlotError::NotYetReleased(_)) => invalid("not_yet_released", "start"),
+            Slot(SlotError::StaffOnly(_)) => invalid("staff_only", "start"),
             Slot(SlotError::UnknownTimeZone(_)) => ApiError::Internal(message.clone()),
             InvalidContact { field, .. } => invalid("invalid_contact", field),
             OtherLocation => invalid("other_location", "code"),
@@ -174,6 +179,22 @@ pub async fn availability(
     state
         .abuse
         .check(&format!("availability-ip:{ip}"), abuse::AVAILABILITY_PER_IP)?;
+    free_times(&state, &q, Booker::Citizen)
+}
+
+/// Free times as staff booking for a caller see them: with the staff share of each period and
+/// the near days kept for staff, and no wait for the release time.
+#[utoipa::path(get, path = "/api/desk/availability", tag = "staff", params(AvailabilityQuery),
+    responses((status = 200, body = Availability), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn staff_availability(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<AvailabilityQuery>,
+) -> Result<Json<Availability>, ApiError> {
+    free_times(&state, &q, Booker::Staff)
+}
+
+fn free_times(state: &AppState, q: &AvailabilityQuery, booker: Booker) -> Result<Json<Availability>, ApiError> {
     let days = q.days.unwrap_or(14);
     if !(1..=MAX_DAYS).contains(&days) {
         return Err(ApiError::invalid(
@@ -193,7 +214,7 @@ pub async fn availability(
     for day in from.iter_days().take(days as usize) {
         let day_slots = offer
             .schedule
-            .slots(day, k, |unit| taken.at(&q.location, unit), now)
+            .slots_as(day, k, |unit| taken.at(&q.location, unit), now, booker)
             .map_err(|e| ApiError::Internal(e.to_string()))?;
         slots.extend(day_slots.into_iter().map(|s| SlotView {
             start: LocalTime::at(s.start.with_timezone(&tz)),
