@@ -10,12 +10,75 @@ use schalter_tests::smtp::{decoded, SmtpSink};
 use schalter_tests::{on_both_backends, spawn_app, TestApp, TestDb};
 use serde_json::{json, Value};
 
-on_both_backends!(the_desk_books_for_callers_without_internet);
+on_both_backends!(
+    the_desk_books_for_callers_without_internet,
+    the_desk_moves_and_cancels_a_callers_booking
+);
 
 const DESK_BOOKINGS: &str = "/api/desk/bookings";
 
 async fn book_for(app: &TestApp, cookie: &str, body: &Value) -> (u16, Value) {
     app.post_as(DESK_BOOKINGS, ("cookie", cookie), body).await
+}
+
+/// A citizen booked online and calls: the clerk looks the booking up by its code, moves it to
+/// another time and later cancels it; the booking's history names the clerk.
+async fn the_desk_moves_and_cancels_a_callers_booking(db: TestDb) {
+    let app = spawn_app(db).start().await;
+    add_user(&app.db.url, "anna", "desk", "counter-one-2026");
+    add_user(&app.db.url, "root", "admin", "administrator-2026");
+    let anna = app.sign_in("anna", "counter-one-2026").await;
+    let starts = app.free_starts(3).await;
+    let booked = app
+        .booked(&schalter_tests::citizen::booking(&starts[0], "caller@example.org"))
+        .await;
+    let code = booked.code.unwrap();
+    let path = format!("{DESK_BOOKINGS}/{code}");
+    let found = app.staff_ok(&anna, reqwest::Method::GET, &path).await;
+    assert_eq!(
+        (found["start"].as_str(), found["status"].as_str()),
+        (Some(starts[0].as_str()), Some("confirmed"))
+    );
+
+    let (status, moved) = app
+        .post_as(
+            &format!("{path}/reschedule"),
+            ("cookie", &anna),
+            &json!({"start": starts[3]}),
+        )
+        .await;
+    assert_eq!(
+        (status, moved["start"].as_str()),
+        (200, Some(starts[3].as_str())),
+        "{moved}"
+    );
+    assert_eq!(app.free_at(ID_CARD, &starts[0]).await, 3, "the old time is free again");
+    let (status, _) = status_and_json(app.client.delete(format!("{}{path}", app.url))).await;
+    assert_eq!(status, 401, "only staff");
+    let (status, cancelled) =
+        status_and_json(app.client.delete(format!("{}{path}", app.url)).header("cookie", &anna)).await;
+    assert_eq!(
+        (status, cancelled["status"].as_str()),
+        (200, Some("cancelled")),
+        "{cancelled}"
+    );
+
+    let root = app.sign_in("root", "administrator-2026").await;
+    let export = app
+        .staff_ok(
+            &root,
+            reqwest::Method::GET,
+            &format!("/api/admin/bookings/{code}/export"),
+        )
+        .await;
+    let by: Vec<&str> = export["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["by"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(by[1..], ["staff:anna", "staff:anna"], "{export:#}");
+    app.stop().await;
 }
 
 async fn the_desk_books_for_callers_without_internet(db: TestDb) {
@@ -209,6 +272,33 @@ async fn the_clerk_books_for_a_caller_with_the_keyboard() {
         assert!(table.contains("Walter Ohnenetz"), "{table}");
         a11y("the day's list with a contact").await;
         browser.screenshot(&format!("day-list-{width}")).await;
+
+        // The caller rings back: the clerk finds the booking by its code and moves it.
+        tab_to(c, ".caller-change summary").await;
+        press(c, Key::Enter).await;
+        tab_to(c, "#change-code").await;
+        c.active_element().await.unwrap().send_keys(&code).await.unwrap();
+        press(c, Key::Enter).await;
+        browser.wait("[data-testid=change-found]").await;
+        browser.wait("#change-start option:nth-child(3)").await;
+        tab_to(c, "#change-start").await;
+        press(c, Key::Down).await;
+        press(c, Key::Down).await;
+        tab_to(c, ".change-actions .primary").await;
+        press(c, Key::Enter).await;
+        let notice = browser.wait("[data-testid=change-notice]").await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while !notice.text().await.unwrap().contains("verschoben") {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the move is confirmed on the page"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        a11y("a caller's booking moved").await;
+        browser.screenshot(&format!("caller-{width}-moved")).await;
+        let (_, view) = app.get_json(&format!("/api/bookings/{code}")).await;
+        assert_ne!(view["start"].as_str(), Some(start.as_str()), "moved: {view}");
         browser.close().await;
     }
     app.stop().await;

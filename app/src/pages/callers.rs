@@ -210,3 +210,104 @@ pub fn CallerBooking(location: Signal<Option<String>>, services: api::Answer<Vec
         </details>
     }
 }
+
+/// Moving or cancelling a caller's booking: the caller reads out the code, the clerk finds the
+/// booking, then picks another free time (the staff view) or cancels it.
+#[component]
+pub fn CallerChange() -> impl IntoView {
+    let lang = use_lang();
+    let code = RwSignal::new(String::new());
+    let found = RwSignal::new(None::<BookingView>);
+    let new_start = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let notice = RwSignal::new(None::<&'static str>);
+    let times = api::load(move || {
+        let booking = found.get();
+        async move {
+            match booking.filter(|b| b.status == schalter_events::booking::Status::Confirmed) {
+                Some(b) => {
+                    let url = format!(
+                        "/api/desk/availability?location={}&service={}&days={DAYS_AHEAD}",
+                        b.location, b.service
+                    );
+                    api::get::<Availability>(&url)
+                        .await
+                        .map(|a| a.slots.into_iter().filter(|s| s.free > 0).collect())
+                }
+                None => Ok(Vec::new()),
+            }
+        }
+    });
+    let path = move || format!("/api/desk/bookings/{}", code.get_untracked().trim());
+    let answer = move |result: Result<BookingView, api::ApiError>, done: &'static str| match result {
+        Ok(b) => {
+            found.set(Some(b));
+            error.set(None);
+            notice.set(Some(done));
+        }
+        Err(e) => {
+            notice.set(None);
+            error.set(Some(e.code));
+        }
+    };
+    let find = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let url = path();
+        spawn_local(async move { answer(api::get::<BookingView>(&url).await, "change_found") });
+    };
+    let move_it = move |_| {
+        let url = format!("{}/reschedule", path());
+        let body = schalter_events::api::RescheduleRequest {
+            start: LocalTime::from(new_start.get_untracked()),
+        };
+        spawn_local(async move { answer(api::post::<BookingView>(&url, &body).await, "change_moved") });
+    };
+    let cancel = move |_| {
+        let url = path();
+        spawn_local(async move { answer(api::delete::<BookingView>(&url).await, "change_cancelled") });
+    };
+    view! {
+        <details class="caller-booking caller-change">
+            <summary><h2 id="change-h">{t("change_title")}</h2></summary>
+            <form class="caller-form" on:submit=find novalidate>
+                <div class="field">
+                    <label for="change-code">{t("change_code")}</label>
+                    <input id="change-code" type="text" autocomplete="off" spellcheck="false"
+                        prop:value=move || code.get() on:input=move |ev| code.set(event_target_value(&ev))/>
+                </div>
+                <button type="submit" class="button">{t("change_find")}</button>
+            </form>
+            <div role="alert" class="error">{move || error.get().map(|c| view! { <p>{move || error_text(lang.get(), &c)}</p> })}</div>
+            <p role="status" class="saved" data-testid="change-notice">{move || notice.get().map(|k| crate::i18n::text(lang.get(), k))}</p>
+            {move || found.get().map(|b| {
+                let (day, start) = (b.start.as_str().to_owned(), b.start.as_str().to_owned());
+                let active = b.status == schalter_events::booking::Status::Confirmed;
+                view! {
+                    <div class="caller-found" data-testid="change-found">
+                        <p><strong>{crate::i18n::local(b.service_name.clone())}</strong>", "{move || long_date(lang.get(), &day)}", "
+                            {move || clock(lang.get(), &start)}</p>
+                        <p>{b.name.clone()}</p>
+                        {active.then(|| view! {
+                            <div class="field">
+                                <label for="change-start">{t("change_new_time")}</label>
+                                <select id="change-start" on:change=move |ev| new_start.set(event_target_value(&ev))>
+                                    <option value="">{t("caller_choose")}</option>
+                                    {move || times.get().and_then(Result::ok).unwrap_or_default().into_iter().map(|slot| {
+                                        let start = slot.start.as_str().to_owned();
+                                        let (weekday, date) = short_date(lang.get(), &start);
+                                        let label = format!("{weekday} {date}, {}", clock(lang.get(), &start));
+                                        view! { <option value=start>{label}</option> }
+                                    }).collect_view()}
+                                </select>
+                            </div>
+                            <div class="change-actions">
+                                <button type="button" class="button primary" on:click=move_it>{t("change_move")}</button>
+                                <button type="button" class="button" on:click=cancel>{t("change_cancel")}</button>
+                            </div>
+                        })}
+                    </div>
+                }
+            })}
+        </details>
+    }
+}

@@ -341,6 +341,7 @@ fn Workstation(me: Me, signed_in: RwSignal<u32>) -> impl IntoView {
         </div>
         <super::day_list::DayList location=desk.location.into()/>
         <super::callers::CallerBooking location=desk.location.into() services=desk.services/>
+        <super::callers::CallerChange/>
     }
 }
 

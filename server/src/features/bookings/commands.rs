@@ -311,8 +311,9 @@ pub struct Reschedule<'a> {
     pub state: &'a AppState,
     pub code_hash: String,
     pub start: DateTime<Utc>,
-    /// Whose cooling-off and limits apply, besides the booking's holder.
-    pub ip: IpAddr,
+    /// Whose cooling-off and limits apply, besides the booking's holder; `None` when the desk
+    /// moves it for a caller (no limits, and the staff share is open).
+    pub ip: Option<IpAddr>,
 }
 
 impl Command for Reschedule<'_> {
@@ -321,11 +322,21 @@ impl Command for Reschedule<'_> {
 
     async fn decide(&mut self, attempt: &Attempt<'_>) -> Result<Decided<()>, ApiError> {
         let booking = load(&self.state.store, &self.code_hash).await?;
-        let holders = [booking.holder.clone(), self.ip.to_string()];
-        self.state.abuse.may_book(self.start, &holders)?;
+        let booker = match self.ip {
+            Some(ip) => {
+                let holders = [booking.holder.clone(), ip.to_string()];
+                self.state.abuse.may_book(self.start, &holders)?;
+                Booker::Citizen
+            }
+            None => Booker::Staff,
+        };
         let units = {
             let catalogue = self.state.catalogue();
-            Offer::find(&catalogue, &booking.location, &booking.service)?.units_for(self.start, attempt.now)?
+            Offer::find(&catalogue, &booking.location, &booking.service)?.units_for_as(
+                self.start,
+                attempt.now,
+                booker,
+            )?
         };
         let counts = unit_counters(&self.state.store, &booking.location, &units).await?;
         let catalogue = self.state.catalogue();

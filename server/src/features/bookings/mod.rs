@@ -56,7 +56,9 @@ pub fn staff_router(state: &AppState) -> OpenApiRouter<AppState> {
     auth::staff_only(
         OpenApiRouter::new()
             .routes(routes!(book_for_caller))
-            .routes(routes!(staff_availability)),
+            .routes(routes!(staff_availability))
+            .routes(routes!(view_for_caller, cancel_for_caller))
+            .routes(routes!(reschedule_for_caller)),
         state,
         auth::Staff::Desk,
     )
@@ -416,17 +418,76 @@ pub async fn reschedule(
     ApiJson(req): ApiJson<RescheduleRequest>,
 ) -> Result<Json<BookingView>, ApiError> {
     state.abuse.check(&format!("change-ip:{ip}"), abuse::CHANGE_PER_IP)?;
-    let hash = code_hash(&code).ok_or(BookingError::UnknownBooking)?;
+    move_booking(&state, "citizen", key, &code, &req, Some(ip)).await
+}
+
+/// Moves a booking; `ip` is the citizen's (limits apply), or `None` when the desk moves it.
+async fn move_booking(
+    state: &AppState,
+    actor: &str,
+    key: Option<crate::engine::executor::CommandKey>,
+    code: &str,
+    req: &RescheduleRequest,
+    ip: Option<std::net::IpAddr>,
+) -> Result<Json<BookingView>, ApiError> {
+    let hash = code_hash(code).ok_or(BookingError::UnknownBooking)?;
     let command = Reschedule {
-        state: &state,
+        state,
         code_hash: hash.clone(),
         start: commands::requested_start(&req.start)?,
         ip,
     };
-    if let Executed::Done(_, Some(outcome)) = state.execute("citizen", key, command).await? {
+    if let Executed::Done(_, Some(outcome)) = state.execute(actor, key, command).await? {
         let moved = commands::load(&state.store, &hash).await?;
-        crate::features::closures::refuse_if_closed(&state, &hash, &moved, outcome.last_position).await?;
+        crate::features::closures::refuse_if_closed(state, &hash, &moved, outcome.last_position).await?;
     }
+    current_view(state, code).await
+}
+
+/// Moves a caller's booking (they read out the code): the staff view of free times applies.
+#[utoipa::path(post, path = "/api/desk/bookings/{code}/reschedule", tag = "staff", params(("code" = String, Path)),
+    request_body = RescheduleRequest,
+    responses((status = 200, body = BookingView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn reschedule_for_caller(
+    State(state): State<AppState>,
+    user: StaffUser,
+    Idempotency(key): Idempotency,
+    ApiPath(code): ApiPath<String>,
+    ApiJson(req): ApiJson<RescheduleRequest>,
+) -> Result<Json<BookingView>, ApiError> {
+    move_booking(&state, &user.actor(), key, &code, &req, None).await
+}
+
+/// Cancels a caller's booking (they read out the code); recorded with the clerk as actor.
+#[utoipa::path(delete, path = "/api/desk/bookings/{code}", tag = "staff", params(("code" = String, Path)),
+    responses((status = 200, body = BookingView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn cancel_for_caller(
+    State(state): State<AppState>,
+    user: StaffUser,
+    Idempotency(key): Idempotency,
+    ApiPath(code): ApiPath<String>,
+) -> Result<Json<BookingView>, ApiError> {
+    let code_hash = code_hash(&code).ok_or(BookingError::UnknownBooking)?;
+    let command = Cancel {
+        store: &state.store,
+        code_hash,
+    };
+    if let Executed::Done(before, _) = state.execute(&user.actor(), key, command).await? {
+        state.abuse.cancelled(before.start, &[before.holder]);
+    }
+    current_view(&state, &code).await
+}
+
+/// A caller's booking as the desk looks it up by the code they read out.
+#[utoipa::path(get, path = "/api/desk/bookings/{code}", tag = "staff", params(("code" = String, Path)),
+    responses((status = 200, body = BookingView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn view_for_caller(
+    State(state): State<AppState>,
+    ApiPath(code): ApiPath<String>,
+) -> Result<Json<BookingView>, ApiError> {
     current_view(&state, &code).await
 }
 
