@@ -73,6 +73,8 @@ pub fn check_location(l: &Location) -> Result<(), Invalid> {
     check_text("address", &l.address, true, SHORT_TEXT)?;
     check_text("accessibility.de", &l.accessibility.de, false, LONG_TEXT)?;
     check_text("accessibility.en", &l.accessibility.en, false, LONG_TEXT)?;
+    check_text("directions.de", &l.directions.de, false, LONG_TEXT)?;
+    check_text("directions.en", &l.directions.en, false, LONG_TEXT)?;
     if l.time_zone.parse::<chrono_tz::Tz>().is_err() {
         return Err(invalid(
             "time_zone",
@@ -155,6 +157,12 @@ pub fn check_service(c: &Catalogue, s: &Service) -> Result<(), Invalid> {
                 "the link to the online service starts with https://",
             ));
         }
+    }
+    if s.leika_key
+        .as_ref()
+        .is_some_and(|k| k.len() != 14 || !k.chars().all(|c| c.is_ascii_digit()))
+    {
+        return Err(invalid("leika_key", "invalid_leika_key", "a LeiKa key has 14 digits"));
     }
     if !s.bookable_online && !s.walk_in && s.online_elsewhere.is_none() {
         return Err(invalid(

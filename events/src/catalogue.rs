@@ -29,6 +29,10 @@ impl Text {
         }
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.de.is_empty() && self.en.is_empty()
+    }
+
     /// The text for a language code; falls back to German.
     pub fn get(&self, lang: &str) -> &str {
         if lang == "en" && !self.en.is_empty() {
@@ -49,6 +53,9 @@ pub struct Location {
     /// IANA time zone; all times shown and accepted at this location are local to it.
     pub time_zone: String,
     pub accessibility: Text,
+    /// How to get there: public transport, parking, the entrance.
+    #[serde(default, skip_serializing_if = "Text::is_empty")]
+    pub directions: Text,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,6 +78,10 @@ pub struct Service {
     /// Where citizens can finish this service fully online instead of coming in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub online_elsewhere: Option<String>,
+    /// The service's key in the federal service catalogue (LeiKa, 14 digits), for reports and
+    /// links to the state's service portal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leika_key: Option<String>,
 }
 
 /// The municipality behind the offices, as its privacy notice must name it (GDPR art. 13(1)(a)
@@ -219,6 +230,10 @@ pub fn demo() -> Catalogue {
             "Stufenloser Eingang, Aufzug, barrierefreies WC, Induktionsschleife an Schalter 1.",
             "Step-free entrance, lift, accessible toilet, induction loop at counter 1.",
         ),
+        directions: Text::new(
+            "Straßenbahn bis Haltestelle Rathaus; Parkhaus Rathaus-Center. Eingang am Rathausplatz.",
+            "Tram to the Rathaus stop; Rathaus-Center car park. Entrance on Rathausplatz.",
+        ),
     };
     let kfz = Location {
         id: "kfz-zulassung".into(),
@@ -228,6 +243,10 @@ pub fn demo() -> Catalogue {
         accessibility: Text::new(
             "Stufenloser Eingang, Behindertenparkplätze vor dem Haus.",
             "Step-free entrance, disabled parking in front of the building.",
+        ),
+        directions: Text::new(
+            "Bus bis Haltestelle Europaplatz; Parkplätze vor dem Haus.",
+            "Bus to the Europaplatz stop; parking in front of the building.",
         ),
     };
     let bb = || vec![buergerbuero.id.clone()];
@@ -254,6 +273,7 @@ pub fn demo() -> Catalogue {
             walk_in: true,
             ticket_prefix: "A".into(),
             online_elsewhere: None,
+            leika_key: None,
         },
         Service {
             id: "reisepass".into(),
@@ -270,6 +290,7 @@ pub fn demo() -> Catalogue {
             walk_in: true,
             ticket_prefix: "A".into(),
             online_elsewhere: None,
+            leika_key: None,
         },
         Service {
             id: "ausweis-abholung".into(),
@@ -289,6 +310,7 @@ pub fn demo() -> Catalogue {
             walk_in: true,
             ticket_prefix: "B".into(),
             online_elsewhere: None,
+            leika_key: None,
         },
         Service {
             id: "wohnsitz-anmeldung".into(),
@@ -308,6 +330,7 @@ pub fn demo() -> Catalogue {
             walk_in: true,
             ticket_prefix: "C".into(),
             online_elsewhere: None,
+            leika_key: None,
         },
         Service {
             id: "meldebescheinigung".into(),
@@ -324,6 +347,7 @@ pub fn demo() -> Catalogue {
             walk_in: true,
             ticket_prefix: "C".into(),
             online_elsewhere: None,
+            leika_key: None,
         },
         Service {
             id: "fuehrungszeugnis".into(),
@@ -340,6 +364,7 @@ pub fn demo() -> Catalogue {
             walk_in: true,
             ticket_prefix: "C".into(),
             online_elsewhere: None,
+            leika_key: None,
         },
         Service {
             id: "kfz-neuzulassung".into(),
@@ -361,6 +386,7 @@ pub fn demo() -> Catalogue {
             walk_in: true,
             ticket_prefix: "K".into(),
             online_elsewhere: None,
+            leika_key: None,
         },
         Service {
             id: "kfz-umschreibung".into(),
@@ -381,6 +407,7 @@ pub fn demo() -> Catalogue {
             walk_in: true,
             ticket_prefix: "K".into(),
             online_elsewhere: None,
+            leika_key: None,
         },
         Service {
             id: "kfz-abmeldung".into(),
@@ -400,6 +427,7 @@ pub fn demo() -> Catalogue {
             walk_in: true,
             ticket_prefix: "K".into(),
             online_elsewhere: Some("https://www.kba.de/DE/Themen/ZentraleRegister/ZFZR/i-kfz/i-kfz_node.html".into()),
+            leika_key: None,
         },
         Service {
             id: "wunschkennzeichen".into(),
@@ -416,6 +444,7 @@ pub fn demo() -> Catalogue {
             walk_in: false,
             ticket_prefix: "K".into(),
             online_elsewhere: Some("https://www.ludwigshafen.de/wunschkennzeichen".into()),
+            leika_key: None,
         },
     ];
     // (ISO weekday, opens (h, m), closes (h, m))

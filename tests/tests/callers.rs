@@ -224,7 +224,9 @@ async fn the_clerk_books_for_a_caller_with_the_keyboard() {
         tab_to(c, "#caller-service").await;
         press(c, Key::Down).await;
         let first_time = browser.wait("#caller-start option:nth-child(2)").await;
-        let start = first_time.attr("value").await.unwrap().unwrap();
+        // Each time is given with its office: `office|start`.
+        let value = first_time.attr("value").await.unwrap().unwrap();
+        let start = value.split_once('|').expect("office|start").1.to_owned();
         tab_to(c, "#caller-start").await;
         press(c, Key::Down).await;
         a11y("the caller form").await;
@@ -301,5 +303,108 @@ async fn the_clerk_books_for_a_caller_with_the_keyboard() {
         assert_ne!(view["start"].as_str(), Some(start.as_str()), "moved: {view}");
         browser.close().await;
     }
+    app.stop().await;
+}
+
+/// A city with two citizen offices: the clerk searches the free times of a service at both and
+/// books the caller at the other office.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_clerk_finds_free_times_at_every_office() {
+    use schalter_tests::browser::Browser;
+
+    let Some(app) = spawn_app(TestDb::sqlite().await).start_with_ui().await else {
+        return;
+    };
+    add_user(&app.db.url, "anna", "desk", "counter-one-2026");
+    add_user(&app.db.url, "root", "admin", "administrator-2026");
+    let root = app.sign_in("root", "administrator-2026").await;
+    let admin = |path: &'static str, body: Value| {
+        let root = root.clone();
+        let app = &app;
+        async move {
+            let (status, answer) = app.post_as(path, ("cookie", &root), &body).await;
+            assert_eq!(status, 201, "{path}: {answer}");
+        }
+    };
+    admin(
+        "/api/admin/locations",
+        json!({"id": "buergerbuero-nord", "name": {"de": "Bürgerbüro Nord", "en": "Citizens' Office North"},
+            "address": "Nordring 5, 67059 Ludwigshafen", "time_zone": "Europe/Berlin",
+            "accessibility": {"de": "", "en": ""}}),
+    )
+    .await;
+    admin(
+        "/api/admin/services",
+        json!({"id": "beglaubigung", "name": {"de": "Beglaubigung", "en": "Certification"},
+            "description": {"de": "", "en": ""}, "locations": ["buergerbuero", "buergerbuero-nord"],
+            "duration_minutes": 10, "documents": [], "fee": {"de": "", "en": ""},
+            "bookable_online": true, "walk_in": true, "ticket_prefix": "D"}),
+    )
+    .await;
+    admin(
+        "/api/admin/counters",
+        json!({"id": "nord-1", "location": "buergerbuero-nord", "name": "1", "services": ["beglaubigung"]}),
+    )
+    .await;
+    let all_day: Vec<Value> = (1..=7)
+        .map(|d| json!({"weekday": d, "open": "00:00", "close": "23:50", "online_capacity": 1}))
+        .collect();
+    let (status, answer) = status_and_json(
+        app.client
+            .put(format!("{}/api/admin/locations/buergerbuero-nord/schedule", app.url))
+            .header("cookie", &root)
+            .json(
+                &json!({"unit_minutes": 10, "region": "rhineland-palatinate", "opening": all_day,
+                "booking_window_days": 60, "min_lead_minutes": 60, "max_active_per_email": 2}),
+            ),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+
+    let Some(browser) = Browser::launch(1280, 1000).await else {
+        return;
+    };
+    browser
+        .sign_in_at(&format!("{}/desk", app.url), "anna", "counter-one-2026")
+        .await;
+    browser.wait(".desk-pick select option[value=buergerbuero]").await;
+    let set = |css: &'static str, value: &'static str| {
+        let browser = &browser;
+        async move {
+            browser.wait(css).await;
+            browser
+                .client
+                .execute(
+                    "const el = document.querySelector(arguments[0]); el.value = arguments[1];
+                     el.dispatchEvent(new Event('change', { bubbles: true }));",
+                    vec![json!(css), json!(value)],
+                )
+                .await
+                .unwrap();
+        }
+    };
+    set(".desk-pick select", "buergerbuero").await;
+    browser.click(".caller-booking summary").await;
+    browser.click("#caller-everywhere").await;
+    set("#caller-service", "beglaubigung").await;
+    browser.wait("#caller-start option[value^='buergerbuero-nord|']").await;
+    let options = browser.wait("#caller-start").await.text().await.unwrap();
+    assert!(options.contains("Bürgerbüro Nord: "), "{options}");
+    let nord = browser
+        .wait("#caller-start option[value^='buergerbuero-nord|']")
+        .await
+        .attr("value")
+        .await
+        .unwrap()
+        .unwrap();
+    set("#caller-start", Box::leak(nord.clone().into_boxed_str())).await;
+    browser.wait("#caller-name").await.send_keys("Nora Nord").await.unwrap();
+    browser.click("form.caller-form button[type=submit]").await;
+    let code = browser.wait("[data-testid=caller-code]").await.text().await.unwrap();
+    browser.assert_accessible("a caller booked at the other office").await;
+    let (_, view) = app.get_json(&format!("/api/bookings/{code}")).await;
+    assert_eq!(view["location"], "buergerbuero-nord", "{view}");
+    assert_eq!(view["start"].as_str(), nord.split_once('|').map(|(_, s)| s));
+    browser.close().await;
     app.stop().await;
 }

@@ -263,7 +263,7 @@ async fn who_may_watch_and_administer(db: TestDb) {
     assert!(users
         .as_array()
         .unwrap()
-        .contains(&json!({"username": "anna", "role": "desk"})));
+        .contains(&json!({"username": "anna", "role": "desk", "active": true})));
     assert!(!users.to_string().contains("argon2"), "no password hashes");
     let new_user = |password: &str, role: &str| json!({"username": "clara", "role": role, "password": password});
     let (s, e) = post(&app, "/api/admin/users", root, Some(new_user("short", "desk"))).await;

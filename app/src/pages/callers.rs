@@ -7,7 +7,7 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use schalter_events::api::{Availability, BookingView, CallerBookingRequest, CallerChannel, LocalTime};
-use schalter_events::catalogue::Service;
+use schalter_events::catalogue::{Location, Service};
 
 use crate::api;
 use crate::i18n::{clock, error_text, long_date, short_date, t, use_lang};
@@ -17,7 +17,11 @@ const DAYS_AHEAD: u32 = 28;
 
 #[derive(Clone, Default)]
 struct CallerForm {
+    /// Search every office offering the service, not only the workstation's.
+    everywhere: bool,
     service: String,
+    /// The office of the chosen time.
+    at: String,
     start: String,
     name: String,
     email: String,
@@ -35,36 +39,67 @@ pub fn CallerBooking(location: Signal<Option<String>>, services: api::Answer<Vec
     let sending = RwSignal::new(false);
     // Bumped after each booking: the time just taken may be gone.
     let refresh = RwSignal::new(0u32);
+    let offices = api::load(|| async { api::get::<Vec<Location>>("/api/locations").await.unwrap_or_default() });
     let here = move || {
         let location = location.get().unwrap_or_default();
+        let everywhere = form.with(|f| f.everywhere);
         services
             .get()
             .and_then(Result::ok)
             .unwrap_or_default()
             .into_iter()
-            .filter(|s| s.bookable_online && s.locations.contains(&location))
+            .filter(|s| s.bookable_online && (everywhere || s.locations.contains(&location)))
             .collect::<Vec<_>>()
     };
+    // Free times of the chosen service at the workstation's office, or at every office offering
+    // it: (office, slot), in time order.
     let times = api::load(move || {
         refresh.track();
-        let (location, service) = (location.get(), form.with(|f| f.service.clone()));
+        let (location, service, everywhere) = (
+            location.get(),
+            form.with(|f| f.service.clone()),
+            form.with(|f| f.everywhere),
+        );
+        let places: Vec<String> = match (&location, everywhere) {
+            (_, true) => services
+                .get_untracked()
+                .and_then(Result::ok)
+                .unwrap_or_default()
+                .into_iter()
+                .find(|s| s.id == service)
+                .map(|s| s.locations)
+                .unwrap_or_default(),
+            (Some(l), false) => vec![l.clone()],
+            (None, false) => Vec::new(),
+        };
         async move {
-            match location.filter(|_| !service.is_empty()) {
-                Some(l) => {
-                    let today = String::from(js_sys::Date::new_0().to_iso_string())
-                        .chars()
-                        .take(10)
-                        .collect::<String>();
-                    let url =
-                        format!("/api/desk/availability?location={l}&service={service}&from={today}&days={DAYS_AHEAD}");
-                    api::get::<Availability>(&url)
-                        .await
-                        .map(|a| a.slots.into_iter().filter(|s| s.free > 0).collect())
-                }
-                None => Ok(Vec::new()),
+            if service.is_empty() {
+                return Ok(Vec::new());
             }
+            let today = String::from(js_sys::Date::new_0().to_iso_string())
+                .chars()
+                .take(10)
+                .collect::<String>();
+            let mut all = Vec::new();
+            for l in places {
+                let url =
+                    format!("/api/desk/availability?location={l}&service={service}&from={today}&days={DAYS_AHEAD}");
+                let free = api::get::<Availability>(&url).await?;
+                all.extend(free.slots.into_iter().filter(|s| s.free > 0).map(|s| (l.clone(), s)));
+            }
+            all.sort_by(|a, b| a.1.start.cmp(&b.1.start));
+            Ok::<_, api::ApiError>(all)
         }
     });
+    let office_name = move |id: &str| {
+        offices
+            .get()
+            .unwrap_or_default()
+            .into_iter()
+            .find(|o| o.id == id)
+            .map(|o| o.name.get(lang.get().code()).to_owned())
+            .unwrap_or_default()
+    };
     let edit = move |change: fn(&mut CallerForm, String)| {
         move |ev: leptos::ev::Event| {
             let value = event_target_value(&ev);
@@ -79,7 +114,10 @@ pub fn CallerBooking(location: Signal<Option<String>>, services: api::Answer<Vec
             return;
         }
         let f = form.get_untracked();
-        let Some(location) = location.get_untracked() else {
+        let Some(location) = Some(f.at.clone())
+            .filter(|a| !a.is_empty())
+            .or(location.get_untracked())
+        else {
             return;
         };
         for (value, field) in [(&f.service, "service"), (&f.start, "start"), (&f.name, "name")] {
@@ -112,6 +150,7 @@ pub fn CallerBooking(location: Signal<Option<String>>, services: api::Answer<Vec
                     form.update(|f| {
                         *f = CallerForm {
                             service: f.service.clone(),
+                            everywhere: f.everywhere,
                             at_the_counter: f.at_the_counter,
                             ..CallerForm::default()
                         }
@@ -149,6 +188,11 @@ pub fn CallerBooking(location: Signal<Option<String>>, services: api::Answer<Vec
                 }
             })}
             <form class="caller-form" on:submit=submit novalidate>
+                <div class="field check">
+                    <input id="caller-everywhere" type="checkbox" prop:checked=move || form.with(|f| f.everywhere)
+                        on:change=move |ev| { let on = event_target_checked(&ev); form.update(|f| { f.everywhere = on; f.start.clear(); f.at.clear(); }); }/>
+                    <label for="caller-everywhere">{t("caller_everywhere")}</label>
+                </div>
                 <div class="field">
                     <label for="caller-service">{t("stats_service")}</label>
                     <select id="caller-service" aria-invalid=wrong("service") on:change=edit(|f, v| { f.service = v; f.start.clear(); })>
@@ -162,16 +206,25 @@ pub fn CallerBooking(location: Signal<Option<String>>, services: api::Answer<Vec
                 </div>
                 <div class="field">
                     <label for="caller-start">{t("caller_time")}</label>
-                    <select id="caller-start" aria-invalid=wrong("start") prop:value=move || form.with(|f| f.start.clone())
-                        on:change=edit(|f, v| f.start = v)>
+                    <select id="caller-start" aria-invalid=wrong("start")
+                        prop:value=move || form.with(|f| if f.start.is_empty() { String::new() } else { format!("{}|{}", f.at, f.start) })
+                        on:change=edit(|f, v| {
+                            let (at, start) = v.split_once('|').unwrap_or(("", ""));
+                            f.at = at.to_owned();
+                            f.start = start.to_owned();
+                        })>
                         <option value="">{t("caller_choose")}</option>
-                        {move || times.get().and_then(Result::ok).unwrap_or_default().into_iter().map(|slot| {
-                            let start = slot.start.as_str().to_owned();
-                            let (weekday, date) = short_date(lang.get(), &start);
-                            let label = format!("{weekday} {date}, {}", clock(lang.get(), &start));
-                            let selected = form.with(|f| f.start == start);
-                            view! { <option value=start selected=selected>{label}</option> }
-                        }).collect_view()}
+                        {move || {
+                            let everywhere = form.with(|f| f.everywhere);
+                            times.get().and_then(Result::ok).unwrap_or_default().into_iter().map(|(at, slot)| {
+                                let start = slot.start.as_str().to_owned();
+                                let (weekday, date) = short_date(lang.get(), &start);
+                                let when = format!("{weekday} {date}, {}", clock(lang.get(), &start));
+                                let label = if everywhere { format!("{}: {when}", office_name(&at)) } else { when };
+                                let selected = form.with(|f| f.start == start && f.at == at);
+                                view! { <option value=format!("{at}|{start}") selected=selected>{label}</option> }
+                            }).collect_view()
+                        }}
                     </select>
                 </div>
                 <div class="field">

@@ -59,12 +59,14 @@ fn Offices(locations: Vec<Location>, services: Vec<Service>) -> impl IntoView {
             let labelled_by = heading_id.clone();
             let name = location.name.clone();
             let accessibility = location.accessibility.clone();
+            let directions = location.directions.clone();
             view! {
                 <section class="office" aria-labelledby=labelled_by>
                     <h2 id=heading_id>{local(name)}</h2>
                     <p class="office-meta">
                         <span>{location.address.clone()}</span>
                         <span class="accessibility">{local(accessibility)}</span>
+                        <span class="directions">{local(directions)}</span>
                     </p>
                     <ul class="services" data-testid="services">
                         {offered.into_iter().map(|s| view! { <ServiceCard service=s/> }).collect_view()}

@@ -410,6 +410,7 @@ fn blank_service() -> Service {
         walk_in: true,
         ticket_prefix: String::new(),
         online_elsewhere: None,
+        leika_key: None,
     }
 }
 
@@ -512,6 +513,8 @@ fn ServiceEditor(loaded: Loaded) -> impl IntoView {
             {check_box("service-walk_in".into(), t("setup_walk_in"), service, |s: &Service| s.walk_in, |s: &mut Service, on| s.walk_in = on, state)}
             {f("online_elsewhere", "setup_online_elsewhere", "url", |s: &Service| s.online_elsewhere.clone().unwrap_or_default(),
                 |s: &mut Service, v| s.online_elsewhere = Some(v.trim().to_owned()).filter(|v| !v.is_empty()))}
+            {f("leika_key", "setup_leika_key", "text", |s: &Service| s.leika_key.clone().unwrap_or_default(),
+                |s: &mut Service, v| s.leika_key = Some(v.trim().to_owned()).filter(|v| !v.is_empty()))}
             {f("fee.de", "setup_fee_de", "text", |s: &Service| s.fee.de.clone(), |s: &mut Service, v| s.fee.de = v)}
             {f("fee.en", "setup_fee_en", "text", |s: &Service| s.fee.en.clone(), |s: &mut Service, v| s.fee.en = v)}
             <div class="field">
@@ -852,6 +855,21 @@ fn HoursEditor(loaded: Loaded) -> impl IntoView {
                 });
                 state.edited();
             }>{t("setup_add_period")}</button>
+            <div class="field">
+                <label for="hours-region">{t("setup_region")}</label>
+                <select id="hours-region" on:change=move |ev| {
+                    let region = match event_target_value(&ev).as_str() {
+                        "hesse" => Region::Hesse,
+                        _ => Region::RhinelandPalatinate,
+                    };
+                    hours.update(|h| h.region = region);
+                    state.edited();
+                }>
+                    <option value="rhineland-palatinate" selected=move || hours.with(|h| h.region == Region::RhinelandPalatinate)>
+                        {t("setup_region_rp")}</option>
+                    <option value="hesse" selected=move || hours.with(|h| h.region == Region::Hesse)>{t("setup_region_he")}</option>
+                </select>
+            </div>
             {f("unit_minutes", "setup_unit", "number", |h: &ScheduleRequest| h.unit_minutes.to_string(),
                 |h: &mut ScheduleRequest, v| h.unit_minutes = v.parse().unwrap_or(0))}
             {f("booking_window_days", "setup_window", "number", |h: &ScheduleRequest| h.booking_window_days.to_string(),
@@ -881,6 +899,7 @@ fn blank_location() -> Location {
         address: String::new(),
         time_zone: "Europe/Berlin".into(),
         accessibility: Text::default(),
+        directions: Text::default(),
     }
 }
 
@@ -944,6 +963,8 @@ fn LocationEditor(loaded: Loaded) -> impl IntoView {
             {f("time_zone", "setup_time_zone", "text", |l: &Location| l.time_zone.clone(), |l: &mut Location, v| l.time_zone = v.trim().to_owned())}
             {f("accessibility.de", "setup_accessibility_de", "text", |l: &Location| l.accessibility.de.clone(), |l: &mut Location, v| l.accessibility.de = v)}
             {f("accessibility.en", "setup_accessibility_en", "text", |l: &Location| l.accessibility.en.clone(), |l: &mut Location, v| l.accessibility.en = v)}
+            {f("directions.de", "setup_directions_de", "text", |l: &Location| l.directions.de.clone(), |l: &mut Location, v| l.directions.de = v)}
+            {f("directions.en", "setup_directions_en", "text", |l: &Location| l.directions.en.clone(), |l: &mut Location, v| l.directions.en = v)}
             {form_footer(state, shown, "location-saved")}
         </form>
     }

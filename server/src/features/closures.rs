@@ -96,8 +96,12 @@ pub(crate) async fn coming_bookings(
 ) -> Result<Vec<(String, Booking)>, ApiError> {
     let window = {
         let catalogue = state.catalogue();
-        let schedule = catalogue.schedules.get(location).ok_or(ClosingError::UnknownLocation)?;
-        schedule.booking_window_days
+        match catalogue.schedules.get(location) {
+            Some(schedule) => schedule.booking_window_days,
+            // No hours yet (a new location): nothing can be booked there.
+            None if catalogue.locations.contains_key(location) => return Ok(Vec::new()),
+            None => return Err(ClosingError::UnknownLocation.into()),
+        }
     };
     let from = from.max(now);
     let to = to.min(now + chrono::Duration::days(i64::from(window) + 2));
