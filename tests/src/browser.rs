@@ -99,6 +99,24 @@ impl Browser {
             .unwrap_or_else(|e| panic!("{css} did not appear: {e}"))
     }
 
+    /// Sets a control's value as a person choosing in it would, firing `event` (`input` for date
+    /// and time inputs, `change` for selects), whatever the browser's locale shows.
+    pub async fn set_value(&self, css: &str, value: &str, event: &str) {
+        self.wait(css).await;
+        self.client
+            .execute(
+                "const el = document.querySelector(arguments[0]); el.value = arguments[1];
+                 el.dispatchEvent(new Event(arguments[2], { bubbles: true }));",
+                vec![
+                    serde_json::json!(css),
+                    serde_json::json!(value),
+                    serde_json::json!(event),
+                ],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("set {css}: {e}"));
+    }
+
     /// Opens `url` (a staff page) and signs in on its form.
     pub async fn sign_in_at(&self, url: &str, username: &str, password: &str) {
         self.client.goto(url).await.unwrap();

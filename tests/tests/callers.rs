@@ -368,25 +368,10 @@ async fn the_clerk_finds_free_times_at_every_office() {
         .sign_in_at(&format!("{}/desk", app.url), "anna", "counter-one-2026")
         .await;
     browser.wait(".desk-pick select option[value=buergerbuero]").await;
-    let set = |css: &'static str, value: &'static str| {
-        let browser = &browser;
-        async move {
-            browser.wait(css).await;
-            browser
-                .client
-                .execute(
-                    "const el = document.querySelector(arguments[0]); el.value = arguments[1];
-                     el.dispatchEvent(new Event('change', { bubbles: true }));",
-                    vec![json!(css), json!(value)],
-                )
-                .await
-                .unwrap();
-        }
-    };
-    set(".desk-pick select", "buergerbuero").await;
+    browser.set_value(".desk-pick select", "buergerbuero", "change").await;
     browser.click(".caller-booking summary").await;
     browser.click("#caller-everywhere").await;
-    set("#caller-service", "beglaubigung").await;
+    browser.set_value("#caller-service", "beglaubigung", "change").await;
     browser.wait("#caller-start option[value^='buergerbuero-nord|']").await;
     let options = browser.wait("#caller-start").await.text().await.unwrap();
     assert!(options.contains("Bürgerbüro Nord: "), "{options}");
@@ -397,7 +382,7 @@ async fn the_clerk_finds_free_times_at_every_office() {
         .await
         .unwrap()
         .unwrap();
-    set("#caller-start", Box::leak(nord.clone().into_boxed_str())).await;
+    browser.set_value("#caller-start", &nord, "change").await;
     browser.wait("#caller-name").await.send_keys("Nora Nord").await.unwrap();
     browser.click("form.caller-form button[type=submit]").await;
     let code = browser.wait("[data-testid=caller-code]").await.text().await.unwrap();

@@ -275,21 +275,6 @@ async fn an_afternoon_closed_keeps_the_morning_and_the_kept_bookings(db: TestDb)
     app.stop().await;
 }
 
-/// Sets a date or time input as a person picking from its control would, whatever the browser's
-/// locale shows.
-async fn pick(browser: &schalter_tests::browser::Browser, css: &str, value: &str) {
-    browser.wait(css).await;
-    browser
-        .client
-        .execute(
-            "const el = document.querySelector(arguments[0]); el.value = arguments[1];
-             el.dispatchEvent(new Event('input', { bubbles: true }));",
-            vec![json!(css), json!(value)],
-        )
-        .await
-        .unwrap();
-}
-
 /// The ill-clerk morning in Chromium: the admin closes the afternoon, sees the two appointments
 /// it meets (no names), cancels them with a message, and both citizens are mailed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -331,7 +316,7 @@ async fn an_admin_closes_an_afternoon_in_the_browser() {
         a11y("the closure form").await;
         if width < 1000 {
             // The phone: the form fits and checks the reason before asking the server.
-            pick(&browser, "#closure-from", &day).await;
+            browser.set_value("#closure-from", &day, "input").await;
             browser.click("form.closure-form button[type=submit]").await;
             browser.wait("#closure-reason[aria-invalid=true]").await;
             a11y("a reason missing").await;
@@ -348,8 +333,8 @@ async fn an_admin_closes_an_afternoon_in_the_browser() {
             browser.close().await;
             continue;
         }
-        pick(&browser, "#closure-from", &day).await;
-        pick(&browser, "#closure-from_time", from_time).await;
+        browser.set_value("#closure-from", &day, "input").await;
+        browser.set_value("#closure-from_time", from_time, "input").await;
         browser
             .wait("#closure-reason")
             .await

@@ -524,20 +524,6 @@ async fn no_one_but_an_admin_reaches_an_admin_endpoint() {
     app.stop().await;
 }
 
-/// Sets a select's value as a choice would, with the change event the page listens to.
-async fn choose(browser: &schalter_tests::browser::Browser, css: &str, value: &str) {
-    browser.wait(css).await;
-    browser
-        .client
-        .execute(
-            "const el = document.querySelector(arguments[0]); el.value = arguments[1];
-             el.dispatchEvent(new Event('change', { bubbles: true }));",
-            vec![json!(css), json!(value)],
-        )
-        .await
-        .unwrap();
-}
-
 async fn type_into(browser: &schalter_tests::browser::Browser, css: &str, text: &str) {
     let input = browser.wait(css).await;
     input.clear().await.unwrap();
@@ -572,7 +558,7 @@ async fn an_admin_sets_up_a_service_in_the_browser() {
         browser.wait("#service-id").await;
         a11y("the setup forms").await;
         if width < 1000 {
-            choose(&browser, "#service-pick", "gewerbe").await;
+            browser.set_value("#service-pick", "gewerbe", "change").await;
             browser.wait("#service-id[readonly]").await;
             type_into(&browser, "#service-duration_minutes", "0").await;
             browser.wait("#service-duration_minutes[aria-invalid=true]").await;
@@ -645,7 +631,7 @@ async fn an_admin_sets_up_a_service_in_the_browser() {
         );
         a11y("overlapping hours").await;
         browser.screenshot("setup-1280-hours-overlap").await;
-        choose(&browser, "#hours-opening-8-weekday", "6").await;
+        browser.set_value("#hours-opening-8-weekday", "6", "change").await;
         browser.wait("#hours-opening-8-open[aria-invalid=false]").await;
         browser.click("form[aria-labelledby=hours-h] button[type=submit]").await;
         browser.wait("[data-testid=hours-saved]:not(:empty)").await;
@@ -653,7 +639,7 @@ async fn an_admin_sets_up_a_service_in_the_browser() {
         browser.screenshot("setup-1280-hours-saved").await;
 
         // Withdrawing the ID card shows the appointment it meets and asks what becomes of it.
-        choose(&browser, "#service-pick", "personalausweis").await;
+        browser.set_value("#service-pick", "personalausweis", "change").await;
         browser
             .click("form[aria-labelledby=withdraw-h] button[type=submit]")
             .await;
@@ -768,7 +754,7 @@ async fn an_admin_manages_accounts_and_devices_in_the_browser() {
     browser.click("button[aria-label='Reaktivieren berta']").await;
     browser.wait("button[aria-label='Deaktivieren berta']").await;
 
-    choose(&browser, "#device-role", "display").await;
+    browser.set_value("#device-role", "display", "change").await;
     browser
         .click("form[aria-labelledby=new-device-h] button[type=submit]")
         .await;
