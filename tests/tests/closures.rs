@@ -342,7 +342,7 @@ async fn an_admin_closes_an_afternoon_in_the_browser() {
             .await
             .unwrap();
         browser.click("form.closure-form button[type=submit]").await;
-        let count = browser.wait("[data-testid=closure-count]").await.text().await.unwrap();
+        let count = browser.wait("[data-testid=closure-met]").await.text().await.unwrap();
         assert!(count.starts_with("2 "), "{count}");
         let listed = browser.wait(".closure-met").await.text().await.unwrap();
         assert!(!listed.contains("Nummer"), "no names: {listed}");

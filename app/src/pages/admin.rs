@@ -7,16 +7,14 @@ use std::time::Duration;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use schalter_events::api::{
-    AffectedBooking, BookingsChoice, BookingsDone, ClosureRequest, Impact, MessageChannel, OutboxMessage,
-};
+use schalter_events::api::{BookingsChoice, BookingsDone, ClosureRequest, Impact, MessageChannel, OutboxMessage};
 use schalter_events::audit::Change;
 use schalter_events::catalogue::{Location, Text};
 use schalter_events::staff::Role;
 
 use super::login::StaffPage;
 use crate::api;
-use crate::i18n::{clock, error_text, local, long_date, t, text, use_lang};
+use crate::i18n::{clock, error_text, local, t, text, use_lang};
 
 /// New messages arrive while the page is open (a booking on a phone beside it).
 const REFRESH: Duration = Duration::from_secs(3);
@@ -49,14 +47,13 @@ struct ClosureForm {
     until_time: String,
     reason_de: String,
     reason_en: String,
-    /// Cancel (true) or keep (false) the appointments met: chosen explicitly, no default.
-    cancel: Option<bool>,
-    message: String,
 }
 
 impl ClosureForm {
     /// The request, or the first field the server would refuse.
-    fn request(&self, choose: bool) -> Result<ClosureRequest, &'static str> {
+    /// `choice`: cancel (true) or keep (false) the appointments met, chosen explicitly (no
+    /// default), and the message; asked for once the appointments are shown.
+    fn request(&self, choose: bool, choice: (Option<bool>, String)) -> Result<ClosureRequest, &'static str> {
         let day = |s: &str| s.parse::<chrono::NaiveDate>().ok();
         let time = |s: &str, field| match s.trim() {
             "" => Ok(None),
@@ -70,8 +67,8 @@ impl ClosureForm {
         if self.reason_de.trim().is_empty() {
             return Err("reason");
         }
-        let message = self.message.trim();
-        let cancel = match (choose, self.cancel) {
+        let message = choice.1.trim();
+        let cancel = match (choose, choice.0) {
             (false, _) => false,
             (true, None) => return Err("bookings"),
             (true, Some(cancel)) => cancel,
@@ -114,8 +111,9 @@ fn CloseOffice() -> impl IntoView {
     let lang = use_lang();
     let locations = api::load(|| async { api::get::<Vec<Location>>("/api/locations").await.unwrap_or_default() });
     let form = RwSignal::new(ClosureForm::default());
-    // The appointments met, once checked; any change to the form asks again.
-    let impact = RwSignal::new(None::<Vec<AffectedBooking>>);
+    // The appointments met, once checked, and the choice; any change to the form asks again.
+    let ask = super::setup::BookingsAsk::new();
+    let impact = ask.met;
     let error: api::FormError = RwSignal::new(None);
     let done = RwSignal::new(None::<BookingsDone>);
     let sending = RwSignal::new(false);
@@ -130,7 +128,7 @@ fn CloseOffice() -> impl IntoView {
         move |ev: leptos::ev::Event| {
             let value = event_target_value(&ev);
             form.update(|f| change(f, value));
-            impact.set(None);
+            ask.reset();
             done.set(None);
             error.set(None);
         }
@@ -144,7 +142,8 @@ fn CloseOffice() -> impl IntoView {
         let choose = impact.with_untracked(|i| i.as_ref().is_some_and(|list| !list.is_empty()));
         let checked = impact.with_untracked(Option::is_some);
         let current = form.get_untracked();
-        let request = match current.request(choose) {
+        let choice = (ask.cancel.get_untracked(), ask.message.get_untracked());
+        let request = match current.request(choose, choice) {
             Ok(r) => r,
             Err(field) => {
                 error.set(Some((format!("invalid_closure_{field}"), Some(field.to_owned()))));
@@ -233,7 +232,10 @@ fn CloseOffice() -> impl IntoView {
                     <input id="closure-reason-en" type="text" maxlength="200" lang="en"
                         prop:value=move || form.with(|f| f.reason_en.clone()) on:input=edit(|f, v| f.reason_en = v)/>
                 </div>
-                {move || impact.get().map(|met| view! { <Affected met=met form=form error=error/> })}
+                {move || impact.with(|m| m.as_ref().is_some_and(Vec::is_empty)).then(|| view! {
+                    <p data-testid="closure-none">{t("closure_none")}</p>
+                })}
+                {ask.view("closure", "closure_met")}
                 <div role="alert" class="error">
                     {move || error.get().map(|(code, _)| view! { <p>{error_text(lang.get(), &code)}</p> })}
                 </div>
@@ -250,55 +252,6 @@ fn CloseOffice() -> impl IntoView {
             </form>
         </section>
     }
-}
-
-/// The appointments a closure meets (day, time, service; never a name) and the choice for them.
-#[component]
-fn Affected(met: Vec<AffectedBooking>, form: RwSignal<ClosureForm>, error: api::FormError) -> impl IntoView {
-    let lang = use_lang();
-    if met.is_empty() {
-        return view! { <p data-testid="closure-none">{t("closure_none")}</p> }.into_any();
-    }
-    let count = met.len();
-    let rows = met
-        .into_iter()
-        .map(|b| {
-            let start = b.start.as_str().to_owned();
-            let day = start.clone();
-            view! {
-                <li>{move || long_date(lang.get(), &day)}", "{move || clock(lang.get(), &start)}": "{local(b.service_name.clone())}</li>
-            }
-        })
-        .collect_view();
-    view! {
-        <div class="closure-impact">
-            <p data-testid="closure-count"><strong>{move || text(lang.get(), "closure_met").replace("{n}", &count.to_string())}</strong></p>
-            <ul class="closure-met">{rows}</ul>
-            <fieldset>
-                <legend>{t("closure_choice")}</legend>
-                <div class="field check">
-                    <input id="closure-keep" type="radio" name="closure-choice" prop:checked=move || form.with(|f| f.cancel == Some(false))
-                        on:change=move |_| { form.update(|f| f.cancel = Some(false)); error.set(None); }/>
-                    <label for="closure-keep">{t("closure_keep")}</label>
-                </div>
-                <div class="field check">
-                    <input id="closure-cancel" type="radio" name="closure-choice" prop:checked=move || form.with(|f| f.cancel == Some(true))
-                        on:change=move |_| { form.update(|f| f.cancel = Some(true)); error.set(None); }/>
-                    <label for="closure-cancel">{t("closure_cancel")}</label>
-                </div>
-            </fieldset>
-            {move || (form.with(|f| f.cancel) == Some(true)).then(|| view! {
-                <div class="field">
-                    <label for="closure-message">{t("closure_message")}</label>
-                    <textarea id="closure-message" rows="4" aria-invalid=api::invalid_if(error, "message") maxlength="1000" aria-describedby="closure-message-hint"
-                        prop:value=move || form.with(|f| f.message.clone())
-                        on:input=move |ev| { let v = event_target_value(&ev); form.update(|f| f.message = v); error.set(None); }></textarea>
-                    <p class="hint" id="closure-message-hint">{t("closure_message_hint")}</p>
-                </div>
-            })}
-        </div>
-    }
-    .into_any()
 }
 
 /// The audit filter as typed: each field may stay empty.

@@ -265,14 +265,14 @@ fn group_error(shown: Signal<Option<Invalid>>, path: &'static str, id: &'static 
 /// A change that takes places from booked appointments: the ones it meets (no names), once the
 /// server said so, and the admin's choice for them.
 #[derive(Clone, Copy)]
-struct BookingsAsk {
-    met: RwSignal<Option<Vec<AffectedBooking>>>,
-    cancel: RwSignal<Option<bool>>,
-    message: RwSignal<String>,
+pub(super) struct BookingsAsk {
+    pub(super) met: RwSignal<Option<Vec<AffectedBooking>>>,
+    pub(super) cancel: RwSignal<Option<bool>>,
+    pub(super) message: RwSignal<String>,
 }
 
 impl BookingsAsk {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         BookingsAsk {
             met: RwSignal::new(None),
             cancel: RwSignal::new(None),
@@ -280,7 +280,7 @@ impl BookingsAsk {
         }
     }
 
-    fn reset(&self) {
+    pub(super) fn reset(&self) {
         self.met.set(None);
         self.cancel.set(None);
         self.message.set(String::new());
@@ -306,7 +306,8 @@ impl BookingsAsk {
         }
     }
 
-    fn view(self, form: &'static str) -> impl IntoView {
+    /// The appointments (`count_key` says how many, `{n}`) and the choice; ids start with `form`.
+    pub(super) fn view(self, form: &'static str, count_key: &'static str) -> impl IntoView {
         let lang = use_lang();
         let keep = format!("{form}-keep");
         let cancel = format!("{form}-cancel");
@@ -328,7 +329,7 @@ impl BookingsAsk {
             let (keep, cancel, message, hint) = (keep.clone(), cancel.clone(), message.clone(), hint.clone());
             Some(view! {
                 <div class="closure-impact">
-                    <p data-testid=format!("{form}-met")><strong>{move || text(lang.get(), "change_met").replace("{n}", &count.to_string())}</strong></p>
+                    <p data-testid=format!("{form}-met")><strong>{move || text(lang.get(), count_key).replace("{n}", &count.to_string())}</strong></p>
                     <ul class="closure-met">{rows}</ul>
                     <fieldset>
                         <legend>{t("closure_choice")}</legend>
@@ -536,7 +537,7 @@ fn ServiceEditor(loaded: Loaded) -> impl IntoView {
             <form class="setup-form withdraw" on:submit=withdraw novalidate aria-labelledby="withdraw-h">
                 <h3 id="withdraw-h">{t("setup_withdraw_title")}</h3>
                 <p class="hint">{t("setup_withdraw_hint")}</p>
-                {ask.view("withdraw")}
+                {ask.view("withdraw", "change_met")}
                 <div role="alert" class="error">
                     {move || withdraw_shown.get().map(|p| view! { <p>{move || problem_text(lang.get(), &p)}</p> })}
                 </div>
@@ -886,7 +887,7 @@ fn HoursEditor(loaded: Loaded) -> impl IntoView {
                 |h: &mut ScheduleRequest, v| h.release_time = (!v.trim().is_empty()).then(|| clock_time(v.trim())))}
             {f("staff_only_days", "setup_staff_only_days", "number", |h: &ScheduleRequest| h.staff_only_days.to_string(),
                 |h: &mut ScheduleRequest, v| h.staff_only_days = v.parse().unwrap_or(0))}
-            {ask.view("hours")}
+            {ask.view("hours", "change_met")}
             {form_footer(state, shown, "hours-saved")}
         </form>
     }
