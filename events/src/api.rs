@@ -727,24 +727,8 @@ pub struct LocationSetup {
     pub location: crate::catalogue::Location,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<ScheduleRequest>,
-    pub closures: Vec<ClosureView>,
+    pub closures: Vec<crate::slots::Closure>,
     pub counters: u32,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
-pub struct ClosureView {
-    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = Date))]
-    pub from: chrono::NaiveDate,
-    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = Date))]
-    pub to: chrono::NaiveDate,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>))]
-    pub from_time: Option<chrono::NaiveTime>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>))]
-    pub until_time: Option<chrono::NaiveTime>,
-    pub reason: Text,
 }
 
 /// Everything an admin edits: locations with their hours, services (also those not bookable
@@ -766,22 +750,7 @@ impl OfficeSetup {
                 .map(|l| LocationSetup {
                     location: l.clone(),
                     schedule: c.schedules.get(&l.id).map(ScheduleRequest::of),
-                    closures: c
-                        .schedules
-                        .get(&l.id)
-                        .map(|s| {
-                            s.closures
-                                .iter()
-                                .map(|k| ClosureView {
-                                    from: k.from,
-                                    to: k.to,
-                                    from_time: k.from_time,
-                                    until_time: k.until_time,
-                                    reason: k.reason.clone(),
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_default(),
+                    closures: c.schedules.get(&l.id).map(|s| s.closures.clone()).unwrap_or_default(),
                     counters: crate::administration::counters_at(c, &l.id),
                 })
                 .collect(),
@@ -798,15 +767,7 @@ impl OfficeSetup {
             if let Some(s) = &l.schedule {
                 let mut schedule = s.to_schedule();
                 schedule.time_zone = l.location.time_zone.clone();
-                schedule.closures = l
-                    .closures
-                    .iter()
-                    .map(|k| crate::slots::Closure {
-                        from_time: k.from_time,
-                        until_time: k.until_time,
-                        ..crate::slots::Closure::days(k.from, k.to, k.reason.clone())
-                    })
-                    .collect();
+                schedule.closures = l.closures.clone();
                 c.schedules.insert(l.location.id.clone(), schedule);
             }
         }

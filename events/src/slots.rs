@@ -73,13 +73,18 @@ pub struct OpeningPeriod {
 /// from `from` (at `from_time`, else the day's start) until `to` (until `until_time`, else the
 /// day's end), local time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Closure {
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = Date))]
     pub from: NaiveDate,
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = Date))]
     pub to: NaiveDate,
     pub reason: Text,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>))]
     pub from_time: Option<NaiveTime>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>))]
     pub until_time: Option<NaiveTime>,
 }
 
