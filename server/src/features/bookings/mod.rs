@@ -360,15 +360,30 @@ pub async fn cancel(
     ApiPath(code): ApiPath<String>,
 ) -> Result<Json<BookingView>, ApiError> {
     state.abuse.check(&format!("change-ip:{ip}"), abuse::CHANGE_PER_IP)?;
-    let code_hash = code_hash(&code).ok_or(BookingError::UnknownBooking)?;
+    cancel_booking(&state, "citizen", key, &code, Some(ip)).await
+}
+
+/// Cancels a booking; `ip` is the citizen's (counted with the holder for the cooling-off), or
+/// `None` when the desk cancels it for a caller.
+async fn cancel_booking(
+    state: &AppState,
+    actor: &str,
+    key: Option<crate::engine::executor::CommandKey>,
+    code: &str,
+    ip: Option<std::net::IpAddr>,
+) -> Result<Json<BookingView>, ApiError> {
+    let code_hash = code_hash(code).ok_or(BookingError::UnknownBooking)?;
     let command = Cancel {
         store: &state.store,
         code_hash,
     };
-    if let Executed::Done(before, _) = state.execute("citizen", key, command).await? {
-        state.abuse.cancelled(before.start, &[before.holder, ip.to_string()]);
+    if let Executed::Done(before, _) = state.execute(actor, key, command).await? {
+        let holders: Vec<String> = std::iter::once(before.holder)
+            .chain(ip.map(|ip| ip.to_string()))
+            .collect();
+        state.abuse.cancelled(before.start, &holders);
     }
-    current_view(&state, &code).await
+    current_view(state, code).await
 }
 
 /// The booking as it is now, for the answer to a change.
@@ -469,15 +484,7 @@ pub async fn cancel_for_caller(
     Idempotency(key): Idempotency,
     ApiPath(code): ApiPath<String>,
 ) -> Result<Json<BookingView>, ApiError> {
-    let code_hash = code_hash(&code).ok_or(BookingError::UnknownBooking)?;
-    let command = Cancel {
-        store: &state.store,
-        code_hash,
-    };
-    if let Executed::Done(before, _) = state.execute(&user.actor(), key, command).await? {
-        state.abuse.cancelled(before.start, &[before.holder]);
-    }
-    current_view(&state, &code).await
+    cancel_booking(&state, &user.actor(), key, &code, None).await
 }
 
 /// A caller's booking as the desk looks it up by the code they read out.
