@@ -260,8 +260,17 @@ async fn the_clerk_books_for_a_caller_with_the_keyboard() {
             tab_to(c, "#day-today").await;
             press(c, Key::Right).await;
         }
+        // The list shown before the booking may still be on screen until the reload on opening
+        // arrives (the first pass's caller is on it too): wait for this caller's time.
         browser.wait("[data-testid=day-table] tr[data-state=Booked]").await;
-        let table = browser.wait("[data-testid=day-table]").await.text().await.unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        let table = loop {
+            let table = browser.wait("[data-testid=day-table]").await.text().await.unwrap();
+            if table.contains(&start[11..16]) || tokio::time::Instant::now() > deadline {
+                break table;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
         assert!(
             table.contains(&start[11..16]) && table.contains("telefonisch"),
             "{table}"
