@@ -311,15 +311,24 @@ fn check_period(s: &Schedule, i: usize, o: &OpeningPeriod, counters: Option<u32>
             format!("closing must fall on the {}-minute grid", s.unit_minutes),
         ));
     }
+    if let (Some(from), Some(until)) = (o.valid_from, o.valid_until) {
+        if until < from {
+            return Err(invalid(
+                at("valid_until"),
+                "ends_before_start",
+                format!("valid until {until} is before valid from {from}"),
+            ));
+        }
+    }
     if let Some(other) = s.opening[..i]
         .iter()
-        .find(|p| p.weekday == o.weekday && p.open < o.close && o.open < p.close)
+        .find(|p| p.shares_days_with(o) && p.open < o.close && o.open < p.close)
     {
         return Err(invalid(
             at("open"),
             "overlapping_hours",
             format!(
-                "{}–{} overlaps {}–{} on the same weekday; a break is two periods",
+                "{}–{} overlaps {}–{} on the same weekday and days; a break is two periods",
                 o.open.format("%H:%M"),
                 o.close.format("%H:%M"),
                 other.open.format("%H:%M"),
@@ -398,6 +407,42 @@ pub fn set_schedule(c: &Catalogue, location: &str, mut schedule: Schedule) -> Re
         location: location.to_owned(),
         schedule,
     })
+}
+
+/// Removes a counter. The hours' capacity must still fit the counters left, and every service
+/// the location offers keeps a counter that calls it: the admin changes those first.
+pub fn remove_counter(c: &Catalogue, id: &str) -> Result<CatalogueEvent, Invalid> {
+    let counter = c
+        .counters
+        .get(id)
+        .ok_or_else(|| invalid("id", "unknown_counter", format!("there is no counter {id:?}")))?;
+    let mut after = c.clone();
+    let event = CatalogueEvent::CounterRemoved { id: id.to_owned() };
+    after.apply(&event);
+    let left = counters_at(&after, &counter.location);
+    if let Some(schedule) = after.schedules.get(&counter.location) {
+        if let Err(e) = check_schedule(schedule, Some(left)) {
+            return Err(invalid(
+                "id",
+                "capacity_above_counters",
+                format!("{left} counters would be left, too few for the hours: {}", e.message),
+            ));
+        }
+    }
+    let orphaned = counter.services.iter().find(|s| {
+        !after
+            .counters
+            .values()
+            .any(|k| k.location == counter.location && k.services.contains(s))
+    });
+    if let Some(service) = orphaned {
+        return Err(invalid(
+            "id",
+            "service_without_counter",
+            format!("no other counter here calls {service:?}; give it to one first"),
+        ));
+    }
+    Ok(event)
 }
 
 /// Withdraws a service everywhere; the counters that called it stop calling it. A counter that
@@ -546,6 +591,25 @@ mod tests {
                 "opening[3].online_capacity",
                 "capacity_above_counters",
             ),
+            (
+                |s| {
+                    s.opening[0].valid_from = chrono::NaiveDate::from_ymd_opt(2027, 1, 1);
+                    s.opening[0].valid_until = chrono::NaiveDate::from_ymd_opt(2026, 12, 31);
+                },
+                "opening[0].valid_until",
+                "ends_before_start",
+            ),
+            (
+                |s| {
+                    // New Monday hours from 2027 overlap the old ones still valid then.
+                    let mut later = s.opening[0].clone();
+                    later.valid_from = chrono::NaiveDate::from_ymd_opt(2027, 1, 1);
+                    s.opening[0].valid_until = chrono::NaiveDate::from_ymd_opt(2027, 1, 4);
+                    s.opening.push(later);
+                },
+                "opening[8].open",
+                "overlapping_hours",
+            ),
             (|s| s.unit_minutes = 0, "unit_minutes", "invalid_unit"),
             (|s| s.unit_minutes = 7, "unit_minutes", "invalid_unit"),
             (|s| s.booking_window_days = 0, "booking_window_days", "invalid_window"),
@@ -562,6 +626,15 @@ mod tests {
             let e = set_schedule(&c, "buergerbuero", s).unwrap_err();
             assert_eq!((e.field.as_str(), e.code), (*field, *code), "case {i}: {e}");
         }
+        // New Monday hours from the day after the old ones end: no overlap.
+        let mut changed = c.schedules["buergerbuero"].clone();
+        let mut later = changed.opening[0].clone();
+        later.open = t(7, 0);
+        later.close = t(12, 0);
+        later.valid_from = chrono::NaiveDate::from_ymd_opt(2027, 1, 1);
+        changed.opening[0].valid_until = chrono::NaiveDate::from_ymd_opt(2026, 12, 31);
+        changed.opening.push(later);
+        set_schedule(&c, "buergerbuero", changed).unwrap();
         // Four counters hold four at a time.
         let mut full = c.schedules["buergerbuero"].clone();
         full.opening[3].online_capacity = 4;
@@ -572,6 +645,36 @@ mod tests {
                 .code,
             "unknown_location"
         );
+    }
+
+    #[test]
+    fn a_counter_goes_only_when_the_hours_and_its_services_do_without_it() {
+        let mut c = demo();
+        assert_eq!(
+            remove_counter(&c, "buergerbuero-9").unwrap_err().code,
+            "unknown_counter"
+        );
+        // Four counters for three online places: the pick-up counter can go.
+        c.apply(&remove_counter(&c, "buergerbuero-4").unwrap());
+        assert_eq!(counters_at(&c, "buergerbuero"), 3);
+        // Three places need three counters.
+        let e = remove_counter(&c, "buergerbuero-3").unwrap_err();
+        assert_eq!((e.field.as_str(), e.code), ("id", "capacity_above_counters"), "{e}");
+        // The only counter calling a service stays until another one calls it.
+        let mut c = demo();
+        for n in 1..=3 {
+            let k = c.counters[&format!("buergerbuero-{n}")].clone();
+            let services = k
+                .services
+                .iter()
+                .filter(|s| *s != "ausweis-abholung")
+                .cloned()
+                .collect();
+            c.apply(&CatalogueEvent::CounterDefined(Counter { services, ..k }));
+        }
+        let e = remove_counter(&c, "buergerbuero-4").unwrap_err();
+        assert_eq!(e.code, "service_without_counter", "{e}");
+        assert!(e.message.contains("ausweis-abholung"), "{e}");
     }
 
     #[test]

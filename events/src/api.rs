@@ -663,6 +663,14 @@ pub struct OpeningHours {
     /// are at most the location's counters, the rest is the walk-in reserve.
     #[serde(default)]
     pub staff_capacity: u32,
+    /// The first day the period holds, e.g. new hours from 1 January; unset: always has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>, format = Date))]
+    pub valid_from: Option<chrono::NaiveDate>,
+    /// The last day the period holds; unset: until changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>, format = Date))]
+    pub valid_until: Option<chrono::NaiveDate>,
 }
 
 impl ScheduleRequest {
@@ -681,6 +689,8 @@ impl ScheduleRequest {
                     close: o.close,
                     online_capacity: o.online_capacity,
                     staff_capacity: o.staff_capacity,
+                    valid_from: o.valid_from,
+                    valid_until: o.valid_until,
                 })
                 .collect(),
             closures: Vec::new(),
@@ -706,6 +716,8 @@ impl ScheduleRequest {
                     close: o.close,
                     online_capacity: o.online_capacity,
                     staff_capacity: o.staff_capacity,
+                    valid_from: o.valid_from,
+                    valid_until: o.valid_until,
                 })
                 .collect(),
             booking_window_days: s.booking_window_days,

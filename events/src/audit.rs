@@ -153,6 +153,15 @@ impl Audit {
                         .unwrap_or_default(),
                     format!("{} ({})", k.name, k.services.join(", ")),
                 ),
+                CatalogueEvent::CounterRemoved { id } => change(
+                    Area::Offices,
+                    id,
+                    c.counters
+                        .get(id)
+                        .map(|old| format!("{} ({})", old.name, old.services.join(", ")))
+                        .unwrap_or_default(),
+                    String::new(),
+                ),
                 CatalogueEvent::ClosureAdded { location, closure } => {
                     change(Area::Closures, location, String::new(), describe_closure(closure))
                 }
@@ -231,8 +240,20 @@ fn describe_schedule(s: &Schedule) -> String {
         .iter()
         .map(|p| {
             let day = WEEKDAYS.get(usize::from(p.weekday.max(1)) - 1).copied().unwrap_or("?");
+            let valid = match (p.valid_from, p.valid_until) {
+                (None, None) => String::new(),
+                (from, until) => format!(
+                    ", {}–{}",
+                    from.map(|d| d.to_string()).unwrap_or_default(),
+                    until.map(|d| d.to_string()).unwrap_or_default()
+                ),
+            };
+            let staff = match p.staff_capacity {
+                0 => String::new(),
+                n => format!(", {n} staff"),
+            };
             format!(
-                "{day} {}–{} ({} online)",
+                "{day} {}–{} ({} online{staff}{valid})",
                 p.open.format("%H:%M"),
                 p.close.format("%H:%M"),
                 p.online_capacity

@@ -122,6 +122,10 @@ pub enum CatalogueEvent {
         schedule: Schedule,
     },
     CounterDefined(Counter),
+    /// The counter is gone (rebuilt hall, fewer places); its services stay with the others.
+    CounterRemoved {
+        id: String,
+    },
     /// A closure added to a location's schedule by an admin (`closing::close`); the bookings it
     /// cancelled are in the same append.
     ClosureAdded {
@@ -174,6 +178,9 @@ impl Catalogue {
             }
             CatalogueEvent::CounterDefined(counter) => {
                 self.counters.insert(counter.id.clone(), counter.clone());
+            }
+            CatalogueEvent::CounterRemoved { id } => {
+                self.counters.remove(id);
             }
             CatalogueEvent::ClosureAdded { location, closure } => {
                 if let Some(schedule) = self.schedules.get_mut(location) {
@@ -458,6 +465,8 @@ pub fn demo() -> Catalogue {
                 close: chrono::NaiveTime::from_hms_opt(ch, cm, 0).expect("valid time"),
                 online_capacity: capacity,
                 staff_capacity: 0,
+                valid_from: None,
+                valid_until: None,
             })
             .collect()
     };
@@ -756,6 +765,9 @@ impl Catalogue {
             for id in self.services.keys().filter(|id| !target.services.contains_key(*id)) {
                 events.push(CatalogueEvent::ServiceWithdrawn { id: id.clone() });
             }
+            for id in self.counters.keys().filter(|id| !target.counters.contains_key(*id)) {
+                events.push(CatalogueEvent::CounterRemoved { id: id.clone() });
+            }
         }
         events
     }
@@ -789,15 +801,17 @@ mod config_tests {
         after.services.get_mut("reisepass").unwrap().duration_minutes = 25;
         after.services.remove("fuehrungszeugnis");
         after.schedules.get_mut("buergerbuero").unwrap().min_lead_minutes = 120;
+        after.counters.remove("buergerbuero-4");
         let changes = before.changes_to(&after, true);
-        assert_eq!(changes.len(), 3, "{changes:?}");
+        assert_eq!(changes.len(), 4, "{changes:?}");
         assert!(matches!(&changes[0], CatalogueEvent::ScheduleSet { location, .. } if location == "buergerbuero"));
         assert!(matches!(&changes[1], CatalogueEvent::ServiceDefined(s) if s.id == "reisepass"));
         assert!(matches!(&changes[2], CatalogueEvent::ServiceWithdrawn { id } if id == "fuehrungszeugnis"));
+        assert!(matches!(&changes[3], CatalogueEvent::CounterRemoved { id } if id == "buergerbuero-4"));
         assert_eq!(
             before.changes_to(&after, false).len(),
             2,
-            "nothing withdrawn without asking"
+            "nothing withdrawn or removed without asking"
         );
     }
 

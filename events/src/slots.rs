@@ -67,6 +67,31 @@ pub struct OpeningPeriod {
     /// both is the reserve for walk-ins.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub staff_capacity: u32,
+    /// The first day the period holds (e.g. new hours from 1 January); unset: always has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_from: Option<NaiveDate>,
+    /// The last day the period holds; unset: until changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<NaiveDate>,
+}
+
+impl OpeningPeriod {
+    /// Whether the period opens the office on `date`: its weekday, within its valid days.
+    pub fn holds_on(&self, date: NaiveDate) -> bool {
+        self.weekday == date.weekday().number_from_monday() as u8
+            && self.valid_from.is_none_or(|from| from <= date)
+            && self.valid_until.is_none_or(|until| date <= until)
+    }
+
+    /// Whether some day lies within the valid days of both periods.
+    pub fn shares_days_with(&self, other: &OpeningPeriod) -> bool {
+        let starts = self.valid_from.max(other.valid_from);
+        let ends = match (self.valid_until, other.valid_until) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.weekday == other.weekday && starts.zip(ends).is_none_or(|(s, e)| s <= e)
+    }
 }
 
 /// A time in which the location is closed, e.g. staff training or an ill clerk's afternoon:
@@ -216,12 +241,11 @@ impl Schedule {
         if self.is_closed(date) || self.closure_at(local, local + Duration::seconds(1)).is_some() {
             return Ok(false);
         }
-        let weekday = date.weekday().number_from_monday() as u8;
         let early = Duration::minutes(TICKETS_BEFORE_OPENING_MINUTES);
         Ok(self
             .opening
             .iter()
-            .filter(|p| p.weekday == weekday)
+            .filter(|p| p.holds_on(date))
             .any(|p| date.and_time(p.open) - early <= local && local < date.and_time(p.close)))
     }
 
@@ -237,9 +261,8 @@ impl Schedule {
         if self.is_closed(date) {
             return Ok(Vec::new());
         }
-        let weekday = date.weekday().number_from_monday() as u8;
         let mut units = Vec::new();
-        for period in self.opening.iter().filter(|p| p.weekday == weekday) {
+        for period in self.opening.iter().filter(|p| p.holds_on(date)) {
             let mut local = date.and_time(period.open);
             let close = date.and_time(period.close);
             while local + self.unit() <= close {
@@ -414,6 +437,8 @@ mod tests {
                 close: t(4, 0),
                 online_capacity: 1,
                 staff_capacity: 0,
+                valid_from: None,
+                valid_until: None,
             });
         }
         for weekday in 1..=5 {
@@ -423,6 +448,8 @@ mod tests {
                 close: t(12, 0),
                 online_capacity: 2,
                 staff_capacity: 0,
+                valid_from: None,
+                valid_until: None,
             });
             opening.push(OpeningPeriod {
                 weekday,
@@ -430,6 +457,8 @@ mod tests {
                 close: t(15, 0),
                 online_capacity: 2,
                 staff_capacity: 0,
+                valid_from: None,
+                valid_until: None,
             });
         }
         Schedule {
@@ -480,6 +509,44 @@ mod tests {
         assert!(units.windows(2).all(|w| w[0].start < w[1].start), "no doubled instants");
         // Sunday: no daytime hours, so nothing after 04:00.
         assert!(units.iter().all(|u| local(&s, u).time() < t(4, 0)));
+    }
+
+    #[test]
+    fn hours_hold_from_and_until_their_valid_days() {
+        // From Friday 8 January 2027 the Friday morning ends at 11:00, no longer at 12:00.
+        let mut s = schedule();
+        let friday = s
+            .opening
+            .iter()
+            .position(|p| p.weekday == 5 && p.open == t(8, 0))
+            .unwrap();
+        let mut shorter = s.opening[friday].clone();
+        shorter.close = t(11, 0);
+        shorter.valid_from = Some(d(2027, 1, 8));
+        s.opening[friday].valid_until = Some(d(2027, 1, 7));
+        s.opening.push(shorter);
+        let last_of_morning = |day| {
+            let units = s.units(day).unwrap();
+            units
+                .iter()
+                .filter(|u| local(&s, u).time() < t(12, 0))
+                .map(|u| local(&s, u).time())
+                .max()
+                .unwrap()
+        };
+        assert_eq!(last_of_morning(d(2026, 12, 18)), t(11, 45), "before: until 12:00");
+        assert_eq!(last_of_morning(d(2027, 1, 8)), t(10, 45), "from the first valid day");
+        assert_eq!(last_of_morning(d(2027, 1, 15)), t(10, 45));
+        // A period that ended no longer opens the office for walk-ins either.
+        let at = |h| {
+            d(2027, 1, 15)
+                .and_time(t(h, 30))
+                .and_local_timezone(s.tz().unwrap())
+                .unwrap()
+                .with_timezone(&Utc)
+        };
+        assert!(s.takes_walk_ins(at(10)).unwrap());
+        assert!(!s.takes_walk_ins(at(11)).unwrap());
     }
 
     #[test]

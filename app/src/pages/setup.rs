@@ -562,7 +562,11 @@ fn CounterEditor(loaded: Loaded) -> impl IntoView {
     const F: &str = "counter";
     let counter = RwSignal::new(blank_counter());
     let editing = RwSignal::new(false);
+    let lang = use_lang();
     let state = FormState::new();
+    let removing = FormState::new();
+    let no_rule = Memo::new(|_| None::<Invalid>);
+    let remove_shown = removing.shown(no_rule);
     let rules = Memo::new(move |_| administration::define_counter(&loaded.catalogue(), counter.get()).err());
     let shown = state.shown(rules);
     let entries = move || {
@@ -599,6 +603,16 @@ fn CounterEditor(loaded: Loaded) -> impl IntoView {
             ..blank_counter()
         }));
         state.reset();
+        removing.reset();
+    };
+    let remove = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let id = counter.with_untracked(|k| k.id.clone());
+        removing.submit(no_rule, "counter", loaded, move || async move {
+            api::delete::<api::Ignored>(&format!("/api/admin/counters/{id}"))
+                .await
+                .map(|_| ())
+        });
     };
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
@@ -664,6 +678,17 @@ fn CounterEditor(loaded: Loaded) -> impl IntoView {
             </fieldset>
             {form_footer(state, shown, "counter-saved")}
         </form>
+        {move || editing.get().then(|| view! {
+            <form class="setup-form withdraw" on:submit=remove novalidate aria-labelledby="remove-counter-h">
+                <h3 id="remove-counter-h">{t("setup_remove_counter_title")}</h3>
+                <p class="hint">{t("setup_remove_counter_hint")}</p>
+                <div role="alert" class="error">
+                    {move || remove_shown.get().map(|p| view! { <p>{move || problem_text(lang.get(), &p)}</p> })}
+                </div>
+                <p role="status" class="saved" data-testid="counter-removed">{move || removing.saved.get().then(|| text(lang.get(), "setup_counter_removed"))}</p>
+                <button type="submit" class="button" prop:disabled=removing.sending>{t("setup_remove_counter")}</button>
+            </form>
+        })}
     }
 }
 
@@ -674,6 +699,15 @@ fn hhmm(t: chrono::NaiveTime) -> String {
 /// A time input's `HH:MM`; midnight when empty, which the rules then refuse.
 fn clock_time(v: &str) -> chrono::NaiveTime {
     chrono::NaiveTime::parse_from_str(v, "%H:%M").unwrap_or_default()
+}
+
+fn day_value(day: Option<chrono::NaiveDate>) -> String {
+    day.map(|d| d.to_string()).unwrap_or_default()
+}
+
+/// A date input's `YYYY-MM-DD`; empty means no bound.
+fn day_of(v: &str) -> Option<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").ok()
 }
 
 fn blank_hours() -> ScheduleRequest {
@@ -798,6 +832,12 @@ fn HoursEditor(loaded: Loaded) -> impl IntoView {
                 <td><input id=at("staff_capacity") type="number" min="0" aria-label=move || text(lang.get(), "setup_staff_capacity")
                     aria-invalid=wrong("staff_capacity")
                     prop:value=get(|o| o.staff_capacity.to_string()) on:input=put(|o, v| o.staff_capacity = v.parse().unwrap_or(0))/></td>
+                <td><input id=at("valid_from") type="date" aria-label=move || text(lang.get(), "setup_valid_from")
+                    aria-invalid=wrong("valid_from")
+                    prop:value=get(|o| day_value(o.valid_from)) on:change=put(|o, v| o.valid_from = day_of(v))/></td>
+                <td><input id=at("valid_until") type="date" aria-label=move || text(lang.get(), "setup_valid_until")
+                    aria-invalid=wrong("valid_until")
+                    prop:value=get(|o| day_value(o.valid_until)) on:change=put(|o, v| o.valid_until = day_of(v))/></td>
                 <td><button type="button" class="button" on:click=move |_| { hours.update(|h| { h.opening.remove(i); }); state.edited(); }>
                     {t("setup_remove_period")}</button></td>
             </tr>
@@ -832,6 +872,8 @@ fn HoursEditor(loaded: Loaded) -> impl IntoView {
                         <th scope="col">{t("setup_close")}</th>
                         <th scope="col">{t("setup_capacity")}</th>
                         <th scope="col">{t("setup_staff_capacity")}</th>
+                        <th scope="col">{t("setup_valid_from")}</th>
+                        <th scope="col">{t("setup_valid_until")}</th>
                         <th scope="col"><span class="visually-hidden">{t("setup_remove_period")}</span></th>
                     </tr></thead>
                     <tbody>{move || (0..hours.with(|h| h.opening.len())).map(period).collect_view()}</tbody>
@@ -852,6 +894,8 @@ fn HoursEditor(loaded: Loaded) -> impl IntoView {
                         close: chrono::NaiveTime::from_hms_opt(12, 0, 0).unwrap_or_default(),
                         online_capacity: 1,
                         staff_capacity: 0,
+                        valid_from: None,
+                        valid_until: None,
                     });
                 });
                 state.edited();

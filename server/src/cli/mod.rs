@@ -240,7 +240,7 @@ pub enum Command {
         db: Database,
         /// The TOML file.
         file: std::path::PathBuf,
-        /// Withdraw services that the file no longer lists.
+        /// Withdraw services and remove counters that the file no longer lists.
         #[arg(long)]
         withdraw_missing: bool,
         /// Show what would change without recording it.
@@ -660,6 +660,7 @@ async fn import_config(
             CatalogueEvent::ServiceWithdrawn { id } => ("withdraw service", id.as_str()),
             CatalogueEvent::ScheduleSet { location, .. } => ("schedule", location.as_str()),
             CatalogueEvent::CounterDefined(c) => ("counter", c.id.as_str()),
+            CatalogueEvent::CounterRemoved { id } => ("remove counter", id.as_str()),
             CatalogueEvent::MunicipalityDefined(m) => ("municipality", m.name.as_str()),
             CatalogueEvent::ClosureAdded { location, .. } => ("closure", location.as_str()),
         };

@@ -31,6 +31,7 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(define_location))
         .routes(routes!(define_service))
         .routes(routes!(define_counter))
+        .routes(routes!(remove_counter))
         .routes(routes!(set_schedule))
         .routes(routes!(schedule_impact))
         .routes(routes!(withdraw_service))
@@ -89,6 +90,23 @@ pub async fn define_counter(
     let edit = counter.clone();
     change(&state, &user, move |c| administration::define_counter(c, edit.clone())).await?;
     Ok((status(created), Json(counter)))
+}
+
+/// Removes a counter. Refused (422) while the hours hold more places than the counters left
+/// or a service of the location would have no counter calling it.
+#[utoipa::path(delete, path = "/api/admin/counters/{id}", tag = "staff", params(("id" = String, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn remove_counter(
+    State(state): State<AppState>,
+    user: StaffUser,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    if !state.catalogue().counters.contains_key(&id) {
+        return Err(ApiError::NotFound(format!("there is no counter {id:?}")));
+    }
+    change(&state, &user, |c| administration::remove_counter(c, &id)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Sets a location's opening hours and booking rules; its closures stay. If the new hours or
