@@ -736,6 +736,24 @@ async fn an_admin_sets_up_a_service_in_the_browser() {
             .await;
         browser.wait("[data-testid=counter-saved]:not(:empty)").await;
 
+        // The new counter is the only one calling the new service, so it cannot go; the
+        // pick-up counter can.
+        let remove = "form[aria-labelledby=remove-counter-h] button[type=submit]";
+        browser.click(remove).await;
+        let said = browser
+            .wait("form[aria-labelledby=remove-counter-h] [role=alert] p")
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(said.contains("anderen Schalter"), "{said}");
+        a11y("a refused counter removal").await;
+        browser.screenshot("setup-1280-counter-refused").await;
+        browser.set_value("#counter-pick", "buergerbuero-4", "change").await;
+        browser.wait("#counter-id[readonly]").await;
+        browser.click(remove).await;
+        browser.wait("[data-testid=counter-removed]:not(:empty)").await;
+
         // One more period: it starts on Friday morning, which already has one, so it is
         // refused until it is moved to Saturday.
         browser.click("#hours-add").await;
@@ -821,6 +839,13 @@ async fn an_admin_sets_up_a_service_in_the_browser() {
         .find(|k| k["id"] == "buergerbuero-5")
         .cloned();
     assert_eq!(counter.unwrap()["services"], json!(["gewerbe"]));
+    let ids: Vec<&str> = setup["counters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["id"].as_str().unwrap())
+        .collect();
+    assert!(!ids.contains(&"buergerbuero-4"), "removed: {ids:?}");
     let (_, services) = app.get_json("/api/services?location=buergerbuero").await;
     assert!(
         services

@@ -114,7 +114,7 @@ fn ServiceCard(service: Service) -> impl IntoView {
             </p>
             <dl class="facts">
                 <div><dt>{t("duration")}</dt><dd>{duration_minutes}" "{t("minutes")}</dd></div>
-                <div><dt>{t("fee")}</dt><dd>{local(fee)}</dd></div>
+                {(!fee.is_empty()).then(|| view! { <div><dt>{t("fee")}</dt><dd>{local(fee)}</dd></div> })}
             </dl>
             {documents}
             {bookable_online.then(|| view! {

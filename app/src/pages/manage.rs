@@ -174,7 +174,7 @@ fn Booking(
             <div><dt>{t("summary")}</dt><dd>{local(service_name)}</dd></div>
             <div><dt>{t("when")}</dt><dd data-testid="when">{date_of(day)}", "{time_of(start)}</dd></div>
             <div><dt>{t("where")}</dt><dd>{local(location_name)}<br/>{address}</dd></div>
-            <div><dt>{t("fee")}</dt><dd>{local(fee)}</dd></div>
+            {(!fee.is_empty()).then(|| view! { <div><dt>{t("fee")}</dt><dd>{local(fee)}</dd></div> })}
         </dl>
         {documents}
         {(status == Status::Cancelled).then(|| view! { <p class="notice">{t("cancelled_text")}</p> })}

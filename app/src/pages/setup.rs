@@ -365,14 +365,18 @@ fn chooser(
     label: &'static str,
     new: &'static str,
     entries: impl Fn() -> Vec<(String, Text)> + Send + Sync + 'static,
+    current: impl Fn() -> Option<String> + Copy + Send + Sync + 'static,
     on_pick: impl Fn(String) + 'static,
 ) -> impl IntoView {
     view! {
         <div class="field">
             <label for=id>{t(label)}</label>
             <select id=id on:change=move |ev| on_pick(event_target_value(&ev))>
-                <option value="">{t(new)}</option>
-                {move || entries().into_iter().map(|(id, name)| view! { <option value=id>{local(name)}</option> }).collect_view()}
+                <option value="" selected=move || current().is_none()>{t(new)}</option>
+                {move || entries().into_iter().map(|(id, name)| {
+                    let this = id.clone();
+                    view! { <option value=id selected=move || current().as_ref() == Some(&this)>{local(name)}</option> }
+                }).collect_view()}
             </select>
         </div>
     }
@@ -465,9 +469,10 @@ fn ServiceEditor(loaded: Loaded) -> impl IntoView {
         ev.prevent_default();
         let body = service.get_untracked();
         state.submit(rules, F, loaded, move || async move {
+            // Once saved it exists: the id is fixed and it can be withdrawn or removed.
             api::post::<api::Ignored>("/api/admin/services", &body)
                 .await
-                .map(|_| ())
+                .map(|_| editing.set(true))
         });
     };
     let bound = Bound {
@@ -480,7 +485,8 @@ fn ServiceEditor(loaded: Loaded) -> impl IntoView {
     view! {
         <form class="setup-form" on:submit=submit novalidate aria-labelledby="service-h">
             <h3 id="service-h">{t("setup_services")}</h3>
-            {chooser("service-pick", "setup_pick_service", "setup_new_service", entries, pick)}
+            {chooser("service-pick", "setup_pick_service", "setup_new_service", entries,
+                move || editing.get().then(|| service.with(|s| s.id.clone())), pick)}
             <div class="field">
                 <label for="service-id">{t("setup_id")}</label>
                 <input id="service-id" type="text" aria-describedby="service-id-hint" readonly=move || editing.get()
@@ -618,9 +624,10 @@ fn CounterEditor(loaded: Loaded) -> impl IntoView {
         ev.prevent_default();
         let body = counter.get_untracked();
         state.submit(rules, F, loaded, move || async move {
+            // Once saved it exists: the id is fixed and it can be withdrawn or removed.
             api::post::<api::Ignored>("/api/admin/counters", &body)
                 .await
-                .map(|_| ())
+                .map(|_| editing.set(true))
         });
     };
     let bound = Bound {
@@ -643,7 +650,8 @@ fn CounterEditor(loaded: Loaded) -> impl IntoView {
     view! {
         <form class="setup-form" on:submit=submit novalidate aria-labelledby="counter-h">
             <h3 id="counter-h">{t("setup_counters")}</h3>
-            {chooser("counter-pick", "setup_pick_counter", "setup_new_counter", entries, pick)}
+            {chooser("counter-pick", "setup_pick_counter", "setup_new_counter", entries,
+                move || editing.get().then(|| counter.with(|k| k.id.clone())), pick)}
             <div class="field">
                 <label for="counter-id">{t("setup_id")}</label>
                 <input id="counter-id" type="text" readonly=move || editing.get() aria-describedby="counter-id-hint"
@@ -844,7 +852,7 @@ fn HoursEditor(loaded: Loaded) -> impl IntoView {
         }
     };
     view! {
-        <form class="setup-form" on:submit=submit novalidate aria-labelledby="hours-h">
+        <form class="setup-form wide" on:submit=submit novalidate aria-labelledby="hours-h">
             <h3 id="hours-h">{t("setup_hours")}</h3>
             <div class="field">
                 <label for="hours-location">{t("stats_location")}</label>
@@ -980,7 +988,7 @@ fn LocationEditor(loaded: Loaded) -> impl IntoView {
         state.submit(rules, F, loaded, move || async move {
             api::post::<api::Ignored>("/api/admin/locations", &body)
                 .await
-                .map(|_| ())
+                .map(|_| editing.set(true))
         });
     };
     let bound = Bound {
@@ -993,7 +1001,8 @@ fn LocationEditor(loaded: Loaded) -> impl IntoView {
     view! {
         <form class="setup-form" on:submit=submit novalidate aria-labelledby="location-h">
             <h3 id="location-h">{t("setup_location_title")}</h3>
-            {chooser("location-pick", "setup_pick_location", "setup_new_location", entries, pick)}
+            {chooser("location-pick", "setup_pick_location", "setup_new_location", entries,
+                move || editing.get().then(|| location.with(|l| l.id.clone())), pick)}
             <div class="field">
                 <label for="location-id">{t("setup_id")}</label>
                 <input id="location-id" type="text" readonly=move || editing.get() aria-describedby="location-id-hint"
