@@ -8,6 +8,7 @@ pub mod api;
 pub mod audit;
 pub mod booking;
 pub mod calendar;
+pub mod case;
 pub mod catalogue;
 pub mod closing;
 pub mod event;

@@ -1,0 +1,446 @@
+//! Applications after the visit (cases): an identity card applied for at the counter is made
+//! elsewhere and comes back to be picked up. A case follows it like a parcel, step by step,
+//! set by staff or by the specialist procedure that makes the document.
+//!
+//! A case's stream is named by a hash of its tracking code, as a booking's is: the code is the
+//! citizen's key and is never stored.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::booking::Personal;
+use crate::event::{decode, encode, Decision, DecodeError, Expectation, RecordedEvent};
+
+pub const SCHEMA: i32 = 1;
+
+pub fn stream(tracking_hash: &str) -> String {
+    format!("case-{tracking_hash}")
+}
+
+/// How far ahead an expected ready date may lie: a passport takes weeks, not years.
+pub const MAX_EXPECTED_DAYS: i64 = 180;
+
+/// Where an application stands. Staff and the specialist procedure move it on; the citizen
+/// sees the same steps as a timeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub enum Step {
+    /// Applied for at the counter.
+    Received,
+    /// At the manufacturer (the Bundesdruckerei for identity documents).
+    InProduction,
+    /// Something is missing; the citizen is asked to bring it.
+    DocumentsMissing,
+    /// Back at the office, waiting to be picked up.
+    Ready,
+    PickedUp,
+    /// Given up: by the citizen, or not picked up in time.
+    Withdrawn,
+}
+
+impl Step {
+    /// The steps that may follow this one. Received may go straight to ready (a document made
+    /// on the spot), documents missing returns to where the work stood, and nothing follows
+    /// picked up or withdrawn.
+    pub fn next(self) -> &'static [Step] {
+        use Step::*;
+        match self {
+            Received => &[InProduction, DocumentsMissing, Ready, Withdrawn],
+            InProduction => &[Ready, DocumentsMissing, Withdrawn],
+            DocumentsMissing => &[Received, InProduction, Withdrawn],
+            Ready => &[PickedUp, Withdrawn],
+            PickedUp | Withdrawn => &[],
+        }
+    }
+
+    pub fn may_become(self, next: Step) -> bool {
+        self.next().contains(&next)
+    }
+
+    /// Nothing more happens to a closed case.
+    pub fn is_closed(self) -> bool {
+        self.next().is_empty()
+    }
+
+    pub const ALL: [Step; 6] = [
+        Step::Received,
+        Step::InProduction,
+        Step::DocumentsMissing,
+        Step::Ready,
+        Step::PickedUp,
+        Step::Withdrawn,
+    ];
+}
+
+/// Who moved a case on: a clerk (named in the event's metadata as actor), or a specialist
+/// procedure through the import with its own token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "by", rename_all = "lowercase")]
+pub enum Source {
+    Staff,
+    Import { system: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data")]
+pub enum CaseEvent {
+    CaseOpened {
+        /// What was applied for: `personalausweis`, `reisepass`, … or an office-defined kind.
+        kind: String,
+        location: String,
+        opened_at: DateTime<Utc>,
+        expected_ready: NaiveDate,
+        /// The specialist procedure's number for the application, which its imports name.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reference: Option<String>,
+        /// Where "ready" is sent (email or mobile), sealed like a booking's contact; none when
+        /// the citizen only keeps the tracking code.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        contact: Option<Personal>,
+        /// The language the citizen is written to in: `de` or `en`.
+        language: String,
+    },
+    StepReached {
+        step: Step,
+        at: DateTime<Utc>,
+        source: Source,
+    },
+}
+
+impl CaseEvent {
+    fn to_new_event(&self, tracking_hash: &str) -> crate::event::NewEvent {
+        encode(stream(tracking_hash), SCHEMA, self)
+    }
+}
+
+/// A case as its stream tells it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Case {
+    pub version: i64,
+    pub kind: String,
+    pub location: String,
+    pub reference: Option<String>,
+    pub contact: Option<Personal>,
+    pub language: String,
+    pub expected_ready: NaiveDate,
+    pub step: Step,
+    /// Every step with when it was reached, the first one the opening.
+    pub history: Vec<(Step, DateTime<Utc>)>,
+}
+
+impl Case {
+    /// Folds a case stream; `None` for a stream without an opening.
+    pub fn fold(events: &[RecordedEvent]) -> Result<Option<Case>, DecodeError> {
+        let mut case: Option<Case> = None;
+        for e in events {
+            Case::apply(&mut case, e)?;
+        }
+        Ok(case)
+    }
+
+    pub fn apply(case: &mut Option<Case>, e: &RecordedEvent) -> Result<(), DecodeError> {
+        match (decode(e)?, case.as_mut()) {
+            (
+                CaseEvent::CaseOpened {
+                    kind,
+                    location,
+                    opened_at,
+                    expected_ready,
+                    reference,
+                    contact,
+                    language,
+                },
+                _,
+            ) => {
+                *case = Some(Case {
+                    version: e.version,
+                    kind,
+                    location,
+                    reference,
+                    contact,
+                    language,
+                    expected_ready,
+                    step: Step::Received,
+                    history: vec![(Step::Received, opened_at)],
+                })
+            }
+            (CaseEvent::StepReached { step, at, .. }, Some(c)) => {
+                c.step = step;
+                c.history.push((step, at));
+                c.version = e.version;
+            }
+            (CaseEvent::StepReached { .. }, None) => {}
+        }
+        Ok(())
+    }
+
+    /// When the case last moved.
+    pub fn updated_at(&self) -> DateTime<Utc> {
+        self.history.last().map(|(_, at)| *at).unwrap_or(DateTime::UNIX_EPOCH)
+    }
+
+    /// Past its expected date and not moved since (R9.6: a transfer from the specialist
+    /// procedure that never came). `today` is the office's local date.
+    pub fn is_overdue(&self, today: NaiveDate, updated_on: NaiveDate) -> bool {
+        matches!(self.step, Step::Received | Step::InProduction)
+            && today > self.expected_ready
+            && updated_on <= self.expected_ready
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum CaseError {
+    #[error("there is no kind of application {0:?}")]
+    UnknownKind(String),
+    #[error("there is no location with this id")]
+    UnknownLocation,
+    #[error("the expected ready date is before today")]
+    ExpectedInPast,
+    #[error("the expected ready date is more than {MAX_EXPECTED_DAYS} days ahead")]
+    ExpectedTooFar,
+    #[error("there is no application with this code")]
+    UnknownCase,
+    #[error("an application that is {from:?} cannot become {to:?}")]
+    StepNotAllowed { from: Step, to: Step },
+}
+
+/// Opening a case at the end of a visit.
+pub struct Open<'a> {
+    pub tracking_hash: &'a str,
+    pub kind: &'a str,
+    /// The kinds the office handles.
+    pub kinds: &'a [&'a str],
+    pub location: &'a str,
+    pub known_location: bool,
+    pub today: NaiveDate,
+    pub expected_ready: NaiveDate,
+    pub reference: Option<String>,
+    pub contact: Option<Personal>,
+    pub language: &'a str,
+    pub now: DateTime<Utc>,
+}
+
+pub fn open(cmd: Open<'_>) -> Result<Decision, CaseError> {
+    if !cmd.kinds.contains(&cmd.kind) {
+        return Err(CaseError::UnknownKind(cmd.kind.to_owned()));
+    }
+    if !cmd.known_location {
+        return Err(CaseError::UnknownLocation);
+    }
+    if cmd.expected_ready < cmd.today {
+        return Err(CaseError::ExpectedInPast);
+    }
+    if cmd.expected_ready > cmd.today + Duration::days(MAX_EXPECTED_DAYS) {
+        return Err(CaseError::ExpectedTooFar);
+    }
+    let event = CaseEvent::CaseOpened {
+        kind: cmd.kind.to_owned(),
+        location: cmd.location.to_owned(),
+        opened_at: cmd.now,
+        expected_ready: cmd.expected_ready,
+        reference: cmd.reference,
+        contact: cmd.contact,
+        language: if cmd.language == "en" { "en" } else { "de" }.to_owned(),
+    };
+    // A new stream: a second case with the same code (a collision of 80 random bits) fails.
+    Ok(Decision::expecting(
+        event.to_new_event(cmd.tracking_hash),
+        Expectation::NoStream,
+    ))
+}
+
+/// Moves the case to `step`. The step it already has changes nothing (`None`): an import sent
+/// twice, or two clerks pressing the same button, records it once.
+pub fn reach(
+    case: &Case,
+    tracking_hash: &str,
+    step: Step,
+    source: Source,
+    now: DateTime<Utc>,
+) -> Result<Option<Decision>, CaseError> {
+    if case.step == step {
+        return Ok(None);
+    }
+    if !case.step.may_become(step) {
+        return Err(CaseError::StepNotAllowed {
+            from: case.step,
+            to: step,
+        });
+    }
+    let event = CaseEvent::StepReached { step, at: now, source };
+    Ok(Some(Decision::expecting(
+        event.to_new_event(tracking_hash),
+        Expectation::AtVersion(case.version),
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Step::*;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-12-01T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn day(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    const KINDS: &[&str] = &["personalausweis", "reisepass"];
+
+    fn opening<'a>(expected: &str) -> Open<'a> {
+        Open {
+            tracking_hash: "h",
+            kind: "personalausweis",
+            kinds: KINDS,
+            location: "buergerbuero",
+            known_location: true,
+            today: day("2026-12-01"),
+            expected_ready: day(expected),
+            reference: Some("PA-2026-4711".into()),
+            contact: None,
+            language: "de",
+            now: now(),
+        }
+    }
+
+    /// A case folded from its events, as the store would give them back.
+    fn case_at(step: Step) -> Case {
+        let mut events = vec![open(opening("2026-12-22")).unwrap().events.remove(0)];
+        // A path from received to `step` through allowed steps.
+        let path: &[Step] = match step {
+            Received => &[],
+            InProduction => &[InProduction],
+            DocumentsMissing => &[DocumentsMissing],
+            Ready => &[InProduction, Ready],
+            PickedUp => &[InProduction, Ready, PickedUp],
+            Withdrawn => &[Withdrawn],
+        };
+        for s in path {
+            events.push(
+                CaseEvent::StepReached {
+                    step: *s,
+                    at: now(),
+                    source: Source::Staff,
+                }
+                .to_new_event("h"),
+            );
+        }
+        let recorded: Vec<_> = events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| e.recorded(i as i64 + 1, i as i64 + 1, now()))
+            .collect();
+        Case::fold(&recorded).unwrap().unwrap()
+    }
+
+    #[test]
+    fn every_step_allows_exactly_its_successors() {
+        // (from, to, allowed)
+        let allowed = [
+            (Received, InProduction),
+            (Received, DocumentsMissing),
+            (Received, Ready),
+            (Received, Withdrawn),
+            (InProduction, Ready),
+            (InProduction, DocumentsMissing),
+            (InProduction, Withdrawn),
+            (DocumentsMissing, Received),
+            (DocumentsMissing, InProduction),
+            (DocumentsMissing, Withdrawn),
+            (Ready, PickedUp),
+            (Ready, Withdrawn),
+        ];
+        let mut tried = 0;
+        for from in Step::ALL {
+            let case = case_at(from);
+            assert_eq!(case.step, from);
+            for to in Step::ALL {
+                tried += 1;
+                let answer = reach(&case, "h", to, Source::Staff, now());
+                match (from == to, allowed.contains(&(from, to))) {
+                    (true, _) => assert_eq!(answer, Ok(None), "{from:?} again records nothing"),
+                    (false, true) => {
+                        let decision = answer.unwrap().expect("an event");
+                        assert_eq!(decision.events.len(), 1);
+                        assert_eq!(decision.expectations[0].1, Expectation::AtVersion(case.version));
+                    }
+                    (false, false) => {
+                        assert_eq!(answer, Err(CaseError::StepNotAllowed { from, to }), "{from:?} → {to:?}")
+                    }
+                }
+            }
+        }
+        assert_eq!(tried, 36);
+        assert!(PickedUp.is_closed() && Withdrawn.is_closed() && !Ready.is_closed());
+    }
+
+    #[test]
+    fn an_import_names_its_system_and_the_history_keeps_every_step() {
+        let case = case_at(InProduction);
+        let source = Source::Import {
+            system: "kommwis-pass".into(),
+        };
+        let decision = reach(&case, "h", Ready, source.clone(), now()).unwrap().unwrap();
+        let recorded = decision.events[0].recorded(3, 3, now());
+        let mut folded = Some(case.clone());
+        Case::apply(&mut folded, &recorded).unwrap();
+        let folded = folded.unwrap();
+        assert_eq!(folded.step, Ready);
+        assert_eq!(
+            folded.history.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+            [Received, InProduction, Ready]
+        );
+        assert_eq!(
+            decode::<CaseEvent>(&recorded).unwrap(),
+            CaseEvent::StepReached {
+                step: Ready,
+                at: now(),
+                source
+            }
+        );
+    }
+
+    #[test]
+    fn opening_checks_kind_place_and_date() {
+        assert!(open(opening("2026-12-01")).is_ok(), "ready the same day");
+        assert_eq!(open(opening("2026-11-30")).unwrap_err(), CaseError::ExpectedInPast);
+        assert_eq!(open(opening("2027-06-30")).unwrap_err(), CaseError::ExpectedTooFar);
+        let unknown = Open {
+            kind: "angelschein",
+            ..opening("2026-12-22")
+        };
+        assert_eq!(open(unknown).unwrap_err(), CaseError::UnknownKind("angelschein".into()));
+        let nowhere = Open {
+            known_location: false,
+            ..opening("2026-12-22")
+        };
+        assert_eq!(open(nowhere).unwrap_err(), CaseError::UnknownLocation);
+        let decision = open(opening("2026-12-22")).unwrap();
+        assert_eq!(decision.expectations, vec![(stream("h"), Expectation::NoStream)]);
+    }
+
+    #[test]
+    fn a_case_is_overdue_once_its_date_passed_without_news() {
+        let case = case_at(InProduction);
+        let expected = case.expected_ready;
+        let after = expected + Duration::days(1);
+        assert!(!case.is_overdue(expected, expected), "not on the day itself");
+        assert!(case.is_overdue(after, day("2026-12-02")));
+        assert!(!case.is_overdue(after, after), "news after the date: someone looked");
+        assert!(
+            !case_at(Ready).is_overdue(after, day("2026-12-02")),
+            "ready is not late"
+        );
+        assert!(
+            !case_at(DocumentsMissing).is_overdue(after, day("2026-12-02")),
+            "waits for the citizen"
+        );
+        assert!(!case_at(PickedUp).is_overdue(after, day("2026-12-02")));
+    }
+}
