@@ -5,9 +5,10 @@
 
 use std::time::Duration;
 
+use reqwest::Method;
 use schalter_events::api::{BookingRequest, BookingView};
 use schalter_server::jobs::outbox::{MailSettings, MessageSettings};
-use schalter_tests::app::{add_device, add_user, cli, texting};
+use schalter_tests::app::{add_device, add_user, cli, status_and_json, texting};
 use schalter_tests::citizen::booking;
 use schalter_tests::sms::SmsSink;
 use schalter_tests::smtp::{decoded, SmtpSink};
@@ -420,12 +421,44 @@ async fn closures_survive_export_and_import(db: TestDb) {
         let (status, answer) = close(&app, &root, &closure).await;
         assert_eq!(status, 201, "{answer}");
     }
+    // And hours that change in a month, a staff share, a release time and a near day for staff.
+    let setup = app.staff_ok(&root, Method::GET, "/api/admin/setup").await;
+    let mut hours = setup["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["location"]["id"] == "buergerbuero")
+        .map(|l| l["schedule"].clone())
+        .unwrap();
+    let change = (chrono::Utc::now().date_naive() + chrono::Duration::days(30)).to_string();
+    let opening = hours["opening"].as_array_mut().unwrap();
+    let mut later = opening[0].clone();
+    later["close"] = json!("11:00");
+    opening[0]["valid_until"] = json!(change);
+    later["valid_from"] = json!((chrono::Utc::now().date_naive() + chrono::Duration::days(31)).to_string());
+    opening[1]["online_capacity"] = json!(2);
+    opening[1]["staff_capacity"] = json!(1);
+    opening.push(later);
+    hours["release_time"] = json!("07:00");
+    hours["staff_only_days"] = json!(1);
+    hours["bookings"] = json!("keep");
+    let (status, answer) = status_and_json(
+        app.client
+            .put(format!("{}/api/admin/locations/buergerbuero/schedule", app.url))
+            .header("cookie", &root)
+            .json(&hours),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
     let before = all_availability(&app).await;
     assert!(before.len() >= 5, "{} offers", before.len());
 
     let exported = cli(&["export-config", "--database-url", &app.db.url]);
     assert!(
-        exported.contains("from_time") && exported.contains("Betriebsausflug"),
+        exported.contains("from_time")
+            && exported.contains("Betriebsausflug")
+            && exported.contains("valid_from")
+            && exported.contains("staff_capacity"),
         "{exported}"
     );
     let copy = TestDb::sqlite().await;
