@@ -904,3 +904,68 @@ pub struct DeviceAdded {
     /// or `/display/{location}?token=…`); the device remembers the token.
     pub path: String,
 }
+
+/// Opening a case for what was applied for at the end of a visit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "utoipa", schema(example = json!({
+    "kind": "personalausweis", "location": "buergerbuero", "expected_ready": "2026-12-22",
+    "reference": "PA-2026-4711", "email": "erika@example.org", "language": "de"
+})))]
+pub struct CaseRequest {
+    /// `personalausweis`, `reisepass`, `fuehrerschein` or `fahrzeugpapiere`.
+    pub kind: String,
+    pub location: String,
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = Date))]
+    pub expected_ready: chrono::NaiveDate,
+    /// The specialist procedure's number for the application, which its imports name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// Where "ready" is sent; empty when the citizen only keeps the code.
+    #[serde(default)]
+    pub email: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// `de` (the default) or `en`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+}
+
+/// A case just opened: its tracking code, shown and printed once, and how it stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct CaseOpened {
+    pub code: String,
+    pub case: CaseView,
+}
+
+/// An application as the citizen follows it: no name, no contact.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct CaseView {
+    pub kind: String,
+    pub kind_name: crate::catalogue::Text,
+    pub location: String,
+    pub location_name: crate::catalogue::Text,
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = Date))]
+    pub expected_ready: chrono::NaiveDate,
+    pub step: crate::case::Step,
+    /// Every step reached, oldest first, the first one the application itself.
+    pub history: Vec<CaseMilestone>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct CaseMilestone {
+    pub step: crate::case::Step,
+    pub at: LocalTime,
+}
+
+/// Moving a case on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct StepRequest {
+    pub step: crate::case::Step,
+}

@@ -538,6 +538,21 @@ pub fn check_caller(name: &str, email: &str, phone: Option<&str>) -> Result<Cont
     Ok(Contact { name, email, phone })
 }
 
+/// Where to tell a citizen that their document is ready: an email address, a mobile number,
+/// both or neither (they keep the tracking code). No name: the message needs none.
+pub fn check_notify(email: &str, phone: Option<&str>) -> Result<Option<Contact>, BookingError> {
+    let email = match email.trim() {
+        "" => String::new(),
+        given => check_email(given)?,
+    };
+    let phone = check_phone(phone)?;
+    Ok((!email.is_empty() || phone.is_some()).then_some(Contact {
+        name: String::new(),
+        email,
+        phone,
+    }))
+}
+
 fn check_name(name: &str) -> Result<String, BookingError> {
     let name = name.trim();
     if name.is_empty() {

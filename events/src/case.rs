@@ -18,6 +18,22 @@ pub fn stream(tracking_hash: &str) -> String {
     format!("case-{tracking_hash}")
 }
 
+/// The kinds of application an office follows: id, German and English name.
+pub const KINDS: &[(&str, &str, &str)] = &[
+    ("personalausweis", "Personalausweis", "Identity card"),
+    ("reisepass", "Reisepass", "Passport"),
+    ("fuehrerschein", "Führerschein", "Driving licence"),
+    ("fahrzeugpapiere", "Fahrzeugpapiere", "Vehicle papers"),
+];
+
+/// The name of a kind of application, or `None` for a kind the office does not follow.
+pub fn kind_name(kind: &str) -> Option<crate::catalogue::Text> {
+    KINDS
+        .iter()
+        .find(|(id, _, _)| *id == kind)
+        .map(|(_, de, en)| crate::catalogue::Text::new(de, en))
+}
+
 /// How far ahead an expected ready date may lie: a passport takes weeks, not years.
 pub const MAX_EXPECTED_DAYS: i64 = 180;
 

@@ -28,6 +28,8 @@ pub enum Kind {
     Reminder,
     /// A walk-in ticket is nearly called (SMS to the number its holder left).
     TurnNear,
+    /// An application's document is ready for pick-up (mail and SMS, as the citizen left).
+    CaseReady,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

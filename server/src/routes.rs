@@ -10,7 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::engine::state::AppState;
 use crate::features::{
-    admin, audit, bookings, catalogue, closures, day_list, desk, display, queue, setup, staff, stats,
+    admin, audit, bookings, cases, catalogue, closures, day_list, desk, display, queue, setup, staff, stats,
 };
 use crate::http::abuse::ClientIp;
 use crate::http::error::ApiError;
@@ -49,6 +49,7 @@ pub fn api(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(setup::router(state))
         .merge(day_list::router(state))
         .merge(stats::router(state))
+        .merge(cases::router(state))
 }
 
 async fn api_not_found() -> ApiError {
@@ -61,7 +62,7 @@ async fn api_not_found() -> ApiError {
     info(title = "Schalter API", description = "Appointments and queues for citizen offices. Errors are JSON: {\"error\": code, \"message\": text, \"field\": name}."),
     // The hall screen's stream events (`snapshot`, `call`, `waiting`), which no path names.
     components(schemas(schalter_events::api::Snapshot, schalter_events::api::CallView, schalter_events::api::WaitingGroup)),
-    tags((name = "catalogue"), (name = "citizens"), (name = "staff"), (name = "queue"), (name = "operations"))
+    tags((name = "catalogue"), (name = "citizens"), (name = "staff"), (name = "queue"), (name = "cases"), (name = "operations"))
 )]
 pub struct ApiDoc;
 

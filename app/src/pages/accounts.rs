@@ -178,7 +178,7 @@ pub fn Accounts() -> impl IntoView {
 }
 
 /// `text` as a QR code in SVG markup.
-fn qr_svg(text: &str) -> String {
+pub(super) fn qr_svg(text: &str) -> String {
     qrcode::QrCode::new(text.as_bytes())
         .map(|q| {
             q.render::<qrcode::render::svg::Color<'_>>()

@@ -342,6 +342,8 @@ fn Workstation(me: Me, signed_in: RwSignal<u32>) -> impl IntoView {
         <super::day_list::DayList location=desk.location.into()/>
         <super::callers::CallerBooking location=desk.location.into() services=desk.services/>
         <super::callers::CallerChange/>
+        <super::cases::CaseOpening location=desk.location.into()/>
+        <super::cases::CaseStep/>
     }
 }
 

@@ -2,6 +2,8 @@ mod accounts;
 mod admin;
 mod book;
 mod callers;
+mod case;
+mod cases;
 mod catalogue;
 mod coming;
 mod day_list;
@@ -16,6 +18,7 @@ mod stats;
 mod ticket;
 
 pub use admin::Admin;
+pub use case::CaseStatus;
 pub use catalogue::Home;
 pub use coming::NotFound;
 pub use desk::Desk;

@@ -42,6 +42,12 @@ pub fn code_hash(code: &str) -> Option<String> {
     normalise_code(code).map(|c| hash("booking-code", &c))
 }
 
+/// A case's tracking code has the booking code's form and its own hash: one code never opens
+/// the other kind of record.
+pub fn case_hash(code: &str) -> Option<String> {
+    normalise_code(code).map(|c| hash("case-code", &c))
+}
+
 /// The short number (five digits) a citizen types at the kiosk instead of the code, on the
 /// appointment's day: derived from the code's hash, so only someone who holds the code learns
 /// it and nothing more is stored. It identifies a booking only among the few due at that office

@@ -2,6 +2,7 @@
 //! committed now, not what this server's projections have applied.
 
 use schalter_events::booking::{self, Booking};
+use schalter_events::case::{self, Case};
 use schalter_events::catalogue::{self, Catalogue};
 use schalter_events::store::{Store, StoreError};
 
@@ -9,6 +10,15 @@ use schalter_events::store::{Store, StoreError};
 pub async fn booking(store: &Store, code_hash: &str) -> Result<Option<Booking>, StoreError> {
     let events = store.read_stream(&booking::stream(code_hash), 0).await?;
     Booking::fold(&events).map_err(|e| StoreError::Corrupt {
+        position: e.position,
+        reason: e.to_string(),
+    })
+}
+
+/// The case behind a tracking code's hash; `None` when there is none.
+pub async fn case(store: &Store, tracking_hash: &str) -> Result<Option<Case>, StoreError> {
+    let events = store.read_stream(&case::stream(tracking_hash), 0).await?;
+    Case::fold(&events).map_err(|e| StoreError::Corrupt {
         position: e.position,
         reason: e.to_string(),
     })

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod audit;
 pub mod bookings;
+pub mod cases;
 pub mod catalogue;
 pub mod closures;
 pub mod day_list;

@@ -69,11 +69,11 @@ pub async fn app(method: Method, uri: Uri) -> Response {
     if last_segment.contains('.') {
         return (StatusCode::NOT_FOUND, "not found").into_response();
     }
-    // The ticket status and the privacy notice are a bundle of their own (`app/src/info.rs`),
-    // built into `dist/info-app/`.
+    // The ticket status, an application's status and the privacy notice are a bundle of their
+    // own (`app/src/info.rs`), built into `dist/info-app/`.
     if matches!(
         path.split('/').collect::<Vec<_>>().as_slice(),
-        ["ticket", _] | ["datenschutz"]
+        ["ticket", _] | ["case", _] | ["datenschutz"]
     ) {
         return match Dist::get("info-app/index.html") {
             Some(index) => asset(index, "index.html", "no-cache"),

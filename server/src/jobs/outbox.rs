@@ -1,7 +1,8 @@
 //! Sends citizens their messages: by email the confirmation (with the appointment as a calendar
 //! file), change and cancellation notices and a reminder before the appointment; by SMS, where a
 //! gateway is configured, the reminder to bookings that left a phone number and "your turn is
-//! near" to walk-in tickets that did. Every server runs this; the message streams (see
+//! near" to walk-in tickets that did; and "your document is ready" to applications (cases) that
+//! left an address or a number. Every server runs this; the message streams (see
 //! `schalter_events::outbox`) make sure one of them sends each message, and that a message whose
 //! sender died is sent after its lease runs out.
 
@@ -16,6 +17,7 @@ use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use schalter_events::api::{LocalTime, MessageChannel, OutboxMessage};
 use schalter_events::booking::{normalise_phone, Booking, BookingEvent, Personal, Status};
+use schalter_events::case::{self, Case, CaseEvent, Step};
 use schalter_events::catalogue::Text;
 use schalter_events::outbox::{self, Delivery, Kind};
 use schalter_events::queue::{self, NumberEvent, TicketEvent};
@@ -73,6 +75,8 @@ enum About {
     Booking(String),
     /// A walk-in ticket's id.
     Ticket(String),
+    /// The case's stream.
+    Case(String),
 }
 
 /// A walk-in ticket whose holder left a phone number, until it is called or the day is over.
@@ -100,6 +104,8 @@ struct Pending {
 
 /// How late a notice may still go out.
 const NOTICE_VALID_HOURS: i64 = 24;
+/// A document waits weeks to be picked up: its notice is still worth sending days late.
+const READY_VALID_DAYS: i64 = 7;
 /// Due longer than this and still unsent: shown as overdue in the metrics.
 const OVERDUE_MINUTES: i64 = 10;
 
@@ -109,6 +115,8 @@ struct Outbox {
     reminder_hours: u32,
     bookings: HashMap<String, Booking>,
     tickets: HashMap<String, Watched>,
+    /// Open cases that left a contact: the ones a "ready" notice may be for.
+    cases: HashMap<String, Case>,
     pending: BTreeMap<String, Pending>,
     deliveries: HashMap<String, Delivery>,
 }
@@ -121,6 +129,7 @@ impl Outbox {
             reminder_hours: settings.reminder_hours,
             bookings: HashMap::new(),
             tickets: HashMap::new(),
+            cases: HashMap::new(),
             pending: BTreeMap::new(),
             deliveries: HashMap::new(),
         }
@@ -148,6 +157,10 @@ impl Outbox {
             return;
         }
         let simulated = e.metadata.correlation.as_deref() == Some(schalter_events::SIMULATED);
+        if e.stream.starts_with("case-") && !simulated {
+            self.apply_case(e);
+            return;
+        }
         if !e.stream.starts_with("booking-") || simulated {
             return;
         }
@@ -198,6 +211,40 @@ impl Outbox {
             }
         }
         self.bookings.insert(e.stream.clone(), b);
+    }
+
+    /// A case reaching "ready" asks for its notice by mail and by SMS (which of them the
+    /// citizen left is only known once the sealed contact is opened at sending time).
+    fn apply_case(&mut self, e: &RecordedEvent) {
+        let mut folded = self.cases.remove(&e.stream);
+        if let Err(err) = Case::apply(&mut folded, e) {
+            tracing::error!(error = %err, "outbox skipped an unreadable case event");
+            return;
+        }
+        let Some(c) = folded.filter(|c| c.contact.is_some()) else {
+            return;
+        };
+        if let Ok(CaseEvent::StepReached { step: Step::Ready, .. }) = decode::<CaseEvent>(e) {
+            for (id, channel, wanted) in [
+                (format!("ready-{}", e.position), Channel::Mail, self.mail),
+                (format!("sms-ready-{}", e.position), Channel::Sms, self.sms),
+            ] {
+                if wanted {
+                    let pending = Pending {
+                        kind: Kind::CaseReady,
+                        channel,
+                        about: About::Case(e.stream.clone()),
+                        due: e.recorded_at,
+                        expires: e.recorded_at + Duration::days(READY_VALID_DAYS),
+                        start: None,
+                    };
+                    self.pending.insert(id, pending);
+                }
+            }
+        }
+        if !c.step.is_closed() {
+            self.cases.insert(e.stream.clone(), c);
+        }
     }
 
     /// The reminder by mail and, for holders who left a phone number, by SMS (whether they did
@@ -321,7 +368,7 @@ impl Outbox {
             .values()
             .filter_map(|p| match &p.about {
                 About::Booking(stream) => Some(stream.as_str()),
-                About::Ticket(_) => None,
+                About::Ticket(_) | About::Case(_) => None,
             })
             .collect();
         self.bookings
@@ -570,6 +617,9 @@ async fn prepare(
     pending: &Pending,
     tz_of: &(dyn Fn(&str) -> Tz + Sync),
 ) -> Result<Option<Result<Outgoing, String>>, crate::engine::vault::VaultError> {
+    if let About::Case(stream) = &pending.about {
+        return case_message(state, settings, transports, outbox, id, pending, stream).await;
+    }
     let (contact, booking) = match &pending.about {
         About::Booking(stream) => {
             let Some(booking) = outbox.bookings.get(stream) else {
@@ -585,6 +635,7 @@ async fn prepare(
             Some(t) => (&t.contact, None),
             None => return Ok(None),
         },
+        About::Case(_) => return Ok(None),
     };
     let Some(personal) = state.vault.open(contact).await? else {
         return Ok(None);
@@ -624,6 +675,90 @@ async fn prepare(
         (Channel::Mail, None) => return Ok(None),
     };
     Ok(Some(message))
+}
+
+/// "Your document is ready", by mail or SMS, in the language the citizen chose first; nothing
+/// once the case moved on (picked up, withdrawn) or its contact is erased.
+async fn case_message(
+    state: &AppState,
+    settings: &MessageSettings,
+    transports: &Transports,
+    outbox: &Outbox,
+    id: &str,
+    pending: &Pending,
+    stream: &str,
+) -> Result<Option<Result<Outgoing, String>>, crate::engine::vault::VaultError> {
+    let Some(c) = outbox.cases.get(stream).filter(|c| c.step == Step::Ready) else {
+        return Ok(None);
+    };
+    let Some(contact) = &c.contact else { return Ok(None) };
+    let Some(personal) = state.vault.open(contact).await? else {
+        return Ok(None);
+    };
+    let kind = case::kind_name(&c.kind).unwrap_or_else(|| Text::new(&c.kind, &c.kind));
+    let (location, address) = {
+        let catalogue = state.catalogue();
+        let place = catalogue.locations.get(&c.location);
+        (
+            place.map(|l| l.name.clone()).unwrap_or_default(),
+            place.map(|l| l.address.clone()).unwrap_or_default(),
+        )
+    };
+    let code = personal.code.clone().unwrap_or_default();
+    let link = format!("{}/case/{code}", settings.public_url.trim_end_matches('/'));
+    match pending.channel {
+        Channel::Mail => {
+            if transports.mail.is_none() || personal.email.is_empty() {
+                return Ok(None);
+            }
+            let de = format!(
+                "Guten Tag,\n\nIhr Dokument liegt zur Abholung bereit: {kind}\n{location}, {address}\n\n\
+                 Bitte bringen Sie diesen Code und Ihr bisheriges Dokument (falls vorhanden) mit.\n\
+                 Code: {code}\nStand ansehen: {link}\n\nOhne Internet: telefonisch unter 115.\n",
+                kind = kind.de,
+                location = location.de,
+            );
+            let en = format!(
+                "Hello,\n\nYour document is ready for pick-up: {kind}\n{location}, {address}\n\n\
+                 Please bring this code and your old document (if you have one).\n\
+                 Code: {code}\nSee the status: {link}\n\nNo internet? Call 115.\n",
+                kind = kind.en,
+                location = location.en,
+            );
+            let (subject, text) = match c.language.as_str() {
+                "en" => (format!("Ready for pick-up: {}", kind.en), format!("{en}\n---\n\n{de}")),
+                _ => (format!("Abholbereit: {}", kind.de), format!("{de}\n---\n\n{en}")),
+            };
+            Ok(Some(Ok(Outgoing::Mail(Box::new(Letter {
+                to: personal.email.clone(),
+                subject,
+                text,
+                calendar: None,
+            })))))
+        }
+        Channel::Sms => {
+            let (Some((sms, _)), Some(to)) = (&transports.sms, personal.phone.as_deref().and_then(normalise_phone))
+            else {
+                return Ok(None);
+            };
+            let text = match c.language.as_str() {
+                "en" => format!(
+                    "{}: your document ({}) is ready for pick-up. Status: {link}",
+                    location.en, kind.en
+                ),
+                _ => format!(
+                    "{}: Ihr Dokument ({}) ist abholbereit. Stand: {link}",
+                    location.de, kind.de
+                ),
+            };
+            Ok(Some(Ok(Outgoing::Sms(Sms {
+                id: id.to_owned(),
+                to,
+                from: sms.sender.clone(),
+                text,
+            }))))
+        }
+    }
 }
 
 async fn deliver(
@@ -717,6 +852,8 @@ fn kind_name(kind: Kind, channel: Channel) -> &'static str {
         (Kind::Reminder, Channel::Mail) => "reminder",
         (Kind::Reminder, Channel::Sms) => "reminder-sms",
         (Kind::TurnNear, _) => "turn-near-sms",
+        (Kind::CaseReady, Channel::Mail) => "case-ready",
+        (Kind::CaseReady, Channel::Sms) => "case-ready-sms",
     }
 }
 
@@ -849,7 +986,7 @@ fn compose(
             "Ihr Termin ist abgesagt. Sie müssen nichts weiter tun.",
             "Your appointment is cancelled. There is nothing else to do.",
         ),
-        Kind::Reminder | Kind::TurnNear => (
+        Kind::Reminder | Kind::TurnNear | Kind::CaseReady => (
             format!("Erinnerung: {} am {date} um {time} Uhr", service.0),
             "Wir erinnern Sie an Ihren Termin.",
             "A reminder of your appointment.",

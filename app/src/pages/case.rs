@@ -1,0 +1,98 @@
+//! `/case/:code`: an application followed like a parcel, from the link in the receipt or the
+//! "ready" message. No login: the code is the key, and the page shows no name.
+
+use crate::nav::use_params_map;
+use leptos::prelude::*;
+use schalter_events::api::CaseView;
+use schalter_events::case::Step;
+
+use crate::api;
+use crate::i18n::{clock, local, long_date, t, text, use_lang};
+
+/// The way an application usually goes; documents missing and withdrawn show only when they
+/// happened.
+const USUAL: [Step; 4] = [Step::Received, Step::InProduction, Step::Ready, Step::PickedUp];
+
+pub(super) fn step_key(step: Step) -> &'static str {
+    match step {
+        Step::Received => "case_received",
+        Step::InProduction => "case_in_production",
+        Step::DocumentsMissing => "case_documents_missing",
+        Step::Ready => "case_ready",
+        Step::PickedUp => "case_picked_up",
+        Step::Withdrawn => "case_withdrawn",
+    }
+}
+
+#[component]
+pub fn CaseStatus() -> impl IntoView {
+    crate::i18n::title("case_title");
+    let params = use_params_map();
+    let case = api::load(move || {
+        let code = params.read().get("code").unwrap_or_default();
+        async move { api::get::<CaseView>(&format!("/api/cases/{code}")).await }
+    });
+    view! {
+        <section class="page narrow case-status">
+            <h1>{t("case_title")}</h1>
+            {move || match case.get() {
+                None => api::loading_notice(),
+                Some(Err(e)) if e.code == "not_found" => view! {
+                    <p class="error" role="alert">{t("case_unknown")}</p>
+                }.into_any(),
+                Some(Err(_)) => view! { <p class="error" role="alert">{t("ticket_offline")}</p> }.into_any(),
+                Some(Ok(c)) => view! { <Timeline case=c/> }.into_any(),
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn Timeline(case: CaseView) -> impl IntoView {
+    let lang = use_lang();
+    // The steps reached, then the usual ones still to come (none after a closed case).
+    let mut shown: Vec<(Step, Option<String>)> = case
+        .history
+        .iter()
+        .map(|m| (m.step, Some(m.at.as_str().to_owned())))
+        .collect();
+    if !case.step.is_closed() {
+        let reached = USUAL.iter().position(|s| *s == case.step).unwrap_or(0);
+        shown.extend(USUAL[reached + 1..].iter().map(|s| (*s, None)));
+    }
+    let current = case.step;
+    let last = case.history.len().saturating_sub(1);
+    let hint = match current {
+        Step::Ready => Some("case_ready_hint"),
+        Step::DocumentsMissing => Some("case_missing_hint"),
+        _ => None,
+    };
+    let expected = case.expected_ready.to_string();
+    view! {
+        <p class="case-kind" data-testid="case-kind">{local(case.kind_name)}</p>
+        <p>{t("case_where")}": "{local(case.location_name)}</p>
+        {(!current.is_closed() && current != Step::Ready).then(|| view! {
+            <p>{t("case_expected")}": "{move || long_date(lang.get(), &expected)}</p>
+        })}
+        <ol class="case-timeline" data-testid="case-timeline">
+            {shown.into_iter().enumerate().map(|(i, (step, at))| {
+                let class = match (&at, i == last) {
+                    (Some(_), true) => "current",
+                    (Some(_), false) => "done",
+                    (None, _) => "to-come",
+                };
+                let when = at.map(|at| {
+                    let day = at.clone();
+                    view! { <span class="when">{move || format!("{}, {}", long_date(lang.get(), &day), clock(lang.get(), &at))}</span> }
+                });
+                view! {
+                    <li class=class aria-current=(class == "current").then_some("step")>
+                        <span class="step">{t(step_key(step))}</span>
+                        {when}
+                    </li>
+                }
+            }).collect_view()}
+        </ol>
+        {hint.map(|key| view! { <p class="notice" role="status">{move || text(lang.get(), key)}</p> })}
+    }
+}

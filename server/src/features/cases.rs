@@ -1,0 +1,229 @@
+//! Applications after the visit (cases): the clerk opens one for what was applied for, staff
+//! move it on step by step, and the citizen follows it with the tracking code, no login.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use schalter_events::api::{CaseMilestone, CaseOpened, CaseRequest, CaseView, LocalTime, StepRequest};
+use schalter_events::booking;
+use schalter_events::case::{self, Case, CaseError, Source};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::engine::codes::{case_hash, new_code};
+use crate::engine::executor::{Attempt, Command, Decided, Plan};
+use crate::engine::state::AppState;
+use crate::engine::streams;
+use crate::engine::vault::PersonalData;
+use crate::features::office::location_tz;
+use crate::http::auth::{self, StaffUser};
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::{ApiJson, ApiPath};
+use schalter_events::store::DataKey;
+
+pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
+    let desk = OpenApiRouter::new()
+        .routes(routes!(open_case))
+        .routes(routes!(move_case));
+    OpenApiRouter::new()
+        .routes(routes!(track))
+        .merge(auth::staff_only(desk, state, auth::Staff::Desk))
+}
+
+impl From<CaseError> for ApiError {
+    fn from(e: CaseError) -> Self {
+        let message = e.to_string();
+        let invalid = |code, field| ApiError::invalid(code, Some(field), message.clone());
+        match e {
+            CaseError::UnknownKind(_) => invalid("unknown_kind", "kind"),
+            CaseError::UnknownLocation => invalid("unknown_location", "location"),
+            CaseError::ExpectedInPast => invalid("expected_in_past", "expected_ready"),
+            CaseError::ExpectedTooFar => invalid("expected_too_far", "expected_ready"),
+            CaseError::UnknownCase => ApiError::NotFound(message),
+            CaseError::StepNotAllowed { .. } => ApiError::Conflict {
+                code: "step_not_allowed",
+                message,
+            },
+        }
+    }
+}
+
+/// Opens a case for what the citizen applied for. The answer carries the tracking code once:
+/// only its hash is kept. An email address or mobile number, if given, is sealed like a
+/// booking's contact and used only to say the document is ready.
+#[utoipa::path(post, path = "/api/desk/cases", tag = "cases", request_body = CaseRequest,
+    responses((status = 201, body = CaseOpened), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn open_case(
+    State(state): State<AppState>,
+    user: StaffUser,
+    ApiJson(req): ApiJson<CaseRequest>,
+) -> Result<(StatusCode, Json<CaseOpened>), ApiError> {
+    let contact = booking::check_notify(&req.email, req.phone.as_deref())?;
+    let code = new_code();
+    let hash = case_hash(&code).ok_or_else(|| ApiError::Internal("a new tracking code does not read".into()))?;
+    let sealed = contact.map(|c| {
+        state.vault.seal_with_key(&PersonalData {
+            name: c.name,
+            email: c.email,
+            phone: c.phone,
+            code: Some(code.clone()),
+        })
+    });
+    let command = OpenCase {
+        state: &state,
+        req: &req,
+        hash: &hash,
+        sealed,
+    };
+    state.execute(&user.actor(), None, command).await?;
+    let case = streams::case(&state.store, &hash)
+        .await?
+        .ok_or_else(|| ApiError::Internal("a case just opened is not there".into()))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CaseOpened {
+            code,
+            case: view(&state, &case),
+        }),
+    ))
+}
+
+struct OpenCase<'a> {
+    state: &'a AppState,
+    req: &'a CaseRequest,
+    hash: &'a str,
+    sealed: Option<(booking::Personal, DataKey)>,
+}
+
+impl Command for OpenCase<'_> {
+    type Output = ();
+    type Error = ApiError;
+
+    async fn decide(&mut self, attempt: &Attempt<'_>) -> Result<Decided<()>, ApiError> {
+        let catalogue = self.state.catalogue();
+        let place = catalogue.locations.get(&self.req.location);
+        let today = match place.and_then(|l| l.time_zone.parse::<chrono_tz::Tz>().ok()) {
+            Some(tz) => attempt.now.with_timezone(&tz).date_naive(),
+            None => attempt.now.date_naive(),
+        };
+        let kinds: Vec<&str> = case::KINDS.iter().map(|(id, _, _)| *id).collect();
+        let decision = case::open(case::Open {
+            tracking_hash: self.hash,
+            kind: &self.req.kind,
+            kinds: &kinds,
+            location: &self.req.location,
+            known_location: place.is_some(),
+            today,
+            expected_ready: self.req.expected_ready,
+            reference: self.req.reference.clone().filter(|r| !r.trim().is_empty()),
+            contact: self.sealed.as_ref().map(|(p, _)| p.clone()),
+            language: self.req.language.as_deref().unwrap_or("de"),
+            now: attempt.now,
+        })?;
+        Ok(Decided::Append(Plan {
+            decision,
+            data_key: self.sealed.as_ref().map(|(_, k)| k.clone()),
+            reserve: Vec::new(),
+            value: (),
+        }))
+    }
+}
+
+/// Moves a case on (in production, documents missing, ready, picked up, withdrawn). The step
+/// it already has answers 200 and records nothing; a step that may not follow now is 409.
+#[utoipa::path(post, path = "/api/desk/cases/{code}/step", tag = "cases", params(("code" = String, Path)),
+    request_body = StepRequest,
+    responses((status = 200, body = CaseView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn move_case(
+    State(state): State<AppState>,
+    user: StaffUser,
+    ApiPath(code): ApiPath<String>,
+    ApiJson(req): ApiJson<StepRequest>,
+) -> Result<Json<CaseView>, ApiError> {
+    let hash = case_hash(&code).ok_or(CaseError::UnknownCase)?;
+    let command = MoveCase {
+        state: &state,
+        hash: &hash,
+        step: req.step,
+        source: Source::Staff,
+    };
+    state.execute(&user.actor(), None, command).await?;
+    let case = streams::case(&state.store, &hash)
+        .await?
+        .ok_or(CaseError::UnknownCase)?;
+    Ok(Json(view(&state, &case)))
+}
+
+pub(crate) struct MoveCase<'a> {
+    pub(crate) state: &'a AppState,
+    pub(crate) hash: &'a str,
+    pub(crate) step: case::Step,
+    pub(crate) source: Source,
+}
+
+impl Command for MoveCase<'_> {
+    type Output = ();
+    type Error = ApiError;
+
+    async fn decide(&mut self, attempt: &Attempt<'_>) -> Result<Decided<()>, ApiError> {
+        let case = streams::case(&self.state.store, self.hash)
+            .await?
+            .ok_or(CaseError::UnknownCase)?;
+        Ok(
+            match case::reach(&case, self.hash, self.step, self.source.clone(), attempt.now)? {
+                Some(decision) => Decided::append(decision, ()),
+                None => Decided::Nothing(()),
+            },
+        )
+    }
+}
+
+/// Where an application stands, for the citizen holding its tracking code: what, where, when
+/// it is expected, and each step so far. No name, no contact.
+#[utoipa::path(get, path = "/api/cases/{code}", tag = "cases", params(("code" = String, Path)),
+    responses((status = 200, body = CaseView), (status = 404, body = ErrorBody)))]
+pub async fn track(State(state): State<AppState>, ApiPath(code): ApiPath<String>) -> Result<Json<CaseView>, ApiError> {
+    let hash = case_hash(&code).ok_or(CaseError::UnknownCase)?;
+    let case = streams::case(&state.store, &hash)
+        .await?
+        .ok_or(CaseError::UnknownCase)?;
+    Ok(Json(view(&state, &case)))
+}
+
+fn view(state: &AppState, case: &Case) -> CaseView {
+    let tz = location_tz(state, &case.location).unwrap_or(chrono_tz::Europe::Berlin);
+    let location_name = state
+        .catalogue()
+        .locations
+        .get(&case.location)
+        .map(|l| l.name.clone())
+        .unwrap_or_default();
+    CaseView {
+        kind: case.kind.clone(),
+        kind_name: case::kind_name(&case.kind).unwrap_or_default(),
+        location: case.location.clone(),
+        location_name,
+        expected_ready: case.expected_ready,
+        step: case.step,
+        history: case
+            .history
+            .iter()
+            .map(|(step, at)| CaseMilestone {
+                step: *step,
+                at: LocalTime::at(at.with_timezone(&tz)),
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_booking_code_never_opens_a_case() {
+        let code = new_code();
+        assert_ne!(case_hash(&code), crate::engine::codes::code_hash(&code));
+    }
+}

@@ -1,0 +1,318 @@
+//! Applications after the visit: the clerk opens a case, staff move it on, the citizen follows
+//! it with the tracking code and no login. Refused input stores nothing.
+
+use reqwest::Method;
+use schalter_tests::app::{add_user, status_and_json};
+use schalter_tests::smtp::{decoded, SmtpSink};
+use schalter_tests::{on_both_backends, spawn_app, TestApp, TestDb};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+on_both_backends!(
+    a_case_moves_step_by_step_and_the_citizen_follows_it,
+    refused_cases_and_steps_store_nothing,
+    ready_is_told_once_also_across_a_restart
+);
+
+async fn send(app: &TestApp, cookie: Option<&str>, method: Method, path: &str, body: &Value) -> (u16, Value) {
+    let mut request = app.client.request(method, format!("{}{path}", app.url)).json(body);
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    status_and_json(request).await
+}
+
+async fn clerk(app: &TestApp) -> String {
+    add_user(&app.db.url, "anna", "desk", "counter-one-2026");
+    app.sign_in("anna", "counter-one-2026").await
+}
+
+fn in_days(n: i64) -> String {
+    (chrono::Utc::now().date_naive() + chrono::Duration::days(n)).to_string()
+}
+
+fn identity_card() -> Value {
+    json!({
+        "kind": "personalausweis", "location": "buergerbuero", "expected_ready": in_days(21),
+        "reference": "PA-2026-4711", "email": "erika@example.org", "language": "en"
+    })
+}
+
+async fn a_case_moves_step_by_step_and_the_citizen_follows_it(db: TestDb) {
+    let app = spawn_app(db).start().await;
+    let anna = clerk(&app).await;
+    let (status, opened) = send(&app, Some(&anna), Method::POST, "/api/desk/cases", &identity_card()).await;
+    assert_eq!(status, 201, "{opened}");
+    let code = opened["code"].as_str().unwrap().to_owned();
+    assert_eq!(code.len(), 19, "80 bits in four groups: {code}");
+    assert_eq!(opened["case"]["step"], "received");
+    assert_eq!(opened["case"]["kind_name"]["en"], "Identity card");
+
+    // The citizen's view: no login, no name, no contact; the code typed in any case.
+    let track = format!("/api/cases/{}", code.to_lowercase());
+    let (status, seen) = app.get_json(&track).await;
+    assert_eq!(status, 200, "{seen}");
+    assert!(!seen.to_string().contains("erika"), "{seen}");
+    assert_eq!(seen["history"].as_array().unwrap().len(), 1);
+    // The log keeps the contact sealed.
+    let events = app.store().read_all(0, 100_000).await.unwrap();
+    let opening = events
+        .iter()
+        .find(|e| e.event_type == "CaseOpened")
+        .expect("the opening is recorded");
+    assert!(!opening.data.to_string().contains("erika@"), "{}", opening.data);
+    assert_eq!(opening.metadata.actor.as_deref(), Some("staff:anna"));
+
+    let step = |to: &str| json!({ "step": to });
+    let path = format!("/api/desk/cases/{code}/step");
+    let (status, moved) = send(&app, Some(&anna), Method::POST, &path, &step("in-production")).await;
+    assert_eq!(
+        (status, moved["step"].as_str()),
+        (200, Some("in-production")),
+        "{moved}"
+    );
+    // The same step again records nothing.
+    let head = app.store().head().await.unwrap();
+    let (status, _) = send(&app, Some(&anna), Method::POST, &path, &step("in-production")).await;
+    assert_eq!(status, 200);
+    assert_eq!(app.store().head().await.unwrap(), head);
+    // Picked up before it is ready: refused, nothing stored.
+    let (status, refused) = send(&app, Some(&anna), Method::POST, &path, &step("picked-up")).await;
+    assert_eq!(
+        (status, refused["error"].as_str()),
+        (409, Some("step_not_allowed")),
+        "{refused}"
+    );
+    assert_eq!(app.store().head().await.unwrap(), head);
+    for to in ["ready", "picked-up"] {
+        let (status, moved) = send(&app, Some(&anna), Method::POST, &path, &step(to)).await;
+        assert_eq!((status, moved["step"].as_str()), (200, Some(to)), "{moved}");
+    }
+    let (_, seen) = app.get_json(&track).await;
+    let steps: Vec<&str> = seen["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, ["received", "in-production", "ready", "picked-up"]);
+    app.stop().await;
+}
+
+async fn refused_cases_and_steps_store_nothing(db: TestDb) {
+    let app = spawn_app(db).start().await;
+    let anna = clerk(&app).await;
+    let head = app.store().head().await.unwrap();
+    let with = |field: &str, value: Value| {
+        let mut body = identity_card();
+        body[field] = value;
+        body
+    };
+    let cases = [
+        (with("kind", json!("angelschein")), "unknown_kind", "kind"),
+        (with("location", json!("atlantis")), "unknown_location", "location"),
+        (
+            with("expected_ready", json!(in_days(-2))),
+            "expected_in_past",
+            "expected_ready",
+        ),
+        (
+            with("expected_ready", json!(in_days(400))),
+            "expected_too_far",
+            "expected_ready",
+        ),
+        (with("email", json!("erika@")), "invalid_contact", "email"),
+        (with("phone", json!("call me")), "invalid_contact", "phone"),
+        (with("expected_ready", json!("soon")), "invalid_body", "expected_ready"),
+    ];
+    for (body, code, field) in &cases {
+        let (status, answer) = send(&app, Some(&anna), Method::POST, "/api/desk/cases", body).await;
+        assert_eq!(
+            (status, answer["error"].as_str(), answer["field"].as_str()),
+            (422, Some(*code), Some(*field)),
+            "{body}: {answer}"
+        );
+    }
+    // No session, no case; a made-up code finds nothing, also for a step.
+    let (status, _) = send(&app, None, Method::POST, "/api/desk/cases", &identity_card()).await;
+    assert_eq!(status, 401);
+    for code in ["K7QM-3XZP-9RTA-WB2C", "not-a-code"] {
+        let (status, answer) = app.get_json(&format!("/api/cases/{code}")).await;
+        assert_eq!((status, answer["error"].as_str()), (404, Some("not_found")), "{answer}");
+        let path = format!("/api/desk/cases/{code}/step");
+        let (status, _) = send(&app, Some(&anna), Method::POST, &path, &json!({"step": "ready"})).await;
+        assert_eq!(status, 404);
+    }
+    let (status, answer) = send(
+        &app,
+        Some(&anna),
+        Method::POST,
+        "/api/desk/cases/K7QM-3XZP-9RTA-WB2C/step",
+        &json!({"step": "lost"}),
+    )
+    .await;
+    assert_eq!((status, answer["field"].as_str()), (422, Some("step")), "{answer}");
+    assert_eq!(app.store().head().await.unwrap(), head, "nothing stored");
+    app.stop().await;
+}
+
+/// "Ready" sends exactly one message, in the language chosen, with the tracking link; a
+/// restarted server does not send it again.
+async fn ready_is_told_once_also_across_a_restart(db: TestDb) {
+    let mail = SmtpSink::start().await;
+    let app = spawn_app(db).mailing(&mail.url).start().await;
+    let anna = clerk(&app).await;
+    let (status, opened) = send(&app, Some(&anna), Method::POST, "/api/desk/cases", &identity_card()).await;
+    assert_eq!(status, 201, "{opened}");
+    let code = opened["code"].as_str().unwrap().to_owned();
+    let path = format!("/api/desk/cases/{code}/step");
+    let (status, _) = send(
+        &app,
+        Some(&anna),
+        Method::POST,
+        &path,
+        &json!({"step": "in-production"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    // Nothing is said before the document is ready.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(mail.messages().is_empty(), "{:?}", mail.messages());
+    let (status, _) = send(&app, Some(&anna), Method::POST, &path, &json!({"step": "ready"})).await;
+    assert_eq!(status, 200);
+    let got = mail.wait_for(1, Duration::from_secs(20)).await;
+    let text = decoded(&got[0]);
+    assert!(text.contains("Ready for pick-up: Identity card"), "{text}");
+    assert!(text.contains(&format!("/case/{code}")), "{text}");
+    assert!(text.contains("erika@example.org"), "to the address left");
+    let db = app.stop().await;
+    let app = spawn_app(db).mailing(&mail.url).start().await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(mail.messages().len(), 1, "sent once, not again after the restart");
+    app.stop().await;
+}
+
+/// The clerk opens a case at the desk and hands over the code; later a colleague marks it ready
+/// by that code; the citizen follows it on a 390 px phone, in German and in English.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clerk_opens_a_case_and_the_citizen_follows_it_on_a_phone() {
+    use schalter_tests::browser::Browser;
+
+    let Some(app) = spawn_app(TestDb::sqlite().await).start_with_ui().await else {
+        return;
+    };
+    add_user(&app.db.url, "anna", "desk", "counter-one-2026");
+    let Some(browser) = Browser::launch(1280, 1000).await else {
+        return;
+    };
+    browser
+        .sign_in_at(&format!("{}/desk", app.url), "anna", "counter-one-2026")
+        .await;
+    browser.wait(".desk-pick select option[value=buergerbuero]").await;
+    browser.set_value(".desk-pick select", "buergerbuero", "change").await;
+    browser.click(".case-opening summary").await;
+    // Without a date the form names what is missing.
+    browser.set_value("#case-kind", "reisepass", "change").await;
+    browser.click(".case-opening form button[type=submit]").await;
+    browser.wait("#case-expected_ready[aria-invalid=true]").await;
+    browser.assert_accessible("a case without its date").await;
+    browser.set_value("#case-expected_ready", &in_days(21), "change").await;
+    browser
+        .wait("#case-email")
+        .await
+        .send_keys("erika@example.org")
+        .await
+        .unwrap();
+    browser.click(".case-opening form button[type=submit]").await;
+    let code = browser.wait("[data-testid=case-code]").await.text().await.unwrap();
+    assert_eq!(code.len(), 19, "{code}");
+    browser.wait("[data-testid=case-opened] .qr svg").await;
+    browser.assert_accessible("a case opened").await;
+    browser.screenshot("case-desk-1280-opened").await;
+
+    browser.click(".case-step summary").await;
+    browser.wait("#case-step-code").await.send_keys(&code).await.unwrap();
+    browser
+        .set_value("#case-step-to", "case_documents_missing", "change")
+        .await;
+    browser.click(".case-step form button[type=submit]").await;
+    let done = browser
+        .wait("[data-testid=case-step-done]:not(:empty)")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(done.contains("Reisepass: Unterlagen fehlen"), "{done}");
+    // Documents missing cannot be picked up: refused, named.
+    browser.set_value("#case-step-to", "case_picked_up", "change").await;
+    browser.click(".case-step form button[type=submit]").await;
+    let refused = browser.wait(".case-step [role=alert] p").await.text().await.unwrap();
+    assert!(refused.contains("nicht folgen"), "{refused}");
+    for to in ["case_in_production", "case_ready"] {
+        browser.set_value("#case-step-to", to, "change").await;
+        browser.click(".case-step form button[type=submit]").await;
+    }
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (_, seen) = app.get_json(&format!("/api/cases/{code}")).await;
+        if seen["step"] == "ready" {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{seen}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    browser.assert_accessible("a case moved on").await;
+    browser.close().await;
+
+    let Some(phone) = Browser::launch(390, 844).await else {
+        return;
+    };
+    phone.client.goto(&format!("{}/case/{code}", app.url)).await.unwrap();
+    let timeline = phone
+        .wait("[data-testid=case-timeline] li.current")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(timeline.contains("Abholbereit"), "{timeline}");
+    let all = phone.wait("[data-testid=case-timeline]").await.text().await.unwrap();
+    for step in ["Antrag eingegangen", "Unterlagen fehlen", "In Herstellung", "Abgeholt"] {
+        assert!(all.contains(step), "{step} in {all}");
+    }
+    phone.assert_accessible("the application's status in German").await;
+    phone.screenshot("case-390-de").await;
+    let fits = phone
+        .client
+        .execute(
+            "return document.documentElement.scrollWidth <= window.innerWidth;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(fits, json!(true), "no sideways scrolling at 390 px");
+    phone.click("button.lang-switch").await;
+    let kind = phone.wait("[data-testid=case-kind]").await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    while kind.text().await.unwrap() != "Passport" {
+        assert!(tokio::time::Instant::now() < deadline, "switched to English");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let current = phone
+        .wait("[data-testid=case-timeline] li.current")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(current.contains("Ready for pick-up"), "{current}");
+    phone.assert_accessible("the application's status in English").await;
+    phone.screenshot("case-390-en").await;
+    // A mistyped code says so.
+    phone
+        .client
+        .goto(&format!("{}/case/K7QM-3XZP-9RTA-WB2C", app.url))
+        .await
+        .unwrap();
+    phone.wait(".case-status [role=alert]").await;
+    phone.close().await;
+    app.stop().await;
+}
