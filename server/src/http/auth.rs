@@ -193,10 +193,17 @@ impl FromRequestParts<AppState> for DeviceAuth {
                 .find_map(|p| p.strip_prefix("token="))
                 .map(str::to_owned)
         };
-        let token = from_header.or_else(from_query).ok_or(ApiError::Unauthorized {
-            code: "device_token_required",
-            message: "send the device token as 'Authorization: Bearer …'",
-        })?;
+        // Two different tokens in one request: neither is trusted.
+        let token = match (from_header, from_query()) {
+            (Some(header), Some(query)) if header != query => return Err(invalid_token()),
+            (Some(token), _) | (None, Some(token)) => token,
+            (None, None) => {
+                return Err(ApiError::Unauthorized {
+                    code: "device_token_required",
+                    message: "send the device token as 'Authorization: Bearer …'",
+                })
+            }
+        };
         // The token names its device: "<id>.<secret>", so one stream read finds it.
         let (id, _) = token.split_once('.').ok_or_else(invalid_token)?;
         let events = state.store.read_stream(&access::device_stream(id), 0).await?;
