@@ -969,3 +969,39 @@ pub struct CaseMilestone {
 pub struct StepRequest {
     pub step: crate::case::Step,
 }
+
+/// A specialist procedure reports where one of its applications stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "utoipa", schema(example = json!({"reference": "PA-2026-4711", "step": "ready"})))]
+pub struct ImportedStep {
+    /// The procedure's number for the application, as given when the case was opened.
+    pub reference: String,
+    pub step: crate::case::Step,
+}
+
+/// What an imported step did: `changed` is false when the case already stood there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct ImportOutcome {
+    pub reference: String,
+    pub step: crate::case::Step,
+    pub changed: bool,
+}
+
+/// A case past its expected date with no news since: what admins chase (no name, no code).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct OverdueCase {
+    pub kind: String,
+    pub kind_name: crate::catalogue::Text,
+    pub location: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = Date))]
+    pub expected_ready: chrono::NaiveDate,
+    pub step: crate::case::Step,
+    /// When the case last moved.
+    pub updated_at: LocalTime,
+}

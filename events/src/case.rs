@@ -123,10 +123,12 @@ pub enum CaseEvent {
         at: DateTime<Utc>,
         source: Source,
     },
+    /// The contact's data key is destroyed: the address served its one purpose.
+    ContactErased { at: DateTime<Utc> },
 }
 
 impl CaseEvent {
-    fn to_new_event(&self, tracking_hash: &str) -> crate::event::NewEvent {
+    pub fn to_new_event(&self, tracking_hash: &str) -> crate::event::NewEvent {
         encode(stream(tracking_hash), SCHEMA, self)
     }
 }
@@ -144,6 +146,8 @@ pub struct Case {
     pub step: Step,
     /// Every step with when it was reached, the first one the opening.
     pub history: Vec<(Step, DateTime<Utc>)>,
+    /// The contact's key is destroyed (the sealed text stays, unreadable).
+    pub erased: bool,
 }
 
 impl Case {
@@ -180,6 +184,7 @@ impl Case {
                     expected_ready,
                     step: Step::Received,
                     history: vec![(Step::Received, opened_at)],
+                    erased: false,
                 })
             }
             (CaseEvent::StepReached { step, at, .. }, Some(c)) => {
@@ -187,7 +192,11 @@ impl Case {
                 c.history.push((step, at));
                 c.version = e.version;
             }
-            (CaseEvent::StepReached { .. }, None) => {}
+            (CaseEvent::ContactErased { .. }, Some(c)) => {
+                c.erased = true;
+                c.version = e.version;
+            }
+            (CaseEvent::StepReached { .. } | CaseEvent::ContactErased { .. }, None) => {}
         }
         Ok(())
     }
@@ -204,6 +213,71 @@ impl Case {
             && today > self.expected_ready
             && updated_on <= self.expected_ready
     }
+}
+
+/// Every case in brief, without contact: how an import finds a case by the procedure's
+/// reference, and which cases are overdue.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Cases {
+    cases: std::collections::HashMap<String, Case>,
+    /// (location, reference) → the case's stream.
+    references: std::collections::HashMap<(String, String), String>,
+}
+
+impl Cases {
+    pub fn apply(&mut self, e: &RecordedEvent) -> Result<(), DecodeError> {
+        if !e.stream.starts_with("case-") {
+            return Ok(());
+        }
+        let mut case = self.cases.remove(&e.stream);
+        Case::apply(&mut case, e)?;
+        if let Some(mut c) = case {
+            // The contact stays in the stream: this map is read for lookups and counts only.
+            c.contact = None;
+            if let Some(reference) = &c.reference {
+                self.references
+                    .insert((c.location.clone(), reference.clone()), e.stream.clone());
+            }
+            self.cases.insert(e.stream.clone(), c);
+        }
+        Ok(())
+    }
+
+    /// The tracking hash of the case the procedure knows as `reference` at `location`.
+    pub fn by_reference(&self, location: &str, reference: &str) -> Option<&str> {
+        self.references
+            .get(&(location.to_owned(), reference.to_owned()))
+            .and_then(|stream| stream.strip_prefix("case-"))
+    }
+
+    /// The overdue cases, oldest expected date first; `local_date` gives a location's date of
+    /// an instant.
+    pub fn overdue(
+        &self,
+        today: impl Fn(&str) -> NaiveDate,
+        local_date: impl Fn(&str, DateTime<Utc>) -> NaiveDate,
+    ) -> Vec<&Case> {
+        let mut late: Vec<&Case> = self
+            .cases
+            .values()
+            .filter(|c| c.is_overdue(today(&c.location), local_date(&c.location, c.updated_at())))
+            .collect();
+        late.sort_by(|a, b| (a.expected_ready, &a.location, &a.kind).cmp(&(b.expected_ready, &b.location, &b.kind)));
+        late
+    }
+}
+
+/// Records that the contact of a case closed before `cutoff` (picked up or withdrawn) is
+/// erased; `None` when there is nothing to erase or the case is still open. The caller destroys
+/// the data key first.
+pub fn erase_contact(case: &Case, tracking_hash: &str, cutoff: DateTime<Utc>, now: DateTime<Utc>) -> Option<Decision> {
+    let due = case.contact.is_some() && !case.erased && case.step.is_closed() && case.updated_at() < cutoff;
+    due.then(|| {
+        Decision::expecting(
+            CaseEvent::ContactErased { at: now }.to_new_event(tracking_hash),
+            Expectation::AtVersion(case.version),
+        )
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -439,6 +513,71 @@ mod tests {
         assert_eq!(open(nowhere).unwrap_err(), CaseError::UnknownLocation);
         let decision = open(opening("2026-12-22")).unwrap();
         assert_eq!(decision.expectations, vec![(stream("h"), Expectation::NoStream)]);
+    }
+
+    #[test]
+    fn the_register_finds_a_case_by_reference_and_lists_the_late_ones() {
+        let mut cases = Cases::default();
+        let opened = open(opening("2026-12-22"))
+            .unwrap()
+            .events
+            .remove(0)
+            .recorded(1, 1, now());
+        cases.apply(&opened).unwrap();
+        assert_eq!(cases.by_reference("buergerbuero", "PA-2026-4711"), Some("h"));
+        assert_eq!(cases.by_reference("kfz-zulassung", "PA-2026-4711"), None, "per office");
+        let utc_day = |_: &str, t: DateTime<Utc>| t.date_naive();
+        assert!(cases.overdue(|_| day("2026-12-22"), utc_day).is_empty());
+        let late = cases.overdue(|_| day("2026-12-23"), utc_day);
+        assert_eq!(late.len(), 1);
+        assert!(late[0].contact.is_none(), "no contact kept in the register");
+        let ready = CaseEvent::StepReached {
+            step: Ready,
+            at: now(),
+            source: Source::Staff,
+        }
+        .to_new_event("h")
+        .recorded(2, 2, now());
+        cases.apply(&ready).unwrap();
+        assert!(cases.overdue(|_| day("2026-12-23"), utc_day).is_empty());
+    }
+
+    #[test]
+    fn only_a_closed_cases_contact_is_erased_and_only_once() {
+        let with_contact = |mut c: Case| {
+            c.contact = Some(Personal::Plain(crate::booking::Contact {
+                name: String::new(),
+                email: "erika@example.org".into(),
+                phone: None,
+            }));
+            c
+        };
+        let later = now() + Duration::days(1);
+        let earlier = now() - Duration::days(1);
+        let open = with_contact(case_at(Ready));
+        assert_eq!(
+            erase_contact(&open, "h", later, later),
+            None,
+            "ready: the notice may still go"
+        );
+        let closed = with_contact(case_at(PickedUp));
+        assert_eq!(
+            erase_contact(&closed, "h", earlier, later),
+            None,
+            "closed after the cutoff"
+        );
+        let decision = erase_contact(&closed, "h", later, later).expect("closed before the cutoff");
+        assert_eq!(decision.expectations[0].1, Expectation::AtVersion(closed.version));
+        let mut erased = Some(closed);
+        Case::apply(&mut erased, &decision.events[0].recorded(9, 5, later)).unwrap();
+        let erased = erased.unwrap();
+        assert!(erased.erased);
+        assert_eq!(erase_contact(&erased, "h", later, later), None, "once");
+        assert_eq!(
+            erase_contact(&case_at(Withdrawn), "h", later, later),
+            None,
+            "no contact, nothing to erase"
+        );
     }
 
     #[test]

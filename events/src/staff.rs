@@ -148,6 +148,9 @@ pub mod access {
         Kiosk,
         /// Hall screen: reads the call stream, nothing else.
         Display,
+        /// A specialist procedure (Fachverfahren) reporting the steps of its applications at the
+        /// location (`POST /api/import/case-steps`); it reads nothing.
+        Procedure,
     }
 
     impl std::str::FromStr for DeviceRole {
@@ -156,7 +159,8 @@ pub mod access {
             match s {
                 "kiosk" => Ok(DeviceRole::Kiosk),
                 "display" => Ok(DeviceRole::Display),
-                _ => Err(format!("unknown device role {s:?}: use kiosk or display")),
+                "procedure" => Ok(DeviceRole::Procedure),
+                _ => Err(format!("unknown device role {s:?}: use kiosk, display or procedure")),
             }
         }
     }

@@ -90,6 +90,8 @@ async fn metrics(
     if let Ok(head) = state.store.head().await {
         metrics::gauge!("schalter_event_log_head").set(head as f64);
     }
+    let overdue = crate::features::cases::overdue_cases(&state, chrono::Utc::now()).len();
+    metrics::gauge!("schalter_cases_overdue").set(overdue as f64);
     Ok((
         [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         crate::http::telemetry::prometheus().render(),

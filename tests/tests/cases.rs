@@ -2,7 +2,7 @@
 //! it with the tracking code and no login. Refused input stores nothing.
 
 use reqwest::Method;
-use schalter_tests::app::{add_user, status_and_json};
+use schalter_tests::app::{add_device, add_user, cli, status_and_json};
 use schalter_tests::smtp::{decoded, SmtpSink};
 use schalter_tests::{on_both_backends, spawn_app, TestApp, TestDb};
 use serde_json::{json, Value};
@@ -11,7 +11,10 @@ use std::time::Duration;
 on_both_backends!(
     a_case_moves_step_by_step_and_the_citizen_follows_it,
     refused_cases_and_steps_store_nothing,
-    ready_is_told_once_also_across_a_restart
+    ready_is_told_once_also_across_a_restart,
+    a_procedure_reports_steps_once_and_refused_ones_store_nothing,
+    a_late_case_is_listed_for_admins_and_counted,
+    a_closed_cases_contact_is_erased_and_an_open_ones_kept
 );
 
 async fn send(app: &TestApp, cookie: Option<&str>, method: Method, path: &str, body: &Value) -> (u16, Value) {
@@ -314,5 +317,198 @@ async fn a_clerk_opens_a_case_and_the_citizen_follows_it_on_a_phone() {
         .unwrap();
     phone.wait(".case-status [role=alert]").await;
     phone.close().await;
+    app.stop().await;
+}
+
+async fn import(app: &TestApp, token: &str, body: &Value) -> (u16, Value) {
+    status_and_json(
+        app.client
+            .post(format!("{}/api/import/case-steps", app.url))
+            .header("authorization", format!("Bearer {token}"))
+            .json(body),
+    )
+    .await
+}
+
+/// The passport procedure reports by the application's number: once changes the case, twice
+/// changes nothing; a wrong token, another office's procedure, a kiosk, an unknown number and a
+/// step that may not follow are refused and store nothing.
+async fn a_procedure_reports_steps_once_and_refused_ones_store_nothing(db: TestDb) {
+    let app = spawn_app(db).start().await;
+    let anna = clerk(&app).await;
+    let procedure = add_device(&app.db.url, "buergerbuero", "procedure");
+    let elsewhere = add_device(&app.db.url, "kfz-zulassung", "procedure");
+    let kiosk = add_device(&app.db.url, "buergerbuero", "kiosk");
+    let (status, opened) = send(&app, Some(&anna), Method::POST, "/api/desk/cases", &identity_card()).await;
+    assert_eq!(status, 201, "{opened}");
+    let code = opened["code"].as_str().unwrap().to_owned();
+
+    let step = |to: &str| json!({"reference": "PA-2026-4711", "step": to});
+    let (status, done) = import(&app, &procedure, &step("in-production")).await;
+    assert_eq!((status, done["changed"].as_bool()), (200, Some(true)), "{done}");
+    let head = app.store().head().await.unwrap();
+    let (status, done) = import(&app, &procedure, &step("in-production")).await;
+    assert_eq!((status, done["changed"].as_bool()), (200, Some(false)), "{done}");
+    let refusals = [
+        (import(&app, "device-x.forged", &step("ready")).await, 401),
+        (import(&app, &kiosk, &step("ready")).await, 403),
+        (import(&app, &elsewhere, &step("ready")).await, 404),
+        (
+            import(&app, &procedure, &json!({"reference": "PA-0000", "step": "ready"})).await,
+            404,
+        ),
+        (import(&app, &procedure, &step("picked-up")).await, 409),
+        (
+            import(&app, &procedure, &json!({"reference": "PA-2026-4711", "step": "lost"})).await,
+            422,
+        ),
+    ];
+    // Two different keys in one request: neither is trusted.
+    let (status, answer) = status_and_json(
+        app.client
+            .post(format!("{}/api/import/case-steps?token={kiosk}", app.url))
+            .header("authorization", format!("Bearer {procedure}"))
+            .json(&step("ready")),
+    )
+    .await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (401, Some("invalid_token")),
+        "{answer}"
+    );
+    for (i, ((status, answer), expected)) in refusals.iter().enumerate() {
+        assert_eq!(status, expected, "refusal {i}: {answer}");
+    }
+    assert_eq!(app.store().head().await.unwrap(), head, "nothing stored");
+
+    let (status, done) = import(&app, &procedure, &step("ready")).await;
+    assert_eq!((status, done["changed"].as_bool()), (200, Some(true)), "{done}");
+    let (_, seen) = app.get_json(&format!("/api/cases/{code}")).await;
+    assert_eq!(seen["step"], "ready");
+    let events = app.store().read_all(0, 100_000).await.unwrap();
+    let imported = events.iter().rfind(|e| e.event_type == "StepReached").unwrap();
+    assert_eq!(imported.data["source"]["by"], "import", "{}", imported.data);
+    assert!(imported
+        .metadata
+        .actor
+        .as_deref()
+        .unwrap()
+        .starts_with("device:procedure-"));
+    app.stop().await;
+}
+
+/// A case whose expected date passed without news is on the admins' list and in the metrics;
+/// once it moves, it is not.
+async fn a_late_case_is_listed_for_admins_and_counted(db: TestDb) {
+    use schalter_events::case::CaseEvent;
+    let app = spawn_app(db).start().await;
+    add_user(&app.db.url, "root", "admin", "administrator-2026");
+    let root = app.sign_in("root", "administrator-2026").await;
+    let anna = clerk(&app).await;
+    let now = chrono::Utc::now();
+    // Opened a month ago, expected two days ago: written as the server would have then.
+    let opened = CaseEvent::CaseOpened {
+        kind: "reisepass".into(),
+        location: "buergerbuero".into(),
+        opened_at: now - chrono::Duration::days(30),
+        expected_ready: (now - chrono::Duration::days(2)).date_naive(),
+        reference: Some("RP-2026-0815".into()),
+        contact: None,
+        language: "de".into(),
+    };
+    app.store()
+        .append(&schalter_events::store::AppendRequest::new(vec![
+            opened.to_new_event("late")
+        ]))
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let late = loop {
+        let late = app.staff_ok(&root, Method::GET, "/api/admin/cases/overdue").await;
+        if !late.as_array().unwrap().is_empty() {
+            break late;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the late case is listed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(late[0]["reference"], "RP-2026-0815", "{late}");
+    assert_eq!(late[0]["step"], "received");
+    let (status, _) = app.get_json_as("/api/admin/cases/overdue", &anna).await;
+    assert_eq!(status, 403, "admins only");
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(metrics.contains("schalter_cases_overdue 1"), "{metrics}");
+    // A step now is news: no longer overdue.
+    let moved = CaseEvent::StepReached {
+        step: schalter_events::case::Step::InProduction,
+        at: now,
+        source: schalter_events::case::Source::Staff,
+    };
+    app.store()
+        .append(&schalter_events::store::AppendRequest::new(vec![
+            moved.to_new_event("late")
+        ]))
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !app
+        .staff_ok(&root, Method::GET, "/api/admin/cases/overdue")
+        .await
+        .as_array()
+        .unwrap()
+        .is_empty()
+    {
+        assert!(tokio::time::Instant::now() < deadline, "no longer late");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(metrics.contains("schalter_cases_overdue 0"), "{metrics}");
+    app.stop().await;
+}
+
+/// The retention run destroys the key of the address a picked-up application left, and keeps
+/// the one of an application still waiting for its "ready".
+async fn a_closed_cases_contact_is_erased_and_an_open_ones_kept(db: TestDb) {
+    use schalter_events::booking::Personal;
+    use schalter_events::case::Case;
+    let app = spawn_app(db).start().await;
+    let anna = clerk(&app).await;
+    let mut codes = Vec::new();
+    for _ in 0..2 {
+        let (status, opened) = send(&app, Some(&anna), Method::POST, "/api/desk/cases", &identity_card()).await;
+        assert_eq!(status, 201, "{opened}");
+        codes.push(opened["code"].as_str().unwrap().to_owned());
+    }
+    for to in ["ready", "picked-up"] {
+        let path = format!("/api/desk/cases/{}/step", codes[0]);
+        let (status, _) = send(&app, Some(&anna), Method::POST, &path, &json!({"step": to})).await;
+        assert_eq!(status, 200);
+    }
+    let out = cli(&["purge", "--database-url", &app.db.url, "--retention-days", "0"]);
+    assert!(out.contains("erased the contacts of 1 application(s)"), "{out}");
+    let events = app.store().read_all(0, 100_000).await.unwrap();
+    let mut by_stream = std::collections::BTreeMap::<String, Vec<_>>::new();
+    for e in events.into_iter().filter(|e| e.stream.starts_with("case-")) {
+        by_stream.entry(e.stream.clone()).or_default().push(e);
+    }
+    let vault = app.vault().await;
+    let mut kept = 0;
+    for events in by_stream.values() {
+        let case = Case::fold(events).unwrap().unwrap();
+        let Some(Personal::Sealed(sealed)) = &case.contact else {
+            panic!("a case's contact is sealed")
+        };
+        let key = app.store().data_key(&sealed.key).await.unwrap();
+        if case.erased {
+            assert_eq!(case.step, schalter_events::case::Step::PickedUp);
+            assert_eq!(key, None, "the key is gone");
+            assert_eq!(vault.open(case.contact.as_ref().unwrap()).await.unwrap(), None);
+        } else {
+            assert!(key.is_some(), "an open case keeps its address");
+            kept += 1;
+        }
+    }
+    assert_eq!(kept, 1);
+    let out = cli(&["purge", "--database-url", &app.db.url, "--retention-days", "0"]);
+    assert!(out.contains("erased the contacts of 0 application(s)"), "{out}");
     app.stop().await;
 }

@@ -177,6 +177,15 @@ pub fn Accounts() -> impl IntoView {
     }
 }
 
+fn device_kind(role: schalter_events::staff::access::DeviceRole) -> &'static str {
+    use schalter_events::staff::access::DeviceRole;
+    match role {
+        DeviceRole::Kiosk => "devices_kiosk",
+        DeviceRole::Display => "devices_display",
+        DeviceRole::Procedure => "devices_procedure",
+    }
+}
+
 /// `text` as a QR code in SVG markup.
 pub(super) fn qr_svg(text: &str) -> String {
     qrcode::QrCode::new(text.as_bytes())
@@ -202,7 +211,8 @@ pub fn Devices() -> impl IntoView {
         location: String::new(),
         role: "kiosk".into(),
     });
-    let added = RwSignal::new(None::<(String, String)>);
+    // The new device's id and what to hand it: the pairing address, or a procedure's token.
+    let added = RwSignal::new(None::<(String, String, bool)>);
     let error = RwSignal::new(None::<String>);
     let create = move |ev: SubmitEvent| {
         ev.prevent_default();
@@ -219,8 +229,13 @@ pub fn Devices() -> impl IntoView {
                     let origin = web_sys::window()
                         .and_then(|w| w.location().origin().ok())
                         .unwrap_or_default();
-                    let link = format!("{origin}{}", d.path);
-                    added.set(Some((d.id, link)));
+                    let procedure = body.role == "procedure";
+                    let link = if procedure {
+                        d.token
+                    } else {
+                        format!("{origin}{}", d.path)
+                    };
+                    added.set(Some((d.id, link, procedure)));
                     error.set(None);
                     reload.update(|n| *n += 1);
                     crate::nav::focus("device-link");
@@ -241,15 +256,15 @@ pub fn Devices() -> impl IntoView {
         <section class="devices" aria-labelledby="devices-h">
             <h2 id="devices-h">{t("devices_title")}</h2>
             <div role="alert" class="error">{move || error.get().map(|c| view! { <p>{move || error_text(lang.get(), &c)}</p> })}</div>
-            {move || added.get().map(|(id, link)| {
-                let svg = qr_svg(&link);
+            {move || added.get().map(|(id, link, procedure)| {
+                let svg = (!procedure).then(|| qr_svg(&link));
                 view! {
                     <div class="device-added" data-testid="device-added">
                         <p><strong>{move || text(lang.get(), "devices_added").replace("{id}", &id)}</strong></p>
-                        <p class="hint">{t("devices_once")}</p>
-                        <label for="device-link">{t("devices_link")}</label>
+                        <p class="hint">{t(if procedure { "devices_token_once" } else { "devices_once" })}</p>
+                        <label for="device-link">{t(if procedure { "devices_token" } else { "devices_link" })}</label>
                         <input id="device-link" type="text" readonly prop:value=link.clone()/>
-                        <div class="device-qr" role="img" aria-label=t("devices_qr") inner_html=svg></div>
+                        {svg.map(|svg| view! { <div class="device-qr" role="img" aria-label=t("devices_qr") inner_html=svg></div> })}
                     </div>
                 }
             })}
@@ -273,7 +288,7 @@ pub fn Devices() -> impl IntoView {
                                     <tr>
                                         <td>{d.id.clone()}</td>
                                         <td>{d.location.clone()}</td>
-                                        <td>{t(if d.role == schalter_events::staff::access::DeviceRole::Kiosk { "devices_kiosk" } else { "devices_display" })}</td>
+                                        <td>{t(device_kind(d.role))}</td>
                                         <td>{t(if d.revoked { "devices_revoked" } else { "accounts_active" })}</td>
                                         <td>{(!d.revoked).then(|| view! {
                                             <button type="button" class="button small" aria-label=move || format!("{} {}", text(lang.get(), "devices_revoke"), label)
@@ -301,6 +316,7 @@ pub fn Devices() -> impl IntoView {
                     <select id="device-role" on:change=move |ev| { let v = event_target_value(&ev); new_device.update(|d| d.role = v); }>
                         <option value="kiosk" selected>{t("devices_kiosk")}</option>
                         <option value="display">{t("devices_display")}</option>
+                        <option value="procedure">{t("devices_procedure")}</option>
                     </select>
                 </div>
                 <button type="submit" class="button primary">{t("devices_create")}</button>

@@ -29,6 +29,7 @@ pub fn Admin() -> impl IntoView {
                 <p class="desk-user" data-testid="admin-user">{me.username}</p>
                 <super::setup::OfficeSetupPanel/>
                 <CloseOffice/>
+                <super::cases::OverdueCases/>
                 <super::accounts::Accounts/>
                 <super::accounts::Devices/>
                 <AuditLog/>

@@ -4,12 +4,12 @@
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use schalter_events::api::{CaseOpened, CaseRequest, CaseView, StepRequest};
+use schalter_events::api::{CaseOpened, CaseRequest, CaseView, OverdueCase, StepRequest};
 use schalter_events::case::{Step, KINDS};
 
 use super::case::step_key;
 use crate::api;
-use crate::i18n::{error_text, t, text, use_lang};
+use crate::i18n::{clock, error_text, local, long_date, t, text, use_lang};
 
 #[derive(Clone, Default)]
 struct CaseForm {
@@ -208,5 +208,52 @@ pub fn CaseStep() -> impl IntoView {
                 <button type="submit" class="button primary">{t("case_step_save")}</button>
             </form>
         </details>
+    }
+}
+
+/// For admins: applications past their expected date with no news since, so someone asks the
+/// procedure or the manufacturer before the citizen does. No name, no code.
+#[component]
+pub fn OverdueCases() -> impl IntoView {
+    let lang = use_lang();
+    let late = api::load(|| api::get::<Vec<OverdueCase>>("/api/admin/cases/overdue"));
+    view! {
+        <section class="overdue-cases" aria-labelledby="overdue-h">
+            <h2 id="overdue-h">{t("overdue_title")}</h2>
+            <p class="hint">{t("overdue_hint")}</p>
+            {move || match late.get() {
+                None => api::loading_notice(),
+                Some(Err(_)) => api::failed_notice(),
+                Some(Ok(list)) if list.is_empty() => view! { <p data-testid="overdue-none">{t("overdue_none")}</p> }.into_any(),
+                Some(Ok(list)) => view! {
+                    <div class="setup-scroll" tabindex="0" role="region" aria-label=t("overdue_title")>
+                        <table class="accounts-table" data-testid="overdue-table">
+                            <thead><tr>
+                                <th scope="col">{t("case_kind")}</th>
+                                <th scope="col">{t("stats_location")}</th>
+                                <th scope="col">{t("case_reference")}</th>
+                                <th scope="col">{t("case_expected")}</th>
+                                <th scope="col">{t("overdue_last_news")}</th>
+                            </tr></thead>
+                            <tbody>{list.into_iter().map(|c| {
+                                let expected = c.expected_ready.to_string();
+                                let moved = c.updated_at.as_str().to_owned();
+                                let moved_day = moved.clone();
+                                view! {
+                                    <tr>
+                                        <td>{local(c.kind_name)}</td>
+                                        <td>{c.location}</td>
+                                        <td>{c.reference.unwrap_or_default()}</td>
+                                        <td>{move || long_date(lang.get(), &expected)}</td>
+                                        <td>{move || format!("{}, {}: {}", long_date(lang.get(), &moved_day), clock(lang.get(), &moved),
+                                            text(lang.get(), step_key(c.step)))}</td>
+                                    </tr>
+                                }
+                            }).collect_view()}</tbody>
+                        </table>
+                    </div>
+                }.into_any(),
+            }}
+        </section>
     }
 }

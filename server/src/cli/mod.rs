@@ -327,14 +327,15 @@ pub enum UserAction {
 
 #[derive(Subcommand)]
 pub enum DeviceAction {
-    /// Register a kiosk or hall screen; prints its token (shown only now) alone on the last line.
+    /// Register a kiosk, hall screen or specialist procedure; prints its token (shown only now)
+    /// alone on the last line.
     Add {
         #[command(flatten)]
         db: Database,
         /// Location id, e.g. buergerbuero
         #[arg(long)]
         location: String,
-        /// kiosk or display
+        /// kiosk, display or procedure (a Fachverfahren reporting case steps)
         #[arg(long)]
         role: DeviceRole,
     },
@@ -589,11 +590,14 @@ async fn purge(db: &Database, keys: &Keys, retention_days: u32) -> Result<(), Cl
     let result = crate::jobs::retention::purge(&store, &vault, cutoff).await;
     let before = (chrono::Utc::now() - chrono::Duration::days(1)).date_naive();
     let tickets = crate::jobs::retention::purge_ticket_contacts(&store, &vault, before).await;
+    let cases = crate::jobs::retention::purge_case_contacts(&store, &vault, cutoff).await;
     store.close().await;
     let erased = result.map_err(|e| CliError::Usage(e.to_string()))?;
     let tickets = tickets.map_err(|e| CliError::Usage(e.to_string()))?;
+    let cases = cases.map_err(|e| CliError::Usage(e.to_string()))?;
     println!("erased the personal data of {erased} booking(s) that ended more than {retention_days} days ago");
     println!("erased the phone numbers of {tickets} walk-in ticket(s) of past days");
+    println!("erased the contacts of {cases} application(s) closed more than {retention_days} days ago");
     Ok(())
 }
 

@@ -460,6 +460,7 @@ pub struct AppState {
     queues: Arc<RwLock<Queues>>,
     directory: Arc<RwLock<Directory>>,
     audit: Arc<RwLock<schalter_events::audit::Audit>>,
+    cases: Arc<RwLock<schalter_events::case::Cases>>,
     /// Kept current by the message sender (empty when no mail server is configured).
     pub message_problems: Arc<RwLock<MessageProblems>>,
     /// Position up to which the projections above have applied the log.
@@ -499,6 +500,7 @@ impl AppState {
             queues: Arc::default(),
             directory: Arc::default(),
             audit: Arc::default(),
+            cases: Arc::default(),
             message_problems: Arc::default(),
             applied,
             shutdown,
@@ -516,6 +518,11 @@ impl AppState {
     /// Changes to how the offices run, for the admins' audit view.
     pub fn audit(&self) -> RwLockReadGuard<'_, schalter_events::audit::Audit> {
         read(&self.audit)
+    }
+
+    /// Every case in brief (no contact): lookups by reference, the overdue ones.
+    pub fn cases(&self) -> RwLockReadGuard<'_, schalter_events::case::Cases> {
+        read(&self.cases)
     }
 
     pub fn stats(&self) -> RwLockReadGuard<'_, schalter_events::stats::Stats> {
@@ -556,7 +563,11 @@ impl AppState {
             let mut queues = self.queues.write().unwrap_or_else(|e| e.into_inner());
             let mut stats = self.stats.write().unwrap_or_else(|e| e.into_inner());
             let mut audit = self.audit.write().unwrap_or_else(|e| e.into_inner());
+            let mut cases = self.cases.write().unwrap_or_else(|e| e.into_inner());
             for e in events {
+                if let Err(err) = cases.apply(e) {
+                    skipped("cases", &err);
+                }
                 if let Err(err) = audit.apply(e) {
                     skipped("audit", &err);
                 }

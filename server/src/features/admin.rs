@@ -172,6 +172,7 @@ pub async fn create_device(
     let prefix = match role {
         DeviceRole::Kiosk => "kiosk",
         DeviceRole::Display => "display",
+        DeviceRole::Procedure => "procedure",
     };
     let id = format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
     let token = format!("{id}.{}", crate::engine::secrets::new_token());

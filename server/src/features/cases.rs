@@ -4,18 +4,22 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use schalter_events::api::{CaseMilestone, CaseOpened, CaseRequest, CaseView, LocalTime, StepRequest};
+use schalter_events::api::{
+    CaseMilestone, CaseOpened, CaseRequest, CaseView, ImportOutcome, ImportedStep, LocalTime, OverdueCase, StepRequest,
+};
 use schalter_events::booking;
 use schalter_events::case::{self, Case, CaseError, Source};
+use schalter_events::staff::access::DeviceRole;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::engine::codes::{case_hash, new_code};
+use crate::engine::executor::Executed;
 use crate::engine::executor::{Attempt, Command, Decided, Plan};
 use crate::engine::state::AppState;
 use crate::engine::streams;
 use crate::engine::vault::PersonalData;
 use crate::features::office::location_tz;
-use crate::http::auth::{self, StaffUser};
+use crate::http::auth::{self, DeviceAuth, StaffUser};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::{ApiJson, ApiPath};
 use schalter_events::store::DataKey;
@@ -24,9 +28,12 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
     let desk = OpenApiRouter::new()
         .routes(routes!(open_case))
         .routes(routes!(move_case));
+    let admins = OpenApiRouter::new().routes(routes!(overdue));
     OpenApiRouter::new()
         .routes(routes!(track))
+        .routes(routes!(import_step))
         .merge(auth::staff_only(desk, state, auth::Staff::Desk))
+        .merge(auth::staff_only(admins, state, auth::Staff::Admins))
 }
 
 impl From<CaseError> for ApiError {
@@ -177,6 +184,77 @@ impl Command for MoveCase<'_> {
             },
         )
     }
+}
+
+/// A specialist procedure reports a step of one of its applications at its location, named by
+/// the procedure's reference. Sent twice, the second changes nothing (`changed: false`); a step
+/// that may not follow now is 409 and stores nothing. Authorised by a device token of the
+/// `procedure` kind (`schalter device add --role procedure`).
+#[utoipa::path(post, path = "/api/import/case-steps", tag = "cases", security(("device_token" = [])),
+    request_body = ImportedStep,
+    responses((status = 200, body = ImportOutcome), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn import_step(
+    State(state): State<AppState>,
+    device: DeviceAuth,
+    ApiJson(req): ApiJson<ImportedStep>,
+) -> Result<Json<ImportOutcome>, ApiError> {
+    device.require(DeviceRole::Procedure)?;
+    let procedure = &device.0;
+    let hash = state
+        .cases()
+        .by_reference(&procedure.location, req.reference.trim())
+        .map(str::to_owned)
+        .ok_or_else(|| ApiError::NotFound(format!("there is no application {:?} at this office", req.reference)))?;
+    let command = MoveCase {
+        state: &state,
+        hash: &hash,
+        step: req.step,
+        source: Source::Import {
+            system: procedure.id.clone(),
+        },
+    };
+    let changed = matches!(
+        state
+            .execute(&format!("device:{}", procedure.id), None, command)
+            .await?,
+        Executed::Done((), Some(_))
+    );
+    Ok(Json(ImportOutcome {
+        reference: req.reference,
+        step: req.step,
+        changed,
+    }))
+}
+
+/// Cases past their expected date with no news since (R9.6: a transfer from the procedure that
+/// never came), oldest expected date first. No name, no tracking code.
+#[utoipa::path(get, path = "/api/admin/cases/overdue", tag = "cases",
+    responses((status = 200, body = [OverdueCase]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn overdue(State(state): State<AppState>) -> Json<Vec<OverdueCase>> {
+    Json(overdue_cases(&state, chrono::Utc::now()))
+}
+
+/// The overdue cases at `now`, each judged by its office's local date.
+pub fn overdue_cases(state: &AppState, now: chrono::DateTime<chrono::Utc>) -> Vec<OverdueCase> {
+    let tz = |location: &str| location_tz(state, location).unwrap_or(chrono_tz::Europe::Berlin);
+    let cases = state.cases();
+    cases
+        .overdue(
+            |location| now.with_timezone(&tz(location)).date_naive(),
+            |location, at| at.with_timezone(&tz(location)).date_naive(),
+        )
+        .into_iter()
+        .map(|c| OverdueCase {
+            kind: c.kind.clone(),
+            kind_name: case::kind_name(&c.kind).unwrap_or_default(),
+            location: c.location.clone(),
+            reference: c.reference.clone(),
+            expected_ready: c.expected_ready,
+            step: c.step,
+            updated_at: LocalTime::at(c.updated_at().with_timezone(&tz(&c.location))),
+        })
+        .collect()
 }
 
 /// Where an application stands, for the citizen holding its tracking code: what, where, when

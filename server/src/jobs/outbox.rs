@@ -688,7 +688,7 @@ async fn case_message(
     pending: &Pending,
     stream: &str,
 ) -> Result<Option<Result<Outgoing, String>>, crate::engine::vault::VaultError> {
-    let Some(c) = outbox.cases.get(stream).filter(|c| c.step == Step::Ready) else {
+    let Some(c) = outbox.cases.get(stream).filter(|c| c.step == Step::Ready && !c.erased) else {
         return Ok(None);
     };
     let Some(contact) = &c.contact else { return Ok(None) };

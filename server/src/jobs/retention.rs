@@ -1,6 +1,8 @@
 //! Erasing personal data on time: after the retention period (default 30 days after the
 //! appointment) a booking's data key is destroyed and `PersonalDataErased` recorded; a phone
-//! number a walk-in left goes the day after (`ContactErased` on the ticket's stream). Runs daily
+//! number a walk-in left goes the day after (`ContactErased` on the ticket's stream); the address
+//! an application left for "ready" goes the retention period after the case closed (picked up
+//! or withdrawn; `ContactErased` on the case's stream). Runs daily
 //! in every server and on demand with `schalter purge`; running twice, or on two servers at
 //! once, erases nothing twice.
 
@@ -8,6 +10,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use schalter_events::booking::{self, Booking, ErasureReason, Personal};
+use schalter_events::case::{self, Case};
 use schalter_events::queue::{self, NumberEvent, TicketEvent};
 use schalter_events::store::{Store, StoreError};
 use schalter_events::{decode, encode, Decision, Expectation};
@@ -61,6 +64,63 @@ pub async fn purge(store: &Store, vault: &Vault, cutoff: DateTime<Utc>) -> Resul
         }
     }
     Ok(erased)
+}
+
+/// Erases the contacts of cases closed before `cutoff`; returns how many.
+pub async fn purge_case_contacts(store: &Store, vault: &Vault, cutoff: DateTime<Utc>) -> Result<usize, PurgeError> {
+    let mut cases: HashMap<String, Option<Case>> = HashMap::new();
+    let mut batches = store.read_ahead(0, 2000);
+    while let Some(batch) = batches.recv().await {
+        let batch = batch?;
+        for e in batch.iter().filter(|e| e.stream.starts_with("case-")) {
+            let entry = cases.entry(e.stream.clone()).or_default();
+            Case::apply(entry, e).map_err(|err| PurgeError::Decode(err.to_string()))?;
+        }
+    }
+    let executor = Executor::new(store.clone());
+    let mut erased = 0;
+    for (stream, folded) in cases {
+        let Some(c) = folded else { continue };
+        if case::erase_contact(&c, "", cutoff, Utc::now()).is_none() {
+            continue;
+        }
+        let command = EraseCaseContact {
+            store,
+            vault,
+            hash: stream.trim_start_matches("case-"),
+            cutoff,
+        };
+        if let Executed::Done(true, _) = executor.execute("system:retention", None, command).await? {
+            erased += 1;
+        }
+    }
+    Ok(erased)
+}
+
+struct EraseCaseContact<'a> {
+    store: &'a Store,
+    vault: &'a Vault,
+    hash: &'a str,
+    cutoff: DateTime<Utc>,
+}
+
+impl Command for EraseCaseContact<'_> {
+    type Output = bool;
+    type Error = PurgeError;
+
+    async fn decide(&mut self, attempt: &Attempt<'_>) -> Result<Decided<bool>, PurgeError> {
+        let Some(c) = streams::case(self.store, self.hash).await? else {
+            return Ok(Decided::Nothing(false));
+        };
+        let (Some(decision), Some(contact)) =
+            (case::erase_contact(&c, self.hash, self.cutoff, attempt.now), &c.contact)
+        else {
+            return Ok(Decided::Nothing(false));
+        };
+        // The key goes first: a record saying "erased" must never stand beside a live key.
+        self.vault.erase(contact).await?;
+        Ok(Decided::append(decision, true))
+    }
 }
 
 /// Erases the phone numbers walk-ins left for "your turn is near" on days before `before`
@@ -198,6 +258,10 @@ pub fn schedule(store: Store, vault: Vault, retention_days: u32, mut shutdown: t
             match purge(&store, &vault, cutoff).await {
                 Ok(n) => tracing::info!(erased = n, retention_days, "retention run finished"),
                 Err(e) => tracing::error!(error = %e, "retention run failed; trying again tomorrow"),
+            }
+            match purge_case_contacts(&store, &vault, cutoff).await {
+                Ok(n) => tracing::info!(erased = n, retention_days, "contacts of closed applications erased"),
+                Err(e) => tracing::error!(error = %e, "erasing contacts of closed applications failed"),
             }
             // Yesterday in Germany is over everywhere by then (UTC date minus one is safe).
             let before = (Utc::now() - chrono::Duration::days(1)).date_naive();
