@@ -306,7 +306,21 @@ impl TestApp {
         let request =
             schalter_events::store::AppendRequest::new(vec![schalter_events::encode(stream.clone(), 1, &event)])
                 .expect(stream, schalter_events::Expectation::NoStream);
-        self.store().append(&request).await.expect("booking recorded");
+        let written = self.store().append(&request).await.expect("booking recorded");
+        // Written beside the server, as another server would: the kiosk and the desk read the
+        // server's projections, so wait until they hold it.
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let (_, ready) = self.get_json("/api/health/ready").await;
+            if ready["applied"].as_i64().unwrap_or(0) >= written.last_position {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the server applies the booking: {ready}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 
     /// Solves a proof-of-work challenge as the app does: the `proof` of a booking request.
