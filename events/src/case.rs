@@ -201,6 +201,12 @@ impl Case {
         Ok(())
     }
 
+    /// Whether its contact, kept for the "ready" notice, is due to go: the case closed (picked
+    /// up or withdrawn) before `cutoff` and the contact is not erased yet.
+    pub fn contact_erasable(&self, cutoff: DateTime<Utc>) -> bool {
+        self.contact.is_some() && !self.erased && self.step.is_closed() && self.updated_at() < cutoff
+    }
+
     /// When the case last moved.
     pub fn updated_at(&self) -> DateTime<Utc> {
         self.history.last().map(|(_, at)| *at).unwrap_or(DateTime::UNIX_EPOCH)
@@ -271,8 +277,7 @@ impl Cases {
 /// erased; `None` when there is nothing to erase or the case is still open. The caller destroys
 /// the data key first.
 pub fn erase_contact(case: &Case, tracking_hash: &str, cutoff: DateTime<Utc>, now: DateTime<Utc>) -> Option<Decision> {
-    let due = case.contact.is_some() && !case.erased && case.step.is_closed() && case.updated_at() < cutoff;
-    due.then(|| {
+    case.contact_erasable(cutoff).then(|| {
         Decision::expecting(
             CaseEvent::ContactErased { at: now }.to_new_event(tracking_hash),
             Expectation::AtVersion(case.version),

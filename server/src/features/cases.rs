@@ -107,11 +107,10 @@ impl Command for OpenCase<'_> {
     type Error = ApiError;
 
     async fn decide(&mut self, attempt: &Attempt<'_>) -> Result<Decided<()>, ApiError> {
-        let catalogue = self.state.catalogue();
-        let place = catalogue.locations.get(&self.req.location);
-        let today = match place.and_then(|l| l.time_zone.parse::<chrono_tz::Tz>().ok()) {
-            Some(tz) => attempt.now.with_timezone(&tz).date_naive(),
-            None => attempt.now.date_naive(),
+        let known_location = self.state.catalogue().locations.contains_key(&self.req.location);
+        let today = match location_tz(self.state, &self.req.location) {
+            Ok(tz) => attempt.now.with_timezone(&tz).date_naive(),
+            Err(_) => attempt.now.date_naive(),
         };
         let kinds: Vec<&str> = case::KINDS.iter().map(|(id, _, _)| *id).collect();
         let decision = case::open(case::Open {
@@ -119,7 +118,7 @@ impl Command for OpenCase<'_> {
             kind: &self.req.kind,
             kinds: &kinds,
             location: &self.req.location,
-            known_location: place.is_some(),
+            known_location,
             today,
             expected_ready: self.req.expected_ready,
             reference: self.req.reference.clone().filter(|r| !r.trim().is_empty()),

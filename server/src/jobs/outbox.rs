@@ -650,10 +650,6 @@ async fn prepare(
             compose(state, settings, pending, booking, &personal, tz).map(|l| Outgoing::Mail(Box::new(l)))
         }
         (Channel::Sms, _) => {
-            let (Some((sms, _)), Some(to)) = (&transports.sms, personal.phone.as_deref().and_then(normalise_phone))
-            else {
-                return Ok(None);
-            };
             let text = match (&pending.about, booking) {
                 (_, Some(booking)) if pending.kind == Kind::Cancellation => {
                     office_cancellation_text(state, settings, booking, tz_of(&booking.location))
@@ -665,12 +661,10 @@ async fn prepare(
                 },
                 _ => return Ok(None),
             };
-            Ok(Outgoing::Sms(Sms {
-                id: id.to_owned(),
-                to,
-                from: sms.sender.clone(),
-                text,
-            }))
+            match text_message(transports, &personal, id, text) {
+                Some(sms) => Ok(sms),
+                None => return Ok(None),
+            }
         }
         (Channel::Mail, None) => return Ok(None),
     };
@@ -737,10 +731,6 @@ async fn case_message(
             })))))
         }
         Channel::Sms => {
-            let (Some((sms, _)), Some(to)) = (&transports.sms, personal.phone.as_deref().and_then(normalise_phone))
-            else {
-                return Ok(None);
-            };
             let text = match c.language.as_str() {
                 "en" => format!(
                     "{}: your document ({}) is ready for pick-up. Status: {link}",
@@ -751,14 +741,27 @@ async fn case_message(
                     location.de, kind.de
                 ),
             };
-            Ok(Some(Ok(Outgoing::Sms(Sms {
-                id: id.to_owned(),
-                to,
-                from: sms.sender.clone(),
-                text,
-            }))))
+            Ok(text_message(transports, &personal, id, text).map(Ok))
         }
     }
+}
+
+/// `text` as an SMS to the number the citizen left, through the configured gateway; `None`
+/// without a gateway or a number.
+fn text_message(
+    transports: &Transports,
+    personal: &crate::engine::vault::PersonalData,
+    id: &str,
+    text: String,
+) -> Option<Outgoing> {
+    let (sms, _) = transports.sms.as_ref()?;
+    let to = personal.phone.as_deref().and_then(normalise_phone)?;
+    Some(Outgoing::Sms(Sms {
+        id: id.to_owned(),
+        to,
+        from: sms.sender.clone(),
+        text,
+    }))
 }
 
 async fn deliver(

@@ -80,8 +80,7 @@ pub async fn purge_case_contacts(store: &Store, vault: &Vault, cutoff: DateTime<
     let executor = Executor::new(store.clone());
     let mut erased = 0;
     for (stream, folded) in cases {
-        let Some(c) = folded else { continue };
-        if case::erase_contact(&c, "", cutoff, Utc::now()).is_none() {
+        if !folded.is_some_and(|c| c.contact_erasable(cutoff)) {
             continue;
         }
         let command = EraseCaseContact {
