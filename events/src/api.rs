@@ -212,6 +212,10 @@ pub struct TicketRequest {
     /// For an SMS when the turn is near (only where an SMS gateway is configured).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
+    /// The tracking code of the application being collected (pick-up services only): the
+    /// ticket is issued only for a document ready here, and the hand-over closes the case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -344,6 +348,9 @@ pub struct CallView {
     pub at: LocalTime,
     /// Called again (the citizen did not come at the first call).
     pub recall: bool,
+    /// Someone collecting a finished document: the screen marks it.
+    #[serde(default)]
+    pub pick_up: bool,
 }
 
 /// One service's line as the hall screen shows it (a `waiting` event is a list of these).
@@ -953,6 +960,21 @@ pub struct CaseView {
     pub step: crate::case::Step,
     /// Every step reached, oldest first, the first one the application itself.
     pub history: Vec<CaseMilestone>,
+    /// How to collect it, while it is ready and the office has a pick-up service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pick_up: Option<PickUpWay>,
+}
+
+/// How a ready document is collected at its office.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct PickUpWay {
+    /// The pick-up service, for booking a pick-up time (`/?service=…&location=…`).
+    pub service: String,
+    /// A pick-up time can be booked online.
+    pub bookable_online: bool,
+    /// A pick-up ticket can be drawn at the kiosk with the tracking code.
+    pub kiosk: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1169,6 +1169,7 @@ mod tests {
                 issued_at: start(),
                 contact: None,
                 booking: None,
+                case: None,
             },
         );
         assert_eq!(

@@ -299,6 +299,33 @@ pub enum CaseError {
     UnknownCase,
     #[error("an application that is {from:?} cannot become {to:?}")]
     StepNotAllowed { from: Step, to: Step },
+    #[error("the application is {0:?}, not ready for pick-up")]
+    NotReady(Step),
+    #[error("the application is collected at another office")]
+    OtherLocation,
+}
+
+/// A pick-up ticket for `case` at `location`: only for a document ready there. The answer is
+/// the expectation the ticket is issued under, so a case withdrawn meanwhile gets no ticket.
+pub fn draw_pick_up(case: &Case, tracking_hash: &str, location: &str) -> Result<Decision, CaseError> {
+    if case.location != location {
+        return Err(CaseError::OtherLocation);
+    }
+    if case.step != Step::Ready {
+        return Err(CaseError::NotReady(case.step));
+    }
+    Ok(Decision {
+        events: Vec::new(),
+        expectations: vec![(stream(tracking_hash), Expectation::AtVersion(case.version))],
+    })
+}
+
+/// The clerk handed the document over at the end of a pick-up visit: the case is picked up,
+/// if it still may be (nothing for one withdrawn or already closed meanwhile).
+pub fn hand_over(case: &Case, tracking_hash: &str, now: DateTime<Utc>) -> Option<Decision> {
+    reach(case, tracking_hash, Step::PickedUp, Source::Staff, now)
+        .ok()
+        .flatten()
 }
 
 /// Opening a case at the end of a visit.
@@ -473,6 +500,38 @@ mod tests {
         }
         assert_eq!(tried, 36);
         assert!(PickedUp.is_closed() && Withdrawn.is_closed() && !Ready.is_closed());
+    }
+
+    #[test]
+    fn only_a_ready_document_is_drawn_for_and_handed_over() {
+        for step in Step::ALL {
+            let case = case_at(step);
+            let drawn = draw_pick_up(&case, "h", "buergerbuero");
+            let handed = hand_over(&case, "h", now());
+            if step == Ready {
+                let drawn = drawn.unwrap();
+                assert!(drawn.events.is_empty(), "drawing a ticket changes the case in no way");
+                assert_eq!(
+                    drawn.expectations,
+                    vec![(stream("h"), Expectation::AtVersion(case.version))],
+                    "the ticket holds only while the case is still ready"
+                );
+                let handed = handed.expect("ready → picked up");
+                assert_eq!(
+                    decode::<CaseEvent>(&handed.events[0].recorded(9, 9, now())).unwrap(),
+                    CaseEvent::StepReached {
+                        step: PickedUp,
+                        at: now(),
+                        source: Source::Staff
+                    }
+                );
+            } else {
+                assert_eq!(drawn.unwrap_err(), CaseError::NotReady(step), "{step:?}");
+                assert_eq!(handed, None, "a {step:?} case is left as it is");
+            }
+        }
+        let elsewhere = draw_pick_up(&case_at(Ready), "h", "kfz-zulassung");
+        assert_eq!(elsewhere.unwrap_err(), CaseError::OtherLocation);
     }
 
     #[test]

@@ -82,6 +82,10 @@ pub struct Service {
     /// links to the state's service portal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub leika_key: Option<String>,
+    /// Hands out finished documents: its tickets may be drawn with an application's tracking
+    /// code, are called before other fresh walk-ins, and the hand-over closes the application.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pick_up: bool,
 }
 
 /// The municipality behind the offices, as its privacy notice must name it (GDPR art. 13(1)(a)
@@ -160,6 +164,13 @@ impl Catalogue {
             .get(location)
             .and_then(|l| l.time_zone.parse().ok())
             .unwrap_or(chrono_tz::Europe::Berlin)
+    }
+
+    /// Where finished documents are handed out at `location`: its first pick-up service.
+    pub fn pick_up_service(&self, location: &str) -> Option<&Service> {
+        self.services
+            .values()
+            .find(|s| s.pick_up && s.locations.iter().any(|l| l == location))
     }
 
     pub fn apply(&mut self, event: &CatalogueEvent) {
@@ -281,6 +292,7 @@ pub fn demo() -> Catalogue {
             ticket_prefix: "A".into(),
             online_elsewhere: None,
             leika_key: None,
+            pick_up: false,
         },
         Service {
             id: "reisepass".into(),
@@ -298,6 +310,7 @@ pub fn demo() -> Catalogue {
             ticket_prefix: "A".into(),
             online_elsewhere: None,
             leika_key: None,
+            pick_up: false,
         },
         Service {
             id: "ausweis-abholung".into(),
@@ -313,11 +326,12 @@ pub fn demo() -> Catalogue {
                 Text::new("Bisheriges Dokument", "Previous document"),
             ],
             fee: Text::new("Keine Gebühr", "No fee"),
-            bookable_online: false,
+            bookable_online: true,
             walk_in: true,
             ticket_prefix: "B".into(),
             online_elsewhere: None,
             leika_key: None,
+            pick_up: true,
         },
         Service {
             id: "wohnsitz-anmeldung".into(),
@@ -338,6 +352,7 @@ pub fn demo() -> Catalogue {
             ticket_prefix: "C".into(),
             online_elsewhere: None,
             leika_key: None,
+            pick_up: false,
         },
         Service {
             id: "meldebescheinigung".into(),
@@ -355,6 +370,7 @@ pub fn demo() -> Catalogue {
             ticket_prefix: "C".into(),
             online_elsewhere: None,
             leika_key: None,
+            pick_up: false,
         },
         Service {
             id: "fuehrungszeugnis".into(),
@@ -372,6 +388,7 @@ pub fn demo() -> Catalogue {
             ticket_prefix: "C".into(),
             online_elsewhere: None,
             leika_key: None,
+            pick_up: false,
         },
         Service {
             id: "kfz-neuzulassung".into(),
@@ -394,6 +411,7 @@ pub fn demo() -> Catalogue {
             ticket_prefix: "K".into(),
             online_elsewhere: None,
             leika_key: None,
+            pick_up: false,
         },
         Service {
             id: "kfz-umschreibung".into(),
@@ -415,6 +433,7 @@ pub fn demo() -> Catalogue {
             ticket_prefix: "K".into(),
             online_elsewhere: None,
             leika_key: None,
+            pick_up: false,
         },
         Service {
             id: "kfz-abmeldung".into(),
@@ -435,6 +454,7 @@ pub fn demo() -> Catalogue {
             ticket_prefix: "K".into(),
             online_elsewhere: Some("https://www.kba.de/DE/Themen/ZentraleRegister/ZFZR/i-kfz/i-kfz_node.html".into()),
             leika_key: None,
+            pick_up: false,
         },
         Service {
             id: "wunschkennzeichen".into(),
@@ -452,6 +472,7 @@ pub fn demo() -> Catalogue {
             ticket_prefix: "K".into(),
             online_elsewhere: Some("https://www.ludwigshafen.de/wunschkennzeichen".into()),
             leika_key: None,
+            pick_up: false,
         },
     ];
     // (ISO weekday, opens (h, m), closes (h, m))

@@ -25,6 +25,13 @@ impl Decision {
         }
     }
 
+    /// Both decisions, appended together or not at all.
+    pub fn and(mut self, other: Decision) -> Decision {
+        self.events.extend(other.events);
+        self.expectations.extend(other.expectations);
+        self
+    }
+
     /// Events that hold whatever else was written meanwhile (the last one wins).
     pub fn unconditional(events: Vec<NewEvent>) -> Decision {
         Decision {

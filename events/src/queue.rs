@@ -56,6 +56,8 @@ pub fn label(prefix: &str, number: i64) -> String {
 pub enum Kind {
     WalkIn,
     Appointment,
+    /// A walk-in for a pick-up service: someone collecting a finished document.
+    PickUp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,6 +79,10 @@ pub enum NumberEvent {
         /// The booking's stream, for checked-in bookings: the day's list follows the ticket.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         booking: Option<String>,
+        /// The application being collected (its tracking hash), for pick-up tickets drawn
+        /// with the tracking code: the hand-over closes it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        case: Option<String>,
     },
 }
 
@@ -171,6 +177,8 @@ pub struct Ticket {
     pub contact: Option<Personal>,
     /// Set aside by a clerk and back in the line, until it is called again: the desk marks it.
     pub parked: bool,
+    /// The application a pick-up ticket collects (its tracking hash).
+    pub case: Option<String>,
 }
 
 impl Ticket {
@@ -181,6 +189,7 @@ impl Ticket {
             slot_start,
             issued_at,
             contact,
+            case,
             ..
         } = event;
         Ticket {
@@ -195,6 +204,7 @@ impl Ticket {
             version: 0,
             contact: contact.clone(),
             parked: false,
+            case: case.clone(),
         }
     }
 
@@ -295,8 +305,10 @@ pub const MAX_WAIT_MINUTES: i64 = 45;
 /// The call policy, deterministic and in this order:
 /// 1. due work, earliest due first: checked-in appointments whose slot has started (due at the
 ///    slot start) and walk-ins waiting longer than `max_wait` (due at arrival + `max_wait`);
-/// 2. other walk-ins, by arrival;
-/// 3. appointments that arrived early, by slot start.
+/// 2. pick-ups, by arrival: a hand-over takes a few minutes, and nobody should wait behind a
+///    passport application to collect one (where a counter serves both);
+/// 3. other walk-ins, by arrival;
+/// 4. appointments that arrived early, by slot start.
 ///
 /// Only tickets for services the counter handles count. Ties keep the label order, so every
 /// instance computes the same answer.
@@ -321,10 +333,11 @@ pub fn call_order<'a>(
         .filter(|t| t.state == State::Waiting && services.contains(&t.service))
         .map(|t| match (t.kind, t.slot_start) {
             (Kind::Appointment, Some(slot)) if slot <= now => (0, slot, t),
-            (Kind::Appointment, Some(slot)) => (2, slot, t),
-            (Kind::Appointment, None) => (1, t.waiting_since, t),
-            (Kind::WalkIn, _) if now - t.waiting_since >= max_wait => (0, t.waiting_since + max_wait, t),
-            (Kind::WalkIn, _) => (1, t.waiting_since, t),
+            (Kind::Appointment, Some(slot)) => (3, slot, t),
+            (Kind::Appointment, None) => (2, t.waiting_since, t),
+            (Kind::WalkIn | Kind::PickUp, _) if now - t.waiting_since >= max_wait => (0, t.waiting_since + max_wait, t),
+            (Kind::PickUp, _) => (1, t.waiting_since, t),
+            (Kind::WalkIn, _) => (2, t.waiting_since, t),
         })
         .collect();
     candidates.sort_by(|a, b| (a.0, a.1, &a.2.label).cmp(&(b.0, b.1, &b.2.label)));
@@ -590,6 +603,14 @@ mod tests {
             version: 0,
             contact: None,
             parked: false,
+            case: None,
+        }
+    }
+
+    fn pick_up(label: &str, since: &str) -> Ticket {
+        Ticket {
+            kind: Kind::PickUp,
+            ..walk_in(label, "abholung", since)
         }
     }
 
@@ -613,6 +634,7 @@ mod tests {
         let max_wait = Duration::minutes(45);
         let ausweis = services(&["ausweis"]);
         let both = services(&["ausweis", "meldung"]);
+        let with_pick_up = services(&["ausweis", "abholung"]);
         let cases: Vec<Case> = vec![
             ("empty queue", vec![], &both, "09:00", None),
             (
@@ -681,6 +703,64 @@ mod tests {
                 &both,
                 "08:55",
                 Some("T-001"), // slot 08:40 < due 08:45
+            ),
+            (
+                "a pick-up goes before a registration walk-in who came earlier",
+                vec![walk_in("A-001", "ausweis", "08:05"), pick_up("B-001", "08:15")],
+                &with_pick_up,
+                "08:20",
+                Some("B-001"),
+            ),
+            (
+                "pick-ups among themselves by arrival",
+                vec![pick_up("B-002", "08:10"), pick_up("B-001", "08:12")],
+                &with_pick_up,
+                "08:20",
+                Some("B-002"),
+            ),
+            (
+                "…but not before a walk-in past the maximum wait",
+                vec![walk_in("A-001", "ausweis", "08:00"), pick_up("B-001", "08:40")],
+                &with_pick_up,
+                "08:50",
+                Some("A-001"),
+            ),
+            (
+                "…nor before an appointment whose time has come",
+                vec![
+                    pick_up("B-001", "08:00"),
+                    appointment("T-001", "ausweis", "08:30", "08:25"),
+                ],
+                &with_pick_up,
+                "08:31",
+                Some("T-001"),
+            ),
+            (
+                "a pick-up goes before an appointment that came early",
+                vec![
+                    appointment("T-001", "ausweis", "09:00", "08:00"),
+                    pick_up("B-001", "08:25"),
+                ],
+                &with_pick_up,
+                "08:31",
+                Some("B-001"),
+            ),
+            (
+                "a pick-up waiting past the maximum counts as due from arrival + max wait",
+                vec![
+                    pick_up("B-001", "08:00"),
+                    appointment("T-001", "ausweis", "08:50", "08:40"),
+                ],
+                &with_pick_up,
+                "08:55",
+                Some("B-001"),
+            ),
+            (
+                "a counter without the pick-up service never calls a pick-up",
+                vec![pick_up("B-001", "08:00")],
+                &ausweis,
+                "08:20",
+                None,
             ),
             (
                 "skills: a counter only calls services it handles",
@@ -783,6 +863,7 @@ mod tests {
             issued_at: at("08:00"),
             contact: None,
             booking: None,
+            case: None,
         };
         let issued = issue("kfz-zulassung", day, "K", &ticket);
         assert_eq!(issued.events[0].stream, "numbers-kfz-zulassung-20261202-K");

@@ -294,6 +294,9 @@ pub struct Figures {
     pub walk_ins: u32,
     pub walk_ins_kiosk: u32,
     pub walk_ins_desk: u32,
+    /// Of the walk-ins, people collecting a finished document (pick-up services).
+    #[serde(default)]
+    pub pick_ups: u32,
     pub online_share: Option<f64>,
     pub served: u32,
     /// Citizens sent away from the counter because documents were missing.
@@ -549,8 +552,11 @@ fn figures(
     let today = |t: &TicketFact| cx.now.with_timezone(&(cx.tz_of)(&t.location)).date_naive();
     for t in tickets {
         match t.kind {
-            Kind::WalkIn => {
+            Kind::WalkIn | Kind::PickUp => {
                 f.walk_ins += 1;
+                if t.kind == Kind::PickUp {
+                    f.pick_ups += 1;
+                }
                 match t.channel {
                     Channel::Kiosk => f.walk_ins_kiosk += 1,
                     _ => f.walk_ins_desk += 1,
@@ -639,6 +645,7 @@ mod tests {
                 issued_at: at(issued),
                 contact: None,
                 booking: None,
+                case: None,
             };
             self.add(&format!("numbers-bb-20261201-{prefix}"), number, &event, issued, actor);
         }
@@ -779,11 +786,11 @@ mod tests {
         );
         // Walk-ins: A-001 kiosk 09:00, wait 10, served 20; A-002 kiosk 09:05, wait 20, started
         // 2 min after the call, served 10; A-003 at the desk 10:30, never called; A-004 kiosk
-        // 10:40, wait 5, no-show.
+        // 10:40, wait 5, no-show, came to collect a document (a pick-up is a walk-in too).
         log.issued("A", 1, Kind::WalkIn, "2026-12-01T08:00:00Z", None, "device:k1");
         log.issued("A", 2, Kind::WalkIn, "2026-12-01T08:05:00Z", None, "device:k1");
         log.issued("A", 3, Kind::WalkIn, "2026-12-01T09:30:00Z", None, "staff:anna");
-        log.issued("A", 4, Kind::WalkIn, "2026-12-01T09:40:00Z", None, "device:k1");
+        log.issued("A", 4, Kind::PickUp, "2026-12-01T09:40:00Z", None, "device:k1");
         log.step("A-001", 1, call("2026-12-01T08:10:00Z"));
         // Marked absent by a mis-tap and taken back at once: served, not a no-show.
         log.step(
@@ -876,6 +883,7 @@ mod tests {
                 walk_ins: 4,
                 walk_ins_kiosk: 3,
                 walk_ins_desk: 1,
+                pick_ups: 1,
                 // 2 appointments checked in, 4 walk-ins.
                 online_share: Some(0.333),
                 served: 3,
@@ -937,6 +945,7 @@ mod tests {
                 issued_at: at(issued),
                 contact: None,
                 booking: None,
+                case: None,
             };
             log.add(
                 &format!("numbers-bb-{day}-A"),

@@ -4,6 +4,7 @@
 use reqwest::Method;
 use schalter_tests::app::{add_device, add_user, cli, status_and_json};
 use schalter_tests::smtp::{decoded, SmtpSink};
+use schalter_tests::sse::SseStream;
 use schalter_tests::{on_both_backends, spawn_app, TestApp, TestDb};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -14,7 +15,8 @@ on_both_backends!(
     ready_is_told_once_also_across_a_restart,
     a_procedure_reports_steps_once_and_refused_ones_store_nothing,
     a_late_case_is_listed_for_admins_and_counted,
-    a_closed_cases_contact_is_erased_and_an_open_ones_kept
+    a_closed_cases_contact_is_erased_and_an_open_ones_kept,
+    a_ready_document_is_collected_with_its_own_ticket
 );
 
 async fn send(app: &TestApp, cookie: Option<&str>, method: Method, path: &str, body: &Value) -> (u16, Value) {
@@ -199,6 +201,7 @@ async fn ready_is_told_once_also_across_a_restart(db: TestDb) {
 /// by that code; the citizen follows it on a 390 px phone, in German and in English.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clerk_opens_a_case_and_the_citizen_follows_it_on_a_phone() {
+    use fantoccini::Locator;
     use schalter_tests::browser::Browser;
 
     let Some(app) = spawn_app(TestDb::sqlite().await).start_with_ui().await else {
@@ -282,6 +285,18 @@ async fn a_clerk_opens_a_case_and_the_citizen_follows_it_on_a_phone() {
     for step in ["Antrag eingegangen", "Unterlagen fehlen", "In Herstellung", "Abgeholt"] {
         assert!(all.contains(step), "{step} in {all}");
     }
+    // How to collect it: a ticket at the kiosk with the code, or a pick-up time online.
+    phone.wait("[data-testid=pick-up-kiosk]").await;
+    let book = phone
+        .wait("[data-testid=book-pick-up]")
+        .await
+        .attr("href")
+        .await
+        .unwrap();
+    assert_eq!(
+        book.as_deref(),
+        Some("/?service=ausweis-abholung&location=buergerbuero")
+    );
     phone.assert_accessible("the application's status in German").await;
     phone.screenshot("case-390-de").await;
     let fits = phone
@@ -317,6 +332,60 @@ async fn a_clerk_opens_a_case_and_the_citizen_follows_it_on_a_phone() {
         .unwrap();
     phone.wait(".case-status [role=alert]").await;
     phone.close().await;
+
+    // Collected: a pick-up ticket drawn at the kiosk with the code (a hand scanner types the
+    // receipt's whole link), called at the pick-up counter and marked on the hall screen.
+    let kiosk_token = add_device(&app.db.url, "buergerbuero", "kiosk");
+    let display_token = add_device(&app.db.url, "buergerbuero", "display");
+    let Some(kiosk) = Browser::launch(1024, 900).await else {
+        return;
+    };
+    let kiosk_url = format!("{}/kiosk/buergerbuero?token={kiosk_token}", app.url);
+    kiosk.client.goto(&kiosk_url).await.unwrap();
+    kiosk.wait(".kiosk-choices").await;
+    let choices = kiosk
+        .client
+        .find_all(Locator::Css(".kiosk-choices .kiosk-button"))
+        .await
+        .unwrap();
+    choices[1].click().await.unwrap();
+    kiosk.wait(".kiosk-services .kiosk-button").await;
+    kiosk
+        .client
+        .find(Locator::XPath("//button[contains(., 'Ausweis oder Pass abholen')]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let link = format!("{}/case/{code}", app.url);
+    kiosk.wait("#kiosk-case-input").await.send_keys(&link).await.unwrap();
+    kiosk
+        .assert_accessible("the kiosk asks for the application's code")
+        .await;
+    kiosk.screenshot("kiosk-pick-up-code").await;
+    kiosk.click(".kiosk-code button[type=submit]").await;
+    let number = kiosk.wait("[data-testid=ticket-number]").await.text().await.unwrap();
+    assert_eq!(number, "B-001");
+    kiosk.close().await;
+
+    let Some(screen) = Browser::launch(1280, 720).await else {
+        return;
+    };
+    let screen_url = format!("{}/display/buergerbuero?token={display_token}", app.url);
+    screen.client.goto(&screen_url).await.unwrap();
+    screen.wait(".display-calls").await;
+    let anna = app.sign_in("anna", "counter-one-2026").await;
+    app.open_counter(&anna, "buergerbuero-4").await;
+    let called = app
+        .staff_ok(&anna, Method::POST, "/api/counters/buergerbuero-4/call-next")
+        .await;
+    assert_eq!(called["number"], "B-001", "{called}");
+    let mark = screen.wait("tr.latest .display-pick-up").await.text().await.unwrap();
+    assert_eq!(mark, "Abholung");
+    screen.assert_accessible("a pick-up called on the hall screen").await;
+    screen.screenshot("display-pick-up").await;
+    screen.close().await;
     app.stop().await;
 }
 
@@ -510,5 +579,136 @@ async fn a_closed_cases_contact_is_erased_and_an_open_ones_kept(db: TestDb) {
     assert_eq!(kept, 1);
     let out = cli(&["purge", "--database-url", &app.db.url, "--retention-days", "0"]);
     assert!(out.contains("erased the contacts of 0 application(s)"), "{out}");
+    app.stop().await;
+}
+
+/// Draws a ticket at the Bürgerbüro's kiosk.
+async fn draw(app: &TestApp, kiosk: &str, body: Value) -> (u16, Value) {
+    let request = app
+        .client
+        .post(format!("{}/api/locations/buergerbuero/tickets", app.url))
+        .header("authorization", format!("Bearer {kiosk}"))
+        .json(&body);
+    status_and_json(request).await
+}
+
+/// Opens a case at `location` and moves it to ready; returns its tracking code.
+async fn ready_case(app: &TestApp, clerk: &str, location: &str) -> String {
+    let mut body = identity_card();
+    body["location"] = json!(location);
+    body["reference"] = json!(format!("PA-{location}"));
+    let (status, opened) = send(app, Some(clerk), Method::POST, "/api/desk/cases", &body).await;
+    assert_eq!(status, 201, "{opened}");
+    let code = opened["code"].as_str().unwrap().to_owned();
+    let (status, moved) = send(
+        app,
+        Some(clerk),
+        Method::POST,
+        &format!("/api/desk/cases/{code}/step"),
+        &json!({ "step": "ready" }),
+    )
+    .await;
+    assert_eq!((status, moved["step"].as_str()), (200, Some("ready")), "{moved}");
+    code
+}
+
+async fn a_ready_document_is_collected_with_its_own_ticket(db: TestDb) {
+    let app = spawn_app(db).start().await;
+    let anna = clerk(&app).await;
+    let kiosk = add_device(&app.db.url, "buergerbuero", "kiosk");
+    let display = add_device(&app.db.url, "buergerbuero", "display");
+    let pick_up = |code: &str| json!({ "service": "ausweis-abholung", "case": code });
+
+    // Not ready yet, unknown, at another office, with a service that hands nothing out:
+    // refused, and nothing stored.
+    let (status, opened) = send(&app, Some(&anna), Method::POST, "/api/desk/cases", &identity_card()).await;
+    assert_eq!(status, 201, "{opened}");
+    let in_production = opened["code"].as_str().unwrap().to_owned();
+    let elsewhere = ready_case(&app, &anna, "kfz-zulassung").await;
+    let code = ready_case(&app, &anna, "buergerbuero").await;
+    let head = app.store().head().await.unwrap();
+    let refusals = [
+        (pick_up(&in_production), 409, "case_not_ready"),
+        (pick_up("AAAA-BBBB-CCCC-DDDD"), 404, "not_found"),
+        (pick_up("not a code"), 404, "not_found"),
+        (pick_up(&elsewhere), 409, "collected_elsewhere"),
+        (
+            json!({ "service": "personalausweis", "case": code }),
+            422,
+            "not_a_pick_up",
+        ),
+    ];
+    for (body, want_status, want_code) in &refusals {
+        let (status, answer) = draw(&app, &kiosk, body.clone()).await;
+        assert_eq!(
+            (status, answer["error"].as_str()),
+            (*want_status, Some(*want_code)),
+            "{body}: {answer}"
+        );
+    }
+    assert_eq!(app.store().head().await.unwrap(), head, "refusals store nothing");
+
+    // The citizen's page says how to collect it.
+    let (_, seen) = app.get_json(&format!("/api/cases/{code}")).await;
+    assert_eq!(
+        seen["pick_up"],
+        json!({ "service": "ausweis-abholung", "bookable_online": true, "kiosk": true }),
+        "{seen}"
+    );
+
+    // A registration walk-in comes first, then the pick-up: the hand scanner types the whole
+    // tracking link from the receipt's QR code.
+    let (status, walk_in) = draw(&app, &kiosk, json!({ "service": "personalausweis" })).await;
+    assert_eq!(status, 201, "{walk_in}");
+    let link = format!("{}/case/{code}", app.url);
+    let (status, ticket) = draw(&app, &kiosk, pick_up(&link)).await;
+    assert_eq!((status, ticket["number"].as_str()), (201, Some("B-001")), "{ticket}");
+    let (status, again) = draw(&app, &kiosk, pick_up(&code)).await;
+    assert_eq!(
+        (status, again["error"].as_str()),
+        (409, Some("already_in_line")),
+        "{again}"
+    );
+
+    // Counter 1 serves both: the pick-up is called first, and the hall screen marks it.
+    app.open_counter(&anna, "buergerbuero-1").await;
+    let call = || app.staff_ok(&anna, Method::POST, "/api/counters/buergerbuero-1/call-next");
+    let called = call().await;
+    assert_eq!(
+        (called["number"].as_str(), called["kind"].as_str()),
+        (Some("B-001"), Some("pickup")),
+        "{called}"
+    );
+    let screen = app.client.get(format!(
+        "{}/api/locations/buergerbuero/display/stream?token={display}",
+        app.url
+    ));
+    let mut feed = SseStream::open(screen).await;
+    let snapshot = feed
+        .next(Duration::from_secs(5))
+        .await
+        .expect("a snapshot first")
+        .json();
+    assert_eq!(snapshot["calls"][0]["number"], "B-001", "{snapshot}");
+    assert_eq!(snapshot["calls"][0]["pick_up"], true, "{snapshot}");
+
+    // The hand-over closes the case; the walk-in is next.
+    let id = called["id"].as_str().unwrap();
+    app.staff_ok(&anna, Method::POST, &format!("/api/tickets/{id}/finish"))
+        .await;
+    let (_, seen) = app.get_json(&format!("/api/cases/{code}")).await;
+    assert_eq!(seen["step"], "picked-up", "{seen}");
+    assert!(seen.get("pick_up").is_none(), "{seen}");
+    let closing = app
+        .store()
+        .read_all(0, 100_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .rfind(|e| e.event_type == "StepReached")
+        .unwrap();
+    assert_eq!(closing.metadata.actor.as_deref(), Some("staff:anna"));
+    let next = call().await;
+    assert_eq!(next["number"], walk_in["number"], "{next}");
     app.stop().await;
 }

@@ -41,14 +41,17 @@ pub fn CaseStatus() -> impl IntoView {
                     <p class="error" role="alert">{t("case_unknown")}</p>
                 }.into_any(),
                 Some(Err(_)) => view! { <p class="error" role="alert">{t("ticket_offline")}</p> }.into_any(),
-                Some(Ok(c)) => view! { <Timeline case=c/> }.into_any(),
+                Some(Ok(c)) => {
+                    let code = params.read_untracked().get("code").unwrap_or_default().to_ascii_uppercase();
+                    view! { <Timeline case=c code/> }.into_any()
+                }
             }}
         </section>
     }
 }
 
 #[component]
-fn Timeline(case: CaseView) -> impl IntoView {
+fn Timeline(case: CaseView, code: String) -> impl IntoView {
     let lang = use_lang();
     // The steps reached, then the usual ones still to come (none after a closed case).
     let mut shown: Vec<(Step, Option<String>)> = case
@@ -68,6 +71,18 @@ fn Timeline(case: CaseView) -> impl IntoView {
         _ => None,
     };
     let expected = case.expected_ready.to_string();
+    let location = case.location.clone();
+    let pick_up = case.pick_up.clone().map(|way| {
+        let book = way.bookable_online.then(|| {
+            let href = format!("/?service={}&location={location}", way.service);
+            view! { <p><a class="case-book" href=href data-testid="book-pick-up">{t("case_pick_up_book")}</a></p> }
+        });
+        view! {
+            <p>{t("case_your_code")}": "<strong class="case-code" data-testid="case-code">{code}</strong></p>
+            {way.kiosk.then(|| view! { <p data-testid="pick-up-kiosk">{t("case_pick_up_kiosk")}</p> })}
+            {book}
+        }
+    });
     view! {
         <p class="case-kind" data-testid="case-kind">{local(case.kind_name)}</p>
         <p>{t("case_where")}": "{local(case.location_name)}</p>
@@ -94,5 +109,6 @@ fn Timeline(case: CaseView) -> impl IntoView {
             }).collect_view()}
         </ol>
         {hint.map(|key| view! { <p class="notice" role="status">{move || text(lang.get(), key)}</p> })}
+        {pick_up}
     }
 }

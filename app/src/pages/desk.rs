@@ -442,12 +442,14 @@ fn CounterPanel(desk: Desk) -> impl IntoView {
 fn CurrentTicket(desk: Desk, ticket: CalledTicket) -> impl IntoView {
     let lang = desk.lang;
     let appointment = ticket.appointment.clone();
+    let pick_up = ticket.kind == schalter_events::queue::Kind::PickUp;
     let kind = move || match appointment.as_ref() {
         Some(a) => format!(
             "{} {}",
             text(lang.get(), "desk_appointment_at"),
             clock(lang.get(), a.as_str())
         ),
+        None if pick_up => text(lang.get(), "desk_pick_up").to_owned(),
         None => text(lang.get(), "desk_walk_in").to_owned(),
     };
     let called = ticket.state == State::Called;

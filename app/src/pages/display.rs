@@ -82,9 +82,13 @@ pub fn Display() -> impl IntoView {
                 } else {
                     ("", "")
                 };
+                // Marked in words, not by colour alone, and never more than the kind of visit.
+                let pick_up = c
+                    .pick_up
+                    .then(|| view! { <span class="display-pick-up">{t("display_pick_up")}</span> });
                 view! {
                     <tr class=class>
-                        <td class="display-number" data-testid=number_id>{c.number}</td>
+                        <td class="display-number" data-testid=number_id>{c.number}{pick_up}</td>
                         <td class="display-arrow" aria-hidden="true">"→"</td>
                         <td class="display-counter" data-testid=counter_id>{c.counter}</td>
                     </tr>

@@ -29,6 +29,8 @@ enum Step {
     Start,
     Code,
     Services,
+    /// The tracking code of a ready document, for a pick-up ticket.
+    PickUp,
     Ticket,
 }
 
@@ -65,6 +67,8 @@ fn KioskFlow(location: String, token: String) -> impl IntoView {
     let busy = RwSignal::new(false);
     let code = RwSignal::new(String::new());
     let phone = RwSignal::new(String::new());
+    // The pick-up service chosen, while its tracking code is asked for.
+    let pick_up = RwSignal::new(String::new());
     // Only where an SMS gateway is configured may a walk-in leave a number.
     let sms = api::load(|| async { api::get::<Health>("/api/health").await.map(|h| h.sms).unwrap_or(false) });
     let (location, token) = (StoredValue::new(location), StoredValue::new(token));
@@ -90,6 +94,7 @@ fn KioskFlow(location: String, token: String) -> impl IntoView {
         error.set(None);
         code.set(String::new());
         phone.set(String::new());
+        pick_up.set(String::new());
     };
     // The next person at the kiosk starts in German, whatever the last one chose.
     let next_person = move || {
@@ -148,14 +153,36 @@ fn KioskFlow(location: String, token: String) -> impl IntoView {
             }
         });
     };
-    let take = move |service: String| {
+    let draw = move |service: String, case: Option<String>| {
         submit(format!("/api/locations/{}/tickets", location.get_value()), {
             let number = phone.get_untracked().trim().to_owned();
             KioskRequest::Ticket(TicketRequest {
                 service,
                 phone: (!number.is_empty()).then_some(number),
+                case,
             })
         })
+    };
+    let is_pick_up = move |id: &str| {
+        services
+            .get_untracked()
+            .and_then(|r| r.ok())
+            .is_some_and(|all| all.iter().any(|s| s.id == id && s.pick_up))
+    };
+    // A pick-up service asks for the tracking code first.
+    let take = move |service: String| {
+        if is_pick_up(&service) {
+            pick_up.set(service);
+            error.set(None);
+            step.set(Step::PickUp);
+        } else {
+            draw(service, None);
+        }
+    };
+    let collect = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let typed = code.get_untracked().trim().to_owned();
+        draw(pick_up.get_untracked(), (!typed.is_empty()).then_some(typed));
     };
     let check_in = move |ev: SubmitEvent| {
         ev.prevent_default();
@@ -213,6 +240,21 @@ fn KioskFlow(location: String, token: String) -> impl IntoView {
                     <div class="kiosk-row">
                         <button type="button" class="kiosk-secondary" on:click=move |_| reset()>{t("back")}</button>
                         <button type="submit" class="kiosk-primary" disabled=move || busy.get()>{t("kiosk_check_in")}</button>
+                    </div>
+                </form>
+            }.into_any(),
+            Step::PickUp => view! {
+                <h1 id="kiosk-h">{move || service_name(&pick_up.get())}</h1>
+                <form class="kiosk-code" on:submit=collect>
+                    <label for="kiosk-case-input">{t("kiosk_case_label")}</label>
+                    <input id="kiosk-case-input" name="case" autocomplete="off" autocapitalize="characters"
+                        spellcheck="false" autofocus=true aria-describedby="kiosk-case-hint"
+                        prop:value=move || code.get() on:input=move |ev| code.set(event_target_value(&ev))/>
+                    <p id="kiosk-case-hint" class="kiosk-button-hint">{t("kiosk_case_hint")}</p>
+                    {error_view}
+                    <div class="kiosk-row">
+                        <button type="button" class="kiosk-secondary" on:click=move |_| reset()>{t("back")}</button>
+                        <button type="submit" class="kiosk-primary" disabled=move || busy.get()>{t("kiosk_case_draw")}</button>
                     </div>
                 </form>
             }.into_any(),

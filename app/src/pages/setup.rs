@@ -416,6 +416,7 @@ fn blank_service() -> Service {
         ticket_prefix: String::new(),
         online_elsewhere: None,
         leika_key: None,
+        pick_up: false,
     }
 }
 
@@ -518,6 +519,7 @@ fn ServiceEditor(loaded: Loaded) -> impl IntoView {
                 |s: &mut Service, v| s.ticket_prefix = v.trim().to_uppercase())}
             {check_box("service-bookable_online".into(), t("setup_bookable_online"), service, |s: &Service| s.bookable_online, |s: &mut Service, on| s.bookable_online = on, state)}
             {check_box("service-walk_in".into(), t("setup_walk_in"), service, |s: &Service| s.walk_in, |s: &mut Service, on| s.walk_in = on, state)}
+            {check_box("service-pick_up".into(), t("setup_pick_up"), service, |s: &Service| s.pick_up, |s: &mut Service, on| s.pick_up = on, state)}
             {f("online_elsewhere", "setup_online_elsewhere", "url", |s: &Service| s.online_elsewhere.clone().unwrap_or_default(),
                 |s: &mut Service, v| s.online_elsewhere = Some(v.trim().to_owned()).filter(|v| !v.is_empty()))}
             {f("leika_key", "setup_leika_key", "text", |s: &Service| s.leika_key.clone().unwrap_or_default(),

@@ -213,6 +213,7 @@ fn cards(lang: Lang, f: &Figures, p: &Figures) -> Vec<(&'static str, String, Str
     vec![
         ("fig_bookings", count(f.bookings), count(p.bookings)),
         ("fig_walk_ins", count(f.walk_ins), count(p.walk_ins)),
+        ("fig_pick_ups", count(f.pick_ups), count(p.pick_ups)),
         (
             "fig_online_share",
             percent(lang, f.online_share),

@@ -308,6 +308,7 @@ impl Sim<'_> {
                             issued_at: at,
                             contact: None,
                             booking: None,
+                            case: None,
                         };
                         let ticket = queue::issue(location, day, &prefix, &issued);
                         let Ok(decision) = booking::check_in(b, hash, location, ticket, at) else {
@@ -325,14 +326,16 @@ impl Sim<'_> {
                         }
                     }
                     None => {
+                        let pick_up = catalogue.services.get(service).is_some_and(|s| s.pick_up);
                         let issued = NumberEvent::TicketIssued {
                             service: service.to_owned(),
-                            kind: Kind::WalkIn,
+                            kind: if pick_up { Kind::PickUp } else { Kind::WalkIn },
                             slot_start: None,
                             token_hash: self.code_hash(),
                             issued_at: at,
                             contact: None,
                             booking: None,
+                            case: None,
                         };
                         let decision = queue::issue(location, day, prefix, &issued);
                         let stream = queue::numbers_stream(location, day, prefix);
@@ -369,7 +372,7 @@ impl Sim<'_> {
                     counter: counter.clone(),
                     at: now,
                 };
-                let (mut events, done) = if ticket.kind == Kind::WalkIn && self.rng.chance(0.04) {
+                let (mut events, done) = if ticket.kind != Kind::Appointment && self.rng.chance(0.04) {
                     let gone = now + Duration::minutes(3);
                     ticket.state = State::NoShow;
                     self.report.no_shows += 1;

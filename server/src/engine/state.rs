@@ -132,6 +132,8 @@ pub struct Call {
     pub counter: String,
     pub at: DateTime<Utc>,
     pub kind: CallKind,
+    /// Someone collecting a finished document: the screen marks it.
+    pub pick_up: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -292,6 +294,7 @@ impl Queues {
                             counter,
                             at,
                             kind,
+                            pick_up: ticket.kind == queue::Kind::PickUp,
                         });
                     }
                     if let Some(minutes) = served {

@@ -5,7 +5,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use schalter_events::api::{
-    CaseMilestone, CaseOpened, CaseRequest, CaseView, ImportOutcome, ImportedStep, LocalTime, OverdueCase, StepRequest,
+    CaseMilestone, CaseOpened, CaseRequest, CaseView, ImportOutcome, ImportedStep, LocalTime, OverdueCase, PickUpWay,
+    StepRequest,
 };
 use schalter_events::booking;
 use schalter_events::case::{self, Case, CaseError, Source};
@@ -48,6 +49,14 @@ impl From<CaseError> for ApiError {
             CaseError::UnknownCase => ApiError::NotFound(message),
             CaseError::StepNotAllowed { .. } => ApiError::Conflict {
                 code: "step_not_allowed",
+                message,
+            },
+            CaseError::NotReady(_) => ApiError::Conflict {
+                code: "case_not_ready",
+                message,
+            },
+            CaseError::OtherLocation => ApiError::Conflict {
+                code: "collected_elsewhere",
                 message,
             },
         }
@@ -270,12 +279,20 @@ pub async fn track(State(state): State<AppState>, ApiPath(code): ApiPath<String>
 
 fn view(state: &AppState, case: &Case) -> CaseView {
     let tz = location_tz(state, &case.location).unwrap_or(chrono_tz::Europe::Berlin);
-    let location_name = state
-        .catalogue()
+    let catalogue = state.catalogue();
+    let location_name = catalogue
         .locations
         .get(&case.location)
         .map(|l| l.name.clone())
         .unwrap_or_default();
+    let pick_up = catalogue
+        .pick_up_service(&case.location)
+        .filter(|_| case.step == case::Step::Ready)
+        .map(|s| PickUpWay {
+            service: s.id.clone(),
+            bookable_online: s.bookable_online,
+            kiosk: s.walk_in,
+        });
     CaseView {
         kind: case.kind.clone(),
         kind_name: case::kind_name(&case.kind).unwrap_or_default(),
@@ -291,6 +308,7 @@ fn view(state: &AppState, case: &Case) -> CaseView {
                 at: LocalTime::at(at.with_timezone(&tz)),
             })
             .collect(),
+        pick_up,
     }
 }
 

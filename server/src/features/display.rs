@@ -98,6 +98,7 @@ impl Feed {
                 .unwrap_or_else(|| call.counter.clone()),
             at: LocalTime::at(call.at.with_timezone(&self.tz)),
             recall: call.kind == CallKind::Recall,
+            pick_up: call.pick_up,
         }
     }
 

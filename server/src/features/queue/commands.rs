@@ -6,11 +6,15 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use schalter_events::api::TicketRequest;
 use schalter_events::booking::{self, Personal};
+use schalter_events::case::{self, CaseError};
 use schalter_events::catalogue::Counter;
+use schalter_events::event::Decision;
 use schalter_events::queue::{self, Kind, NumberEvent, Ticket};
 
+use crate::engine::codes::case_hash;
 use crate::engine::executor::{Attempt, Command, Decided};
 use crate::engine::state::AppState;
+use crate::engine::streams;
 use crate::engine::vault::PersonalData;
 use crate::features::bookings::{check_in_number, load_booking, load_by_hash, normalise_check_in_number};
 use crate::http::abuse::CHECK_IN_NUMBER_MISSES;
@@ -40,6 +44,9 @@ pub struct IssueTicket<'a> {
     prefix: String,
     /// The sealed phone number for "your turn is near".
     contact: Option<Personal>,
+    kind: Kind,
+    /// The tracking hash of the application a pick-up ticket collects.
+    case: Option<String>,
 }
 
 impl<'a> IssueTicket<'a> {
@@ -52,6 +59,8 @@ impl<'a> IssueTicket<'a> {
             request,
             prefix: String::new(),
             contact: None,
+            kind: Kind::WalkIn,
+            case: None,
         }
     }
 }
@@ -76,8 +85,23 @@ impl Command for IssueTicket<'_> {
                     "this service needs an appointment or is done online",
                 ));
             }
+            if service.pick_up {
+                self.kind = Kind::PickUp;
+            }
             service.ticket_prefix.clone()
         };
+        if let Some(code) = self.request.case.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+            if self.kind != Kind::PickUp {
+                return Err(ApiError::invalid(
+                    "not_a_pick_up",
+                    Some("case"),
+                    "a tracking code goes with the service for collecting documents",
+                ));
+            }
+            // A hand scanner reading the receipt's QR code types the whole tracking link.
+            let code = code.rsplit('/').next().unwrap_or(code);
+            self.case = Some(case_hash(code).ok_or(CaseError::UnknownCase)?);
+        }
         let phone = self.request.phone.as_deref().map(str::trim).filter(|p| !p.is_empty());
         let Some(phone) = phone else { return Ok(()) };
         if !self.state.sms {
@@ -104,19 +128,28 @@ impl Command for IssueTicket<'_> {
         Ok(())
     }
 
+    /// A pick-up ticket looks for one already in today's line for the same application.
+    fn reads_projections(&self) -> bool {
+        self.case.is_some()
+    }
+
     async fn decide(&mut self, attempt: &Attempt<'_>) -> Result<Decided<Issued>, ApiError> {
         self.office_open(attempt.now)?;
         let day = attempt.now.with_timezone(&self.tz).date_naive();
         let ticket = NumberEvent::TicketIssued {
             service: self.request.service.clone(),
-            kind: Kind::WalkIn,
+            kind: self.kind,
             slot_start: None,
             token_hash: self.token_hash.clone(),
             issued_at: attempt.now,
             contact: self.contact.clone(),
             booking: None,
+            case: self.case.clone(),
         };
-        let decision = queue::issue(&self.location, day, &self.prefix, &ticket);
+        let mut decision = queue::issue(&self.location, day, &self.prefix, &ticket);
+        if let Some(hash) = &self.case {
+            decision = decision.and(self.ready_for_pick_up(hash, day).await?);
+        }
         let issued = Issued {
             day,
             at: attempt.now,
@@ -129,6 +162,29 @@ impl Command for IssueTicket<'_> {
 }
 
 impl IssueTicket<'_> {
+    /// The application is ready here and nobody holds a ticket for it yet today: a second
+    /// press at the kiosk must not put the same person in the line twice.
+    async fn ready_for_pick_up(&self, hash: &str, day: NaiveDate) -> Result<Decision, ApiError> {
+        let case = streams::case(&self.state.store, hash)
+            .await?
+            .ok_or(CaseError::UnknownCase)?;
+        let expectation = case::draw_pick_up(&case, hash, &self.location)?;
+        let in_line = self.state.queues().tickets(&self.location, day).iter().any(|t| {
+            t.case.as_deref() == Some(hash)
+                && matches!(
+                    t.state,
+                    queue::State::Waiting | queue::State::Called | queue::State::InService
+                )
+        });
+        if in_line {
+            return Err(ApiError::Conflict {
+                code: "already_in_line",
+                message: "a ticket for this application is already in today's line".into(),
+            });
+        }
+        Ok(expectation)
+    }
+
     /// Walk-in tickets only while the office is open (`Schedule::takes_walk_ins`), unless this
     /// server hands them out at any hour (demo, tests).
     fn office_open(&self, now: DateTime<Utc>) -> Result<(), ApiError> {
@@ -265,6 +321,7 @@ impl Command for CheckIn<'_> {
             issued_at: attempt.now,
             contact: None,
             booking: Some(booking::stream(&code_hash)),
+            case: None,
         };
         let issue = queue::issue(&self.location, day, APPOINTMENT_PREFIX, &ticket);
         let decision = booking::check_in(&booking, &code_hash, &self.location, issue, attempt.now)?;
@@ -394,7 +451,7 @@ impl Command for ActOnTicket<'_> {
         if self.action == queue::Action::UndoNoShow {
             self.counter_free(&ticket)?;
         }
-        let decision = queue::act(
+        let mut decision = queue::act(
             &self.location,
             self.day,
             &ticket,
@@ -402,6 +459,12 @@ impl Command for ActOnTicket<'_> {
             self.to_service.as_deref(),
             attempt.now,
         )?;
+        if let (queue::Action::Finish, Some(hash)) = (self.action, &ticket.case) {
+            let case = streams::case(&self.state.store, hash).await?;
+            if let Some(handed) = case.and_then(|case| case::hand_over(&case, hash, attempt.now)) {
+                decision = decision.and(handed);
+            }
+        }
         Ok(Decided::append(decision, ()))
     }
 }
