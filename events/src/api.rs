@@ -1027,3 +1027,16 @@ pub struct OverdueCase {
     /// When the case last moved.
     pub updated_at: LocalTime,
 }
+
+/// A specialist procedure that has sent no import for longer than a weekend and a holiday
+/// (R9.6: a transfer that stopped): the device admins check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct SilentProcedure {
+    /// The device id of its key.
+    pub device: String,
+    pub location: String,
+    /// Its last import, or its registration when it never sent one.
+    pub heard_at: LocalTime,
+    pub never_imported: bool,
+}

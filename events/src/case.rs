@@ -228,10 +228,97 @@ pub struct Cases {
     cases: std::collections::HashMap<String, Case>,
     /// (location, reference) → the case's stream.
     references: std::collections::HashMap<(String, String), String>,
+    /// The specialist procedures allowed to report, by device id.
+    procedures: std::collections::BTreeMap<String, Procedure>,
+}
+
+/// A specialist procedure as the alarm for missing transfers sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Procedure {
+    pub id: String,
+    pub location: String,
+    pub registered_at: DateTime<Utc>,
+    /// When an import from it last arrived (to within [`ARRIVAL_EVERY_MINUTES`]).
+    pub last_import: Option<DateTime<Utc>>,
+}
+
+impl Procedure {
+    /// Heard from last: its last import, or its registration if it never sent one.
+    pub fn heard_at(&self) -> DateTime<Utc> {
+        self.last_import.unwrap_or(self.registered_at)
+    }
+
+    /// Quiet for longer than a weekend and a holiday: the transfer has probably stopped (R9.6).
+    pub fn is_silent(&self, now: DateTime<Utc>) -> bool {
+        now - self.heard_at() >= Duration::hours(SILENT_AFTER_HOURS)
+    }
+}
+
+/// How long a procedure may stay quiet before admins are told.
+pub const SILENT_AFTER_HOURS: i64 = 72;
+/// An import's arrival is written at most this often per procedure: enough to notice silence,
+/// rare enough that imports repeating what is known leave the log alone.
+pub const ARRIVAL_EVERY_MINUTES: i64 = 60;
+
+pub fn procedure_stream(device: &str) -> String {
+    format!("procedure-{device}")
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data")]
+pub enum ProcedureEvent {
+    /// An import from the procedure arrived and was accepted.
+    ImportArrived { at: DateTime<Utc> },
+}
+
+/// The arrival to record for an accepted import from `procedure` at `now`: none while the last
+/// recorded one is recent.
+pub fn arrival(procedure: &Procedure, now: DateTime<Utc>) -> Option<Decision> {
+    let recent = procedure
+        .last_import
+        .is_some_and(|last| now - last < Duration::minutes(ARRIVAL_EVERY_MINUTES));
+    (!recent).then(|| {
+        Decision::unconditional(vec![encode(
+            procedure_stream(&procedure.id),
+            SCHEMA,
+            &ProcedureEvent::ImportArrived { at: now },
+        )])
+    })
 }
 
 impl Cases {
     pub fn apply(&mut self, e: &RecordedEvent) -> Result<(), DecodeError> {
+        if let Some(id) = e.stream.strip_prefix("device-") {
+            use crate::staff::access::{AccessEvent, DeviceRole};
+            match decode::<AccessEvent>(e)? {
+                AccessEvent::DeviceRegistered {
+                    id,
+                    location,
+                    role: DeviceRole::Procedure,
+                    ..
+                } => {
+                    let procedure = Procedure {
+                        id: id.clone(),
+                        location,
+                        registered_at: e.recorded_at,
+                        last_import: None,
+                    };
+                    self.procedures.insert(id, procedure);
+                }
+                AccessEvent::DeviceRevoked => {
+                    self.procedures.remove(id);
+                }
+                _ => {}
+            }
+            return Ok(());
+        }
+        if let Some(id) = e.stream.strip_prefix("procedure-") {
+            let ProcedureEvent::ImportArrived { at } = decode(e)?;
+            if let Some(p) = self.procedures.get_mut(id) {
+                p.last_import = Some(p.last_import.map_or(at, |last| last.max(at)));
+            }
+            return Ok(());
+        }
         if !e.stream.starts_with("case-") {
             return Ok(());
         }
@@ -247,6 +334,18 @@ impl Cases {
             self.cases.insert(e.stream.clone(), c);
         }
         Ok(())
+    }
+
+    /// A procedure allowed to report (registered, not revoked).
+    pub fn procedure(&self, id: &str) -> Option<&Procedure> {
+        self.procedures.get(id)
+    }
+
+    /// The procedures quiet for too long at `now`, longest quiet first.
+    pub fn silent_procedures(&self, now: DateTime<Utc>) -> Vec<&Procedure> {
+        let mut silent: Vec<&Procedure> = self.procedures.values().filter(|p| p.is_silent(now)).collect();
+        silent.sort_by_key(|p| (p.heard_at(), p.id.clone()));
+        silent
     }
 
     /// The tracking hash of the case the procedure knows as `reference` at `location`.
@@ -577,6 +676,56 @@ mod tests {
         assert_eq!(open(nowhere).unwrap_err(), CaseError::UnknownLocation);
         let decision = open(opening("2026-12-22")).unwrap();
         assert_eq!(decision.expectations, vec![(stream("h"), Expectation::NoStream)]);
+    }
+
+    #[test]
+    fn a_procedure_quiet_for_three_days_is_silent_and_arrivals_are_written_hourly() {
+        use crate::staff::access::{AccessEvent, DeviceRole};
+        let registered = now();
+        let mut cases = Cases::default();
+        let device = |role| {
+            encode(
+                "device-pass",
+                1,
+                &AccessEvent::DeviceRegistered {
+                    id: "pass".into(),
+                    location: "buergerbuero".into(),
+                    role,
+                    token_hash: "t".into(),
+                },
+            )
+            .recorded(1, 1, registered)
+        };
+        cases.apply(&device(DeviceRole::Kiosk)).unwrap();
+        assert!(cases.procedure("pass").is_none(), "a kiosk reports nothing");
+        cases.apply(&device(DeviceRole::Procedure)).unwrap();
+        let hours = |h: i64| registered + Duration::hours(h);
+        assert!(cases.silent_procedures(hours(71)).is_empty(), "never sent, but new");
+        assert_eq!(cases.silent_procedures(hours(72)).len(), 1, "never sent for three days");
+
+        let first = arrival(cases.procedure("pass").unwrap(), hours(10)).expect("the first arrival");
+        assert_eq!(first.events[0].stream, "procedure-pass");
+        cases.apply(&first.events[0].recorded(2, 1, hours(10))).unwrap();
+        let p = cases.procedure("pass").unwrap();
+        assert_eq!(p.last_import, Some(hours(10)));
+        assert!(
+            arrival(p, hours(10) + Duration::minutes(59)).is_none(),
+            "within the hour"
+        );
+        assert!(arrival(p, hours(11)).is_some(), "an hour later");
+        assert!(cases.silent_procedures(hours(81)).is_empty());
+        assert_eq!(
+            cases.silent_procedures(hours(82)).len(),
+            1,
+            "quiet since its last import"
+        );
+
+        let revoked = encode("device-pass", 1, &AccessEvent::DeviceRevoked).recorded(3, 2, hours(90));
+        cases.apply(&revoked).unwrap();
+        assert!(
+            cases.silent_procedures(hours(100)).is_empty(),
+            "a revoked key is not missed"
+        );
     }
 
     #[test]

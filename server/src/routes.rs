@@ -92,6 +92,8 @@ async fn metrics(
     }
     let overdue = crate::features::cases::overdue_cases(&state, chrono::Utc::now()).len();
     metrics::gauge!("schalter_cases_overdue").set(overdue as f64);
+    let silent = crate::features::cases::silent(&state, chrono::Utc::now()).len();
+    metrics::gauge!("schalter_procedures_silent").set(silent as f64);
     Ok((
         [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         crate::http::telemetry::prometheus().render(),

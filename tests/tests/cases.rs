@@ -16,7 +16,8 @@ on_both_backends!(
     a_procedure_reports_steps_once_and_refused_ones_store_nothing,
     a_late_case_is_listed_for_admins_and_counted,
     a_closed_cases_contact_is_erased_and_an_open_ones_kept,
-    a_ready_document_is_collected_with_its_own_ticket
+    a_ready_document_is_collected_with_its_own_ticket,
+    a_silent_procedure_is_flagged_until_it_reports_again
 );
 
 async fn send(app: &TestApp, cookie: Option<&str>, method: Method, path: &str, body: &Value) -> (u16, Value) {
@@ -386,6 +387,42 @@ async fn a_clerk_opens_a_case_and_the_citizen_follows_it_on_a_phone() {
     screen.assert_accessible("a pick-up called on the hall screen").await;
     screen.screenshot("display-pick-up").await;
     screen.close().await;
+
+    // An admin sees which procedure went quiet, beside the overdue applications.
+    use schalter_events::case::{procedure_stream, ProcedureEvent, SCHEMA};
+    let procedure = add_device(&app.db.url, "buergerbuero", "procedure");
+    let id = procedure.split_once('.').unwrap().0.to_owned();
+    let arrived = ProcedureEvent::ImportArrived {
+        at: chrono::Utc::now() - chrono::Duration::days(5),
+    };
+    app.store()
+        .append(&schalter_events::store::AppendRequest::new(vec![
+            schalter_events::encode(procedure_stream(&id), SCHEMA, &arrived),
+        ]))
+        .await
+        .unwrap();
+    add_user(&app.db.url, "root", "admin", "administrator-2026");
+    let Some(admin) = Browser::launch(1280, 1000).await else {
+        return;
+    };
+    admin
+        .sign_in_at(&format!("{}/admin", app.url), "root", "administrator-2026")
+        .await;
+    let notice = admin
+        .wait("[data-testid=silent-procedures]")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(notice.contains(&id) && notice.contains("zuletzt am"), "{notice}");
+    admin
+        .client
+        .execute("document.querySelector('.overdue-cases').scrollIntoView();", vec![])
+        .await
+        .unwrap();
+    admin.assert_accessible("a silent procedure on the admin page").await;
+    admin.screenshot("admin-silent-procedure").await;
+    admin.close().await;
     app.stop().await;
 }
 
@@ -710,5 +747,77 @@ async fn a_ready_document_is_collected_with_its_own_ticket(db: TestDb) {
     assert_eq!(closing.metadata.actor.as_deref(), Some("staff:anna"));
     let next = call().await;
     assert_eq!(next["number"], walk_in["number"], "{next}");
+    app.stop().await;
+}
+
+/// A procedure that sent nothing for three days is flagged to admins and counted; its next
+/// import clears it. Arrivals are noted at most hourly, so a repeated import stores nothing.
+async fn a_silent_procedure_is_flagged_until_it_reports_again(db: TestDb) {
+    use schalter_events::case::{procedure_stream, ProcedureEvent, SCHEMA};
+    let app = spawn_app(db).start().await;
+    add_user(&app.db.url, "root", "admin", "administrator-2026");
+    let root = app.sign_in("root", "administrator-2026").await;
+    let anna = clerk(&app).await;
+    let procedure = add_device(&app.db.url, "buergerbuero", "procedure");
+    let id = procedure.split_once('.').unwrap().0.to_owned();
+    let path = "/api/admin/cases/silent-procedures";
+    assert_eq!(
+        app.staff_ok(&root, Method::GET, path).await,
+        json!([]),
+        "a new key is not missed yet"
+    );
+
+    // Its last import four days ago, written as the server would have then.
+    let arrived = ProcedureEvent::ImportArrived {
+        at: chrono::Utc::now() - chrono::Duration::days(4),
+    };
+    app.store()
+        .append(&schalter_events::store::AppendRequest::new(vec![
+            schalter_events::encode(procedure_stream(&id), SCHEMA, &arrived),
+        ]))
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let silent = loop {
+        let silent = app.staff_ok(&root, Method::GET, path).await;
+        if !silent.as_array().unwrap().is_empty() {
+            break silent;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the quiet procedure is listed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(
+        (
+            silent[0]["device"].as_str(),
+            silent[0]["location"].as_str(),
+            silent[0]["never_imported"].as_bool()
+        ),
+        (Some(id.as_str()), Some("buergerbuero"), Some(false)),
+        "{silent}"
+    );
+    assert_eq!(app.get_json_as(path, &anna).await.0, 403, "admins only");
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(metrics.contains("schalter_procedures_silent 1"), "{metrics}");
+
+    // It reports again: the case moves and the arrival is noted.
+    let (status, _) = send(&app, Some(&anna), Method::POST, "/api/desk/cases", &identity_card()).await;
+    assert_eq!(status, 201);
+    let step = json!({"reference": "PA-2026-4711", "step": "in-production"});
+    let (status, done) = import(&app, &procedure, &step).await;
+    assert_eq!((status, done["changed"].as_bool()), (200, Some(true)), "{done}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while app.staff_ok(&root, Method::GET, path).await != json!([]) {
+        assert!(tokio::time::Instant::now() < deadline, "heard from again");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(metrics.contains("schalter_procedures_silent 0"), "{metrics}");
+    // The same report within the hour: nothing stored at all.
+    let head = app.store().head().await.unwrap();
+    let (status, done) = import(&app, &procedure, &step).await;
+    assert_eq!((status, done["changed"].as_bool()), (200, Some(false)), "{done}");
+    assert_eq!(app.store().head().await.unwrap(), head);
+    let arrivals = app.store().read_stream(&procedure_stream(&id), 0).await.unwrap();
+    assert_eq!(arrivals.len(), 2, "the old arrival and today's one");
     app.stop().await;
 }

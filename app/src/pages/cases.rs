@@ -4,7 +4,7 @@
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use schalter_events::api::{CaseOpened, CaseRequest, CaseView, OverdueCase, StepRequest};
+use schalter_events::api::{CaseOpened, CaseRequest, CaseView, OverdueCase, SilentProcedure, StepRequest};
 use schalter_events::case::{Step, KINDS};
 
 use super::case::step_key;
@@ -217,10 +217,30 @@ pub fn CaseStep() -> impl IntoView {
 pub fn OverdueCases() -> impl IntoView {
     let lang = use_lang();
     let late = api::load(|| api::get::<Vec<OverdueCase>>("/api/admin/cases/overdue"));
+    let silent = api::load(|| api::get::<Vec<SilentProcedure>>("/api/admin/cases/silent-procedures"));
+    // Named only when there is one: an empty warning would teach admins to skip the box.
+    let silent_view = move || {
+        let list = silent.get().and_then(|r| r.ok()).unwrap_or_default();
+        (!list.is_empty()).then(|| view! {
+            <div class="notice" role="status" data-testid="silent-procedures">
+                <p>{t("silent_title")}</p>
+                <ul>{list.into_iter().map(|p| {
+                    let heard = p.heard_at.as_str().to_owned();
+                    let heard_day = heard.clone();
+                    let key = if p.never_imported { "silent_never" } else { "silent_last" };
+                    view! {
+                        <li>{format!("{} ({}): ", p.device, p.location)}
+                            {move || format!("{} {}, {}", text(lang.get(), key), long_date(lang.get(), &heard_day), clock(lang.get(), &heard))}</li>
+                    }
+                }).collect_view()}</ul>
+            </div>
+        })
+    };
     view! {
         <section class="overdue-cases" aria-labelledby="overdue-h">
             <h2 id="overdue-h">{t("overdue_title")}</h2>
             <p class="hint">{t("overdue_hint")}</p>
+            {silent_view}
             {move || match late.get() {
                 None => api::loading_notice(),
                 Some(Err(_)) => api::failed_notice(),

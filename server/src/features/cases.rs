@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use schalter_events::api::{
     CaseMilestone, CaseOpened, CaseRequest, CaseView, ImportOutcome, ImportedStep, LocalTime, OverdueCase, PickUpWay,
-    StepRequest,
+    SilentProcedure, StepRequest,
 };
 use schalter_events::booking;
 use schalter_events::case::{self, Case, CaseError, Source};
@@ -29,7 +29,9 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
     let desk = OpenApiRouter::new()
         .routes(routes!(open_case))
         .routes(routes!(move_case));
-    let admins = OpenApiRouter::new().routes(routes!(overdue));
+    let admins = OpenApiRouter::new()
+        .routes(routes!(overdue))
+        .routes(routes!(silent_procedures));
     OpenApiRouter::new()
         .routes(routes!(track))
         .routes(routes!(import_step))
@@ -162,6 +164,7 @@ pub async fn move_case(
         hash: &hash,
         step: req.step,
         source: Source::Staff,
+        procedure: None,
     };
     state.execute(&user.actor(), None, command).await?;
     let case = streams::case(&state.store, &hash)
@@ -175,22 +178,31 @@ pub(crate) struct MoveCase<'a> {
     pub(crate) hash: &'a str,
     pub(crate) step: case::Step,
     pub(crate) source: Source,
+    /// The procedure whose accepted import this is: its arrival is noted (hourly at most), so
+    /// admins learn when its transfers stop.
+    pub(crate) procedure: Option<&'a str>,
 }
 
 impl Command for MoveCase<'_> {
-    type Output = ();
+    /// Whether the case changed.
+    type Output = bool;
     type Error = ApiError;
 
-    async fn decide(&mut self, attempt: &Attempt<'_>) -> Result<Decided<()>, ApiError> {
+    async fn decide(&mut self, attempt: &Attempt<'_>) -> Result<Decided<bool>, ApiError> {
         let case = streams::case(&self.state.store, self.hash)
             .await?
             .ok_or(CaseError::UnknownCase)?;
-        Ok(
-            match case::reach(&case, self.hash, self.step, self.source.clone(), attempt.now)? {
-                Some(decision) => Decided::append(decision, ()),
-                None => Decided::Nothing(()),
-            },
-        )
+        let moved = case::reach(&case, self.hash, self.step, self.source.clone(), attempt.now)?;
+        let arrived = self
+            .procedure
+            .and_then(|id| self.state.cases().procedure(id).cloned())
+            .and_then(|procedure| case::arrival(&procedure, attempt.now));
+        let changed = moved.is_some();
+        Ok(match (moved, arrived) {
+            (Some(moved), Some(arrived)) => Decided::append(moved.and(arrived), changed),
+            (Some(decision), None) | (None, Some(decision)) => Decided::append(decision, changed),
+            (None, None) => Decided::Nothing(false),
+        })
     }
 }
 
@@ -221,13 +233,15 @@ pub async fn import_step(
         source: Source::Import {
             system: procedure.id.clone(),
         },
+        procedure: Some(&procedure.id),
     };
-    let changed = matches!(
-        state
-            .execute(&format!("device:{}", procedure.id), None, command)
-            .await?,
-        Executed::Done((), Some(_))
-    );
+    let changed = match state
+        .execute(&format!("device:{}", procedure.id), None, command)
+        .await?
+    {
+        Executed::Done(changed, _) => changed,
+        Executed::Repeated(_) => false,
+    };
     Ok(Json(ImportOutcome {
         reference: req.reference,
         step: req.step,
@@ -261,6 +275,32 @@ pub fn overdue_cases(state: &AppState, now: chrono::DateTime<chrono::Utc>) -> Ve
             expected_ready: c.expected_ready,
             step: c.step,
             updated_at: LocalTime::at(c.updated_at().with_timezone(&tz(&c.location))),
+        })
+        .collect()
+}
+
+/// Specialist procedures that sent no import for three days (R9.6: a transfer that stopped),
+/// longest quiet first.
+#[utoipa::path(get, path = "/api/admin/cases/silent-procedures", tag = "cases",
+    responses((status = 200, body = [SilentProcedure]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn silent_procedures(State(state): State<AppState>) -> Json<Vec<SilentProcedure>> {
+    Json(silent(&state, chrono::Utc::now()))
+}
+
+/// The procedures quiet for too long at `now`.
+pub fn silent(state: &AppState, now: chrono::DateTime<chrono::Utc>) -> Vec<SilentProcedure> {
+    let cases = state.cases();
+    cases
+        .silent_procedures(now)
+        .into_iter()
+        .map(|p| {
+            let tz = location_tz(state, &p.location).unwrap_or(chrono_tz::Europe::Berlin);
+            SilentProcedure {
+                device: p.id.clone(),
+                location: p.location.clone(),
+                heard_at: LocalTime::at(p.heard_at().with_timezone(&tz)),
+                never_imported: p.last_import.is_none(),
+            }
         })
         .collect()
 }
