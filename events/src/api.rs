@@ -1012,6 +1012,28 @@ pub struct ImportOutcome {
     pub changed: bool,
 }
 
+/// What a CSV file of steps did, row by row: each row is imported on its own, so one wrong
+/// row does not hold back the others.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct StepFileOutcome {
+    pub changed: usize,
+    /// Rows naming the step the application already had.
+    pub unchanged: usize,
+    pub refused: Vec<RefusedRow>,
+}
+
+/// A row of a CSV file that was not imported, and why (the code a single import would answer).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct RefusedRow {
+    /// The file's line, the header being line 1.
+    pub line: usize,
+    pub reference: String,
+    pub error: String,
+    pub message: String,
+}
+
 /// A case past its expected date with no news since: what admins chase (no name, no code).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]

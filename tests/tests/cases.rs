@@ -17,7 +17,8 @@ on_both_backends!(
     a_late_case_is_listed_for_admins_and_counted,
     a_closed_cases_contact_is_erased_and_an_open_ones_kept,
     a_ready_document_is_collected_with_its_own_ticket,
-    a_silent_procedure_is_flagged_until_it_reports_again
+    a_silent_procedure_is_flagged_until_it_reports_again,
+    a_step_file_is_imported_row_by_row
 );
 
 async fn send(app: &TestApp, cookie: Option<&str>, method: Method, path: &str, body: &Value) -> (u16, Value) {
@@ -819,5 +820,78 @@ async fn a_silent_procedure_is_flagged_until_it_reports_again(db: TestDb) {
     assert_eq!(app.store().head().await.unwrap(), head);
     let arrivals = app.store().read_stream(&procedure_stream(&id), 0).await.unwrap();
     assert_eq!(arrivals.len(), 2, "the old arrival and today's one");
+    app.stop().await;
+}
+
+/// A procedure that can only export files sends them as CSV: every row counts on its own, and
+/// the answer names each refused row by line and code.
+async fn a_step_file_is_imported_row_by_row(db: TestDb) {
+    let app = spawn_app(db).start().await;
+    let anna = clerk(&app).await;
+    let procedure = add_device(&app.db.url, "buergerbuero", "procedure");
+    let kiosk = add_device(&app.db.url, "buergerbuero", "kiosk");
+    let mut codes = Vec::new();
+    for reference in ["PA-A", "PA-B"] {
+        let mut body = identity_card();
+        body["reference"] = json!(reference);
+        let (status, opened) = send(&app, Some(&anna), Method::POST, "/api/desk/cases", &body).await;
+        assert_eq!(status, 201, "{opened}");
+        codes.push(opened["code"].as_str().unwrap().to_owned());
+    }
+    let upload = |token: &str, file: &str| {
+        status_and_json(
+            app.client
+                .post(format!("{}/api/import/case-steps.csv", app.url))
+                .header("authorization", format!("Bearer {token}"))
+                .header("content-type", "text/csv")
+                .body(file.to_owned()),
+        )
+    };
+    // Refused whole: nothing stored.
+    let head = app.store().head().await.unwrap();
+    let (status, answer) = upload(&procedure, "number;status\nPA-A;ready\n").await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (422, Some("invalid_csv")),
+        "{answer}"
+    );
+    let (status, _) = upload(&kiosk, "reference;step\nPA-A;ready\n").await;
+    assert_eq!(status, 403);
+    let (status, _) = upload("device-x.forged", "reference;step\nPA-A;ready\n").await;
+    assert_eq!(status, 401);
+    assert_eq!(app.store().head().await.unwrap(), head);
+
+    let file = "Reference;Step\r\nPA-A;in-production\r\nPA-A;Ready\r\nPA-B;picked-up\r\nPA-X;ready\r\nPA-B;lost\r\nPA-A;ready\r\n";
+    let (status, outcome) = upload(&procedure, file).await;
+    assert_eq!(status, 200, "{outcome}");
+    assert_eq!(
+        (outcome["changed"].as_u64(), outcome["unchanged"].as_u64()),
+        (Some(2), Some(1)),
+        "{outcome}"
+    );
+    let refused: Vec<(u64, &str, &str)> = outcome["refused"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["line"].as_u64().unwrap(),
+                r["reference"].as_str().unwrap(),
+                r["error"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        refused,
+        [
+            (4, "PA-B", "step_not_allowed"),
+            (5, "PA-X", "not_found"),
+            (6, "PA-B", "unknown_step")
+        ]
+    );
+    for (code, step) in codes.iter().zip(["ready", "received"]) {
+        let (_, seen) = app.get_json(&format!("/api/cases/{code}")).await;
+        assert_eq!(seen["step"], step, "refused rows stored nothing: {seen}");
+    }
     app.stop().await;
 }

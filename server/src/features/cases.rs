@@ -6,11 +6,11 @@ use axum::http::StatusCode;
 use axum::Json;
 use schalter_events::api::{
     CaseMilestone, CaseOpened, CaseRequest, CaseView, ImportOutcome, ImportedStep, LocalTime, OverdueCase, PickUpWay,
-    SilentProcedure, StepRequest,
+    RefusedRow, SilentProcedure, StepFileOutcome, StepRequest,
 };
 use schalter_events::booking;
 use schalter_events::case::{self, Case, CaseError, Source};
-use schalter_events::staff::access::DeviceRole;
+use schalter_events::staff::access::{Device, DeviceRole};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::engine::codes::{case_hash, new_code};
@@ -22,7 +22,7 @@ use crate::engine::vault::PersonalData;
 use crate::features::office::location_tz;
 use crate::http::auth::{self, DeviceAuth, StaffUser};
 use crate::http::error::{ApiError, ErrorBody};
-use crate::http::{ApiJson, ApiPath};
+use crate::http::{ApiJson, ApiPath, TextBody};
 use schalter_events::store::DataKey;
 
 pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
@@ -35,6 +35,7 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(track))
         .routes(routes!(import_step))
+        .routes(routes!(import_step_file))
         .merge(auth::staff_only(desk, state, auth::Staff::Desk))
         .merge(auth::staff_only(admins, state, auth::Staff::Admins))
 }
@@ -220,33 +221,127 @@ pub async fn import_step(
     ApiJson(req): ApiJson<ImportedStep>,
 ) -> Result<Json<ImportOutcome>, ApiError> {
     device.require(DeviceRole::Procedure)?;
-    let procedure = &device.0;
-    let hash = state
-        .cases()
-        .by_reference(&procedure.location, req.reference.trim())
-        .map(str::to_owned)
-        .ok_or_else(|| ApiError::NotFound(format!("there is no application {:?} at this office", req.reference)))?;
-    let command = MoveCase {
-        state: &state,
-        hash: &hash,
-        step: req.step,
-        source: Source::Import {
-            system: procedure.id.clone(),
-        },
-        procedure: Some(&procedure.id),
-    };
-    let changed = match state
-        .execute(&format!("device:{}", procedure.id), None, command)
-        .await?
-    {
-        Executed::Done(changed, _) => changed,
-        Executed::Repeated(_) => false,
-    };
+    let changed = import_one(&state, &device.0, &req.reference, req.step).await?;
     Ok(Json(ImportOutcome {
         reference: req.reference,
         step: req.step,
         changed,
     }))
+}
+
+/// One step reported by `procedure` for its application `reference`; whether the case moved.
+async fn import_one(state: &AppState, procedure: &Device, reference: &str, step: case::Step) -> Result<bool, ApiError> {
+    let hash = state
+        .cases()
+        .by_reference(&procedure.location, reference.trim())
+        .map(str::to_owned)
+        .ok_or_else(|| ApiError::NotFound(format!("there is no application {reference:?} at this office")))?;
+    let command = MoveCase {
+        state,
+        hash: &hash,
+        step,
+        source: Source::Import {
+            system: procedure.id.clone(),
+        },
+        procedure: Some(&procedure.id),
+    };
+    Ok(
+        match state
+            .execute(&format!("device:{}", procedure.id), None, command)
+            .await?
+        {
+            Executed::Done(changed, _) => changed,
+            Executed::Repeated(_) => false,
+        },
+    )
+}
+
+/// The same import for a file the procedure exports: a header line naming the columns
+/// `reference` and `step` (others are ignored), then one application per line, separated by `,`
+/// or `;` (as German spreadsheets write). Each row is imported on its own, as a single import
+/// would be: the answer counts what changed and lists every refused row with its line and code.
+/// A file without those columns is 422 `invalid_csv` and imports nothing.
+#[utoipa::path(post, path = "/api/import/case-steps.csv", tag = "cases", security(("device_token" = [])),
+    request_body(content = String, content_type = "text/csv"),
+    responses((status = 200, body = StepFileOutcome), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn import_step_file(
+    State(state): State<AppState>,
+    device: DeviceAuth,
+    TextBody(text): TextBody,
+) -> Result<Json<StepFileOutcome>, ApiError> {
+    device.require(DeviceRole::Procedure)?;
+    let mut outcome = StepFileOutcome::default();
+    for row in step_rows(&text)? {
+        let imported = match parse_step(&row.step) {
+            Some(step) => import_one(&state, &device.0, &row.reference, step).await,
+            None => Err(ApiError::invalid(
+                "unknown_step",
+                Some("step"),
+                format!("there is no step {:?}", row.step),
+            )),
+        };
+        match imported {
+            Ok(true) => outcome.changed += 1,
+            Ok(false) => outcome.unchanged += 1,
+            Err(e) if e.is_refusal() => outcome.refused.push(RefusedRow {
+                line: row.line,
+                reference: row.reference,
+                error: e.code().to_owned(),
+                message: e.to_string(),
+            }),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Json(outcome))
+}
+
+/// One data row of a step file.
+#[derive(Debug, PartialEq)]
+struct StepRow {
+    line: usize,
+    reference: String,
+    step: String,
+}
+
+fn step_rows(text: &str) -> Result<Vec<StepRow>, ApiError> {
+    let invalid = |message: &str| ApiError::invalid("invalid_csv", None, message.to_owned());
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .map(|(i, line)| (i + 1, line))
+        .filter(|(_, line)| !line.trim().is_empty());
+    let (_, header) = lines.next().ok_or_else(|| invalid("the file is empty"))?;
+    // Spreadsheets save UTF-8 with a byte-order mark.
+    let header = header.trim_start_matches('\u{feff}');
+    let separator = if header.contains(';') { ';' } else { ',' };
+    let columns = cells(header, separator);
+    let at = |name: &str| columns.iter().position(|c| c.eq_ignore_ascii_case(name));
+    let (Some(reference_at), Some(step_at)) = (at("reference"), at("step")) else {
+        return Err(invalid("the first line names the columns: reference and step"));
+    };
+    Ok(lines
+        .map(|(line, text)| {
+            let mut cells = cells(text, separator);
+            let mut take = |i: usize| cells.get_mut(i).map(std::mem::take).unwrap_or_default();
+            StepRow {
+                line,
+                reference: take(reference_at),
+                step: take(step_at),
+            }
+        })
+        .collect())
+}
+
+fn cells(line: &str, separator: char) -> Vec<String> {
+    line.split(separator)
+        .map(|cell| cell.trim().trim_matches('"').trim().to_owned())
+        .collect()
+}
+
+/// A step as the JSON import names it (`in-production`, …), in any case.
+fn parse_step(name: &str) -> Option<case::Step> {
+    serde_json::from_value(serde_json::Value::String(name.to_ascii_lowercase())).ok()
 }
 
 /// Cases past their expected date with no news since (R9.6: a transfer from the procedure that
@@ -355,6 +450,34 @@ fn view(state: &AppState, case: &Case) -> CaseView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_step_file_is_read_by_its_header_with_either_separator() {
+        let rows =
+            step_rows("\u{feff}Step;Reference;Note\r\nready;\"PA-1\";x\n\n in-production ; PA-2\nready\n").unwrap();
+        let row = |line, reference: &str, step: &str| StepRow {
+            line,
+            reference: reference.into(),
+            step: step.into(),
+        };
+        assert_eq!(
+            rows,
+            [
+                row(2, "PA-1", "ready"),
+                row(4, "PA-2", "in-production"),
+                row(5, "", "ready")
+            ]
+        );
+        assert_eq!(
+            step_rows("reference,step\nPA-3,Ready").unwrap(),
+            [row(2, "PA-3", "Ready")]
+        );
+        assert_eq!(parse_step("Ready"), Some(case::Step::Ready));
+        assert_eq!(parse_step("lost"), None);
+        for broken in ["", "\n\n", "number,status\nPA-1,ready"] {
+            assert_eq!(step_rows(broken).unwrap_err().code(), "invalid_csv", "{broken:?}");
+        }
+    }
 
     #[test]
     fn a_booking_code_never_opens_a_case() {

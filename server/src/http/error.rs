@@ -68,6 +68,16 @@ impl ApiError {
         }
     }
 
+    /// The stable code the answer carries, for reports that list several refusals.
+    pub fn code(&self) -> &'static str {
+        self.status_and_code().1
+    }
+
+    /// Refused for what was asked (4xx), as opposed to the server failing it (5xx).
+    pub fn is_refusal(&self) -> bool {
+        self.status_and_code().0.is_client_error()
+    }
+
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),

@@ -28,6 +28,20 @@ async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<axum::bod
         })
 }
 
+/// A UTF-8 text body (a CSV file) within [`BODY_LIMIT`].
+pub struct TextBody(pub String);
+
+impl<S: Send + Sync> FromRequest<S> for TextBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = body_bytes(req, state).await?;
+        let text = String::from_utf8(bytes.to_vec())
+            .map_err(|_| ApiError::invalid("invalid_csv", None, "the file is not UTF-8 text"))?;
+        Ok(TextBody(text))
+    }
+}
+
 /// `axum::Json` with every rejection mapped to the API's error shape.
 pub struct ApiJson<T>(pub T);
 
