@@ -232,6 +232,32 @@ pub struct Cases {
     procedures: std::collections::BTreeMap<String, Procedure>,
 }
 
+/// The applications of a period in figures (`Cases::figures`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CaseFigures {
+    /// Applications opened in the period.
+    pub opened: u32,
+    pub by_kind: Vec<KindCount>,
+    /// Where the period's applications stand now.
+    pub by_step: Vec<StepCount>,
+    /// Days from the application to ready (one decimal), of those ready by now.
+    pub days_to_ready: crate::stats::Spread,
+    /// Days from ready to picked up, of those picked up.
+    pub days_to_pick_up: crate::stats::Spread,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KindCount {
+    pub kind: String,
+    pub count: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepCount {
+    pub step: Step,
+    pub count: u32,
+}
+
 /// A specialist procedure as the alarm for missing transfers sees it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Procedure {
@@ -334,6 +360,54 @@ impl Cases {
             self.cases.insert(e.stream.clone(), c);
         }
         Ok(())
+    }
+
+    /// Figures about the applications opened from `from` to `to` (local days, inclusive) at
+    /// `location` (all offices when `None`): how many of which kind, where they stand now, and
+    /// how long they took. Nothing about who handled them.
+    pub fn figures(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        location: Option<&str>,
+        local_date: impl Fn(&str, DateTime<Utc>) -> NaiveDate,
+    ) -> CaseFigures {
+        let days = |from: DateTime<Utc>, to: DateTime<Utc>| ((to - from).num_minutes() as f64 / 144.0).round() / 10.0;
+        let reached = |c: &Case, step: Step| c.history.iter().find(|(s, _)| *s == step).map(|(_, at)| *at);
+        let mut figures = CaseFigures::default();
+        let (mut to_ready, mut to_pick_up) = (Vec::new(), Vec::new());
+        let mut kinds: std::collections::BTreeMap<&str, u32> = std::collections::BTreeMap::new();
+        let mut steps: std::collections::BTreeMap<Step, u32> = std::collections::BTreeMap::new();
+        for c in self.cases.values() {
+            let Some((_, opened)) = c.history.first() else { continue };
+            let day = local_date(&c.location, *opened);
+            if location.is_some_and(|l| l != c.location) || day < from || day > to {
+                continue;
+            }
+            figures.opened += 1;
+            *kinds.entry(&c.kind).or_default() += 1;
+            *steps.entry(c.step).or_default() += 1;
+            if let Some(ready) = reached(c, Step::Ready) {
+                to_ready.push(days(*opened, ready));
+                if let Some(picked) = reached(c, Step::PickedUp) {
+                    to_pick_up.push(days(ready, picked));
+                }
+            }
+        }
+        figures.by_kind = kinds
+            .into_iter()
+            .map(|(kind, count)| KindCount {
+                kind: kind.to_owned(),
+                count,
+            })
+            .collect();
+        figures.by_step = Step::ALL
+            .iter()
+            .filter_map(|step| steps.get(step).map(|&count| StepCount { step: *step, count }))
+            .collect();
+        figures.days_to_ready = crate::stats::Spread::of(to_ready);
+        figures.days_to_pick_up = crate::stats::Spread::of(to_pick_up);
+        figures
     }
 
     /// A procedure allowed to report (registered, not revoked).
@@ -726,6 +800,56 @@ mod tests {
             cases.silent_procedures(hours(100)).is_empty(),
             "a revoked key is not missed"
         );
+    }
+
+    #[test]
+    fn figures_count_kinds_and_steps_and_measure_the_days() {
+        let mut cases = Cases::default();
+        let mut position = 0;
+        let mut record = |cases: &mut Cases, event: crate::event::NewEvent, at: DateTime<Utc>| {
+            position += 1;
+            cases.apply(&event.recorded(position, position, at)).unwrap();
+        };
+        let days = |d: i64| now() + Duration::days(d);
+        let step = |hash: &str, step, at| {
+            CaseEvent::StepReached {
+                step,
+                at,
+                source: Source::Staff,
+            }
+            .to_new_event(hash)
+        };
+        for (hash, kind, location) in [
+            ("a", "personalausweis", "buergerbuero"),
+            ("b", "personalausweis", "buergerbuero"),
+            ("c", "reisepass", "buergerbuero"),
+            ("d", "reisepass", "kfz-zulassung"),
+        ] {
+            let opened = open(Open {
+                tracking_hash: hash,
+                kind,
+                location,
+                ..opening("2026-12-22")
+            });
+            record(&mut cases, opened.unwrap().events.remove(0), now());
+        }
+        // a: ready after 14 days, picked up 3 days later; b: ready after 21 days; c: withdrawn.
+        record(&mut cases, step("a", Ready, days(14)), days(14));
+        record(&mut cases, step("a", PickedUp, days(17)), days(17));
+        record(&mut cases, step("b", InProduction, days(1)), days(1));
+        record(&mut cases, step("b", Ready, days(21)), days(21));
+        record(&mut cases, step("c", Withdrawn, days(2)), days(2));
+        let utc_day = |_: &str, t: DateTime<Utc>| t.date_naive();
+        let f = cases.figures(day("2026-12-01"), day("2026-12-01"), Some("buergerbuero"), utc_day);
+        assert_eq!(f.opened, 3, "the other office's case is not counted");
+        let kinds: Vec<(&str, u32)> = f.by_kind.iter().map(|k| (k.kind.as_str(), k.count)).collect();
+        assert_eq!(kinds, [("personalausweis", 2), ("reisepass", 1)]);
+        let steps: Vec<(Step, u32)> = f.by_step.iter().map(|s| (s.step, s.count)).collect();
+        assert_eq!(steps, [(Ready, 1), (PickedUp, 1), (Withdrawn, 1)]);
+        assert_eq!((f.days_to_ready.n, f.days_to_ready.median), (2, Some(17.5)));
+        assert_eq!((f.days_to_pick_up.n, f.days_to_pick_up.median), (1, Some(3.0)));
+        let none = cases.figures(day("2026-12-02"), day("2026-12-31"), None, utc_day);
+        assert_eq!(none, CaseFigures::default(), "opened before the period");
     }
 
     #[test]

@@ -103,6 +103,37 @@ async fn a_case_moves_step_by_step_and_the_citizen_follows_it(db: TestDb) {
         .map(|m| m["step"].as_str().unwrap())
         .collect();
     assert_eq!(steps, ["received", "in-production", "ready", "picked-up"]);
+
+    // The manager's figures: one identity card, picked up, ready the same day.
+    add_user(&app.db.url, "boss", "manager", "statistics-2026");
+    let boss = app.sign_in("boss", "statistics-2026").await;
+    let today = chrono::Utc::now().date_naive();
+    let period = |from: chrono::NaiveDate| {
+        format!(
+            "/api/stats/cases?from={from}&to={}&location=buergerbuero",
+            today + chrono::Duration::days(1)
+        )
+    };
+    let figures = app
+        .staff_ok(&boss, Method::GET, &period(today - chrono::Duration::days(1)))
+        .await;
+    assert_eq!(figures["opened"], 1, "{figures}");
+    assert_eq!(figures["by_kind"], json!([{"kind": "personalausweis", "count": 1}]));
+    assert_eq!(figures["by_step"], json!([{"step": "picked-up", "count": 1}]));
+    assert_eq!(
+        (
+            figures["days_to_ready"]["n"].as_u64(),
+            figures["days_to_ready"]["median"].as_f64()
+        ),
+        (Some(1), Some(0.0))
+    );
+    assert_eq!(figures["days_to_pick_up"]["n"], 1);
+    assert!(!figures.to_string().contains("anna"), "never who handled it: {figures}");
+    let later = app
+        .staff_ok(&boss, Method::GET, &period(today + chrono::Duration::days(1)))
+        .await;
+    assert_eq!(later["opened"], 0, "{later}");
+    assert_eq!(app.get_json_as(&period(today), &anna).await.0, 403, "managers only");
     app.stop().await;
 }
 
@@ -423,6 +454,20 @@ async fn a_clerk_opens_a_case_and_the_citizen_follows_it_on_a_phone() {
         .unwrap();
     admin.assert_accessible("a silent procedure on the admin page").await;
     admin.screenshot("admin-silent-procedure").await;
+    // The figures count the application (called for pick-up, not yet handed over) by kind and step.
+    admin.client.goto(&format!("{}/stats", app.url)).await.unwrap();
+    let figures = admin.wait("[data-testid=stats-cases]").await.text().await.unwrap();
+    assert!(
+        figures.contains("Reisepass 1") && figures.contains("Abholbereit 1"),
+        "{figures}"
+    );
+    admin
+        .client
+        .execute("document.querySelector('.stats-cases').scrollIntoView();", vec![])
+        .await
+        .unwrap();
+    admin.assert_accessible("application figures").await;
+    admin.screenshot("stats-cases").await;
     admin.close().await;
     app.stop().await;
 }

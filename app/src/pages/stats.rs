@@ -6,6 +6,7 @@
 use chrono::{Datelike, Duration, NaiveDate};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
+use schalter_events::case::CaseFigures;
 use schalter_events::catalogue::{Location, Service};
 use schalter_events::stats::{Figures, Spread, Summary};
 
@@ -137,11 +138,52 @@ fn Dashboard() -> impl IntoView {
         } else {
             summary_view(summary, "all".to_owned()).into_any()
         }}
+        <Applications query/>
         <details class="stats-help">
             <summary>{t("stats_help_title")}</summary>
             <p>{t("stats_help_staff")}</p>
             <p>{t("stats_help_definitions")}</p>
         </details>
+    }
+}
+
+/// The applications opened in the period: how many of each kind, where they stand now, how
+/// long they took (never who handled them).
+#[component]
+fn Applications(query: RwSignal<Query>) -> impl IntoView {
+    let lang = use_lang();
+    let figures = api::load(move || {
+        let q = query.get();
+        async move { api::get::<CaseFigures>(&format!("/api/stats/cases?{}", q.string())).await }
+    });
+    view! {
+        <section class="stats-cases" aria-labelledby="stats-cases-h">
+            <h2 id="stats-cases-h">{t("stats_cases_title")}</h2>
+            {move || match figures.get() {
+                None => api::loading_notice(),
+                Some(Err(_)) => api::failed_notice(),
+                Some(Ok(f)) if f.opened == 0 => view! { <p>{t("stats_cases_none")}</p> }.into_any(),
+                Some(Ok(f)) => {
+                    let days = |s: &Spread| s.median.map(|d| number(lang.get(), d, 1)).unwrap_or_else(|| "–".into());
+                    view! {
+                        <table class="stats-cases-table" data-testid="stats-cases">
+                            <tbody>
+                                <tr><th scope="row">{t("stats_cases_opened")}</th><td>{f.opened}</td></tr>
+                                {f.by_kind.into_iter().map(|k| {
+                                    let name = schalter_events::case::kind_name(&k.kind).unwrap_or_default();
+                                    view! { <tr><th scope="row">{local(name)}</th><td>{k.count}</td></tr> }
+                                }).collect_view()}
+                                {f.by_step.into_iter().map(|s| view! {
+                                    <tr><th scope="row">{t("stats_cases_now")}" "{t(super::case::step_key(s.step))}</th><td>{s.count}</td></tr>
+                                }).collect_view()}
+                                <tr><th scope="row">{t("stats_cases_days_ready")}</th><td>{days(&f.days_to_ready)}</td></tr>
+                                <tr><th scope="row">{t("stats_cases_days_pick_up")}</th><td>{days(&f.days_to_pick_up)}</td></tr>
+                            </tbody>
+                        </table>
+                    }.into_any()
+                }
+            }}
+        </section>
     }
 }
 

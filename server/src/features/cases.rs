@@ -19,7 +19,7 @@ use crate::engine::executor::{Attempt, Command, Decided, Plan};
 use crate::engine::state::AppState;
 use crate::engine::streams;
 use crate::engine::vault::PersonalData;
-use crate::features::office::location_tz;
+use crate::features::office::{location_tz, zones};
 use crate::http::auth::{self, DeviceAuth, StaffUser};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::{ApiJson, ApiPath, TextBody};
@@ -354,7 +354,7 @@ pub async fn overdue(State(state): State<AppState>) -> Json<Vec<OverdueCase>> {
 
 /// The overdue cases at `now`, each judged by its office's local date.
 pub fn overdue_cases(state: &AppState, now: chrono::DateTime<chrono::Utc>) -> Vec<OverdueCase> {
-    let tz = |location: &str| location_tz(state, location).unwrap_or(chrono_tz::Europe::Berlin);
+    let tz = zones(state);
     let cases = state.cases();
     cases
         .overdue(
@@ -384,18 +384,16 @@ pub async fn silent_procedures(State(state): State<AppState>) -> Json<Vec<Silent
 
 /// The procedures quiet for too long at `now`.
 pub fn silent(state: &AppState, now: chrono::DateTime<chrono::Utc>) -> Vec<SilentProcedure> {
+    let tz = zones(state);
     let cases = state.cases();
     cases
         .silent_procedures(now)
         .into_iter()
-        .map(|p| {
-            let tz = location_tz(state, &p.location).unwrap_or(chrono_tz::Europe::Berlin);
-            SilentProcedure {
-                device: p.id.clone(),
-                location: p.location.clone(),
-                heard_at: LocalTime::at(p.heard_at().with_timezone(&tz)),
-                never_imported: p.last_import.is_none(),
-            }
+        .map(|p| SilentProcedure {
+            device: p.id.clone(),
+            location: p.location.clone(),
+            heard_at: LocalTime::at(p.heard_at().with_timezone(&tz(&p.location))),
+            never_imported: p.last_import.is_none(),
         })
         .collect()
 }

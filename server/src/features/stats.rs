@@ -33,6 +33,7 @@ pub const LICENCE_URL: &str = "https://www.govdata.de/dl-de/by-2-0";
 pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
     let managers = OpenApiRouter::new()
         .routes(routes!(summary))
+        .routes(routes!(cases))
         .routes(routes!(export_csv))
         .routes(routes!(export_json));
     let managers = auth::staff_only(managers, state, auth::Staff::Managers);
@@ -172,6 +173,26 @@ pub async fn summary(
 ) -> Result<Json<Summary>, ApiError> {
     let filter = filter(&state, q)?;
     Ok(Json(with_stats(&state, |stats, cx| stats.summarise(&filter, cx))))
+}
+
+/// The applications opened in the period (by the office's local day) at one office or all:
+/// counts by kind and by where they stand now, days to ready and to pick-up. `service` is
+/// ignored: an application is not a service.
+#[utoipa::path(get, path = "/api/stats/cases", tag = "statistics", params(StatsQuery),
+    responses((status = 200, description = "figures (see docs/statistics.md)"), (status = 401, body = crate::http::error::ErrorBody),
+        (status = 403, body = crate::http::error::ErrorBody), (status = 422, body = crate::http::error::ErrorBody)))]
+pub async fn cases(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<StatsQuery>,
+) -> Result<Json<schalter_events::case::CaseFigures>, ApiError> {
+    let filter = filter(&state, q)?;
+    let tz = crate::features::office::zones(&state);
+    let figures = state
+        .cases()
+        .figures(filter.from, filter.to, filter.location.as_deref(), |location, at| {
+            at.with_timezone(&tz(location)).date_naive()
+        });
+    Ok(Json(figures))
 }
 
 const CSV_HEADER: &str = "day,location,service,bookings,cancellations,no_shows,no_show_rate,walk_ins,\
