@@ -246,6 +246,18 @@ pub struct CaseFigures {
     pub days_to_pick_up: crate::stats::Spread,
 }
 
+/// One month, office and kind of the open-data counts (`Cases::monthly`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CaseMonth {
+    /// `YYYY-MM`.
+    pub month: String,
+    pub location: String,
+    pub kind: String,
+    pub opened: u32,
+    pub ready: u32,
+    pub picked_up: u32,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KindCount {
     pub kind: String,
@@ -408,6 +420,37 @@ impl Cases {
         figures.days_to_ready = crate::stats::Spread::of(to_ready);
         figures.days_to_pick_up = crate::stats::Spread::of(to_pick_up);
         figures
+    }
+
+    /// How many applications were opened, became ready and were picked up in each month before
+    /// `before` (the office's local days), per office and kind: the open-data counts.
+    pub fn monthly(&self, before: NaiveDate, local_date: impl Fn(&str, DateTime<Utc>) -> NaiveDate) -> Vec<CaseMonth> {
+        use chrono::Datelike;
+        let mut months: std::collections::BTreeMap<(String, String, String), CaseMonth> = Default::default();
+        for c in self.cases.values() {
+            for (i, (step, at)) in c.history.iter().enumerate() {
+                let day = local_date(&c.location, *at);
+                if day >= before {
+                    continue;
+                }
+                let month = format!("{:04}-{:02}", day.year(), day.month());
+                let row = months
+                    .entry((month.clone(), c.location.clone(), c.kind.clone()))
+                    .or_insert_with(|| CaseMonth {
+                        month,
+                        location: c.location.clone(),
+                        kind: c.kind.clone(),
+                        ..CaseMonth::default()
+                    });
+                match step {
+                    _ if i == 0 => row.opened += 1,
+                    Step::Ready => row.ready += 1,
+                    Step::PickedUp => row.picked_up += 1,
+                    _ => {}
+                }
+            }
+        }
+        months.into_values().collect()
     }
 
     /// A procedure allowed to report (registered, not revoked).
@@ -850,6 +893,24 @@ mod tests {
         assert_eq!((f.days_to_pick_up.n, f.days_to_pick_up.median), (1, Some(3.0)));
         let none = cases.figures(day("2026-12-02"), day("2026-12-31"), None, utc_day);
         assert_eq!(none, CaseFigures::default(), "opened before the period");
+
+        // By month: opened in December, a's pick-up (17 days later) too; b's ready (21 days)
+        // falls in December as well; nothing of January while January is not over.
+        let months = cases.monthly(day("2027-02-01"), utc_day);
+        let row = |location: &str, kind: &str| {
+            months
+                .iter()
+                .find(|m| m.location == location && m.kind == kind)
+                .map(|m| (m.month.as_str(), m.opened, m.ready, m.picked_up))
+        };
+        assert_eq!(row("buergerbuero", "personalausweis"), Some(("2026-12", 2, 2, 1)));
+        assert_eq!(row("buergerbuero", "reisepass"), Some(("2026-12", 1, 0, 0)));
+        assert_eq!(row("kfz-zulassung", "reisepass"), Some(("2026-12", 1, 0, 0)));
+        assert_eq!(months.len(), 3);
+        assert!(
+            cases.monthly(day("2026-12-01"), utc_day).is_empty(),
+            "December not over"
+        );
     }
 
     #[test]

@@ -18,7 +18,8 @@ on_both_backends!(
     a_closed_cases_contact_is_erased_and_an_open_ones_kept,
     a_ready_document_is_collected_with_its_own_ticket,
     a_silent_procedure_is_flagged_until_it_reports_again,
-    a_step_file_is_imported_row_by_row
+    a_step_file_is_imported_row_by_row,
+    open_data_counts_applications_by_month_and_withholds_small_numbers
 );
 
 async fn send(app: &TestApp, cookie: Option<&str>, method: Method, path: &str, body: &Value) -> (u16, Value) {
@@ -938,5 +939,82 @@ async fn a_step_file_is_imported_row_by_row(db: TestDb) {
         let (_, seen) = app.get_json(&format!("/api/cases/{code}")).await;
         assert_eq!(seen["step"], step, "refused rows stored nothing: {seen}");
     }
+    app.stop().await;
+}
+
+/// The published monthly counts: whole months only, by office and kind, counts from 1 to 4
+/// withheld.
+async fn open_data_counts_applications_by_month_and_withholds_small_numbers(db: TestDb) {
+    use chrono::Datelike;
+    use schalter_events::case::{CaseEvent, Source, Step};
+    let app = spawn_app(db).publishing().start().await;
+    let today = chrono::Utc::now().date_naive();
+    let this_month = today.with_day(1).unwrap();
+    // Ten days before this month began, at noon: last month, in any time zone.
+    let at = (this_month - chrono::Duration::days(10))
+        .and_hms_opt(12, 0, 0)
+        .unwrap()
+        .and_utc();
+    let mut events = Vec::new();
+    for i in 0..5 {
+        let opened = CaseEvent::CaseOpened {
+            kind: "reisepass".into(),
+            location: "buergerbuero".into(),
+            opened_at: at,
+            expected_ready: at.date_naive() + chrono::Duration::days(14),
+            reference: Some(format!("RP-{i}")),
+            contact: None,
+            language: "de".into(),
+        };
+        events.push(opened.to_new_event(&format!("month-{i}")));
+    }
+    for i in 0..2 {
+        let ready = CaseEvent::StepReached {
+            step: Step::Ready,
+            at: at + chrono::Duration::days(1),
+            source: Source::Staff,
+        };
+        events.push(ready.to_new_event(&format!("month-{i}")));
+    }
+    app.store()
+        .append(&schalter_events::store::AppendRequest::new(events))
+        .await
+        .unwrap();
+    // A case of this month is not published while the month runs.
+    let (status, opened) = send(
+        &app,
+        Some(&clerk(&app).await),
+        Method::POST,
+        "/api/desk/cases",
+        &identity_card(),
+    )
+    .await;
+    assert_eq!(status, 201, "{opened}");
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let rows = loop {
+        let (status, data) = app.get_json("/api/open-data/cases-monthly.json").await;
+        assert_eq!(status, 200, "{data}");
+        if !data["rows"].as_array().unwrap().is_empty() {
+            break data["rows"].clone();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the month is published");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let month = format!("{:04}-{:02}", at.year(), at.month());
+    assert_eq!(
+        rows,
+        json!([{"month": month, "location": "buergerbuero", "kind": "reisepass", "opened": 5, "ready": null, "picked_up": 0}])
+    );
+    let csv = app.get("/api/open-data/cases-monthly.csv").await.text().await.unwrap();
+    assert_eq!(
+        csv.lines().collect::<Vec<_>>(),
+        [
+            "month,location,kind,opened,ready,picked_up",
+            &format!("{month},buergerbuero,reisepass,5,,0")
+        ]
+    );
+    let (_, index) = app.get_json("/api/open-data").await;
+    assert_eq!(index["datasets"][1]["id"], "cases-monthly", "{index}");
     app.stop().await;
 }

@@ -43,6 +43,8 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(open_data_index))
         .routes(routes!(open_data_json))
         .routes(routes!(open_data_csv))
+        .routes(routes!(cases_monthly_json))
+        .routes(routes!(cases_monthly_csv))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -388,6 +390,95 @@ fn open_rows(state: &AppState) -> Vec<OpenRow> {
 }
 
 /// The data dictionary: every column of the monthly dataset.
+pub const CASE_DICTIONARY: &[(&str, &str, &str)] = &[
+    ("month", "string (YYYY-MM)", "calendar month (the office's local time)"),
+    ("location", "string", "stable id of the office"),
+    (
+        "kind",
+        "string",
+        "kind of application: personalausweis, reisepass, fuehrerschein, fahrzeugpapiere",
+    ),
+    ("opened", "integer or empty", "applications taken in the month"),
+    (
+        "ready",
+        "integer or empty",
+        "applications that became ready for pick-up in the month",
+    ),
+    ("picked_up", "integer or empty", "documents picked up in the month"),
+];
+
+/// One published row of the monthly application counts, small counts withheld.
+#[derive(serde::Serialize)]
+struct CaseMonthRow {
+    month: String,
+    location: String,
+    kind: String,
+    opened: Option<u32>,
+    ready: Option<u32>,
+    picked_up: Option<u32>,
+}
+
+fn case_month_rows(state: &AppState) -> Vec<CaseMonthRow> {
+    let tz = crate::features::office::zones(state);
+    let today = Utc::now().with_timezone(&chrono_tz::Europe::Berlin).date_naive();
+    let this_month = NaiveDate::from_ymd_opt(today.year(), today.month(), 1).unwrap_or(today);
+    let months = state
+        .cases()
+        .monthly(this_month, |location, at| at.with_timezone(&tz(location)).date_naive());
+    months
+        .into_iter()
+        .map(|m| CaseMonthRow {
+            month: m.month,
+            location: m.location,
+            kind: m.kind,
+            opened: suppress(m.opened),
+            ready: suppress(m.ready),
+            picked_up: suppress(m.picked_up),
+        })
+        .collect()
+}
+
+/// Applications per whole month, office and kind: taken, ready, picked up (counts from 1 to 4
+/// withheld).
+#[utoipa::path(get, path = "/api/open-data/cases-monthly.json", tag = "open data",
+    responses((status = 200, description = "dataset"), (status = 404, body = crate::http::error::ErrorBody)))]
+pub async fn cases_monthly_json(State(state): State<AppState>) -> Result<Response, ApiError> {
+    open_data_enabled(&state)?;
+    Ok(Json(serde_json::json!({
+        "licence": LICENCE,
+        "licence_url": LICENCE_URL,
+        "rows": case_month_rows(&state),
+    }))
+    .into_response())
+}
+
+/// The same as CSV.
+#[utoipa::path(get, path = "/api/open-data/cases-monthly.csv", tag = "open data",
+    responses((status = 200, content_type = "text/csv", body = String), (status = 404, body = crate::http::error::ErrorBody)))]
+pub async fn cases_monthly_csv(State(state): State<AppState>) -> Result<Response, ApiError> {
+    open_data_enabled(&state)?;
+    let opt = |v: Option<u32>| v.map(|n| n.to_string()).unwrap_or_default();
+    let mut out = CASE_DICTIONARY.iter().map(|(n, _, _)| *n).collect::<Vec<_>>().join(",");
+    out.push('\n');
+    for r in case_month_rows(&state) {
+        let _ = writeln!(
+            out,
+            "{},{},{},{},{},{}",
+            r.month,
+            r.location,
+            r.kind,
+            opt(r.opened),
+            opt(r.ready),
+            opt(r.picked_up)
+        );
+    }
+    let mut response = csv_response(out, "schalter-cases-monthly.csv");
+    if let Ok(value) = format!("<{LICENCE_URL}>; rel=\"license\"").parse() {
+        response.headers_mut().insert(header::LINK, value);
+    }
+    Ok(response)
+}
+
 pub const DICTIONARY: &[(&str, &str, &str)] = &[
     ("month", "string (YYYY-MM)", "calendar month (Europe/Berlin)"),
     ("location", "string", "stable id of the office"),
@@ -459,6 +550,12 @@ pub async fn open_data_index(State(state): State<AppState>) -> Result<Response, 
             "json": "/api/open-data/monthly.json",
             "csv": "/api/open-data/monthly.csv",
             "columns": DICTIONARY.iter().map(|(n, k, m)| serde_json::json!({"name": n, "type": k, "meaning": m})).collect::<Vec<_>>(),
+        }, {
+            "id": "cases-monthly",
+            "title": "Anträge (Ausweise, Pässe, …) je Monat, Standort und Art: angenommen, fertig, abgeholt",
+            "json": "/api/open-data/cases-monthly.json",
+            "csv": "/api/open-data/cases-monthly.csv",
+            "columns": CASE_DICTIONARY.iter().map(|(n, k, m)| serde_json::json!({"name": n, "type": k, "meaning": m})).collect::<Vec<_>>(),
         }],
         "suppression_min_cases": MIN_CELL,
     }))
