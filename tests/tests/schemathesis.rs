@@ -78,7 +78,10 @@ async fn every_operation_answers_as_documented() {
         .arg("--config-file")
         .arg(&config)
         .args(["run", &format!("{}/api/openapi.json", app.url)])
-        .args(["--checks", "all", "--workers", "2"])
+        // One worker: with two threads, hypothesis's `ast.parse` calls race on CPython 3.11's
+        // shared AST recursion counter and crash the tool now and then ("AST constructor
+        // recursion depth mismatch", python/cpython#106905), failing runs that found nothing.
+        .args(["--checks", "all", "--workers", "1"])
         // The suite's size and a fixed seed; a longer hunt: SCHEMATHESIS_EXAMPLES=500, another seed.
         .args(["--max-examples", &env_or("SCHEMATHESIS_EXAMPLES", "25")])
         .args(["--seed", &env_or("SCHEMATHESIS_SEED", "20261130")])
