@@ -472,11 +472,7 @@ pub async fn cases_monthly_csv(State(state): State<AppState>) -> Result<Response
             opt(r.picked_up)
         );
     }
-    let mut response = csv_response(out, "schalter-cases-monthly.csv");
-    if let Ok(value) = format!("<{LICENCE_URL}>; rel=\"license\"").parse() {
-        response.headers_mut().insert(header::LINK, value);
-    }
-    Ok(response)
+    Ok(licensed_csv(out, "schalter-cases-monthly.csv"))
 }
 
 pub const DICTIONARY: &[(&str, &str, &str)] = &[
@@ -599,9 +595,14 @@ pub async fn open_data_csv(State(state): State<AppState>) -> Result<Response, Ap
             cell(r.service_median_min),
         );
     }
-    let mut response = csv_response(out, "schalter-monthly.csv");
+    Ok(licensed_csv(out, "schalter-monthly.csv"))
+}
+
+/// An open-data CSV file, its licence named in a `Link` header (a CSV has no place for it).
+fn licensed_csv(body: String, name: &str) -> Response {
+    let mut response = csv_response(body, name);
     if let Ok(value) = format!("<{LICENCE_URL}>; rel=\"license\"").parse() {
         response.headers_mut().insert(header::LINK, value);
     }
-    Ok(response)
+    response
 }
