@@ -336,7 +336,15 @@ async fn bad_booking_input_is_refused_and_stores_nothing(db: TestDb) {
             422,
             "service_not_at_location",
         ),
-        (with("service", json!("ausweis-abholung")), 422, "not_bookable_online"),
+        (
+            {
+                let mut body = with("service", json!("wunschkennzeichen"));
+                body["location"] = json!("kfz-zulassung");
+                body
+            },
+            422,
+            "not_bookable_online",
+        ),
         (
             with("start", json!((next_day + Duration::minutes(3)).to_rfc3339())),
             422,

@@ -75,9 +75,13 @@ fn KioskFlow(location: String, token: String) -> impl IntoView {
     let services = api::load(move || async move {
         let here = location.get_value();
         api::get::<Vec<Service>>("/api/services").await.map(|all| {
-            all.into_iter()
+            // Collecting a finished document comes after the matters people come to apply for.
+            let mut here: Vec<Service> = all
+                .into_iter()
                 .filter(|s| s.walk_in && s.locations.contains(&here))
-                .collect::<Vec<_>>()
+                .collect();
+            here.sort_by_key(|s| s.pick_up);
+            here
         })
     });
     let service_name = move |id: &str| -> String {
