@@ -5,7 +5,7 @@
 
 use chrono::Timelike;
 
-use crate::catalogue::{Catalogue, CatalogueEvent, Counter, Location, Service};
+use crate::catalogue::{CaseKind, Catalogue, CatalogueEvent, Counter, Location, Service};
 use crate::slots::{OpeningPeriod, Schedule};
 
 /// What is wrong with an edit: the field (a path such as `opening[2].close`), a stable code and
@@ -172,6 +172,30 @@ pub fn check_service(c: &Catalogue, s: &Service) -> Result<(), Invalid> {
         ));
     }
     Ok(())
+}
+
+/// A renewal reminder more than a year ahead of expiry would be forgotten before it helps.
+pub const MAX_REMIND_WEEKS: u32 = 52;
+
+pub fn check_case_kind(k: &CaseKind) -> Result<(), Invalid> {
+    check_id(&k.id)?;
+    check_text("name.de", &k.name.de, true, SHORT_TEXT)?;
+    check_text("name.en", &k.name.en, false, SHORT_TEXT)?;
+    if k.remind_weeks > MAX_REMIND_WEEKS {
+        return Err(invalid(
+            "remind_weeks",
+            "invalid_remind_weeks",
+            format!("a reminder goes at most {MAX_REMIND_WEEKS} weeks before expiry"),
+        ));
+    }
+    Ok(())
+}
+
+/// Defines a kind of application, or changes one (a built-in one too: its name, its reminder).
+/// Cases already opened keep their kind's id, so nothing else changes.
+pub fn define_case_kind(k: CaseKind) -> Result<CatalogueEvent, Invalid> {
+    check_case_kind(&k)?;
+    Ok(CatalogueEvent::CaseKindDefined(k))
 }
 
 pub fn check_counter(c: &Catalogue, counter: &Counter) -> Result<(), Invalid> {

@@ -758,6 +758,9 @@ pub struct OfficeSetup {
     pub locations: Vec<LocationSetup>,
     pub services: Vec<crate::catalogue::Service>,
     pub counters: Vec<crate::catalogue::Counter>,
+    /// Every kind of application followed, built-in and the office's own.
+    #[serde(default)]
+    pub case_kinds: Vec<crate::catalogue::CaseKind>,
 }
 
 impl OfficeSetup {
@@ -775,6 +778,7 @@ impl OfficeSetup {
                 .collect(),
             services: c.services.values().cloned().collect(),
             counters: c.counters.values().cloned().collect(),
+            case_kinds: c.case_kinds(),
         }
     }
 
@@ -921,7 +925,8 @@ pub struct DeviceAdded {
     "reference": "PA-2026-4711", "email": "erika@example.org", "language": "de"
 })))]
 pub struct CaseRequest {
-    /// `personalausweis`, `reisepass`, `fuehrerschein` or `fahrzeugpapiere`.
+    /// `personalausweis`, `reisepass`, `fuehrerschein`, `fahrzeugpapiere` or a kind the office
+    /// defined (`GET /api/case-kinds`).
     pub kind: String,
     pub location: String,
     #[cfg_attr(feature = "utoipa", schema(value_type = String, format = Date))]
@@ -963,6 +968,51 @@ pub struct CaseView {
     /// How to collect it, while it is ready and the office has a pick-up service.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pick_up: Option<PickUpWay>,
+    /// A reminder before the new document expires, offered once it is ready or collected and
+    /// where its kind expires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renewal: Option<RenewalOffer>,
+}
+
+/// The renewal reminder a citizen may leave for a collected document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct RenewalOffer {
+    /// How many weeks before expiry the reminder goes.
+    pub remind_weeks: u32,
+    /// The reminder set and still to go; none before one is left, or once it went out or was
+    /// withdrawn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminder: Option<RenewalView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct RenewalView {
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = Date))]
+    pub expires_on: chrono::NaiveDate,
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = Date))]
+    pub remind_on: chrono::NaiveDate,
+}
+
+/// Leaving a renewal reminder: the new document's expiry date and where to write (an email
+/// address, or a mobile number where the office sends text messages).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "utoipa", schema(example = json!({
+    "expires_on": "2036-11-30", "email": "erika@example.org", "language": "de"
+})))]
+pub struct RenewalRequest {
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = Date))]
+    pub expires_on: chrono::NaiveDate,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// `de` (the default) or `en`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
 
 /// How a ready document is collected at its office.

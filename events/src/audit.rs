@@ -171,6 +171,15 @@ impl Audit {
                     c.municipality.as_ref().map(|old| old.name.clone()).unwrap_or_default(),
                     m.name.clone(),
                 ),
+                CatalogueEvent::CaseKindDefined(k) => {
+                    let shown = |k: &crate::catalogue::CaseKind| format!("{} ({} weeks)", k.name.de, k.remind_weeks);
+                    change(
+                        Area::Offices,
+                        &k.id,
+                        c.case_kind(&k.id).as_ref().map(shown).unwrap_or_default(),
+                        shown(k),
+                    )
+                }
             };
             self.catalogue.apply(&event);
             self.changes.push(entry);

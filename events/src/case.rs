@@ -18,21 +18,15 @@ pub fn stream(tracking_hash: &str) -> String {
     format!("case-{tracking_hash}")
 }
 
-/// The kinds of application an office follows: id, German and English name.
-pub const KINDS: &[(&str, &str, &str)] = &[
-    ("personalausweis", "Personalausweis", "Identity card"),
-    ("reisepass", "Reisepass", "Passport"),
-    ("fuehrerschein", "Führerschein", "Driving licence"),
-    ("fahrzeugpapiere", "Fahrzeugpapiere", "Vehicle papers"),
+/// The kinds of application every office follows: id, German and English name, and the weeks
+/// before expiry a renewal reminder goes (a passport takes up to six weeks to make; vehicle
+/// papers do not expire). Offices add their own (`Catalogue::case_kinds`).
+pub const KINDS: &[(&str, &str, &str, u32)] = &[
+    ("personalausweis", "Personalausweis", "Identity card", 8),
+    ("reisepass", "Reisepass", "Passport", 8),
+    ("fuehrerschein", "Führerschein", "Driving licence", 8),
+    ("fahrzeugpapiere", "Fahrzeugpapiere", "Vehicle papers", 0),
 ];
-
-/// The name of a kind of application, or `None` for a kind the office does not follow.
-pub fn kind_name(kind: &str) -> Option<crate::catalogue::Text> {
-    KINDS
-        .iter()
-        .find(|(id, _, _)| *id == kind)
-        .map(|(_, de, en)| crate::catalogue::Text::new(de, en))
-}
 
 /// How far ahead an expected ready date may lie: a passport takes weeks, not years.
 pub const MAX_EXPECTED_DAYS: i64 = 180;
@@ -261,6 +255,9 @@ pub struct CaseMonth {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KindCount {
     pub kind: String,
+    /// What the office calls the kind (filled in by the server, which knows the catalogue).
+    #[serde(default)]
+    pub name: crate::catalogue::Text,
     pub count: u32,
 }
 
@@ -410,6 +407,7 @@ impl Cases {
             .into_iter()
             .map(|(kind, count)| KindCount {
                 kind: kind.to_owned(),
+                name: Default::default(),
                 count,
             })
             .collect();

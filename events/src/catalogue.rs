@@ -100,6 +100,21 @@ pub struct Municipality {
     pub data_protection_officer: String,
 }
 
+/// A kind of application the offices follow after the visit (identity card, passport, …): the
+/// four every German office handles are built in ([`crate::case::KINDS`]); an office defines
+/// its own, or renames a built-in one, with the same id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct CaseKind {
+    /// Stable slug, e.g. `personalausweis`.
+    pub id: String,
+    pub name: Text,
+    /// How many weeks before the document expires a citizen who asked is reminded to renew it;
+    /// 0 for documents that do not expire (vehicle papers): no reminder is offered.
+    #[serde(default)]
+    pub remind_weeks: u32,
+}
+
 /// A counter (Schalter) where staff serve; it calls only the services it handles.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
@@ -138,6 +153,8 @@ pub enum CatalogueEvent {
     },
     /// Who runs the offices: controller and data-protection officer for the privacy notice.
     MunicipalityDefined(Municipality),
+    /// A kind of application defined by the office, or a built-in one renamed.
+    CaseKindDefined(CaseKind),
 }
 
 impl CatalogueEvent {
@@ -154,9 +171,54 @@ pub struct Catalogue {
     pub schedules: BTreeMap<String, Schedule>,
     pub counters: BTreeMap<String, Counter>,
     pub municipality: Option<Municipality>,
+    /// The kinds of application the office defined (the built-in ones are not here unless
+    /// changed); [`Catalogue::case_kinds`] gives all.
+    pub case_kinds: BTreeMap<String, CaseKind>,
 }
 
 impl Catalogue {
+    /// Every kind of application followed: the built-in ones as the office left them, then its
+    /// own, by id.
+    pub fn case_kinds(&self) -> Vec<CaseKind> {
+        let mut kinds: BTreeMap<String, CaseKind> = crate::case::KINDS
+            .iter()
+            .map(|&(id, de, en, remind_weeks)| {
+                (
+                    id.to_owned(),
+                    CaseKind {
+                        id: id.to_owned(),
+                        name: Text::new(de, en),
+                        remind_weeks,
+                    },
+                )
+            })
+            .collect();
+        kinds.extend(self.case_kinds.iter().map(|(id, k)| (id.clone(), k.clone())));
+        let builtin = |id: &str| crate::case::KINDS.iter().position(|(k, ..)| *k == id);
+        let mut kinds: Vec<CaseKind> = kinds.into_values().collect();
+        kinds.sort_by_key(|k| (builtin(&k.id).unwrap_or(usize::MAX), k.id.clone()));
+        kinds
+    }
+
+    /// The kind of application `id`, built in or the office's.
+    pub fn case_kind(&self, id: &str) -> Option<CaseKind> {
+        self.case_kinds.get(id).cloned().or_else(|| {
+            crate::case::KINDS
+                .iter()
+                .find(|(k, ..)| *k == id)
+                .map(|&(id, de, en, remind_weeks)| CaseKind {
+                    id: id.to_owned(),
+                    name: Text::new(de, en),
+                    remind_weeks,
+                })
+        })
+    }
+
+    /// What a kind of application is called; its id for one no longer known.
+    pub fn case_kind_name(&self, id: &str) -> Text {
+        self.case_kind(id).map_or_else(|| Text::new(id, id), |k| k.name)
+    }
+
     /// The location's time zone; Europe/Berlin for an unknown location (import-config refuses
     /// unknown zone names, so that is the only way to miss).
     pub fn time_zone(&self, location: &str) -> chrono_tz::Tz {
@@ -199,6 +261,9 @@ impl Catalogue {
                 }
             }
             CatalogueEvent::MunicipalityDefined(m) => self.municipality = Some(m.clone()),
+            CatalogueEvent::CaseKindDefined(k) => {
+                self.case_kinds.insert(k.id.clone(), k.clone());
+            }
         }
     }
 
@@ -231,6 +296,7 @@ impl Catalogue {
             )
             .chain(self.counters.values().cloned().map(CatalogueEvent::CounterDefined))
             .chain(self.municipality.clone().map(CatalogueEvent::MunicipalityDefined))
+            .chain(self.case_kinds.values().cloned().map(CatalogueEvent::CaseKindDefined))
             .collect()
     }
 }
@@ -640,7 +706,7 @@ mod tests {
 
 /// The catalogue as an operator edits it: one TOML file (`schalter import-config`), also what
 /// `schalter export-config` prints.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
     /// Controller and data-protection officer for the privacy notice.
@@ -652,6 +718,9 @@ pub struct ConfigFile {
     pub service: Vec<Service>,
     #[serde(default)]
     pub counter: Vec<Counter>,
+    /// Kinds of application beyond the built-in ones, or built-in ones renamed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub case_kind: Vec<CaseKind>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -677,6 +746,7 @@ impl ConfigFile {
                 .collect(),
             service: c.services.values().cloned().collect(),
             counter: c.counters.values().cloned().collect(),
+            case_kind: c.case_kinds.values().cloned().collect(),
         }
     }
 
@@ -738,6 +808,15 @@ impl ConfigFile {
             }
             c.counters.insert(counter.id.clone(), counter.clone());
         }
+        for k in &self.case_kind {
+            if c.case_kinds.contains_key(&k.id) {
+                problems.push(format!("case_kind {:?} is defined twice", k.id));
+            }
+            if let Err(e) = rules::check_case_kind(k) {
+                problems.push(said("case_kind", &k.id, e));
+            }
+            c.case_kinds.insert(k.id.clone(), k.clone());
+        }
         for (id, s) in &c.schedules {
             if let Err(e) = rules::check_schedule(s, Some(rules::counters_at(&c, id))) {
                 problems.push(said("location", id, e));
@@ -779,6 +858,11 @@ impl Catalogue {
                 events.push(CatalogueEvent::CounterDefined(counter.clone()));
             }
         }
+        for (id, k) in &target.case_kinds {
+            if self.case_kinds.get(id) != Some(k) {
+                events.push(CatalogueEvent::CaseKindDefined(k.clone()));
+            }
+        }
         if target.municipality.is_some() && self.municipality != target.municipality {
             events.extend(target.municipality.clone().map(CatalogueEvent::MunicipalityDefined));
         }
@@ -797,6 +881,78 @@ impl Catalogue {
 #[cfg(test)]
 mod config_tests {
     use super::*;
+
+    #[test]
+    fn offices_add_kinds_of_application_and_rename_built_in_ones() {
+        let mut c = Catalogue::default();
+        let ids = |c: &Catalogue| c.case_kinds().into_iter().map(|k| k.id).collect::<Vec<_>>();
+        assert_eq!(
+            ids(&c),
+            ["personalausweis", "reisepass", "fuehrerschein", "fahrzeugpapiere"]
+        );
+        assert_eq!(
+            c.case_kind("fahrzeugpapiere").unwrap().remind_weeks,
+            0,
+            "vehicle papers do not expire"
+        );
+        let file = ConfigFile {
+            case_kind: vec![
+                CaseKind {
+                    id: "bewohnerparkausweis".into(),
+                    name: Text::new("Bewohnerparkausweis", "Resident parking permit"),
+                    remind_weeks: 4,
+                },
+                CaseKind {
+                    id: "reisepass".into(),
+                    name: Text::new("Reisepass", "Passport"),
+                    remind_weeks: 12,
+                },
+            ],
+            ..ConfigFile::default()
+        };
+        let target = file.to_catalogue().unwrap();
+        let changes = c.changes_to(&target, false);
+        assert_eq!(changes.len(), 2);
+        for e in &changes {
+            c.apply(e);
+        }
+        assert!(
+            c.changes_to(&target, false).is_empty(),
+            "a second import changes nothing"
+        );
+        assert_eq!(
+            ids(&c),
+            [
+                "personalausweis",
+                "reisepass",
+                "fuehrerschein",
+                "fahrzeugpapiere",
+                "bewohnerparkausweis"
+            ],
+            "built-in first, the office's own after"
+        );
+        assert_eq!(c.case_kind("reisepass").unwrap().remind_weeks, 12);
+        assert_eq!(c.case_kind_name("bewohnerparkausweis").en, "Resident parking permit");
+        assert_eq!(c.case_kind_name("gone").de, "gone", "an unknown kind shows its id");
+        let broken = ConfigFile {
+            case_kind: vec![CaseKind {
+                id: "Kein Slug".into(),
+                name: Text::new("", ""),
+                remind_weeks: 60,
+            }],
+            ..ConfigFile::default()
+        };
+        assert_eq!(broken.to_catalogue().unwrap_err().len(), 1);
+        let too_long = CaseKind {
+            id: "x".into(),
+            name: Text::new("X", ""),
+            remind_weeks: 53,
+        };
+        assert_eq!(
+            crate::administration::check_case_kind(&too_long).unwrap_err().code,
+            "invalid_remind_weeks"
+        );
+    }
 
     #[test]
     fn demo_survives_the_file_format_and_a_second_import_changes_nothing() {

@@ -17,6 +17,7 @@ pub mod ics;
 pub mod outbox;
 pub mod projection;
 pub mod queue;
+pub mod renewal;
 pub mod slots;
 pub mod staff;
 pub mod stats;

@@ -30,6 +30,8 @@ pub enum Kind {
     TurnNear,
     /// An application's document is ready for pick-up (mail and SMS, as the citizen left).
     CaseReady,
+    /// A document collected years ago expires soon: apply for a new one (mail and SMS).
+    Renewal,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

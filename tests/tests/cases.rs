@@ -19,7 +19,9 @@ on_both_backends!(
     a_ready_document_is_collected_with_its_own_ticket,
     a_silent_procedure_is_flagged_until_it_reports_again,
     a_step_file_is_imported_row_by_row,
-    open_data_counts_applications_by_month_and_withholds_small_numbers
+    open_data_counts_applications_by_month_and_withholds_small_numbers,
+    a_renewal_reminder_goes_once_on_its_day_and_its_address_is_erased,
+    an_office_defines_its_own_kinds_of_application
 );
 
 async fn send(app: &TestApp, cookie: Option<&str>, method: Method, path: &str, body: &Value) -> (u16, Value) {
@@ -119,7 +121,10 @@ async fn a_case_moves_step_by_step_and_the_citizen_follows_it(db: TestDb) {
         .staff_ok(&boss, Method::GET, &period(today - chrono::Duration::days(1)))
         .await;
     assert_eq!(figures["opened"], 1, "{figures}");
-    assert_eq!(figures["by_kind"], json!([{"kind": "personalausweis", "count": 1}]));
+    assert_eq!(
+        figures["by_kind"],
+        json!([{"kind": "personalausweis", "name": {"de": "Personalausweis", "en": "Identity card"}, "count": 1}])
+    );
     assert_eq!(figures["by_step"], json!([{"step": "picked-up", "count": 1}]));
     assert_eq!(
         (
@@ -1016,5 +1021,290 @@ async fn open_data_counts_applications_by_month_and_withholds_small_numbers(db: 
     );
     let (_, index) = app.get_json("/api/open-data").await;
     assert_eq!(index["datasets"][1]["id"], "cases-monthly", "{index}");
+    app.stop().await;
+}
+
+/// A case of `kind` without a contact, moved on to `step` by the clerk; its tracking code.
+async fn case_at(app: &TestApp, clerk: &str, kind: &str, steps: &[&str]) -> String {
+    let body = json!({ "kind": kind, "location": "buergerbuero", "expected_ready": in_days(14) });
+    let (status, opened) = send(app, Some(clerk), Method::POST, "/api/desk/cases", &body).await;
+    assert_eq!(status, 201, "{opened}");
+    let code = opened["code"].as_str().unwrap().to_owned();
+    for step in steps {
+        let path = format!("/api/desk/cases/{code}/step");
+        let (status, moved) = send(app, Some(clerk), Method::POST, &path, &json!({ "step": step })).await;
+        assert_eq!(status, 200, "{moved}");
+    }
+    code
+}
+
+/// Left at pick-up, a renewal reminder goes once, on its day (weeks before expiry), with a
+/// booking link; then its address is erased. One withdrawn before goes never. Refused requests
+/// store nothing.
+async fn a_renewal_reminder_goes_once_on_its_day_and_its_address_is_erased(db: TestDb) {
+    use schalter_server::engine::clock::Clock;
+    let mail = SmtpSink::start().await;
+    let (clock, hand) = Clock::with_hand();
+    let app = spawn_app(db).mailing(&mail.url).message_clock(clock).start().await;
+    let anna = clerk(&app).await;
+    let kept = case_at(&app, &anna, "personalausweis", &["ready", "picked-up"]).await;
+    let withdrawn = case_at(&app, &anna, "reisepass", &["ready"]).await;
+    let received = case_at(&app, &anna, "personalausweis", &[]).await;
+    let papers = case_at(&app, &anna, "fahrzeugpapiere", &["ready"]).await;
+
+    let (_, seen) = app.get_json(&format!("/api/cases/{kept}")).await;
+    assert_eq!(
+        seen["renewal"],
+        json!({ "remind_weeks": 8 }),
+        "offered, none set: {seen}"
+    );
+    let (_, seen) = app.get_json(&format!("/api/cases/{received}")).await;
+    assert!(
+        seen.get("renewal").is_none(),
+        "not before the document is there: {seen}"
+    );
+
+    // Eight weeks before expiry, ten days from now.
+    let expires = in_days(8 * 7 + 10);
+    let owned = app;
+    let app = &owned;
+    let ask = |code: &str, body: Value| {
+        let path = format!("/api/cases/{code}/renewal");
+        async move { send(app, None, Method::POST, &path, &body).await }
+    };
+    let head = app.store().head().await.unwrap();
+    for (code, body, status, error) in [
+        (
+            &kept,
+            json!({ "expires_on": in_days(30), "email": "erika@example.org" }),
+            422,
+            "expires_too_soon",
+        ),
+        (
+            &kept,
+            json!({ "expires_on": in_days(6000), "email": "erika@example.org" }),
+            422,
+            "expires_too_far",
+        ),
+        (&kept, json!({ "expires_on": expires }), 422, "missing_contact"),
+        (
+            &kept,
+            json!({ "expires_on": expires, "email": "not-an-address" }),
+            422,
+            "invalid_contact",
+        ),
+        (
+            &kept,
+            json!({ "expires_on": "2036-02-30", "email": "erika@example.org" }),
+            422,
+            "invalid_body",
+        ),
+        (
+            &kept,
+            json!({ "expires_on": expires, "email": "erika@example.org", "name": "Erika" }),
+            422,
+            "invalid_body",
+        ),
+        (
+            &received,
+            json!({ "expires_on": expires, "email": "erika@example.org" }),
+            409,
+            "case_not_ready",
+        ),
+        (
+            &papers,
+            json!({ "expires_on": expires, "email": "erika@example.org" }),
+            422,
+            "renewal_not_offered",
+        ),
+        (
+            &"AAAA-BBBB-CCCC-DDDD".to_owned(),
+            json!({ "expires_on": expires, "email": "erika@example.org" }),
+            404,
+            "not_found",
+        ),
+    ] {
+        let (got, answer) = ask(code, body.clone()).await;
+        assert_eq!(
+            (got, answer["error"].as_str()),
+            (status, Some(error)),
+            "{body}: {answer}"
+        );
+    }
+    assert_eq!(
+        app.store().head().await.unwrap(),
+        head,
+        "refused requests store nothing"
+    );
+
+    let (status, set) = ask(
+        &kept,
+        json!({ "expires_on": expires, "email": "erika@example.org", "language": "en" }),
+    )
+    .await;
+    assert_eq!(status, 201, "{set}");
+    assert_eq!(set["renewal"]["reminder"]["remind_on"], json!(in_days(10)), "{set}");
+    let (status, again) = ask(&kept, json!({ "expires_on": expires, "email": "erika@example.org" })).await;
+    assert_eq!(
+        (status, again["error"].as_str()),
+        (409, Some("reminder_exists")),
+        "{again}"
+    );
+    let (status, _) = ask(
+        &withdrawn,
+        json!({ "expires_on": expires, "email": "bert@example.org" }),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let events = app.store().read_all(0, 100_000).await.unwrap();
+    let requested = events
+        .iter()
+        .filter(|e| e.event_type == "ReminderRequested")
+        .collect::<Vec<_>>();
+    assert_eq!(requested.len(), 2);
+    assert!(
+        requested.iter().all(|e| !e.data.to_string().contains("@example.org")),
+        "sealed"
+    );
+    // Withdrawn: the address goes at once; withdrawing twice is no error.
+    let path = format!("/api/cases/{withdrawn}/renewal");
+    for _ in 0..2 {
+        let (status, seen) = send(app, None, Method::DELETE, &path, &json!({})).await;
+        assert_eq!(status, 200, "{seen}");
+        assert!(seen["renewal"].get("reminder").is_none(), "{seen}");
+    }
+
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        mail.messages().is_empty(),
+        "nothing before its day: {:?}",
+        mail.messages()
+    );
+    hand.advance(chrono::Duration::days(11));
+    let got = mail.wait_for(1, Duration::from_secs(20)).await;
+    let text = decoded(&got[0]);
+    assert!(text.contains("Expires on"), "{text}");
+    assert!(text.contains("Identity card"), "{text}");
+    assert!(
+        text.contains("/?service=personalausweis&location=buergerbuero"),
+        "{text}"
+    );
+    assert!(text.contains("erika@example.org"));
+    // Then the address is erased: the reminder is gone from the citizen's view, its key too.
+    let track = format!("/api/cases/{kept}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, seen) = app.get_json(&track).await;
+        if seen["renewal"].get("reminder").is_none() {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never erased: {seen}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let events = app.store().read_all(0, 100_000).await.unwrap();
+    let erased: Vec<&str> = events
+        .iter()
+        .filter(|e| e.stream.starts_with("renewal-"))
+        .map(|e| e.event_type.as_str())
+        .collect();
+    assert_eq!(
+        erased,
+        [
+            "ReminderRequested",
+            "ReminderRequested",
+            "ReminderCancelled",
+            "ContactErased"
+        ]
+    );
+
+    let db = owned.stop().await;
+    let (clock, hand) = Clock::with_hand();
+    hand.advance(chrono::Duration::days(11));
+    let app = spawn_app(db).mailing(&mail.url).message_clock(clock).start().await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        mail.messages().len(),
+        1,
+        "once, and never for the withdrawn one: {:?}",
+        mail.messages()
+    );
+    app.stop().await;
+}
+
+/// Admins add a kind of application and change a built-in one; the desk then opens cases of
+/// it; the rules refuse what does not fit, for admins only.
+async fn an_office_defines_its_own_kinds_of_application(db: TestDb) {
+    let app = spawn_app(db).start().await;
+    let anna = clerk(&app).await;
+    add_user(&app.db.url, "root", "admin", "administrator-2026");
+    let root = app.sign_in("root", "administrator-2026").await;
+    let permit = json!({
+        "id": "bewohnerparkausweis",
+        "name": { "de": "Bewohnerparkausweis", "en": "Resident parking permit" },
+        "remind_weeks": 4
+    });
+    let (status, _) = send(&app, Some(&anna), Method::POST, "/api/admin/case-kinds", &permit).await;
+    assert_eq!(status, 403, "admins only");
+    let (status, saved) = send(&app, Some(&root), Method::POST, "/api/admin/case-kinds", &permit).await;
+    assert_eq!(status, 201, "{saved}");
+    let (status, saved) = send(&app, Some(&root), Method::POST, "/api/admin/case-kinds", &permit).await;
+    assert_eq!(status, 200, "the same again replaces: {saved}");
+    let passport = json!({ "id": "reisepass", "name": { "de": "Reisepass", "en": "Passport" }, "remind_weeks": 12 });
+    let (status, _) = send(&app, Some(&root), Method::POST, "/api/admin/case-kinds", &passport).await;
+    assert_eq!(status, 200, "a built-in kind is changed, not created");
+    let head = app.store().head().await.unwrap();
+    for (body, error) in [
+        (
+            json!({ "id": "Kein Slug", "name": { "de": "X", "en": "" } }),
+            "invalid_id",
+        ),
+        (json!({ "id": "x", "name": { "de": "", "en": "" } }), "missing"),
+        (
+            json!({ "id": "x", "name": { "de": "X", "en": "" }, "remind_weeks": 53 }),
+            "invalid_remind_weeks",
+        ),
+        (
+            json!({ "id": "x", "name": { "de": "X", "en": "" }, "remind_weeks": -1 }),
+            "invalid_body",
+        ),
+    ] {
+        let (status, answer) = send(&app, Some(&root), Method::POST, "/api/admin/case-kinds", &body).await;
+        assert_eq!(
+            (status, answer["error"].as_str()),
+            (422, Some(error)),
+            "{body}: {answer}"
+        );
+    }
+    assert_eq!(app.store().head().await.unwrap(), head);
+
+    let (status, kinds) = app.get_json("/api/case-kinds").await;
+    assert_eq!(status, 200);
+    let listed: Vec<(&str, u64)> = kinds
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| (k["id"].as_str().unwrap(), k["remind_weeks"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("personalausweis", 8),
+            ("reisepass", 12),
+            ("fuehrerschein", 8),
+            ("fahrzeugpapiere", 0),
+            ("bewohnerparkausweis", 4)
+        ]
+    );
+    let code = case_at(&app, &anna, "bewohnerparkausweis", &["ready"]).await;
+    let (_, seen) = app.get_json(&format!("/api/cases/{code}")).await;
+    assert_eq!(seen["kind_name"]["en"], "Resident parking permit");
+    assert_eq!(seen["renewal"]["remind_weeks"], 4);
+    let body = json!({ "kind": "hundesteuermarke", "location": "buergerbuero", "expected_ready": in_days(3) });
+    let (status, refused) = send(&app, Some(&anna), Method::POST, "/api/desk/cases", &body).await;
+    assert_eq!(
+        (status, refused["error"].as_str()),
+        (422, Some("unknown_kind")),
+        "{refused}"
+    );
     app.stop().await;
 }

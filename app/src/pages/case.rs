@@ -3,11 +3,12 @@
 
 use crate::nav::use_params_map;
 use leptos::prelude::*;
-use schalter_events::api::CaseView;
+use leptos::task::spawn_local;
+use schalter_events::api::{CaseView, RenewalOffer, RenewalRequest};
 use schalter_events::case::Step;
 
 use crate::api;
-use crate::i18n::{clock, local, long_date, t, text, use_lang};
+use crate::i18n::{clock, error_text, local, long_date, t, text, use_lang};
 
 /// The way an application usually goes; documents missing and withdrawn show only when they
 /// happened.
@@ -43,7 +44,8 @@ pub fn CaseStatus() -> impl IntoView {
                 Some(Err(_)) => view! { <p class="error" role="alert">{t("ticket_offline")}</p> }.into_any(),
                 Some(Ok(c)) => {
                     let code = params.read_untracked().get("code").unwrap_or_default().to_ascii_uppercase();
-                    view! { <Timeline case=c code/> }.into_any()
+                    let renewal = c.renewal.clone().map(|offer| view! { <Renewal offer code=code.clone()/> });
+                    view! { <Timeline case=c code/> {renewal} }.into_any()
                 }
             }}
         </section>
@@ -110,5 +112,100 @@ fn Timeline(case: CaseView, code: String) -> impl IntoView {
         </ol>
         {hint.map(|key| view! { <p class="notice" role="status">{move || text(lang.get(), key)}</p> })}
         {pick_up}
+    }
+}
+
+/// The renewal reminder a citizen may leave once the document is in hand: its expiry date and
+/// an email address; or, when one is set, when it will come and a way to delete it.
+#[component]
+fn Renewal(offer: RenewalOffer, code: String) -> impl IntoView {
+    let lang = use_lang();
+    let offer = RwSignal::new(offer);
+    let expires = RwSignal::new(String::new());
+    let email = RwSignal::new(String::new());
+    let error: api::FormError = RwSignal::new(None);
+    let sending = RwSignal::new(false);
+    let cancelled = RwSignal::new(false);
+    let url = StoredValue::new(format!("/api/cases/{code}/renewal"));
+    let done = move |result: Result<CaseView, api::ApiError>| match result {
+        Ok(c) => {
+            offer.set(c.renewal.unwrap_or_else(|| offer.get_untracked()));
+            error.set(None);
+        }
+        Err(e) => error.set(Some((e.code, e.field))),
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if sending.get_untracked() {
+            return;
+        }
+        let Ok(expires_on) = expires.get_untracked().parse() else {
+            error.set(Some(("renewal_missing_date".into(), Some("expires_on".into()))));
+            crate::nav::focus("renewal-expires");
+            return;
+        };
+        let request = RenewalRequest {
+            expires_on,
+            email: email.get_untracked().trim().to_owned(),
+            phone: None,
+            language: Some(lang.get_untracked().code().to_owned()),
+        };
+        sending.set(true);
+        cancelled.set(false);
+        spawn_local(async move {
+            done(api::post::<CaseView>(&url.get_value(), &request).await);
+            sending.set(false);
+        });
+    };
+    let cancel = move |_| {
+        spawn_local(async move {
+            let result = api::delete::<CaseView>(&url.get_value()).await;
+            cancelled.set(result.is_ok());
+            done(result);
+        });
+    };
+    let wrong = move |field| api::invalid_if(error, field);
+    view! {
+        <section class="renewal" aria-labelledby="renewal-h" data-testid="renewal">
+            <h2 id="renewal-h">{t("renewal_title")}</h2>
+            {move || match offer.get().reminder {
+                Some(r) => {
+                    let (remind, expires) = (r.remind_on.to_string(), r.expires_on.to_string());
+                    view! {
+                        <p role="status" data-testid="renewal-set">
+                            {t("renewal_set")}" "{move || long_date(lang.get(), &remind)}". "
+                            {t("renewal_expires_on")}" "{move || long_date(lang.get(), &expires)}"."
+                        </p>
+                        <button type="button" class="button" on:click=cancel data-testid="renewal-cancel">{t("renewal_cancel")}</button>
+                    }.into_any()
+                }
+                None => view! {
+                    {move || cancelled.get().then(|| view! { <p role="status">{t("renewal_cancelled")}</p> })}
+                    <p class="hint">{t("renewal_hint_1")}" "{offer.get().remind_weeks}" "{t("renewal_hint_2")}</p>
+                    <form class="details" on:submit=submit novalidate>
+                        <div class="field">
+                            <label for="renewal-expires">{t("renewal_valid_until")}</label>
+                            <input id="renewal-expires" type="date" required aria-invalid=wrong("expires_on")
+                                prop:value=expires on:change=move |ev| { expires.set(event_target_value(&ev)); error.set(None); }/>
+                        </div>
+                        <div class="field">
+                            <label for="renewal-email">{t("email")}</label>
+                            <input id="renewal-email" type="email" autocomplete="email" inputmode="email" required aria-invalid=wrong("email")
+                                prop:value=email on:input=move |ev| { email.set(event_target_value(&ev)); error.set(None); }/>
+                        </div>
+                        <div role="alert" class="error">
+                            {move || error.get().map(|(code, field)| {
+                                let key = match field.as_deref() {
+                                    Some(f @ ("email" | "phone")) if code == "invalid_contact" => code + "_" + f,
+                                    _ => code,
+                                };
+                                view! { <p>{error_text(lang.get(), &key)}</p> }
+                            })}
+                        </div>
+                        <button type="submit" class="primary" prop:disabled=sending>{t("renewal_submit")}</button>
+                    </form>
+                }.into_any(),
+            }}
+        </section>
     }
 }

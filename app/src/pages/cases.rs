@@ -5,7 +5,8 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use schalter_events::api::{CaseOpened, CaseRequest, CaseView, OverdueCase, SilentProcedure, StepRequest};
-use schalter_events::case::{Step, KINDS};
+use schalter_events::case::Step;
+use schalter_events::catalogue::CaseKind;
 
 use super::case::step_key;
 use crate::api;
@@ -26,6 +27,7 @@ struct CaseForm {
 pub fn CaseOpening(location: Signal<Option<String>>) -> impl IntoView {
     let lang = use_lang();
     let form = RwSignal::new(CaseForm::default());
+    let kinds = api::load(|| api::get::<Vec<CaseKind>>("/api/case-kinds"));
     let opened = RwSignal::new(None::<CaseOpened>);
     let error: api::FormError = RwSignal::new(None);
     let sending = RwSignal::new(false);
@@ -111,9 +113,10 @@ pub fn CaseOpening(location: Signal<Option<String>>) -> impl IntoView {
                     <label for="case-kind">{t("case_kind")}</label>
                     <select id="case-kind" aria-invalid=wrong("kind") on:change=edit(|f, v| f.kind = v)>
                         <option value="" selected=move || form.with(|f| f.kind.is_empty())>{t("caller_choose")}</option>
-                        {KINDS.iter().map(|(id, de, en)| {
-                            let selected = move || form.with(|f| f.kind == *id);
-                            view! { <option value=*id selected=selected>{move || if lang.get().code() == "en" { *en } else { *de }}</option> }
+                        {move || kinds.get().and_then(|r| r.ok()).unwrap_or_default().into_iter().map(|k| {
+                            let id = k.id.clone();
+                            let selected = move || form.with(|f| f.kind == id);
+                            view! { <option value=k.id.clone() selected=selected>{local(k.name)}</option> }
                         }).collect_view()}
                     </select>
                 </div>

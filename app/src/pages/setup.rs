@@ -10,7 +10,7 @@ use schalter_events::api::{
     AffectedBooking, BookingsChoice, BookingsDone, Impact, OfficeSetup, OpeningHours, ScheduleRequest, WithdrawRequest,
 };
 use schalter_events::calendar::Region;
-use schalter_events::catalogue::{Catalogue, Counter, Location, Service, Text};
+use schalter_events::catalogue::{CaseKind, Catalogue, Counter, Location, Service, Text};
 
 use crate::api;
 use crate::i18n::{clock, error_text, local, long_date, t, text, use_lang};
@@ -62,6 +62,7 @@ pub fn OfficeSetupPanel() -> impl IntoView {
                     <CounterEditor loaded=loaded/>
                     <HoursEditor loaded=loaded/>
                     <LocationEditor loaded=loaded/>
+                    <CaseKindEditor loaded=loaded/>
                 }.into_any(),
             }}
         </section>
@@ -1022,6 +1023,82 @@ fn LocationEditor(loaded: Loaded) -> impl IntoView {
             {f("directions.de", "setup_directions_de", "text", |l: &Location| l.directions.de.clone(), |l: &mut Location, v| l.directions.de = v)}
             {f("directions.en", "setup_directions_en", "text", |l: &Location| l.directions.en.clone(), |l: &mut Location, v| l.directions.en = v)}
             {form_footer(state, shown, "location-saved")}
+        </form>
+    }
+}
+
+fn blank_case_kind() -> CaseKind {
+    CaseKind {
+        id: String::new(),
+        name: Text::default(),
+        remind_weeks: 8,
+    }
+}
+
+/// The kinds of application the desk opens cases for: the built-in ones may be renamed or get
+/// other reminder weeks, and the office adds its own.
+#[component]
+fn CaseKindEditor(loaded: Loaded) -> impl IntoView {
+    const F: &str = "kind";
+    let kind = RwSignal::new(blank_case_kind());
+    let editing = RwSignal::new(false);
+    let state = FormState::new();
+    let rules = Memo::new(move |_| administration::define_case_kind(kind.get()).err());
+    let shown = state.shown(rules);
+    let known = move |id: &str| {
+        loaded.setup.with(|s| {
+            s.as_ref()
+                .and_then(|s| s.case_kinds.iter().find(|k| k.id == id).cloned())
+        })
+    };
+    let entries = move || {
+        loaded.setup.with(|s| {
+            s.as_ref()
+                .map(|s| s.case_kinds.iter().map(|k| (k.id.clone(), k.name.clone())).collect())
+                .unwrap_or_default()
+        })
+    };
+    let pick = move |id: String| {
+        let found = known(&id);
+        editing.set(found.is_some());
+        kind.set(found.unwrap_or_else(blank_case_kind));
+        state.reset();
+    };
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let body = kind.get_untracked();
+        state.submit(rules, F, loaded, move || async move {
+            api::post::<api::Ignored>("/api/admin/case-kinds", &body)
+                .await
+                .map(|_| editing.set(true))
+        });
+    };
+    let bound = Bound {
+        form: F,
+        value: kind,
+        state,
+        shown,
+    };
+    let f = move |path, label, kind, get, set| field(bound, path, label, kind, get, set);
+    view! {
+        <form class="setup-form" on:submit=submit novalidate aria-labelledby="kind-h">
+            <h3 id="kind-h">{t("setup_kinds_title")}</h3>
+            <p class="hint">{t("setup_kinds_hint")}</p>
+            {chooser("kind-pick", "setup_pick_kind", "setup_new_kind", entries,
+                move || editing.get().then(|| kind.with(|k| k.id.clone())), pick)}
+            <div class="field">
+                <label for="kind-id">{t("setup_id")}</label>
+                <input id="kind-id" type="text" readonly=move || editing.get() aria-describedby="kind-id-hint"
+                    aria-invalid=move || shown.with(|p| p.as_ref().is_some_and(|p| p.field == "id")).to_string()
+                    prop:value=move || kind.with(|k| k.id.clone())
+                    on:input=move |ev| { let v = event_target_value(&ev); kind.update(|k| k.id = v); state.edited(); }/>
+                <p class="hint" id="kind-id-hint">{t("setup_id_hint")}</p>
+            </div>
+            {f("name.de", "setup_name_de", "text", |k: &CaseKind| k.name.de.clone(), |k: &mut CaseKind, v| k.name.de = v)}
+            {f("name.en", "setup_name_en", "text", |k: &CaseKind| k.name.en.clone(), |k: &mut CaseKind, v| k.name.en = v)}
+            {f("remind_weeks", "setup_remind_weeks", "number", |k: &CaseKind| k.remind_weeks.to_string(),
+                |k: &mut CaseKind, v| k.remind_weeks = v.trim().parse().unwrap_or(0))}
+            {form_footer(state, shown, "kind-saved")}
         </form>
     }
 }

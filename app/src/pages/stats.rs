@@ -169,9 +169,8 @@ fn Applications(query: RwSignal<Query>) -> impl IntoView {
                         <table class="stats-cases-table" data-testid="stats-cases">
                             <tbody>
                                 <tr><th scope="row">{t("stats_cases_opened")}</th><td>{f.opened}</td></tr>
-                                {f.by_kind.into_iter().map(|k| {
-                                    let name = schalter_events::case::kind_name(&k.kind).unwrap_or_default();
-                                    view! { <tr><th scope="row">{local(name)}</th><td>{k.count}</td></tr> }
+                                {f.by_kind.into_iter().map(|k| view! {
+                                    <tr><th scope="row">{local(k.name)}</th><td>{k.count}</td></tr>
                                 }).collect_view()}
                                 {f.by_step.into_iter().map(|s| view! {
                                     <tr><th scope="row">{t("stats_cases_now")}" "{t(super::case::step_key(s.step))}</th><td>{s.count}</td></tr>

@@ -591,13 +591,16 @@ async fn purge(db: &Database, keys: &Keys, retention_days: u32) -> Result<(), Cl
     let before = (chrono::Utc::now() - chrono::Duration::days(1)).date_naive();
     let tickets = crate::jobs::retention::purge_ticket_contacts(&store, &vault, before).await;
     let cases = crate::jobs::retention::purge_case_contacts(&store, &vault, cutoff).await;
+    let renewals = crate::jobs::retention::purge_lapsed_renewals(&store, &vault, chrono::Utc::now()).await;
     store.close().await;
     let erased = result.map_err(|e| CliError::Usage(e.to_string()))?;
     let tickets = tickets.map_err(|e| CliError::Usage(e.to_string()))?;
     let cases = cases.map_err(|e| CliError::Usage(e.to_string()))?;
+    let renewals = renewals.map_err(|e| CliError::Usage(e.to_string()))?;
     println!("erased the personal data of {erased} booking(s) that ended more than {retention_days} days ago");
     println!("erased the phone numbers of {tickets} walk-in ticket(s) of past days");
     println!("erased the contacts of {cases} application(s) closed more than {retention_days} days ago");
+    println!("erased the addresses of {renewals} renewal reminder(s) that could no longer be sent");
     Ok(())
 }
 
@@ -666,6 +669,7 @@ async fn import_config(
             CatalogueEvent::CounterDefined(c) => ("counter", c.id.as_str()),
             CatalogueEvent::CounterRemoved { id } => ("remove counter", id.as_str()),
             CatalogueEvent::MunicipalityDefined(m) => ("municipality", m.name.as_str()),
+            CatalogueEvent::CaseKindDefined(k) => ("kind of application", k.id.as_str()),
             CatalogueEvent::ClosureAdded { location, .. } => ("closure", location.as_str()),
         };
         println!("{}{kind} {id}", if dry_run { "would change: " } else { "changed: " });

@@ -4,6 +4,7 @@
 use schalter_events::booking::{self, Booking};
 use schalter_events::case::{self, Case};
 use schalter_events::catalogue::{self, Catalogue};
+use schalter_events::renewal::{self, Renewal};
 use schalter_events::store::{Store, StoreError};
 
 /// The booking behind a code's hash; `None` when there is none.
@@ -19,6 +20,15 @@ pub async fn booking(store: &Store, code_hash: &str) -> Result<Option<Booking>, 
 pub async fn case(store: &Store, tracking_hash: &str) -> Result<Option<Case>, StoreError> {
     let events = store.read_stream(&case::stream(tracking_hash), 0).await?;
     Case::fold(&events).map_err(|e| StoreError::Corrupt {
+        position: e.position,
+        reason: e.to_string(),
+    })
+}
+
+/// The renewal reminder left at the case behind a tracking code's hash.
+pub async fn renewal(store: &Store, tracking_hash: &str) -> Result<Option<Renewal>, StoreError> {
+    let events = store.read_stream(&renewal::stream(tracking_hash), 0).await?;
+    Renewal::fold(&events).map_err(|e| StoreError::Corrupt {
         position: e.position,
         reason: e.to_string(),
     })

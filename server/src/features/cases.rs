@@ -6,10 +6,12 @@ use axum::http::StatusCode;
 use axum::Json;
 use schalter_events::api::{
     CaseMilestone, CaseOpened, CaseRequest, CaseView, ImportOutcome, ImportedStep, LocalTime, OverdueCase, PickUpWay,
-    RefusedRow, SilentProcedure, StepFileOutcome, StepRequest,
+    RefusedRow, RenewalOffer, RenewalRequest, RenewalView, SilentProcedure, StepFileOutcome, StepRequest,
 };
 use schalter_events::booking;
 use schalter_events::case::{self, Case, CaseError, Source};
+use schalter_events::catalogue::CaseKind;
+use schalter_events::renewal::{self, Renewal, RenewalError};
 use schalter_events::staff::access::{Device, DeviceRole};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -23,6 +25,7 @@ use crate::features::office::{location_tz, zones};
 use crate::http::auth::{self, DeviceAuth, StaffUser};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::{ApiJson, ApiPath, TextBody};
+use crate::jobs::retention::{self, Erasure};
 use schalter_events::store::DataKey;
 
 pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
@@ -33,7 +36,9 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(overdue))
         .routes(routes!(silent_procedures));
     OpenApiRouter::new()
+        .routes(routes!(case_kinds))
         .routes(routes!(track))
+        .routes(routes!(request_renewal, cancel_renewal))
         .routes(routes!(import_step))
         .routes(routes!(import_step_file))
         .merge(auth::staff_only(desk, state, auth::Staff::Desk))
@@ -64,6 +69,31 @@ impl From<CaseError> for ApiError {
             },
         }
     }
+}
+
+impl From<RenewalError> for ApiError {
+    fn from(e: RenewalError) -> Self {
+        let message = e.to_string();
+        match e {
+            RenewalError::NotOffered => ApiError::invalid("renewal_not_offered", None, message),
+            RenewalError::NotCollected(_) => ApiError::Conflict {
+                code: "case_not_ready",
+                message,
+            },
+            RenewalError::ExpiresTooSoon(_) => ApiError::invalid("expires_too_soon", Some("expires_on"), message),
+            RenewalError::ExpiresTooFar => ApiError::invalid("expires_too_far", Some("expires_on"), message),
+            RenewalError::AlreadyRequested => ApiError::Conflict {
+                code: "reminder_exists",
+                message,
+            },
+        }
+    }
+}
+
+/// Every kind of application followed: the built-in ones as the office left them, then its own.
+#[utoipa::path(get, path = "/api/case-kinds", tag = "cases", responses((status = 200, body = [CaseKind])))]
+pub async fn case_kinds(State(state): State<AppState>) -> Json<Vec<CaseKind>> {
+    Json(state.catalogue().case_kinds())
 }
 
 /// Opens a case for what the citizen applied for. The answer carries the tracking code once:
@@ -102,7 +132,7 @@ pub async fn open_case(
         StatusCode::CREATED,
         Json(CaseOpened {
             code,
-            case: view(&state, &case),
+            case: view(&state, &case, None),
         }),
     ))
 }
@@ -124,7 +154,8 @@ impl Command for OpenCase<'_> {
             Ok(tz) => attempt.now.with_timezone(&tz).date_naive(),
             Err(_) => attempt.now.date_naive(),
         };
-        let kinds: Vec<&str> = case::KINDS.iter().map(|(id, _, _)| *id).collect();
+        let kinds = self.state.catalogue().case_kinds();
+        let kinds: Vec<&str> = kinds.iter().map(|k| k.id.as_str()).collect();
         let decision = case::open(case::Open {
             tracking_hash: self.hash,
             kind: &self.req.kind,
@@ -168,10 +199,7 @@ pub async fn move_case(
         procedure: None,
     };
     state.execute(&user.actor(), None, command).await?;
-    let case = streams::case(&state.store, &hash)
-        .await?
-        .ok_or(CaseError::UnknownCase)?;
-    Ok(Json(view(&state, &case)))
+    Ok(Json(view_of(&state, &hash).await?))
 }
 
 pub(crate) struct MoveCase<'a> {
@@ -355,6 +383,7 @@ pub async fn overdue(State(state): State<AppState>) -> Json<Vec<OverdueCase>> {
 /// The overdue cases at `now`, each judged by its office's local date.
 pub fn overdue_cases(state: &AppState, now: chrono::DateTime<chrono::Utc>) -> Vec<OverdueCase> {
     let tz = zones(state);
+    let kinds = state.catalogue().clone();
     let cases = state.cases();
     cases
         .overdue(
@@ -364,7 +393,7 @@ pub fn overdue_cases(state: &AppState, now: chrono::DateTime<chrono::Utc>) -> Ve
         .into_iter()
         .map(|c| OverdueCase {
             kind: c.kind.clone(),
-            kind_name: case::kind_name(&c.kind).unwrap_or_default(),
+            kind_name: kinds.case_kind_name(&c.kind),
             location: c.location.clone(),
             reference: c.reference.clone(),
             expected_ready: c.expected_ready,
@@ -404,13 +433,122 @@ pub fn silent(state: &AppState, now: chrono::DateTime<chrono::Utc>) -> Vec<Silen
     responses((status = 200, body = CaseView), (status = 404, body = ErrorBody)))]
 pub async fn track(State(state): State<AppState>, ApiPath(code): ApiPath<String>) -> Result<Json<CaseView>, ApiError> {
     let hash = case_hash(&code).ok_or(CaseError::UnknownCase)?;
-    let case = streams::case(&state.store, &hash)
-        .await?
-        .ok_or(CaseError::UnknownCase)?;
-    Ok(Json(view(&state, &case)))
+    Ok(Json(view_of(&state, &hash).await?))
 }
 
-fn view(state: &AppState, case: &Case) -> CaseView {
+/// Leaves a reminder to renew the document before it expires: its expiry date and an email
+/// address (or a mobile number where the office sends text messages). The address is sealed and
+/// erased once the reminder went out; the reminder goes the weeks before expiry that the office
+/// set for the kind of document. Offered once the document is ready or collected.
+#[utoipa::path(post, path = "/api/cases/{code}/renewal", tag = "cases", params(("code" = String, Path)),
+    request_body = RenewalRequest,
+    responses((status = 201, body = CaseView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn request_renewal(
+    State(state): State<AppState>,
+    ApiPath(code): ApiPath<String>,
+    ApiJson(req): ApiJson<RenewalRequest>,
+) -> Result<(StatusCode, Json<CaseView>), ApiError> {
+    let hash = case_hash(&code).ok_or(CaseError::UnknownCase)?;
+    let contact = booking::check_notify(&req.email, req.phone.as_deref())?.ok_or_else(|| {
+        ApiError::invalid(
+            "missing_contact",
+            Some("email"),
+            "an email address or a mobile number is needed for the reminder",
+        )
+    })?;
+    if contact.email.is_empty() && !state.sms {
+        return Err(ApiError::invalid(
+            "sms_unavailable",
+            Some("phone"),
+            "this office sends no text messages: please enter an email address",
+        ));
+    }
+    let sealed = state.vault.seal_with_key(&PersonalData {
+        name: String::new(),
+        email: contact.email,
+        phone: contact.phone,
+        code: None,
+    });
+    let command = RequestRenewal {
+        state: &state,
+        hash: &hash,
+        req: &req,
+        sealed,
+    };
+    state.execute("citizen", None, command).await?;
+    Ok((StatusCode::CREATED, Json(view_of(&state, &hash).await?)))
+}
+
+struct RequestRenewal<'a> {
+    state: &'a AppState,
+    hash: &'a str,
+    req: &'a RenewalRequest,
+    sealed: (booking::Personal, DataKey),
+}
+
+impl Command for RequestRenewal<'_> {
+    type Output = ();
+    type Error = ApiError;
+
+    async fn decide(&mut self, attempt: &Attempt<'_>) -> Result<Decided<()>, ApiError> {
+        let case = streams::case(&self.state.store, self.hash)
+            .await?
+            .ok_or(CaseError::UnknownCase)?;
+        let existing = streams::renewal(&self.state.store, self.hash).await?;
+        let kind = self
+            .state
+            .catalogue()
+            .case_kind(&case.kind)
+            .ok_or(RenewalError::NotOffered)?;
+        let today = attempt
+            .now
+            .with_timezone(&location_tz(self.state, &case.location).unwrap_or(chrono_tz::Europe::Berlin))
+            .date_naive();
+        let decision = renewal::request(renewal::Request {
+            tracking_hash: self.hash,
+            case: &case,
+            kind: &kind,
+            existing: existing.as_ref(),
+            expires_on: self.req.expires_on,
+            today,
+            contact: self.sealed.0.clone(),
+            language: self.req.language.as_deref().unwrap_or(&case.language),
+            now: attempt.now,
+        })?;
+        Ok(Decided::Append(Plan {
+            decision,
+            data_key: Some(self.sealed.1.clone()),
+            reserve: Vec::new(),
+            value: (),
+        }))
+    }
+}
+
+/// Withdraws the renewal reminder: the address is erased at once. Withdrawing one that is not
+/// set (or already went out) changes nothing.
+#[utoipa::path(delete, path = "/api/cases/{code}/renewal", tag = "cases", params(("code" = String, Path)),
+    responses((status = 200, body = CaseView), (status = 404, body = ErrorBody)))]
+pub async fn cancel_renewal(
+    State(state): State<AppState>,
+    ApiPath(code): ApiPath<String>,
+) -> Result<Json<CaseView>, ApiError> {
+    let hash = case_hash(&code).ok_or(CaseError::UnknownCase)?;
+    if streams::case(&state.store, &hash).await?.is_none() {
+        return Err(CaseError::UnknownCase.into());
+    }
+    retention::erase_renewal(&state.executor, &state.vault, &hash, Erasure::Withdrawn, "citizen").await?;
+    Ok(Json(view_of(&state, &hash).await?))
+}
+
+/// The case behind `hash` as its citizen sees it, with the renewal reminder left at it.
+async fn view_of(state: &AppState, hash: &str) -> Result<CaseView, ApiError> {
+    let case = streams::case(&state.store, hash).await?.ok_or(CaseError::UnknownCase)?;
+    let renewal = streams::renewal(&state.store, hash).await?;
+    Ok(view(state, &case, renewal.as_ref()))
+}
+
+fn view(state: &AppState, case: &Case, renewal: Option<&Renewal>) -> CaseView {
     let tz = location_tz(state, &case.location).unwrap_or(chrono_tz::Europe::Berlin);
     let catalogue = state.catalogue();
     let location_name = catalogue
@@ -426,9 +564,19 @@ fn view(state: &AppState, case: &Case) -> CaseView {
             bookable_online: s.bookable_online,
             kiosk: s.walk_in,
         });
+    let renewal = catalogue
+        .case_kind(&case.kind)
+        .filter(|k| k.remind_weeks > 0 && matches!(case.step, case::Step::Ready | case::Step::PickedUp))
+        .map(|k| RenewalOffer {
+            remind_weeks: k.remind_weeks,
+            reminder: renewal.filter(|r| r.active).map(|r| RenewalView {
+                expires_on: r.expires_on,
+                remind_on: r.remind_on,
+            }),
+        });
     CaseView {
         kind: case.kind.clone(),
-        kind_name: case::kind_name(&case.kind).unwrap_or_default(),
+        kind_name: catalogue.case_kind_name(&case.kind),
         location: case.location.clone(),
         location_name,
         expected_ready: case.expected_ready,
@@ -442,6 +590,7 @@ fn view(state: &AppState, case: &Case) -> CaseView {
             })
             .collect(),
         pick_up,
+        renewal,
     }
 }
 

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use schalter_events::administration::{self, Invalid};
 use schalter_events::api::{BookingsDone, Impact, OfficeSetup, ScheduleRequest, WithdrawRequest};
 use schalter_events::booking::Booking;
-use schalter_events::catalogue::{Catalogue, CatalogueEvent, Counter, Location, Service, STREAM};
+use schalter_events::catalogue::{CaseKind, Catalogue, CatalogueEvent, Counter, Location, Service, STREAM};
 use schalter_events::closing::{self, Choice};
 use schalter_events::slots::Schedule;
 use schalter_events::{Decision, Expectation};
@@ -32,6 +32,7 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(define_service))
         .routes(routes!(define_counter))
         .routes(routes!(remove_counter))
+        .routes(routes!(define_case_kind))
         .routes(routes!(set_schedule))
         .routes(routes!(schedule_impact))
         .routes(routes!(withdraw_service))
@@ -90,6 +91,23 @@ pub async fn define_counter(
     let edit = counter.clone();
     change(&state, &user, move |c| administration::define_counter(c, edit.clone())).await?;
     Ok((status(created), Json(counter)))
+}
+
+/// Defines a kind of application the offices follow, or changes one (a built-in one too: its
+/// name, or the weeks before expiry its renewal reminder goes; 0 offers none). Applications
+/// already opened keep their kind.
+#[utoipa::path(post, path = "/api/admin/case-kinds", tag = "staff", request_body = CaseKind,
+    responses((status = 201, body = CaseKind), (status = 200, body = CaseKind), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn define_case_kind(
+    State(state): State<AppState>,
+    user: StaffUser,
+    ApiJson(kind): ApiJson<CaseKind>,
+) -> Result<(StatusCode, Json<CaseKind>), ApiError> {
+    let created = state.catalogue().case_kind(&kind.id).is_none();
+    let edit = kind.clone();
+    change(&state, &user, move |_| administration::define_case_kind(edit.clone())).await?;
+    Ok((status(created), Json(kind)))
 }
 
 /// Removes a counter. Refused (422) while the hours hold more places than the counters left

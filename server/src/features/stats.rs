@@ -189,11 +189,15 @@ pub async fn cases(
 ) -> Result<Json<schalter_events::case::CaseFigures>, ApiError> {
     let filter = filter(&state, q)?;
     let tz = crate::features::office::zones(&state);
-    let figures = state
+    let mut figures = state
         .cases()
         .figures(filter.from, filter.to, filter.location.as_deref(), |location, at| {
             at.with_timezone(&tz(location)).date_naive()
         });
+    let catalogue = state.catalogue();
+    for k in &mut figures.by_kind {
+        k.name = catalogue.case_kind_name(&k.kind);
+    }
     Ok(Json(figures))
 }
 
@@ -396,7 +400,8 @@ pub const CASE_DICTIONARY: &[(&str, &str, &str)] = &[
     (
         "kind",
         "string",
-        "kind of application: personalausweis, reisepass, fuehrerschein, fahrzeugpapiere",
+        "kind of application: personalausweis, reisepass, fuehrerschein, fahrzeugpapiere, or an office's own \
+         (GET /api/case-kinds names them)",
     ),
     ("opened", "integer or empty", "applications taken in the month"),
     (

@@ -2,7 +2,8 @@
 //! file), change and cancellation notices and a reminder before the appointment; by SMS, where a
 //! gateway is configured, the reminder to bookings that left a phone number and "your turn is
 //! near" to walk-in tickets that did; and "your document is ready" to applications (cases) that
-//! left an address or a number. Every server runs this; the message streams (see
+//! left an address or a number; years later, a reminder to renew the document before it expires
+//! to citizens who asked for one (whose address is erased once it went). Every server runs this; the message streams (see
 //! `schalter_events::outbox`) make sure one of them sends each message, and that a message whose
 //! sender died is sent after its lease runs out.
 
@@ -17,10 +18,11 @@ use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use schalter_events::api::{LocalTime, MessageChannel, OutboxMessage};
 use schalter_events::booking::{normalise_phone, Booking, BookingEvent, Personal, Status};
-use schalter_events::case::{self, Case, CaseEvent, Step};
+use schalter_events::case::{Case, CaseEvent, Step};
 use schalter_events::catalogue::Text;
 use schalter_events::outbox::{self, Delivery, Kind};
 use schalter_events::queue::{self, NumberEvent, TicketEvent};
+use schalter_events::renewal::{self, Renewal, RenewalEvent};
 use schalter_events::{decode, ics, Decision, RecordedEvent};
 
 use crate::engine::clock::Clock;
@@ -77,6 +79,8 @@ enum About {
     Ticket(String),
     /// The case's stream.
     Case(String),
+    /// The renewal reminder's stream.
+    Renewal(String),
 }
 
 /// A walk-in ticket whose holder left a phone number, until it is called or the day is over.
@@ -117,6 +121,8 @@ struct Outbox {
     tickets: HashMap<String, Watched>,
     /// Open cases that left a contact: the ones a "ready" notice may be for.
     cases: HashMap<String, Case>,
+    /// Renewal reminders still to go, by stream.
+    renewals: HashMap<String, Renewal>,
     pending: BTreeMap<String, Pending>,
     deliveries: HashMap<String, Delivery>,
 }
@@ -130,6 +136,7 @@ impl Outbox {
             bookings: HashMap::new(),
             tickets: HashMap::new(),
             cases: HashMap::new(),
+            renewals: HashMap::new(),
             pending: BTreeMap::new(),
             deliveries: HashMap::new(),
         }
@@ -159,6 +166,10 @@ impl Outbox {
         let simulated = e.metadata.correlation.as_deref() == Some(schalter_events::SIMULATED);
         if e.stream.starts_with("case-") && !simulated {
             self.apply_case(e);
+            return;
+        }
+        if e.stream.starts_with("renewal-") {
+            self.apply_renewal(e, tz_of);
             return;
         }
         if !e.stream.starts_with("booking-") || simulated {
@@ -245,6 +256,55 @@ impl Outbox {
         if !c.step.is_closed() {
             self.cases.insert(e.stream.clone(), c);
         }
+    }
+
+    /// A renewal reminder asks for its message by mail and by SMS on its day (which of them
+    /// the citizen left is only known once the sealed address is opened at sending time).
+    fn apply_renewal(&mut self, e: &RecordedEvent, tz_of: &(dyn Fn(&str) -> Tz + Sync)) {
+        let mut folded = self.renewals.remove(&e.stream);
+        if let Err(err) = Renewal::apply(&mut folded, e) {
+            tracing::error!(error = %err, "outbox skipped an unreadable renewal event");
+            return;
+        }
+        let Some(r) = folded.filter(|r| r.active) else { return };
+        if let Ok(RenewalEvent::ReminderRequested { .. }) = decode::<RenewalEvent>(e) {
+            let due = r.due(&tz_of(&r.location));
+            for (id, channel, wanted) in [
+                (format!("renew-{}", e.position), Channel::Mail, self.mail),
+                (format!("sms-renew-{}", e.position), Channel::Sms, self.sms),
+            ] {
+                if wanted {
+                    let pending = Pending {
+                        kind: Kind::Renewal,
+                        channel,
+                        about: About::Renewal(e.stream.clone()),
+                        due,
+                        expires: due + Duration::days(renewal::VALID_DAYS),
+                        start: None,
+                    };
+                    self.pending.insert(id, pending);
+                }
+            }
+        }
+        self.renewals.insert(e.stream.clone(), r);
+    }
+
+    /// Renewal reminders whose day has come and whose messages are all sent, dropped or
+    /// expired: their addresses are to be erased now.
+    fn renewals_done(&self, now: DateTime<Utc>, tz_of: &(dyn Fn(&str) -> Tz + Sync)) -> Vec<String> {
+        let waiting: std::collections::HashSet<&str> = self
+            .pending
+            .values()
+            .filter_map(|p| match &p.about {
+                About::Renewal(stream) => Some(stream.as_str()),
+                _ => None,
+            })
+            .collect();
+        self.renewals
+            .iter()
+            .filter(|(stream, r)| r.due(&tz_of(&r.location)) <= now && !waiting.contains(stream.as_str()))
+            .map(|(stream, _)| stream.clone())
+            .collect()
     }
 
     /// The reminder by mail and, for holders who left a phone number, by SMS (whether they did
@@ -368,7 +428,7 @@ impl Outbox {
             .values()
             .filter_map(|p| match &p.about {
                 About::Booking(stream) => Some(stream.as_str()),
-                About::Ticket(_) | About::Case(_) => None,
+                About::Ticket(_) | About::Case(_) | About::Renewal(_) => None,
             })
             .collect();
         self.bookings
@@ -574,6 +634,7 @@ async fn run(
                 let keep = expired.len().saturating_sub(100);
                 expired.drain(..keep);
                 outbox.prune(now);
+                erase_renewals(&state, &mut outbox, now, &tz_of).await;
                 *state.message_problems.write().unwrap_or_else(|e| e.into_inner()) = outbox.problems(now, &expired);
                 send_due(&state, &settings, &transports, &mut outbox, &tz_of).await;
             }
@@ -620,6 +681,9 @@ async fn prepare(
     if let About::Case(stream) = &pending.about {
         return case_message(state, settings, transports, outbox, id, pending, stream).await;
     }
+    if let About::Renewal(stream) = &pending.about {
+        return renewal_message(state, settings, transports, outbox, id, pending, stream).await;
+    }
     let (contact, booking) = match &pending.about {
         About::Booking(stream) => {
             let Some(booking) = outbox.bookings.get(stream) else {
@@ -635,7 +699,7 @@ async fn prepare(
             Some(t) => (&t.contact, None),
             None => return Ok(None),
         },
-        About::Case(_) => return Ok(None),
+        About::Case(_) | About::Renewal(_) => return Ok(None),
     };
     let Some(personal) = state.vault.open(contact).await? else {
         return Ok(None);
@@ -689,7 +753,7 @@ async fn case_message(
     let Some(personal) = state.vault.open(contact).await? else {
         return Ok(None);
     };
-    let kind = case::kind_name(&c.kind).unwrap_or_else(|| Text::new(&c.kind, &c.kind));
+    let kind = state.catalogue().case_kind_name(&c.kind);
     let (location, address) = {
         let catalogue = state.catalogue();
         let place = catalogue.locations.get(&c.location);
@@ -742,6 +806,120 @@ async fn case_message(
                 ),
             };
             Ok(text_message(transports, &personal, id, text).map(Ok))
+        }
+    }
+}
+
+/// "Your document expires soon: apply for a new one", by mail or SMS, in the citizen's language
+/// first, with a link to book: the service of the same id as the kind of document where the
+/// office offers one online (the demo's `personalausweis`, `reisepass`), else the start page.
+async fn renewal_message(
+    state: &AppState,
+    settings: &MessageSettings,
+    transports: &Transports,
+    outbox: &Outbox,
+    id: &str,
+    pending: &Pending,
+    stream: &str,
+) -> Result<Option<Result<Outgoing, String>>, crate::engine::vault::VaultError> {
+    let Some(r) = outbox.renewals.get(stream).filter(|r| r.active) else {
+        return Ok(None);
+    };
+    let Some(personal) = state.vault.open(&r.contact).await? else {
+        return Ok(None);
+    };
+    let base = settings.public_url.trim_end_matches('/');
+    let (kind, location, address, link) = {
+        let catalogue = state.catalogue();
+        let place = catalogue.locations.get(&r.location);
+        let bookable = catalogue
+            .services
+            .get(&r.kind)
+            .is_some_and(|s| s.bookable_online && s.locations.contains(&r.location));
+        let link = match bookable {
+            true => format!("{base}/?service={}&location={}", r.kind, r.location),
+            false => format!("{base}/"),
+        };
+        (
+            catalogue.case_kind_name(&r.kind),
+            place.map(|l| l.name.clone()).unwrap_or_default(),
+            place.map(|l| l.address.clone()).unwrap_or_default(),
+            link,
+        )
+    };
+    let date = r.expires_on.format("%d.%m.%Y");
+    match pending.channel {
+        Channel::Mail => {
+            if transports.mail.is_none() || personal.email.is_empty() {
+                return Ok(None);
+            }
+            let de = format!(
+                "Guten Tag,\n\nIhr Dokument läuft am {date} ab: {kind}\n\
+                 Ein neues braucht einige Wochen. Bitte beantragen Sie es rechtzeitig.\n\n\
+                 Termin buchen: {link}\n{location}, {address}\n\n\
+                 Sie hatten bei der Abholung um diese Erinnerung gebeten. Ihre Adresse ist mit diesem \
+                 Schreiben gelöscht.\nOhne Internet: telefonisch unter 115.\n",
+                kind = kind.de,
+                location = location.de,
+            );
+            let en = format!(
+                "Hello,\n\nYour document expires on {date}: {kind}\n\
+                 A new one takes a few weeks. Please apply in good time.\n\n\
+                 Book an appointment: {link}\n{location}, {address}\n\n\
+                 You asked for this reminder when you collected it. Your address is erased with this \
+                 message.\nNo internet? Call 115.\n",
+                kind = kind.en,
+                location = location.en,
+            );
+            let (subject, text) = match r.language.as_str() {
+                "en" => (format!("Expires on {date}: {}", kind.en), format!("{en}\n---\n\n{de}")),
+                _ => (format!("Läuft am {date} ab: {}", kind.de), format!("{de}\n---\n\n{en}")),
+            };
+            Ok(Some(Ok(Outgoing::Mail(Box::new(Letter {
+                to: personal.email.clone(),
+                subject,
+                text,
+                calendar: None,
+            })))))
+        }
+        Channel::Sms => {
+            let text = match r.language.as_str() {
+                "en" => format!(
+                    "{}: your {} expires on {date}. Apply for a new one in good time: {link}",
+                    location.en, kind.en
+                ),
+                _ => format!(
+                    "{}: Ihr Dokument ({}) läuft am {date} ab. Bitte rechtzeitig neu beantragen: {link}",
+                    location.de, kind.de
+                ),
+            };
+            Ok(text_message(transports, &personal, id, text).map(Ok))
+        }
+    }
+}
+
+/// Erases the addresses of renewal reminders that are done (see [`Outbox::renewals_done`]); a
+/// failure is tried again at the next tick, and the daily retention run erases what lapsed.
+async fn erase_renewals(
+    state: &AppState,
+    outbox: &mut Outbox,
+    now: DateTime<Utc>,
+    tz_of: &(dyn Fn(&str) -> Tz + Sync),
+) {
+    for stream in outbox.renewals_done(now, tz_of) {
+        let hash = stream.trim_start_matches("renewal-");
+        let erased = crate::jobs::retention::erase_renewal(
+            &state.executor,
+            &state.vault,
+            hash,
+            crate::jobs::retention::Erasure::Done,
+            "system:outbox",
+        );
+        match erased.await {
+            Ok(_) => {
+                outbox.renewals.remove(&stream);
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot erase a renewal reminder's address yet"),
         }
     }
 }
@@ -857,6 +1035,8 @@ fn kind_name(kind: Kind, channel: Channel) -> &'static str {
         (Kind::TurnNear, _) => "turn-near-sms",
         (Kind::CaseReady, Channel::Mail) => "case-ready",
         (Kind::CaseReady, Channel::Sms) => "case-ready-sms",
+        (Kind::Renewal, Channel::Mail) => "renewal",
+        (Kind::Renewal, Channel::Sms) => "renewal-sms",
     }
 }
 
@@ -989,7 +1169,7 @@ fn compose(
             "Ihr Termin ist abgesagt. Sie müssen nichts weiter tun.",
             "Your appointment is cancelled. There is nothing else to do.",
         ),
-        Kind::Reminder | Kind::TurnNear | Kind::CaseReady => (
+        Kind::Reminder | Kind::TurnNear | Kind::CaseReady | Kind::Renewal => (
             format!("Erinnerung: {} am {date} um {time} Uhr", service.0),
             "Wir erinnern Sie an Ihren Termin.",
             "A reminder of your appointment.",

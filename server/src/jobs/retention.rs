@@ -2,7 +2,9 @@
 //! appointment) a booking's data key is destroyed and `PersonalDataErased` recorded; a phone
 //! number a walk-in left goes the day after (`ContactErased` on the ticket's stream); the address
 //! an application left for "ready" goes the retention period after the case closed (picked up
-//! or withdrawn; `ContactErased` on the case's stream). Runs daily
+//! or withdrawn; `ContactErased` on the case's stream); the address left for a renewal reminder
+//! goes once the reminder went out (the message sender erases it then) or lapsed
+//! ([`renewal::VALID_DAYS`] after its day, when no sender could send it). Runs daily
 //! in every server and on demand with `schalter purge`; running twice, or on two servers at
 //! once, erases nothing twice.
 
@@ -12,6 +14,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use schalter_events::booking::{self, Booking, ErasureReason, Personal};
 use schalter_events::case::{self, Case};
 use schalter_events::queue::{self, NumberEvent, TicketEvent};
+use schalter_events::renewal::{self, Renewal};
 use schalter_events::store::{Store, StoreError};
 use schalter_events::{decode, encode, Decision, Expectation};
 
@@ -119,6 +122,102 @@ impl Command for EraseCaseContact<'_> {
         // The key goes first: a record saying "erased" must never stand beside a live key.
         self.vault.erase(contact).await?;
         Ok(Decided::append(decision, true))
+    }
+}
+
+/// Why a renewal reminder's address goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Erasure {
+    /// The citizen withdrew the reminder.
+    Withdrawn,
+    /// The reminder went out, or its time passed.
+    Done,
+}
+
+/// Destroys the address key of the renewal reminder at the case `hash`, then records why;
+/// false when there is none to erase (none set, withdrawn or erased already).
+pub async fn erase_renewal(
+    executor: &Executor,
+    vault: &Vault,
+    hash: &str,
+    why: Erasure,
+    actor: &str,
+) -> Result<bool, PurgeError> {
+    let command = EraseRenewal {
+        store: executor.store(),
+        vault,
+        hash,
+        why,
+    };
+    Ok(matches!(
+        executor.execute(actor, None, command).await?,
+        Executed::Done(true, _)
+    ))
+}
+
+struct EraseRenewal<'a> {
+    store: &'a Store,
+    vault: &'a Vault,
+    hash: &'a str,
+    why: Erasure,
+}
+
+impl Command for EraseRenewal<'_> {
+    type Output = bool;
+    type Error = PurgeError;
+
+    async fn decide(&mut self, attempt: &Attempt<'_>) -> Result<Decided<bool>, PurgeError> {
+        let Some(r) = streams::renewal(self.store, self.hash).await? else {
+            return Ok(Decided::Nothing(false));
+        };
+        let decision = match self.why {
+            Erasure::Withdrawn => renewal::cancel(&r, self.hash, attempt.now),
+            Erasure::Done => renewal::erase(&r, self.hash, attempt.now),
+        };
+        let Some(decision) = decision else {
+            return Ok(Decided::Nothing(false));
+        };
+        // The key goes first: a record saying "erased" must never stand beside a live key.
+        self.vault.erase(&r.contact).await?;
+        Ok(Decided::append(decision, true))
+    }
+}
+
+/// Erases the addresses of renewal reminders that lapsed by `now` (a server without a mail
+/// server or gateway never sends them); returns how many.
+pub async fn purge_lapsed_renewals(store: &Store, vault: &Vault, now: DateTime<Utc>) -> Result<usize, PurgeError> {
+    let (catalogue, _) = streams::catalogue(store).await?;
+    let mut renewals: HashMap<String, Option<Renewal>> = HashMap::new();
+    let mut batches = store.read_ahead(0, 2000);
+    while let Some(batch) = batches.recv().await {
+        let batch = batch?;
+        for e in batch.iter().filter(|e| e.stream.starts_with("renewal-")) {
+            let entry = renewals.entry(e.stream.clone()).or_default();
+            Renewal::apply(entry, e).map_err(|err| PurgeError::Decode(err.to_string()))?;
+        }
+    }
+    let executor = Executor::new(store.clone());
+    let mut erased = 0;
+    for (stream, folded) in renewals {
+        if !folded.is_some_and(|r| r.lapsed(now, &catalogue.time_zone(&r.location))) {
+            continue;
+        }
+        let hash = stream.trim_start_matches("renewal-");
+        if erase_renewal(&executor, vault, hash, Erasure::Done, "system:retention").await? {
+            erased += 1;
+        }
+    }
+    Ok(erased)
+}
+
+impl From<PurgeError> for crate::http::error::ApiError {
+    fn from(e: PurgeError) -> Self {
+        match e {
+            PurgeError::Store(e) => e.into(),
+            PurgeError::Vault(e) => e.into(),
+            PurgeError::Busy(e) => e.into(),
+            PurgeError::Decode(e) => crate::http::error::ApiError::Internal(e),
+        }
     }
 }
 
@@ -261,6 +360,10 @@ pub fn schedule(store: Store, vault: Vault, retention_days: u32, mut shutdown: t
             match purge_case_contacts(&store, &vault, cutoff).await {
                 Ok(n) => tracing::info!(erased = n, retention_days, "contacts of closed applications erased"),
                 Err(e) => tracing::error!(error = %e, "erasing contacts of closed applications failed"),
+            }
+            match purge_lapsed_renewals(&store, &vault, Utc::now()).await {
+                Ok(n) => tracing::info!(erased = n, "addresses of lapsed renewal reminders erased"),
+                Err(e) => tracing::error!(error = %e, "erasing addresses of lapsed renewal reminders failed"),
             }
             // Yesterday in Germany is over everywhere by then (UTC date minus one is safe).
             let before = (Utc::now() - chrono::Duration::days(1)).date_naive();
