@@ -363,6 +363,52 @@ async fn a_clerk_opens_a_case_and_the_citizen_follows_it_on_a_phone() {
     assert!(current.contains("Ready for pick-up"), "{current}");
     phone.assert_accessible("the application's status in English").await;
     phone.screenshot("case-390-en").await;
+    // At pick-up the citizen leaves a reminder before the new passport expires: without a date
+    // the form says so; with one it names the day the reminder comes.
+    phone.wait("[data-testid=renewal] form").await;
+    phone.click("[data-testid=renewal] button[type=submit]").await;
+    phone.wait("#renewal-expires[aria-invalid=true]").await;
+    let said = phone
+        .wait("[data-testid=renewal] [role=alert] p")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(said.contains("valid until"), "{said}");
+    phone
+        .client
+        .execute(
+            "document.querySelector('[data-testid=renewal]').scrollIntoView();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    phone.assert_accessible("the renewal form naming what is missing").await;
+    phone.screenshot("case-390-en-renewal-form").await;
+    phone
+        .set_value("#renewal-expires", &in_days(8 * 7 + 30), "change")
+        .await;
+    phone
+        .wait("#renewal-email")
+        .await
+        .send_keys("erika@example.org")
+        .await
+        .unwrap();
+    phone.click("[data-testid=renewal] button[type=submit]").await;
+    let set = phone.wait("[data-testid=renewal-set]").await.text().await.unwrap();
+    assert!(set.starts_with("Reminder set. We will write to you on"), "{set}");
+    phone
+        .client
+        .execute(
+            "document.querySelector('[data-testid=renewal]').scrollIntoView();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    phone.assert_accessible("a renewal reminder set").await;
+    phone.screenshot("case-390-en-renewal").await;
+    let (_, seen) = app.get_json(&format!("/api/cases/{code}")).await;
+    assert_eq!(seen["renewal"]["reminder"]["remind_on"], json!(in_days(30)), "{seen}");
     // A mistyped code says so.
     phone
         .client
@@ -460,6 +506,21 @@ async fn a_clerk_opens_a_case_and_the_citizen_follows_it_on_a_phone() {
         .unwrap();
     admin.assert_accessible("a silent procedure on the admin page").await;
     admin.screenshot("admin-silent-procedure").await;
+    // The kinds of application: a built-in one gets other reminder weeks.
+    admin.set_value("#kind-pick", "reisepass", "change").await;
+    admin.wait("#kind-id[readonly]").await;
+    admin.set_value("#kind-remind_weeks", "12", "input").await;
+    admin.click("form[aria-labelledby=kind-h] button[type=submit]").await;
+    admin.wait("[data-testid=kind-saved]:not(:empty)").await;
+    admin
+        .client
+        .execute("document.querySelector('#kind-h').scrollIntoView();", vec![])
+        .await
+        .unwrap();
+    admin.assert_accessible("the kinds of application").await;
+    admin.screenshot("admin-case-kinds").await;
+    let (_, kinds) = app.get_json("/api/case-kinds").await;
+    assert_eq!(kinds[1]["remind_weeks"], 12, "{kinds}");
     // The figures count the application (called for pick-up, not yet handed over) by kind and step.
     admin.client.goto(&format!("{}/stats", app.url)).await.unwrap();
     let figures = admin.wait("[data-testid=stats-cases]").await.text().await.unwrap();

@@ -104,7 +104,7 @@ fn Timeline(case: CaseView, code: String) -> impl IntoView {
                 });
                 view! {
                     <li class=class aria-current=(class == "current").then_some("step")>
-                        <span class="step">{t(step_key(step))}</span>
+                        <span class="milestone">{t(step_key(step))}</span>
                         {when}
                     </li>
                 }
