@@ -117,6 +117,18 @@ impl Browser {
             .unwrap_or_else(|e| panic!("set {css}: {e}"));
     }
 
+    /// Scrolls the first element matching `css` into view, for a screenshot of it.
+    pub async fn scroll_to(&self, css: &str) {
+        self.wait(css).await;
+        self.client
+            .execute(
+                "document.querySelector(arguments[0]).scrollIntoView();",
+                vec![serde_json::json!(css)],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("scroll to {css}: {e}"));
+    }
+
     /// Opens `url` (a staff page) and signs in on its form.
     pub async fn sign_in_at(&self, url: &str, username: &str, password: &str) {
         self.client.goto(url).await.unwrap();

@@ -375,14 +375,7 @@ async fn a_clerk_opens_a_case_and_the_citizen_follows_it_on_a_phone() {
         .await
         .unwrap();
     assert!(said.contains("valid until"), "{said}");
-    phone
-        .client
-        .execute(
-            "document.querySelector('[data-testid=renewal]').scrollIntoView();",
-            vec![],
-        )
-        .await
-        .unwrap();
+    phone.scroll_to("[data-testid=renewal]").await;
     phone.assert_accessible("the renewal form naming what is missing").await;
     phone.screenshot("case-390-en-renewal-form").await;
     phone
@@ -397,14 +390,7 @@ async fn a_clerk_opens_a_case_and_the_citizen_follows_it_on_a_phone() {
     phone.click("[data-testid=renewal] button[type=submit]").await;
     let set = phone.wait("[data-testid=renewal-set]").await.text().await.unwrap();
     assert!(set.starts_with("Reminder set. We will write to you on"), "{set}");
-    phone
-        .client
-        .execute(
-            "document.querySelector('[data-testid=renewal]').scrollIntoView();",
-            vec![],
-        )
-        .await
-        .unwrap();
+    phone.scroll_to("[data-testid=renewal]").await;
     phone.assert_accessible("a renewal reminder set").await;
     phone.screenshot("case-390-en-renewal").await;
     let (_, seen) = app.get_json(&format!("/api/cases/{code}")).await;
@@ -499,11 +485,7 @@ async fn a_clerk_opens_a_case_and_the_citizen_follows_it_on_a_phone() {
         .await
         .unwrap();
     assert!(notice.contains(&id) && notice.contains("zuletzt am"), "{notice}");
-    admin
-        .client
-        .execute("document.querySelector('.overdue-cases').scrollIntoView();", vec![])
-        .await
-        .unwrap();
+    admin.scroll_to(".overdue-cases").await;
     admin.assert_accessible("a silent procedure on the admin page").await;
     admin.screenshot("admin-silent-procedure").await;
     // The kinds of application: a built-in one gets other reminder weeks.
@@ -512,11 +494,7 @@ async fn a_clerk_opens_a_case_and_the_citizen_follows_it_on_a_phone() {
     admin.set_value("#kind-remind_weeks", "12", "input").await;
     admin.click("form[aria-labelledby=kind-h] button[type=submit]").await;
     admin.wait("[data-testid=kind-saved]:not(:empty)").await;
-    admin
-        .client
-        .execute("document.querySelector('#kind-h').scrollIntoView();", vec![])
-        .await
-        .unwrap();
+    admin.scroll_to("#kind-h").await;
     admin.assert_accessible("the kinds of application").await;
     admin.screenshot("admin-case-kinds").await;
     let (_, kinds) = app.get_json("/api/case-kinds").await;
@@ -528,11 +506,7 @@ async fn a_clerk_opens_a_case_and_the_citizen_follows_it_on_a_phone() {
         figures.contains("Reisepass 1") && figures.contains("Abholbereit 1"),
         "{figures}"
     );
-    admin
-        .client
-        .execute("document.querySelector('.stats-cases').scrollIntoView();", vec![])
-        .await
-        .unwrap();
+    admin.scroll_to(".stats-cases").await;
     admin.assert_accessible("application figures").await;
     admin.screenshot("stats-cases").await;
     admin.close().await;

@@ -364,11 +364,7 @@ async fn an_admin_closes_an_afternoon_in_the_browser() {
         browser.client.goto(&format!("{}/admin", app.url)).await.unwrap();
         let table = browser.wait("[data-testid=audit-table]").await.text().await.unwrap();
         assert!(table.contains("staff:root") && table.contains("Krankheit"), "{table}");
-        browser
-            .client
-            .execute("document.querySelector('#audit-h').scrollIntoView();", vec![])
-            .await
-            .unwrap();
+        browser.scroll_to("#audit-h").await;
         a11y("the audit log").await;
         browser.screenshot("closure-1280-audit").await;
         browser.close().await;

@@ -689,11 +689,7 @@ async fn an_admin_sets_up_a_service_in_the_browser() {
                 .await
                 .unwrap();
             assert_eq!(overflow, json!(true), "no sideways scrolling at 390 px");
-            browser
-                .client
-                .execute("document.querySelector('#hours-h').scrollIntoView();", vec![])
-                .await
-                .unwrap();
+            browser.scroll_to("#hours-h").await;
             browser.screenshot("setup-390-hours").await;
             browser.close().await;
             continue;
@@ -912,11 +908,7 @@ async fn an_admin_manages_accounts_and_devices_in_the_browser() {
         "{link}"
     );
     browser.assert_accessible("a device just registered").await;
-    browser
-        .client
-        .execute("document.querySelector('#devices-h').scrollIntoView();", vec![])
-        .await
-        .unwrap();
+    browser.scroll_to("#devices-h").await;
     browser.screenshot("admin-1280-devices").await;
     // The pairing link works once opened on the screen.
     let token = link.split("token=").nth(1).unwrap();

@@ -783,16 +783,9 @@ async fn case_message(
                 kind = kind.en,
                 location = location.en,
             );
-            let (subject, text) = match c.language.as_str() {
-                "en" => (format!("Ready for pick-up: {}", kind.en), format!("{en}\n---\n\n{de}")),
-                _ => (format!("Abholbereit: {}", kind.de), format!("{de}\n---\n\n{en}")),
-            };
-            Ok(Some(Ok(Outgoing::Mail(Box::new(Letter {
-                to: personal.email.clone(),
-                subject,
-                text,
-                calendar: None,
-            })))))
+            let de = (format!("Abholbereit: {}", kind.de), de);
+            let en = (format!("Ready for pick-up: {}", kind.en), en);
+            Ok(Some(Ok(bilingual(&personal.email, &c.language, de, en))))
         }
         Channel::Sms => {
             let text = match c.language.as_str() {
@@ -871,16 +864,9 @@ async fn renewal_message(
                 kind = kind.en,
                 location = location.en,
             );
-            let (subject, text) = match r.language.as_str() {
-                "en" => (format!("Expires on {date}: {}", kind.en), format!("{en}\n---\n\n{de}")),
-                _ => (format!("Läuft am {date} ab: {}", kind.de), format!("{de}\n---\n\n{en}")),
-            };
-            Ok(Some(Ok(Outgoing::Mail(Box::new(Letter {
-                to: personal.email.clone(),
-                subject,
-                text,
-                calendar: None,
-            })))))
+            let de = (format!("Läuft am {date} ab: {}", kind.de), de);
+            let en = (format!("Expires on {date}: {}", kind.en), en);
+            Ok(Some(Ok(bilingual(&personal.email, &r.language, de, en))))
         }
         Channel::Sms => {
             let text = match r.language.as_str() {
@@ -922,6 +908,21 @@ async fn erase_renewals(
             Err(e) => tracing::warn!(error = %e, "cannot erase a renewal reminder's address yet"),
         }
     }
+}
+
+/// A mail to `to` with the subject and text (`de` and `en`, each a subject and a text) in the
+/// citizen's `language`, and the other language's text below.
+fn bilingual(to: &str, language: &str, de: (String, String), en: (String, String)) -> Outgoing {
+    let ((subject, first), second) = match language {
+        "en" => (en, de.1),
+        _ => (de, en.1),
+    };
+    Outgoing::Mail(Box::new(Letter {
+        to: to.to_owned(),
+        subject,
+        text: format!("{first}\n---\n\n{second}"),
+        calendar: None,
+    }))
 }
 
 /// `text` as an SMS to the number the citizen left, through the configured gateway; `None`
