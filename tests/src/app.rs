@@ -309,18 +309,16 @@ impl TestApp {
         let written = self.store().append(&request).await.expect("booking recorded");
         // Written beside the server, as another server would: the kiosk and the desk read the
         // server's projections, so wait until they hold it.
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-        loop {
-            let (_, ready) = self.get_json("/api/health/ready").await;
-            if ready["applied"].as_i64().unwrap_or(0) >= written.last_position {
-                break;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the server applies the booking: {ready}"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+        crate::eventually(
+            "the booking applied by the server",
+            Duration::from_secs(10),
+            async || {
+                let (_, ready) = self.get_json("/api/health/ready").await;
+                let applied = ready["applied"].as_i64().unwrap_or(0) >= written.last_position;
+                crate::when(ready, applied)
+            },
+        )
+        .await;
     }
 
     /// Solves a proof-of-work challenge as the app does: the `proof` of a booking request.
@@ -344,15 +342,12 @@ impl TestApp {
         within: Duration,
         done: impl Fn(&Value) -> bool,
     ) -> Value {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
+        crate::eventually(what, within, async || {
             let problems = self.staff_ok(cookie, reqwest::Method::GET, "/api/admin/messages").await;
-            if done(&problems) {
-                return problems;
-            }
-            assert!(tokio::time::Instant::now() < deadline, "never {what}: {problems}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+            let reached = done(&problems);
+            crate::when(problems, reached)
+        })
+        .await
     }
 
     /// Waits (10 s at most) until `/api/admin/messages` lists a failing message.

@@ -18,6 +18,33 @@ use sqlx::Connection;
 pub use app::{spawn_app, TestApp};
 
 /// PostgreSQL server to create test databases on; the test command exports it.
+/// Asks `probe` every 100 ms until it answers `Ok`, for `within` at most, and returns that
+/// answer; fails the test naming `what` and the last thing seen (`Err`) otherwise. For state
+/// that a projection, a background job or another server reaches in its own time.
+pub async fn eventually<T>(
+    what: &str,
+    within: std::time::Duration,
+    mut probe: impl AsyncFnMut() -> Result<T, String>,
+) -> T {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match probe().await {
+            Ok(answer) => return answer,
+            Err(seen) => assert!(tokio::time::Instant::now() < deadline, "never {what}: {seen}"),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// `value` once `done` holds for it, else what it is (for [`eventually`]).
+pub fn when<T: std::fmt::Display>(value: T, done: bool) -> Result<T, String> {
+    if done {
+        Ok(value)
+    } else {
+        Err(value.to_string())
+    }
+}
+
 pub fn pg_admin_url() -> String {
     std::env::var("SCHALTER_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }

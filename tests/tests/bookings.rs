@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::{Duration, NaiveDate, Utc};
 use schalter_events::api::BookingRequest;
 use schalter_tests::citizen::{booking, ID_CARD};
-use schalter_tests::{on_both_backends, spawn_app, TestApp, TestDb};
+use schalter_tests::{eventually, on_both_backends, spawn_app, when, TestApp, TestDb};
 use serde_json::{json, Value};
 
 on_both_backends!(
@@ -191,14 +191,11 @@ async fn race_for_one_slot(app: &TestApp, servers: &[String]) {
         .filter(|(s, _)| *s == 409)
         .all(|(_, b)| b["error"] == "slot_taken"));
     // This server learns of the other's bookings through the log.
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
-    while app.free_at(ID_CARD, &start).await != 0 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the slot still shows free places"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    eventually("the slot shown taken", std::time::Duration::from_secs(5), async || {
+        let free = app.free_at(ID_CARD, &start).await;
+        when(free, free == 0)
+    })
+    .await;
 }
 
 async fn reschedule_racing_a_booking_never_overbooks(db: TestDb) {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use schalter_tests::app::{add_device, add_user, status_and_json};
 use schalter_tests::citizen::ID_CARD;
 use schalter_tests::smtp::{decoded, SmtpSink};
-use schalter_tests::{on_both_backends, spawn_app, TestApp, TestDb};
+use schalter_tests::{eventually, on_both_backends, spawn_app, when, TestApp, TestDb};
 use serde_json::{json, Value};
 
 on_both_backends!(
@@ -263,14 +263,12 @@ async fn the_clerk_books_for_a_caller_with_the_keyboard() {
         // The list shown before the booking may still be on screen until the reload on opening
         // arrives (the first pass's caller is on it too): wait for this caller's time.
         browser.wait("[data-testid=day-table] tr[data-state=Booked]").await;
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-        let table = loop {
+        let table = eventually("the booking in the day's list", Duration::from_secs(5), async || {
             let table = browser.wait("[data-testid=day-table]").await.text().await.unwrap();
-            if table.contains(&start[11..16]) || tokio::time::Instant::now() > deadline {
-                break table;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        };
+            let listed = table.contains(&start[11..16]);
+            when(table, listed)
+        })
+        .await;
         assert!(
             table.contains(&start[11..16]) && table.contains("telefonisch"),
             "{table}"
@@ -298,14 +296,12 @@ async fn the_clerk_books_for_a_caller_with_the_keyboard() {
         tab_to(c, ".change-actions .primary").await;
         press(c, Key::Enter).await;
         let notice = browser.wait("[data-testid=change-notice]").await;
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-        while !notice.text().await.unwrap().contains("verschoben") {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the move is confirmed on the page"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        eventually("the move confirmed on the page", Duration::from_secs(5), async || {
+            let said = notice.text().await.unwrap();
+            let moved = said.contains("verschoben");
+            when(said, moved)
+        })
+        .await;
         a11y("a caller's booking moved").await;
         browser.screenshot(&format!("caller-{width}-moved")).await;
         let (_, view) = app.get_json(&format!("/api/bookings/{code}")).await;

@@ -5,7 +5,7 @@ use reqwest::Method;
 use schalter_tests::app::{add_device, add_user, cli, status_and_json};
 use schalter_tests::smtp::{decoded, SmtpSink};
 use schalter_tests::sse::SseStream;
-use schalter_tests::{on_both_backends, spawn_app, TestApp, TestDb};
+use schalter_tests::{eventually, on_both_backends, spawn_app, when, TestApp, TestDb};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -297,15 +297,12 @@ async fn a_clerk_opens_a_case_and_the_citizen_follows_it_on_a_phone() {
         browser.set_value("#case-step-to", to, "change").await;
         browser.click(".case-step form button[type=submit]").await;
     }
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
+    eventually("ready", Duration::from_secs(10), async || {
         let (_, seen) = app.get_json(&format!("/api/cases/{code}")).await;
-        if seen["step"] == "ready" {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{seen}");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+        let ready = seen["step"] == "ready";
+        when(seen, ready)
+    })
+    .await;
     browser.assert_accessible("a case moved on").await;
     browser.close().await;
 
@@ -349,11 +346,12 @@ async fn a_clerk_opens_a_case_and_the_citizen_follows_it_on_a_phone() {
     assert_eq!(fits, json!(true), "no sideways scrolling at 390 px");
     phone.click("button.lang-switch").await;
     let kind = phone.wait("[data-testid=case-kind]").await;
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
-    while kind.text().await.unwrap() != "Passport" {
-        assert!(tokio::time::Instant::now() < deadline, "switched to English");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    eventually("switched to English", Duration::from_secs(5), async || {
+        let shown = kind.text().await.unwrap();
+        let english = shown == "Passport";
+        when(shown, english)
+    })
+    .await;
     let current = phone
         .wait("[data-testid=case-timeline] li.current")
         .await
@@ -615,15 +613,12 @@ async fn a_late_case_is_listed_for_admins_and_counted(db: TestDb) {
         ]))
         .await
         .unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    let late = loop {
+    let late = eventually("the late case listed", Duration::from_secs(10), async || {
         let late = app.staff_ok(&root, Method::GET, "/api/admin/cases/overdue").await;
-        if !late.as_array().unwrap().is_empty() {
-            break late;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "the late case is listed");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+        let listed = late != json!([]);
+        when(late, listed)
+    })
+    .await;
     assert_eq!(late[0]["reference"], "RP-2026-0815", "{late}");
     assert_eq!(late[0]["step"], "received");
     let (status, _) = app.get_json_as("/api/admin/cases/overdue", &anna).await;
@@ -642,17 +637,12 @@ async fn a_late_case_is_listed_for_admins_and_counted(db: TestDb) {
         ]))
         .await
         .unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !app
-        .staff_ok(&root, Method::GET, "/api/admin/cases/overdue")
-        .await
-        .as_array()
-        .unwrap()
-        .is_empty()
-    {
-        assert!(tokio::time::Instant::now() < deadline, "no longer late");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually("no longer late", Duration::from_secs(10), async || {
+        let late = app.staff_ok(&root, Method::GET, "/api/admin/cases/overdue").await;
+        let empty = late == json!([]);
+        when(late, empty)
+    })
+    .await;
     let metrics = app.get("/metrics").await.text().await.unwrap();
     assert!(metrics.contains("schalter_cases_overdue 0"), "{metrics}");
     app.stop().await;
@@ -864,15 +854,12 @@ async fn a_silent_procedure_is_flagged_until_it_reports_again(db: TestDb) {
         ]))
         .await
         .unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    let silent = loop {
+    let silent = eventually("the quiet procedure listed", Duration::from_secs(10), async || {
         let silent = app.staff_ok(&root, Method::GET, path).await;
-        if !silent.as_array().unwrap().is_empty() {
-            break silent;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "the quiet procedure is listed");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+        let listed = silent != json!([]);
+        when(silent, listed)
+    })
+    .await;
     assert_eq!(
         (
             silent[0]["device"].as_str(),
@@ -892,11 +879,12 @@ async fn a_silent_procedure_is_flagged_until_it_reports_again(db: TestDb) {
     let step = json!({"reference": "PA-2026-4711", "step": "in-production"});
     let (status, done) = import(&app, &procedure, &step).await;
     assert_eq!((status, done["changed"].as_bool()), (200, Some(true)), "{done}");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while app.staff_ok(&root, Method::GET, path).await != json!([]) {
-        assert!(tokio::time::Instant::now() < deadline, "heard from again");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually("heard from again", Duration::from_secs(10), async || {
+        let silent = app.staff_ok(&root, Method::GET, path).await;
+        let empty = silent == json!([]);
+        when(silent, empty)
+    })
+    .await;
     let metrics = app.get("/metrics").await.text().await.unwrap();
     assert!(metrics.contains("schalter_procedures_silent 0"), "{metrics}");
     // The same report within the hour: nothing stored at all.
@@ -1031,16 +1019,13 @@ async fn open_data_counts_applications_by_month_and_withholds_small_numbers(db: 
     .await;
     assert_eq!(status, 201, "{opened}");
 
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    let rows = loop {
+    let rows = eventually("the month published", Duration::from_secs(10), async || {
         let (status, data) = app.get_json("/api/open-data/cases-monthly.json").await;
         assert_eq!(status, 200, "{data}");
-        if !data["rows"].as_array().unwrap().is_empty() {
-            break data["rows"].clone();
-        }
-        assert!(tokio::time::Instant::now() < deadline, "the month is published");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+        let published = data["rows"] != json!([]);
+        when(data["rows"].clone(), published)
+    })
+    .await;
     let month = format!("{:04}-{:02}", at.year(), at.month());
     assert_eq!(
         rows,
@@ -1227,15 +1212,12 @@ async fn a_renewal_reminder_goes_once_on_its_day_and_its_address_is_erased(db: T
     assert!(text.contains("erika@example.org"));
     // Then the address is erased: the reminder is gone from the citizen's view, its key too.
     let track = format!("/api/cases/{kept}");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
+    eventually("erased", Duration::from_secs(20), async || {
         let (_, seen) = app.get_json(&track).await;
-        if seen["renewal"].get("reminder").is_none() {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "never erased: {seen}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+        let erased = seen["renewal"].get("reminder").is_none();
+        when(seen, erased)
+    })
+    .await;
     let events = app.store().read_all(0, 100_000).await.unwrap();
     let erased: Vec<&str> = events
         .iter()

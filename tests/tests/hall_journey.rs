@@ -8,7 +8,7 @@ use std::time::Duration;
 use fantoccini::Locator;
 use schalter_tests::app::{add_device, add_user, spawn_app};
 use schalter_tests::browser::Browser;
-use schalter_tests::TestDb;
+use schalter_tests::{eventually, when, TestDb};
 
 const NAME: &str = "Zacharias Quellenbrunner-Oyelaran";
 const EMAIL: &str = "zq-xylophon-4471@example.org";
@@ -240,16 +240,15 @@ async fn clerk_kiosk_and_hall_screen_work_together() {
     check_a11y(&desk, "desk, no-show asked").await;
     desk.screenshot("desk-3-no-show-asked").await;
     page.send_keys(&fantoccini::key::Key::Escape.to_string()).await.unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while desk
-        .client
-        .find(Locator::Css("[data-testid=confirm-no-show]"))
-        .await
-        .is_ok()
-    {
-        assert!(tokio::time::Instant::now() < deadline, "Escape closes the question");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually("the question closed by Escape", Duration::from_secs(5), async || {
+        let open = desk
+            .client
+            .find(Locator::Css("[data-testid=confirm-no-show]"))
+            .await
+            .is_ok();
+        when("still open", !open)
+    })
+    .await;
     let (_, status) = app.get_json(&format!("/api/tickets/status/{ticket_token}")).await;
     assert_eq!(status["state"], "called", "nobody was marked absent");
 
@@ -258,18 +257,12 @@ async fn clerk_kiosk_and_hall_screen_work_together() {
     desk.click("[data-testid=confirm-no-show] .danger").await;
     desk.wait("[data-testid=undo-no-show]").await;
     // The focus moves once the counter's state is read again, a moment after the undo offer.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    loop {
+    eventually("focus on the next step", Duration::from_secs(5), async || {
         let focused = desk.client.active_element().await.unwrap().text().await.unwrap();
-        if focused.starts_with("Nächste") {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "focus on the next step: {focused:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        let next = focused.starts_with("Nächste");
+        when(focused, next)
+    })
+    .await;
     check_a11y(&desk, "desk, no-show with undo").await;
     desk.screenshot("desk-3b-no-show-undo").await;
     page.send_keys("u").await.unwrap();

@@ -11,7 +11,7 @@ use schalter_tests::app::{spawn_app, ServerProcess};
 use schalter_tests::citizen::{self, booking, ID_CARD};
 use schalter_tests::ics;
 use schalter_tests::smtp::{black_hole, decoded, SmtpSink};
-use schalter_tests::{on_both_backends, TestApp, TestDb};
+use schalter_tests::{eventually, on_both_backends, when, TestApp, TestDb};
 use serde_json::json;
 
 on_both_backends!(
@@ -194,18 +194,16 @@ async fn a_confirmation_survives_a_kill_mid_send() {
     let store = schalter_events::store::Store::connect(&db.url, Default::default())
         .await
         .unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let events = store.read_all(0, 10_000).await.unwrap();
-        if events.iter().any(|e| e.event_type == "DeliveryStarted") {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the sender never claimed the message"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(
+        "the message claimed by the sender",
+        Duration::from_secs(10),
+        async || {
+            let events = store.read_all(0, 10_000).await.unwrap();
+            let claimed = events.iter().any(|e| e.event_type == "DeliveryStarted");
+            when(events.len(), claimed)
+        },
+    )
+    .await;
     first.kill9().await;
 
     let sink = SmtpSink::start().await;

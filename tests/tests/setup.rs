@@ -8,7 +8,7 @@ use schalter_events::api::BookingRequest;
 use schalter_tests::app::{add_device, add_user, status_and_json};
 use schalter_tests::citizen::{booking, Offer};
 use schalter_tests::smtp::{decoded, SmtpSink};
-use schalter_tests::{on_both_backends, spawn_app, TestApp, TestDb};
+use schalter_tests::{eventually, on_both_backends, spawn_app, when, TestApp, TestDb};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -787,14 +787,16 @@ async fn an_admin_sets_up_a_service_in_the_browser() {
         // The citizen's start page lists the new service.
         browser.client.goto(&app.url).await.unwrap();
         let listed = browser.wait("main").await;
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
-        while !listed.text().await.unwrap().contains("Gewerbe anmelden") {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the start page lists the new service"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
+        eventually(
+            "the new service on the start page",
+            std::time::Duration::from_secs(5),
+            async || {
+                let shown = listed.text().await.unwrap();
+                let there = shown.contains("Gewerbe anmelden");
+                when(shown, there)
+            },
+        )
+        .await;
         // And the citizen books it with the clicks anyone would make.
         browser.click("li[data-service=gewerbe] a.button").await;
         browser.wait("a.day").await;
@@ -922,8 +924,7 @@ async fn an_admin_manages_accounts_and_devices_in_the_browser() {
     let id = me["id"].as_str().unwrap().to_owned();
     browser.click(&format!("button[aria-label='Sperren {id}']")).await;
     let revoked = format!("{}/api/devices/me", app.url);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    loop {
+    eventually("the revoked screen refused", Duration::from_secs(5), async || {
         let r = app
             .client
             .get(&revoked)
@@ -931,12 +932,9 @@ async fn an_admin_manages_accounts_and_devices_in_the_browser() {
             .send()
             .await
             .unwrap();
-        if r.status() == 401 {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "the revoked screen is refused");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        when(r.status().as_u16(), r.status() == 401)
+    })
+    .await;
     browser.close().await;
     app.stop().await;
 }

@@ -22,6 +22,7 @@ use crate::engine::state::AppState;
 use crate::engine::streams;
 use crate::engine::vault::PersonalData;
 use crate::features::office::{location_tz, zones};
+use crate::http::abuse::{self, ClientIp};
 use crate::http::auth::{self, DeviceAuth, StaffUser};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::{ApiJson, ApiPath, TextBody};
@@ -446,9 +447,11 @@ pub async fn track(State(state): State<AppState>, ApiPath(code): ApiPath<String>
         (status = 422, body = ErrorBody)))]
 pub async fn request_renewal(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiPath(code): ApiPath<String>,
     ApiJson(req): ApiJson<RenewalRequest>,
 ) -> Result<(StatusCode, Json<CaseView>), ApiError> {
+    state.abuse.check(&format!("change-ip:{ip}"), abuse::CHANGE_PER_IP)?;
     let hash = case_hash(&code).ok_or(CaseError::UnknownCase)?;
     let contact = booking::check_notify(&req.email, req.phone.as_deref())?.ok_or_else(|| {
         ApiError::invalid(
@@ -531,8 +534,10 @@ impl Command for RequestRenewal<'_> {
     responses((status = 200, body = CaseView), (status = 404, body = ErrorBody)))]
 pub async fn cancel_renewal(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiPath(code): ApiPath<String>,
 ) -> Result<Json<CaseView>, ApiError> {
+    state.abuse.check(&format!("change-ip:{ip}"), abuse::CHANGE_PER_IP)?;
     let hash = case_hash(&code).ok_or(CaseError::UnknownCase)?;
     if streams::case(&state.store, &hash).await?.is_none() {
         return Err(CaseError::UnknownCase.into());
