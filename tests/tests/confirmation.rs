@@ -1,14 +1,14 @@
 //! Where an office asks for it, a booking holds its place only until the citizen confirms it
 //! with the link from the email; unconfirmed, the place goes back on its own.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use schalter_events::api::{BookingRequest, BookingView};
 use schalter_events::booking::Status;
 use schalter_tests::app::{import_demo_config, spawn_app};
 use schalter_tests::citizen::{booking, ID_CARD};
 use schalter_tests::smtp::{decoded, SmtpSink};
-use schalter_tests::{on_both_backends, TestApp, TestDb};
+use schalter_tests::{eventually, on_both_backends, when, TestApp, TestDb};
 use serde_json::{json, Value};
 
 on_both_backends!(a_booking_waits_for_the_emailed_confirmation);
@@ -85,15 +85,12 @@ async fn a_booking_waits_for_the_emailed_confirmation(db: TestDb) {
     let lapsing = book(&app, &starts[1], "karla@example.org").await;
     let lapsing_code = lapsing.code.expect("the code in the first answer");
     assert_eq!(app.free_at(ID_CARD, &starts[1]).await, other_before - 1);
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
+    eventually("released", Duration::from_secs(120), async || {
         let (_, view) = app.get_json(&format!("/api/bookings/{lapsing_code}")).await;
-        if view["status"] == "expired" {
-            break;
-        }
-        assert!(Instant::now() < deadline, "not released: {view}");
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+        let expired = view["status"] == "expired";
+        when(view, expired)
+    })
+    .await;
     assert_eq!(
         app.free_at(ID_CARD, &starts[1]).await,
         other_before,
@@ -165,8 +162,7 @@ async fn the_emailed_link_confirms_in_the_browser() {
     }
     browser.screenshot("confirm-1-pending").await;
     browser.click("[data-testid=confirm]").await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    eventually("shown as booked", Duration::from_secs(10), async || {
         // The status element is replaced when the answer arrives: a read can hit the old one.
         let status = browser
             .wait("[data-testid=status]")
@@ -174,12 +170,10 @@ async fn the_emailed_link_confirms_in_the_browser() {
             .text()
             .await
             .unwrap_or_default();
-        if status == "Gebucht" {
-            break;
-        }
-        assert!(Instant::now() < deadline, "still {status}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        let booked = status == "Gebucht";
+        when(status, booked)
+    })
+    .await;
     browser.screenshot("confirm-2-confirmed").await;
     let (_, view) = app.get_json(&format!("/api/bookings/{code}")).await;
     assert_eq!(view["status"], "confirmed");

@@ -9,7 +9,7 @@ use schalter_tests::app::{add_user, spawn_app, ServerProcess};
 use schalter_tests::browser::Browser;
 use schalter_tests::citizen::booking;
 use schalter_tests::smtp::SmtpSink;
-use schalter_tests::{on_both_backends, TestApp, TestDb};
+use schalter_tests::{eventually, on_both_backends, when, TestApp, TestDb};
 
 on_both_backends!(a_booking_appears_in_the_demo_outbox_with_its_calendar_file);
 
@@ -119,15 +119,14 @@ async fn the_confirmation_comes_before_the_reminder() {
     let cookie = app.sign_in("root", "administrator-2026").await;
     app.booking_near_now("7K2M-9QXR-4HWT-3ZPB", 120, "Konrad Kurzfrist", "konrad@example.org")
         .await;
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let messages = loop {
+    let messages = eventually("two messages in the demo outbox", Duration::from_secs(5), async || {
         let (_, messages) = demo_outbox(&app, &cookie).await;
-        if messages.len() >= 2 {
-            break messages;
+        match messages.len() {
+            2.. => Ok(messages),
+            n => Err(format!("{n} message(s)")),
         }
-        assert!(Instant::now() < deadline, "two messages expected: {messages:?}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    };
+    })
+    .await;
     // Newest first.
     let subjects: Vec<&str> = messages.iter().rev().map(|m| m.subject.as_str()).collect();
     assert!(subjects[0].starts_with("Terminbestätigung"), "{subjects:?}");
@@ -253,11 +252,12 @@ async fn the_first_demo_start_prints_every_roles_door_and_each_opens() {
         // The hall screen is paired: its feed names the office.
         let (display, _) = find(&format!("/display/{office}?token=")).expect("a hall screen link");
         c.goto(&display).await.unwrap();
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while browser.wait("#display-h").await.text().await.unwrap() != name {
-            assert!(Instant::now() < deadline, "the hall screen of {office} did not connect");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        eventually("the hall screen connected", Duration::from_secs(15), async || {
+            let shown = browser.wait("#display-h").await.text().await.unwrap();
+            let connected = shown == name;
+            when(shown, connected)
+        })
+        .await;
         browser.screenshot(&format!("welcome-display-{office}")).await;
     }
     browser.close().await;

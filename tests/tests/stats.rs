@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{Duration as Days, NaiveDate, Utc};
 use schalter_tests::app::{add_user, cli, import_demo_config};
-use schalter_tests::{on_both_backends, spawn_app, TestApp, TestDb};
+use schalter_tests::{eventually, on_both_backends, spawn_app, when, TestApp, TestDb};
 use serde_json::Value;
 
 on_both_backends!(a_simulated_month_rebuilds_to_the_live_figures);
@@ -370,18 +370,13 @@ async fn a_manager_reads_the_dashboard_in_a_browser() {
     // A quarter: the period shown grows to 91 days.
     let before = browser.wait(".stats-period").await.text().await.unwrap();
     browser.click(".stats-presets button:nth-child(2)").await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    eventually("the period changed", Duration::from_secs(10), async || {
         // The line is replaced when the new figures arrive: a read can hit the old element.
-        let Ok(now) = browser.wait(".stats-period").await.text().await else {
-            continue;
-        };
-        if now != before {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the period did not change: {now}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        let now = browser.wait(".stats-period").await.text().await.unwrap_or_default();
+        let changed = !now.is_empty() && now != before;
+        when(now, changed)
+    })
+    .await;
     let quarter = browser.wait("[data-figure=fig_bookings]").await.text().await.unwrap();
     assert!(quarter.parse::<u32>().unwrap() >= bookings.parse::<u32>().unwrap());
     browser.screenshot("stats-2-quarter").await;
