@@ -22,7 +22,7 @@ use schalter_events::case::{Case, CaseEvent, Step};
 use schalter_events::catalogue::Text;
 use schalter_events::outbox::{self, Delivery, Kind};
 use schalter_events::queue::{self, NumberEvent, TicketEvent};
-use schalter_events::renewal::{self, Renewal, RenewalEvent};
+use schalter_events::renewal::{self, RenewalEvent};
 use schalter_events::{decode, ics, Decision, RecordedEvent};
 
 use crate::engine::clock::Clock;
@@ -106,6 +106,16 @@ struct Pending {
     start: Option<DateTime<Utc>>,
 }
 
+/// A renewal reminder waiting for its day.
+#[derive(Debug, Clone, Copy)]
+struct Scheduled {
+    due: DateTime<Utc>,
+    /// The request's position, which names its messages.
+    position: i64,
+    /// Its messages are queued (its day has come).
+    queued: bool,
+}
+
 /// How late a notice may still go out.
 const NOTICE_VALID_HOURS: i64 = 24;
 /// A document waits weeks to be picked up: its notice is still worth sending days late.
@@ -121,8 +131,9 @@ struct Outbox {
     tickets: HashMap<String, Watched>,
     /// Open cases that left a contact: the ones a "ready" notice may be for.
     cases: HashMap<String, Case>,
-    /// Renewal reminders still to go, by stream.
-    renewals: HashMap<String, Renewal>,
+    /// Renewal reminders still to go, by stream. They wait years for their day, so only when
+    /// is kept; the reminder itself is read from its stream when it is sent.
+    renewals: HashMap<String, Scheduled>,
     pending: BTreeMap<String, Pending>,
     deliveries: HashMap<String, Delivery>,
 }
@@ -258,40 +269,53 @@ impl Outbox {
         }
     }
 
-    /// A renewal reminder asks for its message by mail and by SMS on its day (which of them
-    /// the citizen left is only known once the sealed address is opened at sending time).
+    /// A renewal reminder is scheduled for its day; withdrawn or erased, it is forgotten.
     fn apply_renewal(&mut self, e: &RecordedEvent, tz_of: &(dyn Fn(&str) -> Tz + Sync)) {
-        let mut folded = self.renewals.remove(&e.stream);
-        if let Err(err) = Renewal::apply(&mut folded, e) {
-            tracing::error!(error = %err, "outbox skipped an unreadable renewal event");
-            return;
+        match decode::<RenewalEvent>(e) {
+            Ok(RenewalEvent::ReminderRequested {
+                location, remind_on, ..
+            }) => {
+                let scheduled = Scheduled {
+                    due: renewal::due(remind_on, &tz_of(&location)),
+                    position: e.position,
+                    queued: false,
+                };
+                self.renewals.insert(e.stream.clone(), scheduled);
+            }
+            Ok(RenewalEvent::ReminderCancelled { .. } | RenewalEvent::ContactErased { .. }) => {
+                self.renewals.remove(&e.stream);
+            }
+            Err(err) => tracing::error!(error = %err, "outbox skipped an unreadable renewal event"),
         }
-        let Some(r) = folded.filter(|r| r.active) else { return };
-        if let Ok(RenewalEvent::ReminderRequested { .. }) = decode::<RenewalEvent>(e) {
-            let due = r.due(&tz_of(&r.location));
+    }
+
+    /// Queues the mail and the SMS of each renewal reminder whose day has come (which of them
+    /// the citizen left is only known once the sealed address is opened at sending time).
+    fn renewals_due(&mut self, now: DateTime<Utc>) {
+        for (stream, s) in self.renewals.iter_mut().filter(|(_, s)| !s.queued && s.due <= now) {
+            s.queued = true;
             for (id, channel, wanted) in [
-                (format!("renew-{}", e.position), Channel::Mail, self.mail),
-                (format!("sms-renew-{}", e.position), Channel::Sms, self.sms),
+                (format!("renew-{}", s.position), Channel::Mail, self.mail),
+                (format!("sms-renew-{}", s.position), Channel::Sms, self.sms),
             ] {
-                if wanted {
+                if wanted && !self.deliveries.get(&id).is_some_and(Delivery::finished) {
                     let pending = Pending {
                         kind: Kind::Renewal,
                         channel,
-                        about: About::Renewal(e.stream.clone()),
-                        due,
-                        expires: due + Duration::days(renewal::VALID_DAYS),
+                        about: About::Renewal(stream.clone()),
+                        due: s.due,
+                        expires: s.due + Duration::days(renewal::VALID_DAYS),
                         start: None,
                     };
                     self.pending.insert(id, pending);
                 }
             }
         }
-        self.renewals.insert(e.stream.clone(), r);
     }
 
-    /// Renewal reminders whose day has come and whose messages are all sent, dropped or
-    /// expired: their addresses are to be erased now.
-    fn renewals_done(&self, now: DateTime<Utc>, tz_of: &(dyn Fn(&str) -> Tz + Sync)) -> Vec<String> {
+    /// Renewal reminders whose messages were queued and are all sent, dropped or expired: their
+    /// addresses are to be erased now.
+    fn renewals_done(&self) -> Vec<String> {
         let waiting: std::collections::HashSet<&str> = self
             .pending
             .values()
@@ -302,7 +326,7 @@ impl Outbox {
             .collect();
         self.renewals
             .iter()
-            .filter(|(stream, r)| r.due(&tz_of(&r.location)) <= now && !waiting.contains(stream.as_str()))
+            .filter(|(stream, s)| s.queued && !waiting.contains(stream.as_str()))
             .map(|(stream, _)| stream.clone())
             .collect()
     }
@@ -634,7 +658,8 @@ async fn run(
                 let keep = expired.len().saturating_sub(100);
                 expired.drain(..keep);
                 outbox.prune(now);
-                erase_renewals(&state, &mut outbox, now, &tz_of).await;
+                erase_renewals(&state, &mut outbox).await;
+                outbox.renewals_due(now);
                 *state.message_problems.write().unwrap_or_else(|e| e.into_inner()) = outbox.problems(now, &expired);
                 send_due(&state, &settings, &transports, &mut outbox, &tz_of).await;
             }
@@ -682,7 +707,7 @@ async fn prepare(
         return case_message(state, settings, transports, outbox, id, pending, stream).await;
     }
     if let About::Renewal(stream) = &pending.about {
-        return renewal_message(state, settings, transports, outbox, id, pending, stream).await;
+        return renewal_message(state, settings, transports, id, pending, stream).await;
     }
     let (contact, booking) = match &pending.about {
         About::Booking(stream) => {
@@ -810,12 +835,15 @@ async fn renewal_message(
     state: &AppState,
     settings: &MessageSettings,
     transports: &Transports,
-    outbox: &Outbox,
     id: &str,
     pending: &Pending,
     stream: &str,
 ) -> Result<Option<Result<Outgoing, String>>, crate::engine::vault::VaultError> {
-    let Some(r) = outbox.renewals.get(stream).filter(|r| r.active) else {
+    let hash = stream.trim_start_matches("renewal-");
+    let renewal = crate::engine::streams::renewal(&state.store, hash)
+        .await
+        .map_err(crate::engine::vault::VaultError::Store)?;
+    let Some(r) = renewal.filter(|r| r.active) else {
         return Ok(None);
     };
     let Some(personal) = state.vault.open(&r.contact).await? else {
@@ -886,13 +914,8 @@ async fn renewal_message(
 
 /// Erases the addresses of renewal reminders that are done (see [`Outbox::renewals_done`]); a
 /// failure is tried again at the next tick, and the daily retention run erases what lapsed.
-async fn erase_renewals(
-    state: &AppState,
-    outbox: &mut Outbox,
-    now: DateTime<Utc>,
-    tz_of: &(dyn Fn(&str) -> Tz + Sync),
-) {
-    for stream in outbox.renewals_done(now, tz_of) {
+async fn erase_renewals(state: &AppState, outbox: &mut Outbox) {
+    for stream in outbox.renewals_done() {
         let hash = stream.trim_start_matches("renewal-");
         let erased = crate::jobs::retention::erase_renewal(
             &state.executor,
