@@ -110,7 +110,10 @@ async fn a_case_moves_step_by_step_and_the_citizen_follows_it(db: TestDb) {
     // The manager's figures: one identity card, picked up, ready the same day.
     add_user(&app.db.url, "boss", "manager", "statistics-2026");
     let boss = app.sign_in("boss", "statistics-2026").await;
-    let today = chrono::Utc::now().date_naive();
+    // The office's day, not UTC's: the figures count by local days (they differ after 23:00 UTC).
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Berlin)
+        .date_naive();
     let period = |from: chrono::NaiveDate| {
         format!(
             "/api/stats/cases?from={from}&to={}&location=buergerbuero",
