@@ -506,7 +506,7 @@ impl Command for RequestRenewal<'_> {
             .ok_or(RenewalError::NotOffered)?;
         let today = attempt
             .now
-            .with_timezone(&location_tz(self.state, &case.location).unwrap_or(chrono_tz::Europe::Berlin))
+            .with_timezone(&self.state.catalogue().time_zone(&case.location))
             .date_naive();
         let decision = renewal::request(renewal::Request {
             tracking_hash: self.hash,
@@ -539,9 +539,7 @@ pub async fn cancel_renewal(
 ) -> Result<Json<CaseView>, ApiError> {
     state.abuse.check(&format!("change-ip:{ip}"), abuse::CHANGE_PER_IP)?;
     let hash = case_hash(&code).ok_or(CaseError::UnknownCase)?;
-    if streams::case(&state.store, &hash).await?.is_none() {
-        return Err(CaseError::UnknownCase.into());
-    }
+    // An unknown case has no reminder to erase; its view below answers 404.
     retention::erase_renewal(&state.executor, &state.vault, &hash, Erasure::Withdrawn, "citizen").await?;
     Ok(Json(view_of(&state, &hash).await?))
 }
