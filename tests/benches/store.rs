@@ -1,7 +1,7 @@
 //! Event-store throughput next to the raw figure of the same database in the same run.
 //! Not a test: it prints a Markdown table for BENCHMARKS.md.
 //!
-//!     cargo bench -p schalter-tests --bench store
+//!     cargo bench -p schalter-tests --bench store [-- postgres | -- sqlite]
 //!
 //! Both databases run with fsync on (SQLite `synchronous=FULL` in WAL; PostgreSQL as
 //! configured, `fsync=on`, `synchronous_commit=on` by default).
@@ -184,7 +184,13 @@ async fn main() {
     println!("| backend | measure | store | raw database | store / raw |");
     println!("|---|---|---:|---:|---:|");
     let mut cpu = Vec::new();
+    // `-- postgres` or `-- sqlite` measures one backend only.
+    let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
     for kind in [Kind::Sqlite, Kind::Postgres] {
+        let name = if kind == Kind::Sqlite { "sqlite" } else { "postgres" };
+        if !only.is_empty() && !only.iter().any(|a| a == name) {
+            continue;
+        }
         let Some(db) = TestDb::of(kind).await else { continue };
         let name = if kind == Kind::Sqlite { "SQLite" } else { "PostgreSQL" };
         let store = db.store().await;

@@ -24,6 +24,14 @@ pub(super) struct AppendJob {
 /// Appends waiting while a batch is being written form the next batch, up to this many.
 const MAX_BATCH: usize = 256;
 
+/// A batch goes while another is in flight only with at least this many appends; fewer wait for
+/// a batch to finish and go with whatever has gathered by then. A call costs PostgreSQL about
+/// four appends' worth of work besides its appends, so under load many small batches in parallel
+/// spend the database's CPU on calls where a few larger ones spend it on appends (8 writers:
+/// batches of 1.7–1.8 gave 5,041–5,520 appends/s, batches of 3.9 gave 6,881–7,466; BENCHMARKS.md
+/// "Fuller batches"). An append arriving while nothing is in flight still goes at once.
+const MIN_COMPANY: usize = 4;
+
 /// Appends taken off the queue but not yet in a batch; beyond this the queue pushes back.
 const MAX_WAITING: usize = 4 * MAX_BATCH;
 
@@ -31,8 +39,9 @@ const MAX_WAITING: usize = 4 * MAX_BATCH;
 /// one transaction, so one commit (one fsync, one lock hold) acknowledges many appends. Under no
 /// load a batch is a single append and nothing waits for company. Where the backend lets
 /// transactions overlap (PostgreSQL), up to [`EventStore::parallel_batches`] batches are in
-/// flight at once; an append that shares a stream or a command id with one in flight waits for
-/// it, so appends to one stream are still written in the order they were queued.
+/// flight at once, each further one only with company ([`MIN_COMPANY`]); an append that shares
+/// a stream or a command id with one in flight waits for it, so appends to one stream are still
+/// written in the order they were queued.
 pub(super) fn spawn_appender(
     backend: Arc<dyn EventStore>,
     written: broadcast::Sender<Written>,
@@ -51,6 +60,9 @@ async fn run(backend: Arc<dyn EventStore>, written: broadcast::Sender<Written>, 
     let mut open = true;
     loop {
         while in_flight.len() < lanes {
+            if !in_flight.is_empty() && waiting.len() < MIN_COMPANY {
+                break;
+            }
             let batch = take_batch(&mut waiting, &busy);
             if batch.is_empty() {
                 break;

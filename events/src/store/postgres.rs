@@ -19,9 +19,8 @@ use super::{
     advance, now, parse_streams, redact, unique_to_conflict, AppendOutcome, AppendRequest, Backend, DataKeyRow,
     EventStore, StoreError,
 };
-use crate::event::{Expectation, Metadata, RecordedEvent};
-use serde::Deserialize;
-use serde_json::json;
+use crate::event::{Expectation, Metadata, NewEvent, RecordedEvent};
+use serde::{Deserialize, Serialize};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -126,30 +125,63 @@ async fn notify(pool: &PgPool, position: i64) -> Result<(), sqlx::Error> {
         .map(drop)
 }
 
-/// One request as `schalter_append_batch` (migration 0002) reads it.
-fn request_json(request: &AppendRequest) -> serde_json::Value {
-    let expectations: Vec<serde_json::Value> = request
-        .expectations
-        .iter()
-        .map(|(stream, e)| match e {
-            Expectation::Any => json!({ "stream": stream, "kind": "any" }),
-            Expectation::NoStream => json!({ "stream": stream, "kind": "no_stream" }),
-            Expectation::AtVersion(v) => json!({ "stream": stream, "kind": "at", "version": v }),
-        })
-        .collect();
-    let data_keys: Vec<serde_json::Value> = request
-        .data_keys
-        .iter()
-        .map(|k| json!({ "id": k.id, "wrapped": hex(&k.wrapped) }))
-        .collect();
-    json!({
-        "data_keys": data_keys,
-        "command_id": request.command_id,
-        "fingerprint": request.fingerprint,
-        "metadata": request.metadata,
-        "expectations": expectations,
-        "events": request.events,
-    })
+/// One request as `schalter_append_batch` (migration 0002) reads it, serialised straight from
+/// the request (no intermediate JSON tree: the events' data is the bulk of a batch).
+#[derive(Serialize)]
+struct RequestBody<'a> {
+    data_keys: Vec<KeyBody<'a>>,
+    command_id: Option<&'a str>,
+    fingerprint: Option<&'a str>,
+    metadata: &'a Metadata,
+    expectations: Vec<ExpectationBody<'a>>,
+    events: &'a [NewEvent],
+}
+
+#[derive(Serialize)]
+struct KeyBody<'a> {
+    id: &'a str,
+    wrapped: String,
+}
+
+#[derive(Serialize)]
+struct ExpectationBody<'a> {
+    stream: &'a str,
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<i64>,
+}
+
+impl<'a> RequestBody<'a> {
+    fn of(request: &'a AppendRequest) -> RequestBody<'a> {
+        let expectations = request
+            .expectations
+            .iter()
+            .map(|(stream, e)| {
+                let (kind, version) = match e {
+                    Expectation::Any => ("any", None),
+                    Expectation::NoStream => ("no_stream", None),
+                    Expectation::AtVersion(v) => ("at", Some(*v)),
+                };
+                ExpectationBody { stream, kind, version }
+            })
+            .collect();
+        let data_keys = request
+            .data_keys
+            .iter()
+            .map(|k| KeyBody {
+                id: &k.id,
+                wrapped: hex(&k.wrapped),
+            })
+            .collect();
+        RequestBody {
+            data_keys,
+            command_id: request.command_id.as_deref(),
+            fingerprint: request.fingerprint.as_deref(),
+            metadata: &request.metadata,
+            expectations,
+            events: &request.events,
+        }
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -271,7 +303,7 @@ impl EventStore for PgStore {
         requests: &[AppendRequest],
         recorded_at: DateTime<Utc>,
     ) -> Result<Vec<Result<AppendOutcome, StoreError>>, StoreError> {
-        let payload: Vec<serde_json::Value> = requests.iter().map(request_json).collect();
+        let payload: Vec<RequestBody> = requests.iter().map(RequestBody::of).collect();
         let mut connection = self.pool.acquire().await?;
         let answer = sqlx::query_scalar("SELECT schalter_append_batch($1::jsonb, $2)")
             .bind(Json(payload))
