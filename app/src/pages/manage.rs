@@ -20,6 +20,8 @@ pub fn ManageBooking() -> impl IntoView {
     let code = move || params.read().get("code").unwrap_or_default();
     let is_new = move || query.read().get("neu").is_some();
     let token = move || query.read().get("bestaetigen");
+    // The reminder's "I can't come" link: the cancel question opens by itself.
+    let cant_come = move || query.read().get("absagen").is_some();
     let refresh = RwSignal::new(0u32);
     // Owned here: the booking below is rebuilt after every change and must not lose the notice.
     let message = RwSignal::new(None::<&'static str>);
@@ -33,7 +35,7 @@ pub fn ManageBooking() -> impl IntoView {
             {move || match booking.get() {
                 None => api::loading_notice(),
                 Some(Ok(b)) => view! {
-                    <Booking booking=b code=code() is_new=is_new() token=token() refresh message/>
+                    <Booking booking=b code=code() is_new=is_new() token=token() cant_come=cant_come() refresh message/>
                 }.into_any(),
                 Some(Err(e)) if e.code == "not_found" => view! {
                     <h1>{t("manage_title")}</h1>
@@ -51,6 +53,7 @@ fn Booking(
     code: String,
     is_new: bool,
     token: Option<String>,
+    cant_come: bool,
     refresh: RwSignal<u32>,
     message: RwSignal<Option<&'static str>>,
 ) -> impl IntoView {
@@ -108,7 +111,11 @@ fn Booking(
     };
 
     let rescheduling = RwSignal::new(false);
-    let confirming_cancel = RwSignal::new(false);
+    let confirming_cancel = RwSignal::new(cant_come && confirmed);
+    if cant_come && confirmed {
+        // Brings the question into view on a phone; the safe answer holds the focus.
+        Effect::new(|_| crate::nav::focus("cancel-no"));
+    }
     let ics = format!("/api/bookings/{code}/calendar.ics");
     let qr = format!("/api/bookings/{code}/qr.svg");
     let origin = web_sys::window()
