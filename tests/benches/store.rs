@@ -186,13 +186,14 @@ async fn main() {
     let mut cpu = Vec::new();
     // `-- postgres` or `-- sqlite` measures one backend only.
     let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
-    for kind in [Kind::Sqlite, Kind::Postgres] {
-        let name = if kind == Kind::Sqlite { "sqlite" } else { "postgres" };
-        if !only.is_empty() && !only.iter().any(|a| a == name) {
+    for (kind, key, name) in [
+        (Kind::Sqlite, "sqlite", "SQLite"),
+        (Kind::Postgres, "postgres", "PostgreSQL"),
+    ] {
+        if !only.is_empty() && !only.iter().any(|a| a == key) {
             continue;
         }
         let Some(db) = TestDb::of(kind).await else { continue };
-        let name = if kind == Kind::Sqlite { "SQLite" } else { "PostgreSQL" };
         let store = db.store().await;
         let raw = raw_inserts_sequential(kind, &db.url, SEQUENTIAL).await;
         let ours = appends_sequential(&store, SEQUENTIAL).await;

@@ -102,6 +102,21 @@ impl Browser {
             .unwrap_or_else(|e| panic!("{css} did not appear: {e}"))
     }
 
+    /// Waits until the element matching `css` reads `expected`. The app may replace the element
+    /// when an answer arrives, so each look finds it again.
+    pub async fn wait_for_text(&self, css: &str, expected: &str) {
+        crate::eventually(
+            &format!("{css} reading {expected:?}"),
+            Duration::from_secs(10),
+            async || {
+                let text = self.wait(css).await.text().await.unwrap_or_default();
+                let done = text == expected;
+                crate::when(text, done)
+            },
+        )
+        .await;
+    }
+
     /// Sets a control's value as a person choosing in it would, firing `event` (`input` for date
     /// and time inputs, `change` for selects), whatever the browser's locale shows.
     pub async fn set_value(&self, css: &str, value: &str, event: &str) {

@@ -162,18 +162,7 @@ async fn the_emailed_link_confirms_in_the_browser() {
     }
     browser.screenshot("confirm-1-pending").await;
     browser.click("[data-testid=confirm]").await;
-    eventually("shown as booked", Duration::from_secs(10), async || {
-        // The status element is replaced when the answer arrives: a read can hit the old one.
-        let status = browser
-            .wait("[data-testid=status]")
-            .await
-            .text()
-            .await
-            .unwrap_or_default();
-        let booked = status == "Gebucht";
-        when(status, booked)
-    })
-    .await;
+    browser.wait_for_text("[data-testid=status]", "Gebucht").await;
     browser.screenshot("confirm-2-confirmed").await;
     let (_, view) = app.get_json(&format!("/api/bookings/{code}")).await;
     assert_eq!(view["status"], "confirmed");

@@ -6,7 +6,7 @@ use std::time::Duration;
 use schalter_tests::app::spawn_app;
 use schalter_tests::browser::Browser;
 use schalter_tests::smtp::{decoded, SmtpSink};
-use schalter_tests::{eventually, when, TestDb};
+use schalter_tests::TestDb;
 
 const CODE: &str = "KKKK-MMMM-NNNN-PPPP";
 
@@ -30,14 +30,7 @@ fn is_reminder(raw: &str) -> bool {
 async fn the_reminder_link_cancels_in_the_browser() {
     let db = TestDb::sqlite().await;
     let sink = SmtpSink::start().await;
-    let messages = schalter_server::jobs::outbox::MessageSettings {
-        mail: Some(schalter_server::jobs::outbox::MailSettings {
-            smtp_url: sink.url.clone(),
-            from: "Bürgerservice <noreply@schalter.test>".into(),
-        }),
-        ..Default::default()
-    };
-    let Some(app) = spawn_app(db).messages(messages).start_with_ui().await else {
+    let Some(app) = spawn_app(db).mailing(&sink.url).start_with_ui().await else {
         return;
     };
     // Within the reminder period: the confirmation and the reminder go at once.
@@ -69,23 +62,11 @@ async fn the_reminder_link_cancels_in_the_browser() {
         .await
         .unwrap();
     assert_eq!(focused, "cancel-no", "the safe answer holds the focus");
-    if let Some(violations) = browser.accessibility_violations().await {
-        assert!(violations.is_empty(), "cancel question: {violations:#?}");
-    }
+    browser.assert_accessible("cancel question").await;
     browser.screenshot("no-show-1-question").await;
 
     browser.click("[role=alertdialog] .button.danger").await;
-    eventually("shown as cancelled", Duration::from_secs(10), async || {
-        let status = browser
-            .wait("[data-testid=status]")
-            .await
-            .text()
-            .await
-            .unwrap_or_default();
-        let cancelled = status == "Abgesagt";
-        when(status, cancelled)
-    })
-    .await;
+    browser.wait_for_text("[data-testid=status]", "Abgesagt").await;
     browser.screenshot("no-show-2-cancelled").await;
     let (_, view) = app.get_json(&format!("/api/bookings/{CODE}")).await;
     assert_eq!(view["status"], "cancelled");

@@ -111,8 +111,9 @@ fn Booking(
     };
 
     let rescheduling = RwSignal::new(false);
-    let confirming_cancel = RwSignal::new(cant_come && confirmed);
-    if cant_come && confirmed {
+    let ask_cancel = cant_come && confirmed;
+    let confirming_cancel = RwSignal::new(ask_cancel);
+    if ask_cancel {
         // Brings the question into view on a phone; the safe answer holds the focus.
         Effect::new(|_| crate::nav::focus("cancel-no"));
     }
