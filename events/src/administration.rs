@@ -297,6 +297,22 @@ pub fn check_schedule(s: &Schedule, counters: Option<u32>) -> Result<(), Invalid
             "a booking waits 1 minute to 24 hours for its confirmation",
         ));
     }
+    if let Some(rule) = s.no_show_rule {
+        if !(1..=10).contains(&rule.after) {
+            return Err(invalid(
+                "confirm_after_no_shows",
+                "invalid_no_show_count",
+                "confirmation is asked after 1 to 10 missed appointments",
+            ));
+        }
+        if !(1..=crate::attendance::LONGEST_PERIOD_DAYS).contains(&rule.within_days) {
+            return Err(invalid(
+                "no_show_days",
+                "invalid_no_show_days",
+                "missed appointments count for 1 to 365 days",
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -495,6 +511,7 @@ pub fn withdraw_service(c: &Catalogue, id: &str) -> Result<Vec<CatalogueEvent>, 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::attendance::NoShowRule;
     use crate::catalogue::demo;
     use chrono::NaiveTime;
 
@@ -642,6 +659,26 @@ mod tests {
                 |s| s.confirm_within_minutes = Some(0),
                 "confirm_within_minutes",
                 "invalid_cooling_off",
+            ),
+            (
+                |s| {
+                    s.no_show_rule = Some(NoShowRule {
+                        after: 0,
+                        within_days: 90,
+                    })
+                },
+                "confirm_after_no_shows",
+                "invalid_no_show_count",
+            ),
+            (
+                |s| {
+                    s.no_show_rule = Some(NoShowRule {
+                        after: 2,
+                        within_days: 366,
+                    })
+                },
+                "no_show_days",
+                "invalid_no_show_days",
             ),
         ];
         for (i, (break_it, field, code)) in cases.iter().enumerate() {

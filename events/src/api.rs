@@ -633,6 +633,13 @@ pub struct ScheduleRequest {
     /// The nearest days (today is day 0) only staff book, for callers and at the counter.
     #[serde(default)]
     pub staff_only_days: u32,
+    /// If set, an email that missed this many appointments within `no_show_days` (not
+    /// cancelled, not arrived, or marked no-show) confirms its next online booking by email.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirm_after_no_shows: Option<u32>,
+    /// The days the no-show rule looks back on; unset: 90.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_show_days: Option<u32>,
     /// Needed when the new hours or capacity leave booked appointments without a place.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bookings: Option<BookingsChoice>,
@@ -707,6 +714,10 @@ impl ScheduleRequest {
             confirm_within_minutes: self.confirm_within_minutes,
             release_time: self.release_time,
             staff_only_days: self.staff_only_days,
+            no_show_rule: self.confirm_after_no_shows.map(|after| crate::attendance::NoShowRule {
+                after,
+                within_days: self.no_show_days.unwrap_or(crate::attendance::DEFAULT_PERIOD_DAYS),
+            }),
         }
     }
 
@@ -733,6 +744,8 @@ impl ScheduleRequest {
             confirm_within_minutes: s.confirm_within_minutes,
             release_time: s.release_time,
             staff_only_days: s.staff_only_days,
+            confirm_after_no_shows: s.no_show_rule.map(|r| r.after),
+            no_show_days: s.no_show_rule.map(|r| r.within_days),
             bookings: None,
             message: None,
         }

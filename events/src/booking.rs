@@ -95,6 +95,10 @@ pub enum BookingEvent {
         /// (`BookingExpired`) unless `BookingConfirmed` comes first.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         confirm_by: Option<DateTime<Utc>>,
+        /// The confirmation is asked because this email missed appointments lately (the
+        /// office's [`crate::attendance::NoShowRule`]): the message says so.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        confirm_because_missed: bool,
     },
     /// The citizen confirmed through the emailed link.
     BookingConfirmed { at: DateTime<Utc> },
@@ -177,6 +181,8 @@ pub struct Booking {
     pub status: Status,
     pub erased: bool,
     pub confirm_by: Option<DateTime<Utc>>,
+    /// See [`BookingEvent::BookingPlaced`].
+    pub confirm_because_missed: bool,
     /// Why the office cancelled it, when it did.
     pub office_note: Option<String>,
 }
@@ -206,6 +212,7 @@ impl Booking {
                     holder,
                     channel,
                     confirm_by,
+                    confirm_because_missed,
                 },
                 _,
             ) => {
@@ -226,6 +233,7 @@ impl Booking {
                     },
                     erased: false,
                     confirm_by,
+                    confirm_because_missed,
                     office_note: None,
                 })
             }
@@ -445,6 +453,10 @@ pub enum BookingError {
     NotConfirmed,
 }
 
+/// How long a booking asked to be confirmed for missed appointments holds its place where the
+/// location sets no time of its own.
+pub const DEFAULT_CONFIRM_MINUTES: u32 = 120;
+
 /// Everything a booking needs from the catalogue, checked.
 pub struct Offer<'a> {
     pub location: &'a Location,
@@ -470,11 +482,19 @@ impl<'a> Offer<'a> {
         })
     }
 
-    /// Until when a booking placed `now` must be confirmed, where the location asks for it.
-    pub fn confirm_by(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        self.schedule
-            .confirm_within_minutes
-            .map(|m| now + chrono::Duration::minutes(i64::from(m.max(1))))
+    /// Until when an online booking placed `now` for `start` must be confirmed: where the
+    /// location asks it of everyone, or of an email that `missed` appointments lately as often
+    /// as its [`crate::attendance::NoShowRule`] allows (then `true`: the message says why).
+    /// Never later than the appointment.
+    pub fn confirm_by(&self, now: DateTime<Utc>, start: DateTime<Utc>, missed: u32) -> Option<(DateTime<Utc>, bool)> {
+        let because_missed = self.schedule.no_show_rule.is_some_and(|rule| rule.applies(missed));
+        let minutes = match (self.schedule.confirm_within_minutes, because_missed) {
+            (Some(m), _) => m,
+            (None, true) => DEFAULT_CONFIRM_MINUTES,
+            (None, false) => return None,
+        };
+        let by = now + chrono::Duration::minutes(i64::from(minutes.max(1)));
+        Some((by.min(start), because_missed))
     }
 
     /// Grid units the service needs (its duration rounded up to whole units).
@@ -644,6 +664,8 @@ pub struct Place<'a> {
     pub max_active_per_email: u32,
     /// From [`Offer::confirm_by`]: where set, the booking waits for the citizen's confirmation.
     pub confirm_by: Option<DateTime<Utc>>,
+    /// From [`Offer::confirm_by`]: the confirmation is asked for missed appointments.
+    pub confirm_because_missed: bool,
 }
 
 /// Places a booking if every unit has room and the email is under its limit.
@@ -670,6 +692,7 @@ pub fn place(cmd: Place<'_>) -> Result<Decision, BookingError> {
             holder: cmd.holder.clone(),
             channel: cmd.channel,
             confirm_by: cmd.confirm_by,
+            confirm_because_missed: cmd.confirm_because_missed,
         },
     )];
     let mut expectations = vec![(booking.clone(), Expectation::NoStream)];
@@ -1009,6 +1032,7 @@ mod tests {
             holder_count: counter("holder-h1", 1, holder),
             max_active_per_email: 2,
             confirm_by: None,
+            confirm_because_missed: false,
         }
     }
 
@@ -1141,6 +1165,46 @@ mod tests {
         assert!(offer.full(&units, |u| if u == second.start { 3 } else { 0 }));
         assert!(!offer.full(&units, |u| if u == second.start { 2 } else { 0 }));
         assert!(place(placing(&offer, vec![0, 2], 0)).is_ok());
+    }
+
+    #[test]
+    fn an_email_that_missed_appointments_lately_confirms_its_next_booking() {
+        let mut catalogue = demo();
+        let schedule = catalogue.schedules.get_mut("buergerbuero").unwrap();
+        schedule.confirm_within_minutes = None;
+        schedule.no_show_rule = Some(crate::attendance::NoShowRule {
+            after: 2,
+            within_days: 90,
+        });
+        let offer = Offer::find(&catalogue, "buergerbuero", "personalausweis").unwrap();
+        let (now, start) = (now(), start());
+        let by_default = now + chrono::Duration::minutes(i64::from(DEFAULT_CONFIRM_MINUTES));
+        assert_eq!(offer.confirm_by(now, start, 0), None);
+        assert_eq!(offer.confirm_by(now, start, 1), None);
+        assert_eq!(offer.confirm_by(now, start, 2), Some((by_default, true)));
+        assert_eq!(offer.confirm_by(now, start, 5), Some((by_default, true)));
+        // Never after the appointment has begun.
+        let soon = now + chrono::Duration::minutes(30);
+        assert_eq!(offer.confirm_by(now, soon, 2), Some((soon, true)));
+
+        // Where the location asks everyone, its own time holds; the reason is still told.
+        let schedule = catalogue.schedules.get_mut("buergerbuero").unwrap();
+        schedule.confirm_within_minutes = Some(15);
+        let offer = Offer::find(&catalogue, "buergerbuero", "personalausweis").unwrap();
+        let by = now + chrono::Duration::minutes(15);
+        assert_eq!(offer.confirm_by(now, start, 0), Some((by, false)));
+        assert_eq!(offer.confirm_by(now, start, 2), Some((by, true)));
+        let placed = place(Place {
+            confirm_by: Some(by),
+            confirm_because_missed: true,
+            ..placing(&offer, vec![0, 0], 0)
+        })
+        .unwrap();
+        let booking = Booking::fold(&recorded(&placed)).unwrap().unwrap();
+        assert_eq!(
+            (booking.status, booking.confirm_because_missed),
+            (Status::Pending, true)
+        );
     }
 
     #[test]

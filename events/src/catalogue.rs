@@ -561,6 +561,7 @@ pub fn demo() -> Catalogue {
         confirm_within_minutes: None,
         release_time: None,
         staff_only_days: 0,
+        no_show_rule: None,
         time_zone: "Europe/Berlin".into(),
         unit_minutes: 10,
         region: Region::RhinelandPalatinate,

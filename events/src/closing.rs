@@ -201,6 +201,7 @@ mod tests {
             status,
             erased: false,
             confirm_by: None,
+            confirm_because_missed: false,
             office_note: None,
         }
     }

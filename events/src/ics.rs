@@ -177,6 +177,7 @@ mod tests {
             status: Status::Confirmed,
             erased: false,
             confirm_by: None,
+            confirm_because_missed: false,
             office_note: None,
         };
         let appointment = Appointment {

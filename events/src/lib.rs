@@ -5,6 +5,7 @@
 
 pub mod administration;
 pub mod api;
+pub mod attendance;
 pub mod audit;
 pub mod booking;
 pub mod calendar;

@@ -41,6 +41,10 @@ pub struct Schedule {
     /// counter: slot traders cannot take what frees up at short notice.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub staff_only_days: u32,
+    /// If set, an email that missed appointments this often lately confirms its next online
+    /// booking by email.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_show_rule: Option<crate::attendance::NoShowRule>,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -465,6 +469,7 @@ mod tests {
             confirm_within_minutes: None,
             release_time: None,
             staff_only_days: 0,
+            no_show_rule: None,
             time_zone: "Europe/Berlin".into(),
             unit_minutes: 15,
             region: Region::RhinelandPalatinate,

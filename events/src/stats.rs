@@ -632,6 +632,7 @@ mod tests {
                 holder: "h".into(),
                 channel: Channel::Online,
                 confirm_by: None,
+                confirm_because_missed: false,
             };
             self.add(stream, 1, &event, placed, "citizen");
         }

@@ -253,6 +253,17 @@ impl TestApp {
         .await
     }
 
+    /// `method` on `path` with a JSON body, signed in with `cookie`.
+    pub async fn send_as(&self, cookie: &str, method: reqwest::Method, path: &str, body: &Value) -> (u16, Value) {
+        status_and_json(
+            self.client
+                .request(method, format!("{}{path}", self.url))
+                .header("cookie", cookie)
+                .json(body),
+        )
+        .await
+    }
+
     pub async fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
         status_and_json(self.client.post(format!("{}{path}", self.url)).json(body)).await
     }
@@ -278,9 +289,23 @@ impl TestApp {
     /// A booking at the Bürgerbüro starting `minutes_from_now`, recorded as the booking rules
     /// would (the API's lead time forbids bookings this near, and check-in needs them).
     pub async fn booking_near_now(&self, code: &str, minutes_from_now: i64, name: &str, email: &str) {
+        let start = chrono::Utc::now() + chrono::Duration::minutes(minutes_from_now);
+        self.recorded_booking(code, start, "test", name, email).await;
+    }
+
+    /// A booking at the Bürgerbüro at `start` (also in the past) for `holder` (the keyed hash
+    /// of an email, or any text), written beside the server as another server would; returns
+    /// its stream once the server has applied it.
+    pub async fn recorded_booking(
+        &self,
+        code: &str,
+        start: chrono::DateTime<chrono::Utc>,
+        holder: &str,
+        name: &str,
+        email: &str,
+    ) -> String {
         use schalter_events::booking::{BookingEvent, Channel};
         let hash = schalter_server::features::bookings::code_hash(code).expect("a well-formed code");
-        let start = chrono::Utc::now() + chrono::Duration::minutes(minutes_from_now);
         let event = BookingEvent::BookingPlaced {
             location: "buergerbuero".into(),
             service: "personalausweis".into(),
@@ -298,23 +323,29 @@ impl TestApp {
                 })
                 .await
                 .expect("sealed"),
-            holder: "test".into(),
+            holder: holder.into(),
             channel: Channel::Online,
             confirm_by: None,
+            confirm_because_missed: false,
         };
         let stream = schalter_events::booking::stream(&hash);
         let request =
             schalter_events::store::AppendRequest::new(vec![schalter_events::encode(stream.clone(), 1, &event)])
-                .expect(stream, schalter_events::Expectation::NoStream);
+                .expect(stream.clone(), schalter_events::Expectation::NoStream);
         let written = self.store().append(&request).await.expect("booking recorded");
-        // Written beside the server, as another server would: the kiosk and the desk read the
-        // server's projections, so wait until they hold it.
+        self.applied(written.last_position).await;
+        stream
+    }
+
+    /// Waits until the server's projections hold `position` (written beside it: the kiosk,
+    /// the desk and bookings read the server's projections).
+    pub async fn applied(&self, position: i64) {
         crate::eventually(
-            "the booking applied by the server",
+            "the events applied by the server",
             Duration::from_secs(10),
             async || {
                 let (_, ready) = self.get_json("/api/health/ready").await;
-                let applied = ready["applied"].as_i64().unwrap_or(0) >= written.last_position;
+                let applied = ready["applied"].as_i64().unwrap_or(0) >= position;
                 crate::when(ready, applied)
             },
         )

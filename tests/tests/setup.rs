@@ -21,13 +21,7 @@ on_both_backends!(
 );
 
 async fn send(app: &TestApp, cookie: &str, method: Method, path: &str, body: &Value) -> (u16, Value) {
-    status_and_json(
-        app.client
-            .request(method, format!("{}{path}", app.url))
-            .header("cookie", cookie)
-            .json(body),
-    )
-    .await
+    app.send_as(cookie, method, path, body).await
 }
 
 async fn admin(app: &TestApp) -> String {

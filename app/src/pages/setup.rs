@@ -732,6 +732,8 @@ fn blank_hours() -> ScheduleRequest {
         confirm_within_minutes: None,
         release_time: None,
         staff_only_days: 0,
+        confirm_after_no_shows: None,
+        no_show_days: None,
         bookings: None,
         message: None,
     }
@@ -937,6 +939,12 @@ fn HoursEditor(loaded: Loaded) -> impl IntoView {
             {f("confirm_within_minutes", "setup_confirm_within", "number",
                 |h: &ScheduleRequest| h.confirm_within_minutes.map(|m| m.to_string()).unwrap_or_default(),
                 |h: &mut ScheduleRequest, v| h.confirm_within_minutes = match v.trim() { "" => None, v => Some(v.parse().unwrap_or(0)) })}
+            {f("confirm_after_no_shows", "setup_no_show_after", "number",
+                |h: &ScheduleRequest| h.confirm_after_no_shows.map(|m| m.to_string()).unwrap_or_default(),
+                |h: &mut ScheduleRequest, v| h.confirm_after_no_shows = match v.trim() { "" => None, v => Some(v.parse().unwrap_or(0)) })}
+            {f("no_show_days", "setup_no_show_days", "number",
+                |h: &ScheduleRequest| h.no_show_days.map(|m| m.to_string()).unwrap_or_default(),
+                |h: &mut ScheduleRequest, v| h.no_show_days = match v.trim() { "" => None, v => Some(v.parse().unwrap_or(0)) })}
             {f("release_time", "setup_release_time", "time",
                 |h: &ScheduleRequest| h.release_time.map(hhmm).unwrap_or_default(),
                 |h: &mut ScheduleRequest, v| h.release_time = (!v.trim().is_empty()).then(|| clock_time(v.trim())))}

@@ -202,6 +202,7 @@ impl Sim<'_> {
                     max_active_per_email: schedule.max_active_per_email,
                     // Simulated citizens confirm at once (an expiry would be a cancellation).
                     confirm_by: None,
+                    confirm_because_missed: false,
                 }) else {
                     continue;
                 };

@@ -8,6 +8,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use schalter_events::attendance::{Attendance, NoShowRule};
 use schalter_events::booking::Counters;
 use schalter_events::catalogue::Catalogue;
 use schalter_events::projection::Projection;
@@ -30,9 +31,15 @@ pub struct Taken {
     /// Bookings on the day's lists: as `arriving`, and checked in ones stay; entries of past
     /// days are dropped as new bookings come.
     listed: HashMap<String, (String, DateTime<Utc>)>,
+    attendance: Attendance,
 }
 
 impl Taken {
+    /// Appointments `holder` missed within the rule's period up to `now`.
+    pub fn missed(&self, holder: &str, rule: NoShowRule, now: DateTime<Utc>) -> u32 {
+        self.attendance.missed(holder, rule.since(now), now)
+    }
+
     pub fn at(&self, location: &str, unit: DateTime<Utc>) -> u32 {
         self.counters.taken(location, unit)
     }
@@ -73,6 +80,9 @@ impl Taken {
     fn apply(&mut self, event: &RecordedEvent) {
         if let Err(e) = self.counters.apply(event) {
             skipped("counter", &e);
+        }
+        if let Err(e) = self.attendance.apply(event) {
+            skipped("attendance", &e);
         }
         if event.stream.starts_with("booking-") {
             use schalter_events::booking::BookingEvent;

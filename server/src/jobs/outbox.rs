@@ -1221,10 +1221,19 @@ fn compose(
         ),
         (Kind::Confirmation, Some(by)) => {
             let by = by.with_timezone(&tz).format("%H:%M").to_string();
+            // Said plainly, so the request is not taken for distrust of everyone.
+            let (why_de, why_en) = if booking.confirm_because_missed {
+                (
+                    "Zu Ihrer E-Mail-Adresse sind zuletzt mehrere Termine nicht wahrgenommen und nicht abgesagt worden. ",
+                    "Several recent appointments for your email address were neither kept nor cancelled. ",
+                )
+            } else {
+                ("", "")
+            };
             (
                 format!("Bitte bestätigen bis {by} Uhr: {} am {date} um {time} Uhr", service.0),
-                format!("Bitte bestätigen Sie Ihren Termin bis {by} Uhr über den Link unten (Schaltfläche „Termin bestätigen“). Ohne Bestätigung wird der Termin wieder freigegeben."),
-                format!("Please confirm your appointment by {by} with the link below (button \"Confirm appointment\"). Without confirmation the time is released again."),
+                format!("{why_de}Bitte bestätigen Sie Ihren Termin bis {by} Uhr über den Link unten (Schaltfläche „Termin bestätigen“). Ohne Bestätigung wird der Termin wieder freigegeben."),
+                format!("{why_en}Please confirm your appointment by {by} with the link below (button \"Confirm appointment\"). Without confirmation the time is released again."),
             )
         }
         _ => (subject, de_intro.to_owned(), en_intro.to_owned()),

@@ -254,6 +254,14 @@ impl PlaceBooking<'_> {
         let decision = {
             let catalogue = self.state.catalogue();
             let offer = Offer::find(&catalogue, &self.request.location, &self.request.service)?;
+            // The desk has the caller on the line: nothing to confirm by email.
+            let confirm = match (self.by_staff, offer.schedule.no_show_rule) {
+                (Some(_), _) => None,
+                (None, rule) => {
+                    let missed = rule.map_or(0, |rule| self.state.taken().missed(&a.holder, rule, attempt.now));
+                    offer.confirm_by(attempt.now, self.start, missed)
+                }
+            };
             booking::place(Place {
                 offer: &offer,
                 code_hash: &a.code_hash,
@@ -265,8 +273,8 @@ impl PlaceBooking<'_> {
                 unit_counts: units,
                 holder_count: holder,
                 max_active_per_email: offer.schedule.max_active_per_email,
-                // The desk has the caller on the line: nothing to confirm by email.
-                confirm_by: offer.confirm_by(attempt.now).filter(|_| self.by_staff.is_none()),
+                confirm_by: confirm.map(|(by, _)| by),
+                confirm_because_missed: confirm.is_some_and(|(_, missed)| missed),
             })?
         };
         let booking = Booking::from_placement(&decision)
