@@ -287,6 +287,52 @@ mod tests {
         assert!(inlined(staff_page, "citizens") && inlined(staff_page, "staff"));
     }
 
+    /// The codes the setup rules answer with: the second argument of each `invalid(…)`.
+    fn setup_error_codes(source: &str) -> Vec<&str> {
+        let rules = &source[..source.find("#[cfg(test)]").unwrap_or(source.len())];
+        let mut codes = Vec::new();
+        for (at, _) in rules.match_indices("invalid(") {
+            let rest = &rules[at + "invalid(".len()..];
+            // Past the first argument: the first comma outside parentheses and quotes.
+            let (mut depth, mut quoted, mut end) = (0i32, false, None);
+            for (i, c) in rest.char_indices() {
+                match c {
+                    '"' => quoted = !quoted,
+                    '(' if !quoted => depth += 1,
+                    ')' if !quoted => depth -= 1,
+                    ',' if !quoted && depth == 0 => {
+                        end = Some(i);
+                        break;
+                    }
+                    _ => {}
+                }
+                if depth < 0 {
+                    break;
+                }
+            }
+            let Some(second) = end.map(|i| rest[i + 1..].trim_start()) else {
+                continue;
+            };
+            if let Some(code) = second.strip_prefix('"').and_then(|s| s.split('"').next()) {
+                codes.push(code);
+            }
+        }
+        codes
+    }
+
+    #[test]
+    fn every_setup_refusal_has_a_text() {
+        let codes = setup_error_codes(include_str!("../../events/src/administration.rs"));
+        assert!(codes.len() > 30, "the rules are read ({codes:?})");
+        assert!(codes.contains(&"invalid_cooling_off"));
+        load_for_tests();
+        let missing: Vec<&str> = codes
+            .into_iter()
+            .filter(|code| !all_texts().any(|(k, _, _)| k.strip_prefix("err_") == Some(code)))
+            .collect();
+        assert!(missing.is_empty(), "no err_ text in texts/*.html for {missing:?}");
+    }
+
     /// The keys a source file names in `t("…")` or `text(…, "…")`.
     fn keys_used(source: &str) -> Vec<&str> {
         let standalone = |at: usize| !source[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_');

@@ -768,6 +768,36 @@ async fn an_admin_sets_up_a_service_in_the_browser() {
         a11y("saved hours").await;
         browser.screenshot("setup-1280-hours-saved").await;
 
+        // Only who missed appointments lately confirms by email: checked as it is typed.
+        type_into(&browser, "#hours-confirm_after_no_shows", "0").await;
+        let said = browser
+            .wait("#hours-confirm_after_no_shows-error")
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(said.contains("1 to 10") || said.contains("1 bis 10"), "{said}");
+        type_into(&browser, "#hours-confirm_after_no_shows", "2").await;
+        type_into(&browser, "#hours-no_show_days", "60").await;
+        browser.wait("#hours-confirm_after_no_shows[aria-invalid=false]").await;
+        browser.click("form[aria-labelledby=hours-h] button[type=submit]").await;
+        browser.wait("[data-testid=hours-saved]:not(:empty)").await;
+        a11y("the no-show rule").await;
+        browser.scroll_to("#hours-confirm_within_minutes").await;
+        browser.screenshot("setup-1280-no-show-rule").await;
+        let root = app.sign_in("root", "administrator-2026").await;
+        let setup = app.staff_ok(&root, Method::GET, "/api/admin/setup").await;
+        let kept = &setup["locations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["location"]["id"] == "buergerbuero")
+            .unwrap()["schedule"];
+        assert_eq!(
+            (&kept["confirm_after_no_shows"], &kept["no_show_days"]),
+            (&json!(2), &json!(60))
+        );
+
         // Withdrawing the ID card shows the appointment it meets and asks what becomes of it.
         browser.set_value("#service-pick", "personalausweis", "change").await;
         browser
