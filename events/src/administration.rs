@@ -313,6 +313,13 @@ pub fn check_schedule(s: &Schedule, counters: Option<u32>) -> Result<(), Invalid
             ));
         }
     }
+    if s.release_hold_minutes > crate::hold::MAX_HOLD_MINUTES {
+        return Err(invalid(
+            "release_hold_minutes",
+            "invalid_hold",
+            "a freed place is held at most 60 minutes",
+        ));
+    }
     Ok(())
 }
 
@@ -680,6 +687,7 @@ mod tests {
                 "no_show_days",
                 "invalid_no_show_days",
             ),
+            (|s| s.release_hold_minutes = 61, "release_hold_minutes", "invalid_hold"),
         ];
         for (i, (break_it, field, code)) in cases.iter().enumerate() {
             let mut s = c.schedules["buergerbuero"].clone();

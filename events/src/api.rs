@@ -640,6 +640,10 @@ pub struct ScheduleRequest {
     /// The days the no-show rule looks back on; unset: 90.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub no_show_days: Option<u32>,
+    /// Minutes (0–60) a freed place stays hidden from online booking before it is public
+    /// again, at a moment between one and two such spans nobody can predict; 0: at once.
+    #[serde(default)]
+    pub release_hold_minutes: u32,
     /// Needed when the new hours or capacity leave booked appointments without a place.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bookings: Option<BookingsChoice>,
@@ -718,6 +722,7 @@ impl ScheduleRequest {
                 after,
                 within_days: self.no_show_days.unwrap_or(crate::attendance::DEFAULT_PERIOD_DAYS),
             }),
+            release_hold_minutes: self.release_hold_minutes,
         }
     }
 
@@ -746,6 +751,7 @@ impl ScheduleRequest {
             staff_only_days: s.staff_only_days,
             confirm_after_no_shows: s.no_show_rule.map(|r| r.after),
             no_show_days: s.no_show_rule.map(|r| r.within_days),
+            release_hold_minutes: s.release_hold_minutes,
             bookings: None,
             message: None,
         }

@@ -562,6 +562,7 @@ pub fn demo() -> Catalogue {
         release_time: None,
         staff_only_days: 0,
         no_show_rule: None,
+        release_hold_minutes: 0,
         time_zone: "Europe/Berlin".into(),
         unit_minutes: 10,
         region: Region::RhinelandPalatinate,

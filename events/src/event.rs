@@ -83,6 +83,9 @@ pub struct RecordedEvent {
     pub recorded_at: DateTime<Utc>,
 }
 
+/// The actor of what citizens do themselves online (they have no account).
+pub const CITIZEN: &str = "citizen";
+
 /// Who caused an event and why; kept for audit, never used for statistics about people.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Metadata {

@@ -14,6 +14,7 @@ pub mod catalogue;
 pub mod closing;
 pub mod event;
 pub mod feedback;
+pub mod hold;
 pub mod ics;
 pub mod outbox;
 pub mod projection;
@@ -27,4 +28,4 @@ pub mod work;
 #[cfg(feature = "store")]
 pub mod store;
 
-pub use event::{decode, encode, Decision, Expectation, Metadata, NewEvent, RecordedEvent, SIMULATED};
+pub use event::{decode, encode, Decision, Expectation, Metadata, NewEvent, RecordedEvent, CITIZEN, SIMULATED};

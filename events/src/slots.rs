@@ -45,6 +45,10 @@ pub struct Schedule {
     /// booking by email.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub no_show_rule: Option<crate::attendance::NoShowRule>,
+    /// Minutes a freed place stays hidden from online booking before it is public again
+    /// (`crate::hold`); 0: public at once.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub release_hold_minutes: u32,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -470,6 +474,7 @@ mod tests {
             release_time: None,
             staff_only_days: 0,
             no_show_rule: None,
+            release_hold_minutes: 0,
             time_zone: "Europe/Berlin".into(),
             unit_minutes: 15,
             region: Region::RhinelandPalatinate,

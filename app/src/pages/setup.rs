@@ -734,6 +734,7 @@ fn blank_hours() -> ScheduleRequest {
         staff_only_days: 0,
         confirm_after_no_shows: None,
         no_show_days: None,
+        release_hold_minutes: 0,
         bookings: None,
         message: None,
     }
@@ -945,6 +946,8 @@ fn HoursEditor(loaded: Loaded) -> impl IntoView {
             {f("no_show_days", "setup_no_show_days", "number",
                 |h: &ScheduleRequest| h.no_show_days.map(|m| m.to_string()).unwrap_or_default(),
                 |h: &mut ScheduleRequest, v| h.no_show_days = match v.trim() { "" => None, v => Some(v.parse().unwrap_or(0)) })}
+            {f("release_hold_minutes", "setup_release_hold", "number", |h: &ScheduleRequest| h.release_hold_minutes.to_string(),
+                |h: &mut ScheduleRequest, v| h.release_hold_minutes = v.parse().unwrap_or(u32::MAX))}
             {f("release_time", "setup_release_time", "time",
                 |h: &ScheduleRequest| h.release_time.map(hhmm).unwrap_or_default(),
                 |h: &mut ScheduleRequest, v| h.release_time = (!v.trim().is_empty()).then(|| clock_time(v.trim())))}

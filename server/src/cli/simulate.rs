@@ -20,6 +20,7 @@ use schalter_events::catalogue::Catalogue;
 use schalter_events::queue::{self, Kind, NumberEvent, State, Ticket, TicketEvent};
 use schalter_events::store::{Store, StoreError};
 use schalter_events::Metadata;
+use schalter_events::CITIZEN;
 
 use crate::engine::executor::{Executed, Executor, Record, WriteError};
 
@@ -209,7 +210,7 @@ impl Sim<'_> {
                 let Some(placed) = Booking::from_placement(&decision) else {
                     continue;
                 };
-                if !self.decision(decision, "citizen", placed_at).await? {
+                if !self.decision(decision, CITIZEN, placed_at).await? {
                     continue;
                 }
                 self.report.bookings += 1;
@@ -217,7 +218,7 @@ impl Sim<'_> {
                     let before = Duration::hours(1 + self.rng.below(lead.num_hours().max(2) as u64 - 1) as i64);
                     let at = placed.start - before;
                     if let Ok(decision) = booking::cancel(&placed, &hash, at) {
-                        if self.decision(decision, "citizen", at).await? {
+                        if self.decision(decision, CITIZEN, at).await? {
                             self.report.cancellations += 1;
                             continue;
                         }

@@ -11,7 +11,9 @@ use chrono::{DateTime, Utc};
 use schalter_events::attendance::{Attendance, NoShowRule};
 use schalter_events::booking::Counters;
 use schalter_events::catalogue::Catalogue;
+use schalter_events::hold::Holds;
 use schalter_events::projection::Projection;
+use schalter_events::slots::Booker;
 use schalter_events::store::{Store, StoreError};
 use schalter_events::{decode, queue, staff, RecordedEvent};
 use tokio::sync::watch;
@@ -32,16 +34,30 @@ pub struct Taken {
     /// days are dropped as new bookings come.
     listed: HashMap<String, (String, DateTime<Utc>)>,
     attendance: Attendance,
+    holds: Holds,
 }
 
 impl Taken {
+    /// Places of a unit as `booker` sees them at `now`: for citizens online, a freed place
+    /// still held back (`hold_minutes`, the location's) counts as taken.
+    pub fn seen_by(
+        &self,
+        booker: Booker,
+        location: &str,
+        unit: DateTime<Utc>,
+        now: DateTime<Utc>,
+        hold_minutes: u32,
+    ) -> u32 {
+        let taken = self.counters.taken(location, unit);
+        match booker {
+            Booker::Citizen => taken + self.holds.held(location, unit, now, hold_minutes),
+            Booker::Staff => taken,
+        }
+    }
+
     /// Appointments `holder` missed within the rule's period up to `now`.
     pub fn missed(&self, holder: &str, rule: NoShowRule, now: DateTime<Utc>) -> u32 {
         self.attendance.missed(holder, rule.since(now), now)
-    }
-
-    pub fn at(&self, location: &str, unit: DateTime<Utc>) -> u32 {
-        self.counters.taken(location, unit)
     }
 
     /// Pending bookings whose time to confirm ran out.
@@ -83,6 +99,9 @@ impl Taken {
         }
         if let Err(e) = self.attendance.apply(event) {
             skipped("attendance", &e);
+        }
+        if let Err(e) = self.holds.apply(event) {
+            skipped("hold", &e);
         }
         if event.stream.starts_with("booking-") {
             use schalter_events::booking::BookingEvent;

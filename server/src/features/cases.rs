@@ -13,6 +13,7 @@ use schalter_events::case::{self, Case, CaseError, Source};
 use schalter_events::catalogue::CaseKind;
 use schalter_events::renewal::{self, Renewal, RenewalError};
 use schalter_events::staff::access::{Device, DeviceRole};
+use schalter_events::CITIZEN;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::engine::codes::{case_hash, new_code};
@@ -479,7 +480,7 @@ pub async fn request_renewal(
         req: &req,
         sealed,
     };
-    state.execute("citizen", None, command).await?;
+    state.execute(CITIZEN, None, command).await?;
     Ok((StatusCode::CREATED, Json(view_of(&state, &hash).await?)))
 }
 
@@ -540,7 +541,7 @@ pub async fn cancel_renewal(
     state.abuse.check(&format!("change-ip:{ip}"), abuse::CHANGE_PER_IP)?;
     let hash = case_hash(&code).ok_or(CaseError::UnknownCase)?;
     // An unknown case has no reminder to erase; its view below answers 404.
-    retention::erase_renewal(&state.executor, &state.vault, &hash, Erasure::Withdrawn, "citizen").await?;
+    retention::erase_renewal(&state.executor, &state.vault, &hash, Erasure::Withdrawn, CITIZEN).await?;
     Ok(Json(view_of(&state, &hash).await?))
 }
 

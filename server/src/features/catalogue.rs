@@ -8,6 +8,7 @@ use schalter_events::api::{Health, Liveness, Readiness};
 use schalter_events::catalogue::{Location, Municipality, Service, Text};
 use schalter_events::feedback;
 use schalter_events::Decision;
+use schalter_events::CITIZEN;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -153,7 +154,7 @@ pub async fn give_feedback(
     ApiJson(body): ApiJson<FeedbackRequest>,
 ) -> Result<Response, ApiError> {
     let command = GiveFeedback { state: &state, body };
-    state.execute("citizen", key, command).await?;
+    state.execute(CITIZEN, key, command).await?;
     let thanks = Text::new("Vielen Dank für Ihre Bewertung!", "Thank you for your rating!");
     Ok((StatusCode::CREATED, Json(FeedbackAccepted { thanks })).into_response())
 }

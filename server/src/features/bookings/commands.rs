@@ -216,9 +216,11 @@ impl PlaceBooking<'_> {
                 Some(_) => Booker::Staff,
                 None => Booker::Citizen,
             };
-            let units = offer.units_for_as(start, Utc::now(), booker)?;
+            let now = Utc::now();
+            let units = offer.units_for_as(start, now, booker)?;
             let taken = state.taken();
-            if offer.full(&units, |unit| taken.at(&req.location, unit)) {
+            let hold = offer.schedule.release_hold_minutes;
+            if offer.full(&units, |unit| taken.seen_by(booker, &req.location, unit, now, hold)) {
                 return Err(BookingError::SlotTaken.into());
             }
             units
@@ -340,11 +342,22 @@ impl Command for Reschedule<'_> {
         };
         let units = {
             let catalogue = self.state.catalogue();
-            Offer::find(&catalogue, &booking.location, &booking.service)?.units_for_as(
-                self.start,
-                attempt.now,
-                booker,
-            )?
+            let offer = Offer::find(&catalogue, &booking.location, &booking.service)?;
+            let units = offer.units_for_as(self.start, attempt.now, booker)?;
+            // A place held back after its release is as taken for a move as for a booking;
+            // the booking's own places are its to keep.
+            let taken = self.state.taken();
+            let hold = offer.schedule.release_hold_minutes;
+            let seen = |unit| {
+                let own = u32::from(booking.units.contains(&unit));
+                taken
+                    .seen_by(booker, &booking.location, unit, attempt.now, hold)
+                    .saturating_sub(own)
+            };
+            if hold > 0 && offer.full(&units, seen) {
+                return Err(BookingError::SlotTaken.into());
+            }
+            units
         };
         let counts = unit_counters(&self.state.store, &booking.location, &units).await?;
         let catalogue = self.state.catalogue();

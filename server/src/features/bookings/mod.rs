@@ -16,6 +16,7 @@ use schalter_events::ics;
 use schalter_events::slots::Booker;
 use schalter_events::slots::SlotError;
 use schalter_events::store::AppendOutcome;
+use schalter_events::CITIZEN;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -212,11 +213,18 @@ fn free_times(state: &AppState, q: &AvailabilityQuery, booker: Booker) -> Result
     let from = q.from.unwrap_or_else(|| now.with_timezone(&tz).date_naive());
     let k = offer.units_needed();
     let taken = state.taken();
+    let hold = offer.schedule.release_hold_minutes;
     let mut slots = Vec::new();
     for day in from.iter_days().take(days as usize) {
         let day_slots = offer
             .schedule
-            .slots_as(day, k, |unit| taken.at(&q.location, unit), now, booker)
+            .slots_as(
+                day,
+                k,
+                |unit| taken.seen_by(booker, &q.location, unit, now, hold),
+                now,
+                booker,
+            )
             .map_err(|e| ApiError::Internal(e.to_string()))?;
         slots.extend(day_slots.into_iter().map(|s| SlotView {
             start: LocalTime::at(s.start.with_timezone(&tz)),
@@ -258,7 +266,7 @@ pub async fn book(
 ) -> Result<Response, ApiError> {
     // Limits come before the key: a used key must not be a way around them.
     let command = PlaceBooking::limited(&state, ip, req)?;
-    match state.execute("citizen", key, command).await? {
+    match state.execute(CITIZEN, key, command).await? {
         Executed::Done(placed, outcome) => {
             refuse_if_closed(&state, &placed, outcome.as_ref()).await?;
             let view = view_of(&state, &placed.booking, Some(placed.code), Some(&placed.personal));
@@ -360,7 +368,7 @@ pub async fn cancel(
     ApiPath(code): ApiPath<String>,
 ) -> Result<Json<BookingView>, ApiError> {
     state.abuse.check(&format!("change-ip:{ip}"), abuse::CHANGE_PER_IP)?;
-    cancel_booking(&state, "citizen", key, &code, Some(ip)).await
+    cancel_booking(&state, CITIZEN, key, &code, Some(ip)).await
 }
 
 /// Cancels a booking; `ip` is the citizen's (counted with the holder for the cooling-off), or
@@ -418,7 +426,7 @@ pub async fn confirm(
         store: &state.store,
         code_hash,
     };
-    state.execute("citizen", None, command).await?;
+    state.execute(CITIZEN, None, command).await?;
     current_view(&state, &code).await
 }
 
@@ -433,7 +441,7 @@ pub async fn reschedule(
     ApiJson(req): ApiJson<RescheduleRequest>,
 ) -> Result<Json<BookingView>, ApiError> {
     state.abuse.check(&format!("change-ip:{ip}"), abuse::CHANGE_PER_IP)?;
-    move_booking(&state, "citizen", key, &code, &req, Some(ip)).await
+    move_booking(&state, CITIZEN, key, &code, &req, Some(ip)).await
 }
 
 /// Moves a booking; `ip` is the citizen's (limits apply), or `None` when the desk moves it.
@@ -572,7 +580,7 @@ pub async fn erase_personal_data(
             message: "cancel the appointment first, then ask again".into(),
         });
     }
-    let erased = retention::erase(&state.executor, &state.vault, &hash, ErasureReason::Request, "citizen").await;
+    let erased = retention::erase(&state.executor, &state.vault, &hash, ErasureReason::Request, CITIZEN).await;
     erased.map_err(|e| match e {
         retention::PurgeError::Store(s) => ApiError::from(s),
         retention::PurgeError::Busy(b) => ApiError::from(b),
