@@ -313,6 +313,22 @@ pub fn check_schedule(s: &Schedule, counters: Option<u32>) -> Result<(), Invalid
             ));
         }
     }
+    if let Some(rule) = s.reconfirm {
+        if !(1..=366).contains(&rule.booked_days_ahead) {
+            return Err(invalid(
+                "reconfirm_booked_days_ahead",
+                "invalid_reconfirm_ahead",
+                "reconfirmation is asked of appointments booked 1 to 366 days ahead",
+            ));
+        }
+        if !(2..=14).contains(&rule.days_before) {
+            return Err(invalid(
+                "reconfirm_days_before",
+                "invalid_reconfirm_days",
+                "reconfirmation is asked 2 to 14 days before the appointment",
+            ));
+        }
+    }
     if s.release_hold_minutes > crate::hold::MAX_HOLD_MINUTES {
         return Err(invalid(
             "release_hold_minutes",
@@ -688,6 +704,16 @@ mod tests {
                 "invalid_no_show_days",
             ),
             (|s| s.release_hold_minutes = 61, "release_hold_minutes", "invalid_hold"),
+            (
+                |s| {
+                    s.reconfirm = Some(crate::booking::ReconfirmRule {
+                        booked_days_ahead: 14,
+                        days_before: 1,
+                    })
+                },
+                "reconfirm_days_before",
+                "invalid_reconfirm_days",
+            ),
         ];
         for (i, (break_it, field, code)) in cases.iter().enumerate() {
             let mut s = c.schedules["buergerbuero"].clone();

@@ -644,6 +644,14 @@ pub struct ScheduleRequest {
     /// again, at a moment between one and two such spans nobody can predict; 0: at once.
     #[serde(default)]
     pub release_hold_minutes: u32,
+    /// If set, an appointment booked more than this many days ahead is asked to be confirmed
+    /// again `reconfirm_days_before` days before it, and released unless confirmed a day
+    /// before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reconfirm_booked_days_ahead: Option<u32>,
+    /// When the reconfirmation is asked; unset: 3 days before the appointment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reconfirm_days_before: Option<u32>,
     /// Needed when the new hours or capacity leave booked appointments without a place.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bookings: Option<BookingsChoice>,
@@ -723,6 +731,14 @@ impl ScheduleRequest {
                 within_days: self.no_show_days.unwrap_or(crate::attendance::DEFAULT_PERIOD_DAYS),
             }),
             release_hold_minutes: self.release_hold_minutes,
+            reconfirm: self
+                .reconfirm_booked_days_ahead
+                .map(|ahead| crate::booking::ReconfirmRule {
+                    booked_days_ahead: ahead,
+                    days_before: self
+                        .reconfirm_days_before
+                        .unwrap_or(crate::booking::DEFAULT_RECONFIRM_DAYS_BEFORE),
+                }),
         }
     }
 
@@ -752,6 +768,8 @@ impl ScheduleRequest {
             confirm_after_no_shows: s.no_show_rule.map(|r| r.after),
             no_show_days: s.no_show_rule.map(|r| r.within_days),
             release_hold_minutes: s.release_hold_minutes,
+            reconfirm_booked_days_ahead: s.reconfirm.map(|r| r.booked_days_ahead),
+            reconfirm_days_before: s.reconfirm.map(|r| r.days_before),
             bookings: None,
             message: None,
         }

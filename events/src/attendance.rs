@@ -130,6 +130,7 @@ impl Attendance {
                 }
             }
             BookingEvent::BookingConfirmed { .. }
+            | BookingEvent::ReconfirmationAsked { .. }
             | BookingEvent::ContactShown { .. }
             | BookingEvent::PersonalDataErased { .. } => {}
         }

@@ -102,6 +102,9 @@ pub enum BookingEvent {
     },
     /// The citizen confirmed through the emailed link.
     BookingConfirmed { at: DateTime<Utc> },
+    /// Booked long ahead at an office that asks for it ([`ReconfirmRule`]): the citizen is
+    /// asked to confirm again; unconfirmed `by`, the places are released (`BookingExpired`).
+    ReconfirmationAsked { at: DateTime<Utc>, by: DateTime<Utc> },
     /// Not confirmed in time: the places are released.
     BookingExpired { at: DateTime<Utc> },
     BookingRescheduled {
@@ -183,6 +186,11 @@ pub struct Booking {
     pub confirm_by: Option<DateTime<Utc>>,
     /// See [`BookingEvent::BookingPlaced`].
     pub confirm_because_missed: bool,
+    /// When it was booked (the request's time, as the statistics count it).
+    pub placed_at: DateTime<Utc>,
+    /// Asked to confirm again (`ReconfirmationAsked`), so an expiry releases a booking the
+    /// citizen once had confirmed, and is told so.
+    pub reconfirming: bool,
     /// Why the office cancelled it, when it did.
     pub office_note: Option<String>,
 }
@@ -234,8 +242,16 @@ impl Booking {
                     erased: false,
                     confirm_by,
                     confirm_because_missed,
+                    placed_at: e.metadata.requested_at.unwrap_or(e.recorded_at),
+                    reconfirming: false,
                     office_note: None,
                 })
+            }
+            (BookingEvent::ReconfirmationAsked { by, .. }, Some(b)) => {
+                b.status = Status::Pending;
+                b.confirm_by = Some(by);
+                b.reconfirming = true;
+                b.version = e.version;
             }
             (BookingEvent::BookingConfirmed { .. }, Some(b)) => {
                 b.status = Status::Confirmed;
@@ -275,11 +291,11 @@ impl Booking {
 
 impl Booking {
     /// The booking a placing decision creates, without reading it back from the store.
-    pub fn from_placement(decision: &Decision) -> Option<Booking> {
+    pub fn from_placement(decision: &Decision, placed_at: DateTime<Utc>) -> Option<Booking> {
         let first = decision.events.first()?;
         let mut booking = None;
-        // A placement is version 1 of its stream; folding reads neither position nor time.
-        Booking::apply(&mut booking, &first.recorded(1, 1, DateTime::UNIX_EPOCH)).ok()?;
+        // A placement is version 1 of its stream; folding reads no position.
+        Booking::apply(&mut booking, &first.recorded(1, 1, placed_at)).ok()?;
         booking
     }
 }
@@ -451,6 +467,51 @@ pub enum BookingError {
     NotPending,
     #[error("please confirm the booking first with the link in the email")]
     NotConfirmed,
+}
+
+/// An office's rule against forgotten appointments: one booked more than `booked_days_ahead`
+/// days ahead is asked `days_before` days before it to confirm again, and released unless
+/// confirmed by a day before it (the place then goes to someone who needs it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReconfirmRule {
+    pub booked_days_ahead: u32,
+    pub days_before: u32,
+}
+
+/// When the reconfirmation is asked where the office names no time.
+pub const DEFAULT_RECONFIRM_DAYS_BEFORE: u32 = 3;
+
+/// Until when an appointment must be confirmed again: a day before it.
+pub const RECONFIRM_HOURS_BEFORE: i64 = 24;
+
+impl ReconfirmRule {
+    /// The deadline if `booking` is to be asked at `now`; `None` if not (booked at shorter
+    /// notice, not due yet, too late to ask, or not a confirmed booking still to come).
+    pub fn ask(&self, booking: &Booking, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let day = chrono::Duration::days(1);
+        let by = booking.start - chrono::Duration::hours(RECONFIRM_HOURS_BEFORE);
+        let long_ahead = booking.start - booking.placed_at > day * self.booked_days_ahead as i32;
+        let due = now >= booking.start - day * self.days_before as i32;
+        (booking.status == Status::Confirmed && !booking.reconfirming && long_ahead && due && now < by).then_some(by)
+    }
+}
+
+/// Asks a booking made long ahead to be confirmed again ([`ReconfirmRule::ask`]).
+pub fn ask_reconfirmation(
+    booking: &Booking,
+    code_hash: &str,
+    rule: ReconfirmRule,
+    now: DateTime<Utc>,
+) -> Option<Decision> {
+    let by = rule.ask(booking, now)?;
+    Some(Decision::expecting(
+        encode(
+            stream(code_hash),
+            SCHEMA,
+            &BookingEvent::ReconfirmationAsked { at: now, by },
+        ),
+        Expectation::AtVersion(booking.version),
+    ))
 }
 
 /// How long a booking asked to be confirmed for missed appointments holds its place where the
@@ -1143,7 +1204,7 @@ mod tests {
             .contains(&("holder-h1".into(), Expectation::AtVersion(1))));
         let booking = Booking::fold(&recorded(&d)).unwrap().unwrap();
         assert_eq!((booking.start, booking.end), (start(), utc("2026-12-02T08:20:00Z")));
-        assert_eq!(Booking::from_placement(&d).as_ref(), Some(&booking));
+        assert_eq!(Booking::from_placement(&d, now()).as_ref(), Some(&booking));
         assert_eq!(booking.status, Status::Confirmed);
     }
 
@@ -1165,6 +1226,68 @@ mod tests {
         assert!(offer.full(&units, |u| if u == second.start { 3 } else { 0 }));
         assert!(!offer.full(&units, |u| if u == second.start { 2 } else { 0 }));
         assert!(place(placing(&offer, vec![0, 2], 0)).is_ok());
+    }
+
+    #[test]
+    fn an_appointment_booked_long_ahead_is_confirmed_again_or_released() {
+        let catalogue = demo();
+        let offer = Offer::find(&catalogue, "buergerbuero", "personalausweis").unwrap();
+        let placed = place(placing(&offer, vec![0, 0], 0)).unwrap();
+        let day = chrono::Duration::days(1);
+        let rule = ReconfirmRule {
+            booked_days_ahead: 14,
+            days_before: 3,
+        };
+        let booked = |placed_at: DateTime<Utc>| Booking::from_placement(&placed, placed_at).unwrap();
+        let start = start();
+        let long_ahead = booked(start - day * 20);
+        // Asked from three days before until a day before; the deadline is a day before.
+        assert_eq!(rule.ask(&long_ahead, start - day * 4), None, "not yet");
+        assert_eq!(rule.ask(&long_ahead, start - day * 3), Some(start - day));
+        assert_eq!(rule.ask(&long_ahead, start - day * 2), Some(start - day));
+        assert_eq!(rule.ask(&long_ahead, start - day), None, "too late to ask");
+        assert_eq!(
+            rule.ask(&booked(start - day * 10), start - day * 2),
+            None,
+            "booked at short notice"
+        );
+        let mut pending = long_ahead.clone();
+        pending.status = Status::Pending;
+        assert_eq!(
+            rule.ask(&pending, start - day * 2),
+            None,
+            "still to confirm the first time"
+        );
+
+        let asked_at = start - day * 2;
+        let asked = ask_reconfirmation(&long_ahead, "abc", rule, asked_at).unwrap();
+        assert_eq!(
+            asked.expectations,
+            vec![("booking-abc".into(), Expectation::AtVersion(1))]
+        );
+        let mut events = recorded(&placed);
+        events.extend(recorded(&asked).into_iter().map(|mut e| {
+            e.version = 2;
+            e
+        }));
+        let again = Booking::fold(&events).unwrap().unwrap();
+        assert_eq!(
+            (again.status, again.confirm_by, again.reconfirming),
+            (Status::Pending, Some(start - day), true)
+        );
+        assert_eq!(rule.ask(&again, asked_at), None, "asked once");
+        // Confirmed in time, it stands; not confirmed, its places go back.
+        assert!(confirm(&again, "abc", start - day - chrono::Duration::minutes(1)).is_ok());
+        assert!(expire(&again, "abc", start - day).is_none());
+        let released = expire(&again, "abc", start - day + chrono::Duration::minutes(1)).unwrap();
+        assert_eq!(
+            released
+                .events
+                .iter()
+                .filter(|e| e.event_type == "UnitReleased")
+                .count(),
+            2
+        );
     }
 
     #[test]

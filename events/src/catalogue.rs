@@ -563,6 +563,7 @@ pub fn demo() -> Catalogue {
         staff_only_days: 0,
         no_show_rule: None,
         release_hold_minutes: 0,
+        reconfirm: None,
         time_zone: "Europe/Berlin".into(),
         unit_minutes: 10,
         region: Region::RhinelandPalatinate,

@@ -178,6 +178,8 @@ mod tests {
             erased: false,
             confirm_by: None,
             confirm_because_missed: false,
+            placed_at: DateTime::UNIX_EPOCH,
+            reconfirming: false,
             office_note: None,
         };
         let appointment = Appointment {

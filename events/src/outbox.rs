@@ -32,6 +32,10 @@ pub enum Kind {
     CaseReady,
     /// A document collected years ago expires soon: apply for a new one (mail and SMS).
     Renewal,
+    /// An appointment booked long ahead: please confirm again (mail).
+    Reconfirmation,
+    /// Not confirmed again in time: the appointment was released (mail).
+    Released,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

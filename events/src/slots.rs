@@ -49,6 +49,9 @@ pub struct Schedule {
     /// (`crate::hold`); 0: public at once.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub release_hold_minutes: u32,
+    /// If set, appointments booked long ahead are asked to be confirmed again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reconfirm: Option<crate::booking::ReconfirmRule>,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -475,6 +478,7 @@ mod tests {
             staff_only_days: 0,
             no_show_rule: None,
             release_hold_minutes: 0,
+            reconfirm: None,
             time_zone: "Europe/Berlin".into(),
             unit_minutes: 15,
             region: Region::RhinelandPalatinate,

@@ -134,6 +134,7 @@ impl Stats {
                     self.bookings.remove(&e.stream);
                 }
                 BookingEvent::BookingConfirmed { .. }
+                | BookingEvent::ReconfirmationAsked { .. }
                 | BookingEvent::PersonalDataErased { .. }
                 | BookingEvent::ContactShown { .. } => {}
             }

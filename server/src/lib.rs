@@ -279,7 +279,7 @@ pub async fn start(settings: Settings) -> Result<Server, StartError> {
     state.open_data = settings.open_data;
     state.walk_ins_any_hour = settings.walk_ins_any_hour;
     state.metrics_token = settings.metrics_token.clone().filter(|t| !t.is_empty()).map(Into::into);
-    jobs::expiry::spawn(state.clone());
+    jobs::expiry::spawn(state.clone(), messages.clock.clone());
     outbox::spawn(state.clone(), messages).map_err(|e| StartError::Mail(e.to_string()))?;
     let connections = http::connections::Connections::new(settings.connections.clone().fitted_to_file_limit());
     let task = tokio::spawn(http::connections::serve(

@@ -8,9 +8,10 @@ use reqwest::Method;
 use schalter_events::booking::{BookingEvent, Status};
 use schalter_events::store::AppendRequest;
 use schalter_events::{encode, Expectation};
+use schalter_server::engine::clock::Clock;
 use schalter_tests::app::{add_user, spawn_app};
 use schalter_tests::browser::Browser;
-use schalter_tests::citizen::booking;
+use schalter_tests::citizen::{booking, ID_CARD};
 use schalter_tests::smtp::{decoded, SmtpSink};
 use schalter_tests::{eventually, on_both_backends, TestApp, TestDb};
 use serde_json::json;
@@ -91,14 +92,7 @@ on_both_backends!(repeated_no_shows_make_the_next_online_booking_wait_for_a_conf
 
 /// Sets the Bürgerbüro's rule through the admin API: `after` missed appointments in 90 days.
 async fn ask_after_missed(app: &TestApp, admin: &str, after: u32) {
-    let setup = app.staff_ok(admin, Method::GET, "/api/admin/setup").await;
-    let mut schedule = setup["locations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["location"]["id"] == "buergerbuero")
-        .expect("the Bürgerbüro")["schedule"]
-        .clone();
+    let mut schedule = buergerbuero_schedule(app, admin).await;
     assert!(schedule["confirm_within_minutes"].is_null(), "the demo asks nobody");
     schedule["confirm_after_no_shows"] = json!(after);
     let (status, saved) = app
@@ -110,13 +104,7 @@ async fn ask_after_missed(app: &TestApp, admin: &str, after: u32) {
         )
         .await;
     assert_eq!(status, 200, "{saved}");
-    let setup = app.staff_ok(admin, Method::GET, "/api/admin/setup").await;
-    let kept = &setup["locations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["location"]["id"] == "buergerbuero")
-        .unwrap()["schedule"];
+    let kept = buergerbuero_schedule(app, admin).await;
     assert_eq!(
         (&kept["confirm_after_no_shows"], &kept["no_show_days"]),
         (&json!(after), &json!(90)),
@@ -190,16 +178,7 @@ async fn repeated_no_shows_make_the_next_online_booking_wait_for_a_confirmation(
     let second = app.booked(&booking(&starts[1], email)).await;
     assert_eq!(second.status, Status::Pending, "{second:?}");
     let code = second.code.clone().expect("the code in the first answer");
-    let mail_about = async |code: &str| {
-        let link = format!("/booking/{code}");
-        eventually("the booking's confirmation mail", Duration::from_secs(10), async || {
-            let messages = sink.messages();
-            let mail = messages.iter().map(|m| decoded(m)).find(|m| m.contains(&link));
-            mail.ok_or_else(|| format!("{} other messages", messages.len()))
-        })
-        .await
-    };
-    let mail = mail_about(&code).await;
+    let mail = mail_with(&sink, &code, "Bitte bestätigen").await;
     assert!(
         mail.contains("mehrere Termine nicht wahrgenommen"),
         "the reason is told: {mail}"
@@ -211,7 +190,7 @@ async fn repeated_no_shows_make_the_next_online_booking_wait_for_a_confirmation(
         .unwrap_or_else(|| panic!("no confirmation link in {mail}"))
         .trim()
         .to_owned();
-    let first_mail = mail_about(first.code.as_deref().expect("the first code")).await;
+    let first_mail = mail_with(&sink, first.code.as_deref().expect("the first code"), "").await;
     assert!(!first_mail.contains("nicht wahrgenommen"), "{first_mail}");
     let (status, body) = app
         .post_json(&format!("/api/bookings/{code}/confirm"), &json!({ "token": token }))
@@ -241,4 +220,133 @@ async fn repeated_no_shows_make_the_next_online_booking_wait_for_a_confirmation(
     let (status, desk) = app.post_as("/api/desk/bookings", ("cookie", &anna), &caller).await;
     assert_eq!((status, &desk["status"]), (201, &json!("confirmed")), "{desk}");
     app.stop().await;
+}
+
+on_both_backends!(appointments_booked_long_ahead_are_confirmed_again_or_released);
+
+/// A start with a free place more than a day and less than three days from now: close enough
+/// to be asked for a reconfirmation at once, far enough to answer it.
+async fn start_in_two_days(app: &TestApp) -> Vec<String> {
+    let now = Utc::now();
+    let starts = app.free_starts(1).await;
+    let near: Vec<String> = starts
+        .into_iter()
+        .filter(|s| {
+            let at = chrono::DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+            at > now + ChronoDuration::hours(26) && at < now + ChronoDuration::hours(70)
+        })
+        .collect();
+    assert!(near.len() >= 2, "the demo office opens within the next three days");
+    near
+}
+
+async fn appointments_booked_long_ahead_are_confirmed_again_or_released(db: TestDb) {
+    let sink = SmtpSink::start().await;
+    let (clock, hand) = Clock::with_hand();
+    let app = spawn_app(db).mailing(&sink.url).message_clock(clock).start().await;
+    add_user(&app.db.url, "root", "admin", "administrator-2026");
+    let admin = app.sign_in("root", "administrator-2026").await;
+    let mut schedule = buergerbuero_schedule(&app, &admin).await;
+    // Booked more than a day ahead: asked three days before (the default), so at once here.
+    schedule["reconfirm_booked_days_ahead"] = json!(1);
+    let (status, body) = app
+        .send_as(
+            &admin,
+            Method::PUT,
+            "/api/admin/locations/buergerbuero/schedule",
+            &schedule,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let starts = start_in_two_days(&app).await;
+    let keeps = app.booked(&booking(&starts[0], "kommt@example.org")).await;
+    let forgets = app.booked(&booking(&starts[1], "vergisst@example.org")).await;
+    let (keeps_code, forgets_code) = (keeps.code.clone().unwrap(), forgets.code.clone().unwrap());
+    assert_eq!((keeps.status, forgets.status), (Status::Confirmed, Status::Confirmed));
+    let free_before = app.free_at(ID_CARD, &starts[1]).await;
+
+    // Asked by mail, with the confirmation link and the deadline a day before.
+    let asked = mail_with(&sink, &keeps_code, "vor längerer Zeit gebucht").await;
+    assert!(asked.contains("vor längerer Zeit gebucht"), "{asked}");
+    assert!(asked.contains("You booked this appointment a while ago"), "{asked}");
+    let token = asked
+        .split_whitespace()
+        .find_map(|w| w.split("bestaetigen=").nth(1))
+        .unwrap_or_else(|| panic!("no confirmation link in {asked}"))
+        .trim()
+        .to_owned();
+    let (_, view) = app.get_json(&format!("/api/bookings/{keeps_code}")).await;
+    assert_eq!(view["status"], "pending", "{view}");
+    let (status, body) = app
+        .post_json(
+            &format!("/api/bookings/{keeps_code}/confirm"),
+            &json!({ "token": token }),
+        )
+        .await;
+    assert_eq!((status, &body["status"]), (200, &json!("confirmed")), "{body}");
+    mail_with(&sink, &forgets_code, "vor längerer Zeit gebucht").await;
+
+    // The deadline passes: the unconfirmed one is released and told so; the other stands.
+    let deadline = chrono::DateTime::parse_from_rfc3339(&starts[1])
+        .unwrap()
+        .with_timezone(&Utc)
+        - ChronoDuration::hours(24);
+    hand.advance(deadline - Utc::now() + ChronoDuration::minutes(1));
+    // Nothing left to manage: the notice names the service and day and offers a new booking.
+    let day = format!("{}.{}.{}", &starts[1][8..10], &starts[1][5..7], &starts[1][..4]);
+    let released = mail_where(&sink, "nicht rechtzeitig bestätigt", |m| m.contains(&day)).await;
+    assert!(released.contains("Neuen Termin buchen"), "{released}");
+    assert!(
+        released.contains("method=CANCEL"),
+        "the calendar entry is removed: {released}"
+    );
+    let (_, view) = app.get_json(&format!("/api/bookings/{forgets_code}")).await;
+    assert_eq!(view["status"], "expired", "{view}");
+    let (_, view) = app.get_json(&format!("/api/bookings/{keeps_code}")).await;
+    assert_eq!(view["status"], "confirmed", "{view}");
+    assert_eq!(
+        app.free_at(ID_CARD, &starts[1]).await,
+        free_before + 1,
+        "the place is free again"
+    );
+    // Asked once only: no second request for either.
+    let asks = |code: &str| {
+        sink.messages()
+            .iter()
+            .map(|m| decoded(m))
+            .filter(|m| m.contains(code) && m.contains("vor längerer Zeit gebucht"))
+            .count()
+    };
+    assert_eq!((asks(&keeps_code), asks(&forgets_code)), (1, 1));
+    app.stop().await;
+}
+
+/// The Bürgerbüro's hours and booking rules as the admin page reads them.
+async fn buergerbuero_schedule(app: &TestApp, admin: &str) -> serde_json::Value {
+    let setup = app.staff_ok(admin, Method::GET, "/api/admin/setup").await;
+    setup["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["location"]["id"] == "buergerbuero")
+        .expect("the Bürgerbüro")["schedule"]
+        .clone()
+}
+
+/// The first mail about booking `code` that contains `text`, once it has arrived.
+async fn mail_with(sink: &SmtpSink, code: &str, text: &str) -> String {
+    mail_where(sink, text, |m| m.contains(&format!("/booking/{code}"))).await
+}
+
+/// The first mail that contains `text` and passes `also`, once it has arrived.
+async fn mail_where(sink: &SmtpSink, text: &str, also: impl Fn(&str) -> bool) -> String {
+    eventually(&format!("a mail with {text:?}"), Duration::from_secs(20), async || {
+        let messages = sink.messages();
+        let mail = messages
+            .iter()
+            .map(|m| decoded(m))
+            .find(|m| m.contains(text) && also(m));
+        mail.ok_or_else(|| format!("{} other messages", messages.len()))
+    })
+    .await
 }

@@ -735,6 +735,8 @@ fn blank_hours() -> ScheduleRequest {
         confirm_after_no_shows: None,
         no_show_days: None,
         release_hold_minutes: 0,
+        reconfirm_booked_days_ahead: None,
+        reconfirm_days_before: None,
         bookings: None,
         message: None,
     }
@@ -946,6 +948,12 @@ fn HoursEditor(loaded: Loaded) -> impl IntoView {
             {f("no_show_days", "setup_no_show_days", "number",
                 |h: &ScheduleRequest| h.no_show_days.map(|m| m.to_string()).unwrap_or_default(),
                 |h: &mut ScheduleRequest, v| h.no_show_days = match v.trim() { "" => None, v => Some(v.parse().unwrap_or(0)) })}
+            {f("reconfirm_booked_days_ahead", "setup_reconfirm_ahead", "number",
+                |h: &ScheduleRequest| h.reconfirm_booked_days_ahead.map(|m| m.to_string()).unwrap_or_default(),
+                |h: &mut ScheduleRequest, v| h.reconfirm_booked_days_ahead = match v.trim() { "" => None, v => Some(v.parse().unwrap_or(0)) })}
+            {f("reconfirm_days_before", "setup_reconfirm_before", "number",
+                |h: &ScheduleRequest| h.reconfirm_days_before.map(|m| m.to_string()).unwrap_or_default(),
+                |h: &mut ScheduleRequest, v| h.reconfirm_days_before = match v.trim() { "" => None, v => Some(v.parse().unwrap_or(0)) })}
             {f("release_hold_minutes", "setup_release_hold", "number", |h: &ScheduleRequest| h.release_hold_minutes.to_string(),
                 |h: &mut ScheduleRequest, v| h.release_hold_minutes = v.parse().unwrap_or(u32::MAX))}
             {f("release_time", "setup_release_time", "time",

@@ -207,7 +207,7 @@ impl Sim<'_> {
                 }) else {
                     continue;
                 };
-                let Some(placed) = Booking::from_placement(&decision) else {
+                let Some(placed) = Booking::from_placement(&decision, placed_at) else {
                     continue;
                 };
                 if !self.decision(decision, CITIZEN, placed_at).await? {

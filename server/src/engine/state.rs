@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use schalter_events::attendance::{Attendance, NoShowRule};
-use schalter_events::booking::Counters;
+use schalter_events::booking::{self, Counters, ReconfirmRule};
 use schalter_events::catalogue::Catalogue;
 use schalter_events::hold::Holds;
 use schalter_events::projection::Projection;
@@ -35,6 +35,9 @@ pub struct Taken {
     listed: HashMap<String, (String, DateTime<Utc>)>,
     attendance: Attendance,
     holds: Holds,
+    /// Bookings still to come that were made more than a day ahead, not asked to confirm again
+    /// yet: location, start and when booked (the reconfirmation job's candidates).
+    booked_ahead: HashMap<String, (String, DateTime<Utc>, DateTime<Utc>)>,
 }
 
 impl Taken {
@@ -53,6 +56,27 @@ impl Taken {
             Booker::Citizen => taken + self.holds.held(location, unit, now, hold_minutes),
             Booker::Staff => taken,
         }
+    }
+
+    /// Bookings that `rule_of` their location asks to confirm again at `now` (see
+    /// [`ReconfirmRule::ask`]; the booking's own state is checked when it is decided).
+    pub fn to_reconfirm(
+        &self,
+        now: DateTime<Utc>,
+        rule_of: impl Fn(&str) -> Option<ReconfirmRule>,
+    ) -> Vec<(String, ReconfirmRule)> {
+        let day = chrono::Duration::days(1);
+        self.booked_ahead
+            .iter()
+            .filter(|(stream, _)| !self.pending.contains_key(*stream))
+            .filter_map(|(stream, (location, start, placed_at))| {
+                let rule = rule_of(location)?;
+                let long_ahead = *start - *placed_at > day * rule.booked_days_ahead as i32;
+                let due = now >= *start - day * rule.days_before as i32;
+                let in_time = now < *start - chrono::Duration::hours(booking::RECONFIRM_HOURS_BEFORE);
+                (long_ahead && due && in_time).then(|| (stream.clone(), rule))
+            })
+            .collect()
     }
 
     /// Appointments `holder` missed within the rule's period up to `now`.
@@ -115,6 +139,15 @@ impl Taken {
                     if let Some(by) = confirm_by {
                         self.pending.insert(event.stream.clone(), by);
                     }
+                    let placed_at = event.metadata.requested_at.unwrap_or(event.recorded_at);
+                    if start - placed_at > chrono::Duration::days(1) {
+                        self.booked_ahead
+                            .insert(event.stream.clone(), (location.clone(), start, placed_at));
+                        // Missed appointments end nothing: they are dropped once past.
+                        if self.booked_ahead.len().is_multiple_of(1024) {
+                            self.booked_ahead.retain(|_, (_, start, _)| *start > event.recorded_at);
+                        }
+                    }
                     self.arriving.insert(event.stream.clone(), (location.clone(), start));
                     self.listed.insert(event.stream.clone(), (location, start));
                     if self.listed.len().is_multiple_of(1024) {
@@ -125,7 +158,14 @@ impl Taken {
                 Ok(BookingEvent::BookingConfirmed { .. }) => {
                     self.pending.remove(&event.stream);
                 }
+                Ok(BookingEvent::ReconfirmationAsked { by, .. }) => {
+                    self.pending.insert(event.stream.clone(), by);
+                    self.booked_ahead.remove(&event.stream);
+                }
                 Ok(BookingEvent::BookingRescheduled { start, .. }) => {
+                    if let Some((_, at, _)) = self.booked_ahead.get_mut(&event.stream) {
+                        *at = start;
+                    }
                     if let Some((_, at)) = self.arriving.get_mut(&event.stream) {
                         *at = start;
                     }
@@ -135,6 +175,7 @@ impl Taken {
                 }
                 Ok(BookingEvent::BookingExpired { .. } | BookingEvent::BookingCancelled { .. }) => {
                     self.pending.remove(&event.stream);
+                    self.booked_ahead.remove(&event.stream);
                     self.arriving.remove(&event.stream);
                     self.listed.remove(&event.stream);
                 }
@@ -145,6 +186,7 @@ impl Taken {
                 ) => {
                     self.pending.remove(&event.stream);
                     self.arriving.remove(&event.stream);
+                    self.booked_ahead.remove(&event.stream);
                 }
                 _ => {}
             }

@@ -192,12 +192,14 @@ impl Outbox {
             return;
         }
         let Some(b) = booking else { return };
+        // A job's event is stamped with the jobs' clock (a test moves it forward).
+        let at = e.metadata.requested_at.unwrap_or(e.recorded_at);
         let notice = |kind| Pending {
             kind,
             channel: Channel::Mail,
             about: About::Booking(e.stream.clone()),
-            due: e.recorded_at,
-            expires: e.recorded_at + Duration::hours(NOTICE_VALID_HOURS),
+            due: at,
+            expires: at + Duration::hours(NOTICE_VALID_HOURS),
             start: None,
         };
         let mut notices = Vec::new();
@@ -209,6 +211,14 @@ impl Outbox {
             Ok(BookingEvent::BookingRescheduled { .. }) => {
                 notices.push((format!("change-{}", e.position), notice(Kind::Change)));
                 notices.extend(self.reminders(&e.stream, &b, e.recorded_at, tz_of));
+            }
+            Ok(BookingEvent::ReconfirmationAsked { .. }) => {
+                notices.push((format!("reconfirm-{}", e.position), notice(Kind::Reconfirmation)));
+            }
+            // A first confirmation that never came may be a mistyped address: only a booking
+            // once confirmed is told that it was released.
+            Ok(BookingEvent::BookingExpired { .. }) if b.reconfirming => {
+                notices.push((format!("released-{}", e.position), notice(Kind::Released)));
             }
             Ok(BookingEvent::BookingCancelled { by_office, .. }) => {
                 notices.push((format!("cancel-{}", e.position), notice(Kind::Cancellation)));
@@ -715,7 +725,8 @@ async fn prepare(
                 return Ok(None);
             };
             let moved = pending.start != Some(booking.start) || booking.status != Status::Confirmed;
-            if booking.erased || (pending.kind == Kind::Reminder && moved) {
+            let answered = pending.kind == Kind::Reconfirmation && booking.status != Status::Pending;
+            if booking.erased || (pending.kind == Kind::Reminder && moved) || answered {
                 return Ok(None);
             }
             (&booking.contact, Some(booking))
@@ -1061,6 +1072,8 @@ fn kind_name(kind: Kind, channel: Channel) -> &'static str {
         (Kind::CaseReady, Channel::Sms) => "case-ready-sms",
         (Kind::Renewal, Channel::Mail) => "renewal",
         (Kind::Renewal, Channel::Sms) => "renewal-sms",
+        (Kind::Reconfirmation, _) => "reconfirmation",
+        (Kind::Released, _) => "released",
     }
 }
 
@@ -1182,7 +1195,8 @@ fn compose(
         .map(|hash| crate::engine::codes::check_in_number(&hash))
         .unwrap_or_default();
     let mut link = format!("{}/booking/{code}", settings.public_url.trim_end_matches('/'));
-    if pending.kind == Kind::Confirmation && booking.confirm_by.is_some() {
+    let asks = matches!(pending.kind, Kind::Confirmation | Kind::Reconfirmation);
+    if asks && booking.confirm_by.is_some() {
         link.push_str(&format!("?bestaetigen={}", state.vault.confirm_token(&code)));
     }
     let (subject, de_intro, en_intro) = match pending.kind {
@@ -1201,6 +1215,15 @@ fn compose(
             "Ihr Termin ist abgesagt. Sie müssen nichts weiter tun.",
             "Your appointment is cancelled. There is nothing else to do.",
         ),
+        Kind::Reconfirmation => (
+            format!(
+                "Bitte bestätigen Sie Ihren Termin: {} am {date} um {time} Uhr",
+                service.0
+            ),
+            "",
+            "",
+        ),
+        Kind::Released => (format!("Termin freigegeben: {} am {date}", service.0), "", ""),
         Kind::Reminder | Kind::TurnNear | Kind::CaseReady | Kind::Renewal => (
             format!("Erinnerung: {} am {date} um {time} Uhr", service.0),
             "Wir erinnern Sie an Ihren Termin.",
@@ -1218,6 +1241,20 @@ fn compose(
             ),
             "We are sorry: the office had to cancel your appointment (see the message above). Please book a new one."
                 .to_owned(),
+        ),
+        (Kind::Reconfirmation, Some(by)) => {
+            let by = by.with_timezone(&tz);
+            let (by_date, by_time) = (by.format("%d.%m.%Y"), by.format("%H:%M"));
+            (
+                subject,
+                format!("Sie haben diesen Termin vor längerer Zeit gebucht. Bitte bestätigen Sie bis {by_date}, {by_time} Uhr, über den Link unten (Schaltfläche „Termin bestätigen“), dass Sie kommen. Ohne Bestätigung wird der Termin freigegeben, damit ihn jemand anderes bekommt. Wenn Sie nicht kommen können, sagen Sie bitte über denselben Link ab."),
+                format!("You booked this appointment a while ago. Please confirm by {by_date}, {by_time}, with the link below (button \"Confirm appointment\") that you are coming. Without confirmation the time is released for someone else. If you cannot come, please cancel with the same link."),
+            )
+        }
+        (Kind::Released, _) => (
+            subject,
+            "Sie haben Ihren Termin nicht rechtzeitig bestätigt. Er ist daher freigegeben und steht anderen zur Verfügung. Sie können jederzeit einen neuen Termin buchen.".to_owned(),
+            "You did not confirm your appointment in time, so it was released for others. You can book a new one at any time.".to_owned(),
         ),
         (Kind::Confirmation, Some(by)) => {
             let by = by.with_timezone(&tz).format("%H:%M").to_string();
@@ -1240,7 +1277,7 @@ fn compose(
     };
     let site = format!("{}/", settings.public_url.trim_end_matches('/'));
     // A cancelled appointment needs nothing brought and has nothing left to manage.
-    let (bring_de, bring_en, manage_de, manage_en) = if pending.kind == Kind::Cancellation {
+    let (bring_de, bring_en, manage_de, manage_en) = if matches!(pending.kind, Kind::Cancellation | Kind::Released) {
         (
             String::new(),
             String::new(),

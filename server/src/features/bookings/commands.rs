@@ -279,7 +279,7 @@ impl PlaceBooking<'_> {
                 confirm_because_missed: confirm.is_some_and(|(_, missed)| missed),
             })?
         };
-        let booking = Booking::from_placement(&decision)
+        let booking = Booking::from_placement(&decision, attempt.now)
             .ok_or_else(|| ApiError::Internal("placing without a placement".into()))?;
         Ok(Decided::Append(Plan {
             decision,
