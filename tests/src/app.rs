@@ -253,6 +253,25 @@ impl TestApp {
         .await
     }
 
+    /// A location's hours and booking rules as the admin page reads them.
+    pub async fn schedule_of(&self, admin: &str, location: &str) -> Value {
+        let setup = self.staff_ok(admin, reqwest::Method::GET, "/api/admin/setup").await;
+        setup["locations"]
+            .as_array()
+            .expect("locations")
+            .iter()
+            .find(|l| l["location"]["id"] == location)
+            .unwrap_or_else(|| panic!("no location {location}"))["schedule"]
+            .clone()
+    }
+
+    /// Saves a location's hours and booking rules as the admin page does; they must be taken.
+    pub async fn set_schedule(&self, admin: &str, location: &str, schedule: &Value) {
+        let path = format!("/api/admin/locations/{location}/schedule");
+        let (status, body) = self.send_as(admin, reqwest::Method::PUT, &path, schedule).await;
+        assert_eq!(status, 200, "{body}");
+    }
+
     /// `method` on `path` with a JSON body, signed in with `cookie`.
     pub async fn send_as(&self, cookie: &str, method: reqwest::Method, path: &str, body: &Value) -> (u16, Value) {
         status_and_json(

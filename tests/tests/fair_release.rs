@@ -44,24 +44,9 @@ async fn a_freed_place_is_held_back_online_but_not_from_the_desk(db: TestDb) {
         app.sign_in("root", "administrator-2026").await,
         app.sign_in("anna", "counter-one-2026").await,
     );
-    let setup = app.staff_ok(&admin, Method::GET, "/api/admin/setup").await;
-    let mut schedule = setup["locations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["location"]["id"] == "buergerbuero")
-        .unwrap()["schedule"]
-        .clone();
+    let mut schedule = app.schedule_of(&admin, "buergerbuero").await;
     schedule["release_hold_minutes"] = json!(10);
-    let (status, body) = app
-        .send_as(
-            &admin,
-            Method::PUT,
-            "/api/admin/locations/buergerbuero/schedule",
-            &schedule,
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    app.set_schedule(&admin, "buergerbuero", &schedule).await;
 
     let starts = app.free_starts(3).await;
     let (start, elsewhere) = (&starts[0], &starts[5]);

@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use chrono::{Duration as ChronoDuration, Utc};
-use reqwest::Method;
 use schalter_events::booking::{BookingEvent, Status};
 use schalter_events::store::AppendRequest;
 use schalter_events::{encode, Expectation};
@@ -92,19 +91,11 @@ on_both_backends!(repeated_no_shows_make_the_next_online_booking_wait_for_a_conf
 
 /// Sets the Bürgerbüro's rule through the admin API: `after` missed appointments in 90 days.
 async fn ask_after_missed(app: &TestApp, admin: &str, after: u32) {
-    let mut schedule = buergerbuero_schedule(app, admin).await;
+    let mut schedule = app.schedule_of(admin, "buergerbuero").await;
     assert!(schedule["confirm_within_minutes"].is_null(), "the demo asks nobody");
     schedule["confirm_after_no_shows"] = json!(after);
-    let (status, saved) = app
-        .send_as(
-            admin,
-            Method::PUT,
-            "/api/admin/locations/buergerbuero/schedule",
-            &schedule,
-        )
-        .await;
-    assert_eq!(status, 200, "{saved}");
-    let kept = buergerbuero_schedule(app, admin).await;
+    app.set_schedule(admin, "buergerbuero", &schedule).await;
+    let kept = app.schedule_of(admin, "buergerbuero").await;
     assert_eq!(
         (&kept["confirm_after_no_shows"], &kept["no_show_days"]),
         (&json!(after), &json!(90)),
@@ -246,18 +237,10 @@ async fn appointments_booked_long_ahead_are_confirmed_again_or_released(db: Test
     let app = spawn_app(db).mailing(&sink.url).message_clock(clock).start().await;
     add_user(&app.db.url, "root", "admin", "administrator-2026");
     let admin = app.sign_in("root", "administrator-2026").await;
-    let mut schedule = buergerbuero_schedule(&app, &admin).await;
+    let mut schedule = app.schedule_of(&admin, "buergerbuero").await;
     // Booked more than a day ahead: asked three days before (the default), so at once here.
     schedule["reconfirm_booked_days_ahead"] = json!(1);
-    let (status, body) = app
-        .send_as(
-            &admin,
-            Method::PUT,
-            "/api/admin/locations/buergerbuero/schedule",
-            &schedule,
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    app.set_schedule(&admin, "buergerbuero", &schedule).await;
     let starts = start_in_two_days(&app).await;
     let keeps = app.booked(&booking(&starts[0], "kommt@example.org")).await;
     let forgets = app.booked(&booking(&starts[1], "vergisst@example.org")).await;
@@ -319,18 +302,6 @@ async fn appointments_booked_long_ahead_are_confirmed_again_or_released(db: Test
     };
     assert_eq!((asks(&keeps_code), asks(&forgets_code)), (1, 1));
     app.stop().await;
-}
-
-/// The Bürgerbüro's hours and booking rules as the admin page reads them.
-async fn buergerbuero_schedule(app: &TestApp, admin: &str) -> serde_json::Value {
-    let setup = app.staff_ok(admin, Method::GET, "/api/admin/setup").await;
-    setup["locations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["location"]["id"] == "buergerbuero")
-        .expect("the Bürgerbüro")["schedule"]
-        .clone()
 }
 
 /// The first mail about booking `code` that contains `text`, once it has arrived.

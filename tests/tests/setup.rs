@@ -420,14 +420,7 @@ async fn fewer_hours_and_a_withdrawn_service_ask_about_the_bookings_first(db: Te
     }
     assert_eq!(mail.wait_for(2, Duration::from_secs(10)).await.len(), 2);
 
-    let setup = app.staff_ok(&root, Method::GET, "/api/admin/setup").await;
-    let mut hours = setup["locations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["location"]["id"] == "buergerbuero")
-        .unwrap()["schedule"]
-        .clone();
+    let mut hours = app.schedule_of(&root, "buergerbuero").await;
     let weekday: u32 = chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d")
         .unwrap()
         .format("%u")
@@ -786,13 +779,7 @@ async fn an_admin_sets_up_a_service_in_the_browser() {
         browser.scroll_to("#hours-confirm_within_minutes").await;
         browser.screenshot("setup-1280-no-show-rule").await;
         let root = app.sign_in("root", "administrator-2026").await;
-        let setup = app.staff_ok(&root, Method::GET, "/api/admin/setup").await;
-        let kept = &setup["locations"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|l| l["location"]["id"] == "buergerbuero")
-            .unwrap()["schedule"];
+        let kept = app.schedule_of(&root, "buergerbuero").await;
         assert_eq!(
             (&kept["confirm_after_no_shows"], &kept["no_show_days"]),
             (&json!(2), &json!(60))
