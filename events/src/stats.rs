@@ -20,14 +20,17 @@
 //! - punctuality: share of checked-in appointments first called no later than 5 minutes after
 //!   the booked start.
 //! - slot utilisation: booked places / offered online places of the period's opening hours.
+//! - refilled: a place a citizen cancelled that a later booking took (one starting at the same
+//!   time at the same office). Rate: refilled / cancellations by citizens: how much of what the
+//!   no-show loop frees reaches someone else.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Timelike, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use crate::booking::{BookingEvent, Channel};
+use crate::booking::{unit_of_stream, BookingEvent, Channel, UnitEvent};
 use crate::event::{decode, DecodeError, RecordedEvent};
 use crate::queue::{self, Kind, NumberEvent, TicketEvent};
 
@@ -46,6 +49,8 @@ pub struct BookingFact {
     pub checked_in: bool,
     /// The appointment's ticket id, once checked in.
     pub ticket: Option<String>,
+    /// Cancelled by the citizen, and a later booking took the place.
+    pub refilled: bool,
 }
 
 /// A ticket as statistics see it.
@@ -74,6 +79,9 @@ pub struct Stats {
     /// booking's `BookingCheckedIn` and the ticket's `TicketIssued` together, in this order, so
     /// the ticket at the next position is the booking's (its number is not known before).
     last_check_in: Option<(i64, String)>,
+    /// Places citizens cancelled, by location and start, oldest first, until a booking takes
+    /// them again (see `refilled`).
+    freed: HashMap<(String, DateTime<Utc>), VecDeque<String>>,
 }
 
 fn when(e: &RecordedEvent) -> DateTime<Utc> {
@@ -105,6 +113,7 @@ impl Stats {
                             cancelled_by_office: false,
                             checked_in: false,
                             ticket: None,
+                            refilled: false,
                         },
                     );
                 }
@@ -138,6 +147,8 @@ impl Stats {
                 | BookingEvent::PersonalDataErased { .. }
                 | BookingEvent::ContactShown { .. } => {}
             }
+        } else if let Some((location, unit)) = unit_of_stream(&e.stream) {
+            self.apply_unit(location, unit, e)?;
         } else if let Some((location, day, prefix)) = queue::parse_numbers_stream(&e.stream) {
             let NumberEvent::TicketIssued {
                 service,
@@ -194,6 +205,45 @@ impl Stats {
                 TicketEvent::TicketTransferred { service, .. } => t.service = service,
                 TicketEvent::TicketParked { .. } => t.serving_since = None,
                 TicketEvent::TicketRecalled { .. } | TicketEvent::ContactErased { .. } => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Stats {
+    /// A cancelled booking's release frees its place; a booking starting there later takes it.
+    /// Only the first unit counts, so a place is counted once however long the service.
+    fn apply_unit(&mut self, location: &str, unit: DateTime<Utc>, e: &RecordedEvent) -> Result<(), DecodeError> {
+        let key = (location.to_owned(), unit);
+        match decode::<UnitEvent>(e)? {
+            UnitEvent::UnitReleased { booking } => {
+                let freed = self
+                    .bookings
+                    .get(&booking)
+                    .is_some_and(|b| b.start == unit && b.cancelled_lead_minutes.is_some() && !b.cancelled_by_office);
+                if freed {
+                    self.freed.entry(key).or_default().push_back(booking);
+                    if self.freed.len().is_multiple_of(256) {
+                        self.freed.retain(|(_, start), _| *start > e.recorded_at);
+                    }
+                }
+            }
+            UnitEvent::UnitTaken { booking } => {
+                if self.bookings.get(&booking).is_none_or(|b| b.start != unit) {
+                    return Ok(());
+                }
+                let Some(waiting) = self.freed.get_mut(&key) else {
+                    return Ok(());
+                };
+                if let Some(freed) = waiting.pop_front() {
+                    if let Some(b) = self.bookings.get_mut(&freed) {
+                        b.refilled = true;
+                    }
+                }
+                if waiting.is_empty() {
+                    self.freed.remove(&key);
+                }
             }
         }
         Ok(())
@@ -309,6 +359,11 @@ pub struct Figures {
     pub punctuality: Option<f64>,
     /// Booked places / offered online places; `None` when no offer is known.
     pub slot_utilisation: Option<f64>,
+    /// Of the citizens' cancellations, those whose place a later booking took.
+    #[serde(default)]
+    pub refilled: u32,
+    #[serde(default)]
+    pub refill_rate: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -534,6 +589,7 @@ fn figures(
         if let Some(lead) = b.cancelled_lead_minutes {
             f.cancellations += 1;
             f.cancellations_by_office += u32::from(b.cancelled_by_office);
+            f.refilled += u32::from(b.refilled);
             lead_hours.push(lead as f64 / 60.0);
             continue;
         }
@@ -548,6 +604,7 @@ fn figures(
     }
     f.cancellation_lead_hours = Spread::of(lead_hours);
     f.no_show_rate = share(f.no_shows, due);
+    f.refill_rate = share(f.refilled, f.cancellations - f.cancellations_by_office);
     let (mut waits, mut services, mut throughputs) = (Vec::new(), Vec::new(), Vec::new());
     let (mut appointments, mut punctual) = (0, 0);
     let today = |t: &TicketFact| cx.now.with_timezone(&(cx.tz_of)(&t.location)).date_naive();
@@ -707,6 +764,58 @@ mod tests {
         assert_eq!((f.bookings, f.cancellations, f.cancellations_by_office), (3, 2, 1));
         assert_eq!((f.bookings_online, f.bookings_phone, f.bookings_desk), (3, 0, 0));
         assert_eq!(f.no_shows, 1, "only c3 was due");
+    }
+
+    #[test]
+    fn a_cancelled_place_counts_as_refilled_when_a_later_booking_takes_it() {
+        let mut log = Log(Vec::new());
+        let cancelled = BookingEvent::BookingCancelled {
+            lead_minutes: 600,
+            by_office: None,
+        };
+        let (eight, nine) = ("unit-bb-20261201T0800Z", "unit-bb-20261201T0900Z");
+        // Two citizens cancel 08:00; one later booking takes it: the first cancelled is refilled.
+        let taken = |booking: &str| UnitEvent::UnitTaken {
+            booking: booking.into(),
+        };
+        let released = |booking: &str| UnitEvent::UnitReleased {
+            booking: booking.into(),
+        };
+        log.placed("booking-a", "2026-12-01T08:00:00Z", "2026-11-20T10:00:00Z");
+        log.add(eight, 1, &taken("booking-a"), "2026-11-20T10:00:00Z", "citizen");
+        log.placed("booking-b", "2026-12-01T08:00:00Z", "2026-11-20T11:00:00Z");
+        log.add(eight, 2, &taken("booking-b"), "2026-11-20T11:00:00Z", "citizen");
+        log.add("booking-a", 2, &cancelled, "2026-11-25T10:00:00Z", "citizen");
+        log.add(eight, 3, &released("booking-a"), "2026-11-25T10:00:00Z", "citizen");
+        log.add("booking-b", 2, &cancelled, "2026-11-26T10:00:00Z", "citizen");
+        log.add(eight, 4, &released("booking-b"), "2026-11-26T10:00:00Z", "citizen");
+        log.placed("booking-c", "2026-12-01T08:00:00Z", "2026-11-27T10:00:00Z");
+        log.add(eight, 5, &taken("booking-c"), "2026-11-27T10:00:00Z", "citizen");
+        // 09:00 cancelled; a booking at 08:50 takes its first unit too, but starts elsewhere.
+        log.placed("booking-d", "2026-12-01T09:00:00Z", "2026-11-20T10:00:00Z");
+        log.add("booking-d", 2, &cancelled, "2026-11-25T10:00:00Z", "citizen");
+        log.add(nine, 1, &released("booking-d"), "2026-11-25T10:00:00Z", "citizen");
+        log.placed("booking-e", "2026-12-01T08:50:00Z", "2026-11-28T10:00:00Z");
+        log.add(nine, 2, &taken("booking-e"), "2026-11-28T10:00:00Z", "citizen");
+        let mut stats = Stats::default();
+        for e in &log.0 {
+            stats.apply(e).unwrap();
+        }
+        assert!(stats.bookings["booking-a"].refilled, "the oldest cancelled place first");
+        assert!(!stats.bookings["booking-b"].refilled);
+        assert!(!stats.bookings["booking-d"].refilled);
+        let berlin = |_: &str| chrono_tz::Europe::Berlin;
+        let offered = |_: Option<&str>, _: NaiveDate| None;
+        let day = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        let filter = Filter {
+            from: day,
+            to: day,
+            location: None,
+            service: None,
+        };
+        let f = stats.figures(&filter, &context(&offered, &berlin));
+        assert_eq!((f.cancellations, f.refilled), (3, 1));
+        assert_eq!(f.refill_rate, Some(0.333));
     }
 
     /// A Tuesday at one office, every figure computed by hand (see the comments).
@@ -900,6 +1009,9 @@ mod tests {
                 punctuality: Some(0.5),
                 // 3 bookings kept × 2 places of 40 offered.
                 slot_utilisation: Some(0.15),
+                // B3's place, cancelled by its citizen, was not booked again.
+                refilled: 0,
+                refill_rate: Some(0.0),
             }
         );
         let summary = stats.summarise(&filter, &cx);

@@ -91,3 +91,50 @@ async fn a_freed_place_is_held_back_online_but_not_from_the_desk(db: TestDb) {
     assert_eq!(desk_free_at(&app, &anna, start).await, desk - online);
     app.stop().await;
 }
+
+on_both_backends!(a_cancelled_place_booked_again_counts_as_refilled);
+
+/// What the no-show loop frees is worth as much as the share someone else gets: managers see it.
+async fn a_cancelled_place_booked_again_counts_as_refilled(db: TestDb) {
+    let app = spawn_app(db).start().await;
+    add_user(&app.db.url, "maria", "manager", "evaluation-2026");
+    let maria = app.sign_in("maria", "evaluation-2026").await;
+    let starts = app.free_starts(3).await;
+    let day = &starts[0][..10];
+    let other = starts
+        .iter()
+        .skip(3)
+        .find(|s| s.starts_with(day))
+        .expect("two times on one day");
+    let first = app.booked(&booking(&starts[0], "first@example.org")).await;
+    let second = app.booked(&booking(other, "second@example.org")).await;
+    cancel(&app, first.code.as_deref().unwrap()).await;
+    cancel(&app, second.code.as_deref().unwrap()).await;
+    app.booked(&booking(&starts[0], "third@example.org")).await;
+
+    let figures = app.office_figures(&maria, day, day).await;
+    assert_eq!(
+        (&figures["cancellations"], &figures["refilled"], &figures["refill_rate"]),
+        (&json!(2), &json!(1), &json!(0.5)),
+        "{figures}"
+    );
+    let csv = app
+        .client
+        .get(format!("{}/api/stats/export.csv?from={day}&to={day}", app.url))
+        .header("cookie", &maria)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let row: Vec<&str> = csv
+        .lines()
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .find(|r| r[1] == "buergerbuero" && r[2] == "personalausweis")
+        .expect("the day's row for the ID card");
+    let column = |name: &str| row[header.iter().position(|h| *h == name).unwrap()];
+    assert_eq!((column("refilled"), column("refill_rate")), ("1", "0.5"), "{csv}");
+    app.stop().await;
+}

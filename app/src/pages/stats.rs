@@ -267,6 +267,11 @@ fn cards(lang: Lang, f: &Figures, p: &Figures) -> Vec<(&'static str, String, Str
         ),
         ("fig_cancellations", count(f.cancellations), count(p.cancellations)),
         (
+            "fig_refill_rate",
+            percent(lang, f.refill_rate),
+            percent(lang, p.refill_rate),
+        ),
+        (
             "fig_waiting_median",
             spread(&f.waiting_minutes),
             spread(&p.waiting_minutes),

@@ -203,7 +203,7 @@ pub async fn cases(
 
 const CSV_HEADER: &str = "day,location,service,bookings,cancellations,no_shows,no_show_rate,walk_ins,\
 walk_ins_kiosk,walk_ins_desk,online_share,served,abandoned,sent_away_documents_missing,waiting_median_min,waiting_p90_min,\
-service_median_min,throughput_median_min,punctuality,slot_utilisation,pick_ups";
+service_median_min,throughput_median_min,punctuality,slot_utilisation,pick_ups,refilled,refill_rate";
 
 fn cell(value: Option<f64>) -> String {
     value.map(|v| v.to_string()).unwrap_or_default()
@@ -213,7 +213,7 @@ fn csv_row(out: &mut String, r: &DayRow) {
     let f: &Figures = &r.figures;
     let _ = writeln!(
         out,
-        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
         r.day,
         r.location,
         r.service,
@@ -235,6 +235,8 @@ fn csv_row(out: &mut String, r: &DayRow) {
         cell(f.punctuality),
         cell(f.slot_utilisation),
         f.pick_ups,
+        f.refilled,
+        cell(f.refill_rate),
     );
 }
 
