@@ -488,11 +488,23 @@ impl ReconfirmRule {
     /// The deadline if `booking` is to be asked at `now`; `None` if not (booked at shorter
     /// notice, not due yet, too late to ask, or not a confirmed booking still to come).
     pub fn ask(&self, booking: &Booking, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let open = booking.status == Status::Confirmed && !booking.reconfirming;
+        self.deadline(booking.start, booking.placed_at, now).filter(|_| open)
+    }
+
+    /// The timing alone: the deadline if an appointment at `start` booked at `placed_at` is to
+    /// be asked at `now` (also what the job's candidates are filtered by).
+    pub fn deadline(
+        &self,
+        start: DateTime<Utc>,
+        placed_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
         let day = chrono::Duration::days(1);
-        let by = booking.start - chrono::Duration::hours(RECONFIRM_HOURS_BEFORE);
-        let long_ahead = booking.start - booking.placed_at > day * self.booked_days_ahead as i32;
-        let due = now >= booking.start - day * self.days_before as i32;
-        (booking.status == Status::Confirmed && !booking.reconfirming && long_ahead && due && now < by).then_some(by)
+        let by = start - chrono::Duration::hours(RECONFIRM_HOURS_BEFORE);
+        let long_ahead = start - placed_at > day * self.booked_days_ahead as i32;
+        let due = now >= start - day * self.days_before as i32;
+        (long_ahead && due && now < by).then_some(by)
     }
 }
 

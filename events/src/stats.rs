@@ -674,6 +674,14 @@ mod tests {
             self.0.push(e);
         }
 
+        fn stats(&self) -> Stats {
+            let mut stats = Stats::default();
+            for e in &self.0 {
+                stats.apply(e).unwrap();
+            }
+            stats
+        }
+
         fn placed(&mut self, stream: &str, start: &str, placed: &str) {
             let start = at(start);
             let event = BookingEvent::BookingPlaced {
@@ -720,6 +728,20 @@ mod tests {
         }
     }
 
+    /// The figures of Tuesday 1 December 2026, all offices, no offer known, Berlin time.
+    fn tuesday(stats: &Stats) -> Figures {
+        let berlin = |_: &str| chrono_tz::Europe::Berlin;
+        let offered = |_: Option<&str>, _: NaiveDate| None;
+        let day = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        let filter = Filter {
+            from: day,
+            to: day,
+            location: None,
+            service: None,
+        };
+        stats.figures(&filter, &context(&offered, &berlin))
+    }
+
     fn context<'a>(
         offered: &'a dyn Fn(Option<&str>, NaiveDate) -> Option<u32>,
         tz: &'a dyn Fn(&str) -> Tz,
@@ -747,20 +769,7 @@ mod tests {
             by_office: Some("Wegen Krankheit geschlossen.".into()),
         };
         log.add("booking-c2", 2, &office, "2026-12-01T07:00:00Z", "staff:admin");
-        let mut stats = Stats::default();
-        for e in &log.0 {
-            stats.apply(e).unwrap();
-        }
-        let berlin = |_: &str| chrono_tz::Europe::Berlin;
-        let offered = |_: Option<&str>, _: NaiveDate| None;
-        let day = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
-        let filter = Filter {
-            from: day,
-            to: day,
-            location: None,
-            service: None,
-        };
-        let f = stats.figures(&filter, &context(&offered, &berlin));
+        let f = tuesday(&log.stats());
         assert_eq!((f.bookings, f.cancellations, f.cancellations_by_office), (3, 2, 1));
         assert_eq!((f.bookings_online, f.bookings_phone, f.bookings_desk), (3, 0, 0));
         assert_eq!(f.no_shows, 1, "only c3 was due");
@@ -797,23 +806,11 @@ mod tests {
         log.add(nine, 1, &released("booking-d"), "2026-11-25T10:00:00Z", "citizen");
         log.placed("booking-e", "2026-12-01T08:50:00Z", "2026-11-28T10:00:00Z");
         log.add(nine, 2, &taken("booking-e"), "2026-11-28T10:00:00Z", "citizen");
-        let mut stats = Stats::default();
-        for e in &log.0 {
-            stats.apply(e).unwrap();
-        }
+        let stats = log.stats();
         assert!(stats.bookings["booking-a"].refilled, "the oldest cancelled place first");
         assert!(!stats.bookings["booking-b"].refilled);
         assert!(!stats.bookings["booking-d"].refilled);
-        let berlin = |_: &str| chrono_tz::Europe::Berlin;
-        let offered = |_: Option<&str>, _: NaiveDate| None;
-        let day = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
-        let filter = Filter {
-            from: day,
-            to: day,
-            location: None,
-            service: None,
-        };
-        let f = stats.figures(&filter, &context(&offered, &berlin));
+        let f = tuesday(&stats);
         assert_eq!((f.cancellations, f.refilled), (3, 1));
         assert_eq!(f.refill_rate, Some(0.333));
     }
@@ -948,11 +945,7 @@ mod tests {
                 at: at("2026-12-01T09:50:00Z"),
             },
         );
-        let mut stats = Stats::default();
-        for e in &log.0 {
-            stats.apply(e).unwrap();
-        }
-        stats
+        log.stats()
     }
 
     fn spread(n: u32, median: f64, p90: f64) -> Spread {
@@ -1069,10 +1062,7 @@ mod tests {
                 "device:k1",
             );
         }
-        let mut stats = Stats::default();
-        for e in &log.0 {
-            stats.apply(e).unwrap();
-        }
+        let stats = log.stats();
         let berlin = |_: &str| chrono_tz::Europe::Berlin;
         let offered = |_: Option<&str>, _: NaiveDate| None;
         let cx = context(&offered, &berlin);

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use schalter_events::attendance::{Attendance, NoShowRule};
-use schalter_events::booking::{self, Counters, ReconfirmRule};
+use schalter_events::booking::{Counters, ReconfirmRule};
 use schalter_events::catalogue::Catalogue;
 use schalter_events::hold::Holds;
 use schalter_events::projection::Projection;
@@ -65,16 +65,12 @@ impl Taken {
         now: DateTime<Utc>,
         rule_of: impl Fn(&str) -> Option<ReconfirmRule>,
     ) -> Vec<(String, ReconfirmRule)> {
-        let day = chrono::Duration::days(1);
         self.booked_ahead
             .iter()
             .filter(|(stream, _)| !self.pending.contains_key(*stream))
             .filter_map(|(stream, (location, start, placed_at))| {
                 let rule = rule_of(location)?;
-                let long_ahead = *start - *placed_at > day * rule.booked_days_ahead as i32;
-                let due = now >= *start - day * rule.days_before as i32;
-                let in_time = now < *start - chrono::Duration::hours(booking::RECONFIRM_HOURS_BEFORE);
-                (long_ahead && due && in_time).then(|| (stream.clone(), rule))
+                rule.deadline(*start, *placed_at, now).map(|_| (stream.clone(), rule))
             })
             .collect()
     }
